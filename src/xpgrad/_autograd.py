@@ -1,0 +1,169 @@
+"""``xpgrad.backward`` and ``xpgrad.grad``: torch.autograd's two entry points."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from ._engine import run_backward
+from ._tensor import Tensor
+
+__all__ = ["backward", "grad"]
+
+
+def _as_tensor_tuple(value, fname, argname):
+    if type(value) is Tensor:
+        return (value,)
+    if isinstance(value, Sequence) and not isinstance(value, str):
+        out = tuple(value)
+        for i, t in enumerate(out):
+            if type(t) is not Tensor:
+                raise TypeError(
+                    f"{fname}(): argument '{argname}' must be a Tensor or a sequence of Tensors; "
+                    f"element {i} is {type(t).__name__}"
+                )
+        return out
+    raise TypeError(
+        f"{fname}(): argument '{argname}' must be a Tensor or a sequence of Tensors, got "
+        f"{type(value).__name__}"
+    )
+
+
+def _root_grads(outputs, grads, create_graph, fname, argname):
+    if grads is None:
+        grads = (None,) * len(outputs)
+    elif type(grads) is Tensor or not isinstance(grads, Sequence):
+        grads = (grads,)
+    else:
+        grads = tuple(grads)
+    if len(grads) != len(outputs):
+        raise RuntimeError(
+            f"{fname}(): got {len(grads)} gradients in '{argname}' for {len(outputs)} outputs"
+        )
+    result = []
+    for i, (out, g) in enumerate(zip(outputs, grads)):
+        ns = out._ns
+        if g is None:
+            if ns._backend.size(out._data) != 1:
+                raise RuntimeError(
+                    f"{fname}(): grad can be implicitly created only for scalar outputs; output "
+                    f"{i} has shape {tuple(out.shape)}. Pass '{argname}' with a gradient of that shape."
+                )
+            data = ns._xp.ones_like(out._data)
+            result.append(Tensor._wrap_plain(ns, data) if create_graph else data)
+            continue
+        if type(g) is Tensor:
+            if g._ns is not ns:
+                raise TypeError(
+                    f"{fname}(): '{argname}'[{i}] is on backend {g._ns._backend.name!r}, its "
+                    f"output on {ns._backend.name!r}"
+                )
+        elif ns._backend.is_native(g):
+            g = Tensor._wrap_plain(ns, ns._backend.ensure(g))
+        elif isinstance(g, (int, float, complex)) and not isinstance(g, bool):
+            g = Tensor._wrap_plain(ns, ns._xp.full_like(out._data, g))
+        else:
+            raise TypeError(
+                f"{fname}(): '{argname}'[{i}] must be a Tensor, an array or None, got {type(g).__name__}"
+            )
+        if tuple(g.shape) != tuple(out.shape):
+            raise RuntimeError(
+                f"{fname}(): mismatch in shape: '{argname}'[{i}] has shape {tuple(g.shape)} and "
+                f"output {i} has shape {tuple(out.shape)}"
+            )
+        if ns._xp.isdtype(g.dtype, "complex floating") != ns._xp.isdtype(out.dtype, "complex floating"):
+            raise RuntimeError(
+                f"{fname}(): '{argname}'[{i}] has dtype {g.dtype}, output {i} has dtype {out.dtype}; "
+                "one is complex and the other is not"
+            )
+        if g.dtype != out.dtype:
+            g = ns.astype(g, out.dtype)
+        result.append(g if create_graph else g._data)
+    return result
+
+
+def _check_roots(outputs, fname):
+    for i, t in enumerate(outputs):
+        if not t._requires_grad:
+            raise RuntimeError(
+                f"{fname}(): element {i} of the outputs does not require grad and has no grad_fn; "
+                "nothing to differentiate (was it computed under no_grad, or from inputs that do "
+                "not require grad?)"
+            )
+        if t._base is not None:
+            t._ns._refresh_view(t)
+
+
+def backward(tensors, grad_tensors=None, retain_graph=None, create_graph=False, inputs=None):
+    """Accumulate gradients of ``tensors`` into the ``.grad`` of the leaves of their graph.
+
+    As ``torch.autograd.backward``: ``grad_tensors`` is needed for non-scalar outputs;
+    ``inputs`` restricts accumulation to those tensors.
+    """
+    outputs = _as_tensor_tuple(tensors, "backward", "tensors")
+    _check_roots(outputs, "backward")
+    if retain_graph is None:
+        retain_graph = create_graph
+    if inputs is not None:
+        inputs = _as_tensor_tuple(inputs, "backward", "inputs")
+        if not inputs:
+            raise RuntimeError("backward(): argument 'inputs' must not be empty")
+        for k, t in enumerate(inputs):
+            if not t._requires_grad:
+                raise RuntimeError(f"backward(): input {k} does not require grad")
+    roots = _root_grads(outputs, grad_tensors, create_graph, "backward", "grad_tensors")
+    run_backward(
+        outputs,
+        roots,
+        retain_graph=retain_graph,
+        create_graph=create_graph,
+        inputs=inputs,
+        accumulate=True,
+        allow_unused=True,
+    )
+
+
+def grad(
+    outputs,
+    inputs,
+    grad_outputs=None,
+    retain_graph=None,
+    create_graph=False,
+    allow_unused=None,
+    materialize_grads=False,
+):
+    """Return the gradients of ``outputs`` with respect to ``inputs``, without touching ``.grad``.
+
+    As ``torch.autograd.grad``: returns a tuple with one entry per input; an input the outputs
+    do not depend on is an error unless ``allow_unused`` (then None, or zeros with
+    ``materialize_grads``).
+    """
+    outs = _as_tensor_tuple(outputs, "grad", "outputs")
+    ins = _as_tensor_tuple(inputs, "grad", "inputs")
+    if not ins:
+        raise RuntimeError("grad(): argument 'inputs' must not be empty")
+    _check_roots(outs, "grad")
+    for k, t in enumerate(ins):
+        if not t._requires_grad:
+            raise RuntimeError(f"grad(): input {k} does not require grad")
+    if allow_unused is None:
+        allow_unused = materialize_grads
+    if materialize_grads and not allow_unused:
+        raise ValueError("grad(): materialize_grads=True requires allow_unused to be True or None")
+    if retain_graph is None:
+        retain_graph = create_graph
+    roots = _root_grads(outs, grad_outputs, create_graph, "grad", "grad_outputs")
+    result = run_backward(
+        outs,
+        roots,
+        retain_graph=retain_graph,
+        create_graph=create_graph,
+        inputs=ins,
+        accumulate=False,
+        allow_unused=allow_unused,
+        caller="grad",
+    )
+    if materialize_grads:
+        result = [
+            r if r is not None else t._ns.zeros_like(t.detach()) for r, t in zip(result, ins)
+        ]
+    return tuple(result)

@@ -1,0 +1,282 @@
+"""Everything that depends on *which* backend is wrapped lives here, and only here.
+
+A :class:`Backend` holds the backend's array API namespace (reached through
+``array_api_compat``) and the few capabilities the rest of xpgrad asks about: how to recognise
+a native array, whether arrays are mutable, how to write into one, whether a value may alias
+memory the user holds. Code elsewhere never tests backend names.
+"""
+
+from __future__ import annotations
+
+import importlib
+import types
+
+import array_api_compat as _compat
+
+__all__ = ["Backend", "resolve"]
+
+# Short module names accepted by ``xpgrad.namespace("...")``.
+_ALIASES = {
+    "numpy": "numpy",
+    "np": "numpy",
+    "torch": "torch",
+    "jax": "jax.numpy",
+    "jax.numpy": "jax.numpy",
+    "cupy": "cupy",
+    "dask": "dask.array",
+    "dask.array": "dask.array",
+    "array_api_strict": "array_api_strict",
+}
+
+
+def _short_name(xp) -> str:
+    name = getattr(xp, "__name__", type(xp).__name__)
+    if name.startswith("array_api_compat."):
+        name = name[len("array_api_compat.") :]
+    for suffix in (".numpy", ".array"):
+        if name.endswith(suffix) and name != suffix[1:]:
+            name = name[: -len(suffix)]
+    return name.replace(".", "_")
+
+
+def _raw_namespace(backend):
+    """Return the array API compliant namespace for ``backend`` (module, name or namespace)."""
+    if isinstance(backend, str):
+        module_name = _ALIASES.get(backend, backend)
+        try:
+            backend = importlib.import_module(module_name)
+        except ImportError as exc:
+            raise ValueError(
+                f"namespace(): backend {backend!r} could not be imported ({exc})"
+            ) from None
+    if not isinstance(backend, types.ModuleType) and not hasattr(backend, "asarray"):
+        raise TypeError(
+            "namespace(): argument 'backend' must be an array API library (a module, a module "
+            f"name or an array namespace), got {type(backend).__name__}"
+        )
+    if getattr(backend, "__name__", "").startswith("xpgrad"):
+        raise TypeError("namespace(): argument 'backend' is already an xpgrad namespace")
+    try:
+        sample = backend.asarray(0.0)
+    except Exception as exc:  # noqa: BLE001 - any failure means "not an array library"
+        raise TypeError(
+            f"namespace(): backend {getattr(backend, '__name__', backend)!r} cannot create "
+            f"arrays with asarray() ({exc})"
+        ) from None
+    try:
+        return _compat.array_namespace(sample), sample
+    except TypeError:
+        if hasattr(backend, "__array_api_version__"):
+            return backend, sample
+        raise TypeError(
+            f"namespace(): {getattr(backend, '__name__', backend)!r} is not an array API "
+            "compliant library known to array_api_compat"
+        ) from None
+
+
+class Backend:
+    """Capabilities of one wrapped array library."""
+
+    __slots__ = (
+        "xp",
+        "name",
+        "native_type",
+        "mutable",
+        "lazy",
+        "_is_numpy",
+        "_is_torch",
+        "_np_ndarray",
+        "_np_asarray",
+    )
+
+    def __init__(self, xp, sample):
+        self.xp = xp
+        self.name = _short_name(xp)
+        self.native_type = type(sample)
+        self._is_numpy = _compat.is_numpy_namespace(xp)
+        self._is_torch = _compat.is_torch_namespace(xp)
+        self.mutable = _compat.is_writeable_array(sample)
+        self.lazy = _compat.is_lazy_array(sample)
+        if self._is_numpy:
+            import numpy
+
+            self._np_ndarray = numpy.ndarray
+            self._np_asarray = numpy.asarray
+
+    # -- recognising arrays -------------------------------------------------------------------
+
+    def is_native(self, obj) -> bool:
+        """True if ``obj`` is an array of this backend (not a Python scalar)."""
+        if type(obj) is self.native_type:
+            return True
+        if self._is_numpy:
+            import numpy
+
+            return isinstance(obj, (numpy.ndarray, numpy.generic))
+        try:
+            return _compat.array_namespace(obj) is self.xp
+        except TypeError:
+            return False
+
+    def ensure(self, data):
+        """Make a backend result a proper array (NumPy returns scalars for 0-d results)."""
+        if self._is_numpy and type(data) is not self._np_ndarray:
+            return self._np_asarray(data)
+        return data
+
+    # -- memory ---------------------------------------------------------------------------------
+
+    def may_alias(self, arr) -> bool:
+        """Whether ``arr`` may share memory with an array someone else holds."""
+        if not self.mutable:
+            return False
+        if self._is_numpy:
+            return not arr.flags.owndata
+        if self._is_torch:
+            return arr._base is not None
+        return True
+
+    def copy(self, arr):
+        return self.xp.asarray(arr, copy=True)
+
+    def add_inplace(self, a, b):
+        """``a += b`` where the backend allows it; returns the array now holding the sum."""
+        if self.mutable:
+            try:
+                a += b
+                return a
+            except (TypeError, ValueError, RuntimeError):
+                pass
+        return a + b
+
+    def setitem(self, arr, key, value):
+        """Write ``value`` into ``arr[key]``; returns the array that holds the result.
+
+        Mutable backends write in place; immutable ones (JAX) get a functional update.
+        """
+        if self.mutable:
+            arr[key] = value
+            return arr
+        at = getattr(arr, "at", None)
+        if at is not None:
+            return at[key].set(value)
+        raise TypeError(f"__setitem__: arrays of backend {self.name!r} cannot be modified")
+
+    def shares_memory(self, a, b) -> bool:
+        """Whether result ``a`` may share memory with input ``b`` (so ``a`` is a view of ``b``).
+
+        Unknown mutable backends answer True: treating a copy as a view only costs an
+        unnecessary graph rebuild, while the converse would give silently wrong gradients.
+        """
+        if not self.mutable:
+            return False
+        if self._is_numpy:
+            import numpy
+
+            return bool(numpy.may_share_memory(a, b))
+        if self._is_torch:
+            try:
+                return a.untyped_storage().data_ptr() == b.untyped_storage().data_ptr()
+            except RuntimeError:
+                return False
+        inner_a = getattr(a, "_array", None)  # array_api_strict wraps a NumPy array
+        inner_b = getattr(b, "_array", None)
+        if inner_a is not None and inner_b is not None:
+            import numpy
+
+            return bool(numpy.may_share_memory(inner_a, inner_b))
+        if _compat.is_cupy_namespace(self.xp):
+            import cupy
+
+            return bool(cupy.may_share_memory(a, b))
+        return True
+
+    def index_add(self, arr, key, values):
+        """``arr[key] += values`` with repeated indices accumulating; returns the result."""
+        if self._is_numpy:
+            import numpy
+
+            numpy.add.at(arr, key, values)
+            return arr
+        if self._is_torch:
+            return _torch_index_add(arr, key, values)
+        at = getattr(arr, "at", None)
+        if at is not None and not self.mutable:
+            return at[key].add(values)
+        if _compat.is_cupy_namespace(self.xp):
+            import cupyx
+
+            cupyx.scatter_add(arr, key, values)
+            return arr
+        inner = getattr(arr, "_array", None)
+        if inner is not None:  # array_api_strict
+            import numpy
+
+            k = _unwrap_key(key)
+            numpy.add.at(inner, k, numpy.asarray(getattr(values, "_array", values)))
+            return arr
+        return _generic_index_add(self.xp, arr, key, values)
+
+    def device(self, arr):
+        return _compat.device(arr)
+
+    def to_device(self, arr, device, stream=None):
+        return _compat.to_device(arr, device, stream=stream)
+
+    def size(self, arr):
+        return _compat.size(arr)
+
+    def __repr__(self):
+        return f"Backend({self.name})"
+
+
+_CACHE: dict[int, tuple[object, Backend]] = {}
+
+
+def resolve(backend) -> Backend:
+    xp, sample = _raw_namespace(backend)
+    hit = _CACHE.get(id(xp))
+    if hit is not None and hit[0] is xp:
+        return hit[1]
+    b = Backend(xp, sample)
+    _CACHE[id(xp)] = (xp, b)
+    return b
+
+
+def _unwrap_key(key):
+    if isinstance(key, tuple):
+        return tuple(_unwrap_key(k) for k in key)
+    return getattr(key, "_array", key)
+
+
+def _torch_index_add(arr, key, values):
+    import torch
+
+    if not isinstance(key, tuple):
+        key = (key,)
+    has_adv = any(isinstance(k, torch.Tensor) for k in key)
+    if not has_adv:
+        arr[key] += values
+        return arr
+    if any(isinstance(k, torch.Tensor) and k.dtype == torch.bool for k in key) or not all(
+        isinstance(k, torch.Tensor) for k in key
+    ):
+        # Mixed basic/advanced or boolean keys: scatter through a linear index of positions.
+        idx = torch.arange(arr.numel(), device=arr.device).reshape(arr.shape)[key]
+        flat = arr.reshape(-1)
+        flat.index_put_((idx.reshape(-1),), values.broadcast_to(idx.shape).reshape(-1), accumulate=True)
+        return arr
+    arr.index_put_(key, values.broadcast_to(arr[key].shape), accumulate=True)
+    return arr
+
+
+def _generic_index_add(xp, arr, key, values):
+    """Scatter-add with array API functions only: via the linear positions of ``key``."""
+    n = 1
+    for s in arr.shape:
+        n *= s
+    pos = xp.reshape(xp.arange(n), arr.shape)[key]
+    pos = xp.reshape(pos, (-1,))
+    vals = xp.reshape(xp.broadcast_to(values, arr[key].shape), (-1,))
+    onehot = xp.astype(xp.reshape(pos, (-1, 1)) == xp.reshape(xp.arange(n), (1, -1)), vals.dtype)
+    return arr + xp.reshape(xp.matmul(vals, onehot), arr.shape)

@@ -1,0 +1,177 @@
+"""Creation functions. Each takes ``requires_grad=False`` and returns a leaf Tensor, except
+``asarray`` of Tensors and ``tril``/``triu``, which are differentiable in their array input.
+"""
+
+from __future__ import annotations
+
+from ._ops import record
+from ._tensor import Tensor
+
+__all__ = [
+    "arange",
+    "asarray",
+    "empty",
+    "empty_like",
+    "eye",
+    "from_dlpack",
+    "full",
+    "full_like",
+    "linspace",
+    "ones",
+    "ones_like",
+    "tril",
+    "triu",
+    "zeros",
+    "zeros_like",
+]
+
+
+def _leaf(self, data, requires_grad, fname):
+    t = Tensor._wrap_plain(self, self._ensure(data))
+    if requires_grad:
+        if not isinstance(requires_grad, bool):
+            raise TypeError(f"{fname}(): argument 'requires_grad' must be a bool, got {type(requires_grad).__name__}")
+        if not self._is_differentiable_dtype(t.dtype):
+            raise RuntimeError(
+                f"{fname}(): only Tensors of floating point or complex dtype can require "
+                f"gradients, got dtype {t.dtype}"
+            )
+        t._requires_grad = True
+    return t
+
+
+def _like_raw(self, x, fname):
+    return self._raw(x, fname, "x")
+
+
+def arange(self, start, /, stop=None, step=1, *, dtype=None, device=None, requires_grad=False):
+    data = self._xp.arange(start, stop, step, dtype=dtype, device=device)
+    return _leaf(self, data, requires_grad, "arange")
+
+
+def _contains_tensor(obj):
+    if type(obj) is Tensor:
+        return True
+    if isinstance(obj, (list, tuple)):
+        return any(_contains_tensor(o) for o in obj)
+    return False
+
+
+def _stack_nested(self, obj, dtype, device):
+    if isinstance(obj, (list, tuple)):
+        parts = [_stack_nested(self, o, dtype, device) for o in obj]
+        return self.stack(parts, axis=0)
+    if type(obj) is Tensor:
+        return obj if dtype is None or obj.dtype == dtype else self.astype(obj, dtype)
+    return self.asarray(obj, dtype=dtype, device=device)
+
+
+def asarray(self, obj, /, *, dtype=None, device=None, copy=None, requires_grad=False):
+    """Convert ``obj`` to a Tensor. A Tensor input stays in the graph (differentiably), and so
+    do Tensors nested in lists (they are stacked): gradients are never silently dropped."""
+    if type(obj) is Tensor:
+        if obj._ns is not self:
+            raise self._wrong_tensor(obj, "asarray", "obj")
+        if requires_grad:
+            raise ValueError(
+                "asarray(): requires_grad=True with a Tensor input; use x.detach().requires_grad_() "
+                "for a new leaf"
+            )
+        data = self._xp.asarray(obj._data, dtype=dtype, device=device, copy=copy)
+        if data is obj._data:
+            return obj
+        return record(self, "asarray", _identity_vjp, (obj,), data)
+    if isinstance(obj, (list, tuple)) and _contains_tensor(obj):
+        if copy is False:
+            raise ValueError("asarray(): copy=False is impossible for a nested sequence of Tensors")
+        t = _stack_nested(self, obj, dtype, device)
+        if requires_grad:
+            if t._grad_fn is not None:
+                raise ValueError("asarray(): requires_grad=True with Tensors that are in a graph")
+            t.requires_grad = True
+        return t
+    data = self._xp.asarray(obj, dtype=dtype, device=device, copy=copy)
+    return _leaf(self, data, requires_grad, "asarray")
+
+
+def _identity_vjp(xp, g):
+    return g
+
+
+def empty(self, shape, *, dtype=None, device=None, requires_grad=False):
+    return _leaf(self, self._xp.empty(shape, dtype=dtype, device=device), requires_grad, "empty")
+
+
+def empty_like(self, x, /, *, dtype=None, device=None, requires_grad=False):
+    data = self._xp.empty_like(_like_raw(self, x, "empty_like"), dtype=dtype, device=device)
+    return _leaf(self, data, requires_grad, "empty_like")
+
+
+def eye(self, n_rows, n_cols=None, /, *, k=0, dtype=None, device=None, requires_grad=False):
+    data = self._xp.eye(n_rows, n_cols, k=k, dtype=dtype, device=device)
+    return _leaf(self, data, requires_grad, "eye")
+
+
+def from_dlpack(self, x, /, *, device=None, copy=None, requires_grad=False):
+    if type(x) is Tensor:
+        x._refuse_if_tracked("from_dlpack")
+    kwargs = {}
+    if device is not None:
+        kwargs["device"] = device
+    if copy is not None:
+        kwargs["copy"] = copy
+    data = self._xp.from_dlpack(x, **kwargs)
+    return _leaf(self, data, requires_grad, "from_dlpack")
+
+
+def full(self, shape, fill_value, *, dtype=None, device=None, requires_grad=False):
+    if type(fill_value) is Tensor:
+        raise TypeError("full(): argument 'fill_value' must be a Python scalar; use broadcast_to for a Tensor")
+    data = self._xp.full(shape, fill_value, dtype=dtype, device=device)
+    return _leaf(self, data, requires_grad, "full")
+
+
+def full_like(self, x, /, fill_value, *, dtype=None, device=None, requires_grad=False):
+    data = self._xp.full_like(_like_raw(self, x, "full_like"), fill_value, dtype=dtype, device=device)
+    return _leaf(self, data, requires_grad, "full_like")
+
+
+def linspace(self, start, stop, /, num, *, dtype=None, device=None, endpoint=True, requires_grad=False):
+    data = self._xp.linspace(start, stop, num, dtype=dtype, device=device, endpoint=endpoint)
+    return _leaf(self, data, requires_grad, "linspace")
+
+
+def ones(self, shape, *, dtype=None, device=None, requires_grad=False):
+    return _leaf(self, self._xp.ones(shape, dtype=dtype, device=device), requires_grad, "ones")
+
+
+def ones_like(self, x, /, *, dtype=None, device=None, requires_grad=False):
+    data = self._xp.ones_like(_like_raw(self, x, "ones_like"), dtype=dtype, device=device)
+    return _leaf(self, data, requires_grad, "ones_like")
+
+
+def zeros(self, shape, *, dtype=None, device=None, requires_grad=False):
+    return _leaf(self, self._xp.zeros(shape, dtype=dtype, device=device), requires_grad, "zeros")
+
+
+def zeros_like(self, x, /, *, dtype=None, device=None, requires_grad=False):
+    data = self._xp.zeros_like(_like_raw(self, x, "zeros_like"), dtype=dtype, device=device)
+    return _leaf(self, data, requires_grad, "zeros_like")
+
+
+def tril(self, x, /, *, k=0):
+    x = self._tensor(x, "tril")
+    return record(self, "tril", _tril_vjp, (x,), self._xp.tril(x._data, k=k), kw={"k": k})
+
+
+def _tril_vjp(xp, g, *, k):
+    return xp.tril(g, k=k)
+
+
+def triu(self, x, /, *, k=0):
+    x = self._tensor(x, "triu")
+    return record(self, "triu", _triu_vjp, (x,), self._xp.triu(x._data, k=k), kw={"k": k})
+
+
+def _triu_vjp(xp, g, *, k):
+    return xp.triu(g, k=k)

@@ -1,0 +1,53 @@
+"""Data type functions. ``astype`` is differentiable (the gradient is cast back by the engine,
+and a complex-to-real cast keeps the real part of the gradient, as torch)."""
+
+from __future__ import annotations
+
+from ._ops import record
+from ._tensor import Tensor
+
+__all__ = ["astype", "can_cast", "finfo", "iinfo", "isdtype", "result_type", "__array_namespace_info__"]
+
+
+def astype(self, x, dtype, /, *, copy=True, device=None):
+    x = self._tensor(x, "astype")
+    kwargs = {"copy": copy}
+    if device is not None:
+        kwargs["device"] = device
+    data = self._xp.astype(x._data, dtype, **kwargs)
+    if data is x._data:
+        return x
+    return record(self, "astype", _astype_vjp, (x,), data)
+
+
+def _astype_vjp(xp, g):
+    return g
+
+
+def _unwrap(self, v):
+    return v._data if type(v) is Tensor else v
+
+
+def can_cast(self, from_, to, /):
+    return self._xp.can_cast(_unwrap(self, from_), to)
+
+
+def finfo(self, type, /):
+    return self._xp.finfo(_unwrap(self, type))
+
+
+def iinfo(self, type, /):
+    return self._xp.iinfo(_unwrap(self, type))
+
+
+def isdtype(self, dtype, kind):
+    return self._xp.isdtype(dtype, kind)
+
+
+def result_type(self, *arrays_and_dtypes):
+    return self._xp.result_type(*(_unwrap(self, a) for a in arrays_and_dtypes))
+
+
+def __array_namespace_info__(self):
+    """Inspection utilities of the backend (devices, default and supported dtypes)."""
+    return self._xp.__array_namespace_info__()

@@ -1,0 +1,226 @@
+"""Elementwise functions and their VJPs.
+
+Tables map each function name to its VJP(s). A VJP is array API code: ``vjp(xp, g, ...)`` where
+the parameters after ``g`` name the values it needs (``x``/``out`` for unary functions,
+``x1``/``x2``/``out`` for binary ones); exactly those are saved in the forward pass.
+
+Conventions (torch.autograd's, see derivatives.yaml):
+- complex inputs use the conjugate Wirtinger convention: a holomorphic ``f`` gives
+  ``g * conj(f'(z))``; ``abs``, ``sign``, ``real``, ``imag``, ``conj`` have their own rules.
+- piecewise-constant functions (``floor``, ``ceil``, ``round``, ``trunc``, ``sign`` of a real
+  argument, ``floor_divide``) give zero gradients.
+- ``maximum``/``minimum`` split the gradient evenly on ties.
+- ``atan2`` and ``hypot`` at the origin, ``sqrt``/``log`` at 0 give the same inf/nan as torch.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ._math import conj, is_complex, sgn, to_complex
+
+
+def _zeros(xp, g):
+    return xp.zeros_like(g)
+
+
+def _sign_vjp(xp, g, x, out):
+    if not is_complex(xp, x):
+        return xp.zeros_like(g)
+    # torch's sgn_backward: (g - Re(g * conj(sgn)) * sgn) / |x|, and 0 at x == 0.
+    a = xp.abs(x)
+    safe = xp.where(a == 0, xp.ones_like(a), a)
+    gc = to_complex(xp, g)
+    r = (gc - xp.real(gc * xp.conj(out)) * out) / safe
+    return xp.where(a == 0, xp.zeros_like(r), r)
+
+
+def _imag_vjp(xp, g):
+    # imag(a + ib) = b, so dL/da = 0 and dL/db = g: the gradient is i * g.
+    gc = to_complex(xp, g)
+    return gc * 1j
+
+
+def _acosh_vjp(xp, g, x):
+    return g / conj(xp, xp.sqrt(x - 1) * xp.sqrt(x + 1))
+
+
+def _pow_vjp1(xp, g, x1, x2):
+    # d/dx1 x1**x2 = x2 * x1**(x2 - 1); torch defines it as 0 where x2 == 0 (even at x1 == 0).
+    if isinstance(x2, (int, float)) and not isinstance(x2, bool):
+        if x2 == 0:
+            return xp.zeros_like(g)
+        if x2 == 1:
+            return g
+        if x2 == 2:
+            return g * (2 * conj(xp, x1))
+        return g * conj(xp, x2 * x1 ** (x2 - 1))
+    d = x2 * x1 ** (x2 - 1)
+    d = xp.where(x2 == 0, xp.zeros_like(d), d)
+    return g * conj(xp, d)
+
+
+def _pow_vjp2(xp, g, x1, out):
+    # d/dx2 x1**x2 = x1**x2 * log(x1); torch defines it as 0 where x1 == 0 and Re(x2) >= 0.
+    if isinstance(x1, (int, float, complex)) and not isinstance(x1, bool):
+        if x1 == 0:
+            return xp.zeros_like(g)
+        return g * conj(xp, out * math.log(x1) if not isinstance(x1, complex) else out * _clog(x1))
+    d = out * xp.log(x1)
+    d = xp.where(x1 == 0, xp.zeros_like(d), d)
+    return g * conj(xp, d)
+
+
+def _clog(z):
+    import cmath
+
+    return cmath.log(z)
+
+
+def _maximum_vjp1(xp, g, x1, x2):
+    r = xp.where(x1 == x2, g / 2, g)
+    return xp.where(x1 < x2, xp.zeros_like(r), r)
+
+
+def _maximum_vjp2(xp, g, x1, x2):
+    r = xp.where(x1 == x2, g / 2, g)
+    return xp.where(x1 > x2, xp.zeros_like(r), r)
+
+
+def _minimum_vjp1(xp, g, x1, x2):
+    r = xp.where(x1 == x2, g / 2, g)
+    return xp.where(x1 > x2, xp.zeros_like(r), r)
+
+
+def _minimum_vjp2(xp, g, x1, x2):
+    r = xp.where(x1 == x2, g / 2, g)
+    return xp.where(x1 < x2, xp.zeros_like(r), r)
+
+
+def _copysign_vjp1(xp, g, x1, out):
+    # torch: grad * (result / self), with 0 where self == 0.
+    safe = xp.where(x1 == 0, xp.ones_like(x1), x1)
+    ratio = xp.where(x1 == 0, xp.zeros_like(out), out / safe)
+    return g * ratio
+
+
+def _atan2_vjp1(xp, g, x1, x2):
+    return g * (x2 / (x1 * x1 + x2 * x2))
+
+
+def _atan2_vjp2(xp, g, x1, x2):
+    return g * (-x1 / (x1 * x1 + x2 * x2))
+
+
+_LN2 = math.log(2.0)
+_LN10 = math.log(10.0)
+
+# name -> vjp(xp, g, [x], [out])
+UNARY = {
+    "abs": lambda xp, g, x: g * sgn(xp, x),
+    "acos": lambda xp, g, x: -g / conj(xp, xp.sqrt(1 - x * x)),
+    "acosh": _acosh_vjp,
+    "asin": lambda xp, g, x: g / conj(xp, xp.sqrt(1 - x * x)),
+    "asinh": lambda xp, g, x: g / conj(xp, xp.sqrt(x * x + 1)),
+    "atan": lambda xp, g, x: g / conj(xp, 1 + x * x),
+    "atanh": lambda xp, g, x: g / conj(xp, 1 - x * x),
+    "ceil": _zeros,
+    "conj": lambda xp, g: xp.conj(g) if is_complex(xp, g) else g,
+    "cos": lambda xp, g, x: -g * conj(xp, xp.sin(x)),
+    "cosh": lambda xp, g, x: g * conj(xp, xp.sinh(x)),
+    "exp": lambda xp, g, out: g * conj(xp, out),
+    "expm1": lambda xp, g, out: g * conj(xp, out + 1),
+    "floor": _zeros,
+    "imag": _imag_vjp,
+    "log": lambda xp, g, x: g / conj(xp, x),
+    "log1p": lambda xp, g, x: g / conj(xp, x + 1),
+    "log2": lambda xp, g, x: g / conj(xp, x * _LN2),
+    "log10": lambda xp, g, x: g / conj(xp, x * _LN10),
+    "negative": lambda xp, g: -g,
+    "positive": lambda xp, g: g,
+    "real": lambda xp, g: g,
+    "reciprocal": lambda xp, g, out: -g * conj(xp, out * out),
+    "round": _zeros,
+    "sign": _sign_vjp,
+    "sin": lambda xp, g, x: g * conj(xp, xp.cos(x)),
+    "sinh": lambda xp, g, x: g * conj(xp, xp.cosh(x)),
+    "sqrt": lambda xp, g, out: g / (2 * conj(xp, out)),
+    "square": lambda xp, g, x: g * (2 * conj(xp, x)),
+    "tan": lambda xp, g, out: g * conj(xp, 1 + out * out),
+    "tanh": lambda xp, g, out: g * conj(xp, 1 - out * out),
+    "trunc": _zeros,
+}
+
+# name -> (vjp for x1, vjp for x2); parameters after (xp, g) from (x1, x2, out)
+BINARY = {
+    "add": (lambda xp, g: g, lambda xp, g: g),
+    "atan2": (_atan2_vjp1, _atan2_vjp2),
+    "copysign": (_copysign_vjp1, _zeros),
+    "divide": (
+        lambda xp, g, x2: g / conj(xp, x2),
+        lambda xp, g, x2, out: -g * conj(xp, out / x2),
+    ),
+    "floor_divide": (_zeros, _zeros),
+    "hypot": (lambda xp, g, x1, out: g * (x1 / out), lambda xp, g, x2, out: g * (x2 / out)),
+    "logaddexp": (
+        lambda xp, g, x1, x2: g / (1 + xp.exp(x2 - x1)),
+        lambda xp, g, x1, x2: g / (1 + xp.exp(x1 - x2)),
+    ),
+    "maximum": (_maximum_vjp1, _maximum_vjp2),
+    "minimum": (_minimum_vjp1, _minimum_vjp2),
+    "multiply": (lambda xp, g, x2: g * conj(xp, x2), lambda xp, g, x1: g * conj(xp, x1)),
+    # nextafter(x1, x2) moves x1 by one ulp: d/dx1 = 1, d/dx2 = 0 (torch has no derivative;
+    # see docs/deviations.md).
+    "nextafter": (lambda xp, g: g, _zeros),
+    "pow": (_pow_vjp1, _pow_vjp2),
+    "remainder": (
+        lambda xp, g: g,
+        lambda xp, g, x1, x2: -g * xp.floor(x1 / x2),
+    ),
+    "subtract": (lambda xp, g: g, lambda xp, g: -g),
+}
+
+NONDIFF_UNARY = ("bitwise_invert", "isfinite", "isinf", "isnan", "logical_not", "signbit")
+
+NONDIFF_BINARY = (
+    "bitwise_and",
+    "bitwise_left_shift",
+    "bitwise_or",
+    "bitwise_right_shift",
+    "bitwise_xor",
+    "equal",
+    "greater",
+    "greater_equal",
+    "less",
+    "less_equal",
+    "logical_and",
+    "logical_or",
+    "logical_xor",
+    "not_equal",
+)
+
+# clip(x, /, min=None, max=None) has array bounds too, so it is written out in _namespace's
+# irregular functions (see clip below).
+
+
+def clip_vjp(xp, g, x, lo, hi, *, needs):
+    """Bounds are inclusive, as torch.clamp: the gradient passes where lo <= x <= hi."""
+    zero = xp.zeros_like(g)
+    inside = None
+    if lo is not None:
+        inside = x >= lo
+    if hi is not None:
+        inside = (x <= hi) if inside is None else xp.logical_and(inside, x <= hi)
+    gx = g if inside is None else xp.where(inside, g, zero)
+    glo = ghi = None
+    if needs[1]:
+        glo = xp.where(x < lo, g, zero)
+        if hi is not None:
+            glo = xp.where(lo > hi, zero, glo)
+    if needs[2]:
+        ghi = xp.where(x > hi, g, zero)
+        if lo is not None:
+            # When lo > hi torch returns hi everywhere: all the gradient goes to hi.
+            ghi = xp.where(lo > hi, g, ghi)
+            gx = xp.where(lo > hi, zero, gx)
+    return gx, glo, ghi

@@ -1,0 +1,500 @@
+"""The graph and the backward engine.
+
+A :class:`Node` is one recorded operation. It holds its VJP, the values the VJP needs, and one
+*edge* per input: ``(node, output_index)`` for an input produced by another op, ``(leaf, 0)`` for
+a leaf tensor, or ``None`` for an input that does not require grad. A node never refers to its own
+outputs, so a graph has no reference cycles and is freed by reference counting alone.
+
+``run_backward`` orders the nodes reachable from the roots topologically (iteratively, so a
+chain of a million ops is fine), then sweeps them once, each after all of its consumers. Every
+gradient an op's VJP returns passes through :func:`_normalise`: the one place where gradients
+are summed back to the input's shape (broadcasting), cast to its dtype, and reduced to the real
+part for a real input.
+"""
+
+from __future__ import annotations
+
+import traceback
+
+from . import _grad_mode
+
+__all__ = ["Node", "run_backward", "OUT"]
+
+
+class _Released:
+    """Marker left in ``Node.saved`` after backward has freed the saved values."""
+
+    __slots__ = ()
+
+    def __repr__(self):
+        return "<released>"
+
+
+RELEASED = _Released()
+
+
+class OutRef:
+    """Placeholder in ``Node.saved`` for the node's own output ``index``.
+
+    The output Tensor cannot be stored in its own node (that would be a cycle); the node keeps
+    the raw output data and rebuilds a Tensor from it under ``create_graph=True``.
+    """
+
+    __slots__ = ("index",)
+
+    def __init__(self, index):
+        self.index = index
+
+    def __repr__(self):
+        return f"OUT[{self.index}]"
+
+
+OUT = OutRef(0)
+OUTS = tuple(OutRef(i) for i in range(16))
+
+
+class Node:
+    """One recorded operation in the graph (``tensor.grad_fn``)."""
+
+    __slots__ = (
+        "name",  # op name, for messages
+        "vjp",  # vjp(xp, g, *saved, **kw) -> grad or tuple of grads, one per input
+        "next",  # one edge per input: (Node | leaf Tensor, index) or None
+        "meta",  # one (shape, dtype) per input, for gradient normalisation
+        "saved",  # positional values passed to the vjp after g (Tensors, constants, OutRefs)
+        "versions",  # version of each saved Tensor when saved (None for non-Tensors)
+        "kw",  # keyword values passed to the vjp (non-array parameters)
+        "ns",  # the xpgrad namespace of the op
+        "n_out",  # number of outputs
+        "out_meta",  # one (shape, dtype) per output (to make zero gradients for unused outputs)
+        "out_data",  # raw output data referenced by OutRefs in `saved`
+        "out_versions",  # (version counter, version) per output, checked before use
+        "hooks",  # {output index: [hook]} tensor hooks on non-leaf outputs
+        "retained",  # {output index: weakref(Tensor)} for retain_grad()
+        "buf",  # gradient buffer during a backward sweep
+        "trace",  # forward traceback when anomaly detection is on
+        "__weakref__",
+    )
+
+    def __init__(self, name, vjp, ns, next_edges, meta, saved=(), versions=None, kw=None):
+        self.name = name
+        self.vjp = vjp
+        self.ns = ns
+        self.next = next_edges
+        self.meta = meta
+        self.saved = saved
+        self.versions = versions
+        self.kw = kw
+        self.n_out = 1
+        self.out_meta = None
+        self.out_data = None
+        self.out_versions = None
+        self.hooks = None
+        self.retained = None
+        self.buf = None
+        self.trace = traceback.format_stack()[:-3] if _grad_mode.STATE.anomaly else None
+
+    def name_(self):
+        return self.name
+
+    def __repr__(self):
+        return f"<{self.name}Backward>"
+
+    @property
+    def next_functions(self):
+        """The edges to the inputs' nodes, as torch's ``grad_fn.next_functions``."""
+        out = []
+        for e in self.next:
+            if e is None:
+                out.append((None, 0))
+            elif type(e[0]) is Node:
+                out.append(e)
+            else:
+                out.append((_AccumulateGrad(e[0]), 0))
+        return tuple(out)
+
+    def register_hook(self, output_index, hook):
+        if self.hooks is None:
+            self.hooks = {}
+        self.hooks.setdefault(output_index, []).append(hook)
+
+
+class _AccumulateGrad:
+    """What ``next_functions`` shows for a leaf (torch's AccumulateGrad)."""
+
+    __slots__ = ("variable",)
+
+    def __init__(self, variable):
+        self.variable = variable
+
+    def __repr__(self):
+        return "<AccumulateGrad>"
+
+
+# --------------------------------------------------------------------------------------------
+# Gradient normalisation: the ONE place for broadcasting, dtype and real-part handling.
+
+
+def sum_to_shape(xp, g, shape):
+    """Sum ``g`` over the axes that broadcasting added or stretched to reach ``g.shape``."""
+    gshape = tuple(g.shape)
+    if gshape == shape:
+        return g
+    lead = len(gshape) - len(shape)
+    axes = tuple(range(lead)) + tuple(
+        i + lead for i, n in enumerate(shape) if n == 1 and gshape[i + lead] != 1
+    )
+    if axes:
+        g = xp.sum(g, axis=axes, keepdims=True)
+    if lead or tuple(g.shape) != shape:
+        g = xp.reshape(g, shape)
+    return g
+
+
+def _normalise(xp, g, meta):
+    shape, dtype = meta
+    if g.shape != shape:
+        g = sum_to_shape(xp, g, shape)
+    if g.dtype != dtype:
+        if xp.isdtype(g.dtype, "complex floating") and not xp.isdtype(dtype, "complex floating"):
+            g = xp.real(g)
+        if g.dtype != dtype:
+            g = xp.astype(g, dtype)
+    return g
+
+
+# --------------------------------------------------------------------------------------------
+# The sweep.
+
+
+def _toposort(roots):
+    """Nodes reachable from ``roots``, each listed before every node it feeds gradients to."""
+    order = []
+    visited = set()
+    for root in roots:
+        if id(root) in visited:
+            continue
+        visited.add(id(root))
+        stack = [(root, iter(root.next))]
+        while stack:
+            node, it = stack[-1]
+            for edge in it:
+                if edge is not None:
+                    child = edge[0]
+                    if type(child) is Node and id(child) not in visited:
+                        visited.add(id(child))
+                        stack.append((child, iter(child.next)))
+                        break
+            else:
+                stack.pop()
+                order.append(node)
+    order.reverse()
+    return order
+
+
+def _unpack_saved(node, create_graph, Tensor):
+    saved = node.saved
+    if saved is RELEASED:
+        raise RuntimeError(
+            f"Trying to backward through the graph a second time (through {node.name}), or to "
+            "use saved values after they have been freed. Saved values are freed after "
+            "backward; pass retain_graph=True to the first backward() if you need to backward "
+            "through the graph again."
+        )
+    if not saved:
+        return saved
+    versions = node.versions
+    out = []
+    for i, s in enumerate(saved):
+        if type(s) is Tensor:
+            if s._version[0] != versions[i]:
+                raise RuntimeError(
+                    f"one of the values needed for gradient computation of {node.name} has "
+                    f"been modified by an in-place operation: its version is {s._version[0]}, "
+                    f"expected version {versions[i]}. Use an out-of-place operation, or clone "
+                    "the value before modifying it."
+                )
+            out.append(s if create_graph else s._data)
+        elif type(s) is OutRef:
+            counter, version = node.out_versions[s.index]
+            if counter[0] != version:
+                raise RuntimeError(
+                    f"output {s.index} of {node.name}, needed for its gradient, has been "
+                    f"modified by an in-place operation: its version is {counter[0]}, expected "
+                    f"version {version}."
+                )
+            data = node.out_data[s.index]
+            if create_graph:
+                data = Tensor._wrap_output(node.ns, data, node, s.index, counter)
+            out.append(data)
+        else:
+            out.append(s)
+    return out
+
+
+def _zeros_for(node, index, create_graph):
+    shape, dtype = node.out_meta[index]
+    ns = node.ns
+    if create_graph:
+        return ns.zeros(shape, dtype=dtype, device=ns._device_of_node(node))
+    return ns._xp.zeros(shape, dtype=dtype, device=ns._device_of_node(node))
+
+
+def _run_hooks(hooks, g, create_graph, Tensor, ns):
+    for hook in hooks:
+        if create_graph:
+            r = hook(g)
+        else:
+            t = Tensor._wrap_plain(ns, g)
+            r = hook(t)
+        if r is not None:
+            if create_graph:
+                g = r if type(r) is Tensor else Tensor._wrap_plain(ns, r)
+            else:
+                g = r._data if type(r) is Tensor else r
+    return g
+
+
+def run_backward(
+    roots,
+    root_grads,
+    *,
+    retain_graph,
+    create_graph,
+    inputs=None,
+    accumulate=True,
+    allow_unused=False,
+    caller="backward",
+):
+    """Backpropagate ``root_grads`` from ``roots`` (Tensors that require grad).
+
+    With ``accumulate`` the results go into ``.grad`` of the leaves (or of ``inputs`` only);
+    otherwise (``xpgrad.grad``) the gradients of ``inputs`` are returned and nothing is stored.
+    ``root_grads`` are raw arrays, or Tensors under ``create_graph``.
+    """
+    from ._tensor import Tensor
+
+    # What to capture: leaves by identity, non-leaves by (node, output index).
+    want_leaf = None
+    want_node = None
+    if inputs is not None:
+        want_leaf = {}
+        want_node = {}
+        for k, t in enumerate(inputs):
+            if t._grad_fn is None:
+                want_leaf.setdefault(id(t), []).append(k)
+            else:
+                want_node.setdefault((id(t._grad_fn), t._output_nr), []).append(k)
+    captured = [None] * len(inputs) if inputs is not None else None
+
+    handed = {id(g) for g in root_grads}
+    # Keep the user's gradient arrays alive while their ids are in `handed`.
+    _keep = list(root_grads)
+    root_nodes = []
+    leaf_grads = {}  # id(leaf) -> [leaf, grad]
+
+    def add_leaf(leaf, g):
+        if want_leaf is not None and id(leaf) not in want_leaf:
+            return
+        slot = leaf_grads.get(id(leaf))
+        if slot is None:
+            leaf_grads[id(leaf)] = [leaf, g]
+        else:
+            slot[1] = slot[1] + g
+
+    for t, g in zip(roots, root_grads):
+        node = t._grad_fn
+        if node is None:
+            add_leaf(t, g)
+            continue
+        if node.buf is None:
+            node.buf = [None] * node.n_out
+            root_nodes.append(node)
+        b = node.buf
+        b[t._output_nr] = g if b[t._output_nr] is None else b[t._output_nr] + g
+
+    order = _toposort(root_nodes)
+
+    # With `inputs`, run only the nodes that lead to one of them.
+    needed = None
+    if inputs is not None:
+        needed = set()
+        for node in reversed(order):
+            hit = False
+            if want_node and any((id(node), i) in want_node for i in range(node.n_out)):
+                hit = True
+            for edge in node.next:
+                if edge is None:
+                    continue
+                child = edge[0]
+                if type(child) is Node:
+                    if id(child) in needed:
+                        hit = True
+                elif id(child) in want_leaf:
+                    hit = True
+            if hit:
+                needed.add(id(node))
+
+    state = _grad_mode.STATE
+    prev_enabled = state.enabled
+    state.enabled = create_graph
+    try:
+        for node in order:
+            buf = node.buf
+            node.buf = None
+            if buf is None or (needed is not None and id(node) not in needed):
+                continue
+            ns = node.ns
+            # Hooks and retain_grad of non-leaf outputs, then capture for xpgrad.grad.
+            if node.hooks is not None or node.retained is not None or want_node:
+                for i in range(node.n_out):
+                    g = buf[i]
+                    if g is None:
+                        continue
+                    if node.hooks is not None and i in node.hooks:
+                        g = buf[i] = _run_hooks(node.hooks[i], g, create_graph, Tensor, ns)
+                    if node.retained is not None and i in node.retained:
+                        t = node.retained[i]()
+                        if t is not None and accumulate and (inputs is None):
+                            _accumulate(t, g, create_graph, Tensor, handed)
+                    if want_node:
+                        ks = want_node.get((id(node), i))
+                        if ks is not None:
+                            for k in ks:
+                                captured[k] = g
+            if needed is not None and not _leads_further(node, needed, want_leaf):
+                continue
+            saved = _unpack_saved(node, create_graph, Tensor)
+            if node.n_out == 1:
+                g = buf[0]
+            else:
+                g = tuple(
+                    buf[i] if buf[i] is not None else _zeros_for(node, i, create_graph)
+                    for i in range(node.n_out)
+                )
+            xp = ns if create_graph else ns._xp
+            kw = node.kw
+            try:
+                grads = node.vjp(xp, g, *saved, **kw) if kw else node.vjp(xp, g, *saved)
+            except Exception as exc:
+                if node.trace is not None:
+                    exc.add_note(
+                        f"Error in the backward of {node.name}, whose forward was called at:\n"
+                        + "".join(node.trace)
+                    )
+                raise
+            if len(node.next) == 1:
+                grads = (grads,)
+            if not retain_graph:
+                if node.saved:
+                    node.saved = RELEASED
+                node.out_data = None
+            for edge, gi, meta in zip(node.next, grads, node.meta):
+                if edge is None or gi is None:
+                    continue
+                gi = _normalise(xp, gi, meta)
+                if state.anomaly:
+                    _check_finite(ns, node, gi)
+                target, idx = edge
+                if type(target) is Node:
+                    if needed is not None and id(target) not in needed:
+                        continue
+                    b = target.buf
+                    if b is None:
+                        b = target.buf = [None] * target.n_out
+                    b[idx] = gi if b[idx] is None else b[idx] + gi
+                else:
+                    add_leaf(target, gi)
+        # Leaves, once all their contributions are summed.
+        for leaf, g in leaf_grads.values():
+            if leaf._hooks:
+                g = _run_hooks(leaf._hooks, g, create_graph, Tensor, leaf._ns)
+            if want_leaf is not None:
+                for k in want_leaf[id(leaf)]:
+                    captured[k] = g
+            if accumulate:
+                _accumulate(leaf, g, create_graph, Tensor, handed)
+                if leaf._post_hooks:
+                    for hook in leaf._post_hooks:
+                        hook(leaf)
+    finally:
+        state.enabled = prev_enabled
+        del _keep
+        for node in order:
+            node.buf = None
+
+    if inputs is not None and not accumulate:
+        result = []
+        for k, (t, g) in enumerate(zip(inputs, captured)):
+            if g is None:
+                if not allow_unused:
+                    raise RuntimeError(
+                        f"{caller}(): input {k} was not used in the graph of the outputs (or "
+                        "does not require grad); pass allow_unused=True to get None for it"
+                    )
+                result.append(None)
+            else:
+                result.append(g if create_graph else Tensor._wrap_plain(t._ns, g))
+        return result
+    if inputs is not None and accumulate:
+        # backward(inputs=...) on non-leaf inputs accumulates into their .grad as well.
+        for t, g in zip(inputs, captured):
+            if t._grad_fn is not None and g is not None:
+                _accumulate(t, g, create_graph, Tensor, handed)
+    return None
+
+
+def _leads_further(node, needed, want_leaf):
+    for edge in node.next:
+        if edge is None:
+            continue
+        child = edge[0]
+        if type(child) is Node:
+            if id(child) in needed:
+                return True
+        elif id(child) in want_leaf:
+            return True
+    return False
+
+
+def _check_finite(ns, node, g):
+    data = g._data if hasattr(g, "_data") else g
+    xp = ns._xp
+    if not bool(xp.all(xp.isfinite(data))):
+        where = "".join(node.trace) if node.trace else "(no forward trace recorded)"
+        raise RuntimeError(
+            f"Function '{node.name}Backward' returned nan or inf values in its gradient. "
+            f"Its forward was called at:\n{where}"
+        )
+
+
+def _accumulate(t, g, create_graph, Tensor, handed):
+    """Add gradient ``g`` (raw, or Tensor under create_graph) into ``t.grad``.
+
+    ``handed`` holds the ids of arrays already given out in this backward (user-supplied root
+    gradients, gradients stored in another ``.grad``): a stored gradient never shares memory
+    with anything else, so a later in-place accumulation cannot change another tensor's value.
+    """
+    ns = t._ns
+    if create_graph:
+        if type(g) is not Tensor:
+            g = Tensor._wrap_plain(ns, g)
+        t._grad = g if t._grad is None else t._grad + g
+        return
+    if type(g) is Tensor:
+        g = g._data
+    backend = ns._backend
+    current = t._grad
+    if current is None:
+        if id(g) in handed or backend.may_alias(g):
+            g = backend.copy(g)
+        handed.add(id(g))
+        t._grad = Tensor._wrap_plain(ns, g)
+    else:
+        if current._grad_fn is not None:
+            current = current.detach()
+        new = backend.add_inplace(current._data, g)
+        if new is not current._data:
+            current._data = new
+        current._version[0] += 1
+        t._grad = current

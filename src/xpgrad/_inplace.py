@@ -1,0 +1,279 @@
+"""In-place operators, ``__setitem__`` and views.
+
+Semantics follow torch.autograd:
+
+- Every Tensor has a version counter, shared with its views and with ``detach()`` results; any
+  in-place change bumps it, and backward refuses a saved value whose version changed.
+- In place on a leaf that requires grad is an error while grad mode is on (use ``no_grad``).
+- In place on a tensor in the graph rebinds its ``grad_fn`` to the operation, so later uses
+  differentiate through it. A value the operation itself saved (``x *= y`` saves ``x`` for
+  ``y``'s gradient) is snapshotted first.
+- In place on a *view* (a basic-index result, a reshape, a transpose, ... that shares memory)
+  updates the base's graph as well (torch's ``CopySlices``): the base's new ``grad_fn`` sends the
+  gradient of the changed region to the new values and the rest to the old base. Views of a
+  tensor modified in place rebuild their ``grad_fn`` from the base the next time they are used.
+
+Under ``no_grad`` (or when nothing requires grad) in-place operations write straight into the
+backend array with the backend's own in-place operator.
+"""
+
+from __future__ import annotations
+
+from . import _grad_mode
+from ._ops import record
+from ._tensor import Tensor, _NotOperand
+
+__all__ = ["_inplace", "_setitem"]
+
+STATE = _grad_mode.STATE
+
+
+def _leaf_error(fname):
+    return RuntimeError(
+        f"{fname}: a leaf Tensor that requires grad is being used in an in-place operation. "
+        "Wrap parameter updates in `with xpgrad.no_grad():`, or work on a copy."
+    )
+
+
+def _view_of_leaf_error(fname):
+    return RuntimeError(
+        f"{fname}: a view of a leaf Tensor that requires grad is being used in an in-place "
+        "operation. Wrap the update in `with xpgrad.no_grad():`, or work on a copy."
+    )
+
+
+def _other_requires_grad(other):
+    return type(other) is Tensor and other._requires_grad
+
+
+def _check_cast(ns, fname, target_dtype, result_dtype):
+    """In-place results must fit the target dtype: same kind (float->float, complex->complex)."""
+    if result_dtype == target_dtype:
+        return
+    xp = ns._xp
+    kinds = ("bool", "signed integer", "unsigned integer", "real floating", "complex floating")
+
+    def kind(dt):
+        for k in kinds:
+            if xp.isdtype(dt, k):
+                return k
+        return None
+
+    order = {"bool": 0, "unsigned integer": 1, "signed integer": 1, "real floating": 2, "complex floating": 3}
+    if order.get(kind(result_dtype), 9) > order.get(kind(target_dtype), -1):
+        raise TypeError(
+            f"{fname}: the result has dtype {result_dtype}, which cannot be stored in place in a "
+            f"tensor of dtype {target_dtype}"
+        )
+
+
+def _write(ns, target, value_data, key=Ellipsis):
+    """Write raw ``value_data`` into ``target``'s array (in place where the backend allows)."""
+    new = ns._backend.setitem(target._data, key, value_data)
+    if new is not target._data:
+        target._data = new
+    target._version[0] += 1
+
+
+def _snapshot_saved(node, t):
+    """Replace ``t`` in ``node.saved`` by a copy of its current value (before it is overwritten)."""
+    if node is None or not node.saved or not any(s is t for s in node.saved):
+        return
+    ns = t._ns
+    snap = Tensor._wrap_plain(ns, ns._backend.copy(t._data))
+    snap._grad_fn = t._grad_fn
+    snap._output_nr = t._output_nr
+    snap._requires_grad = t._requires_grad
+    node.saved = tuple(snap if s is t else s for s in node.saved)
+    node.versions = tuple(0 if s is snap else v for s, v in zip(node.saved, node.versions))
+
+
+def _inplace(self, x, opname, iop, other):
+    """``x <op>= other``; ``self`` is the namespace."""
+    fname = f"__i{opname}__"
+    tracking = STATE.enabled and (x._requires_grad or _other_requires_grad(other))
+    if not tracking:
+        if type(other) is Tensor:
+            if other._ns is not self:
+                raise self._wrong_tensor(other, fname, "other")
+            od = other._data
+        else:
+            od = other
+            if not isinstance(other, (bool, int, float, complex)) and not self._backend.is_native(other):
+                return NotImplemented
+        if not self._backend.mutable:
+            r = getattr(self, opname)(x, other)
+            _check_cast(self, fname, x.dtype, r.dtype)
+            x._data = r._data if r.dtype == x.dtype else self._xp.astype(r._data, x.dtype)
+            x._version[0] += 1
+            return x
+        data = x._data
+        new = iop(data, od)
+        if new is not data:
+            x._data = self._ensure(new)
+        x._version[0] += 1
+        return x
+    if x._grad_fn is None and x._requires_grad:
+        raise _leaf_error(fname)
+    if x._base is not None and x._base._grad_fn is None and x._base._requires_grad:
+        raise _view_of_leaf_error(fname)
+    try:
+        r = getattr(self, opname)(x, other)
+    except _NotOperand:
+        return NotImplemented
+    _check_cast(self, fname, x.dtype, r.dtype)
+    if r.dtype != x.dtype:
+        r = self.astype(r, x.dtype)
+    _snapshot_saved(r._grad_fn, x)
+    _commit(self, x, r, Ellipsis)
+    return x
+
+
+def _commit(ns, x, r, key):
+    """Make ``x`` hold ``r`` (the new value of ``x[key]``) in data and in the graph."""
+    if x._base is not None:
+        base = x._base
+        ns._refresh_view(x)
+        # The view's new value, then the base's new graph through CopySlices.
+        view_fn = x._view_fn
+        new_view = r if key is Ellipsis else _index_put(ns, x, key, r)
+        _write(ns, x, r._data, key)
+        _copy_slices(ns, base, new_view, view_fn)
+        x._grad_fn = new_view._grad_fn
+        x._output_nr = new_view._output_nr
+        x._requires_grad = new_view._requires_grad
+        x._view_version = x._version[0]
+        return
+    if key is Ellipsis:
+        _write(ns, x, r._data)
+        node, nr, req = r._grad_fn, r._output_nr, r._requires_grad
+    else:
+        new = _index_put(ns, x, key, r)
+        _write(ns, x, r._data, key)
+        node, nr, req = new._grad_fn, new._output_nr, new._requires_grad
+    x._grad_fn = node
+    x._output_nr = nr
+    x._requires_grad = req
+    x._retains_grad = False
+
+
+def _index_put(ns, x, key, value):
+    """Graph-only result of ``x[key] = value`` (its data is never materialised)."""
+    xd = x._data
+    return record(
+        ns,
+        "index_put",
+        _index_put_vjp,
+        (x, value),
+        xd,  # placeholder data of the right shape/dtype; the caller writes the real data
+        kw={"key": key, "ns": ns},
+    )
+
+
+def _index_put_vjp(xp, g, *, key, ns):
+    gv = g[key]
+    if type(g) is Tensor:  # create_graph: g * mask, with the mask zero at key
+        mask = ns._backend.setitem(ns._xp.ones(g.shape, dtype=g.dtype, device=g.device), key, 0)
+        return g * mask, gv
+    gx = ns._backend.setitem(ns._backend.copy(g), key, 0)
+    return gx, gv
+
+
+def _copy_slices(ns, base, new_view, view_fn):
+    """Rebind ``base``'s graph: its region seen through ``view_fn`` now holds ``new_view``."""
+    if not (base._requires_grad or new_view._requires_grad):
+        return
+    t = record(
+        ns,
+        "copy_slices",
+        _copy_slices_vjp,
+        (base, new_view),
+        base._data,
+        kw={"view_fn": view_fn, "ns": ns},
+    )
+    base._grad_fn = t._grad_fn
+    base._output_nr = 0
+    base._requires_grad = True
+
+
+def _copy_slices_vjp(xp, g, *, view_fn, ns):
+    # g_view = J g (the gradient seen through the view); g_base = g - J^T J g.
+    create = type(g) is Tensor
+    gt = g if create else Tensor._wrap_plain(ns, g)
+    g_view = view_fn(gt)
+    back = _view_transpose(ns, view_fn, g_view, gt)
+    g_base = gt - back
+    if create:
+        return g_base, g_view
+    return g_base._data, g_view._data
+
+
+def _view_transpose(ns, view_fn, u, like):
+    """J^T u for the linear map ``view_fn`` (a chain of view ops), by differentiating it."""
+    from ._autograd import grad
+
+    with _grad_mode.enable_grad():
+        d = Tensor._wrap_plain(ns, ns._xp.zeros_like(like._data))
+        d._requires_grad = True
+        y = view_fn(d)
+        (r,) = grad(y, d, u, create_graph=type(u) is Tensor and u._requires_grad, allow_unused=True)
+    return r if r is not None else ns.zeros_like(like)
+
+
+def refresh_view(ns, t):
+    """Rebuild the graph of view ``t`` if its base was modified in place since."""
+    if t._version[0] == t._view_version or t._view_fn is None:
+        return
+    base = t._base
+    if base._requires_grad and STATE.enabled:
+        with _grad_mode.enable_grad():
+            nv = t._view_fn(base)
+        t._grad_fn = nv._grad_fn
+        t._output_nr = nv._output_nr
+        t._requires_grad = nv._requires_grad
+    t._view_version = t._version[0]
+
+
+def set_view_fn(ns, t, x, fn):
+    """Record that ``t`` is ``fn(x)`` and shares ``x``'s memory; compose with ``x``'s view."""
+    if t._base is None:
+        return
+    if x._view_fn is not None:
+        inner = x._view_fn
+        t._view_fn = lambda b: fn(inner(b))
+    elif x._base is None:
+        t._view_fn = fn
+    else:
+        t._base = None  # unknown path from the base: not tracked as a view
+
+
+def _setitem(self, x, key, value):
+    """``x[key] = value``, differentiable with respect to ``x`` and ``value``."""
+    fname = "__setitem__"
+    key = self._normalize_key(key, x, fname)
+    if type(value) is Tensor:
+        if value._ns is not self:
+            raise self._wrong_tensor(value, fname, "value")
+        vt = value
+    elif isinstance(value, (bool, int, float, complex)) or self._backend.is_native(value):
+        vt = None
+    else:
+        raise TypeError(
+            f"{fname}: argument 'value' must be an array or a Python scalar, got {type(value).__name__}"
+        )
+    tracking = STATE.enabled and (x._requires_grad or (vt is not None and vt._requires_grad))
+    if not tracking:
+        vd = vt._data if vt is not None else value
+        _write(self, x, vd, key)
+        return
+    if x._grad_fn is None and x._requires_grad:
+        raise _leaf_error(fname)
+    if x._base is not None and x._base._grad_fn is None and x._base._requires_grad:
+        raise _view_of_leaf_error(fname)
+    if vt is None:
+        vt = Tensor._wrap_plain(self, self._xp.asarray(value, dtype=x.dtype, device=x.device))
+    if vt.dtype != x.dtype:
+        _check_cast(self, fname, x.dtype, vt.dtype)
+        vt = self.astype(vt, x.dtype)
+    _commit(self, x, vt, key)
+

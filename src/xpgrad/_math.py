@@ -1,0 +1,89 @@
+"""Small helpers used inside VJPs; each takes the namespace ``xp`` the VJP runs with.
+
+A VJP runs with the raw backend namespace (plain backward) or with the xpgrad namespace
+(``create_graph=True``); these helpers work with both.
+"""
+
+from __future__ import annotations
+
+_COMPLEX_CACHE: dict = {}
+
+
+def is_complex(xp, a) -> bool:
+    """True if ``a`` (an array, Tensor or Python scalar) has a complex dtype."""
+    if isinstance(a, complex):
+        return True
+    if isinstance(a, (bool, int, float)):
+        return False
+    dt = a.dtype
+    try:
+        return _COMPLEX_CACHE[dt]
+    except KeyError:
+        r = _COMPLEX_CACHE[dt] = bool(xp.isdtype(dt, "complex floating"))
+        return r
+    except TypeError:  # unhashable dtype object
+        return bool(xp.isdtype(dt, "complex floating"))
+
+
+def conj(xp, a):
+    """Complex conjugate; free for real values (torch's convention multiplies by conj(f'))."""
+    if isinstance(a, complex):
+        return a.conjugate()
+    if is_complex(xp, a):
+        return xp.conj(a)
+    return a
+
+
+def real_dtype_of(xp, dtype):
+    if dtype == xp.complex64:
+        return xp.float32
+    if dtype == xp.complex128:
+        return xp.float64
+    return dtype
+
+
+def complex_dtype_of(xp, dtype):
+    if dtype == xp.float32 or dtype == xp.complex64:
+        return xp.complex64
+    return xp.complex128
+
+
+def to_complex(xp, a):
+    if is_complex(xp, a):
+        return a
+    return xp.astype(a, complex_dtype_of(xp, a.dtype))
+
+
+def sgn(xp, x):
+    """``x / |x|`` with 0 at 0 (torch.sgn): the derivative direction of ``abs``."""
+    if is_complex(xp, x):
+        a = xp.abs(x)
+        safe = xp.where(a == 0, xp.ones_like(a), a)
+        return xp.where(a == 0, xp.zeros_like(x), x / xp.astype(safe, x.dtype))
+    return xp.sign(x)
+
+
+def zeros_like(xp, g):
+    return xp.zeros_like(g)
+
+
+def normalize_axis(axis, ndim, fname="", argname="axis"):
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, int):
+        axis = (axis,)
+    out = []
+    for a in axis:
+        if not -ndim <= a < max(ndim, 1):
+            raise IndexError(f"{fname}(): argument '{argname}' value {a} is out of range for an array of {ndim} dimensions")
+        out.append(a % ndim if ndim else 0)
+    return tuple(out)
+
+
+def expand_reduced(xp, g, shape, axis, keepdims):
+    """Reshape a reduction's gradient ``g`` so it broadcasts against the input ``shape``."""
+    if keepdims or g.ndim == len(shape):
+        return g
+    axes = normalize_axis(axis, len(shape))
+    full = tuple(1 if i in axes else n for i, n in enumerate(shape))
+    return xp.reshape(g, full)

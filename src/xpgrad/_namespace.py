@@ -1,0 +1,261 @@
+"""The namespace factory: ``xpgrad.namespace(backend)``.
+
+A :class:`Namespace` is a module object (``types.ModuleType``) named ``xpgrad.<backend>`` that
+implements the array API standard over one backend. Elementwise functions are closures built
+here, once per backend, over the backend's own function; the other functions are methods written
+once in the category modules (``_statistical_functions.py``, ...) and shared by all backends.
+Unknown attributes are never forwarded to the backend.
+"""
+
+from __future__ import annotations
+
+import threading
+import types
+
+from . import (
+    _creation_functions,
+    _data_type_functions,
+    _elementwise_functions,
+    _indexing_functions,
+    _inplace,
+    _linear_algebra_functions,
+    _manipulation_functions,
+    _searching_functions,
+    _set_functions,
+    _sorting_functions,
+    _statistical_functions,
+    _utility_functions,
+)
+from ._backends import Backend, resolve
+from ._ops import make_binary, make_nondiff, make_unary
+from ._tensor import Tensor, _NotOperand
+
+__all__ = ["Namespace", "namespace"]
+
+API_VERSION = "2025.12"
+SUPPORTED_VERSIONS = frozenset({"2021.12", "2022.12", "2023.12", "2024.12", "2025.12"})
+
+_DTYPE_NAMES = (
+    "bool",
+    "int8",
+    "int16",
+    "int32",
+    "int64",
+    "uint8",
+    "uint16",
+    "uint32",
+    "uint64",
+    "float32",
+    "float64",
+    "complex64",
+    "complex128",
+)
+
+CATEGORY_MODULES = (
+    _creation_functions,
+    _data_type_functions,
+    _indexing_functions,
+    _inplace,
+    _linear_algebra_functions,
+    _manipulation_functions,
+    _searching_functions,
+    _set_functions,
+    _sorting_functions,
+    _statistical_functions,
+    _utility_functions,
+)
+
+
+class Namespace(types.ModuleType):
+    """An array API namespace whose arrays are :class:`xpgrad.Tensor` objects."""
+
+    def __init__(self, backend: Backend):
+        super().__init__(f"xpgrad.{backend.name}")
+        self.__doc__ = (
+            f"The array API standard ({API_VERSION}) over {backend.xp.__name__}, with "
+            "torch-style reverse-mode autodiff (xpgrad)."
+        )
+        self._backend = backend
+        self._xp = xp = backend.xp
+        self.__array_api_version__ = API_VERSION
+        self._supported_versions = SUPPORTED_VERSIONS
+        for name in _DTYPE_NAMES:
+            if hasattr(xp, name):
+                setattr(self, name, getattr(xp, name))
+        for name in ("e", "inf", "nan", "pi"):
+            setattr(self, name, getattr(xp, name))
+        self.newaxis = None
+        self._diff_dtypes = tuple(
+            getattr(xp, n) for n in ("float32", "float64", "complex64", "complex128") if hasattr(xp, n)
+        )
+        self._complex_dtypes = tuple(getattr(xp, n) for n in ("complex64", "complex128") if hasattr(xp, n))
+        native = backend.native_type
+        self._ensure = backend.ensure if backend._is_numpy else (lambda a: a)
+        self._native = native
+        # Elementwise functions: closures over the backend function, bound once.
+        for name, vjp in _elementwise_functions.UNARY.items():
+            setattr(self, name, make_unary(self, name, getattr(xp, name), vjp))
+        for name, (v1, v2) in _elementwise_functions.BINARY.items():
+            setattr(self, name, make_binary(self, name, getattr(xp, name), v1, v2))
+        for name in _elementwise_functions.NONDIFF_UNARY:
+            setattr(self, name, make_nondiff(self, name, getattr(xp, name), 1))
+        for name in _elementwise_functions.NONDIFF_BINARY:
+            setattr(self, name, make_nondiff(self, name, getattr(xp, name), 2))
+        for fname in list(_elementwise_functions.UNARY) + list(_elementwise_functions.BINARY) + list(
+            _elementwise_functions.NONDIFF_UNARY + _elementwise_functions.NONDIFF_BINARY
+        ):
+            fn = getattr(self, fname)
+            fn.__doc__ = getattr(getattr(xp, fname), "__doc__", None)
+            fn.__module__ = self.__name__
+        from . import fft as _fft_mod
+        from . import linalg as _linalg_mod
+
+        self.linalg = _linalg_mod.LinalgNamespace(self)
+        self.fft = _fft_mod.FFTNamespace(self)
+
+    def __repr__(self):
+        return f"<array API namespace {self.__name__!r} (xpgrad over {self._xp.__name__})>"
+
+    def __reduce__(self):
+        return (namespace, (self._backend.xp,))
+
+    # -- helpers shared by all functions ---------------------------------------------------------
+
+    def _is_differentiable_dtype(self, dtype) -> bool:
+        for d in self._diff_dtypes:
+            if dtype == d:
+                return True
+        return False
+
+    def _is_complex_dtype(self, dtype) -> bool:
+        for d in self._complex_dtypes:
+            if dtype == d:
+                return True
+        return False
+
+    def _wrong_tensor(self, t, fname, argname):
+        return TypeError(
+            f"{fname}(): argument '{argname}' is a Tensor of backend {t._ns._backend.name!r}, but "
+            f"this is the {self.__name__} namespace; Tensors of different backends cannot be "
+            "mixed (move one with that namespace's asarray(...) or from_dlpack(...))"
+        )
+
+    def _coerce_unary(self, x, fname, argname="x"):
+        """A Tensor for argument ``x`` (a raw array of this backend is wrapped as a constant)."""
+        if type(x) is Tensor:
+            if x._ns is not self:
+                raise self._wrong_tensor(x, fname, argname)
+            return x
+        if self._backend.is_native(x):
+            return Tensor._wrap_plain(self, self._ensure(x))
+        raise _NotOperand(
+            f"{fname}(): argument '{argname}' must be an array (a Tensor of {self.__name__} or "
+            f"an array of {self._xp.__name__}), got {type(x).__name__}"
+        )
+
+    def _tensor(self, x, fname, argname="x"):
+        return self._coerce_unary(x, fname, argname)
+
+    def _coerce_binary(self, x1, x2, fname):
+        """Raw operands for a binary function, and whether each requires grad."""
+        d1, r1 = self._operand(x1, fname, "x1")
+        d2, r2 = self._operand(x2, fname, "x2")
+        if type(x1) is not Tensor and type(x2) is not Tensor:
+            if not (self._backend.is_native(x1) or self._backend.is_native(x2)):
+                raise _NotOperand(f"{fname}(): at least one of 'x1', 'x2' must be an array, got two Python scalars")
+        return d1, d2, r1, r2
+
+    def _operand(self, x, fname, argname):
+        """Raw value and requires-grad flag of one operand (Tensor, raw array or Python scalar)."""
+        if type(x) is Tensor:
+            if x._ns is not self:
+                raise self._wrong_tensor(x, fname, argname)
+            return x._data, x._requires_grad
+        if isinstance(x, (bool, int, float, complex)):
+            return x, False
+        if self._backend.is_native(x):
+            return self._ensure(x), False
+        raise _NotOperand(
+            f"{fname}(): argument '{argname}' must be an array or a Python scalar, got {type(x).__name__}"
+        )
+
+    def _raw(self, x, fname, argname="x"):
+        """The raw data of an array argument (Tensor of this namespace or native array)."""
+        if type(x) is Tensor:
+            if x._ns is not self:
+                raise self._wrong_tensor(x, fname, argname)
+            return x._data
+        if self._backend.is_native(x):
+            return self._ensure(x)
+        raise TypeError(
+            f"{fname}(): argument '{argname}' must be an array, got {type(x).__name__}"
+        )
+
+    def _device_of_node(self, node):
+        for m in node.out_data or ():
+            return self._backend.device(m)
+        for e in node.next:
+            if e is not None and type(e[0]) is Tensor:
+                return e[0].device
+        return None
+
+    def _scalar(self, data):
+        xp = self._xp
+        if xp.isdtype(data.dtype, "bool"):
+            return bool(data)
+        if xp.isdtype(data.dtype, "integral"):
+            return int(data)
+        if xp.isdtype(data.dtype, "real floating"):
+            return float(data)
+        return complex(data)
+
+    # Views: a result that shares memory with its input shares its version counter, and keeps
+    # how to recompute it from its base, so an in-place change of the base (or of the view) is
+    # reflected in the graph (see _inplace.py).
+
+    def _mark_view(self, view, base_input):
+        if not self._backend.shares_memory(view._data, base_input._data):
+            return
+        view._version = base_input._version
+        view._view_version = view._version[0]
+        base = base_input._base if base_input._base is not None else base_input
+        view._base = base
+        view._view_fn = None  # set by the view op through _set_view_fn
+
+    def _refresh_view(self, t):
+        _inplace.refresh_view(self, t)
+
+
+def _install_category_functions():
+    for module in CATEGORY_MODULES:
+        for name in module.__all__:
+            setattr(Namespace, name, getattr(module, name))
+
+
+_install_category_functions()
+
+_LOCK = threading.Lock()
+_NAMESPACES: dict[int, tuple[object, Namespace]] = {}
+
+
+def namespace(backend) -> Namespace:
+    """Return the xpgrad array API namespace over ``backend``.
+
+    ``backend``: a module (``numpy``, ``torch``, ``jax.numpy``, ``cupy``, ``dask.array``,
+    ``array_api_strict``), its name as a string, or an ``array_api_compat`` namespace. The
+    namespace is created once per backend and cached.
+    """
+    if isinstance(backend, Namespace):
+        return backend
+    b = resolve(backend)
+    key = id(b.xp)
+    hit = _NAMESPACES.get(key)
+    if hit is not None and hit[0] is b.xp:
+        return hit[1]
+    with _LOCK:
+        hit = _NAMESPACES.get(key)
+        if hit is not None and hit[0] is b.xp:
+            return hit[1]
+        ns = Namespace(b)
+        _NAMESPACES[key] = (b.xp, ns)
+        return ns

@@ -1,0 +1,285 @@
+"""Recording operations: the one path every differentiable function goes through.
+
+``record`` wraps a raw result and, when grad mode is on and an input requires grad, attaches a
+:class:`Node` with the op's VJP and the values it needs. The elementwise factories below build
+per-namespace closures over the backend's function (bound once, no per-call lookup) and pick,
+from the VJP's parameter names, which of ``x``/``x1``/``x2``/``out`` to save.
+"""
+
+from __future__ import annotations
+
+import inspect
+
+from . import _grad_mode
+from ._engine import OUT, OUTS, Node
+from ._tensor import Tensor, _init, _new, _NotOperand
+
+STATE = _grad_mode.STATE
+
+__all__ = ["record", "record_multi", "edge", "make_unary", "make_binary", "make_nondiff"]
+
+
+def edge(t):
+    """The graph edge to tensor ``t`` (which requires grad)."""
+    if t._base is not None:
+        t._ns._refresh_view(t)
+    fn = t._grad_fn
+    if fn is None:
+        return (t, 0)
+    return (fn, t._output_nr)
+
+
+def _edges(inputs):
+    edges = []
+    meta = []
+    for a in inputs:
+        if type(a) is Tensor and a._requires_grad:
+            edges.append(edge(a))
+            d = a._data
+            meta.append((d.shape, d.dtype))
+        else:
+            edges.append(None)
+            meta.append(None)
+    return tuple(edges), tuple(meta)
+
+
+def needs_grad(*inputs) -> bool:
+    """True if grad mode is on and any of ``inputs`` is a Tensor that requires grad."""
+    if not STATE.enabled:
+        return False
+    for a in inputs:
+        if type(a) is Tensor and a._requires_grad:
+            return True
+    return False
+
+
+def record(ns, name, vjp, inputs, out, saved=(), kw=None, view_of=None):
+    """Wrap the raw result ``out`` of op ``name`` applied to ``inputs``.
+
+    If grad mode is on, some input requires grad and ``out`` has a floating or complex dtype,
+    the result gets a Node whose backward calls ``vjp(xp, g, *saved, **kw)``, which returns one
+    gradient per input (a single one when there is one input). ``saved`` may hold input
+    Tensors, constants and ``OUT`` (this op's result). ``view_of``: the input Tensor whose
+    memory ``out`` may share (view ops), so that both share a version counter.
+    """
+    out = ns._ensure(out)
+    t = _new(Tensor)
+    counter = view_of._version if view_of is not None and ns._backend.mutable else [0]
+    if needs_grad(*inputs) and ns._is_differentiable_dtype(out.dtype):
+        edges, meta = _edges(inputs)
+        versions = tuple(s._version[0] if type(s) is Tensor else None for s in saved)
+        node = Node(name, vjp, ns, edges, meta, tuple(saved), versions, kw)
+        if OUT in saved:
+            node.out_data = (out,)
+            node.out_versions = ((counter, counter[0]),)
+        _init(t, ns, out, node, 0, counter)
+    else:
+        _init(t, ns, out, None, 0, counter)
+    if view_of is not None and ns._backend.mutable:
+        ns._mark_view(t, view_of)
+    return t
+
+
+def record_multi(ns, name, vjp, inputs, outs, saved=(), kw=None, differentiable=None):
+    """Like :func:`record` for an op with several outputs; returns a tuple of Tensors.
+
+    The VJP receives a tuple of output gradients (zeros for outputs that got none).
+    ``differentiable``: one bool per output; False outputs never require grad.
+    """
+    outs = tuple(ns._ensure(o) for o in outs)
+    if differentiable is None:
+        differentiable = tuple(ns._is_differentiable_dtype(o.dtype) for o in outs)
+    counters = [[0] for _ in outs]
+    results = []
+    if needs_grad(*inputs) and any(differentiable):
+        edges, meta = _edges(inputs)
+        versions = tuple(s._version[0] if type(s) is Tensor else None for s in saved)
+        node = Node(name, vjp, ns, edges, meta, tuple(saved), versions, kw)
+        node.n_out = len(outs)
+        node.out_meta = tuple((o.shape, o.dtype) for o in outs)
+        if any(type(s) is type(OUT) for s in saved):
+            node.out_data = outs
+            node.out_versions = tuple((c, 0) for c in counters)
+        for i, (o, c, d) in enumerate(zip(outs, counters, differentiable)):
+            t = _new(Tensor)
+            _init(t, ns, o, node if d else None, i if d else 0, c)
+            results.append(t)
+    else:
+        for o, c in zip(outs, counters):
+            t = _new(Tensor)
+            _init(t, ns, o, None, 0, c)
+            results.append(t)
+    return tuple(results)
+
+
+# --------------------------------------------------------------------------------------------
+# Elementwise factories.
+
+
+def _saved_names(vjp, allowed):
+    params = list(inspect.signature(vjp).parameters)
+    if params[:2] != ["xp", "g"]:
+        raise TypeError(f"VJP {vjp} must start with parameters (xp, g, ...), got {params}")
+    names = tuple(params[2:])
+    order = [n for n in allowed if n in names]
+    if list(names) != order:
+        raise TypeError(f"VJP {vjp} parameters after (xp, g) must be an ordered subset of {allowed}, got {names}")
+    return names
+
+
+def make_unary(ns, name, fwd, vjp):
+    """A differentiable function ``f(x, /)`` of one array."""
+    names = _saved_names(vjp, ("x", "out"))
+    save_x = "x" in names
+    save_out = "out" in names
+    native = ns._backend.native_type
+    ensure = ns._ensure
+    coerce = ns._coerce_unary
+
+    def f(x, /):
+        if type(x) is not Tensor:
+            x = coerce(x, name)
+        data = fwd(x._data)
+        if type(data) is not native:
+            data = ensure(data)
+        t = _new(Tensor)
+        if x._requires_grad and STATE.enabled:
+            counter = [0]
+            e = edge(x)
+            xd = x._data
+            if save_x:
+                if save_out:
+                    node = Node(name, vjp, ns, (e,), ((xd.shape, xd.dtype),), (x, OUT), (x._version[0], None))
+                else:
+                    node = Node(name, vjp, ns, (e,), ((xd.shape, xd.dtype),), (x,), (x._version[0],))
+            elif save_out:
+                node = Node(name, vjp, ns, (e,), ((xd.shape, xd.dtype),), (OUT,), (None,))
+            else:
+                node = Node(name, vjp, ns, (e,), ((xd.shape, xd.dtype),))
+            if save_out:
+                node.out_data = (data,)
+                node.out_versions = ((counter, 0),)
+            _init(t, ns, data, node, 0, counter)
+        else:
+            _init(t, ns, data, None, 0, [0])
+        return t
+
+    f.__name__ = f.__qualname__ = name
+    return f
+
+
+# Adapters from the canonical saved triple (x1, x2, out) to a VJP that takes a subset of them.
+_ADAPT = {
+    (): lambda v: lambda xp, g, x1, x2, out: v(xp, g),
+    ("x1",): lambda v: lambda xp, g, x1, x2, out: v(xp, g, x1),
+    ("x2",): lambda v: lambda xp, g, x1, x2, out: v(xp, g, x2),
+    ("out",): lambda v: lambda xp, g, x1, x2, out: v(xp, g, out),
+    ("x1", "x2"): lambda v: lambda xp, g, x1, x2, out: v(xp, g, x1, x2),
+    ("x1", "out"): lambda v: lambda xp, g, x1, x2, out: v(xp, g, x1, out),
+    ("x2", "out"): lambda v: lambda xp, g, x1, x2, out: v(xp, g, x2, out),
+    ("x1", "x2", "out"): lambda v: v,
+}
+
+
+def make_binary(ns, name, fwd, vjp1, vjp2):
+    """A differentiable function ``f(x1, x2, /)``; ``vjp1``/``vjp2`` give each input's gradient.
+
+    Only the values needed by the VJPs of inputs that require grad are saved, so ``x *= 2``
+    saves nothing and ``w * x`` with a constant ``x`` saves only ``x``.
+    """
+    names1 = _saved_names(vjp1, ("x1", "x2", "out"))
+    names2 = _saved_names(vjp2, ("x1", "x2", "out"))
+    a1 = _ADAPT[names1](vjp1)
+    a2 = _ADAPT[names2](vjp2)
+
+    def only1(xp, g, x1, x2, out):
+        return (a1(xp, g, x1, x2, out), None)
+
+    def only2(xp, g, x1, x2, out):
+        return (None, a2(xp, g, x1, x2, out))
+
+    def both(xp, g, x1, x2, out):
+        return (a1(xp, g, x1, x2, out), a2(xp, g, x1, x2, out))
+
+    only1.__qualname__ = both.__qualname__ = only2.__qualname__ = f"{name}_vjp"
+    native = ns._backend.native_type
+    ensure = ns._ensure
+    coerce = ns._coerce_binary
+
+    def f(x1, x2, /):
+        if type(x1) is Tensor and type(x2) is Tensor and x1._ns is ns and x2._ns is ns:
+            d1 = x1._data
+            d2 = x2._data
+            r1 = x1._requires_grad
+            r2 = x2._requires_grad
+        else:
+            d1, d2, r1, r2 = coerce(x1, x2, name)
+        data = fwd(d1, d2)
+        if type(data) is not native:
+            data = ensure(data)
+        t = _new(Tensor)
+        if (r1 or r2) and STATE.enabled:
+            counter = [0]
+            if r1 and r2:
+                vjp = both
+                need = names1 + names2
+                edges = (edge(x1), edge(x2))
+                meta = ((d1.shape, d1.dtype), (d2.shape, d2.dtype))
+            elif r1:
+                vjp = only1
+                need = names1
+                edges = (edge(x1), None)
+                meta = ((d1.shape, d1.dtype), None)
+            else:
+                vjp = only2
+                need = names2
+                edges = (None, edge(x2))
+                meta = (None, (d2.shape, d2.dtype))
+            s1 = x1 if "x1" in need else None
+            s2 = x2 if "x2" in need else None
+            so = OUT if "out" in need else None
+            versions = (
+                s1._version[0] if type(s1) is Tensor else None,
+                s2._version[0] if type(s2) is Tensor else None,
+                None,
+            )
+            node = Node(name, vjp, ns, edges, meta, (s1, s2, so), versions)
+            if so is not None:
+                node.out_data = (data,)
+                node.out_versions = ((counter, 0),)
+            _init(t, ns, data, node, 0, counter)
+        else:
+            _init(t, ns, data, None, 0, [0])
+        return t
+
+    f.__name__ = f.__qualname__ = name
+    return f
+
+
+def make_nondiff(ns, name, fwd, nargs):
+    """A function whose result never requires grad (comparisons, bitwise, predicates)."""
+    ensure = ns._ensure
+    if nargs == 1:
+        coerce = ns._coerce_unary
+
+        def f(x, /):
+            if type(x) is not Tensor:
+                x = coerce(x, name)
+            return Tensor._wrap_plain(ns, ensure(fwd(x._data)))
+
+    else:
+        coerce = ns._coerce_binary
+
+        def f(x1, x2, /):
+            if type(x1) is Tensor and type(x2) is Tensor and x1._ns is ns and x2._ns is ns:
+                d1 = x1._data
+                d2 = x2._data
+            else:
+                d1, d2, _, _ = coerce(x1, x2, name)
+            return Tensor._wrap_plain(ns, ensure(fwd(d1, d2)))
+
+    f.__name__ = f.__qualname__ = name
+    return f
+
+
+__all__ += ["OUT", "OUTS", "needs_grad", "_NotOperand"]

@@ -1,0 +1,224 @@
+"""Statistical functions (reductions and cumulative ops) and their VJPs.
+
+Conventions, as torch.autograd:
+- ``max``/``min`` split the gradient evenly among tied extrema (torch.amax/amin).
+- ``prod`` is exact with zeros in the input (products of the *other* elements, no division).
+- ``var``/``std`` with ``correction >= N`` give the same inf/nan gradients as torch.
+"""
+
+from __future__ import annotations
+
+import math
+
+from ._math import conj, expand_reduced, normalize_axis
+from ._ops import OUT, record
+
+__all__ = ["cumulative_prod", "cumulative_sum", "max", "mean", "min", "prod", "std", "sum", "var"]
+
+
+def _count(shape, axis):
+    n = 1
+    for a in normalize_axis(axis, len(shape)):
+        n *= shape[a]
+    return n
+
+
+def sum(self, x, /, *, axis=None, dtype=None, keepdims=False):
+    x = self._tensor(x, "sum")
+    d = x._data
+    data = self._xp.sum(d, axis=axis, dtype=dtype, keepdims=keepdims)
+    return record(self, "sum", _sum_vjp, (x,), data, kw={"shape": d.shape, "axis": axis, "keepdims": keepdims})
+
+
+def _sum_vjp(xp, g, *, shape, axis, keepdims):
+    return xp.broadcast_to(expand_reduced(xp, g, shape, axis, keepdims), shape)
+
+
+def mean(self, x, /, *, axis=None, keepdims=False):
+    x = self._tensor(x, "mean")
+    d = x._data
+    data = self._xp.mean(d, axis=axis, keepdims=keepdims)
+    return record(
+        self, "mean", _mean_vjp, (x,), data,
+        kw={"shape": d.shape, "axis": axis, "keepdims": keepdims, "n": _count(d.shape, axis)},
+    )
+
+
+def _mean_vjp(xp, g, *, shape, axis, keepdims, n):
+    return xp.broadcast_to(expand_reduced(xp, g, shape, axis, keepdims) / n, shape)
+
+
+def _var_scale(n, correction):
+    # torch computes 2 / (n - correction) in double: inf at 0, negative below.
+    d = n - correction
+    return 2.0 / d if d != 0 else math.inf
+
+
+def var(self, x, /, *, axis=None, correction=0.0, keepdims=False):
+    x = self._tensor(x, "var")
+    d = x._data
+    data = self._xp.var(d, axis=axis, correction=correction, keepdims=keepdims)
+    return record(
+        self, "var", _var_vjp, (x,), data,
+        kw={"axis": axis, "keepdims": keepdims, "scale": _var_scale(_count(d.shape, axis), correction)},
+    )
+
+
+def _var_vjp(xp, g, x, *, axis, keepdims, scale):
+    centered = x - xp.mean(x, axis=axis, keepdims=True)
+    return (scale * expand_reduced(xp, g, x.shape, axis, keepdims)) * centered
+
+
+def std(self, x, /, *, axis=None, correction=0.0, keepdims=False):
+    x = self._tensor(x, "std")
+    d = x._data
+    data = self._xp.std(d, axis=axis, correction=correction, keepdims=keepdims)
+    n = _count(d.shape, axis)
+    return record(
+        self, "std", _std_vjp, (x,), data, saved=(x, OUT),
+        kw={"axis": axis, "keepdims": keepdims, "scale": _var_scale(n, correction)},
+    )
+
+
+def _std_vjp(xp, g, x, out, *, axis, keepdims, scale):
+    # d std = d var / (2 std)
+    centered = x - xp.mean(x, axis=axis, keepdims=True)
+    ge = expand_reduced(xp, g, x.shape, axis, keepdims)
+    oe = expand_reduced(xp, out, x.shape, axis, keepdims)
+    return (scale * (ge / (2 * oe))) * centered
+
+
+def _extremum(self, fname, x, axis, keepdims):
+    x = self._tensor(x, fname)
+    d = x._data
+    data = getattr(self._xp, fname)(d, axis=axis, keepdims=keepdims)
+    return record(
+        self, fname, _extremum_vjp, (x,), data, saved=(x, OUT),
+        kw={"axis": axis, "keepdims": keepdims},
+    )
+
+
+def _extremum_vjp(xp, g, x, out, *, axis, keepdims):
+    # Ties share the gradient evenly (torch.amax / torch.amin).
+    oe = expand_reduced(xp, out, x.shape, axis, keepdims)
+    mask = xp.astype(x == oe, g.dtype)
+    count = xp.sum(mask, axis=axis, keepdims=True)
+    ge = expand_reduced(xp, g, x.shape, axis, keepdims)
+    return ge * (mask / count)
+
+
+def max(self, x, /, *, axis=None, keepdims=False):
+    return _extremum(self, "max", x, axis, keepdims)
+
+
+def min(self, x, /, *, axis=None, keepdims=False):
+    return _extremum(self, "min", x, axis, keepdims)
+
+
+def prod(self, x, /, *, axis=None, dtype=None, keepdims=False):
+    x = self._tensor(x, "prod")
+    d = x._data
+    data = self._xp.prod(d, axis=axis, dtype=dtype, keepdims=keepdims)
+    return record(
+        self, "prod", _prod_vjp, (x,), data, saved=(x,),
+        kw={"axis": axis, "keepdims": keepdims},
+    )
+
+
+def _exclusive_cumprods(xp, x, axis):
+    """Products of the elements before and after each position along ``axis`` (no division)."""
+    n = x.shape[axis]
+    left = xp.cumulative_prod(x, axis=axis, include_initial=True)
+    left = xp.take(left, xp.arange(n), axis=axis) if n else left
+    rev = xp.flip(x, axis=axis)
+    right = xp.cumulative_prod(rev, axis=axis, include_initial=True)
+    right = xp.take(right, xp.arange(n), axis=axis) if n else right
+    return left, xp.flip(right, axis=axis)
+
+
+def _prod_vjp(xp, g, x, *, axis, keepdims):
+    shape = x.shape
+    nd = len(shape)
+    axes = normalize_axis(axis, nd)
+    ge = expand_reduced(xp, g, shape, axis, keepdims)
+    if nd == 0:
+        return xp.broadcast_to(ge, shape)
+    # Move the reduced axes to the end and flatten them into one.
+    keep = [i for i in range(nd) if i not in axes]
+    perm = keep + list(axes)
+    xt = xp.permute_dims(x, tuple(perm))
+    kshape = tuple(shape[i] for i in keep)
+    k = 1
+    for a in axes:
+        k *= shape[a]
+    xf = xp.reshape(xt, kshape + (k,))
+    left, right = _exclusive_cumprods(xp, xf, -1)
+    others = xp.reshape(left * right, tuple(xt.shape))
+    inv = [0] * nd
+    for i, p in enumerate(perm):
+        inv[p] = i
+    others = xp.permute_dims(others, tuple(inv))
+    return ge * conj(xp, others)
+
+
+def cumulative_sum(self, x, /, *, axis=None, dtype=None, include_initial=False):
+    x = self._tensor(x, "cumulative_sum")
+    if axis is None:
+        if x.ndim != 1:
+            raise ValueError(f"cumulative_sum(): argument 'axis' is required for a {x.ndim}-d array")
+        axis = 0
+    data = self._xp.cumulative_sum(x._data, axis=axis, dtype=dtype, include_initial=include_initial)
+    return record(
+        self, "cumulative_sum", _cumsum_vjp, (x,), data,
+        kw={"axis": axis, "include_initial": include_initial},
+    )
+
+
+def _reverse_cumsum(xp, g, axis):
+    return xp.flip(xp.cumulative_sum(xp.flip(g, axis=axis), axis=axis), axis=axis)
+
+
+def _drop_first(xp, g, axis):
+    n = g.shape[axis]
+    return xp.take(g, xp.arange(1, n), axis=axis)
+
+
+def _cumsum_vjp(xp, g, *, axis, include_initial):
+    if include_initial:
+        g = _drop_first(xp, g, axis)
+    return _reverse_cumsum(xp, g, axis)
+
+
+def cumulative_prod(self, x, /, *, axis=None, dtype=None, include_initial=False):
+    x = self._tensor(x, "cumulative_prod")
+    if axis is None:
+        if x.ndim != 1:
+            raise ValueError(f"cumulative_prod(): argument 'axis' is required for a {x.ndim}-d array")
+        axis = 0
+    data = self._xp.cumulative_prod(x._data, axis=axis, dtype=dtype, include_initial=include_initial)
+    return record(
+        self, "cumulative_prod", _cumprod_vjp, (x,), data, saved=(x,),
+        kw={"axis": axis, "include_initial": include_initial},
+    )
+
+
+def _cumprod_vjp(xp, g, x, *, axis, include_initial):
+    if include_initial:
+        g = _drop_first(xp, g, axis)
+    n = x.shape[axis]
+    if n == 0:
+        return xp.zeros_like(x)
+    axis = axis % x.ndim
+    if not bool(xp.any(x == 0)):
+        out = xp.cumulative_prod(x, axis=axis)
+        return _reverse_cumsum(xp, g * conj(xp, out), axis) / conj(xp, x)
+    # Exact with zeros: d out_k / d x_i = prod_{j <= k, j != i} x_j for k >= i. Build, for each
+    # i, the cumulative product of x with x_i replaced by 1 (O(n^2) along the axis).
+    xm = xp.moveaxis(x, axis, -1)  # (..., n)
+    gm = xp.moveaxis(g, axis, -1)
+    eye = xp.eye(n, dtype=xp.bool, device=getattr(x, "device", None))
+    rep = xp.where(eye, xp.ones_like(xm[..., None, :]), xm[..., None, :])  # (..., i, j)
+    c = xp.cumulative_prod(rep, axis=-1)  # (..., i, k)
+    upper = xp.astype(xp.triu(xp.ones((n, n), dtype=xp.int8)), c.dtype)  # k >= i
+    grad = xp.sum(conj(xp, c) * upper * gm[..., None, :], axis=-1)
+    return xp.moveaxis(grad, -1, axis)
