@@ -16,14 +16,19 @@ from __future__ import annotations
 import importlib
 
 from ._autograd import backward, grad
+from ._checkpoint import checkpoint
 from ._engine import Node
+from ._function import Function, FunctionCtx
 from ._grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
+from ._hooks import detect_anomaly, is_anomaly_enabled, saved_tensors_hooks, set_detect_anomaly
+from ._gradcheck import GradcheckError, gradcheck, gradgradcheck
 from ._namespace import Namespace, namespace
 from ._tensor import Parameter, RemovableHandle, Tensor
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "GradcheckError",
     "Namespace",
     "Node",
     "Parameter",
@@ -32,6 +37,8 @@ __all__ = [
     "backward",
     "enable_grad",
     "grad",
+    "gradcheck",
+    "gradgradcheck",
     "inference_mode",
     "is_grad_enabled",
     "namespace",

@@ -33,6 +33,27 @@ class _Released:
 RELEASED = _Released()
 
 
+class Packed:
+    """A saved value transformed by a ``saved_tensors_hooks`` pack hook."""
+
+    __slots__ = ("obj", "unpack", "counter", "version", "raw")
+
+    def __init__(self, hooks, t, raw=False):
+        self.counter = t._version
+        self.version = t._version[0]
+        self.obj = hooks[0](t)
+        self.unpack = hooks[1]
+        self.raw = raw
+
+    def get(self, what):
+        t = self.unpack(self.obj)
+        if type(t).__name__ != "Tensor":
+            raise TypeError(
+                f"saved_tensors_hooks: the unpack hook must return a Tensor, got {type(t).__name__} ({what})"
+            )
+        return t
+
+
 class OutRef:
     """Placeholder in ``Node.saved`` for the node's own output ``index``.
 
@@ -73,6 +94,8 @@ class Node:
         "retained",  # {output index: weakref(Tensor)} for retain_grad()
         "buf",  # gradient buffer during a backward sweep
         "trace",  # forward traceback when anomaly detection is on
+        "materialize",  # give zeros (True) or None (False) for outputs that got no gradient
+        "pack",  # (pack_hook, unpack_hook) of saved_tensors_hooks active when recorded, or None
         "__weakref__",
     )
 
@@ -92,7 +115,23 @@ class Node:
         self.hooks = None
         self.retained = None
         self.buf = None
-        self.trace = traceback.format_stack()[:-3] if _grad_mode.STATE.anomaly else None
+        self.materialize = True
+        state = _grad_mode.STATE
+        self.trace = traceback.format_stack()[:-3] if state.anomaly else None
+        hooks = self.pack = state.saved_hooks
+        if hooks is not None and saved:
+            from ._tensor import Tensor
+
+            self.saved = tuple(Packed(hooks, s) if type(s) is Tensor else s for s in saved)
+
+    def pack_outputs(self):
+        """Apply the saved-tensors pack hook to the raw outputs kept for the VJP."""
+        from ._tensor import Tensor
+
+        hooks = self.pack
+        self.out_data = tuple(
+            Packed(hooks, Tensor._wrap_plain(self.ns, d), raw=True) for d in self.out_data
+        )
 
     def name_(self):
         return self.name
@@ -215,6 +254,15 @@ def _unpack_saved(node, create_graph, Tensor):
                     "the value before modifying it."
                 )
             out.append(s if create_graph else s._data)
+        elif type(s) is Packed:
+            if s.counter[0] != s.version:
+                raise RuntimeError(
+                    f"one of the values needed for gradient computation of {node.name} has "
+                    f"been modified by an in-place operation: its version is {s.counter[0]}, "
+                    f"expected version {s.version}."
+                )
+            t = s.get(node.name)
+            out.append(t if create_graph else t._data)
         elif type(s) is OutRef:
             counter, version = node.out_versions[s.index]
             if counter[0] != version:
@@ -224,6 +272,8 @@ def _unpack_saved(node, create_graph, Tensor):
                     f"version {version}."
                 )
             data = node.out_data[s.index]
+            if type(data) is Packed:
+                data = data.get(node.name)._data
             if create_graph:
                 data = Tensor._wrap_output(node.ns, data, node, s.index, counter)
             out.append(data)
@@ -234,6 +284,8 @@ def _unpack_saved(node, create_graph, Tensor):
 
 def _zeros_for(node, index, create_graph):
     shape, dtype = node.out_meta[index]
+    if dtype is None or not node.materialize:
+        return None
     ns = node.ns
     if create_graph:
         return ns.zeros(shape, dtype=dtype, device=ns._device_of_node(node))
@@ -393,7 +445,7 @@ def run_backward(
                 if edge is None or gi is None:
                     continue
                 gi = _normalise(xp, gi, meta)
-                if state.anomaly:
+                if state.anomaly is True:
                     _check_finite(ns, node, gi)
                 target, idx = edge
                 if type(target) is Node:

@@ -16,6 +16,7 @@ class _State(threading.local):
     # Class attributes are the defaults seen by every new thread.
     enabled = True
     anomaly = False
+    saved_hooks = None  # (pack, unpack) of the innermost saved_tensors_hooks
 
 
 STATE = _State()

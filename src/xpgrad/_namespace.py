@@ -193,6 +193,8 @@ class Namespace(types.ModuleType):
 
     def _device_of_node(self, node):
         for m in node.out_data or ():
+            if hasattr(m, "get"):  # packed by saved_tensors_hooks
+                m = m.get(node.name)._data
             return self._backend.device(m)
         for e in node.next:
             if e is not None and type(e[0]) is Tensor:

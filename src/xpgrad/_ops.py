@@ -72,6 +72,8 @@ def record(ns, name, vjp, inputs, out, saved=(), kw=None, view_of=None):
         if OUT in saved:
             node.out_data = (out,)
             node.out_versions = ((counter, counter[0]),)
+            if node.pack is not None:
+                node.pack_outputs()
         _init(t, ns, out, node, 0, counter)
     else:
         _init(t, ns, out, None, 0, counter)
@@ -100,6 +102,8 @@ def record_multi(ns, name, vjp, inputs, outs, saved=(), kw=None, differentiable=
         if any(type(s) is type(OUT) for s in saved):
             node.out_data = outs
             node.out_versions = tuple((c, 0) for c in counters)
+            if node.pack is not None:
+                node.pack_outputs()
         for i, (o, c, d) in enumerate(zip(outs, counters, differentiable)):
             t = _new(Tensor)
             _init(t, ns, o, node if d else None, i if d else 0, c)
@@ -159,6 +163,8 @@ def make_unary(ns, name, fwd, vjp):
             if save_out:
                 node.out_data = (data,)
                 node.out_versions = ((counter, 0),)
+                if node.pack is not None:
+                    node.pack_outputs()
             _init(t, ns, data, node, 0, counter)
         else:
             _init(t, ns, data, None, 0, [0])
@@ -247,6 +253,8 @@ def make_binary(ns, name, fwd, vjp1, vjp2):
             if so is not None:
                 node.out_data = (data,)
                 node.out_versions = ((counter, 0),)
+                if node.pack is not None:
+                    node.pack_outputs()
             _init(t, ns, data, node, 0, counter)
         else:
             _init(t, ns, data, None, 0, [0])

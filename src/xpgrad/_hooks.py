@@ -1,0 +1,79 @@
+"""``saved_tensors_hooks`` and anomaly detection (torch.autograd.graph / torch.autograd)."""
+
+from __future__ import annotations
+
+from . import _grad_mode
+
+__all__ = ["saved_tensors_hooks", "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled"]
+
+_STATE = _grad_mode.STATE
+
+
+class saved_tensors_hooks:
+    """Transform every value saved for backward while the context is active.
+
+    ``pack_hook(tensor) -> object`` runs when an operation saves a Tensor (an input or its
+    output); ``unpack_hook(object) -> Tensor`` runs when backward needs it. Use it to offload
+    saved values to another device, or to compress them::
+
+        with xpgrad.saved_tensors_hooks(lambda t: t.data.copy(), lambda a: xp.asarray(a)):
+            loss = model(x)
+        loss.backward()
+    """
+
+    def __init__(self, pack_hook, unpack_hook):
+        if not callable(pack_hook) or not callable(unpack_hook):
+            raise TypeError("saved_tensors_hooks(): 'pack_hook' and 'unpack_hook' must be callable")
+        self.pack_hook = pack_hook
+        self.unpack_hook = unpack_hook
+        self._prev = []
+
+    def __enter__(self):
+        self._prev.append(_STATE.saved_hooks)
+        _STATE.saved_hooks = (self.pack_hook, self.unpack_hook)
+        return self
+
+    def __exit__(self, *exc):
+        _STATE.saved_hooks = self._prev.pop()
+        return False
+
+
+class detect_anomaly:
+    """Record forward tracebacks and fail on the first backward op that produces NaN or inf.
+
+    The error names the op (``'<op>Backward' returned nan or inf values``) and shows the
+    traceback of the forward call that created it. It slows forward and backward: use it to
+    debug, not in production. Context manager and decorator.
+    """
+
+    def __init__(self, check_nan: bool = True):
+        self.check_nan = bool(check_nan)
+        self._prev = []
+
+    def __enter__(self):
+        self._prev.append(_STATE.anomaly)
+        _STATE.anomaly = self.check_nan or "trace"
+        return self
+
+    def __exit__(self, *exc):
+        _STATE.anomaly = self._prev.pop()
+        return False
+
+    def __call__(self, func):
+        import functools
+
+        @functools.wraps(func)
+        def wrapper(*args, **kwargs):
+            with detect_anomaly(self.check_nan):
+                return func(*args, **kwargs)
+
+        return wrapper
+
+
+def set_detect_anomaly(mode: bool, check_nan: bool = True) -> None:
+    """Turn anomaly detection on or off for the current thread."""
+    _STATE.anomaly = (check_nan or "trace") if mode else False
+
+
+def is_anomaly_enabled() -> bool:
+    return bool(_STATE.anomaly)

@@ -1,0 +1,286 @@
+"""Higher-level autodiff: ``vjp``, ``jvp``, ``jacobian``, ``hessian``, ``hvp``, ``vhp``.
+
+Signatures and conventions are those of ``torch.autograd.functional``: ``inputs`` is a Tensor
+or a tuple of Tensors, ``func`` returns a Tensor or a tuple of Tensors, and the results mirror
+those structures. Inputs are detached inside (the caller's graph is only extended with
+``create_graph=True``), and with ``strict=True`` an output that does not depend on an input is
+an error instead of a zero.
+
+How forward-mode products are computed: xpgrad is a reverse-mode system, so ``jvp`` (and
+``hvp``, and ``jacobian(strategy="forward-mode")``) use the *double-VJP trick*: with a dummy
+cotangent ``u``, ``g(u) = J^T u`` is linear in ``u``, so ``J v`` is the VJP of ``g`` with
+cotangent ``v``. It costs one forward pass, two backward passes and the memory of the first
+backward's graph — about twice a VJP — and is exact (no finite differences).
+
+``vectorize=True`` is accepted for compatibility; rows (or columns) of a Jacobian are computed
+one VJP (JVP) at a time either way.
+"""
+
+from __future__ import annotations
+
+from . import _grad_mode
+from ._autograd import grad as _grad
+from ._tensor import Tensor
+
+__all__ = ["vjp", "jvp", "jacobian", "hessian", "hvp", "vhp"]
+
+
+def _as_tuple(x, argname, fname):
+    if type(x) is Tensor:
+        return False, (x,)
+    if isinstance(x, (tuple, list)):
+        for i, t in enumerate(x):
+            if type(t) is not Tensor:
+                raise TypeError(
+                    f"{fname}(): argument '{argname}' must be a Tensor or a tuple of Tensors; "
+                    f"element {i} is {type(t).__name__}"
+                )
+        return True, tuple(x)
+    raise TypeError(
+        f"{fname}(): argument '{argname}' must be a Tensor or a tuple of Tensors, got {type(x).__name__}"
+    )
+
+
+def _prepare_inputs(inputs, create_graph, fname):
+    is_tuple, ins = _as_tuple(inputs, "inputs", fname)
+    prepared = []
+    for t in ins:
+        if create_graph and t._requires_grad:
+            # Keep the caller's graph: an alias that is a non-leaf of the same value.
+            p = t._ns.positive(t)
+        else:
+            p = t.detach()
+            p._requires_grad = t._ns._is_differentiable_dtype(t.dtype)
+            if not p._requires_grad:
+                raise TypeError(f"{fname}(): inputs must have a floating or complex dtype, got {t.dtype}")
+        prepared.append(p)
+    return is_tuple, tuple(prepared)
+
+
+def _call(func, ins, fname):
+    with _grad_mode.enable_grad():
+        out = func(*ins)
+    is_tuple, outs = _as_tuple(out, "func's output", fname)
+    return is_tuple, outs
+
+
+def _v_tuple(v, like, argname, fname):
+    if v is None:
+        for t in like:
+            if t._ns._backend.size(t._data) != 1:
+                raise RuntimeError(
+                    f"{fname}(): argument '{argname}' may be omitted only when the function has "
+                    "a single-element output (input); pass it explicitly"
+                )
+        return tuple(t._ns.ones_like(t.detach()) for t in like)
+    _, vs = _as_tuple(v, argname, fname)
+    if len(vs) != len(like):
+        raise RuntimeError(f"{fname}(): '{argname}' has {len(vs)} entries, expected {len(like)}")
+    for i, (a, b) in enumerate(zip(vs, like)):
+        if tuple(a.shape) != tuple(b.shape):
+            raise RuntimeError(
+                f"{fname}(): '{argname}'[{i}] has shape {tuple(a.shape)}, expected {tuple(b.shape)}"
+            )
+    return vs
+
+
+def _grads(outputs, inputs, grad_outputs, create_graph, strict, fname, what="input"):
+    """Gradients with zeros for unused inputs (or an error when strict)."""
+    diff = [(o, g) for o, g in zip(outputs, grad_outputs) if o._requires_grad]
+    if not diff:
+        if strict:
+            raise RuntimeError(f"{fname}(): the output does not require grad (independent of every {what}); not allowed in strict mode")
+        return tuple(t._ns.zeros_like(t.detach()) for t in inputs)
+    res = _grad(
+        [o for o, _ in diff],
+        inputs,
+        [g for _, g in diff],
+        create_graph=create_graph,
+        retain_graph=True,
+        allow_unused=True,
+    )
+    out = []
+    for i, (r, t) in enumerate(zip(res, inputs)):
+        if r is None:
+            if strict:
+                raise RuntimeError(
+                    f"{fname}(): the output is independent of {what} {i}; not allowed in strict mode"
+                )
+            r = t._ns.zeros_like(t.detach())
+        out.append(r)
+    return tuple(out)
+
+
+def _finish(values, create_graph, is_tuple):
+    if not create_graph:
+        values = tuple(v.detach() if type(v) is Tensor else v for v in values)
+    return values if is_tuple else values[0]
+
+
+def vjp(func, inputs, v=None, create_graph=False, strict=False):
+    """``(func(inputs), v^T J)``: the vector-Jacobian product at ``inputs``."""
+    in_tuple, ins = _prepare_inputs(inputs, create_graph, "vjp")
+    out_tuple, outs = _call(func, ins, "vjp")
+    vs = _v_tuple(v, outs, "v", "vjp")
+    res = _grads(outs, ins, vs, create_graph, strict, "vjp")
+    return _finish(outs, create_graph, out_tuple), _finish(res, create_graph, in_tuple)
+
+
+def jvp(func, inputs, v=None, create_graph=False, strict=False):
+    """``(func(inputs), J v)``: the Jacobian-vector product, by the double-VJP trick."""
+    in_tuple, ins = _prepare_inputs(inputs, create_graph, "jvp")
+    vs = _v_tuple(v, ins, "v", "jvp")
+    out_tuple, outs = _call(func, ins, "jvp")
+    res = _jvp_from(outs, ins, vs, create_graph, strict, "jvp")
+    return _finish(outs, create_graph, out_tuple), _finish(res, create_graph, out_tuple)
+
+
+def _jvp_from(outs, ins, vs, create_graph, strict, fname):
+    # u: dummy cotangents; g(u) = J^T u is linear in u, and J v = d<g(u), v>/du.
+    us = []
+    for o in outs:
+        u = o._ns.zeros_like(o.detach())
+        u._requires_grad = True
+        us.append(u)
+    with _grad_mode.enable_grad():
+        gs = _grads(outs, ins, us, True, strict, fname)
+        pairs = [(g, w) for g, w in zip(gs, vs) if g._requires_grad]
+        if not pairs:
+            if strict:
+                raise RuntimeError(f"{fname}(): the output is independent of the inputs; not allowed in strict mode")
+            return tuple(o._ns.zeros_like(o.detach()) for o in outs)
+        res = _grad(
+            [g for g, _ in pairs],
+            us,
+            [w for _, w in pairs],
+            create_graph=create_graph,
+            retain_graph=True,
+            allow_unused=True,
+        )
+    return tuple(r if r is not None else o._ns.zeros_like(o.detach()) for r, o in zip(res, outs))
+
+
+def _flat_size(t):
+    n = 1
+    for s in t.shape:
+        n *= s
+    return n
+
+
+def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False, strategy="reverse-mode"):
+    """The Jacobian of ``func`` at ``inputs``: ``J[i][j]`` has shape ``out_i.shape + in_j.shape``.
+
+    ``strategy="reverse-mode"`` computes one VJP per output element, ``"forward-mode"`` one
+    JVP per input element (better when inputs are fewer than outputs).
+    """
+    if strategy not in ("reverse-mode", "forward-mode"):
+        raise ValueError(f"jacobian(): argument 'strategy' must be 'reverse-mode' or 'forward-mode', got {strategy!r}")
+    in_tuple, ins = _prepare_inputs(inputs, create_graph, "jacobian")
+    out_tuple, outs = _call(func, ins, "jacobian")
+    jac = [[None] * len(ins) for _ in outs]
+    if strategy == "reverse-mode":
+        for i, o in enumerate(outs):
+            ns = o._ns
+            n = _flat_size(o)
+            rows = [[] for _ in ins]
+            for k in range(n):
+                e = ns.reshape(_one_hot(ns, n, k, o.dtype, o.device), tuple(o.shape))
+                cot = [e if m == i else ns.zeros_like(q.detach()) for m, q in enumerate(outs)]
+                gs = _grads(outs, ins, cot, create_graph, strict, "jacobian")
+                for j, g in enumerate(gs):
+                    rows[j].append(g)
+            for j, t in enumerate(ins):
+                if rows[j]:
+                    stacked = ns.stack(rows[j], axis=0)
+                else:
+                    stacked = ns.zeros((0,) + tuple(t.shape), dtype=t.dtype, device=t.device)
+                jac[i][j] = ns.reshape(stacked, tuple(o.shape) + tuple(t.shape))
+    else:
+        for j, t in enumerate(ins):
+            ns = t._ns
+            n = _flat_size(t)
+            cols = [[] for _ in outs]
+            for k in range(n):
+                e = ns.reshape(_one_hot(ns, n, k, t.dtype, t.device), tuple(t.shape))
+                vs = tuple(e if m == j else ns.zeros_like(q.detach()) for m, q in enumerate(ins))
+                js = _jvp_from(outs, ins, vs, create_graph, strict, "jacobian")
+                for i, col in enumerate(js):
+                    cols[i].append(col)
+            for i, o in enumerate(outs):
+                if cols[i]:
+                    stacked = ns.stack(cols[i], axis=-1)
+                else:
+                    stacked = ns.zeros(tuple(o.shape) + (0,), dtype=o.dtype, device=o.device)
+                jac[i][j] = ns.reshape(stacked, tuple(o.shape) + tuple(t.shape))
+    jac = [[x if create_graph else x.detach() for x in row] for row in jac]
+    if out_tuple and in_tuple:
+        return tuple(tuple(row) for row in jac)
+    if out_tuple:
+        return tuple(row[0] for row in jac)
+    if in_tuple:
+        return tuple(jac[0])
+    return jac[0][0]
+
+
+def _one_hot(ns, n, k, dtype, device):
+    z = ns._xp.zeros((n,), dtype=dtype, device=device)
+    z = ns._backend.setitem(z, k, 1)
+    return Tensor._wrap_plain(ns, z)
+
+
+def _scalar_func(func, fname):
+    def wrapped(*args):
+        out = func(*args)
+        if type(out) is not Tensor:
+            raise RuntimeError(f"{fname}(): the function must return a single Tensor, got {type(out).__name__}")
+        if out._ns._backend.size(out._data) != 1:
+            raise RuntimeError(
+                f"{fname}(): the function must return a single-element Tensor, got shape {tuple(out.shape)}"
+            )
+        return out
+
+    return wrapped
+
+
+def hessian(func, inputs, create_graph=False, strict=False, vectorize=False, outer_jacobian_strategy="reverse-mode"):
+    """The Hessian of scalar ``func`` at ``inputs`` (``H[i][j]`` of shape ``in_i.shape + in_j.shape``)."""
+    f = _scalar_func(func, "hessian")
+    in_tuple, _ = _as_tuple(inputs, "inputs", "hessian")
+
+    def gradient(*args):
+        out = f(*args)
+        if not out._requires_grad:
+            if strict:
+                raise RuntimeError("hessian(): the output is independent of the inputs; not allowed in strict mode")
+            return tuple(a._ns.zeros_like(a.detach()) for a in args)
+        res = _grad(out, args, create_graph=True, allow_unused=True)
+        return tuple(r if r is not None else a._ns.zeros_like(a.detach()) for r, a in zip(res, args))
+
+    result = jacobian(gradient, inputs, create_graph=create_graph, strict=strict, strategy=outer_jacobian_strategy)
+    if not in_tuple:
+        return result[0]
+    return result
+
+
+def vhp(func, inputs, v=None, create_graph=False, strict=False):
+    """``(func(inputs), v^T H)`` for a scalar ``func``: double backward."""
+    f = _scalar_func(func, "vhp")
+    in_tuple, ins = _prepare_inputs(inputs, create_graph, "vhp")
+    _, outs = _call(f, ins, "vhp")
+    vs = _v_tuple(v, ins, "v", "vhp")
+    with _grad_mode.enable_grad():
+        gs = _grads(outs, ins, (None,), True, strict, "vhp")
+        res = _grads(gs, ins, vs, create_graph, strict, "vhp")
+    return _finish(outs, create_graph, False), _finish(res, create_graph, in_tuple)
+
+
+def hvp(func, inputs, v=None, create_graph=False, strict=False):
+    """``(func(inputs), H v)`` for a scalar ``func``: the JVP of the gradient (double-VJP trick)."""
+    f = _scalar_func(func, "hvp")
+    in_tuple, ins = _prepare_inputs(inputs, create_graph, "hvp")
+    _, outs = _call(f, ins, "hvp")
+    vs = _v_tuple(v, ins, "v", "hvp")
+    with _grad_mode.enable_grad():
+        gs = _grads(outs, ins, (None,), True, strict, "hvp")
+        res = _jvp_from(gs, ins, vs, create_graph, strict, "hvp")
+    return _finish(outs, create_graph, False), _finish(res, create_graph, in_tuple)
