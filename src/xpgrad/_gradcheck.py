@@ -1,0 +1,424 @@
+"""``xpgrad.gradcheck`` and ``xpgrad.gradgradcheck``: gradients against finite differences.
+
+As ``torch.autograd.gradcheck``, on any backend: the analytical vector-Jacobian products (from
+:func:`xpgrad.grad`) are compared with central finite differences computed with the backend's
+own array API functions. Each element is perturbed through a new array (``x + eps * e_j``), so
+immutable backends work too.
+
+Complex numbers follow torch's conjugate Wirtinger convention: for a real loss ``L``, the
+gradient with respect to ``z = a + ib`` is ``dL/da + i dL/db``. A cotangent ``v`` of an output
+``y`` stands for the real loss ``L = sum(Re(conj(v) * y))``, so the numerical gradient of an
+element is ``(L(z + eps) - L(z - eps)) / 2eps + i (L(z + i eps) - L(z - i eps)) / 2eps``.
+
+``fast_mode=False`` (the default, as torch) checks the whole Jacobian: one VJP per real (or
+complex) output element. ``fast_mode=True`` checks one VJP with a seeded random cotangent per
+output against the same finite differences: every input element is still checked, and a wrong
+output row goes unnoticed only with probability zero.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+
+from . import _grad_mode
+from ._autograd import grad as _grad
+from ._tensor import Tensor
+
+__all__ = ["GradcheckError", "gradcheck", "gradgradcheck"]
+
+
+class GradcheckError(RuntimeError):
+    """A gradient differs from finite differences (``torch.autograd.GradcheckError``)."""
+
+
+# -- small helpers on raw backend arrays ---------------------------------------------------------
+
+
+def _is_complex(xp, a) -> bool:
+    return bool(xp.isdtype(a.dtype, "complex floating"))
+
+
+def _is_diff(xp, a) -> bool:
+    return bool(xp.isdtype(a.dtype, ("real floating", "complex floating")))
+
+
+def _re(xp, a):
+    return xp.real(a) if _is_complex(xp, a) else a
+
+
+def _im(xp, a):
+    return xp.imag(a) if _is_complex(xp, a) else xp.zeros_like(a)
+
+
+def _size(shape) -> int:
+    return math.prod(shape)
+
+
+def _unravel(flat: int, shape) -> tuple:
+    idx = []
+    for n in reversed(shape):
+        idx.append(flat % n)
+        flat //= n
+    return tuple(reversed(idx))
+
+
+def _scalar(a):
+    """A Python number from a 0-d backend array (for messages)."""
+    try:
+        return float(a)
+    except TypeError:
+        return complex(a)
+
+
+def _as_tuple(x):
+    if isinstance(x, (tuple, list)):
+        return tuple(x)
+    return (x,)
+
+
+def _namespace_of(inputs):
+    for a in inputs:
+        if type(a) is Tensor:
+            return a._ns
+    raise TypeError("gradcheck(): argument 'inputs' must contain at least one xpgrad Tensor")
+
+
+def _diff_outputs(outs, fname):
+    """Positions of the floating/complex outputs (the ones that are checked)."""
+    keep = []
+    for k, o in enumerate(outs):
+        if type(o) is not Tensor:
+            raise TypeError(f"{fname}(): the function must return Tensors, output {k} is {type(o).__name__}")
+        if o._ns._is_differentiable_dtype(o.dtype):
+            keep.append(k)
+    return keep
+
+
+def _random_like(xp, rng, shape, dtype, device):
+    """A standard normal array (complex for complex dtypes) made from a seeded NumPy generator."""
+    n = _size(shape)
+    if xp.isdtype(dtype, "complex floating"):
+        vals = rng.standard_normal(n) + 1j * rng.standard_normal(n)
+    else:
+        vals = rng.standard_normal(n)
+    return xp.reshape(xp.asarray(vals.tolist() if n else [], dtype=dtype, device=device), shape)
+
+
+# -- the Jacobian, numerically -------------------------------------------------------------------
+
+
+def _evaluate(fn, inputs, i, data, keep):
+    """Raw data of the checked outputs of ``fn`` with input ``i`` replaced by ``data``."""
+    x = inputs[i]
+    ns = x._ns
+    leaf = Tensor._wrap_plain(ns, ns._ensure(data))
+    leaf._requires_grad = x._requires_grad  # a gradgradcheck function differentiates its inputs
+    args = list(inputs)
+    args[i] = leaf
+    with _grad_mode.enable_grad():
+        outs = _as_tuple(fn(*args))
+    return [outs[k]._data for k in keep]
+
+
+def _numerical_columns(fn, inputs, i, keep, eps):
+    """Finite-difference Jacobian columns of input ``i``.
+
+    Returns ``(re, im)``: for each checked output, a ``(n_in, n_out)`` array whose row ``j`` is
+    ``d y / d Re(x_j)`` (``re``) and ``d y / d Im(x_j)`` (``im``; None for a real input).
+    """
+    x = inputs[i]
+    ns = x._ns
+    xp = ns._xp
+    d = x._data
+    n = _size(d.shape)
+    directions = (1.0, 1j) if _is_complex(xp, d) else (1.0,)
+    result = []
+    positions = xp.reshape(xp.arange(n, device=ns._backend.device(d)), d.shape) if n else None
+    for direction in directions:
+        cols = [[] for _ in keep]
+        for j in range(n):
+            # A new array x + step * e_j: no in-place write, so immutable backends work.
+            step = xp.astype(positions == j, d.dtype) * (eps * direction)
+            plus = _evaluate(fn, inputs, i, d + step, keep)
+            minus = _evaluate(fn, inputs, i, d - step, keep)
+            for k, (p, m) in enumerate(zip(plus, minus)):
+                cols[k].append(xp.reshape((p - m) / (2 * eps), (-1,)))
+        result.append(cols)
+    return result, n
+
+
+def _stack(xp, cols, n_out, dtype, device):
+    if not cols:
+        return xp.zeros((0, n_out), dtype=dtype, device=device)
+    return xp.stack(cols, axis=0)
+
+
+# -- comparison ------------------------------------------------------------------------------------
+
+
+def _compare(xp, analytical, numerical, atol, rtol):
+    """Flat indices (at most 5) where ``|a - n| > atol + rtol * |n|``, and how many there are."""
+    close = xp.abs(analytical - numerical) <= atol + rtol * xp.abs(numerical)
+    bad = xp.reshape(xp.logical_not(close), (-1,))
+    count = int(xp.sum(xp.astype(bad, xp.int64)))
+    if count == 0:
+        return [], 0
+    flat = []
+    remaining = bad
+    offsets = xp.arange(bad.shape[0], device=_device(xp, bad))
+    for _ in range(min(count, 5)):
+        j = int(xp.argmax(xp.astype(remaining, xp.int8)))
+        flat.append(j)
+        remaining = xp.logical_and(remaining, offsets != j)
+    return flat, count
+
+
+def _device(xp, a):
+    from array_api_compat import device
+
+    return device(a)
+
+
+def _fmt(v) -> str:
+    if isinstance(v, complex):
+        return f"{v.real:.10g}{v.imag:+.10g}j"
+    return f"{v:.10g}"
+
+
+# -- gradcheck ---------------------------------------------------------------------------------
+
+
+def gradcheck(
+    fn,
+    inputs,
+    *,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    raise_exception: bool = True,
+    check_grad_dtypes: bool = False,
+    fast_mode: bool = False,
+    seed: int = 0,
+) -> bool:
+    """Check the gradients of ``fn`` at ``inputs`` against central finite differences.
+
+    As ``torch.autograd.gradcheck``: ``inputs`` is a Tensor or a tuple of arguments; the Tensors
+    that require grad are checked. ``fn`` returns a Tensor or a tuple of Tensors; its floating
+    and complex outputs are checked (integer and boolean outputs are ignored). An element passes
+    if ``|analytical - numerical| <= atol + rtol * |numerical|``.
+
+    ``check_grad_dtypes``: also require each gradient's dtype to be its input's.
+    ``fast_mode``: one random cotangent per output instead of the whole Jacobian (``seed``
+    seeds it). Returns True, or raises :class:`GradcheckError` (False if not
+    ``raise_exception``) with the input, the element and both values of the first mismatches.
+    """
+    inputs = _as_tuple(inputs)
+    ns = _namespace_of(inputs)
+    xp = ns._xp
+    diff = [i for i, a in enumerate(inputs) if type(a) is Tensor and a._requires_grad]
+    if not diff:
+        raise ValueError("gradcheck(): expected at least one input Tensor that requires grad")
+    for i in diff:
+        if not ns._is_differentiable_dtype(inputs[i].dtype):
+            raise ValueError(f"gradcheck(): input {i} requires grad but has dtype {inputs[i].dtype}")
+
+    with _grad_mode.enable_grad():
+        outs = _as_tuple(fn(*inputs))
+    keep = _diff_outputs(outs, "gradcheck")
+    checked = [outs[k] for k in keep]
+    failures: list[str] = []
+
+    numeric = {}
+    for i in diff:
+        (cols_re, *rest), n = _numerical_columns(fn, inputs, i, keep, eps)
+        cols_im = rest[0] if rest else None
+        dev = ns._backend.device(inputs[i]._data)
+        re = [_stack(xp, c, _size(o.shape), o.dtype, dev) for c, o in zip(cols_re, checked)]
+        im = None if cols_im is None else [_stack(xp, c, _size(o.shape), o.dtype, dev) for c, o in zip(cols_im, checked)]
+        numeric[i] = (re, im, n)
+
+    def analytical(cotangents):
+        """Gradients of sum_k Re(conj(v_k) * y_k) for each checked input (zeros if unused)."""
+        roots, gos = [], []
+        for o, v in zip(checked, cotangents):
+            if v is not None and o._requires_grad:
+                roots.append(o)
+                gos.append(v)
+        if roots:
+            gs = _grad(roots, [inputs[i] for i in diff], gos, retain_graph=True, allow_unused=True)
+        else:
+            gs = (None,) * len(diff)
+        result = {}
+        for i, g in zip(diff, gs):
+            x = inputs[i]
+            if g is None:
+                result[i] = xp.zeros_like(x._data)
+                continue
+            if tuple(g.shape) != tuple(x.shape):
+                failures.append(f"input {i}: gradient has shape {tuple(g.shape)}, the input {tuple(x.shape)}")
+            elif check_grad_dtypes and g.dtype != x.dtype:
+                failures.append(f"input {i}: gradient has dtype {g.dtype}, the input {x.dtype}")
+            result[i] = g._data
+        return result
+
+    def numerical(i, project):
+        """Numerical gradient of input ``i`` for a real loss given by ``project(k, columns)``."""
+        re, im, n = numeric[i]
+        x = inputs[i]._data
+        real_dtype = xp.finfo(x.dtype).dtype
+        total_re = xp.zeros((n,), dtype=real_dtype, device=ns._backend.device(x))
+        total_im = xp.zeros((n,), dtype=real_dtype, device=ns._backend.device(x)) if im is not None else None
+        for k in range(len(checked)):
+            p = project(k, re[k])
+            if p is not None:
+                total_re = total_re + xp.astype(p, real_dtype)
+                if im is not None:
+                    total_im = total_im + xp.astype(project(k, im[k]), real_dtype)
+        if im is None:
+            return xp.reshape(total_re, x.shape)
+        return xp.reshape(xp.astype(total_re, x.dtype) + xp.astype(total_im, x.dtype) * 1j, x.shape)
+
+    def check(grads, project, where):
+        for i in diff:
+            x = inputs[i]
+            a = grads[i]
+            if tuple(a.shape) != tuple(x.shape):
+                continue
+            num = numerical(i, project)
+            bad, count = _compare(xp, a, num, atol, rtol)
+            if count:
+                af = xp.reshape(a, (-1,))
+                nf = xp.reshape(num, (-1,))
+                lines = [
+                    f"  element {_unravel(j, tuple(x.shape))}: analytical {_fmt(_scalar(af[j]))}, "
+                    f"numerical {_fmt(_scalar(nf[j]))}"
+                    for j in bad
+                ]
+                more = f"\n  ... and {count - len(bad)} more" if count > len(bad) else ""
+                failures.append(
+                    f"Jacobian mismatch for input {i}{where} ({count} of {_size(x.shape)} elements, "
+                    f"atol={atol}, rtol={rtol}):\n" + "\n".join(lines) + more
+                )
+
+    if fast_mode:
+        rng = np.random.default_rng(seed)
+        vs = [_random_like(xp, rng, tuple(o.shape), o.dtype, ns._backend.device(o._data)) for o in checked]
+        grads = analytical(vs)
+
+        def project(k, cols):
+            v = xp.reshape(vs[k], (-1,))
+            # Re(conj(v) . column) for every input element (row of cols).
+            if _is_complex(xp, cols):
+                return xp.sum(_re(xp, cols) * _re(xp, v) + _im(xp, cols) * _im(xp, v), axis=1)
+            return xp.sum(cols * v, axis=1)
+
+        check(grads, project, " (random cotangent, seed {})".format(seed))
+    else:
+        for k, o in enumerate(checked):
+            m = _size(o.shape)
+            dev = ns._backend.device(o._data)
+            positions = xp.reshape(xp.arange(m, device=dev), tuple(o.shape)) if m else None
+            for e in range(m):
+                for direction in (1.0, 1j) if _is_complex(xp, o._data) else (1.0,):
+                    onehot = xp.astype(positions == e, o.dtype) * direction
+                    cot = [None] * len(checked)
+                    cot[k] = onehot
+                    grads = analytical(cot)
+
+                    def project(kk, cols, k=k, e=e, direction=direction):
+                        if kk != k:
+                            return None
+                        c = cols[:, e]
+                        # Re(conj(d) * c): Re(c) for d = 1, Im(c) for d = i.
+                        return _re(xp, c) if direction == 1.0 else _im(xp, c)
+
+                    label = "" if len(checked) == 1 else f" and output {keep[k]}"
+                    label += f", output element {_unravel(e, tuple(o.shape))}"
+                    if direction != 1.0:
+                        label += " (imaginary cotangent)"
+                    check(grads, project, label)
+                    if failures:
+                        break
+                if failures:
+                    break
+            if failures:
+                break
+
+    if failures:
+        if raise_exception:
+            raise GradcheckError("gradcheck failed:\n" + "\n".join(failures))
+        return False
+    return True
+
+
+def gradgradcheck(
+    fn,
+    inputs,
+    grad_outputs=None,
+    *,
+    eps: float = 1e-6,
+    atol: float = 1e-5,
+    rtol: float = 1e-3,
+    raise_exception: bool = True,
+    check_grad_dtypes: bool = False,
+    fast_mode: bool = False,
+    seed: int = 0,
+) -> bool:
+    """Check second-order gradients of ``fn`` against finite differences of its gradients.
+
+    As ``torch.autograd.gradgradcheck``: the function ``(inputs, v) -> grad(fn(inputs), inputs,
+    v, create_graph=True)`` is checked with :func:`gradcheck`, with respect to both the inputs
+    and the cotangents ``v`` (``grad_outputs``; random, seeded by ``seed``, when None).
+    """
+    inputs = _as_tuple(inputs)
+    ns = _namespace_of(inputs)
+    xp = ns._xp
+    diff = [i for i, a in enumerate(inputs) if type(a) is Tensor and a._requires_grad]
+    if not diff:
+        raise ValueError("gradgradcheck(): expected at least one input Tensor that requires grad")
+    with _grad_mode.enable_grad():
+        outs = _as_tuple(fn(*inputs))
+    keep = _diff_outputs(outs, "gradgradcheck")
+    if grad_outputs is None:
+        rng = np.random.default_rng(seed)
+        grad_outputs = []
+        for k in keep:
+            o = outs[k]
+            v = _random_like(xp, rng, tuple(o.shape), o.dtype, ns._backend.device(o._data))
+            grad_outputs.append(ns.asarray(v, requires_grad=True))
+    else:
+        grad_outputs = [
+            g if type(g) is Tensor else ns.asarray(g, requires_grad=True) for g in _as_tuple(grad_outputs)
+        ]
+        if len(grad_outputs) != len(keep):
+            raise ValueError(
+                f"gradgradcheck(): got {len(grad_outputs)} grad_outputs for {len(keep)} floating outputs"
+            )
+    n_in = len(inputs)
+
+    def first_order(*args):
+        ins, gos = args[:n_in], args[n_in:]
+        outs = _as_tuple(fn(*ins))
+        roots, vs = [], []
+        for k, v in zip(keep, gos):
+            if outs[k]._requires_grad:
+                roots.append(outs[k])
+                vs.append(v)
+        targets = [ins[i] for i in diff]
+        if not roots:
+            return tuple(ns.zeros_like(t.detach()) for t in targets)
+        return _grad(roots, targets, vs, create_graph=True, allow_unused=True, materialize_grads=True)
+
+    return gradcheck(
+        first_order,
+        tuple(inputs) + tuple(grad_outputs),
+        eps=eps,
+        atol=atol,
+        rtol=rtol,
+        raise_exception=raise_exception,
+        check_grad_dtypes=check_grad_dtypes,
+        fast_mode=fast_mode,
+        seed=seed + 1,
+    )
