@@ -245,7 +245,9 @@ def _unpack_saved(node, create_graph, Tensor):
     versions = node.versions
     out = []
     for i, s in enumerate(saved):
-        if type(s) is Tensor:
+        if s is None:
+            out.append(None)
+        elif type(s) is Tensor:
             if s._version[0] != versions[i]:
                 raise RuntimeError(
                     f"one of the values needed for gradient computation of {node.name} has "
@@ -444,7 +446,8 @@ def run_backward(
             for edge, gi, meta in zip(node.next, grads, node.meta):
                 if edge is None or gi is None:
                     continue
-                gi = _normalise(xp, gi, meta)
+                if gi.shape != meta[0] or gi.dtype != meta[1]:
+                    gi = _normalise(xp, gi, meta)
                 if state.anomaly is True:
                     _check_finite(ns, node, gi)
                 target, idx = edge

@@ -67,6 +67,20 @@ def _check_cast(ns, fname, target_dtype, result_dtype):
         )
 
 
+def _operand_dtype(ns, dtype, other):
+    """The dtype ``x <op> other`` would have (Python scalars are weakly typed)."""
+    xp = ns._xp
+    if isinstance(other, bool):
+        return dtype
+    if isinstance(other, int):
+        return dtype
+    if isinstance(other, float):
+        return dtype if xp.isdtype(dtype, ("real floating", "complex floating")) else xp.float64
+    if isinstance(other, complex):
+        return dtype if xp.isdtype(dtype, "complex floating") else xp.complex128
+    return xp.result_type(dtype, other.dtype)
+
+
 def _write(ns, target, value_data, key=Ellipsis):
     """Write raw ``value_data`` into ``target``'s array (in place where the backend allows)."""
     new = ns._backend.setitem(target._data, key, value_data)
@@ -101,6 +115,7 @@ def _inplace(self, x, opname, iop, other):
             od = other
             if not isinstance(other, (bool, int, float, complex)) and not self._backend.is_native(other):
                 return NotImplemented
+        _check_cast(self, fname, x.dtype, _operand_dtype(self, x.dtype, od))
         if not self._backend.mutable:
             r = getattr(self, opname)(x, other)
             _check_cast(self, fname, x.dtype, r.dtype)

@@ -213,10 +213,23 @@ def make_binary(ns, name, fwd, vjp1, vjp2):
     coerce = ns._coerce_binary
 
     def f(x1, x2, /):
-        if type(x1) is Tensor and type(x2) is Tensor and x1._ns is ns and x2._ns is ns:
+        t1 = type(x1)
+        t2 = type(x2)
+        if t1 is Tensor and x1._ns is ns:
             d1 = x1._data
-            d2 = x2._data
             r1 = x1._requires_grad
+            if t2 is Tensor and x2._ns is ns:
+                d2 = x2._data
+                r2 = x2._requires_grad
+            elif t2 is float or t2 is int:
+                d2 = x2
+                r2 = False
+            else:
+                d1, d2, r1, r2 = coerce(x1, x2, name)
+        elif (t1 is float or t1 is int) and t2 is Tensor and x2._ns is ns:
+            d1 = x1
+            r1 = False
+            d2 = x2._data
             r2 = x2._requires_grad
         else:
             d1, d2, r1, r2 = coerce(x1, x2, name)
