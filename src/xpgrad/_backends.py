@@ -217,6 +217,20 @@ class Backend:
             return arr
         return _generic_index_add(self.xp, arr, key, values)
 
+    def quiet(self):
+        """A context in which the backend does not warn about inf/nan arithmetic.
+
+        Backward formulas legitimately produce inf/nan at domain edges (sqrt at 0, ...), as
+        torch's do, without warnings; NumPy would warn for each.
+        """
+        if self._is_numpy:
+            import numpy
+
+            return numpy.errstate(all="ignore")
+        import contextlib
+
+        return contextlib.nullcontext()
+
     def device(self, arr):
         return _compat.device(arr)
 

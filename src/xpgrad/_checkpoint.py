@@ -32,6 +32,10 @@ class _Checkpoint(Function):
         for t, other in zip(saved, ctx.others):
             if t is None:
                 inputs.append(other)
+            elif create_graph:
+                # Recompute from the inputs themselves, so the gradient is differentiable
+                # with respect to them (double backward through a checkpoint).
+                inputs.append(t)
             else:
                 d = t.detach()
                 d._requires_grad = t._requires_grad

@@ -21,6 +21,15 @@ from . import _grad_mode
 __all__ = ["Node", "run_backward", "OUT"]
 
 
+_PKG_DIR = __file__.rsplit("/", 1)[0].rsplit("\\", 1)[0]
+
+
+def _user_stack():
+    """The current call stack without xpgrad's own frames, formatted."""
+    frames = [f for f in traceback.extract_stack()[:-2] if not f.filename.startswith(_PKG_DIR)]
+    return traceback.format_list(frames)
+
+
 class _Released:
     """Marker left in ``Node.saved`` after backward has freed the saved values."""
 
@@ -117,7 +126,7 @@ class Node:
         self.buf = None
         self.materialize = True
         state = _grad_mode.STATE
-        self.trace = traceback.format_stack()[:-3] if state.anomaly else None
+        self.trace = _user_stack() if state.anomaly else None
         hooks = self.pack = state.saved_hooks
         if hooks is not None and saved:
             from ._tensor import Tensor
@@ -392,6 +401,9 @@ def run_backward(
     state = _grad_mode.STATE
     prev_enabled = state.enabled
     state.enabled = create_graph
+    quiet = (roots[0]._ns._backend.quiet() if roots else None)
+    if quiet is not None:
+        quiet.__enter__()
     try:
         for node in order:
             buf = node.buf
@@ -473,6 +485,8 @@ def run_backward(
                     for hook in leaf._post_hooks:
                         hook(leaf)
     finally:
+        if quiet is not None:
+            quiet.__exit__(None, None, None)
         state.enabled = prev_enabled
         del _keep
         for node in order:
