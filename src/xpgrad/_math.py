@@ -16,10 +16,13 @@ def is_complex(xp, a) -> bool:
     if isinstance(a, (bool, int, float)):
         return False
     dt = a.dtype
+    # Keyed by (type, dtype): dtypes of different libraries may hash alike (array_api_strict's
+    # and NumPy's), and comparing them warns.
+    key = (type(dt), dt)
     try:
-        return _COMPLEX_CACHE[dt]
+        return _COMPLEX_CACHE[key]
     except KeyError:
-        r = _COMPLEX_CACHE[dt] = bool(xp.isdtype(dt, "complex floating"))
+        r = _COMPLEX_CACHE[key] = bool(xp.isdtype(dt, "complex floating"))
         return r
     except TypeError:  # unhashable dtype object
         return bool(xp.isdtype(dt, "complex floating"))
@@ -87,3 +90,17 @@ def expand_reduced(xp, g, shape, axis, keepdims):
     axes = normalize_axis(axis, len(shape))
     full = tuple(1 if i in axes else n for i, n in enumerate(shape))
     return xp.reshape(g, full)
+
+
+def device_of(a):
+    """The device of array ``a`` (a raw backend array or a Tensor)."""
+    from array_api_compat import device
+
+    return device(a)
+
+
+def zeros_along(xp, a, axis, n):
+    """Zeros of ``a``'s shape, dtype and device, except for size ``n`` along ``axis``."""
+    shape = list(a.shape)
+    shape[axis] = n
+    return xp.zeros(tuple(shape), dtype=a.dtype, device=device_of(a))

@@ -117,7 +117,7 @@ class Namespace(types.ModuleType):
         return f"<array API namespace {self.__name__!r} (xpgrad over {self._xp.__name__})>"
 
     def __reduce__(self):
-        return (namespace, (self._backend.xp,))
+        return (namespace, (self._backend.xp.__name__,))
 
     # -- helpers shared by all functions ---------------------------------------------------------
 

@@ -69,7 +69,7 @@ def record(ns, name, vjp, inputs, out, saved=(), kw=None, view_of=None):
         edges, meta = _edges(inputs)
         versions = tuple(s._version[0] if type(s) is Tensor else None for s in saved)
         node = Node(name, vjp, ns, edges, meta, tuple(saved), versions, kw)
-        if OUT in saved:
+        if any(s is OUT for s in saved):
             node.out_data = (out,)
             node.out_versions = ((counter, counter[0]),)
             if node.pack is not None:
