@@ -54,6 +54,7 @@ _DTYPE_NAMES = (
 CATEGORY_MODULES = (
     _creation_functions,
     _data_type_functions,
+    _elementwise_functions,
     _indexing_functions,
     _inplace,
     _linear_algebra_functions,
@@ -224,8 +225,24 @@ class Namespace(types.ModuleType):
         view._base = base
         view._view_fn = None  # set by the view op through _set_view_fn
 
+    def _to_device(self, x, device, stream=None):
+        """``x.to_device(device)``, differentiable: the gradient moves back to x's device."""
+        from ._ops import record
+
+        src = self._backend.device(x._data)
+        data = self._backend.to_device(x._data, device, stream)
+        if data is x._data:
+            return x
+        return record(self, "to_device", _to_device_vjp, (x,), data, kw={"device": src, "backend": self._backend})
+
     def _refresh_view(self, t):
         _inplace.refresh_view(self, t)
+
+
+def _to_device_vjp(xp, g, *, device, backend):
+    if type(g) is Tensor:
+        return g.to_device(device)
+    return backend.to_device(g, device)
 
 
 def _install_category_functions():

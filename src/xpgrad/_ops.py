@@ -141,7 +141,7 @@ def make_unary(ns, name, fwd, vjp):
     coerce = ns._coerce_unary
 
     def f(x, /):
-        if type(x) is not Tensor:
+        if type(x) is not Tensor or x._ns is not ns:
             x = coerce(x, name)
         data = fwd(x._data)
         if type(data) is not native:
@@ -284,7 +284,7 @@ def make_nondiff(ns, name, fwd, nargs):
         coerce = ns._coerce_unary
 
         def f(x, /):
-            if type(x) is not Tensor:
+            if type(x) is not Tensor or x._ns is not ns:
                 x = coerce(x, name)
             return Tensor._wrap_plain(ns, ensure(fwd(x._data)))
 
