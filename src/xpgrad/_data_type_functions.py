@@ -32,8 +32,28 @@ def can_cast(self, from_, to, /):
     return self._xp.can_cast(_unwrap(self, from_), to)
 
 
+class finfo_object:
+    """``finfo`` result with Python scalars, as the standard requires (NumPy gives NumPy scalars)."""
+
+    __slots__ = ("bits", "eps", "max", "min", "smallest_normal", "dtype")
+
+    def __init__(self, fi):
+        self.bits = int(fi.bits)
+        self.eps = float(fi.eps)
+        self.max = float(fi.max)
+        self.min = float(fi.min)
+        self.smallest_normal = float(fi.smallest_normal)
+        self.dtype = fi.dtype
+
+    def __repr__(self):
+        return (
+            f"finfo(bits={self.bits}, eps={self.eps}, max={self.max}, min={self.min}, "
+            f"smallest_normal={self.smallest_normal}, dtype={self.dtype})"
+        )
+
+
 def finfo(self, type, /):
-    return self._xp.finfo(_unwrap(self, type))
+    return finfo_object(self._xp.finfo(_unwrap(self, type)))
 
 
 def iinfo(self, type, /):

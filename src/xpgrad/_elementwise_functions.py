@@ -18,6 +18,8 @@ from __future__ import annotations
 import math
 
 from ._math import conj, is_complex, sgn, to_complex
+from ._ops import record
+from ._tensor import Tensor
 
 
 def _zeros(xp, g):
@@ -199,8 +201,25 @@ NONDIFF_BINARY = (
     "not_equal",
 )
 
-# clip(x, /, min=None, max=None) has array bounds too, so it is written out in _namespace's
-# irregular functions (see clip below).
+# clip(x, /, min=None, max=None) has array bounds too, so it is a namespace method (installed
+# by _namespace from __all__) rather than a table entry.
+
+__all__ = ["clip"]
+
+
+def clip(self, x, /, min=None, max=None):
+    x = self._tensor(x, "clip")
+    bounds = []
+    for b, argname in ((min, "min"), (max, "max")):
+        if b is None or isinstance(b, (int, float)):
+            bounds.append(b)
+        else:
+            bounds.append(self._tensor(b, "clip", argname))
+    lo, hi = bounds
+    raw = [b._data if type(b) is Tensor else b for b in bounds]
+    data = self._xp.clip(x._data, raw[0], raw[1])
+    needs = tuple(type(a) is Tensor and a._requires_grad for a in (x, lo, hi))
+    return record(self, "clip", clip_vjp, (x, lo, hi), data, saved=(x, lo, hi), kw={"needs": needs})
 
 
 def clip_vjp(xp, g, x, lo, hi, *, needs):

@@ -1,3 +1,85 @@
-"""(to be written)"""
+"""Utility functions: ``all`` and ``any`` (boolean results, never differentiable) and ``diff``.
 
-__all__ = []
+``diff`` is linear, so its VJP is the transposed difference: with ``c`` the input with
+``prepend``/``append`` joined, ``y = D^n c`` and ``D^T g = -diff(g padded with a zero at each
+end)``, hence ``(D^T)^n g = (-1)^n diff(g padded with n zeros at each end, n)``. It is written
+with ``diff`` itself, so every order of derivative works.
+"""
+
+from __future__ import annotations
+
+from ._math import normalize_axis, zeros_along
+from ._ops import record
+from ._tensor import Tensor
+
+__all__ = ["all", "any", "diff"]
+
+
+def all(self, x, /, *, axis=None, keepdims=False):
+    """Whether every element of ``x`` along ``axis`` (all axes if None) is true (non-zero).
+    Not differentiable (a boolean result)."""
+    data = self._xp.all(self._raw(x, "all"), axis=axis, keepdims=keepdims)
+    return Tensor._wrap_plain(self, self._ensure(data))
+
+
+def any(self, x, /, *, axis=None, keepdims=False):
+    """Whether any element of ``x`` along ``axis`` (all axes if None) is true (non-zero).
+    Not differentiable (a boolean result)."""
+    data = self._xp.any(self._raw(x, "any"), axis=axis, keepdims=keepdims)
+    return Tensor._wrap_plain(self, self._ensure(data))
+
+
+def diff(self, x, /, *, axis=-1, n=1, prepend=None, append=None):
+    """The ``n``-th discrete difference of ``x`` along ``axis``, after joining ``prepend`` and
+    ``append`` to ``x`` along that axis.
+
+    Differentiable in ``x``, ``prepend`` and ``append`` (each gets its slice of the transposed
+    difference of the output gradient, as torch.diff, which is composed of differentiable
+    slices and a concatenation).
+    """
+    x = self._tensor(x, "diff")
+    if not isinstance(n, int) or isinstance(n, bool) or n < 0:
+        raise ValueError(f"diff(): argument 'n' must be a non-negative int, got {n!r}")
+    if x.ndim == 0:
+        raise ValueError("diff(): argument 'x' must have at least 1 dimension, got a 0-d array")
+    ax = normalize_axis(axis, x.ndim, "diff")[0]
+    kwargs = {}
+    sizes = [0, x.shape[ax], 0]
+    parts = [None, x, None]
+    for k, (name, v) in ((0, ("prepend", prepend)), (2, ("append", append))):
+        if v is None:
+            continue
+        v = self._tensor(v, "diff", name)
+        kwargs[name] = v._data
+        sizes[k] = v.shape[ax] if v.ndim == x.ndim else 1
+        parts[k] = v
+    data = self._xp.diff(x._data, axis=ax, n=n, **kwargs)
+    needs = tuple(type(p) is Tensor and p._requires_grad for p in parts)
+    return record(
+        self,
+        "diff",
+        _diff_vjp,
+        tuple(parts),
+        data,
+        kw={"axis": ax, "n": n, "sizes": tuple(sizes), "needs": needs},
+    )
+
+
+def _diff_vjp(xp, g, *, axis, n, sizes, needs):
+    total = sizes[0] + sizes[1] + sizes[2]
+    if n == 0 and g.shape[axis] == sizes[1]:  # the backend returned x itself
+        return None, g, None
+    if total < n:  # empty result: no element depends on the inputs
+        gc = zeros_along(xp, g, axis, total)
+    else:
+        pad = zeros_along(xp, g, axis, n)
+        gc = xp.diff(g, axis=axis, n=n, prepend=pad, append=pad)
+        if n % 2:
+            gc = -gc
+    lead = (slice(None),) * axis
+    grads = []
+    start = 0
+    for need, size in zip(needs, sizes, strict=True):
+        grads.append(gc[lead + (slice(start, start + size), ...)] if need else None)
+        start += size
+    return tuple(grads)

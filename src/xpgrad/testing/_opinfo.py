@@ -5,6 +5,23 @@ function, with a generator of sample inputs. It drives both the finite-differenc
 Samples are written with NumPy: each array argument is a ``numpy.ndarray``; the runners convert
 floating/complex arrays to the dtype under test and to the backend under test, and make them
 require grad. Integer and boolean arrays (indices, masks) are passed as constants.
+
+Conversion of a floating or complex sample array for the dtype under test (``dtype``):
+
+- its precision becomes ``dtype``'s (float32/complex64 or float64/complex128);
+- its kind (real or complex) is kept if the sample holds at least one complex array (samples that
+  mix real and complex on purpose, e.g. ``astype`` from real to complex); otherwise, under a
+  complex ``dtype``, real arrays become complex (generic samples then run as complex too, with a
+  zero imaginary part: generate complex values for complex dtypes where the domain matters).
+
+Arrays may also sit in lists/tuples (``concat([a, b])``) and in keyword arguments
+(``clip(x, min=a)``); they are converted the same way.
+
+Known differences are data, never silent skips: ``OpInfo.xfail`` and ``Sample.xfail`` map a
+check to the reason (which names torch's behaviour). A key is ``"<check>"``,
+``"<check>:<dtype>"`` or ``"<check>:<dtype>:<backend>"`` (``*`` matches anything); checks are
+``forward``, ``first``, ``second`` (torch conformance) and ``gradcheck``, ``gradgradcheck``
+(finite differences in ``tests/test_ops_fd.py``). An xfail that starts passing fails the run.
 """
 
 from __future__ import annotations
@@ -23,14 +40,18 @@ class Sample:
     """One call: ``fn(xp, *args, **kwargs)``.
 
     ``args`` hold numpy arrays (converted per dtype and backend) and plain Python values.
-    ``grad``: indices of the positional arguments to differentiate (default: every floating or
-    complex numpy array). ``name`` says what the sample exercises (shown in reports).
+    ``grad``: indices of the positional arguments (or names of keyword arguments) to
+    differentiate (default: every floating or complex numpy array). ``name`` says what the
+    sample exercises (shown in reports and test ids; unique within an op). ``xfail``: known
+    differences of this sample only, keyed as ``OpInfo.xfail`` (e.g. a kink where central
+    finite differences average the one-sided slopes: ``{"gradcheck": "..."}``).
     """
 
     args: tuple
     kwargs: dict = field(default_factory=dict)
     name: str = ""
     grad: tuple | None = None
+    xfail: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -47,8 +68,9 @@ class OpInfo:
         result, or the floating entries of a tuple result). Use it for outputs whose gradient
         is only defined up to a gauge (eigenvectors, singular vectors).
     second_order: check second-order gradients.
-    xfail: {"first"|"second"|"forward": reason} known differences from torch (a reason names
-        the torch behaviour), per check; keys may be "<check>:<dtype>".
+    xfail: {"first"|"second"|"forward"|"gradcheck"|"gradgradcheck": reason} known differences
+        (a reason names the torch behaviour, or starts with "BUG:"), per check; keys may be
+        "<check>:<dtype>" or "<check>:<dtype>:<backend>" (see the module docstring).
     rtol/atol: per-dtype tolerance overrides, e.g. {"float32": (1e-3, 1e-4)}.
     differentiable: False for functions declared non-differentiable (outputs must not
         require grad); their samples still run forward.

@@ -1,0 +1,161 @@
+"""Testing utilities: the OpInfo sample registry, the torch conformance runner and
+:func:`assert_grads_match_torch` for users' own array API code.
+
+    >>> import numpy as np
+    >>> from xpgrad.testing import assert_grads_match_torch
+    >>> def f(x):
+    ...     xp = array_api_compat.array_namespace(x)
+    ...     return xp.sum(xp.sin(x) ** 2)
+    >>> assert_grads_match_torch(f, np.linspace(0, 1, 5), second_order=True)
+"""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+
+from ._opinfo import ALL_FLOAT, COMPLEX, FLOAT, OpInfo, Sample
+from ._runner import (
+    CHECKS,
+    DEFAULT_TOLERANCES,
+    Case,
+    CheckResult,
+    _Mismatch,
+    assert_check,
+    compare_with_torch,
+    find_xfail,
+    iter_cases,
+    run_check,
+    sample_cases,
+    seed_for,
+    to_numpy,
+    tolerances,
+)
+
+__all__ = [
+    "ALL_FLOAT",
+    "CHECKS",
+    "COMPLEX",
+    "DEFAULT_TOLERANCES",
+    "FLOAT",
+    "Case",
+    "CheckResult",
+    "OpInfo",
+    "Sample",
+    "assert_check",
+    "assert_grads_match_torch",
+    "find_xfail",
+    "iter_cases",
+    "op_db",
+    "run_check",
+    "sample_cases",
+    "seed_for",
+    "tolerances",
+]
+
+
+@functools.lru_cache(maxsize=1)
+def _op_db() -> tuple:
+    from .samples import load_ops
+
+    return tuple(load_ops())
+
+
+def op_db() -> list[OpInfo]:
+    """All OpInfos, from every module of ``xpgrad.testing.samples`` (discovered, not listed)."""
+    return list(_op_db())
+
+
+def _namespace_for(inputs, backend):
+    import array_api_compat
+
+    from .. import namespace
+    from .._tensor import Tensor
+
+    if backend is not None:
+        return namespace(backend)
+    for x in inputs:
+        if type(x) is Tensor:
+            return x._ns
+    for x in inputs:
+        if not isinstance(x, (bool, int, float, complex)) and x is not None:
+            return namespace(array_api_compat.array_namespace(x))
+    raise TypeError("assert_grads_match_torch(): no array among the inputs; pass backend=...")
+
+
+def assert_grads_match_torch(
+    fn,
+    *inputs,
+    grad_outputs=None,
+    second_order: bool = False,
+    rtol: float | None = None,
+    atol: float | None = None,
+    backend=None,
+    seed: int = 0,
+) -> None:
+    """Check array API code ``fn`` on xpgrad against the same code on torch with torch.autograd.
+
+    ``fn(*inputs)`` gets its namespace from its inputs (``array_api_compat.array_namespace``).
+    It runs once on xpgrad Tensors (``inputs`` are raw arrays or Tensors of one backend, or
+    ``backend`` names it) and once on torch tensors through ``array_api_compat.torch``. Floating
+    and complex inputs are differentiated; other inputs and Python values are constants. The
+    values, the vector-Jacobian products for ``grad_outputs`` (default: random, seeded by
+    ``seed``) and, with ``second_order``, the gradients of ``<grad, w>`` are compared within
+    ``rtol``/``atol`` (default: :data:`DEFAULT_TOLERANCES` of the inputs' dtype). Raises
+    ``AssertionError`` naming the output or input, the errors and the seed.
+    """
+    import torch
+
+    from .._tensor import Tensor
+
+    ns = _namespace_for(inputs, backend)
+    x_args, t_args, x_leaves, t_leaves, labels = [], [], [], [], []
+    dtype_name = None
+    for i, a in enumerate(inputs):
+        if isinstance(a, (bool, int, float, complex)) or a is None:
+            x_args.append(a)
+            t_args.append(a)
+            continue
+        arr = to_numpy(a.detach() if type(a) is Tensor else a)
+        if type(a) is Tensor:
+            raw = a.detach().data
+        else:
+            raw = ns._xp.asarray(a)
+        if arr.dtype.kind in "fc":
+            dtype_name = dtype_name or arr.dtype.name
+            x = ns.asarray(raw, copy=True, requires_grad=True)
+            t = torch.tensor(arr).requires_grad_(True)
+            x_leaves.append(x)
+            t_leaves.append(t)
+            labels.append(str(i))
+        else:
+            x = ns.asarray(raw)
+            t = torch.tensor(arr)
+        x_args.append(x)
+        t_args.append(t)
+    r, a = tolerances(None, dtype_name or "float64", rtol, atol)
+    if grad_outputs is not None and not isinstance(grad_outputs, (list, tuple)):
+        grad_outputs = [grad_outputs]
+    checks = ("forward", "first", "second") if second_order else ("forward", "first")
+    for check in checks:
+        try:
+            compare_with_torch(
+                lambda: fn(*x_args),
+                lambda: fn(*t_args),
+                x_leaves,
+                t_leaves,
+                labels,
+                check=check,
+                rtol=r,
+                atol=a,
+                seed=seed,
+                grad_outputs=grad_outputs,
+            )
+        except _Mismatch as exc:
+            what = {"forward": "values", "first": "first-order gradients", "second": "second-order gradients"}
+            raise AssertionError(f"assert_grads_match_torch: {what[check]} differ: {exc} (seed {seed})") from None
+
+
+# numpy is imported for users of the docstring example's style; keep the name used.
+_ = np

@@ -1,0 +1,141 @@
+"""Samples for the statistical functions (``_statistical_functions.py``): every axis, keepdims,
+correction, dtype and include_initial variant; ties for max/min; zeros for prod and
+cumulative_prod."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .._opinfo import ALL_FLOAT, FLOAT, OpInfo, Sample
+from ._common import dtype_of, make, noncontig
+
+
+def _with_dtype(fname):
+    """Call ``xp.<fname>`` with ``dtype`` given by name (samples hold no dtype objects)."""
+
+    def fn(xp, x, dtype=None, **kwargs):
+        if dtype is not None:
+            kwargs["dtype"] = dtype_of(xp, dtype)
+        return getattr(xp, fname)(x, **kwargs)
+
+    return fn
+
+
+_AXES = [
+    ({}, "axis=None"),
+    ({"axis": 0}, "axis=0"),
+    ({"axis": -1}, "axis=-1"),
+    ({"axis": (0, 2)}, "axis=(0,2)"),
+    ({"axis": 1, "keepdims": True}, "axis=1,keepdims"),
+    ({"keepdims": True}, "axis=None,keepdims"),
+]
+
+
+def _reduction_samples(rng, dtype, *, empty=True):
+    x = make(rng, (2, 3, 2), dtype)
+    for kw, name in _AXES:
+        yield Sample((x,), kw, name=name)
+    yield Sample((make(rng, (), dtype),), name="0d")
+    yield Sample((noncontig(make(rng, (3, 2), dtype)),), {"axis": 0}, name="noncontig")
+    if empty:
+        yield Sample((make(rng, (0, 3), dtype),), {"axis": 0}, name="empty_axis")
+
+
+def _sum_samples(rng, dtype):
+    yield from _reduction_samples(rng, dtype)
+    yield Sample((make(rng, (2, 3), dtype),), {"axis": ()}, name="axis=()")
+    # dtype= promotes: float32 input summed in float64 (the gradient comes back as float32).
+    wide = "complex128" if dtype.startswith("complex") else "float64"
+    yield Sample((make(rng, (2, 3), dtype),), {"axis": 1, "dtype": wide}, name="dtype=" + wide)
+
+
+def _prod_samples(rng, dtype):
+    yield from _reduction_samples(rng, dtype)
+    x = make(rng, (3, 4), dtype, 0.5, 1.5)
+    one = x.copy()
+    one[1, 2] = 0
+    yield Sample((one,), {"axis": 1}, name="one_zero")
+    two = x.copy()
+    two[1, 0] = two[1, 3] = 0
+    yield Sample((two,), {"axis": 1}, name="two_zeros")
+    yield Sample((two,), name="two_zeros,axis=None")
+    yield Sample((one,), {"axis": (0, 1), "keepdims": True}, name="one_zero,all_axes,keepdims")
+    wide = "complex128" if dtype.startswith("complex") else "float64"
+    yield Sample((x,), {"axis": 0, "dtype": wide}, name="dtype=" + wide)
+
+
+def _mean_samples(rng, dtype):
+    # No empty reduction: the mean of nothing is nan (with a warning).
+    yield from _reduction_samples(rng, dtype, empty=False)
+
+
+def _var_samples(rng, dtype):
+    x = make(rng, (2, 3, 2), dtype)
+    for kw, name in _AXES:
+        yield Sample((x,), kw, name=name)
+    yield Sample((x,), {"axis": 1, "correction": 1}, name="axis=1,correction=1")
+    yield Sample((x,), {"correction": 1.5}, name="correction=1.5")
+    yield Sample((x,), {"axis": (0, 1), "correction": 2, "keepdims": True}, name="axis=(0,1),correction=2,keepdims")
+    yield Sample((make(rng, (), dtype),), name="0d")
+    yield Sample((noncontig(make(rng, (3, 2), dtype)),), {"axis": 0}, name="noncontig")
+
+
+def _extremum_samples(rng, dtype):
+    yield from _reduction_samples(rng, dtype, empty=False)
+    ties = np.array([[1.0, 3.0, 3.0, -1.0], [2.0, 2.0, 0.5, -2.0], [-1.0, -1.0, -1.0, 0.0]])
+    # Two tied extrema: torch splits 1/2 each, as central differences do.
+    yield Sample((ties[:2],), {"axis": 1}, name="ties")
+    yield Sample((ties,), name="ties,axis=None")
+    yield Sample(
+        (ties,),
+        {"axis": 1},
+        name="three_way_ties",
+        xfail={"gradcheck": "three tied extrema: torch (amax/amin) gives 1/3 each, central differences 1/2"},
+    )
+    yield Sample(
+        (np.full((2, 2), 0.5),),
+        name="all_equal",
+        xfail={"gradcheck": "four tied extrema: torch (amax/amin) gives 1/4 each, central differences 1/2"},
+    )
+
+
+def _cumulative_samples(rng, dtype, prod=False):
+    low, high = (0.5, 1.5) if prod else (-2.0, 2.0)
+    yield Sample((make(rng, (5,), dtype, low, high),), name="1d,axis=None")
+    x = make(rng, (3, 4), dtype, low, high)
+    yield Sample((x,), {"axis": 0}, name="axis=0")
+    yield Sample((x,), {"axis": -1}, name="axis=-1")
+    yield Sample((x,), {"axis": 1, "include_initial": True}, name="axis=1,include_initial")
+    yield Sample((make(rng, (4,), dtype, low, high),), {"include_initial": True}, name="1d,include_initial")
+    yield Sample((make(rng, (2, 0), dtype),), {"axis": 1}, name="empty_axis")
+    yield Sample((make(rng, (0, 3), dtype),), {"axis": 1, "include_initial": True}, name="empty,include_initial")
+    yield Sample((noncontig(make(rng, (3, 2), dtype, low, high)),), {"axis": 0}, name="noncontig")
+    wide = "complex128" if dtype.startswith("complex") else "float64"
+    yield Sample((x,), {"axis": 1, "dtype": wide}, name="dtype=" + wide)
+    if prod:
+        one = x.copy()
+        one[1, 1] = 0
+        yield Sample((one,), {"axis": 1}, name="one_zero")
+        two = x.copy()
+        two[1, 0] = two[1, 2] = 0
+        two[2, 3] = 0
+        yield Sample((two,), {"axis": 1}, name="two_zeros")
+        yield Sample((two,), {"axis": 1, "include_initial": True}, name="two_zeros,include_initial")
+
+
+OPS = [
+    OpInfo("sum", _sum_samples, fn=_with_dtype("sum"), dtypes=ALL_FLOAT),
+    OpInfo("prod", _prod_samples, fn=_with_dtype("prod"), dtypes=ALL_FLOAT),
+    OpInfo("mean", _mean_samples, dtypes=ALL_FLOAT),
+    OpInfo("var", _var_samples, dtypes=FLOAT),
+    OpInfo("std", _var_samples, dtypes=FLOAT),
+    OpInfo("max", _extremum_samples, dtypes=FLOAT),
+    OpInfo("min", _extremum_samples, dtypes=FLOAT),
+    OpInfo("cumulative_sum", lambda rng, dtype: _cumulative_samples(rng, dtype), fn=_with_dtype("cumulative_sum"), dtypes=ALL_FLOAT),
+    OpInfo(
+        "cumulative_prod",
+        lambda rng, dtype: _cumulative_samples(rng, dtype, prod=True),
+        fn=_with_dtype("cumulative_prod"),
+        dtypes=ALL_FLOAT,
+    ),
+]
