@@ -431,7 +431,7 @@ def run_backward(
             if needed is not None and not _leads_further(node, needed, want_leaf):
                 continue
             saved = _unpack_saved(node, create_graph, Tensor)
-            if node.n_out == 1:
+            if node.out_meta is None:  # recorded by record(): one output, a bare gradient
                 g = buf[0]
             else:
                 g = tuple(

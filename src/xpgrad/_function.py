@@ -199,7 +199,7 @@ class Function(metaclass=_FunctionMeta):
 def _make_vjp(cls, ctx, arg_is_tensor, n_out, ns):
     def vjp(xp, g):
         create_graph = xp is ns
-        gs = (g,) if n_out == 1 else tuple(g)
+        gs = tuple(g)
         wrapped = []
         for gi in gs:
             if gi is None:

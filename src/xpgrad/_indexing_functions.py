@@ -11,7 +11,7 @@ from . import _inplace
 from ._ops import record
 from ._tensor import Tensor
 
-__all__ = ["_getitem", "_normalize_key", "_index_add", "_set_view_fn", "take", "take_along_axis"]
+__all__ = ["_getitem", "_normalize_key", "_index_add", "_set_view_fn", "_take_scatter", "take", "take_along_axis"]
 
 
 def _set_view_fn(self, t, x, fn):
@@ -100,31 +100,89 @@ def take(self, x, indices, /, *, axis=None):
         if x.ndim != 1:
             raise ValueError(f"take(): argument 'axis' is required for a {x.ndim}-d array")
         axis = 0
+    if not -max(x.ndim, 1) <= axis < max(x.ndim, 1):
+        raise IndexError(f"take(): argument 'axis' value {axis} is out of range for an array of {x.ndim} dimensions")
+    axis = axis % max(x.ndim, 1)
     data = self._xp.take(x._data, idx, axis=axis)
-    key = (slice(None),) * (axis % max(x.ndim, 1)) + (idx,)
     return record(
-        self, "take", _getitem_vjp, (x,), data,
-        kw={"key": key, "ns": self, "accumulate": True, "shape": x._data.shape},
+        self, "take", _take_vjp, (x,), data,
+        kw={"ns": self, "idx": idx, "axis": axis, "shape": x._data.shape, "along": False},
     )
 
 
 def take_along_axis(self, x, indices, /, *, axis=-1):
     x = self._tensor(x, "take_along_axis")
     idx = self._raw(indices, "take_along_axis", "indices")
-    xp = self._xp
-    data = xp.take_along_axis(x._data, idx, axis=axis)
-    nd = x.ndim
-    ax = axis % nd
-    # Open-mesh integer key selecting x[..., idx, ...] along `axis`, broadcast with indices.
+    if not -max(x.ndim, 1) <= axis < max(x.ndim, 1):
+        raise IndexError(
+            f"take_along_axis(): argument 'axis' value {axis} is out of range for an array of {x.ndim} dimensions"
+        )
+    axis = axis % max(x.ndim, 1)
+    data = self._xp.take_along_axis(x._data, idx, axis=axis)
+    return record(
+        self, "take_along_axis", _take_vjp, (x,), data,
+        kw={"ns": self, "idx": idx, "axis": axis, "shape": x._data.shape, "along": True},
+    )
+
+
+def _along_key(xp, ns, idx, axis, ndim):
+    """Integer-array key selecting what take_along_axis(x, idx, axis) selected."""
+    dev = ns._backend.device(idx)
     key = []
-    for d in range(nd):
-        if d == ax:
+    for d in range(ndim):
+        if d == axis:
             key.append(idx)
         else:
-            shape = [1] * nd
+            shape = [1] * ndim
             shape[d] = idx.shape[d]
-            key.append(xp.reshape(xp.arange(idx.shape[d], device=self._backend.device(idx)), tuple(shape)))
+            key.append(xp.reshape(xp.arange(idx.shape[d], device=dev), tuple(shape)))
+    return tuple(key)
+
+
+def _scatter_key(xp, ns, idx, axis, along, in_shape):
+    """Integer-array key (all axes advanced) for scatter-adding take's gradient."""
+    dev = ns._backend.device(idx)
+    ndim = len(in_shape)
+    if along:
+        return _along_key(xp, ns, idx, axis, ndim)
+    nd_idx = idx.ndim
+    out_nd = ndim - 1 + nd_idx
+    key = []
+    for d in range(ndim):
+        shape = [1] * out_nd
+        if d == axis:
+            for k in range(nd_idx):
+                shape[axis + k] = idx.shape[k]
+            key.append(xp.reshape(idx, tuple(shape)))
+        else:
+            pos = d if d < axis else d - 1 + nd_idx
+            shape[pos] = in_shape[d]
+            key.append(xp.reshape(xp.arange(in_shape[d], device=dev), tuple(shape)))
+    return tuple(key)
+
+
+def _take_vjp(xp, g, *, ns, idx, axis, shape, along):
+    if type(g) is Tensor:  # create_graph: a recorded scatter whose VJP is take again
+        return ns._take_scatter(shape, g, idx, axis, along)
+    key = _scatter_key(ns._xp, ns, idx, axis, along, shape)
+    z = ns._xp.zeros(shape, dtype=g.dtype, device=ns._backend.device(g))
+    return ns._backend.index_add(z, key, g)
+
+
+def _take_scatter(self, shape, values, idx, axis, along):
+    """Zeros of ``shape`` with ``values`` scatter-added where take(..., idx, axis) read."""
+    vd = values._data
+    key = _scatter_key(self._xp, self, idx, axis, along, shape)
+    z = self._xp.zeros(shape, dtype=vd.dtype, device=self._backend.device(vd))
+    data = self._backend.index_add(z, key, vd)
     return record(
-        self, "take_along_axis", _getitem_vjp, (x,), data,
-        kw={"key": tuple(key), "ns": self, "accumulate": True, "shape": x._data.shape},
+        self, "take_scatter", _take_scatter_vjp, (values,), data,
+        kw={"ns": self, "idx": idx, "axis": axis, "along": along},
     )
+
+
+def _take_scatter_vjp(xp, g, *, ns, idx, axis, along):
+    raw = idx
+    if type(g) is Tensor:
+        return ns.take_along_axis(g, raw, axis=axis) if along else ns.take(g, raw, axis=axis)
+    return xp.take_along_axis(g, raw, axis=axis) if along else xp.take(g, raw, axis=axis)
