@@ -7,7 +7,6 @@ import gc
 import tracemalloc
 
 import array_api_compat
-import array_api_compat.torch as txp
 import numpy as np
 import pytest
 import torch

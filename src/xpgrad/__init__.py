@@ -20,14 +20,16 @@ from ._checkpoint import checkpoint
 from ._engine import Node
 from ._function import Function, FunctionCtx
 from ._grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
-from ._hooks import detect_anomaly, is_anomaly_enabled, saved_tensors_hooks, set_detect_anomaly
 from ._gradcheck import GradcheckError, gradcheck, gradgradcheck
+from ._hooks import detect_anomaly, is_anomaly_enabled, saved_tensors_hooks, set_detect_anomaly
 from ._namespace import Namespace, namespace
 from ._tensor import Parameter, RemovableHandle, Tensor
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "Function",
+    "FunctionCtx",
     "GradcheckError",
     "Namespace",
     "Node",
@@ -35,14 +37,19 @@ __all__ = [
     "RemovableHandle",
     "Tensor",
     "backward",
+    "checkpoint",
+    "detect_anomaly",
     "enable_grad",
     "grad",
     "gradcheck",
     "gradgradcheck",
     "inference_mode",
+    "is_anomaly_enabled",
     "is_grad_enabled",
     "namespace",
     "no_grad",
+    "saved_tensors_hooks",
+    "set_detect_anomaly",
     "set_grad_enabled",
 ]
 

@@ -384,8 +384,8 @@ def repeat(self, x, repeats, /, *, axis=None):
     times: an int, or an integer array with one count per element along the axis.
 
     The gradient of an element is the sum of the gradients of its copies: a reshape and sum
-    for an int ``repeats``, a scatter-add over the repeated indices for an array (the same
-    scatter as ``take``'s, so it is itself differentiable).
+    for an int ``repeats``, a scatter-add over the repeated indices for an array (itself
+    differentiable: its VJP is ``take`` along the axis).
     """
     x = self._tensor(x, "repeat")
     if type(repeats) is Tensor or self._backend.is_native(repeats):

@@ -15,7 +15,7 @@ import operator
 import weakref
 
 from . import _grad_mode
-from ._engine import Node, run_backward
+from ._engine import Node
 
 __all__ = ["Tensor", "Parameter"]
 
@@ -94,8 +94,9 @@ class Tensor:
 
     def __init__(self, data, *, requires_grad=False):
         """Wrap a raw array of any array API library (the backend is inferred from it)."""
-        from ._namespace import namespace
         import array_api_compat
+
+        from ._namespace import namespace
 
         if type(data) is Tensor:
             raise TypeError("Tensor(): argument 'data' is already a Tensor; use .detach() or asarray()")

@@ -57,6 +57,15 @@ def _pd(xp, a):
 # -- samples ------------------------------------------------------------------------------------
 
 
+def _torch_det(txp, a):
+    # torch 2.13's det backward raises for float32/complex64 input when torch's default dtype is
+    # float64 (linalg.lu_solve dtype mismatch), as under the NumPy backend: compute it in double.
+    if a.dtype == txp.float32 or a.dtype == txp.complex64:
+        hi = txp.float64 if a.dtype == txp.float32 else txp.complex128
+        return txp.astype(txp.linalg.det(txp.astype(a, hi)), a.dtype)
+    return txp.linalg.det(a)
+
+
 def _square_samples(rng, dtype):
     yield Sample((_wellcond(rng, dtype, 3, 3),), name="3x3")
     yield Sample((_wellcond(rng, dtype, 2, 3, 3),), name="batched 2x3x3")
@@ -70,7 +79,9 @@ def _rect_samples(rng, dtype):
 
 
 def _det_samples(rng, dtype):
-    yield from _square_samples(rng, dtype)
+    yield Sample((_wellcond(rng, dtype, 3, 3),), name="3x3")
+    yield Sample((_wellcond(rng, dtype, 2, 3, 3),), name="batched 2x3x3")
+    yield Sample((_wellcond(rng, dtype, 2, 2),), name="2x2")
     if not _is_complex(dtype):
         # Rank 2 (second row = 2 * first): the determinant is exactly 0, the gradient is the
         # (non-zero) cofactor matrix.
@@ -170,7 +181,14 @@ def _vector_norm_samples(rng, dtype):
     yield Sample((_rand(rng, dtype, 3),), {"ord": 3, "keepdims": True}, name="1-d, keepdims")
     yield Sample((np.array(1.5),), {}, name="0-d")
     z = np.array([[0.0, 0.0, 0.0], [1.0, -2.0, 2.0]])
-    yield Sample((z,), {"axis": 1}, name="zero vector, ord=2")
+    yield Sample(
+        (z,),
+        {"axis": 1},
+        name="zero vector, ord=2",
+        xfail={
+            "second": "torch 2.13 gives NaN second-order gradients of vector_norm at the zero vector; xpgrad 0"
+        },
+    )
     for ord in (float("inf"), float("-inf")):
         yield Sample((z,), {"axis": 1, "ord": ord}, name=f"ties, ord={ord}")
 
@@ -190,7 +208,7 @@ def _diagonal_samples(rng, dtype):
 def _cross_samples(rng, dtype):
     yield Sample((_rand(rng, dtype, 3), _rand(rng, dtype, 3)), name="vectors")
     yield Sample((_rand(rng, dtype, 2, 3), _rand(rng, dtype, 3)), name="broadcast")
-    yield Sample((_rand(rng, dtype, 3, 2), _rand(rng, dtype, 3, 2)), {"axis": 0}, name="axis=0")
+    yield Sample((_rand(rng, dtype, 3, 2), _rand(rng, dtype, 3, 2)), {"axis": -2}, name="axis=-2")
 
 
 def _outer_samples(rng, dtype):
@@ -214,7 +232,7 @@ def _tensordot_samples(rng, dtype):
 
 def _vecdot_samples(rng, dtype):
     yield Sample((_rand(rng, dtype, 2, 3), _rand(rng, dtype, 3)), name="broadcast")
-    yield Sample((_rand(rng, dtype, 3, 2), _rand(rng, dtype, 3, 2)), {"axis": 0}, name="axis=0")
+    yield Sample((_rand(rng, dtype, 3, 2), _rand(rng, dtype, 3, 2)), {"axis": -2}, name="axis=-2")
 
 
 def _rank_samples(rng, dtype):
@@ -224,7 +242,9 @@ def _rank_samples(rng, dtype):
 
 OPS = [
     OpInfo("linalg.inv", _square_samples, dtypes=ALL_FLOAT, rtol=_RTOL32, atol=_ATOL32),
-    OpInfo("linalg.det", _det_samples, dtypes=ALL_FLOAT, rtol=_RTOL32, atol=_ATOL32_LOOSE),
+    OpInfo(
+        "linalg.det", _det_samples, dtypes=ALL_FLOAT, torch_fn=_torch_det, rtol=_RTOL32, atol=_ATOL32_LOOSE
+    ),
     OpInfo("linalg.slogdet", _square_samples, dtypes=ALL_FLOAT, rtol=_RTOL32, atol=_ATOL32),
     OpInfo("linalg.solve", _solve_samples, dtypes=ALL_FLOAT, rtol=_RTOL32, atol=_ATOL32),
     OpInfo(
