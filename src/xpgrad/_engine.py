@@ -405,10 +405,13 @@ def run_backward(
     if quiet is not None:
         quiet.__enter__()
     try:
+        anomaly = state.anomaly is True
         for node in order:
             buf = node.buf
+            if buf is None:
+                continue
             node.buf = None
-            if buf is None or (needed is not None and id(node) not in needed):
+            if needed is not None and id(node) not in needed:
                 continue
             ns = node.ns
             # Hooks and retain_grad of non-leaf outputs, then capture for xpgrad.grad.
@@ -430,7 +433,9 @@ def run_backward(
                                 captured[k] = g
             if needed is not None and not _leads_further(node, needed, want_leaf):
                 continue
-            saved = _unpack_saved(node, create_graph, Tensor)
+            saved = node.saved
+            if saved:
+                saved = _unpack_saved(node, create_graph, Tensor)
             if node.out_meta is None:  # recorded by record(): one output, a bare gradient
                 g = buf[0]
             else:
@@ -460,7 +465,7 @@ def run_backward(
                     continue
                 if gi.shape != meta[0] or gi.dtype != meta[1]:
                     gi = _normalise(xp, gi, meta)
-                if state.anomaly is True:
+                if anomaly:
                     _check_finite(ns, node, gi)
                 target, idx = edge
                 if type(target) is Node:
