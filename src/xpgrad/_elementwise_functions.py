@@ -47,6 +47,55 @@ def _acosh_vjp(xp, g, x):
     return g / conj(xp, xp.sqrt(x - 1) * xp.sqrt(x + 1))
 
 
+def small_power(xp, x, p):
+    """``x ** p`` for a Python number ``p``, with products for small integer powers.
+
+    NumPy's ``pow`` is up to ~20x slower than ``x*x*x`` (it calls the C library's pow for
+    negative bases); torch special-cases the same exponents.
+    """
+    if p == 2:
+        return x * x
+    if p == 3:
+        return x * x * x
+    if p == 1:
+        return x
+    if p == 4:
+        y = x * x
+        return y * y
+    if p == -1:
+        return 1 / x
+    if p == -2:
+        return 1 / (x * x)
+    if p == 0.5:
+        return xp.sqrt(x)
+    return x**p
+
+
+def make_pow_forward(xp_pow, is_floating):
+    """The forward of ``pow``: products for small Python exponents on floating arrays."""
+
+    def pow_forward(x1, x2):
+        t = type(x2)
+        if (t is int or t is float) and x2 in _FAST_POWERS and is_floating(x1.dtype):
+            if x2 == 2:
+                return x1 * x1
+            if x2 == 3:
+                return x1 * x1 * x1
+            if x2 == 4:
+                y = x1 * x1
+                return y * y
+            if x2 == -1:
+                return 1 / x1
+            if x2 == -2:
+                return 1 / (x1 * x1)
+        return xp_pow(x1, x2)
+
+    return pow_forward
+
+
+_FAST_POWERS = (2, 3, 4, -1, -2)
+
+
 def _pow_vjp1(xp, g, x1, x2):
     # d/dx1 x1**x2 = x2 * x1**(x2 - 1); torch defines it as 0 where x2 == 0 (even at x1 == 0).
     if isinstance(x2, (int, float)) and not isinstance(x2, bool):
@@ -56,7 +105,7 @@ def _pow_vjp1(xp, g, x1, x2):
             return g
         if x2 == 2:
             return g * (2 * conj(xp, x1))
-        return g * conj(xp, x2 * x1 ** (x2 - 1))
+        return g * conj(xp, x2 * small_power(xp, x1, x2 - 1))
     d = x2 * x1 ** (x2 - 1)
     d = xp.where(x2 == 0, xp.zeros_like(d), d)
     return g * conj(xp, d)

@@ -14,6 +14,7 @@ part for a real input.
 
 from __future__ import annotations
 
+import gc
 import traceback
 
 from . import _grad_mode
@@ -401,9 +402,13 @@ def run_backward(
     state = _grad_mode.STATE
     prev_enabled = state.enabled
     state.enabled = create_graph
-    quiet = (roots[0]._ns._backend.quiet() if roots else None)
+    quiet = roots[0]._ns._backend.quiet() if roots else None
     if quiet is not None:
         quiet.__enter__()
+    # The sweep creates no reference cycles; the cyclic collector would only walk the (large)
+    # graph again and again as gradient arrays are allocated.
+    gc_was_enabled = gc.isenabled()
+    gc.disable()
     try:
         anomaly = state.anomaly is True
         for node in order:
@@ -477,6 +482,8 @@ def run_backward(
                     b[idx] = gi if b[idx] is None else b[idx] + gi
                 else:
                     add_leaf(target, gi)
+            # Drop this node's values now: they must not live on while the next node runs.
+            saved = g = grads = gi = buf = None
         # Leaves, once all their contributions are summed.
         for leaf, g in leaf_grads.values():
             if leaf._hooks:
@@ -490,6 +497,8 @@ def run_backward(
                     for hook in leaf._post_hooks:
                         hook(leaf)
     finally:
+        if gc_was_enabled:
+            gc.enable()
         if quiet is not None:
             quiet.__exit__(None, None, None)
         state.enabled = prev_enabled

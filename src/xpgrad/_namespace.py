@@ -97,7 +97,10 @@ class Namespace(types.ModuleType):
         for name, vjp in _elementwise_functions.UNARY.items():
             setattr(self, name, make_unary(self, name, getattr(xp, name), vjp))
         for name, (v1, v2) in _elementwise_functions.BINARY.items():
-            setattr(self, name, make_binary(self, name, getattr(xp, name), v1, v2))
+            fwd = getattr(xp, name)
+            if name == "pow":
+                fwd = _elementwise_functions.make_pow_forward(fwd, self._is_differentiable_dtype)
+            setattr(self, name, make_binary(self, name, fwd, v1, v2))
         for name in _elementwise_functions.NONDIFF_UNARY:
             setattr(self, name, make_nondiff(self, name, getattr(xp, name), 1))
         for name in _elementwise_functions.NONDIFF_BINARY:
