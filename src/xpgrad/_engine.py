@@ -1,8 +1,9 @@
 """The graph and the backward engine.
 
 A :class:`Node` is one recorded operation. It holds its VJP, the values the VJP needs, and one
-*edge* per input: ``(node, output_index)`` for an input produced by another op, ``(leaf, 0)`` for
-a leaf tensor, or ``None`` for an input that does not require grad. A node never refers to its own
+*edge* per input, stored flat as ``next[i]`` (the Node that produced input ``i``, the leaf Tensor
+itself, or None for an input that does not require grad) and ``nidx[i]`` (which output of that
+Node). Flat tuples keep the number of garbage-collected objects per op small. A node never refers to its own
 outputs, so a graph has no reference cycles and is freed by reference counting alone.
 
 ``run_backward`` orders the nodes reachable from the roots topologically (iteratively, so a
@@ -90,7 +91,8 @@ class Node:
     __slots__ = (
         "name",  # op name, for messages
         "vjp",  # vjp(xp, g, *saved, **kw) -> grad or tuple of grads, one per input
-        "next",  # one edge per input: (Node | leaf Tensor, index) or None
+        "next",  # one edge target per input: Node, leaf Tensor, or None (no grad needed)
+        "nidx",  # for each input, the output index of its Node (0 for leaves)
         "meta",  # one (shape, dtype) per input, for gradient normalisation
         "saved",  # positional values passed to the vjp after g (Tensors, constants, OutRefs)
         "versions",  # version of each saved Tensor when saved (None for non-Tensors)
@@ -109,11 +111,12 @@ class Node:
         "__weakref__",
     )
 
-    def __init__(self, name, vjp, ns, next_edges, meta, saved=(), versions=None, kw=None):
+    def __init__(self, name, vjp, ns, next_targets, nidx, meta, saved=(), versions=None, kw=None):
         self.name = name
         self.vjp = vjp
         self.ns = ns
-        self.next = next_edges
+        self.next = next_targets
+        self.nidx = nidx
         self.meta = meta
         self.saved = saved
         self.versions = versions
@@ -153,13 +156,13 @@ class Node:
     def next_functions(self):
         """The edges to the inputs' nodes, as torch's ``grad_fn.next_functions``."""
         out = []
-        for e in self.next:
-            if e is None:
+        for t, i in zip(self.next, self.nidx):
+            if t is None:
                 out.append((None, 0))
-            elif type(e[0]) is Node:
-                out.append(e)
+            elif type(t) is Node:
+                out.append((t, i))
             else:
-                out.append((_AccumulateGrad(e[0]), 0))
+                out.append((_AccumulateGrad(t), 0))
         return tuple(out)
 
     def register_hook(self, output_index, hook):
@@ -227,13 +230,11 @@ def _toposort(roots):
         stack = [(root, iter(root.next))]
         while stack:
             node, it = stack[-1]
-            for edge in it:
-                if edge is not None:
-                    child = edge[0]
-                    if type(child) is Node and id(child) not in visited:
-                        visited.add(id(child))
-                        stack.append((child, iter(child.next)))
-                        break
+            for child in it:
+                if type(child) is Node and id(child) not in visited:
+                    visited.add(id(child))
+                    stack.append((child, iter(child.next)))
+                    break
             else:
                 stack.pop()
                 order.append(node)
@@ -387,10 +388,9 @@ def run_backward(
             hit = False
             if want_node and any((id(node), i) in want_node for i in range(node.n_out)):
                 hit = True
-            for edge in node.next:
-                if edge is None:
+            for child in node.next:
+                if child is None:
                     continue
-                child = edge[0]
                 if type(child) is Node:
                     if id(child) in needed:
                         hit = True
@@ -465,14 +465,13 @@ def run_backward(
                 if node.saved:
                     node.saved = RELEASED
                 node.out_data = None
-            for edge, gi, meta in zip(node.next, grads, node.meta):
-                if edge is None or gi is None:
+            for target, idx, gi, meta in zip(node.next, node.nidx, grads, node.meta):
+                if target is None or gi is None:
                     continue
                 if gi.shape != meta[0] or gi.dtype != meta[1]:
                     gi = _normalise(xp, gi, meta)
                 if anomaly:
                     _check_finite(ns, node, gi)
-                target, idx = edge
                 if type(target) is Node:
                     if needed is not None and id(target) not in needed:
                         continue
@@ -528,10 +527,9 @@ def run_backward(
 
 
 def _leads_further(node, needed, want_leaf):
-    for edge in node.next:
-        if edge is None:
+    for child in node.next:
+        if child is None:
             continue
-        child = edge[0]
         if type(child) is Node:
             if id(child) in needed:
                 return True

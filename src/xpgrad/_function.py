@@ -26,7 +26,7 @@ from __future__ import annotations
 
 from . import _grad_mode
 from ._engine import Node
-from ._ops import edge
+from ._ops import target
 from ._tensor import Tensor, _init, _new
 
 __all__ = ["Function", "FunctionCtx"]
@@ -146,13 +146,16 @@ class Function(metaclass=_FunctionMeta):
             )
             diff.append(ok)
         edges = []
+        idx = []
         meta = []
         for a in args:
             if type(a) is Tensor and a._requires_grad:
-                edges.append(edge(a))
+                edges.append(target(a))
+                idx.append(a._output_nr)
                 meta.append((a._data.shape, a._data.dtype))
             elif type(a) is Tensor:
                 edges.append(None)
+                idx.append(0)
                 meta.append(None)
         arg_is_tensor = tuple(type(a) is Tensor for a in args)
         node = Node(
@@ -160,6 +163,7 @@ class Function(metaclass=_FunctionMeta):
             _make_vjp(cls, ctx, arg_is_tensor, len(outs), ns),
             ns,
             tuple(edges),
+            tuple(idx),
             tuple(meta),
         )
         node.n_out = len(outs)

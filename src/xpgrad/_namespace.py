@@ -200,9 +200,9 @@ class Namespace(types.ModuleType):
             if hasattr(m, "get"):  # packed by saved_tensors_hooks
                 m = m.get(node.name)._data
             return self._backend.device(m)
-        for e in node.next:
-            if e is not None and type(e[0]) is Tensor:
-                return e[0].device
+        for t in node.next:
+            if type(t) is Tensor:
+                return t.device
         return None
 
     def _scalar(self, data):

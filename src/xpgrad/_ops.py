@@ -16,31 +16,46 @@ from ._tensor import Tensor, _init, _new, _NotOperand
 
 STATE = _grad_mode.STATE
 
-__all__ = ["record", "record_multi", "edge", "make_unary", "make_binary", "make_nondiff"]
+__all__ = ["record", "record_multi", "target", "make_unary", "make_binary", "make_nondiff"]
 
 
-def edge(t):
-    """The graph edge to tensor ``t`` (which requires grad)."""
+# Shared index tuples, so recording an op allocates no new ones in the common cases.
+_IDX1 = tuple((i,) for i in range(16))
+_IDX2 = tuple(tuple((i, j) for j in range(16)) for i in range(16))
+
+
+def target(t):
+    """The graph edge target of tensor ``t`` (which requires grad): its Node, or itself."""
     if t._base is not None:
         t._ns._refresh_view(t)
     fn = t._grad_fn
-    if fn is None:
-        return (t, 0)
-    return (fn, t._output_nr)
+    return t if fn is None else fn
+
+
+def nidx1(t):
+    n = t._output_nr
+    return _IDX1[n] if n < 16 else (n,)
+
+
+def nidx2(n1, n2):
+    return _IDX2[n1][n2] if n1 < 16 and n2 < 16 else (n1, n2)
 
 
 def _edges(inputs):
-    edges = []
+    targets = []
+    idx = []
     meta = []
     for a in inputs:
         if type(a) is Tensor and a._requires_grad:
-            edges.append(edge(a))
+            targets.append(target(a))
+            idx.append(a._output_nr)
             d = a._data
             meta.append((d.shape, d.dtype))
         else:
-            edges.append(None)
+            targets.append(None)
+            idx.append(0)
             meta.append(None)
-    return tuple(edges), tuple(meta)
+    return tuple(targets), tuple(idx), tuple(meta)
 
 
 def needs_grad(*inputs) -> bool:
@@ -66,9 +81,9 @@ def record(ns, name, vjp, inputs, out, saved=(), kw=None, view_of=None):
     t = _new(Tensor)
     counter = view_of._version if view_of is not None and ns._backend.mutable else [0]
     if needs_grad(*inputs) and ns._is_differentiable_dtype(out.dtype):
-        edges, meta = _edges(inputs)
+        targets, idx, meta = _edges(inputs)
         versions = tuple(s._version[0] if type(s) is Tensor else None for s in saved)
-        node = Node(name, vjp, ns, edges, meta, tuple(saved), versions, kw)
+        node = Node(name, vjp, ns, targets, idx, meta, tuple(saved), versions, kw)
         if any(s is OUT for s in saved):
             node.out_data = (out,)
             node.out_versions = ((counter, counter[0]),)
@@ -94,9 +109,9 @@ def record_multi(ns, name, vjp, inputs, outs, saved=(), kw=None, differentiable=
     counters = [[0] for _ in outs]
     results = []
     if needs_grad(*inputs) and any(differentiable):
-        edges, meta = _edges(inputs)
+        targets, idx, meta = _edges(inputs)
         versions = tuple(s._version[0] if type(s) is Tensor else None for s in saved)
-        node = Node(name, vjp, ns, edges, meta, tuple(saved), versions, kw)
+        node = Node(name, vjp, ns, targets, idx, meta, tuple(saved), versions, kw)
         node.n_out = len(outs)
         node.out_meta = tuple((o.shape, o.dtype) for o in outs)
         if any(type(s) is type(OUT) for s in saved):
@@ -149,17 +164,19 @@ def make_unary(ns, name, fwd, vjp):
         t = _new(Tensor)
         if x._requires_grad and STATE.enabled:
             counter = [0]
-            e = edge(x)
+            e = (target(x),)
+            ni = nidx1(x)
             xd = x._data
+            m = ((xd.shape, xd.dtype),)
             if save_x:
                 if save_out:
-                    node = Node(name, vjp, ns, (e,), ((xd.shape, xd.dtype),), (x, OUT), (x._version[0], None))
+                    node = Node(name, vjp, ns, e, ni, m, (x, OUT), (x._version[0], None))
                 else:
-                    node = Node(name, vjp, ns, (e,), ((xd.shape, xd.dtype),), (x,), (x._version[0],))
+                    node = Node(name, vjp, ns, e, ni, m, (x,), (x._version[0],))
             elif save_out:
-                node = Node(name, vjp, ns, (e,), ((xd.shape, xd.dtype),), (OUT,), (None,))
+                node = Node(name, vjp, ns, e, ni, m, (OUT,), (None,))
             else:
-                node = Node(name, vjp, ns, (e,), ((xd.shape, xd.dtype),))
+                node = Node(name, vjp, ns, e, ni, m)
             if save_out:
                 node.out_data = (data,)
                 node.out_versions = ((counter, 0),)
@@ -242,17 +259,20 @@ def make_binary(ns, name, fwd, vjp1, vjp2):
             if r1 and r2:
                 vjp = both
                 need = names1 + names2
-                edges = (edge(x1), edge(x2))
+                edges = (target(x1), target(x2))
+                ni = nidx2(x1._output_nr, x2._output_nr)
                 meta = ((d1.shape, d1.dtype), (d2.shape, d2.dtype))
             elif r1:
                 vjp = only1
                 need = names1
-                edges = (edge(x1), None)
+                edges = (target(x1), None)
+                ni = nidx2(x1._output_nr, 0)
                 meta = ((d1.shape, d1.dtype), None)
             else:
                 vjp = only2
                 need = names2
-                edges = (None, edge(x2))
+                edges = (None, target(x2))
+                ni = nidx2(0, x2._output_nr)
                 meta = (None, (d2.shape, d2.dtype))
             s1 = x1 if "x1" in need else None
             s2 = x2 if "x2" in need else None
@@ -262,7 +282,7 @@ def make_binary(ns, name, fwd, vjp1, vjp2):
                 s2._version[0] if type(s2) is Tensor else None,
                 None,
             )
-            node = Node(name, vjp, ns, edges, meta, (s1, s2, so), versions)
+            node = Node(name, vjp, ns, edges, ni, meta, (s1, s2, so), versions)
             if so is not None:
                 node.out_data = (data,)
                 node.out_versions = ((counter, 0),)
