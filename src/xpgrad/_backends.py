@@ -155,12 +155,43 @@ class Backend:
         Mutable backends write in place; immutable ones (JAX) get a functional update.
         """
         if self.mutable:
+            if self._is_torch and getattr(value, "dtype", arr.dtype) != arr.dtype:
+                value = value.to(arr.dtype)  # index_put_ (array keys) does not cast, unlike slices
             arr[key] = value
             return arr
         at = getattr(arr, "at", None)
         if at is not None:
             return at[key].set(value)
         raise TypeError(f"__setitem__: arrays of backend {self.name!r} cannot be modified")
+
+    def fix_key(self, arr, key):
+        """An index ``key`` of ``arr`` that the backend accepts with the standard's meaning.
+
+        PyTorch rejects slices with a negative step: one such slice (with no array index in the
+        key) becomes the equivalent integer array, which torch places where the slice was
+        (torch applies integer indices as basic ones), so the result and the writes are the
+        same, only as a copy instead of a view.
+        """
+        if not self._is_torch:
+            return key
+        items = key if isinstance(key, tuple) else (key,)
+        neg = [i for i, k in enumerate(items) if isinstance(k, slice) and k.step is not None and k.step < 0]
+        if len(neg) != 1 or any(not (k is None or k is Ellipsis or isinstance(k, (int, slice))) for k in items):
+            return key
+        import torch
+
+        explicit = sum(1 for k in items if k is not None and k is not Ellipsis)
+        axis = 0
+        for k in items[: neg[0]]:
+            if k is Ellipsis:
+                axis += arr.ndim - explicit
+            elif k is not None:
+                axis += 1
+        s = items[neg[0]]
+        if axis >= arr.ndim:
+            return key
+        idx = torch.arange(*s.indices(arr.shape[axis]), device=arr.device)
+        return (*items[: neg[0]], idx, *items[neg[0] + 1 :])
 
     def shares_memory(self, a, b) -> bool:
         """Whether result ``a`` may share memory with input ``b`` (so ``a`` is a view of ``b``).
@@ -223,13 +254,11 @@ class Backend:
         Backward formulas legitimately produce inf/nan at domain edges (sqrt at 0, ...), as
         torch's do, without warnings; NumPy would warn for each.
         """
-        if self._is_numpy:
-            import numpy
+        import numpy
 
-            return numpy.errstate(all="ignore")
-        import contextlib
-
-        return contextlib.nullcontext()
+        # Harmless for backends that do not compute with NumPy; needed for those that do
+        # (NumPy itself, array_api_strict, Dask on NumPy chunks).
+        return numpy.errstate(all="ignore")
 
     def device(self, arr):
         return _compat.device(arr)

@@ -32,18 +32,31 @@ def can_cast(self, from_, to, /):
     return self._xp.can_cast(_unwrap(self, from_), to)
 
 
+def _dtype_object(self, dt):
+    """The namespace's dtype object for ``dt`` (some backends give a name or a NumPy dtype)."""
+    name = str(dt).rsplit(".", 1)[-1]
+    obj = getattr(self, name, None) if name in _DTYPE_NAMES else None
+    return dt if obj is None else obj
+
+
+_DTYPE_NAMES = frozenset(
+    ("int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64", "float32", "float64")
+)
+
+
 class finfo_object:
-    """``finfo`` result with Python scalars, as the standard requires (NumPy gives NumPy scalars)."""
+    """``finfo`` result as the standard has it: Python scalars and a dtype object of the
+    namespace (NumPy gives NumPy scalars, array_api_compat.torch a dtype name)."""
 
     __slots__ = ("bits", "eps", "max", "min", "smallest_normal", "dtype")
 
-    def __init__(self, fi):
+    def __init__(self, fi, dtype):
         self.bits = int(fi.bits)
         self.eps = float(fi.eps)
         self.max = float(fi.max)
         self.min = float(fi.min)
         self.smallest_normal = float(fi.smallest_normal)
-        self.dtype = fi.dtype
+        self.dtype = dtype
 
     def __repr__(self):
         return (
@@ -53,11 +66,28 @@ class finfo_object:
 
 
 def finfo(self, type, /):
-    return finfo_object(self._xp.finfo(_unwrap(self, type)))
+    fi = self._xp.finfo(_unwrap(self, type))
+    return finfo_object(fi, _dtype_object(self, fi.dtype))
+
+
+class iinfo_object:
+    """``iinfo`` result with Python ints and a dtype object of the namespace."""
+
+    __slots__ = ("bits", "max", "min", "dtype")
+
+    def __init__(self, ii, dtype):
+        self.bits = int(ii.bits)
+        self.max = int(ii.max)
+        self.min = int(ii.min)
+        self.dtype = dtype
+
+    def __repr__(self):
+        return f"iinfo(bits={self.bits}, max={self.max}, min={self.min}, dtype={self.dtype})"
 
 
 def iinfo(self, type, /):
-    return self._xp.iinfo(_unwrap(self, type))
+    ii = self._xp.iinfo(_unwrap(self, type))
+    return iinfo_object(ii, _dtype_object(self, ii.dtype))
 
 
 def isdtype(self, dtype, kind):

@@ -97,8 +97,12 @@ _FAST_POWERS = (2, 3, 4, -1, -2)
 
 
 def _pow_vjp1(xp, g, x1, x2):
-    # d/dx1 x1**x2 = x2 * x1**(x2 - 1); torch defines it as 0 where x2 == 0 (even at x1 == 0).
-    if isinstance(x2, (int, float)) and not isinstance(x2, bool):
+    # d/dx1 x1**x2 = x2 * x1**(x2 - 1). torch gives 0 where x2 == 0, including x1 == 0 where
+    # the formula is 0 * inf. Only that point is masked here (with a safe base, so no nan
+    # leaks into second order): elsewhere the formula itself is 0 at x2 == 0 and keeps its
+    # correct derivative with respect to x2 (1 / x1), as finite differences say; torch masks
+    # it to 0 (see docs/deviations.md).
+    if isinstance(x2, (int, float, complex)) and not isinstance(x2, bool):
         if x2 == 0:
             return xp.zeros_like(g)
         if x2 == 1:
@@ -106,19 +110,23 @@ def _pow_vjp1(xp, g, x1, x2):
         if x2 == 2:
             return g * (2 * conj(xp, x1))
         return g * conj(xp, x2 * small_power(xp, x1, x2 - 1))
-    d = x2 * x1 ** (x2 - 1)
-    d = xp.where(x2 == 0, xp.zeros_like(d), d)
+    # x1 is an array here (this VJP runs only when x1 requires grad).
+    mask = xp.logical_and(x1 == 0, x2 == 0)
+    d = x2 * xp.where(mask, xp.ones_like(x1), x1) ** (x2 - 1)
+    d = xp.where(mask, xp.zeros_like(d), d)
     return g * conj(xp, d)
 
 
 def _pow_vjp2(xp, g, x1, out):
     # d/dx2 x1**x2 = x1**x2 * log(x1); torch defines it as 0 where x1 == 0 and Re(x2) >= 0.
+    # log is taken of a safe base so that masked entries carry no nan into second order.
     if isinstance(x1, (int, float, complex)) and not isinstance(x1, bool):
         if x1 == 0:
             return xp.zeros_like(g)
         return g * conj(xp, out * math.log(x1) if not isinstance(x1, complex) else out * _clog(x1))
-    d = out * xp.log(x1)
-    d = xp.where(x1 == 0, xp.zeros_like(d), d)
+    zero = x1 == 0
+    d = out * xp.log(xp.where(zero, xp.ones_like(x1), x1))
+    d = xp.where(zero, xp.zeros_like(d), d)
     return g * conj(xp, d)
 
 
@@ -220,8 +228,7 @@ BINARY = {
     "maximum": (_maximum_vjp1, _maximum_vjp2),
     "minimum": (_minimum_vjp1, _minimum_vjp2),
     "multiply": (lambda xp, g, x2: g * conj(xp, x2), lambda xp, g, x1: g * conj(xp, x1)),
-    # nextafter(x1, x2) moves x1 by one ulp: d/dx1 = 1, d/dx2 = 0 (torch has no derivative;
-    # see docs/deviations.md).
+    # nextafter(x1, x2) moves x1 by one ulp: d/dx1 = 1, d/dx2 = 0, as torch.
     "nextafter": (lambda xp, g: g, _zeros),
     "pow": (_pow_vjp1, _pow_vjp2),
     "remainder": (

@@ -64,12 +64,9 @@ def _unravel(flat: int, shape) -> tuple:
     return tuple(reversed(idx))
 
 
-def _scalar(a):
+def _scalar(xp, a):
     """A Python number from a 0-d backend array (for messages)."""
-    try:
-        return float(a)
-    except TypeError:
-        return complex(a)
+    return complex(a) if _is_complex(xp, a) else float(a)
 
 
 def _as_tuple(x):
@@ -236,7 +233,11 @@ def gradcheck(
         cols_im = rest[0] if rest else None
         dev = ns._backend.device(inputs[i]._data)
         re = [_stack(xp, c, _size(o.shape), o.dtype, dev) for c, o in zip(cols_re, checked)]
-        im = None if cols_im is None else [_stack(xp, c, _size(o.shape), o.dtype, dev) for c, o in zip(cols_im, checked)]
+        im = (
+            None
+            if cols_im is None
+            else [_stack(xp, c, _size(o.shape), o.dtype, dev) for c, o in zip(cols_im, checked)]
+        )
         numeric[i] = (re, im, n)
 
     def analytical(cotangents):
@@ -292,8 +293,8 @@ def gradcheck(
                 af = xp.reshape(a, (-1,))
                 nf = xp.reshape(num, (-1,))
                 lines = [
-                    f"  element {_unravel(j, tuple(x.shape))}: analytical {_fmt(_scalar(af[j]))}, "
-                    f"numerical {_fmt(_scalar(nf[j]))}"
+                    f"  element {_unravel(j, tuple(x.shape))}: analytical {_fmt(_scalar(xp, af[j]))}, "
+                    f"numerical {_fmt(_scalar(xp, nf[j]))}"
                     for j in bad
                 ]
                 more = f"\n  ... and {count - len(bad)} more" if count > len(bad) else ""
@@ -314,7 +315,7 @@ def gradcheck(
                 return xp.sum(_re(xp, cols) * _re(xp, v) + _im(xp, cols) * _im(xp, v), axis=1)
             return xp.sum(cols * v, axis=1)
 
-        check(grads, project, " (random cotangent, seed {})".format(seed))
+        check(grads, project, f" (random cotangent, seed {seed})")
     else:
         for k, o in enumerate(checked):
             m = _size(o.shape)

@@ -54,7 +54,7 @@ def _has_int_array(self, key):
 
 
 def _getitem(self, x, key):
-    key = self._normalize_key(key, x)
+    key = self._backend.fix_key(x._data, self._normalize_key(key, x))
     data = x._data[key]
     basic = _is_basic(key)
     d = x._data

@@ -265,7 +265,7 @@ def set_view_fn(ns, t, x, fn):
 def _setitem(self, x, key, value):
     """``x[key] = value``, differentiable with respect to ``x`` and ``value``."""
     fname = "__setitem__"
-    key = self._normalize_key(key, x, fname)
+    key = self._backend.fix_key(x._data, self._normalize_key(key, x, fname))
     if type(value) is Tensor:
         if value._ns is not self:
             raise self._wrong_tensor(value, fname, "value")

@@ -59,7 +59,7 @@ def var(self, x, /, *, axis=None, correction=0.0, keepdims=False):
     d = x._data
     data = self._xp.var(d, axis=axis, correction=correction, keepdims=keepdims)
     return record(
-        self, "var", _var_vjp, (x,), data,
+        self, "var", _var_vjp, (x,), data, saved=(x,),
         kw={"axis": axis, "keepdims": keepdims, "scale": _var_scale(_count(d.shape, axis), correction)},
     )
 
@@ -72,7 +72,10 @@ def _var_vjp(xp, g, x, *, axis, keepdims, scale):
 def std(self, x, /, *, axis=None, correction=0.0, keepdims=False):
     x = self._tensor(x, "std")
     d = x._data
-    data = self._xp.std(d, axis=axis, correction=correction, keepdims=keepdims)
+    try:
+        data = self._xp.std(d, axis=axis, correction=correction, keepdims=keepdims)
+    except NotImplementedError:  # array_api_compat.torch: no non-integral float correction
+        data = self._xp.sqrt(self._xp.var(d, axis=axis, correction=correction, keepdims=keepdims))
     n = _count(d.shape, axis)
     return record(
         self, "std", _std_vjp, (x,), data, saved=(x, OUT),
@@ -81,11 +84,14 @@ def std(self, x, /, *, axis=None, correction=0.0, keepdims=False):
 
 
 def _std_vjp(xp, g, x, out, *, axis, keepdims, scale):
-    # d std = d var / (2 std)
+    # d std = d var / (2 std); torch defines it as 0 where std == 0 (e.g. a constant slice).
     centered = x - xp.mean(x, axis=axis, keepdims=True)
     ge = expand_reduced(xp, g, x.shape, axis, keepdims)
     oe = expand_reduced(xp, out, x.shape, axis, keepdims)
-    return (scale * (ge / (2 * oe))) * centered
+    zero = oe == 0
+    safe = xp.where(zero, xp.ones_like(oe), oe)
+    r = (scale * (ge / (2 * safe))) * centered
+    return xp.where(zero, xp.zeros_like(r), r)
 
 
 def _extremum(self, fname, x, axis, keepdims):
@@ -143,6 +149,8 @@ def _prod_vjp(xp, g, x, *, axis, keepdims):
     ge = expand_reduced(xp, g, shape, axis, keepdims)
     if nd == 0:
         return xp.broadcast_to(ge, shape)
+    if any(shape[a] == 0 for a in axes):
+        return xp.zeros_like(x)  # an empty product has no inputs to differentiate
     # Move the reduced axes to the end and flatten them into one.
     keep = [i for i in range(nd) if i not in axes]
     perm = keep + list(axes)

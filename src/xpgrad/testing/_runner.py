@@ -390,7 +390,7 @@ def _compare_outputs(xs, ts, rtol, atol, acc, what="output"):
 
 def _grads_match(xg, tg, leaves, labels, rtol, atol, acc, what):
     """Compare gradients (None = no gradient) of each leaf; check dtype and shape."""
-    for k, (g, tgk, leaf, label) in enumerate(zip(xg, tg, leaves, labels)):
+    for g, tgk, leaf, label in zip(xg, tg, leaves, labels):
         w = f"{what} of input {label}"
         if g is not None and type(g) is Tensor and type(leaf) is Tensor:
             if tuple(g.shape) != tuple(leaf.shape):
@@ -444,7 +444,9 @@ def compare_with_torch(
         if not differentiable:
             for k, x in enumerate(xs):
                 if type(x) is Tensor and x.requires_grad:
-                    raise _Mismatch(f"output {k} requires grad, but the function is declared non-differentiable")
+                    raise _Mismatch(
+                        f"output {k} requires grad, but the function is declared non-differentiable"
+                    )
         return acc.max_abs, acc.max_rel
 
     # Integer and boolean outputs never require grad; the floating ones are differentiated.
@@ -467,7 +469,7 @@ def compare_with_torch(
 
     rng = np.random.default_rng(seed)
     xv, tv = [], []
-    for n, ((k, x), t) in enumerate(zip(x_diff, t_diff)):
+    for n, (_k, x) in enumerate(x_diff):
         if grad_outputs is not None:
             v = to_numpy(grad_outputs[n])
         else:
@@ -508,7 +510,9 @@ def compare_with_torch(
             xs_terms.append(ns.sum(ns.real(ns.conj(wx) * g)) if c else ns.sum(wx * g))
         if t is not None and t.requires_grad:
             wt = torch.tensor(w)
-            ts_terms.append(torch.sum(torch.real(torch.conj(wt) * t)) if t.is_complex() else torch.sum(wt * t))
+            ts_terms.append(
+                torch.sum(torch.real(torch.conj(wt) * t)) if t.is_complex() else torch.sum(wt * t)
+            )
     # Cotangents of outputs that are no root on one side get no gradient there (None).
     x_targets = list(x_leaves) + xv
     t_targets = list(t_leaves) + tv
@@ -632,5 +636,7 @@ def assert_check(op: OpInfo, sample: Sample, dtype: str, ns, check: str, **kwarg
     if r.status == "skip":
         pytest.skip(r.message)
     if r.status == "fail":
-        raise AssertionError(f"{r.op} [{r.sample}, {r.dtype}, {r.backend}] {r.check}: {r.message} (seed {r.seed})")
+        raise AssertionError(
+            f"{r.op} [{r.sample}, {r.dtype}, {r.backend}] {r.check}: {r.message} (seed {r.seed})"
+        )
     return r

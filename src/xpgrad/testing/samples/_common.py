@@ -48,8 +48,19 @@ def dtype_of(xp, name):
 def dtype_name(xp, dtype) -> str:
     """The standard name of a dtype object of namespace ``xp``."""
     for name in (
-        "bool", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64",
-        "float32", "float64", "complex64", "complex128",
+        "bool",
+        "int8",
+        "int16",
+        "int32",
+        "int64",
+        "uint8",
+        "uint16",
+        "uint32",
+        "uint64",
+        "float32",
+        "float64",
+        "complex64",
+        "complex128",
     ):
         if getattr(xp, name, None) is not None and dtype == getattr(xp, name):
             return name
