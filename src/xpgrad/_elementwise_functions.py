@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 
-from ._math import conj, is_complex, sgn, to_complex
+from ._math import conj, is_complex, sgn, times_fresh, to_complex
 from ._ops import record
 from ._tensor import Tensor
 
@@ -96,6 +96,14 @@ def make_pow_forward(xp_pow, is_floating):
 _FAST_POWERS = (2, 3, 4, -1, -2)
 
 
+def _scaled(d, c):
+    """``d * c`` for a temporary ``d``, in place where possible."""
+    if type(d) is not Tensor and type(c) is not complex:
+        d *= c
+        return d
+    return d * c
+
+
 def _pow_vjp1(xp, g, x1, x2):
     # d/dx1 x1**x2 = x2 * x1**(x2 - 1). torch gives 0 where x2 == 0, including x1 == 0 where
     # the formula is 0 * inf. Only that point is masked here (with a safe base, so no nan
@@ -108,8 +116,9 @@ def _pow_vjp1(xp, g, x1, x2):
         if x2 == 1:
             return g
         if x2 == 2:
-            return g * (2 * conj(xp, x1))
-        return g * conj(xp, x2 * small_power(xp, x1, x2 - 1))
+            return times_fresh(xp, g, x1 * 2)
+        d = small_power(xp, x1, x2 - 1)
+        return times_fresh(xp, g, d * x2) if d is x1 else times_fresh(xp, g, _scaled(d, x2))
     # x1 is an array here (this VJP runs only when x1 requires grad).
     mask = xp.logical_and(x1 == 0, x2 == 0)
     d = x2 * xp.where(mask, xp.ones_like(x1), x1) ** (x2 - 1)
@@ -185,8 +194,8 @@ UNARY = {
     "atanh": lambda xp, g, x: g / conj(xp, 1 - x * x),
     "ceil": _zeros,
     "conj": lambda xp, g: xp.conj(g) if is_complex(xp, g) else g,
-    "cos": lambda xp, g, x: -g * conj(xp, xp.sin(x)),
-    "cosh": lambda xp, g, x: g * conj(xp, xp.sinh(x)),
+    "cos": lambda xp, g, x: times_fresh(xp, g, -xp.sin(x)),
+    "cosh": lambda xp, g, x: times_fresh(xp, g, xp.sinh(x)),
     "exp": lambda xp, g, out: g * conj(xp, out),
     "expm1": lambda xp, g, out: g * conj(xp, out + 1),
     "floor": _zeros,
@@ -201,12 +210,12 @@ UNARY = {
     "reciprocal": lambda xp, g, out: -g * conj(xp, out * out),
     "round": _zeros,
     "sign": _sign_vjp,
-    "sin": lambda xp, g, x: g * conj(xp, xp.cos(x)),
-    "sinh": lambda xp, g, x: g * conj(xp, xp.cosh(x)),
+    "sin": lambda xp, g, x: times_fresh(xp, g, xp.cos(x)),
+    "sinh": lambda xp, g, x: times_fresh(xp, g, xp.cosh(x)),
     "sqrt": lambda xp, g, out: g / (2 * conj(xp, out)),
-    "square": lambda xp, g, x: g * (2 * conj(xp, x)),
-    "tan": lambda xp, g, out: g * conj(xp, 1 + out * out),
-    "tanh": lambda xp, g, out: g * conj(xp, 1 - out * out),
+    "square": lambda xp, g, x: times_fresh(xp, g, x * 2),
+    "tan": lambda xp, g, out: times_fresh(xp, g, out * out + 1),
+    "tanh": lambda xp, g, out: times_fresh(xp, g, 1 - out * out),
     "trunc": _zeros,
 }
 
