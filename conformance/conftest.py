@@ -1,18 +1,27 @@
-"""pytest options of the conformance suite: ``--backend`` picks the array library under test."""
+"""pytest options of the conformance suite: ``--backend`` picks the array library under test,
+``--known PATH`` adds a file of known differences (see ``conformance/known/``)."""
 
 from __future__ import annotations
 
-import importlib
-
 import pytest
+
+from ._suite import load_known, resolve_backend
 
 
 def pytest_addoption(parser):
     parser.addoption(
         "--backend",
         default="numpy",
-        help="array library under test: numpy (default), torch, array_api_strict, jax, or any "
-        "importable array API module",
+        help="array library under test: numpy (default), torch, array_api_strict, jax, dask, cupy, "
+        "or any importable array API module",
+    )
+    parser.addoption(
+        "--known",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="a Python file defining KNOWN = [KnownDifference(...), ...] for the backend under test "
+        "(added to conformance/known/<backend>.py); may be repeated",
     )
 
 
@@ -22,23 +31,23 @@ def backend_name(config) -> str:
 
 def pytest_configure(config):
     name = backend_name(config)
-    import xpgrad
-
     try:
-        xpgrad.namespace(name)
+        resolve_backend(name)
     except (ValueError, TypeError, ImportError) as exc:
         raise pytest.UsageError(f"--backend {name!r}: {exc}") from None
-    if name == "jax":  # float64 and complex128 are checked too
-        importlib.import_module("jax").config.update("jax_enable_x64", True)
 
 
 def pytest_report_header(config):
     return f"xpgrad conformance backend: {backend_name(config)}"
 
 
+def known_differences(config):
+    """The known differences of the backend under test (conformance/known and --known files)."""
+    ns = resolve_backend(backend_name(config))
+    return load_known(ns._backend.name, config.getoption("--known"))
+
+
 @pytest.fixture(scope="session")
 def xp(pytestconfig):
     """The xpgrad namespace over the backend under test."""
-    import xpgrad
-
-    return xpgrad.namespace(backend_name(pytestconfig))
+    return resolve_backend(backend_name(pytestconfig))

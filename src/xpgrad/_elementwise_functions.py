@@ -22,6 +22,17 @@ from ._ops import record
 from ._tensor import Tensor
 
 
+def _into(xp, g, d):
+    """``g * conj(d)`` for a temporary ``d`` of ``g``'s shape and dtype (unary VJPs): in a plain
+    backward the product is written into ``d``, saving an allocation."""
+    if type(g) is Tensor:
+        return g * conj(xp, d)
+    if is_complex(xp, d):
+        d = xp.conj(d)
+    d *= g
+    return d
+
+
 def _zeros(xp, g):
     return xp.zeros_like(g)
 
@@ -126,16 +137,20 @@ def _pow_vjp1(xp, g, x1, x2):
     return g * conj(xp, d)
 
 
-def _pow_vjp2(xp, g, x1, out):
-    # d/dx2 x1**x2 = x1**x2 * log(x1); torch defines it as 0 where x1 == 0 and Re(x2) >= 0.
-    # log is taken of a safe base so that masked entries carry no nan into second order.
+def _pow_vjp2(xp, g, x1, x2, out):
+    # d/dx2 x1**x2 = x1**x2 * log(x1); torch defines it as 0 where x1 == 0 and Re(x2) >= 0
+    # (where x2 < 0 it is inf * -inf = -inf, as torch). The log is taken of a safe base in the
+    # masked entries so that they carry no nan into second order.
     if isinstance(x1, (int, float, complex)) and not isinstance(x1, bool):
         if x1 == 0:
-            return xp.zeros_like(g)
+            # x2 is an array here (this VJP runs only when x2 requires grad).
+            d = out * (-math.inf)
+            return g * xp.where(xp.real(x2) >= 0 if is_complex(xp, x2) else x2 >= 0, xp.zeros_like(d), d)
         return g * conj(xp, out * math.log(x1) if not isinstance(x1, complex) else out * _clog(x1))
-    zero = x1 == 0
-    d = out * xp.log(xp.where(zero, xp.ones_like(x1), x1))
-    d = xp.where(zero, xp.zeros_like(d), d)
+    re2 = xp.real(x2) if is_complex(xp, x2) else x2
+    mask = xp.logical_and(x1 == 0, re2 >= 0)
+    d = out * xp.log(xp.where(mask, xp.ones_like(x1), x1))
+    d = xp.where(mask, xp.zeros_like(d), d)
     return g * conj(xp, d)
 
 
@@ -172,12 +187,20 @@ def _copysign_vjp1(xp, g, x1, out):
     return g * ratio
 
 
+def _atan2_recip(xp, x1, x2):
+    # 1 / (x1^2 + x2^2), with 0 at the origin as torch 2.13 gives (atan2 has no derivative
+    # there); a safe denominator keeps nan out of second order.
+    d = x1 * x1 + x2 * x2
+    zero = d == 0
+    return xp.where(zero, xp.zeros_like(d), 1 / xp.where(zero, xp.ones_like(d), d))
+
+
 def _atan2_vjp1(xp, g, x1, x2):
-    return g * (x2 / (x1 * x1 + x2 * x2))
+    return g * (x2 * _atan2_recip(xp, x1, x2))
 
 
 def _atan2_vjp2(xp, g, x1, x2):
-    return g * (-x1 / (x1 * x1 + x2 * x2))
+    return g * (-x1 * _atan2_recip(xp, x1, x2))
 
 
 _LN2 = math.log(2.0)
@@ -194,8 +217,8 @@ UNARY = {
     "atanh": lambda xp, g, x: g / conj(xp, 1 - x * x),
     "ceil": _zeros,
     "conj": lambda xp, g: xp.conj(g) if is_complex(xp, g) else g,
-    "cos": lambda xp, g, x: times_fresh(xp, g, -xp.sin(x)),
-    "cosh": lambda xp, g, x: times_fresh(xp, g, xp.sinh(x)),
+    "cos": lambda xp, g, x: _into(xp, g, -xp.sin(x)),
+    "cosh": lambda xp, g, x: _into(xp, g, xp.sinh(x)),
     "exp": lambda xp, g, out: g * conj(xp, out),
     "expm1": lambda xp, g, out: g * conj(xp, out + 1),
     "floor": _zeros,
@@ -210,12 +233,12 @@ UNARY = {
     "reciprocal": lambda xp, g, out: -g * conj(xp, out * out),
     "round": _zeros,
     "sign": _sign_vjp,
-    "sin": lambda xp, g, x: times_fresh(xp, g, xp.cos(x)),
-    "sinh": lambda xp, g, x: times_fresh(xp, g, xp.cosh(x)),
+    "sin": lambda xp, g, x: _into(xp, g, xp.cos(x)),
+    "sinh": lambda xp, g, x: _into(xp, g, xp.cosh(x)),
     "sqrt": lambda xp, g, out: g / (2 * conj(xp, out)),
-    "square": lambda xp, g, x: times_fresh(xp, g, x * 2),
-    "tan": lambda xp, g, out: times_fresh(xp, g, out * out + 1),
-    "tanh": lambda xp, g, out: times_fresh(xp, g, 1 - out * out),
+    "square": lambda xp, g, x: _into(xp, g, x * 2),
+    "tan": lambda xp, g, out: _into(xp, g, out * out + 1),
+    "tanh": lambda xp, g, out: _into(xp, g, 1 - out * out),
     "trunc": _zeros,
 }
 

@@ -16,6 +16,8 @@ part for a real input.
 from __future__ import annotations
 
 import gc
+import itertools
+import operator
 import traceback
 
 from . import _grad_mode
@@ -82,6 +84,9 @@ class OutRef:
 
 
 OUT = OutRef(0)
+
+# ``Node.versions`` marker: the saved values are plain constants, nothing to check or unpack.
+NOTHING_TO_UNPACK = (None, None, None)
 OUTS = tuple(OutRef(i) for i in range(16))
 
 
@@ -108,6 +113,7 @@ class Node:
         "trace",  # forward traceback when anomaly detection is on
         "materialize",  # give zeros (True) or None (False) for outputs that got no gradient
         "pack",  # (pack_hook, unpack_hook) of saved_tensors_hooks active when recorded, or None
+        "seq",  # creation order: a node's inputs always come from older nodes
         "__weakref__",
     )
 
@@ -129,13 +135,18 @@ class Node:
         self.retained = None
         self.buf = None
         self.materialize = True
-        state = _grad_mode.STATE
-        self.trace = _user_stack() if state.anomaly else None
-        hooks = self.pack = state.saved_hooks
-        if hooks is not None and saved:
-            from ._tensor import Tensor
+        self.seq = _next_seq()
+        state = _STATE
+        if state.extras:  # anomaly detection or saved_tensors_hooks active
+            self.trace = _user_stack() if state.anomaly else None
+            hooks = self.pack = state.saved_hooks
+            if hooks is not None and saved:
+                from ._tensor import Tensor
 
-            self.saved = tuple(Packed(hooks, s) if type(s) is Tensor else s for s in saved)
+                self.saved = tuple(Packed(hooks, s) if type(s) is Tensor else s for s in saved)
+        else:
+            self.trace = None
+            self.pack = None
 
     def pack_outputs(self):
         """Apply the saved-tensors pack hook to the raw outputs kept for the VJP."""
@@ -169,6 +180,11 @@ class Node:
         if self.hooks is None:
             self.hooks = {}
         self.hooks.setdefault(output_index, []).append(hook)
+
+
+_next_seq = itertools.count().__next__
+_STATE = _grad_mode.STATE
+_SEQ = operator.attrgetter("seq")
 
 
 class _AccumulateGrad:
@@ -220,26 +236,23 @@ def _normalise(xp, g, meta):
 
 
 def _toposort(roots):
-    """Nodes reachable from ``roots``, each listed before every node it feeds gradients to."""
-    order = []
-    visited = set()
-    for root in roots:
-        if id(root) in visited:
-            continue
-        visited.add(id(root))
-        stack = [(root, iter(root.next))]
-        while stack:
-            node, it = stack[-1]
-            for child in it:
-                if type(child) is Node and id(child) not in visited:
-                    visited.add(id(child))
-                    stack.append((child, iter(child.next)))
-                    break
-            else:
-                stack.pop()
-                order.append(node)
-    order.reverse()
-    return order
+    """Nodes reachable from ``roots``, each listed before every node it feeds gradients to.
+
+    Every edge goes from a node to an older one (an op's inputs exist before it runs, and
+    in-place updates create newer nodes), so newest-first creation order is a topological
+    order: collect the reachable nodes, then sort by sequence number.
+    """
+    seen = set(roots)
+    stack = list(seen)
+    nodes = list(seen)
+    while stack:
+        for child in stack.pop().next:
+            if type(child) is Node and child not in seen:
+                seen.add(child)
+                stack.append(child)
+                nodes.append(child)
+    nodes.sort(key=_SEQ, reverse=True)
+    return nodes
 
 
 def _unpack_saved(node, create_graph, Tensor):
@@ -254,6 +267,12 @@ def _unpack_saved(node, create_graph, Tensor):
     if not saved:
         return saved
     versions = node.versions
+    if versions is NOTHING_TO_UNPACK:  # constants only (see _ops.make_binary)
+        return saved
+    if len(saved) == 1:  # the common unary case: one input Tensor
+        s = saved[0]
+        if type(s) is Tensor and s._version[0] == versions[0]:
+            return (s,) if create_graph else (s._data,)
     out = []
     for i, s in enumerate(saved):
         if s is None:
@@ -313,6 +332,13 @@ def _run_hooks(hooks, g, create_graph, Tensor, ns):
             t = Tensor._wrap_plain(ns, g)
             r = hook(t)
         if r is not None:
+            if tuple(r.shape) != tuple(g.shape):
+                raise RuntimeError(
+                    f"hook {getattr(hook, '__name__', hook)!r} changed the shape of the gradient from "
+                    f"{tuple(g.shape)} to {tuple(r.shape)}"
+                )
+            if r.dtype != g.dtype:
+                r = ns.astype(r, g.dtype) if type(r) is Tensor else ns._xp.astype(r, g.dtype)
             if create_graph:
                 g = r if type(r) is Tensor else Tensor._wrap_plain(ns, r)
             else:
@@ -411,33 +437,19 @@ def run_backward(
     gc.disable()
     try:
         anomaly = state.anomaly is True
+        special = want_node or needed is not None
         for node in order:
             buf = node.buf
             if buf is None:
                 continue
             node.buf = None
-            if needed is not None and id(node) not in needed:
-                continue
             ns = node.ns
-            # Hooks and retain_grad of non-leaf outputs, then capture for xpgrad.grad.
-            if node.hooks is not None or node.retained is not None or want_node:
-                for i in range(node.n_out):
-                    g = buf[i]
-                    if g is None:
-                        continue
-                    if node.hooks is not None and i in node.hooks:
-                        g = buf[i] = _run_hooks(node.hooks[i], g, create_graph, Tensor, ns)
-                    if node.retained is not None and i in node.retained:
-                        t = node.retained[i]()
-                        if t is not None and accumulate and (inputs is None):
-                            _accumulate(t, g, create_graph, Tensor, handed)
-                    if want_node:
-                        ks = want_node.get((id(node), i))
-                        if ks is not None:
-                            for k in ks:
-                                captured[k] = g
-            if needed is not None and not _leads_further(node, needed, want_leaf):
-                continue
+            if special or node.hooks is not None or node.retained is not None:
+                if needed is not None and id(node) not in needed:
+                    continue
+                _node_hooks_and_capture(node, buf, create_graph, accumulate, inputs, handed, want_node, captured)
+                if needed is not None and not _leads_further(node, needed, want_leaf):
+                    continue
             saved = node.saved
             if saved:
                 saved = _unpack_saved(node, create_graph, Tensor)
@@ -459,28 +471,47 @@ def run_backward(
                         + "".join(node.trace)
                     )
                 raise
-            if len(node.next) == 1:
-                grads = (grads,)
             if not retain_graph:
                 if node.saved:
                     node.saved = RELEASED
                 node.out_data = None
-            for target, idx, gi, meta in zip(node.next, node.nidx, grads, node.meta):
-                if target is None or gi is None:
-                    continue
-                if gi.shape != meta[0] or gi.dtype != meta[1]:
-                    gi = _normalise(xp, gi, meta)
-                if anomaly:
-                    _check_finite(ns, node, gi)
-                if type(target) is Node:
-                    if needed is not None and id(target) not in needed:
+            nxt = node.next
+            if len(nxt) == 1:
+                # One input: no tuple to unpack.
+                target = nxt[0]
+                gi = grads
+                if target is not None and gi is not None:
+                    meta = node.meta[0]
+                    if meta is not None and (gi.shape != meta[0] or gi.dtype != meta[1]):
+                        gi = _normalise(xp, gi, meta)
+                    if anomaly:
+                        _check_finite(ns, node, gi)
+                    if type(target) is Node:
+                        if needed is None or id(target) in needed:
+                            b = target.buf
+                            if b is None:
+                                b = target.buf = [None] * target.n_out
+                            idx = node.nidx[0]
+                            b[idx] = gi if b[idx] is None else b[idx] + gi
+                    else:
+                        add_leaf(target, gi)
+            else:
+                for target, idx, gi, meta in zip(nxt, node.nidx, grads, node.meta):
+                    if target is None or gi is None:
                         continue
-                    b = target.buf
-                    if b is None:
-                        b = target.buf = [None] * target.n_out
-                    b[idx] = gi if b[idx] is None else b[idx] + gi
-                else:
-                    add_leaf(target, gi)
+                    if meta is not None and (gi.shape != meta[0] or gi.dtype != meta[1]):
+                        gi = _normalise(xp, gi, meta)
+                    if anomaly:
+                        _check_finite(ns, node, gi)
+                    if type(target) is Node:
+                        if needed is not None and id(target) not in needed:
+                            continue
+                        b = target.buf
+                        if b is None:
+                            b = target.buf = [None] * target.n_out
+                        b[idx] = gi if b[idx] is None else b[idx] + gi
+                    else:
+                        add_leaf(target, gi)
             # Drop this node's values now: they must not live on while the next node runs.
             saved = g = grads = gi = buf = None
         # Leaves, once all their contributions are summed.
@@ -524,6 +555,27 @@ def run_backward(
             if t._grad_fn is not None and g is not None:
                 _accumulate(t, g, create_graph, Tensor, handed)
     return None
+
+
+def _node_hooks_and_capture(node, buf, create_graph, accumulate, inputs, handed, want_node, captured):
+    """Tensor hooks and retain_grad of a node's outputs, then capture for xpgrad.grad."""
+    from ._tensor import Tensor
+
+    for i in range(node.n_out):
+        g = buf[i]
+        if g is None:
+            continue
+        if node.hooks is not None and i in node.hooks:
+            g = buf[i] = _run_hooks(node.hooks[i], g, create_graph, Tensor, node.ns)
+        if node.retained is not None and i in node.retained:
+            t = node.retained[i]()
+            if t is not None and accumulate and inputs is None:
+                _accumulate(t, g, create_graph, Tensor, handed)
+        if want_node:
+            ks = want_node.get((id(node), i))
+            if ks is not None:
+                for k in ks:
+                    captured[k] = g
 
 
 def _leads_further(node, needed, want_leaf):

@@ -17,6 +17,11 @@ class _State(threading.local):
     enabled = True
     anomaly = False
     saved_hooks = None  # (pack, unpack) of the innermost saved_tensors_hooks
+    extras = False  # anomaly or saved_hooks: recording must do more than the minimum
+
+
+def update_extras():
+    STATE.extras = bool(STATE.anomaly) or STATE.saved_hooks is not None
 
 
 STATE = _State()

@@ -268,7 +268,7 @@ def gradcheck(
         """Numerical gradient of input ``i`` for a real loss given by ``project(k, columns)``."""
         re, im, n = numeric[i]
         x = inputs[i]._data
-        real_dtype = xp.finfo(x.dtype).dtype
+        real_dtype = ns.finfo(x.dtype).dtype  # the namespace returns a real dtype object
         total_re = xp.zeros((n,), dtype=real_dtype, device=ns._backend.device(x))
         total_im = xp.zeros((n,), dtype=real_dtype, device=ns._backend.device(x)) if im is not None else None
         for k in range(len(checked)):

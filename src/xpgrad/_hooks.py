@@ -31,10 +31,12 @@ class saved_tensors_hooks:
     def __enter__(self):
         self._prev.append(_STATE.saved_hooks)
         _STATE.saved_hooks = (self.pack_hook, self.unpack_hook)
+        _grad_mode.update_extras()
         return self
 
     def __exit__(self, *exc):
         _STATE.saved_hooks = self._prev.pop()
+        _grad_mode.update_extras()
         return False
 
 
@@ -53,10 +55,12 @@ class detect_anomaly:
     def __enter__(self):
         self._prev.append(_STATE.anomaly)
         _STATE.anomaly = self.check_nan or "trace"
+        _grad_mode.update_extras()
         return self
 
     def __exit__(self, *exc):
         _STATE.anomaly = self._prev.pop()
+        _grad_mode.update_extras()
         return False
 
     def __call__(self, func):
@@ -73,6 +77,7 @@ class detect_anomaly:
 def set_detect_anomaly(mode: bool, check_nan: bool = True) -> None:
     """Turn anomaly detection on or off for the current thread."""
     _STATE.anomaly = (check_nan or "trace") if mode else False
+    _grad_mode.update_extras()
 
 
 def is_anomaly_enabled() -> bool:

@@ -18,20 +18,22 @@ def is_complex(xp, a) -> bool:
     if isinstance(a, (bool, int, float)):
         return False
     dt = a.dtype
-    # Keyed by (type, dtype): dtypes of different libraries may hash alike (array_api_strict's
-    # and NumPy's), and comparing them warns.
-    key = (type(dt), dt)
-    try:
-        return _COMPLEX_CACHE[key]
-    except KeyError:
-        r = _COMPLEX_CACHE[key] = bool(xp.isdtype(dt, "complex floating"))
-        return r
-    except TypeError:  # unhashable dtype object
-        return bool(xp.isdtype(dt, "complex floating"))
+    # Keyed by the dtype object's identity (the entry keeps it alive): no hashing, and dtypes
+    # of different libraries are never compared with each other.
+    hit = _COMPLEX_CACHE.get(id(dt))
+    if hit is not None and hit[0] is dt:
+        return hit[1]
+    r = bool(xp.isdtype(dt, "complex floating"))
+    if len(_COMPLEX_CACHE) < 256:
+        _COMPLEX_CACHE[id(dt)] = (dt, r)
+    return r
 
 
 def conj(xp, a):
     """Complex conjugate; free for real values (torch's convention multiplies by conj(f'))."""
+    t = type(a)
+    if t is float or t is int:
+        return a
     if isinstance(a, complex):
         return a.conjugate()
     if is_complex(xp, a):

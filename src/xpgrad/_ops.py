@@ -11,7 +11,7 @@ from __future__ import annotations
 import inspect
 
 from . import _grad_mode
-from ._engine import OUT, OUTS, Node
+from ._engine import NOTHING_TO_UNPACK, OUT, OUTS, Node
 from ._tensor import Tensor, _init, _new, _NotOperand
 
 STATE = _grad_mode.STATE
@@ -146,9 +146,16 @@ def _saved_names(vjp, allowed):
     return names
 
 
+# Unary functions whose VJP may return a gradient of another dtype than the input's (the real
+# part of a complex input's gradient is needed): the engine must normalise theirs.
+_INEXACT_UNARY = frozenset({"real", "imag"})
+_EXACT1 = (None,)
+
+
 def make_unary(ns, name, fwd, vjp):
     """A differentiable function ``f(x, /)`` of one array."""
     names = _saved_names(vjp, ("x", "out"))
+    exact = name not in _INEXACT_UNARY
     save_x = "x" in names
     save_out = "out" in names
     native = ns._backend.native_type
@@ -164,10 +171,18 @@ def make_unary(ns, name, fwd, vjp):
         t = _new(Tensor)
         if x._requires_grad and STATE.enabled:
             counter = [0]
-            e = (target(x),)
-            ni = nidx1(x)
-            xd = x._data
-            m = ((xd.shape, xd.dtype),)
+            if x._base is not None:
+                ns._refresh_view(x)
+            fn = x._grad_fn
+            e = (x,) if fn is None else (fn,)
+            n = x._output_nr
+            ni = _IDX1[n] if n < 16 else (n,)
+            if exact:
+                # The VJP returns the input's shape and dtype: nothing for the engine to fix.
+                m = _EXACT1
+            else:
+                xd = x._data
+                m = ((xd.shape, xd.dtype),)
             if save_x:
                 if save_out:
                     node = Node(name, vjp, ns, e, ni, m, (x, OUT), (x._version[0], None))
@@ -182,26 +197,64 @@ def make_unary(ns, name, fwd, vjp):
                 node.out_versions = ((counter, 0),)
                 if node.pack is not None:
                     node.pack_outputs()
-            _init(t, ns, data, node, 0, counter)
+            # Tensor fields, set inline (this is the hottest path of the library).
+            t._data = data
+            t._ns = ns
+            t._requires_grad = True
+            t._grad = None
+            t._grad_fn = node
+            t._output_nr = 0
+            t._version = counter
+            t._hooks = None
+            t._post_hooks = None
+            t._retains_grad = False
+            t._base = None
+            t._view_fn = None
+            t._view_version = 0
         else:
-            _init(t, ns, data, None, 0, [0])
+            t._data = data
+            t._ns = ns
+            t._requires_grad = False
+            t._grad = None
+            t._grad_fn = None
+            t._output_nr = 0
+            t._version = [0]
+            t._hooks = None
+            t._post_hooks = None
+            t._retains_grad = False
+            t._base = None
+            t._view_fn = None
+            t._view_version = 0
         return t
 
     f.__name__ = f.__qualname__ = name
     return f
 
 
-# Adapters from the canonical saved triple (x1, x2, out) to a VJP that takes a subset of them.
-_ADAPT = {
-    (): lambda v: lambda xp, g, x1, x2, out: v(xp, g),
-    ("x1",): lambda v: lambda xp, g, x1, x2, out: v(xp, g, x1),
-    ("x2",): lambda v: lambda xp, g, x1, x2, out: v(xp, g, x2),
-    ("out",): lambda v: lambda xp, g, x1, x2, out: v(xp, g, out),
-    ("x1", "x2"): lambda v: lambda xp, g, x1, x2, out: v(xp, g, x1, x2),
-    ("x1", "out"): lambda v: lambda xp, g, x1, x2, out: v(xp, g, x1, out),
-    ("x2", "out"): lambda v: lambda xp, g, x1, x2, out: v(xp, g, x2, out),
-    ("x1", "x2", "out"): lambda v: v,
-}
+_NO_VERSIONS = NOTHING_TO_UNPACK
+_EXACT2 = (None, None)
+_OUT_VERSIONS = (None, None, None)  # a distinct object from NOTHING_TO_UNPACK
+
+def _binary_vjps(name, vjp1, names1, vjp2, names2):
+    """The node VJPs of a binary op when x1, x2 or both require grad.
+
+    Each takes the canonical saved triple ``(x1, x2, out)`` and calls the op's own VJPs with
+    just the values they name. They are generated as source so that a backward step costs a
+    single Python call on top of the formula itself.
+    """
+    call1 = f"vjp1(xp, g{''.join(', ' + n for n in names1)})"
+    call2 = f"vjp2(xp, g{''.join(', ' + n for n in names2)})"
+    src = (
+        f"def only1(xp, g, x1, x2, out):\n    return ({call1}, None)\n"
+        f"def only2(xp, g, x1, x2, out):\n    return (None, {call2})\n"
+        f"def both(xp, g, x1, x2, out):\n    return ({call1}, {call2})\n"
+    )
+    scope = {"vjp1": vjp1, "vjp2": vjp2}
+    exec(compile(src, f"<{name} vjp>", "exec"), scope)  # noqa: S102 - fixed template above
+    fns = scope["only1"], scope["only2"], scope["both"]
+    for f in fns:
+        f.__qualname__ = f.__name__ = f"{name}_vjp"
+    return fns
 
 
 def make_binary(ns, name, fwd, vjp1, vjp2):
@@ -212,19 +265,15 @@ def make_binary(ns, name, fwd, vjp1, vjp2):
     """
     names1 = _saved_names(vjp1, ("x1", "x2", "out"))
     names2 = _saved_names(vjp2, ("x1", "x2", "out"))
-    a1 = _ADAPT[names1](vjp1)
-    a2 = _ADAPT[names2](vjp2)
 
-    def only1(xp, g, x1, x2, out):
-        return (a1(xp, g, x1, x2, out), None)
+    only1, only2, both = _binary_vjps(name, vjp1, names1, vjp2, names2)
 
-    def only2(xp, g, x1, x2, out):
-        return (None, a2(xp, g, x1, x2, out))
+    def saves(names):
+        return ("x1" in names, "x2" in names, "out" in names)
 
-    def both(xp, g, x1, x2, out):
-        return (a1(xp, g, x1, x2, out), a2(xp, g, x1, x2, out))
-
-    only1.__qualname__ = both.__qualname__ = only2.__qualname__ = f"{name}_vjp"
+    only1_saves = saves(names1)
+    only2_saves = saves(names2)
+    both_saves = saves(names1 + names2)
     native = ns._backend.native_type
     ensure = ns._ensure
     coerce = ns._coerce_binary
@@ -256,41 +305,72 @@ def make_binary(ns, name, fwd, vjp1, vjp2):
         t = _new(Tensor)
         if (r1 or r2) and STATE.enabled:
             counter = [0]
-            if r1 and r2:
-                vjp = both
-                need = names1 + names2
-                edges = (target(x1), target(x2))
-                ni = nidx2(x1._output_nr, x2._output_nr)
-                meta = ((d1.shape, d1.dtype), (d2.shape, d2.dtype))
-            elif r1:
-                vjp = only1
-                need = names1
-                edges = (target(x1), None)
-                ni = nidx2(x1._output_nr, 0)
-                meta = ((d1.shape, d1.dtype), None)
+            if r1:
+                if r2:
+                    vjp = both
+                    sx1, sx2, sout = both_saves
+                    edges = (target(x1), target(x2))
+                    ni = nidx2(x1._output_nr, x2._output_nr)
+                    meta = ((d1.shape, d1.dtype), (d2.shape, d2.dtype))
+                else:
+                    vjp = only1
+                    sx1, sx2, sout = only1_saves
+                    edges = (target(x1), None)
+                    ni = nidx2(x1._output_nr, 0)
+                    # With a real Python scalar the result has x1's shape and dtype exactly.
+                    meta = _EXACT2 if t2 is float or t2 is int else ((d1.shape, d1.dtype), None)
             else:
                 vjp = only2
-                need = names2
+                sx1, sx2, sout = only2_saves
                 edges = (None, target(x2))
                 ni = nidx2(0, x2._output_nr)
-                meta = (None, (d2.shape, d2.dtype))
-            s1 = x1 if "x1" in need else None
-            s2 = x2 if "x2" in need else None
-            so = OUT if "out" in need else None
-            versions = (
-                s1._version[0] if type(s1) is Tensor else None,
-                s2._version[0] if type(s2) is Tensor else None,
-                None,
-            )
-            node = Node(name, vjp, ns, edges, ni, meta, (s1, s2, so), versions)
-            if so is not None:
+                meta = _EXACT2 if t1 is float or t1 is int else (None, (d2.shape, d2.dtype))
+            s1 = x1 if sx1 else None
+            s2 = x2 if sx2 else None
+            if type(s1) is Tensor:
+                versions = (s1._version[0], s2._version[0] if type(s2) is Tensor else None, None)
+            elif type(s2) is Tensor:
+                versions = (None, s2._version[0], None)
+            else:
+                versions = _NO_VERSIONS
+            if sout:
+                if versions is _NO_VERSIONS:
+                    versions = _OUT_VERSIONS  # OUT must be unpacked
+                node = Node(name, vjp, ns, edges, ni, meta, (s1, s2, OUT), versions)
                 node.out_data = (data,)
                 node.out_versions = ((counter, 0),)
                 if node.pack is not None:
                     node.pack_outputs()
-            _init(t, ns, data, node, 0, counter)
+            else:
+                node = Node(name, vjp, ns, edges, ni, meta, (s1, s2, None), versions)
+            # Tensor fields, set inline (this is the hottest path of the library).
+            t._data = data
+            t._ns = ns
+            t._requires_grad = True
+            t._grad = None
+            t._grad_fn = node
+            t._output_nr = 0
+            t._version = counter
+            t._hooks = None
+            t._post_hooks = None
+            t._retains_grad = False
+            t._base = None
+            t._view_fn = None
+            t._view_version = 0
         else:
-            _init(t, ns, data, None, 0, [0])
+            t._data = data
+            t._ns = ns
+            t._requires_grad = False
+            t._grad = None
+            t._grad_fn = None
+            t._output_nr = 0
+            t._version = [0]
+            t._hooks = None
+            t._post_hooks = None
+            t._retains_grad = False
+            t._base = None
+            t._view_fn = None
+            t._view_version = 0
         return t
 
     f.__name__ = f.__qualname__ = name

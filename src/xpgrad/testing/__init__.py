@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 
+from ._known import KnownDifference, find_known
 from ._opinfo import ALL_FLOAT, COMPLEX, FLOAT, OpInfo, Sample
 from ._runner import (
     CHECKS,
@@ -39,10 +40,12 @@ __all__ = [
     "FLOAT",
     "Case",
     "CheckResult",
+    "KnownDifference",
     "OpInfo",
     "Sample",
     "assert_check",
     "assert_grads_match_torch",
+    "find_known",
     "find_xfail",
     "iter_cases",
     "op_db",

@@ -21,7 +21,10 @@ Known differences are data, never silent skips: ``OpInfo.xfail`` and ``Sample.xf
 check to the reason (which names torch's behaviour). A key is ``"<check>"``,
 ``"<check>:<dtype>"`` or ``"<check>:<dtype>:<backend>"`` (``*`` matches anything); checks are
 ``forward``, ``first``, ``second`` (torch conformance) and ``gradcheck``, ``gradgradcheck``
-(finite differences in ``tests/test_ops_fd.py``). An xfail that starts passing fails the run,
+(finite differences in ``tests/test_ops_fd.py``). A backend's differences from torch in the
+conformance checks are data of their own, ``conformance/known/<backend>.py``
+(:class:`xpgrad.testing.KnownDifference`); backend keys here are for the finite-difference
+checks. An xfail that starts passing fails the run,
 except a reason starting with ``"not strict: "`` (a difference that shows only sometimes, e.g. a
 warn-once warning).
 """

@@ -22,7 +22,7 @@ from __future__ import annotations
 import contextlib
 import traceback
 import zlib
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import numpy as np
@@ -30,6 +30,7 @@ import numpy as np
 from .._autograd import grad as _xgrad
 from .._grad_mode import enable_grad
 from .._tensor import Tensor
+from ._known import KnownDifference, find_known
 from ._opinfo import OpInfo, Sample
 
 __all__ = [
@@ -569,18 +570,24 @@ def run_check(
     sample_name: str | None = None,
     seed: int | None = None,
     apply_xfail: bool = True,
+    known: Iterable[KnownDifference] = (),
 ) -> CheckResult:
     """Run one check of ``op`` on ``sample`` at ``dtype`` with the xpgrad namespace ``ns``.
 
-    With ``apply_xfail`` a failure listed in the op's or sample's xfail becomes "xfail" and a
-    pass "xpass"; without it the raw "pass"/"fail" is returned.
+    With ``apply_xfail`` a failure listed in the op's or sample's xfail, or in ``known`` (the
+    backend's known differences), becomes "xfail" and a pass "xpass"; without it the raw
+    "pass"/"fail" is returned.
     """
     name = sample_name or sample.name or "sample"
     backend = _backend_name(ns)
     if seed is None:
         seed = seed_for(op.name, name, dtype, check)
     result = CheckResult(op.name, name, dtype, check, backend, "pass", seed=seed)
-    reason = find_xfail(op, sample, check, dtype, backend) if apply_xfail else None
+    reason = None
+    if apply_xfail:
+        reason = find_xfail(op, sample, check, dtype, backend)
+        if reason is None:
+            reason = find_known(known, op.name, name, dtype, check)
     result.xfail_reason = reason
     if check not in CHECKS:
         raise ValueError(f"run_check(): unknown check {check!r}; expected one of {CHECKS}")

@@ -48,52 +48,30 @@ def _astype_complex_torch(txp, x, to, **kwargs):
     return txp.astype(x, getattr(txp, to), **kwargs)
 
 
-_NUMPY_COMPLEX_TO_REAL = (
-    "NumPy warns (ComplexWarning) when astype casts complex to real, an error under -W error; "
-    "the standard leaves complex-to-real casts unspecified"
-)
-
-
-_TORCH_COMPLEX_TO_REAL = (
-    "not strict: torch warns once per process when a complex tensor is cast to real (an error under "
-    "-W error): only the first such call fails"
-)
-
-
-def _astype_complex_to_real_xfail(dtype):
-    checks = ("forward", "first", "second", "gradcheck", "gradgradcheck")
-    return {
-        **{f"{c}:*:numpy": _NUMPY_COMPLEX_TO_REAL for c in checks},
-        **{f"{c}:*:torch": _TORCH_COMPLEX_TO_REAL for c in checks},
-    }
+# Backend differences in the finite-difference checks (tests/test_ops_fd.py); their torch
+# conformance counterparts are entries of conformance/known/<backend>.py.
+_FD_CHECKS = ("gradcheck", "gradgradcheck")
+_FD_COMPLEX_TO_REAL = {
+    **{
+        f"{c}:*:numpy": "NumPy warns (ComplexWarning) when astype casts complex to real, an error under "
+        "-W error; the standard leaves complex-to-real casts unspecified"
+        for c in _FD_CHECKS
+    },
+    **{
+        f"{c}:*:array_api_strict": "array_api_strict refuses complex-to-real astype (TypeError)"
+        for c in _FD_CHECKS
+    },
+}
 
 
 def _astype_complex_samples_all(rng, dtype):
     for s in _astype_complex_samples(rng, dtype):
         if s.name == "to_float64":
-            s.xfail = {
-                **_astype_complex_to_real_xfail(dtype),
-                **{
-                    f"{c}:*:array_api_strict": "array_api_strict refuses complex-to-real astype (TypeError)"
-                    for c in ("forward", "first", "second", "gradcheck", "gradgradcheck")
-                },
-            }
+            s.xfail = dict(_FD_COMPLEX_TO_REAL)
         yield s
 
 
 # -- inspection (forward only) -----------------------------------------------------------------
-
-
-_TORCH_CAN_CAST = (
-    "torch: can_cast(float64, float32) is True (torch's casting rules); the standard and the "
-    "backend say False"
-)
-
-
-_TORCH_CAN_CAST_KIND = (
-    "torch: can_cast(int32, float64) is True; array_api_strict says False (the standard has no "
-    "casting between kinds)"
-)
 
 
 def _can_cast(xp, a, b):
@@ -107,12 +85,8 @@ def _can_cast_samples(rng, dtype):
         ("int32", "float64"),
         ("float64", "complex128"),
     ]:
-        xfail = {}
-        if (a, b) == ("float64", "float32"):
-            xfail = {"forward:*:numpy": _TORCH_CAN_CAST, "forward:*:array_api_strict": _TORCH_CAN_CAST}
-        elif (a, b) == ("int32", "float64"):
-            xfail = {"forward:*:array_api_strict": _TORCH_CAN_CAST_KIND}
-        yield Sample((a, b), name=f"{a}->{b}", xfail=xfail)
+        # torch's casting rules differ from the standard's (conformance/known/<backend>.py).
+        yield Sample((a, b), name=f"{a}->{b}")
 
 
 def _can_cast_array(xp, x, b):
@@ -181,15 +155,7 @@ OPS = [
     OpInfo("can_cast", _can_cast_samples, fn=_can_cast, dtypes=("float64",), differentiable=False),
     OpInfo(
         "can_cast",
-        lambda rng, dtype: iter(
-            [
-                Sample(
-                    (rng.standard_normal(2), "float32"),
-                    name="array",
-                    xfail={"forward:*:numpy": _TORCH_CAN_CAST, "forward:*:array_api_strict": _TORCH_CAN_CAST},
-                )
-            ]
-        ),
+        lambda rng, dtype: iter([Sample((rng.standard_normal(2), "float32"), name="array")]),
         fn=_can_cast_array,
         dtypes=("float64",),
         differentiable=False,

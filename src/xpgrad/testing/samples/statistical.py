@@ -31,8 +31,6 @@ _AXES = [
 ]
 
 
-
-
 def _reduction_samples(rng, dtype, *, empty=True, empty_xfail=None):
     x = make(rng, (2, 3, 2), dtype)
     for kw, name in _AXES:
@@ -69,8 +67,6 @@ def _prod_samples(rng, dtype):
 def _mean_samples(rng, dtype):
     # No empty reduction: the mean of nothing is nan (with a warning).
     yield from _reduction_samples(rng, dtype, empty=False)
-
-
 
 
 _STD_ZERO = {

@@ -1,0 +1,469 @@
+"""The conformance matrix of a run (function x dtype x check) as text, Markdown, JSON and HTML.
+
+One cell holds every sample of a function at one dtype and check: ``pass`` when all pass,
+``xfail`` when some are known differences (the reason is a numbered footnote), ``fail`` with the
+largest error when any fails, ``xpass`` when a known difference no longer shows (strict: the run
+fails, so the entry gets removed). A failing sample is listed with its seed.
+"""
+
+from __future__ import annotations
+
+import html
+import importlib
+import json
+from dataclasses import asdict, dataclass, field
+
+from xpgrad.testing import DEFAULT_TOLERANCES, op_db
+
+__all__ = ["Report", "is_failure"]
+
+_DTYPE_ORDER = ("float32", "float64", "complex64", "complex128", "int64", "bool")
+_CHECK_LABEL = {"forward": "fwd", "first": "1st", "second": "2nd"}
+_MAX_LINES = 40  # failures listed on stdout
+_STATUS_RANK = {"skip": 0, "pass": 1, "xfail": 2, "xpass": 3, "fail": 4}
+
+
+def is_failure(r) -> bool:
+    """A result that fails the run: a failure, or a strict known difference that now passes."""
+    if r.status == "fail":
+        return True
+    return r.status == "xpass" and not (r.xfail_reason or "").startswith("not strict: ")
+
+
+def _status(r) -> str:
+    # A non-strict known difference that passes is a pass.
+    return "pass" if r.status == "xpass" and not is_failure(r) else r.status
+
+
+@dataclass
+class Cell:
+    results: list = field(default_factory=list)
+
+    @property
+    def status(self) -> str:
+        return max((_status(r) for r in self.results), key=_STATUS_RANK.__getitem__, default="skip")
+
+    def count(self, status) -> int:
+        return sum(_status(r) == status for r in self.results)
+
+    @property
+    def reasons(self) -> list[str]:
+        return list(dict.fromkeys(r.xfail_reason for r in self.results if _status(r) == "xfail"))
+
+    @property
+    def failures(self) -> list:
+        return [r for r in self.results if is_failure(r)]
+
+    @property
+    def largest_error(self) -> float | None:
+        errs = [r.max_abs_error for r in self.failures if r.max_abs_error is not None]
+        return max(errs) if errs else None
+
+
+def _categories() -> dict[str, str]:
+    """function name -> its sample module (its spec category)."""
+    from xpgrad.testing.samples import sample_modules
+
+    out = {}
+    for mod in sample_modules():
+        m = importlib.import_module(f"xpgrad.testing.samples.{mod}")
+        for op in getattr(m, "OPS", ()):
+            out.setdefault(op.name, mod)
+    return out
+
+
+def _versions(ns) -> dict[str, str]:
+    import torch
+
+    import xpgrad
+
+    versions = {"xpgrad": getattr(xpgrad, "__version__", "?"), "torch": torch.__version__}
+    raw = ns._xp
+    mod = importlib.import_module(raw.__name__.split(".")[0]) if hasattr(raw, "__name__") else None
+    backend_version = getattr(raw, "__version__", None) or getattr(mod, "__version__", None)
+    if raw.__name__.startswith("array_api_compat."):
+        wrapped = importlib.import_module(raw.__name__.split(".", 1)[1])
+        backend_version = getattr(wrapped, "__version__", backend_version)
+    versions[ns._backend.name] = str(backend_version or "?")
+    return versions
+
+
+def _fmt(x: float | None) -> str:
+    return "-" if x is None else f"{x:.1e}"
+
+
+class Report:
+    """The results of one run, arranged as a matrix; ``text()``, ``markdown()``, ``json()``,
+    ``html()`` render it."""
+
+    def __init__(self, results, ns, *, elapsed: float, args: dict | None = None):
+        self.results = list(results)
+        self.backend = ns._backend.name
+        self.backend_module = getattr(ns._xp, "__name__", str(ns._xp))
+        self.versions = _versions(ns)
+        self.elapsed = elapsed
+        self.args = args or {}
+        cats = _categories()
+        self.rows: dict[str, dict[tuple[str, str], Cell]] = {}
+        self.category = {}
+        for r in self.results:
+            self.rows.setdefault(r.op, {}).setdefault((r.dtype, r.check), Cell()).results.append(r)
+            self.category[r.op] = cats.get(r.op, "")
+        present = {r.dtype for r in self.results}
+        self.dtypes = [d for d in _DTYPE_ORDER if d in present] + sorted(present - set(_DTYPE_ORDER))
+        present_checks = {r.check for r in self.results}
+        self.checks = [c for c in _CHECK_LABEL if c in present_checks]
+        # The checks each dtype has (integer and boolean dtypes: forward only).
+        have = {(r.dtype, r.check) for r in self.results}
+        self.columns = {d: [c for c in self.checks if (d, c) in have] for d in self.dtypes}
+        # Footnotes: one number per distinct xfail reason, in row order.
+        self.notes: dict[str, int] = {}
+        for cells in self.rows.values():
+            for cell in cells.values():
+                for reason in cell.reasons:
+                    self.notes.setdefault(reason, len(self.notes) + 1)
+        self.counts = {s: 0 for s in ("pass", "xfail", "fail", "xpass", "skip")}
+        for r in self.results:
+            self.counts["fail" if r.status == "fail" else _status(r)] += 1
+        self.failures = [r for r in self.results if is_failure(r)]
+        self.tolerance_overrides = {
+            op.name: {d: [op.rtol.get(d, DEFAULT_TOLERANCES[d][0]), op.atol.get(d, DEFAULT_TOLERANCES[d][1])]
+                      for d in sorted(set(op.rtol) | set(op.atol))}
+            for op in op_db() if (op.rtol or op.atol) and op.name in self.rows
+        }  # fmt: skip
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+    def summary(self) -> str:
+        c = self.counts
+        parts = [f"{c['pass']} passed", f"{c['xfail']} xfailed", f"{c['fail']} failed"]
+        if c["xpass"]:
+            parts.append(f"{c['xpass']} xpassed (strict: remove their known-difference entries)")
+        if c["skip"]:
+            parts.append(f"{c['skip']} skipped")
+        return ", ".join(parts) + f" in {self.elapsed:.1f} s"
+
+    def title(self) -> str:
+        v = self.versions
+        return (
+            f"xpgrad {v['xpgrad']} gradient conformance against torch {v['torch']}: backend "
+            f"{self.backend} ({self.backend_module} {v.get(self.backend, '?')})"
+        )
+
+    def tolerance_lines(self) -> list[str]:
+        return [f"{d}: rtol {r:g}, atol {a:g}" for d, (r, a) in DEFAULT_TOLERANCES.items()]
+
+    def _cell_text(self, cell: Cell | None) -> str:
+        if cell is None:
+            return ""
+        s = cell.status
+        if s == "pass":
+            return "ok"
+        if s == "xfail":
+            nums = [self.notes[x] for x in cell.reasons]
+            return f"x{nums[0]}" + ("+" if len(nums) > 1 else "")
+        if s == "fail":
+            e = cell.largest_error
+            return "F:err" if e is None else f"F{e:.0e}"
+        if s == "xpass":
+            return "XPASS"
+        return "skip"
+
+    # -- text (stdout) ---------------------------------------------------------------------------
+
+    def text(self) -> str:
+        width = max([len(n) for n in self.rows] + [8]) + 2
+        w = 7
+        lines = [
+            self.title(),
+            "tolerances |xpgrad - torch| <= atol + rtol |torch|: " + "; ".join(self.tolerance_lines()),
+            "",
+        ]
+        head1 = " " * width + "".join(d.ljust(w * len(self.columns[d]) + 1) for d in self.dtypes)
+        head2 = "function".ljust(width) + "".join(
+            "".join(_CHECK_LABEL[c].ljust(w) for c in self.columns[d]) + " " for d in self.dtypes
+        )
+        lines += [head1.rstrip(), head2.rstrip()]
+        for name, cells in self.rows.items():
+            row = name.ljust(width)
+            for d in self.dtypes:
+                for c in self.columns[d]:
+                    row += (self._cell_text(cells.get((d, c))) or ".").ljust(w)
+                row += " "
+            lines.append(row.rstrip())
+        lines += ["", "ok: every sample matches torch; xN: known difference, see note N; F<err>: fails (largest "
+                  "absolute error, or F:err for an exception); '.': not applicable"]  # fmt: skip
+        if self.notes:
+            lines.append("")
+            lines.append("Known differences:")
+            for reason, n in self.notes.items():
+                lines.append(f"  [{n}] {reason}")
+        if self.failures:
+            lines.append("")
+            lines.append("Failures:")
+            for r in self.failures[:_MAX_LINES]:
+                lines.append("  " + self._failure_line(r))
+            if len(self.failures) > _MAX_LINES:
+                lines.append(
+                    f"  ... and {len(self.failures) - _MAX_LINES} more (all of them in --report DIR)"
+                )
+        lines += ["", self.summary()]
+        return "\n".join(lines)
+
+    @staticmethod
+    def _failure_line(r) -> str:
+        if r.status == "xpass":
+            return (
+                f"XPASS {r.op} [{r.sample}, {r.dtype}] {r.check}: the known difference no longer shows; "
+                f"remove its entry ({r.xfail_reason})"
+            )
+        first = (r.message or "").strip().splitlines()[0] if r.message else ""
+        return (
+            f"FAIL {r.op} [{r.sample}, {r.dtype}] {r.check}: max abs error {_fmt(r.max_abs_error)}, "
+            f"max rel error {_fmt(r.max_rel_error)}, seed {r.seed}: {first}"
+        )
+
+    # -- Markdown ----------------------------------------------------------------------------------
+
+    def markdown(self) -> str:
+        out = [f"# {self.title()}", "", f"**{self.summary()}**", ""]
+        out += ["Tolerances (an element passes if `|xpgrad - torch| <= atol + rtol * |torch|`; "
+                "non-finite values must match exactly):", ""]  # fmt: skip
+        out += ["| dtype | rtol | atol |", "|---|---|---|"]
+        out += [f"| {d} | {r:g} | {a:g} |" for d, (r, a) in DEFAULT_TOLERANCES.items()]
+        if self.tolerance_overrides:
+            out += ["", "Per-function overrides: " + "; ".join(
+                f"`{n}` " + ", ".join(f"{d} {r:g}/{a:g}" for d, (r, a) in t.items())
+                for n, t in self.tolerance_overrides.items()
+            )]  # fmt: skip
+        out += ["", "Cells: ✅ every sample matches torch; ⚠️ *n* known difference (note *n*); ❌ fails "
+                "(largest absolute error); blank: not applicable.", ""]  # fmt: skip
+        cols = [f"{d} {_CHECK_LABEL[c]}" for d in self.dtypes for c in self.columns[d]]
+        out += ["| function | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
+        for name, cells in self.rows.items():
+            row = []
+            for d in self.dtypes:
+                for c in self.columns[d]:
+                    row.append(self._md_cell(cells.get((d, c))))
+            out.append(f"| `{name}` | " + " | ".join(row) + " |")
+        if self.notes:
+            out += ["", "## Known differences", ""]
+            out += [f"{n}. {reason}" for reason, n in self.notes.items()]
+        if self.failures:
+            out += ["", "## Failures", "", "| function | sample | dtype | check | max abs | max rel | seed | message |",
+                    "|---|---|---|---|---|---|---|---|"]  # fmt: skip
+            for r in self.failures:
+                msg = (r.message or f"XPASS: {r.xfail_reason}").strip().splitlines()[0].replace("|", "\\|")
+                out.append(
+                    f"| `{r.op}` | `{r.sample}` | {r.dtype} | {r.check} | {_fmt(r.max_abs_error)} | "
+                    f"{_fmt(r.max_rel_error)} | {r.seed} | {msg} |"
+                )
+        return "\n".join(out) + "\n"
+
+    def _md_cell(self, cell) -> str:
+        if cell is None:
+            return ""
+        s = cell.status
+        if s == "pass":
+            return "✅"
+        if s == "xfail":
+            return "⚠️ " + ",".join(str(self.notes[x]) for x in cell.reasons)
+        if s == "fail":
+            e = cell.largest_error
+            return "❌ " + ("error" if e is None else f"{e:.1e}")
+        if s == "xpass":
+            return "❌ XPASS"
+        return "skip"
+
+    # -- JSON --------------------------------------------------------------------------------------
+
+    def json(self) -> str:
+        doc = {
+            "title": self.title(),
+            "backend": self.backend,
+            "backend_module": self.backend_module,
+            "versions": self.versions,
+            "arguments": self.args,
+            "elapsed_s": round(self.elapsed, 2),
+            "counts": self.counts,
+            "ok": self.ok,
+            "tolerances": {d: {"rtol": r, "atol": a} for d, (r, a) in DEFAULT_TOLERANCES.items()},
+            "tolerance_overrides": self.tolerance_overrides,
+            "known_differences": {str(n): reason for reason, n in self.notes.items()},
+            "matrix": {
+                name: {
+                    f"{d}/{c}": {
+                        "status": cell.status,
+                        "samples": len(cell.results),
+                        "notes": [self.notes[x] for x in cell.reasons],
+                        "largest_error": cell.largest_error,
+                    }
+                    for (d, c), cell in cells.items()
+                }
+                for name, cells in self.rows.items()
+            },
+            "results": [asdict(r) for r in self.results],
+        }
+        return json.dumps(doc, indent=1)
+
+    # -- HTML --------------------------------------------------------------------------------------
+
+    def html(self) -> str:
+        e = html.escape
+        c = self.counts
+        badge = "ok" if self.ok else "bad"
+        parts = [
+            "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+            f"<title>{e(self.title())}</title><style>{_CSS}</style></head><body>",
+            f"<h1>{e(self.title())}</h1>",
+            f"<p class='summary {badge}'>{e(self.summary())}</p>",
+            "<div class='meta'><table class='tol'><tr><th>dtype</th><th>rtol</th><th>atol</th></tr>",
+        ]
+        for d, (r, a) in DEFAULT_TOLERANCES.items():
+            parts.append(f"<tr><td>{d}</td><td>{r:g}</td><td>{a:g}</td></tr>")
+        parts.append("</table><div class='legend'>")
+        parts.append(
+            "<p>An element passes if |xpgrad − torch| ≤ atol + rtol·|torch| (non-finite values must match "
+            "exactly). <b>fwd</b>: values; <b>1st</b>: vector-Jacobian products with a seeded random "
+            "cotangent; <b>2nd</b>: gradients of ⟨grad, w⟩ with create_graph.</p><p>"
+            "<span class='c pass'>ok</span> every sample matches torch "
+            "<span class='c xfail'>xN</span> known difference (note N; hover for details) "
+            "<span class='c fail'>F</span> fails (largest absolute error) "
+            "<span class='c xpass'>XPASS</span> a known difference no longer shows "
+            "<span class='c na'></span> not applicable</p>"
+        )
+        if self.tolerance_overrides:
+            over = "; ".join(
+                f"<code>{e(n)}</code> " + ", ".join(f"{d} {r:g}/{a:g}" for d, (r, a) in t.items())
+                for n, t in self.tolerance_overrides.items()
+            )
+            parts.append(
+                f"<details><summary>Per-function tolerance overrides (rtol/atol)</summary>{over}</details>"
+            )
+        parts.append(
+            f"<p class='counts'><span class='c pass'>{c['pass']} pass</span> "
+            f"<span class='c xfail'>{c['xfail']} xfail</span> <span class='c fail'>{c['fail']} fail</span> "
+            f"<span class='c xpass'>{c['xpass']} xpass</span></p></div></div>"
+        )
+        failing = list(dict.fromkeys(r.op for r in self.failures))
+        if failing:
+            links = ", ".join(
+                f"<a href='#{e(_anchor(r.op, r.dtype, r.check))}'><code>{e(r.op)}</code></a>"
+                for r in {r.op: r for r in reversed(self.failures)}.values()
+            )
+            parts.append(f"<p class='failing'>Failing functions ({len(failing)}): {links}</p>")
+        # Matrix.
+        parts.append("<table class='matrix'><thead><tr><th rowspan='2'>function</th>")
+        for d in self.dtypes:
+            parts.append(f"<th colspan='{len(self.columns[d])}' class='dt'>{d}</th>")
+        parts.append("</tr><tr>")
+        for d in self.dtypes:
+            for i, ch in enumerate(self.columns[d]):
+                cls = " class='dt'" if i == 0 else ""
+                parts.append(f"<th{cls}>{_CHECK_LABEL[ch]}</th>")
+        parts.append("</tr></thead><tbody>")
+        current = None
+        ncols = 1 + sum(len(c) for c in self.columns.values())
+        for name, cells in self.rows.items():
+            cat = self.category.get(name, "")
+            if cat != current:
+                current = cat
+                parts.append(f"<tr class='cat'><td colspan='{ncols}'>{e(cat.replace('_', ' '))}</td></tr>")
+            parts.append(f"<tr><th class='fn'>{e(name)}</th>")
+            for d in self.dtypes:
+                for i, ch in enumerate(self.columns[d]):
+                    parts.append(self._html_cell(cells.get((d, ch)), name, d, ch, i == 0))
+            parts.append("</tr>")
+        parts.append("</tbody></table>")
+        if self.failures:
+            parts.append("<h2 id='failures'>Failures</h2><table class='fails'><tr><th>function</th><th>sample</th>"
+                         "<th>dtype</th><th>check</th><th>max abs</th><th>max rel</th><th>seed</th>"
+                         "<th>message</th></tr>")  # fmt: skip
+            for r in self.failures:
+                msg = r.message or f"XPASS: the known difference no longer shows ({r.xfail_reason})"
+                parts.append(
+                    f"<tr id='{e(_anchor(r.op, r.dtype, r.check))}'><td><code>{e(r.op)}</code></td>"
+                    f"<td><code>{e(r.sample)}</code></td><td>{r.dtype}</td><td>{r.check}</td>"
+                    f"<td>{_fmt(r.max_abs_error)}</td><td>{_fmt(r.max_rel_error)}</td><td>{r.seed}</td>"
+                    f"<td><pre>{e(msg.strip())}</pre></td></tr>"
+                )
+            parts.append("</table>")
+        if self.notes:
+            parts.append("<h2>Known differences</h2><ol class='notes'>")
+            for reason, n in self.notes.items():
+                where = sorted({
+                    f"{r.op} [{r.sample}] {r.dtype} {r.check}"
+                    for r in self.results if _status(r) == "xfail" and r.xfail_reason == reason
+                })  # fmt: skip
+                more = f"; +{len(where) - 6} more" if len(where) > 6 else ""
+                parts.append(
+                    f"<li id='note{n}' value='{n}'>{e(reason)}<br><small>{e('; '.join(where[:6]) + more)}"
+                    "</small></li>"
+                )
+            parts.append("</ol>")
+        args = " ".join(f"--{k}={v}" for k, v in self.args.items() if v)
+        parts.append(f"<p class='foot'>python -m conformance {e(args)}</p></body></html>")
+        return "".join(parts)
+
+    def _html_cell(self, cell, name, dtype, check, first) -> str:
+        sep = " dt" if first else ""
+        if cell is None:
+            return f"<td class='c na{sep}'></td>"
+        s = cell.status
+        n = len(cell.results)
+        tip = [f"{name} {dtype} {check}: {n} sample{'s' * (n != 1)}"]
+        counts = ", ".join(
+            f"{cell.count(k)} {k}" for k in ("pass", "xfail", "fail", "xpass") if cell.count(k)
+        )
+        tip.append(counts)
+        for reason in cell.reasons:
+            samples = [r.sample for r in cell.results if _status(r) == "xfail" and r.xfail_reason == reason]
+            tip.append(f"[{self.notes[reason]}] {', '.join(samples)}: {reason}")
+        for r in cell.failures[:5]:
+            kind = "XPASS" if r.status == "xpass" else "FAIL"
+            tip.append(f"{kind} {r.sample} (seed {r.seed}): max abs {_fmt(r.max_abs_error)}")
+        text = html.escape(self._cell_text(cell))
+        if s in ("fail", "xpass"):
+            text = f"<a href='#{_anchor(name, dtype, check)}'>{text}</a>"
+        elif s == "xfail":
+            text = f"<a href='#note{self.notes[cell.reasons[0]]}'>{text}</a>"
+        return f"<td class='c {s}{sep}' title='{html.escape(chr(10).join(tip), quote=True)}'>{text}</td>"
+
+
+def _anchor(op, dtype, check) -> str:
+    return "f-" + "".join(ch if ch.isalnum() else "-" for ch in f"{op}-{dtype}-{check}")
+
+
+_CSS = """
+body{font:14px/1.4 system-ui,-apple-system,Segoe UI,Roboto,sans-serif;margin:24px;color:#1d2330;background:#fff}
+h1{font-size:20px;margin:0 0 8px}h2{font-size:17px;margin-top:28px}
+.summary{font-size:16px;font-weight:600;padding:8px 12px;border-radius:6px;display:inline-block;margin:4px 0 12px}
+.summary.ok{background:#d8f3dc;color:#14532d}.summary.bad{background:#fde2e1;color:#7f1d1d}
+.meta{display:flex;gap:24px;align-items:flex-start;margin-bottom:16px}
+.legend p{margin:0 0 6px}.legend .c{display:inline-block;min-width:26px;padding:1px 6px;margin:0 2px 0 10px;
+border-radius:3px;text-align:center}
+table{border-collapse:collapse}
+.tol td,.tol th{border:1px solid #d0d5dd;padding:2px 8px;font-size:13px;white-space:nowrap}.tol th{background:#f2f4f7}
+.matrix{font-size:12.5px}
+.matrix thead th{position:sticky;background:#f2f4f7;border-bottom:1px solid #98a2b3;padding:3px 6px;z-index:1}
+.matrix thead tr:first-child th{top:0}.matrix thead tr:nth-child(2) th{top:24px}
+.matrix td,.matrix th.fn{padding:2px 6px;border-bottom:1px solid #eaecf0}
+.matrix th.fn{text-align:left;font-family:ui-monospace,SFMono-Regular,Menlo,monospace;font-weight:500;
+white-space:nowrap;padding-right:14px}
+.matrix .dt{border-left:2px solid #98a2b3}
+.matrix tr.cat td{background:#e4e7ec;font-weight:600;text-transform:capitalize;padding:3px 6px}
+.matrix tbody tr:hover th.fn{background:#eef2ff}
+.c{text-align:center;min-width:34px;font-family:ui-monospace,SFMono-Regular,Menlo,monospace}
+.c a{color:inherit;text-decoration:none}
+.pass{background:#d8f3dc;color:#1b5e20}.xfail{background:#ffe8a3;color:#7a4f01;font-weight:600}
+.fail{background:#f8b4b4;color:#7f1d1d;font-weight:700}.xpass{background:#f4a261;color:#5c2a00;font-weight:700}
+.na{background:#f9fafb}.skip{background:#e4e7ec}
+.fails td{border:1px solid #eaecf0;padding:3px 8px;vertical-align:top;font-size:13px}
+.fails th{background:#f2f4f7;border:1px solid #d0d5dd;padding:3px 8px}
+.fails pre{margin:0;white-space:pre-wrap;max-width:720px;font-size:12px}
+.notes li{margin-bottom:6px}.notes small{color:#667085}
+.failing{background:#fde2e1;padding:6px 10px;border-radius:6px}
+.foot{color:#667085;font-size:12px;margin-top:24px}
+"""

@@ -1,0 +1,52 @@
+"""Known differences of each backend from torch, one module per backend: ``<backend>.py``.
+
+Each module defines ``KNOWN``, a list of :class:`xpgrad.testing.KnownDifference` entries
+(function, sample, dtype and check patterns, and the reason). Both ``pytest conformance`` and
+``python -m conformance`` apply them as expected failures; a file given with ``--known PATH``
+(a backend's own list, kept in its repository) is added to the one of the backend under test.
+The backend's name is ``xpgrad.namespace(backend)._backend.name`` (``numpy``, ``torch``,
+``array_api_strict``, ``jax_numpy`` ... dots become underscores).
+
+Op-level differences that hold on every backend (torch's own deviations) stay in the OpInfos.
+"""
+
+from __future__ import annotations
+
+import importlib
+import importlib.util
+from pathlib import Path
+
+from xpgrad.testing import KnownDifference
+
+__all__ = ["KnownDifference", "load_known"]
+
+_HERE = Path(__file__).parent
+
+
+def _from_path(path: str | Path) -> list[KnownDifference]:
+    path = Path(path)
+    spec = importlib.util.spec_from_file_location(f"_known_{path.stem}", path)
+    if spec is None or spec.loader is None:
+        raise ValueError(f"--known {str(path)!r}: not a Python file")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return _entries(module, str(path))
+
+
+def _entries(module, where: str) -> list[KnownDifference]:
+    entries = list(getattr(module, "KNOWN", ()))
+    for e in entries:
+        if not isinstance(e, KnownDifference):
+            raise TypeError(f"{where}: KNOWN must hold KnownDifference entries, got {e!r}")
+    return entries
+
+
+def load_known(backend: str, paths=()) -> list[KnownDifference]:
+    """The known differences of ``backend`` (its module here, if any) plus those in ``paths``."""
+    entries: list[KnownDifference] = []
+    if (_HERE / f"{backend}.py").is_file():
+        module = importlib.import_module(f"{__name__}.{backend}")
+        entries += _entries(module, f"conformance/known/{backend}.py")
+    for p in paths:
+        entries += _from_path(p)
+    return entries

@@ -1,0 +1,125 @@
+"""The suite catches bugs: plant a slightly wrong VJP, run the runner on that function's samples,
+and check that failures are reported, naming the function and the sample.
+
+Elementwise functions are closures built per namespace (``_ops.make_unary``): the planted one
+replaces the namespace attribute. Category functions look their VJP up as a module global when
+they record: the planted one replaces that global. ``monkeypatch`` restores both, and the last
+test checks that the restored functions pass again.
+"""
+
+from __future__ import annotations
+
+import functools
+
+import pytest
+
+from xpgrad import _linear_algebra_functions, _statistical_functions
+from xpgrad import linalg as _linalg
+from xpgrad._ops import make_unary
+from xpgrad.testing import assert_check, iter_cases, op_db, run_check
+
+from ._report import Report
+from ._suite import checks_for
+
+FACTOR = 1.01  # 1% off: far outside every tolerance, small enough to look plausible
+
+
+def _off(result):
+    """``result`` (one gradient or a tuple of them) with its first gradient scaled by FACTOR."""
+    if isinstance(result, tuple):
+        out = list(result)
+        for k, g in enumerate(out):
+            if g is not None:
+                out[k] = g * FACTOR
+                break
+        return tuple(out)
+    return result * FACTOR
+
+
+def _wrong(vjp):
+    @functools.wraps(vjp)
+    def wrong(*args, **kwargs):
+        return _off(vjp(*args, **kwargs))
+
+    return wrong
+
+
+def _wrong_sin_vjp(xp, g, x):
+    return g * xp.cos(x) * FACTOR  # sin's VJP is g * cos(x): 1% off
+
+
+def _plant_sin(monkeypatch, ns):
+    monkeypatch.setattr(ns, "sin", make_unary(ns, "sin", ns._xp.sin, _wrong_sin_vjp))
+
+
+def _plant_matmul(monkeypatch, xp):
+    monkeypatch.setattr(
+        _linear_algebra_functions, "_matmul_vjp", _wrong(_linear_algebra_functions._matmul_vjp)
+    )
+
+
+def _plant_inv(monkeypatch, xp):
+    monkeypatch.setattr(_linalg, "_inv_vjp", _wrong(_linalg._inv_vjp))
+
+
+def _plant_prod(monkeypatch, xp):
+    monkeypatch.setattr(_statistical_functions, "_prod_vjp", _wrong(_statistical_functions._prod_vjp))
+
+
+PLANTED = {"sin": _plant_sin, "matmul": _plant_matmul, "linalg.inv": _plant_inv, "prod": _plant_prod}
+
+
+def _run(xp, name, dtypes=("float64",)):
+    ops = [op for op in op_db() if op.name == name]
+    results = []
+    for case in iter_cases(ops, dtypes=dtypes):
+        for check in checks_for(case.op):
+            if check == "forward":
+                continue
+            results.append(
+                (case, run_check(case.op, case.sample, case.dtype, xp, check, sample_name=case.sample_name))
+            )
+    return results
+
+
+@pytest.mark.parametrize("name", list(PLANTED))
+def test_planted_bug_is_reported(name, xp, monkeypatch):
+    PLANTED[name](monkeypatch, xp)
+    results = _run(xp, name)
+    failed = [(case, r) for case, r in results if r.status == "fail"]
+    # Every sample with a nonzero gradient fails its first-order check.
+    first = [r for _, r in results if r.check == "first"]
+    assert failed, f"the planted bug in {name}'s VJP went unnoticed"
+    assert sum(r.status == "fail" for r in first) >= len(first) // 2, [(r.sample, r.status) for r in first]
+    case, r = failed[0]
+    assert r.max_abs_error is not None and r.max_abs_error > 0, r
+    assert "gradient" in r.message and r.seed is not None
+    # The pytest message names the function, the sample, the dtype and the seed ...
+    with pytest.raises(AssertionError) as info:
+        assert_check(case.op, case.sample, case.dtype, xp, r.check, sample_name=case.sample_name)
+    message = str(info.value)
+    assert message.startswith(f"{name} [{case.sample_name}, float64, ")
+    assert f"(seed {r.seed})" in message
+    # ... and so does the report.
+    report = Report([r for _, r in results], xp, elapsed=0.0)
+    assert not report.ok
+    text = report.text()
+    assert f"FAIL {name} [{case.sample_name}, float64] {r.check}: max abs error" in text
+    assert f"seed {r.seed}" in text
+    assert "F" in report._cell_text(report.rows[name][("float64", r.check)])
+
+
+def test_planted_bug_fails_the_command_line(xp, monkeypatch, capsys, pytestconfig):
+    from .__main__ import main
+
+    _plant_sin(monkeypatch, xp)
+    backend = pytestconfig.getoption("--backend")
+    status = main(["--backend", backend, "--only", "sin", "--dtypes", "float64", "--no-progress"])
+    out = capsys.readouterr().out
+    assert status == 1
+    assert "FAIL sin [" in out and "failed" in out.splitlines()[-1]
+
+
+@pytest.mark.parametrize("name", list(PLANTED))
+def test_restored_functions_pass(name, xp):
+    assert all(r.status in ("pass", "xfail") for _, r in _run(xp, name)), name
