@@ -50,7 +50,10 @@ def _spec_names(module):
 
 
 # Names that array_api_strict's submodules re-export but that are not part of the extension.
-_NOT_IN_EXTENSION = {"linalg": {"complex64", "complex128", "finfo", "reshape", "conj"}, "fft": {"astype", "float32", "complex64"}}
+_NOT_IN_EXTENSION = {
+    "linalg": {"complex64", "complex128", "finfo", "reshape", "conj"},
+    "fft": {"astype", "float32", "complex64"},
+}
 
 
 @pytest.mark.parametrize("backend", BACKENDS)
@@ -187,9 +190,9 @@ def test_a_backward_pass_on_each_backend(backend):
     x = xp.asarray([0.5, -1.0, 2.0], dtype=xp.float64, requires_grad=True)
     loss = xp.sum(xp.exp(x) * xp.sin(x) + x**2)
     loss.backward()
-    expected = np.exp([0.5, -1.0, 2.0]) * (np.sin([0.5, -1.0, 2.0]) + np.cos([0.5, -1.0, 2.0])) + 2 * np.array(
-        [0.5, -1.0, 2.0]
-    )
+    expected = np.exp([0.5, -1.0, 2.0]) * (
+        np.sin([0.5, -1.0, 2.0]) + np.cos([0.5, -1.0, 2.0])
+    ) + 2 * np.array([0.5, -1.0, 2.0])
     got = np.from_dlpack(x.grad.data)
     np.testing.assert_allclose(got, expected, rtol=1e-13)
     assert type(x.grad.data) is type(x.data)

@@ -36,9 +36,7 @@ def _root_grads(outputs, grads, create_graph, fname, argname):
     else:
         grads = tuple(grads)
     if len(grads) != len(outputs):
-        raise RuntimeError(
-            f"{fname}(): got {len(grads)} gradients in '{argname}' for {len(outputs)} outputs"
-        )
+        raise RuntimeError(f"{fname}(): got {len(grads)} gradients in '{argname}' for {len(outputs)} outputs")
     result = []
     for i, (out, g) in enumerate(zip(outputs, grads)):
         ns = out._ns
@@ -163,7 +161,5 @@ def grad(
         caller="grad",
     )
     if materialize_grads:
-        result = [
-            r if r is not None else t._ns.zeros_like(t.detach()) for r, t in zip(result, ins)
-        ]
+        result = [r if r is not None else t._ns.zeros_like(t.detach()) for r, t in zip(result, ins)]
     return tuple(result)

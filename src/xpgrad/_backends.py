@@ -46,9 +46,7 @@ def _raw_namespace(backend):
         try:
             backend = importlib.import_module(module_name)
         except ImportError as exc:
-            raise ValueError(
-                f"namespace(): backend {backend!r} could not be imported ({exc})"
-            ) from None
+            raise ValueError(f"namespace(): backend {backend!r} could not be imported ({exc})") from None
     if not isinstance(backend, types.ModuleType) and not hasattr(backend, "asarray"):
         raise TypeError(
             "namespace(): argument 'backend' must be an array API library (a module, a module "
@@ -176,7 +174,9 @@ class Backend:
             return key
         items = key if isinstance(key, tuple) else (key,)
         neg = [i for i, k in enumerate(items) if isinstance(k, slice) and k.step is not None and k.step < 0]
-        if len(neg) != 1 or any(not (k is None or k is Ellipsis or isinstance(k, (int, slice))) for k in items):
+        if len(neg) != 1 or any(
+            not (k is None or k is Ellipsis or isinstance(k, (int, slice))) for k in items
+        ):
             return key
         import torch
 

@@ -43,7 +43,11 @@ class _Checkpoint(Function):
         with _grad_mode.enable_grad():
             outputs = ctx.function(*inputs, **ctx.kwargs)
         outs = outputs if isinstance(outputs, tuple) else (outputs,)
-        pairs = [(o, g) for o, g in zip(outs, grad_outputs) if type(o) is Tensor and o._requires_grad and g is not None]
+        pairs = [
+            (o, g)
+            for o, g in zip(outs, grad_outputs)
+            if type(o) is Tensor and o._requires_grad and g is not None
+        ]
         wanted = [x for x in inputs if type(x) is Tensor and x._requires_grad]
         grads = {}
         if pairs and wanted:

@@ -30,7 +30,9 @@ def _leaf(self, data, requires_grad, fname):
     t = Tensor._wrap_plain(self, self._ensure(data))
     if requires_grad:
         if not isinstance(requires_grad, bool):
-            raise TypeError(f"{fname}(): argument 'requires_grad' must be a bool, got {type(requires_grad).__name__}")
+            raise TypeError(
+                f"{fname}(): argument 'requires_grad' must be a bool, got {type(requires_grad).__name__}"
+            )
         if not self._is_differentiable_dtype(t.dtype):
             raise RuntimeError(
                 f"{fname}(): only Tensors of floating point or complex dtype can require "
@@ -126,7 +128,9 @@ def from_dlpack(self, x, /, *, device=None, copy=None, requires_grad=False):
 
 def full(self, shape, fill_value, *, dtype=None, device=None, requires_grad=False):
     if type(fill_value) is Tensor:
-        raise TypeError("full(): argument 'fill_value' must be a Python scalar; use broadcast_to for a Tensor")
+        raise TypeError(
+            "full(): argument 'fill_value' must be a Python scalar; use broadcast_to for a Tensor"
+        )
     data = self._xp.full(shape, fill_value, dtype=dtype, device=device)
     return _leaf(self, data, requires_grad, "full")
 

@@ -153,9 +153,7 @@ class Node:
         from ._tensor import Tensor
 
         hooks = self.pack
-        self.out_data = tuple(
-            Packed(hooks, Tensor._wrap_plain(self.ns, d), raw=True) for d in self.out_data
-        )
+        self.out_data = tuple(Packed(hooks, Tensor._wrap_plain(self.ns, d), raw=True) for d in self.out_data)
 
     def name_(self):
         return self.name
@@ -447,7 +445,9 @@ def run_backward(
             if special or node.hooks is not None or node.retained is not None:
                 if needed is not None and id(node) not in needed:
                     continue
-                _node_hooks_and_capture(node, buf, create_graph, accumulate, inputs, handed, want_node, captured)
+                _node_hooks_and_capture(
+                    node, buf, create_graph, accumulate, inputs, handed, want_node, captured
+                )
                 if needed is not None and not _leads_further(node, needed, want_leaf):
                     continue
             saved = node.saved

@@ -173,7 +173,9 @@ class Function(metaclass=_FunctionMeta):
         # Outputs saved for backward are rebuilt with their grad_fn under create_graph.
         if ctx._saved:
             pos = {id(o): i for i, o in enumerate(outs) if type(o) is Tensor}
-            ctx._saved_outputs = {k: pos[id(t)] for k, t in enumerate(ctx._saved) if t is not None and id(t) in pos}
+            ctx._saved_outputs = {
+                k: pos[id(t)] for k, t in enumerate(ctx._saved) if t is not None and id(t) in pos
+            }
         results = []
         for i, (o, d) in enumerate(zip(outs, diff)):
             if type(o) is not Tensor:
@@ -195,7 +197,9 @@ class Function(metaclass=_FunctionMeta):
             )
             # Do not keep the returned Tensors (that would be a cycle through the node): keep
             # detached aliases sharing data and version counter.
-            ctx._saved = tuple(s.detach() if type(s) is Tensor and s._grad_fn is node else s for s in ctx._saved)
+            ctx._saved = tuple(
+                s.detach() if type(s) is Tensor and s._grad_fn is node else s for s in ctx._saved
+            )
             ctx._saved_versions = tuple(None if s is None else s._version[0] for s in ctx._saved)
         return results[0] if single else tuple(results)
 

@@ -11,7 +11,15 @@ from . import _inplace
 from ._ops import record
 from ._tensor import Tensor
 
-__all__ = ["_getitem", "_normalize_key", "_index_add", "_set_view_fn", "_take_scatter", "take", "take_along_axis"]
+__all__ = [
+    "_getitem",
+    "_normalize_key",
+    "_index_add",
+    "_set_view_fn",
+    "_take_scatter",
+    "take",
+    "take_along_axis",
+]
 
 
 def _set_view_fn(self, t, x, fn):
@@ -127,11 +135,17 @@ def take(self, x, indices, /, *, axis=None):
             raise ValueError(f"take(): argument 'axis' is required for a {x.ndim}-d array")
         axis = 0
     if not -max(x.ndim, 1) <= axis < max(x.ndim, 1):
-        raise IndexError(f"take(): argument 'axis' value {axis} is out of range for an array of {x.ndim} dimensions")
+        raise IndexError(
+            f"take(): argument 'axis' value {axis} is out of range for an array of {x.ndim} dimensions"
+        )
     axis = axis % max(x.ndim, 1)
     data = self._xp.take(x._data, idx, axis=axis)
     return record(
-        self, "take", _take_vjp, (x,), data,
+        self,
+        "take",
+        _take_vjp,
+        (x,),
+        data,
         kw={"ns": self, "idx": idx, "axis": axis, "shape": x._data.shape, "along": False},
     )
 
@@ -146,7 +160,11 @@ def take_along_axis(self, x, indices, /, *, axis=-1):
     axis = axis % max(x.ndim, 1)
     data = self._xp.take_along_axis(x._data, idx, axis=axis)
     return record(
-        self, "take_along_axis", _take_vjp, (x,), data,
+        self,
+        "take_along_axis",
+        _take_vjp,
+        (x,),
+        data,
         kw={"ns": self, "idx": idx, "axis": axis, "shape": x._data.shape, "along": True},
     )
 
@@ -202,7 +220,11 @@ def _take_scatter(self, shape, values, idx, axis, along):
     z = self._xp.zeros(shape, dtype=vd.dtype, device=self._backend.device(vd))
     data = self._backend.index_add(z, key, vd)
     return record(
-        self, "take_scatter", _take_scatter_vjp, (values,), data,
+        self,
+        "take_scatter",
+        _take_scatter_vjp,
+        (values,),
+        data,
         kw={"ns": self, "idx": idx, "axis": axis, "along": along},
     )
 

@@ -291,4 +291,3 @@ def _setitem(self, x, key, value):
         _check_cast(self, fname, x.dtype, vt.dtype)
         vt = self.astype(vt, x.dtype)
     _commit(self, x, vt, key)
-

@@ -24,7 +24,12 @@ def matmul(self, x1, x2, /):
     data = self._xp.matmul(x1._data, x2._data)
     saved = (x1 if needs[1] else None, x2 if needs[0] else None)
     return record(
-        self, "matmul", _matmul_vjp, (x1, x2), data, saved=saved,
+        self,
+        "matmul",
+        _matmul_vjp,
+        (x1, x2),
+        data,
+        saved=saved,
         kw={"needs": needs, "nd1": x1.ndim, "nd2": x2.ndim},
     )
 
@@ -60,7 +65,9 @@ def matrix_transpose(self, x, /):
     x = self._tensor(x, "matrix_transpose")
     if x.ndim < 2:
         raise ValueError(f"matrix_transpose(): argument 'x' must have at least 2 dimensions, got {x.ndim}")
-    t = record(self, "matrix_transpose", _matrix_transpose_vjp, (x,), self._xp.matrix_transpose(x._data), view_of=x)
+    t = record(
+        self, "matrix_transpose", _matrix_transpose_vjp, (x,), self._xp.matrix_transpose(x._data), view_of=x
+    )
     if t._base is not None:
         self._set_view_fn(t, x, self.matrix_transpose)
     return t
@@ -89,7 +96,12 @@ def tensordot(self, x1, x2, /, *, axes=2):
     a1, a2 = _normalize_tensordot_axes(axes, x1.ndim, x2.ndim)
     saved = (x1 if needs[1] else None, x2 if needs[0] else None)
     return record(
-        self, "tensordot", _tensordot_vjp, (x1, x2), data, saved=saved,
+        self,
+        "tensordot",
+        _tensordot_vjp,
+        (x1, x2),
+        data,
+        saved=saved,
         kw={"needs": needs, "a1": a1, "a2": a2, "n1": x1.ndim, "n2": x2.ndim},
     )
 

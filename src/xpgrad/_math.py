@@ -82,7 +82,9 @@ def normalize_axis(axis, ndim, fname="", argname="axis"):
     out = []
     for a in axis:
         if not -ndim <= a < max(ndim, 1):
-            raise IndexError(f"{fname}(): argument '{argname}' value {a} is out of range for an array of {ndim} dimensions")
+            raise IndexError(
+                f"{fname}(): argument '{argname}' value {a} is out of range for an array of {ndim} dimensions"
+            )
         out.append(a % ndim if ndim else 0)
     return tuple(out)
 

@@ -105,8 +105,10 @@ class Namespace(types.ModuleType):
             setattr(self, name, make_nondiff(self, name, getattr(xp, name), 1))
         for name in _elementwise_functions.NONDIFF_BINARY:
             setattr(self, name, make_nondiff(self, name, getattr(xp, name), 2))
-        for fname in list(_elementwise_functions.UNARY) + list(_elementwise_functions.BINARY) + list(
-            _elementwise_functions.NONDIFF_UNARY + _elementwise_functions.NONDIFF_BINARY
+        for fname in (
+            list(_elementwise_functions.UNARY)
+            + list(_elementwise_functions.BINARY)
+            + list(_elementwise_functions.NONDIFF_UNARY + _elementwise_functions.NONDIFF_BINARY)
         ):
             fn = getattr(self, fname)
             fn.__doc__ = getattr(getattr(xp, fname), "__doc__", None)
@@ -166,7 +168,9 @@ class Namespace(types.ModuleType):
         d2, r2 = self._operand(x2, fname, "x2")
         if type(x1) is not Tensor and type(x2) is not Tensor:
             if not (self._backend.is_native(x1) or self._backend.is_native(x2)):
-                raise _NotOperand(f"{fname}(): at least one of 'x1', 'x2' must be an array, got two Python scalars")
+                raise _NotOperand(
+                    f"{fname}(): at least one of 'x1', 'x2' must be an array, got two Python scalars"
+                )
         return d1, d2, r1, r2
 
     def _operand(self, x, fname, argname):
@@ -191,9 +195,7 @@ class Namespace(types.ModuleType):
             return x._data
         if self._backend.is_native(x):
             return self._ensure(x)
-        raise TypeError(
-            f"{fname}(): argument '{argname}' must be an array, got {type(x).__name__}"
-        )
+        raise TypeError(f"{fname}(): argument '{argname}' must be an array, got {type(x).__name__}")
 
     def _device_of_node(self, node):
         for m in node.out_data or ():
@@ -236,7 +238,9 @@ class Namespace(types.ModuleType):
         data = self._backend.to_device(x._data, device, stream)
         if data is x._data:
             return x
-        return record(self, "to_device", _to_device_vjp, (x,), data, kw={"device": src, "backend": self._backend})
+        return record(
+            self, "to_device", _to_device_vjp, (x,), data, kw={"device": src, "backend": self._backend}
+        )
 
     def _refresh_view(self, t):
         _inplace.refresh_view(self, t)

@@ -142,7 +142,9 @@ def _saved_names(vjp, allowed):
     names = tuple(params[2:])
     order = [n for n in allowed if n in names]
     if list(names) != order:
-        raise TypeError(f"VJP {vjp} parameters after (xp, g) must be an ordered subset of {allowed}, got {names}")
+        raise TypeError(
+            f"VJP {vjp} parameters after (xp, g) must be an ordered subset of {allowed}, got {names}"
+        )
     return names
 
 
@@ -234,6 +236,7 @@ def make_unary(ns, name, fwd, vjp):
 _NO_VERSIONS = NOTHING_TO_UNPACK
 _EXACT2 = (None, None)
 _OUT_VERSIONS = (None, None, None)  # a distinct object from NOTHING_TO_UNPACK
+
 
 def _binary_vjps(name, vjp1, names1, vjp2, names2):
     """The node VJPs of a binary op when x1, x2 or both require grad.

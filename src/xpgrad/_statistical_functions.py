@@ -27,7 +27,9 @@ def sum(self, x, /, *, axis=None, dtype=None, keepdims=False):
     x = self._tensor(x, "sum")
     d = x._data
     data = self._xp.sum(d, axis=axis, dtype=dtype, keepdims=keepdims)
-    return record(self, "sum", _sum_vjp, (x,), data, kw={"shape": d.shape, "axis": axis, "keepdims": keepdims})
+    return record(
+        self, "sum", _sum_vjp, (x,), data, kw={"shape": d.shape, "axis": axis, "keepdims": keepdims}
+    )
 
 
 def _sum_vjp(xp, g, *, shape, axis, keepdims):
@@ -39,7 +41,11 @@ def mean(self, x, /, *, axis=None, keepdims=False):
     d = x._data
     data = self._xp.mean(d, axis=axis, keepdims=keepdims)
     return record(
-        self, "mean", _mean_vjp, (x,), data,
+        self,
+        "mean",
+        _mean_vjp,
+        (x,),
+        data,
         kw={"shape": d.shape, "axis": axis, "keepdims": keepdims, "n": _count(d.shape, axis)},
     )
 
@@ -59,7 +65,12 @@ def var(self, x, /, *, axis=None, correction=0.0, keepdims=False):
     d = x._data
     data = self._xp.var(d, axis=axis, correction=correction, keepdims=keepdims)
     return record(
-        self, "var", _var_vjp, (x,), data, saved=(x,),
+        self,
+        "var",
+        _var_vjp,
+        (x,),
+        data,
+        saved=(x,),
         kw={"axis": axis, "keepdims": keepdims, "scale": _var_scale(_count(d.shape, axis), correction)},
     )
 
@@ -78,7 +89,12 @@ def std(self, x, /, *, axis=None, correction=0.0, keepdims=False):
         data = self._xp.sqrt(self._xp.var(d, axis=axis, correction=correction, keepdims=keepdims))
     n = _count(d.shape, axis)
     return record(
-        self, "std", _std_vjp, (x,), data, saved=(x, OUT),
+        self,
+        "std",
+        _std_vjp,
+        (x,),
+        data,
+        saved=(x, OUT),
         kw={"axis": axis, "keepdims": keepdims, "scale": _var_scale(n, correction)},
     )
 
@@ -99,7 +115,12 @@ def _extremum(self, fname, x, axis, keepdims):
     d = x._data
     data = getattr(self._xp, fname)(d, axis=axis, keepdims=keepdims)
     return record(
-        self, fname, _extremum_vjp, (x,), data, saved=(x, OUT),
+        self,
+        fname,
+        _extremum_vjp,
+        (x,),
+        data,
+        saved=(x, OUT),
         kw={"axis": axis, "keepdims": keepdims},
     )
 
@@ -126,7 +147,12 @@ def prod(self, x, /, *, axis=None, dtype=None, keepdims=False):
     d = x._data
     data = self._xp.prod(d, axis=axis, dtype=dtype, keepdims=keepdims)
     return record(
-        self, "prod", _prod_vjp, (x,), data, saved=(x,),
+        self,
+        "prod",
+        _prod_vjp,
+        (x,),
+        data,
+        saved=(x,),
         kw={"axis": axis, "keepdims": keepdims},
     )
 
@@ -177,7 +203,11 @@ def cumulative_sum(self, x, /, *, axis=None, dtype=None, include_initial=False):
         axis = 0
     data = self._xp.cumulative_sum(x._data, axis=axis, dtype=dtype, include_initial=include_initial)
     return record(
-        self, "cumulative_sum", _cumsum_vjp, (x,), data,
+        self,
+        "cumulative_sum",
+        _cumsum_vjp,
+        (x,),
+        data,
         kw={"axis": axis, "include_initial": include_initial},
     )
 
@@ -205,7 +235,12 @@ def cumulative_prod(self, x, /, *, axis=None, dtype=None, include_initial=False)
         axis = 0
     data = self._xp.cumulative_prod(x._data, axis=axis, dtype=dtype, include_initial=include_initial)
     return record(
-        self, "cumulative_prod", _cumprod_vjp, (x,), data, saved=(x,),
+        self,
+        "cumulative_prod",
+        _cumprod_vjp,
+        (x,),
+        data,
+        saved=(x,),
         kw={"axis": axis, "include_initial": include_initial},
     )
 

@@ -197,13 +197,10 @@ class Tensor:
             )
         if tuple(value.shape) != tuple(self.shape):
             raise RuntimeError(
-                f"grad: assigned gradient has shape {tuple(value.shape)}, expected "
-                f"{tuple(self.shape)}"
+                f"grad: assigned gradient has shape {tuple(value.shape)}, expected {tuple(self.shape)}"
             )
         if value.dtype != self.dtype:
-            raise RuntimeError(
-                f"grad: assigned gradient has dtype {value.dtype}, expected {self.dtype}"
-            )
+            raise RuntimeError(f"grad: assigned gradient has dtype {value.dtype}, expected {self.dtype}")
         self._grad = value
 
     @property
@@ -230,7 +227,9 @@ class Tensor:
         if not callable(hook):
             raise TypeError(f"register_hook(): argument 'hook' must be callable, got {type(hook).__name__}")
         if not self._requires_grad:
-            raise RuntimeError("register_hook(): cannot register a hook on a tensor that doesn't require gradient")
+            raise RuntimeError(
+                "register_hook(): cannot register a hook on a tensor that doesn't require gradient"
+            )
         if self._grad_fn is None:
             if self._hooks is None:
                 self._hooks = _HookList()
@@ -273,7 +272,9 @@ class Tensor:
         """
         from ._autograd import backward
 
-        backward((self,), None if gradient is None else (gradient,), retain_graph, create_graph, inputs=inputs)
+        backward(
+            (self,), None if gradient is None else (gradient,), retain_graph, create_graph, inputs=inputs
+        )
 
     def detach(self) -> Tensor:
         """A new leaf sharing this tensor's memory and version counter, not requiring grad."""
@@ -302,8 +303,7 @@ class Tensor:
             value = value._data
         if not self._ns._backend.is_native(value):
             raise TypeError(
-                f"data: expected an array of backend {self._ns._backend.name!r}, got "
-                f"{type(value).__name__}"
+                f"data: expected an array of backend {self._ns._backend.name!r}, got {type(value).__name__}"
             )
         self._data = self._ns._backend.ensure(value)
 
@@ -371,7 +371,9 @@ class Tensor:
     @property
     def T(self):
         if self.ndim != 2:
-            raise ValueError(f"T: the tensor must be 2-dimensional, got {self.ndim} dimensions; use mT or permute_dims")
+            raise ValueError(
+                f"T: the tensor must be 2-dimensional, got {self.ndim} dimensions; use mT or permute_dims"
+            )
         return self._ns.permute_dims(self, (1, 0))
 
     def to_device(self, device, /, *, stream=None):

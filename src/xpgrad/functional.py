@@ -89,7 +89,9 @@ def _grads(outputs, inputs, grad_outputs, create_graph, strict, fname, what="inp
     diff = [(o, g) for o, g in zip(outputs, grad_outputs) if o._requires_grad]
     if not diff:
         if strict:
-            raise RuntimeError(f"{fname}(): the output does not require grad (independent of every {what}); not allowed in strict mode")
+            raise RuntimeError(
+                f"{fname}(): the output does not require grad (independent of every {what}); not allowed in strict mode"
+            )
         return tuple(t._ns.zeros_like(t.detach()) for t in inputs)
     res = _grad(
         [o for o, _ in diff],
@@ -147,7 +149,9 @@ def _jvp_from(outs, ins, vs, create_graph, strict, fname):
         pairs = [(g, w) for g, w in zip(gs, vs) if g._requires_grad]
         if not pairs:
             if strict:
-                raise RuntimeError(f"{fname}(): the output is independent of the inputs; not allowed in strict mode")
+                raise RuntimeError(
+                    f"{fname}(): the output is independent of the inputs; not allowed in strict mode"
+                )
             return tuple(o._ns.zeros_like(o.detach()) for o in outs)
         res = _grad(
             [g for g, _ in pairs],
@@ -174,7 +178,9 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False, st
     JVP per input element (better when inputs are fewer than outputs).
     """
     if strategy not in ("reverse-mode", "forward-mode"):
-        raise ValueError(f"jacobian(): argument 'strategy' must be 'reverse-mode' or 'forward-mode', got {strategy!r}")
+        raise ValueError(
+            f"jacobian(): argument 'strategy' must be 'reverse-mode' or 'forward-mode', got {strategy!r}"
+        )
     in_tuple, ins = _prepare_inputs(inputs, create_graph, "jacobian")
     out_tuple, outs = _call(func, ins, "jacobian")
     jac = [[None] * len(ins) for _ in outs]
@@ -232,7 +238,9 @@ def _scalar_func(func, fname):
     def wrapped(*args):
         out = func(*args)
         if type(out) is not Tensor:
-            raise RuntimeError(f"{fname}(): the function must return a single Tensor, got {type(out).__name__}")
+            raise RuntimeError(
+                f"{fname}(): the function must return a single Tensor, got {type(out).__name__}"
+            )
         if out._ns._backend.size(out._data) != 1:
             raise RuntimeError(
                 f"{fname}(): the function must return a single-element Tensor, got shape {tuple(out.shape)}"
@@ -242,7 +250,9 @@ def _scalar_func(func, fname):
     return wrapped
 
 
-def hessian(func, inputs, create_graph=False, strict=False, vectorize=False, outer_jacobian_strategy="reverse-mode"):
+def hessian(
+    func, inputs, create_graph=False, strict=False, vectorize=False, outer_jacobian_strategy="reverse-mode"
+):
     """The Hessian of scalar ``func`` at ``inputs`` (``H[i][j]`` of shape ``in_i.shape + in_j.shape``)."""
     f = _scalar_func(func, "hessian")
     in_tuple, _ = _as_tuple(inputs, "inputs", "hessian")
@@ -251,12 +261,16 @@ def hessian(func, inputs, create_graph=False, strict=False, vectorize=False, out
         out = f(*args)
         if not out._requires_grad:
             if strict:
-                raise RuntimeError("hessian(): the output is independent of the inputs; not allowed in strict mode")
+                raise RuntimeError(
+                    "hessian(): the output is independent of the inputs; not allowed in strict mode"
+                )
             return tuple(a._ns.zeros_like(a.detach()) for a in args)
         res = _grad(out, args, create_graph=True, allow_unused=True)
         return tuple(r if r is not None else a._ns.zeros_like(a.detach()) for r, a in zip(res, args))
 
-    result = jacobian(gradient, inputs, create_graph=create_graph, strict=strict, strategy=outer_jacobian_strategy)
+    result = jacobian(
+        gradient, inputs, create_graph=create_graph, strict=strict, strategy=outer_jacobian_strategy
+    )
     if not in_tuple:
         return result[0]
     return result
