@@ -52,8 +52,8 @@ class Packed:
     __slots__ = ("obj", "unpack", "counter", "version", "raw")
 
     def __init__(self, hooks, t, raw=False):
-        self.counter = t._version
-        self.version = t._version[0]
+        self.counter = counter_of(t)
+        self.version = self.counter[0]
         self.obj = hooks[0](t)
         self.unpack = hooks[1]
         self.raw = raw
@@ -180,6 +180,22 @@ class Node:
         self.hooks.setdefault(output_index, []).append(hook)
 
 
+def version_of(t):
+    vc = t._vc
+    return 0 if vc is None else vc[0]
+
+
+def counter_of(t):
+    vc = t._vc
+    if vc is None:
+        vc = t._vc = [0]
+    return vc
+
+
+def bump_version(t):
+    counter_of(t)[0] += 1
+
+
 _next_seq = itertools.count().__next__
 _STATE = _grad_mode.STATE
 _SEQ = operator.attrgetter("seq")
@@ -269,17 +285,17 @@ def _unpack_saved(node, create_graph, Tensor):
         return saved
     if len(saved) == 1:  # the common unary case: one input Tensor
         s = saved[0]
-        if type(s) is Tensor and s._version[0] == versions[0]:
+        if type(s) is Tensor and version_of(s) == versions[0]:
             return (s,) if create_graph else (s._data,)
     out = []
     for i, s in enumerate(saved):
         if s is None:
             out.append(None)
         elif type(s) is Tensor:
-            if s._version[0] != versions[i]:
+            if version_of(s) != versions[i]:
                 raise RuntimeError(
                     f"one of the values needed for gradient computation of {node.name} has "
-                    f"been modified by an in-place operation: its version is {s._version[0]}, "
+                    f"been modified by an in-place operation: its version is {version_of(s)}, "
                     f"expected version {versions[i]}. Use an out-of-place operation, or clone "
                     "the value before modifying it."
                 )
@@ -629,5 +645,5 @@ def _accumulate(t, g, create_graph, Tensor, handed):
         new = backend.add_inplace(current._data, g)
         if new is not current._data:
             current._data = new
-        current._version[0] += 1
+        bump_version(current)
         t._grad = current

@@ -27,7 +27,7 @@ from __future__ import annotations
 from . import _grad_mode
 from ._engine import Node
 from ._ops import target
-from ._tensor import Tensor, _init, _new
+from ._tensor import Tensor, _init, _new, bump_version, counter_of, version_of
 
 __all__ = ["Function", "FunctionCtx"]
 
@@ -55,7 +55,7 @@ class FunctionCtx:
                     f"{type(t).__name__}; store other values as attributes of ctx"
                 )
         self._saved = tensors
-        self._saved_versions = tuple(None if t is None else t._version[0] for t in tensors)
+        self._saved_versions = tuple(None if t is None else version_of(t) for t in tensors)
 
     @property
     def saved_tensors(self):
@@ -73,16 +73,16 @@ class FunctionCtx:
             if t is None:
                 out.append(None)
                 continue
-            if t._version[0] != v:
+            if version_of(t) != v:
                 raise RuntimeError(
                     f"saved_tensors: tensor {i} saved for the backward of a custom Function has "
-                    f"been modified by an in-place operation (version {t._version[0]}, expected "
+                    f"been modified by an in-place operation (version {version_of(t)}, expected "
                     f"{v})"
                 )
             if self._saved_outputs and i in self._saved_outputs and create_graph:
                 node = self._node
                 idx = self._saved_outputs[i]
-                t = Tensor._wrap_output(t._ns, t._data, node, idx, t._version)
+                t = Tensor._wrap_output(t._ns, t._data, node, idx, counter_of(t))
             out.append(t)
         return tuple(out)
 
@@ -127,7 +127,7 @@ class Function(metaclass=_FunctionMeta):
         single = not isinstance(outputs, tuple)
         outs = (outputs,) if single else outputs
         for t in ctx._dirty:
-            t._version[0] += 1
+            bump_version(t)
         if not tensor_args:
             return outputs
         ns = tensor_args[0]._ns
@@ -183,7 +183,7 @@ class Function(metaclass=_FunctionMeta):
                 continue
             is_input = any(o is a for a in args)
             t = _new(Tensor)
-            counter = o._version if not is_input else [0]
+            counter = counter_of(o) if not is_input else None
             if d:
                 _init(t, ns, o._data, node, i, counter)
             else:
@@ -200,7 +200,7 @@ class Function(metaclass=_FunctionMeta):
             ctx._saved = tuple(
                 s.detach() if type(s) is Tensor and s._grad_fn is node else s for s in ctx._saved
             )
-            ctx._saved_versions = tuple(None if s is None else s._version[0] for s in ctx._saved)
+            ctx._saved_versions = tuple(None if s is None else version_of(s) for s in ctx._saved)
         return results[0] if single else tuple(results)
 
 

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from . import _grad_mode
 from ._ops import record
-from ._tensor import Tensor, _NotOperand
+from ._tensor import Tensor, _NotOperand, bump_version, counter_of, version_of
 
 __all__ = ["_inplace", "_setitem"]
 
@@ -86,7 +86,7 @@ def _write(ns, target, value_data, key=Ellipsis):
     new = ns._backend.setitem(target._data, key, value_data)
     if new is not target._data:
         target._data = new
-    target._version[0] += 1
+    bump_version(target)
 
 
 def _snapshot_saved(node, t):
@@ -120,13 +120,13 @@ def _inplace(self, x, opname, iop, other):
             r = getattr(self, opname)(x, other)
             _check_cast(self, fname, x.dtype, r.dtype)
             x._data = r._data if r.dtype == x.dtype else self._xp.astype(r._data, x.dtype)
-            x._version[0] += 1
+            bump_version(x)
             return x
         data = x._data
         new = iop(data, od)
         if new is not data:
             x._data = self._ensure(new)
-        x._version[0] += 1
+        bump_version(x)
         return x
     if x._grad_fn is None and x._requires_grad:
         raise _leaf_error(fname)
@@ -157,7 +157,7 @@ def _commit(ns, x, r, key):
         x._grad_fn = new_view._grad_fn
         x._output_nr = new_view._output_nr
         x._requires_grad = new_view._requires_grad
-        x._view_version = x._version[0]
+        x._view_version = version_of(x)
         return
     if key is Ellipsis:
         _write(ns, x, r._data)
@@ -237,7 +237,7 @@ def _view_transpose(ns, view_fn, u, like):
 
 def refresh_view(ns, t):
     """Rebuild the graph of view ``t`` if its base was modified in place since."""
-    if t._version[0] == t._view_version or t._view_fn is None:
+    if version_of(t) == t._view_version or t._view_fn is None:
         return
     base = t._base
     if base._requires_grad and STATE.enabled:
@@ -246,7 +246,7 @@ def refresh_view(ns, t):
         t._grad_fn = nv._grad_fn
         t._output_nr = nv._output_nr
         t._requires_grad = nv._requires_grad
-    t._view_version = t._version[0]
+    t._view_version = version_of(t)
 
 
 def set_view_fn(ns, t, x, fn):

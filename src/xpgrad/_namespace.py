@@ -28,7 +28,7 @@ from . import (
 )
 from ._backends import Backend, resolve
 from ._ops import make_binary, make_nondiff, make_unary
-from ._tensor import Tensor, _NotOperand
+from ._tensor import Tensor, _NotOperand, bump_version, counter_of, version_of
 
 __all__ = ["Namespace", "namespace"]
 
@@ -224,8 +224,8 @@ class Namespace(types.ModuleType):
     def _mark_view(self, view, base_input):
         if not self._backend.shares_memory(view._data, base_input._data):
             return
-        view._version = base_input._version
-        view._view_version = view._version[0]
+        view._vc = counter_of(base_input)
+        view._view_version = view._vc[0]
         base = base_input._base if base_input._base is not None else base_input
         view._base = base
         view._view_fn = None  # set by the view op through _set_view_fn

@@ -12,7 +12,7 @@ import inspect
 
 from . import _grad_mode
 from ._engine import NOTHING_TO_UNPACK, OUT, OUTS, Node
-from ._tensor import Tensor, _init, _new, _NotOperand
+from ._tensor import Tensor, _init, _new, _NotOperand, counter_of, version_of
 
 STATE = _grad_mode.STATE
 
@@ -79,12 +79,14 @@ def record(ns, name, vjp, inputs, out, saved=(), kw=None, view_of=None):
     """
     out = ns._ensure(out)
     t = _new(Tensor)
-    counter = view_of._version if view_of is not None and ns._backend.mutable else [0]
+    counter = counter_of(view_of) if view_of is not None and ns._backend.mutable else None
     if needs_grad(*inputs) and ns._is_differentiable_dtype(out.dtype):
         targets, idx, meta = _edges(inputs)
-        versions = tuple(s._version[0] if type(s) is Tensor else None for s in saved)
+        versions = tuple(version_of(s) if type(s) is Tensor else None for s in saved)
         node = Node(name, vjp, ns, targets, idx, meta, tuple(saved), versions, kw)
         if any(s is OUT for s in saved):
+            if counter is None:
+                counter = [0]
             node.out_data = (out,)
             node.out_versions = ((counter, counter[0]),)
             if node.pack is not None:
@@ -106,16 +108,17 @@ def record_multi(ns, name, vjp, inputs, outs, saved=(), kw=None, differentiable=
     outs = tuple(ns._ensure(o) for o in outs)
     if differentiable is None:
         differentiable = tuple(ns._is_differentiable_dtype(o.dtype) for o in outs)
-    counters = [[0] for _ in outs]
+    counters = [None] * len(outs)
     results = []
     if needs_grad(*inputs) and any(differentiable):
         targets, idx, meta = _edges(inputs)
-        versions = tuple(s._version[0] if type(s) is Tensor else None for s in saved)
+        versions = tuple(version_of(s) if type(s) is Tensor else None for s in saved)
         node = Node(name, vjp, ns, targets, idx, meta, tuple(saved), versions, kw)
         node.n_out = len(outs)
         node.out_meta = tuple((o.shape, o.dtype) for o in outs)
         if any(type(s) is type(OUT) for s in saved):
             node.out_data = outs
+            counters = [[0] for _ in outs]
             node.out_versions = tuple((c, 0) for c in counters)
             if node.pack is not None:
                 node.pack_outputs()
@@ -172,7 +175,7 @@ def make_unary(ns, name, fwd, vjp):
             data = ensure(data)
         t = _new(Tensor)
         if x._requires_grad and STATE.enabled:
-            counter = [0]
+            counter = [0] if save_out else None
             if x._base is not None:
                 ns._refresh_view(x)
             fn = x._grad_fn
@@ -187,9 +190,9 @@ def make_unary(ns, name, fwd, vjp):
                 m = ((xd.shape, xd.dtype),)
             if save_x:
                 if save_out:
-                    node = Node(name, vjp, ns, e, ni, m, (x, OUT), (x._version[0], None))
+                    node = Node(name, vjp, ns, e, ni, m, (x, OUT), (version_of(x), None))
                 else:
-                    node = Node(name, vjp, ns, e, ni, m, (x,), (x._version[0],))
+                    node = Node(name, vjp, ns, e, ni, m, (x,), (version_of(x),))
             elif save_out:
                 node = Node(name, vjp, ns, e, ni, m, (OUT,), (None,))
             else:
@@ -206,7 +209,7 @@ def make_unary(ns, name, fwd, vjp):
             t._grad = None
             t._grad_fn = node
             t._output_nr = 0
-            t._version = counter
+            t._vc = counter
             t._hooks = None
             t._post_hooks = None
             t._retains_grad = False
@@ -220,7 +223,7 @@ def make_unary(ns, name, fwd, vjp):
             t._grad = None
             t._grad_fn = None
             t._output_nr = 0
-            t._version = [0]
+            t._vc = None
             t._hooks = None
             t._post_hooks = None
             t._retains_grad = False
@@ -307,7 +310,7 @@ def make_binary(ns, name, fwd, vjp1, vjp2):
             data = ensure(data)
         t = _new(Tensor)
         if (r1 or r2) and STATE.enabled:
-            counter = [0]
+            counter = None
             if r1:
                 if r2:
                     vjp = both
@@ -331,12 +334,13 @@ def make_binary(ns, name, fwd, vjp1, vjp2):
             s1 = x1 if sx1 else None
             s2 = x2 if sx2 else None
             if type(s1) is Tensor:
-                versions = (s1._version[0], s2._version[0] if type(s2) is Tensor else None, None)
+                versions = (version_of(s1), version_of(s2) if type(s2) is Tensor else None, None)
             elif type(s2) is Tensor:
-                versions = (None, s2._version[0], None)
+                versions = (None, version_of(s2), None)
             else:
                 versions = _NO_VERSIONS
             if sout:
+                counter = [0]
                 if versions is _NO_VERSIONS:
                     versions = _OUT_VERSIONS  # OUT must be unpacked
                 node = Node(name, vjp, ns, edges, ni, meta, (s1, s2, OUT), versions)
@@ -353,7 +357,7 @@ def make_binary(ns, name, fwd, vjp1, vjp2):
             t._grad = None
             t._grad_fn = node
             t._output_nr = 0
-            t._version = counter
+            t._vc = counter
             t._hooks = None
             t._post_hooks = None
             t._retains_grad = False
@@ -367,7 +371,7 @@ def make_binary(ns, name, fwd, vjp1, vjp2):
             t._grad = None
             t._grad_fn = None
             t._output_nr = 0
-            t._version = [0]
+            t._vc = None
             t._hooks = None
             t._post_hooks = None
             t._retains_grad = False

@@ -77,7 +77,7 @@ class Tensor:
         "_grad",
         "_grad_fn",
         "_output_nr",
-        "_version",
+        "_vc",  # version counter: a one-element list shared with views and detach(), or None (0)
         "_hooks",
         "_post_hooks",
         "_retains_grad",
@@ -109,7 +109,7 @@ class Tensor:
                 "Python objects"
             ) from None
         ns = namespace(raw)
-        _init(self, ns, ns._backend.ensure(data), None, 0, [0])
+        _init(self, ns, ns._backend.ensure(data), None, 0, None)
         if requires_grad:
             self.requires_grad = True
 
@@ -118,7 +118,7 @@ class Tensor:
     @staticmethod
     def _wrap_plain(ns, data):
         t = _new(Tensor)
-        _init(t, ns, data, None, 0, [0])
+        _init(t, ns, data, None, 0, None)
         return t
 
     @staticmethod
@@ -154,6 +154,12 @@ class Tensor:
         """Set ``requires_grad`` in place and return self."""
         self.requires_grad = requires_grad
         return self
+
+    @property
+    def _version(self) -> int:
+        """How many times this tensor's memory was modified in place (torch's ``_version``)."""
+        vc = self._vc
+        return 0 if vc is None else vc[0]
 
     @property
     def is_leaf(self) -> bool:
@@ -279,7 +285,7 @@ class Tensor:
     def detach(self) -> Tensor:
         """A new leaf sharing this tensor's memory and version counter, not requiring grad."""
         t = _new(Tensor)
-        _init(t, self._ns, self._data, None, 0, self._version)
+        _init(t, self._ns, self._data, None, 0, counter_of(self))
         return t
 
     def detach_(self) -> Tensor:
@@ -705,6 +711,27 @@ class Tensor:
 _new = object.__new__
 
 
+# Version counters are allocated lazily: most tensors are never modified in place, never viewed
+# and never detached, and a counter per op would be one more garbage-collected object each.
+
+
+def version_of(t) -> int:
+    vc = t._vc
+    return 0 if vc is None else vc[0]
+
+
+def counter_of(t) -> list:
+    """``t``'s version counter, created if it has none yet (to be shared or bumped)."""
+    vc = t._vc
+    if vc is None:
+        vc = t._vc = [0]
+    return vc
+
+
+def bump_version(t) -> None:
+    counter_of(t)[0] += 1
+
+
 def _init(t, ns, data, grad_fn, output_nr, version):
     t._data = data
     t._ns = ns
@@ -712,7 +739,7 @@ def _init(t, ns, data, grad_fn, output_nr, version):
     t._grad = None
     t._grad_fn = grad_fn
     t._output_nr = output_nr
-    t._version = version
+    t._vc = version
     t._hooks = None
     t._post_hooks = None
     t._retains_grad = False
