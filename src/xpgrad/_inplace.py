@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from . import _grad_mode
 from ._ops import record
-from ._tensor import Tensor, _NotOperand, bump_version, counter_of, version_of
+from ._tensor import Tensor, _NotOperand, bump_version, version_of
 
 __all__ = ["_inplace", "_setitem"]
 

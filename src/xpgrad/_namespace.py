@@ -28,7 +28,7 @@ from . import (
 )
 from ._backends import Backend, resolve
 from ._ops import make_binary, make_nondiff, make_unary
-from ._tensor import Tensor, _NotOperand, bump_version, counter_of, version_of
+from ._tensor import Tensor, _NotOperand, counter_of
 
 __all__ = ["Namespace", "namespace"]
 
