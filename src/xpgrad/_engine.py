@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import gc
 import itertools
+import sys
 import operator
 import traceback
 
@@ -393,6 +394,7 @@ def run_backward(
     captured = [None] * len(inputs) if inputs is not None else None
 
     handed = {id(g) for g in root_grads}
+    acc = _add if create_graph else _make_accumulate(roots[0]._ns._backend if roots else None, handed)
     # Keep the user's gradient arrays alive while their ids are in `handed`.
     _keep = list(root_grads)
     root_nodes = []
@@ -405,7 +407,9 @@ def run_backward(
         if slot is None:
             leaf_grads[id(leaf)] = [leaf, g]
         else:
-            slot[1] = slot[1] + g
+            cur = slot[1]
+            slot[1] = None
+            slot[1] = acc(cur, g)
 
     for t, g in zip(roots, root_grads):
         node = t._grad_fn
@@ -508,7 +512,13 @@ def run_backward(
                             if b is None:
                                 b = target.buf = [None] * target.n_out
                             idx = node.nidx[0]
-                            b[idx] = gi if b[idx] is None else b[idx] + gi
+                            cur = b[idx]
+                            if cur is None:
+                                b[idx] = gi
+                            else:
+                                b[idx] = None  # so that acc() may see `cur` as unshared
+                                b[idx] = acc(cur, gi)
+                                cur = None
                     else:
                         add_leaf(target, gi)
             else:
@@ -525,7 +535,13 @@ def run_backward(
                         b = target.buf
                         if b is None:
                             b = target.buf = [None] * target.n_out
-                        b[idx] = gi if b[idx] is None else b[idx] + gi
+                        cur = b[idx]
+                        if cur is None:
+                            b[idx] = gi
+                        else:
+                            b[idx] = None  # so that acc() may see `cur` as unshared
+                            b[idx] = acc(cur, gi)
+                            cur = None
                     else:
                         add_leaf(target, gi)
             # Drop this node's values now: they must not live on while the next node runs.
@@ -592,6 +608,39 @@ def _node_hooks_and_capture(node, buf, create_graph, accumulate, inputs, handed,
             if ks is not None:
                 for k in ks:
                     captured[k] = g
+
+
+def _add(a, b):
+    return a + b
+
+
+def _make_accumulate(backend, handed):
+    """``a + b`` for two gradient contributions, written into ``a`` when nothing else can see it.
+
+    ``a`` is a gradient the engine holds in one buffer slot: if its only references are that
+    slot and this call (CPython reference count), it owns its memory (not a view), it is not a
+    gradient handed to the user, and the shapes and dtypes agree, it is updated in place, which
+    saves an allocation of a full-size array per accumulation.
+    """
+    if backend is None or not backend.mutable:
+        return _add
+    may_alias = backend.may_alias
+    getrefcount = sys.getrefcount
+
+    def accumulate(a, b):
+        # References: the caller's local, this parameter and getrefcount's argument.
+        if (
+            getrefcount(a) <= 3
+            and id(a) not in handed
+            and a.shape == b.shape
+            and a.dtype == b.dtype
+            and not may_alias(a)
+        ):
+            a += b
+            return a
+        return a + b
+
+    return accumulate
 
 
 def _leads_further(node, needed, want_leaf):
