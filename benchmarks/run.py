@@ -20,7 +20,15 @@ if __package__ in (None, ""):  # run as a script: make the package importable
 
 # The package's __init__ pins the thread variables; it runs before anything imports NumPy.
 import benchmarks  # noqa: E402
-from benchmarks import _harness, w1_per_op, w2_mlp, w3_expression, w4_linearity, w5_memory  # noqa: E402
+from benchmarks import (  # noqa: E402
+    _harness,
+    w1_per_op,
+    w2_mlp,
+    w3_expression,
+    w4_linearity,
+    w5_memory,
+    w6_checkpoint,
+)
 
 WORKLOADS = {
     "W1": lambda quick: _harness.run_timed(w1_per_op, quick),
@@ -28,6 +36,7 @@ WORKLOADS = {
     "W3": lambda quick: _harness.run_timed(w3_expression, quick),
     "W4": w4_linearity.run,
     "W5": w5_memory.run,
+    "W6": w6_checkpoint.run,
 }
 
 

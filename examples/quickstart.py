@@ -43,7 +43,7 @@ def main():
     loss_t.backward()
 
     np.set_printoptions(precision=6, suppress=True)
-    print(f"loss   xpgrad: {float(loss):.12f}   torch: {float(loss_t):.12f}")
+    print(f"loss   xpgrad: {float(loss):.12f}   torch: {float(loss_t.detach()):.12f}")
     print("grad (xpgrad over NumPy):")
     print(w.grad.data)
     print("grad (torch.autograd):")

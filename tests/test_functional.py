@@ -350,3 +350,67 @@ def test_detect_anomaly_names_the_op_and_forward_trace():
     x2 = _x([0.0, 1.0], True)
     xp.sum(xp.sqrt(x2)).backward()
     assert np.isinf(x2.grad.data[0])
+
+
+def test_checkpoint_gives_gradients_to_captured_tensors_as_torch():
+    import torch.utils.checkpoint
+
+    def run(make, ckpt, lib):
+        w = make([2.0, 3.0], True)
+        x = make([1.0, 1.0], True)
+        y = ckpt(lambda y: lib.sin(y * w), x)
+        (y.sum() if lib is torch else xp.sum(y)).backward()
+        return [x.grad, w.grad]
+
+    ours = run(_x, xpgrad.checkpoint, xp)
+    theirs = run(_t, lambda f, a: torch.utils.checkpoint.checkpoint(f, a, use_reentrant=False), torch)
+    _close(ours, theirs)
+
+
+def test_checkpoint_of_a_nondeterministic_function_is_an_error():
+    calls = []
+
+    def f(y):
+        calls.append(1)
+        return xp.sin(y) if len(calls) == 1 else xp.sin(xp.sin(y))
+
+    x = _x(X0, True)
+    y = xpgrad.checkpoint(f, x)
+    with pytest.raises(RuntimeError, match="deterministic"):
+        xp.sum(y).backward()
+
+
+def test_mark_dirty_returns_the_modified_input_as_torch():
+    class XDirty(xpgrad.Function):
+        @staticmethod
+        def forward(ctx, x):
+            x *= 2.0
+            ctx.mark_dirty(x)
+            return x
+
+        @staticmethod
+        def backward(ctx, g):
+            return 2.0 * g
+
+    class TDirty(torch.autograd.Function):
+        @staticmethod
+        def forward(ctx, x):
+            x.mul_(2.0)
+            ctx.mark_dirty(x)
+            return x
+
+        @staticmethod
+        def backward(ctx, g):
+            return 2.0 * g
+
+    def run(make, Fn, lib):
+        a = make([1.0, 2.0], True)
+        b = a * 1.0
+        c = Fn.apply(b)
+        assert c is b
+        (b * 3.0).sum().backward() if lib is torch else xp.sum(b * 3.0).backward()
+        return [b, a.grad]
+
+    _close(run(_x, XDirty, xp), run(_t, TDirty, torch))
+    with pytest.raises(RuntimeError, match="leaf"):
+        XDirty.apply(_x([1.0], True))

@@ -1,75 +1,98 @@
-"""``xpgrad.checkpoint``: trade compute for memory (torch.utils.checkpoint.checkpoint).
+"""``xpgrad.checkpoint``: trade compute for memory (torch.utils.checkpoint, non-reentrant).
 
-The forward pass of ``function`` runs without recording, so none of its intermediate values are
-kept; backward runs it again, with recording, to get them. Gradients are identical; peak memory
-falls from "every intermediate of the segment" to "the segment's inputs and outputs".
+``function`` runs normally, so the graph is recorded as usual and every tensor it uses gets
+its gradient (arguments, keyword arguments and tensors it captures from outside alike), but
+the values its operations save for backward are replaced by placeholders (through
+``saved_tensors_hooks``). When backward first needs one, the function is run again on the same
+inputs to recompute them. Gradients are identical; peak memory falls from "every value the
+segment saves" to "the segment's inputs and outputs".
 """
 
 from __future__ import annotations
 
 from . import _grad_mode
-from ._autograd import grad
-from ._function import Function
+from ._hooks import saved_tensors_hooks
 from ._tensor import Tensor
 
 __all__ = ["checkpoint"]
 
 
-class _Checkpoint(Function):
-    @staticmethod
-    def forward(ctx, function, kwargs, *args):
-        ctx.function = function
-        ctx.kwargs = kwargs
-        ctx.save_for_backward(*(a if type(a) is Tensor else None for a in args))
-        ctx.others = [None if type(a) is Tensor else a for a in args]
-        return function(*args, **kwargs)
+class _Segment:
+    """One checkpointed call: how to recompute it, and the values recomputed so far."""
 
-    @staticmethod
-    def backward(ctx, *grad_outputs):
-        saved = ctx.saved_tensors
+    def __init__(self, function, args, kwargs):
+        self.function = function
+        self.args = args
+        self.kwargs = kwargs
+        self.count = 0
+        self.cache = {}
+
+    def pack(self, tensor):
+        k = self.count
+        self.count += 1
+        return k
+
+    def unpack(self, k):
+        if k not in self.cache:
+            self._recompute()
+        try:
+            return self.cache.pop(k)
+        except KeyError:
+            raise RuntimeError(
+                "checkpoint(): the recomputed forward pass saved different values than the first "
+                "one; the checkpointed function must be deterministic and must not depend on "
+                "state that changed since"
+            ) from None
+
+    def _recompute(self):
+        saved = []
+
+        def keep(t):
+            saved.append(t)
+            return t
+
+        # The recomputed graph keeps its saved values themselves (unpacked by identity): an
+        # unpack hook that looked them up in `saved` would make a reference cycle (saved ->
+        # tensor -> node -> hook -> saved), and the whole segment would outlive its backward.
+
+        # Under create_graph (grad enabled during the backward sweep) recompute from the inputs
+        # themselves so that the recomputed values are differentiable with respect to them;
+        # otherwise from detached aliases, so the first graph is left untouched.
         create_graph = _grad_mode.is_grad_enabled()
-        inputs = []
-        for t, other in zip(saved, ctx.others):
-            if t is None:
-                inputs.append(other)
-            elif create_graph:
-                # Recompute from the inputs themselves, so the gradient is differentiable
-                # with respect to them (double backward through a checkpoint).
-                inputs.append(t)
-            else:
-                d = t.detach()
-                d._requires_grad = t._requires_grad
-                inputs.append(d)
-        with _grad_mode.enable_grad():
-            outputs = ctx.function(*inputs, **ctx.kwargs)
-        outs = outputs if isinstance(outputs, tuple) else (outputs,)
-        pairs = [
-            (o, g)
-            for o, g in zip(outs, grad_outputs)
-            if type(o) is Tensor and o._requires_grad and g is not None
-        ]
-        wanted = [x for x in inputs if type(x) is Tensor and x._requires_grad]
-        grads = {}
-        if pairs and wanted:
-            result = grad(
-                [o for o, _ in pairs],
-                wanted,
-                [g for _, g in pairs],
-                create_graph=create_graph,
-                allow_unused=True,
+        args = self.args if create_graph else tuple(_alias(a) for a in self.args)
+        with _grad_mode.enable_grad(), saved_tensors_hooks(keep, _identity):
+            self.function(*args, **self.kwargs)
+        if len(saved) != self.count:
+            raise RuntimeError(
+                f"checkpoint(): the recomputed forward pass saved {len(saved)} values, the first "
+                f"one {self.count}; the checkpointed function must be deterministic"
             )
-            grads = {id(x): r for x, r in zip(wanted, result)}
-        return (None, None) + tuple(grads.get(id(x)) if type(x) is Tensor else None for x in inputs)
+        self.cache = dict(enumerate(saved))
+
+
+def _identity(t):
+    return t
+
+
+def _alias(a):
+    if type(a) is not Tensor:
+        return a
+    d = a.detach()
+    d._requires_grad = a._requires_grad
+    return d
 
 
 def checkpoint(function, *args, **kwargs):
-    """Call ``function(*args, **kwargs)`` without keeping its intermediates for backward.
+    """Call ``function(*args, **kwargs)`` without keeping the values it saves for backward.
 
-    Backward recomputes them. ``function`` must be deterministic (same outputs when called
-    again) and must not modify its inputs in place.
+    Backward recomputes them by calling ``function`` again with the same arguments, so it must
+    be deterministic and must not modify its inputs in place. Every tensor it uses receives
+    its gradient, including tensors it captures from an enclosing scope.
     """
     if not callable(function):
         raise TypeError(f"checkpoint(): argument 'function' must be callable, got {type(function).__name__}")
-    if not any(type(a) is Tensor and a._requires_grad for a in args) or not _grad_mode.is_grad_enabled():
+    if not _grad_mode.is_grad_enabled():
         return function(*args, **kwargs)
-    return _Checkpoint.apply(function, kwargs, *args)
+    segment = _Segment(function, args, kwargs)
+    with saved_tensors_hooks(segment.pack, segment.unpack):
+        return function(*args, **kwargs)

@@ -113,7 +113,7 @@ class Node:
         "buf",  # gradient buffer during a backward sweep
         "trace",  # forward traceback when anomaly detection is on
         "materialize",  # give zeros (True) or None (False) for outputs that got no gradient
-        "pack",  # (pack_hook, unpack_hook) of saved_tensors_hooks active when recorded, or None
+        "pack",  # True if saved_tensors_hooks were active when recorded (outputs get packed)
         "seq",  # creation order: a node's inputs always come from older nodes
         "__weakref__",
     )
@@ -140,7 +140,10 @@ class Node:
         state = _STATE
         if state.extras:  # anomaly detection or saved_tensors_hooks active
             self.trace = _user_stack() if state.anomaly else None
-            hooks = self.pack = state.saved_hooks
+            hooks = state.saved_hooks
+            # Only a flag: keeping the hooks themselves could close a reference cycle (a pack
+            # hook that holds the values it packed, as checkpoint's recomputation does).
+            self.pack = True if hooks is not None else None
             if hooks is not None and saved:
                 from ._tensor import Tensor
 
@@ -153,7 +156,7 @@ class Node:
         """Apply the saved-tensors pack hook to the raw outputs kept for the VJP."""
         from ._tensor import Tensor
 
-        hooks = self.pack
+        hooks = _STATE.saved_hooks
         self.out_data = tuple(Packed(hooks, Tensor._wrap_plain(self.ns, d), raw=True) for d in self.out_data)
 
     def name_(self):

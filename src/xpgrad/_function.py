@@ -126,8 +126,9 @@ class Function(metaclass=_FunctionMeta):
             outputs = cls.forward(ctx, *args, **kwargs)
         single = not isinstance(outputs, tuple)
         outs = (outputs,) if single else outputs
-        for t in ctx._dirty:
-            bump_version(t)
+        # Inputs marked dirty were modified in place by forward (which bumped their version);
+        # they are returned as the very same objects, now produced by this Function.
+        dirty = {id(t) for t in ctx._dirty}
         if not tensor_args:
             return outputs
         ns = tensor_args[0]._ns
@@ -179,6 +180,23 @@ class Function(metaclass=_FunctionMeta):
         results = []
         for i, (o, d) in enumerate(zip(outs, diff)):
             if type(o) is not Tensor:
+                results.append(o)
+                continue
+            if d and id(o) in dirty:
+                if o._grad_fn is None and o._requires_grad:
+                    raise RuntimeError(
+                        f"{cls.__name__}.apply(): a leaf Tensor that requires grad was modified in "
+                        "place by forward (mark_dirty); use a copy, or run outside the graph"
+                    )
+                if o._base is not None:
+                    raise RuntimeError(
+                        f"{cls.__name__}.apply(): mark_dirty on a view is not supported; modify the "
+                        "base tensor, or a copy"
+                    )
+                o._grad_fn = node
+                o._output_nr = i
+                o._requires_grad = True
+                o._retains_grad = False
                 results.append(o)
                 continue
             is_input = any(o is a for a in args)
