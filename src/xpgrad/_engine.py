@@ -17,8 +17,8 @@ from __future__ import annotations
 
 import gc
 import itertools
-import sys
 import operator
+import sys
 import traceback
 
 from . import _grad_mode

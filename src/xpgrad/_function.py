@@ -27,7 +27,7 @@ from __future__ import annotations
 from . import _grad_mode
 from ._engine import Node
 from ._ops import target
-from ._tensor import Tensor, _init, _new, bump_version, counter_of, version_of
+from ._tensor import Tensor, _init, _new, counter_of, version_of
 
 __all__ = ["Function", "FunctionCtx"]
 
