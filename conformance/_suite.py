@@ -8,9 +8,17 @@ from fnmatch import fnmatchcase
 
 from xpgrad.testing import CHECKS, Case, find_known, find_xfail, iter_cases, op_db
 
-from .known import load_known
+from .known import load_known, load_known_tests
 
-__all__ = ["BACKENDS", "checks_for", "expected_failure", "items", "load_known", "resolve_backend"]
+__all__ = [
+    "BACKENDS",
+    "checks_for",
+    "expected_failure",
+    "items",
+    "load_known",
+    "load_known_tests",
+    "resolve_backend",
+]
 
 # Short names documented for --backend; any importable array API module path works too.
 BACKENDS = ("numpy", "torch", "array_api_strict", "jax", "dask", "cupy")

@@ -3,9 +3,14 @@
 
 from __future__ import annotations
 
+from fnmatch import fnmatchcase
+from pathlib import Path
+
 import pytest
 
-from ._suite import load_known, resolve_backend
+from ._suite import load_known, load_known_tests, resolve_backend
+
+_HERE = Path(__file__).parent
 
 
 def pytest_addoption(parser):
@@ -30,6 +35,12 @@ def backend_name(config) -> str:
 
 
 def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "needs(capability, reason): the test relies on a backend capability (an attribute of "
+        "xpgrad's Backend: 'mutable', 'aliases'); on a backend without it the test is a strict "
+        "xfail with that reason",
+    )
     name = backend_name(config)
     try:
         resolve_backend(name)
@@ -51,3 +62,25 @@ def known_differences(config):
 def xp(pytestconfig):
     """The xpgrad namespace over the backend under test."""
     return resolve_backend(backend_name(pytestconfig))
+
+
+def pytest_collection_modifyitems(config, items):
+    """Strict xfails, with their reasons, for the backend under test: tests marked
+    ``needs(capability, reason)`` where the backend lacks the capability, and the tests its
+    ``conformance/known/<backend>.py`` lists in ``TESTS`` (``{"file.py::test[param]": reason}``,
+    fnmatch patterns in which brackets are literal)."""
+    ns = resolve_backend(backend_name(config))
+    backend = ns._backend
+    tests = load_known_tests(backend.name)
+    for item in items:
+        if _HERE not in item.path.parents:
+            continue
+        for mark in item.iter_markers("needs"):
+            capability, reason = mark.args
+            if not getattr(backend, capability):
+                item.add_marker(pytest.mark.xfail(strict=True, reason=f"{backend.name}: {reason}"))
+        ident = f"{item.path.name}::{item.name}"
+        for pattern, reason in tests.items():
+            if fnmatchcase(ident, pattern.replace("[", "[[]")):  # brackets are literal (test ids)
+                item.add_marker(pytest.mark.xfail(strict=True, reason=f"{backend.name}: {reason}"))
+                break

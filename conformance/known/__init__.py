@@ -7,6 +7,10 @@ Each module defines ``KNOWN``, a list of :class:`xpgrad.testing.KnownDifference`
 The backend's name is ``xpgrad.namespace(backend)._backend.name`` (``numpy``, ``torch``,
 ``array_api_strict``, ``jax_numpy`` ... dots become underscores).
 
+A module may also define ``TESTS``, a dict from ``"<file>::<test name>"`` (fnmatch patterns,
+e.g. ``"test_edge_cases.py::test_matches_torch_exactly[var_correction_*]"``) to the reason (brackets are literal):
+those pytest tests of the suite (edge cases, semantics) are strict xfails on that backend.
+
 Op-level differences that hold on every backend (torch's own deviations) stay in the OpInfos.
 """
 
@@ -18,7 +22,7 @@ from pathlib import Path
 
 from xpgrad.testing import KnownDifference
 
-__all__ = ["KnownDifference", "load_known"]
+__all__ = ["KnownDifference", "load_known", "load_known_tests"]
 
 _HERE = Path(__file__).parent
 
@@ -50,3 +54,17 @@ def load_known(backend: str, paths=()) -> list[KnownDifference]:
     for p in paths:
         entries += _from_path(p)
     return entries
+
+
+def load_known_tests(backend: str) -> dict[str, str]:
+    """``TESTS`` of ``backend``'s module here: pytest test patterns -> reason (strict xfails)."""
+    if not (_HERE / f"{backend}.py").is_file():
+        return {}
+    module = importlib.import_module(f"{__name__}.{backend}")
+    tests = dict(getattr(module, "TESTS", {}))
+    for pattern, reason in tests.items():
+        if not (isinstance(pattern, str) and isinstance(reason, str) and reason):
+            raise TypeError(
+                f"conformance/known/{backend}.py: TESTS maps patterns to reasons, got {pattern!r}"
+            )
+    return tests

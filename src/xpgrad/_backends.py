@@ -81,6 +81,7 @@ class Backend:
         "native_type",
         "mutable",
         "lazy",
+        "aliases",
         "_is_numpy",
         "_is_torch",
         "_np_ndarray",
@@ -95,6 +96,11 @@ class Backend:
         self._is_torch = _compat.is_torch_namespace(xp)
         self.mutable = _compat.is_writeable_array(sample)
         self.lazy = _compat.is_lazy_array(sample)
+        # Whether arrays share memory: a write into one is seen through its views, through
+        # ``detach()`` aliases and through NumPy views of it. Not on JAX (immutable: writes make
+        # new arrays) nor on Dask (lazy: a write replaces the written array's own task graph,
+        # a slice of it is a separate array).
+        self.aliases = self.mutable and not self.lazy
         if self._is_numpy:
             import numpy
 
@@ -155,6 +161,8 @@ class Backend:
         if self.mutable:
             if self._is_torch and getattr(value, "dtype", arr.dtype) != arr.dtype:
                 value = value.to(arr.dtype)  # index_put_ (array keys) does not cast, unlike slices
+            if self.lazy and _compat.is_dask_array(arr) and 0 in arr[key].shape:
+                return arr  # nothing to write; Dask's __setitem__ rejects empty regions
             arr[key] = value
             return arr
         at = getattr(arr, "at", None)
@@ -199,7 +207,7 @@ class Backend:
         Unknown mutable backends answer True: treating a copy as a view only costs an
         unnecessary graph rebuild, while the converse would give silently wrong gradients.
         """
-        if not self.mutable:
+        if not self.aliases:
             return False
         if self._is_numpy:
             import numpy

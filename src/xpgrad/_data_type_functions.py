@@ -29,7 +29,9 @@ def _unwrap(self, v):
 
 
 def can_cast(self, from_, to, /):
-    return self._xp.can_cast(_unwrap(self, from_), to)
+    if type(from_) is Tensor or self._backend.is_native(from_):
+        from_ = from_.dtype  # the standard's meaning; some backends deprecate arrays here
+    return self._xp.can_cast(from_, to)
 
 
 def _dtype_object(self, dt):

@@ -79,7 +79,7 @@ def record(ns, name, vjp, inputs, out, saved=(), kw=None, view_of=None):
     """
     out = ns._ensure(out)
     t = _new(Tensor)
-    counter = counter_of(view_of) if view_of is not None and ns._backend.mutable else None
+    counter = counter_of(view_of) if view_of is not None and ns._backend.aliases else None
     if needs_grad(*inputs) and ns._is_differentiable_dtype(out.dtype):
         targets, idx, meta = _edges(inputs)
         versions = tuple(version_of(s) if type(s) is Tensor else None for s in saved)
@@ -94,7 +94,7 @@ def record(ns, name, vjp, inputs, out, saved=(), kw=None, view_of=None):
         _init(t, ns, out, node, 0, counter)
     else:
         _init(t, ns, out, None, 0, counter)
-    if view_of is not None and ns._backend.mutable:
+    if view_of is not None and ns._backend.aliases:
         ns._mark_view(t, view_of)
     return t
 

@@ -161,10 +161,10 @@ def _exclusive_cumprods(xp, x, axis):
     """Products of the elements before and after each position along ``axis`` (no division)."""
     n = x.shape[axis]
     left = xp.cumulative_prod(x, axis=axis, include_initial=True)
-    left = xp.take(left, xp.arange(n), axis=axis) if n else left
+    left = left[_along(left.ndim, axis, slice(0, n))]
     rev = xp.flip(x, axis=axis)
     right = xp.cumulative_prod(rev, axis=axis, include_initial=True)
-    right = xp.take(right, xp.arange(n), axis=axis) if n else right
+    right = right[_along(right.ndim, axis, slice(0, n))]
     return left, xp.flip(right, axis=axis)
 
 
@@ -217,8 +217,13 @@ def _reverse_cumsum(xp, g, axis):
 
 
 def _drop_first(xp, g, axis):
-    n = g.shape[axis]
-    return xp.take(g, xp.arange(1, n), axis=axis)
+    return g[_along(g.ndim, axis, slice(1, None))]
+
+
+def _along(ndim, axis, s):
+    """A basic index applying slice ``s`` along ``axis`` (a slice, not ``take`` with an
+    ``arange``: no integer-array gather, which lazy backends handle poorly)."""
+    return (slice(None),) * (axis % ndim) + (s,)
 
 
 def _cumsum_vjp(xp, g, *, axis, include_initial):

@@ -26,6 +26,7 @@ import operator
 import types
 
 from ._creation_functions import _leaf
+from ._math import device_of
 from ._ops import record
 
 __all__ = ["FFTNamespace", "FUNCTIONS"]
@@ -166,7 +167,7 @@ def _fit(xp, a, axis, size):
         return a[(slice(None),) * axis + (slice(0, size), Ellipsis)]
     pad = list(a.shape)
     pad[axis] = size - cur
-    z = xp.zeros(tuple(pad), dtype=a.dtype, device=a.device)
+    z = xp.zeros(tuple(pad), dtype=a.dtype, device=device_of(a))
     return xp.concat((a, z), axis=axis)
 
 

@@ -25,7 +25,7 @@ from __future__ import annotations
 import types
 from collections import namedtuple
 
-from ._math import conj, is_complex, normalize_axis, real_dtype_of, sgn
+from ._math import conj, device_of, is_complex, normalize_axis, real_dtype_of, sgn
 from ._ops import OUT, OUTS, needs_grad, record, record_multi
 from ._tensor import Tensor
 
@@ -86,7 +86,7 @@ def _mH(xp, a):
 
 
 def _eye(xp, n, like, m=None, k=0):
-    return xp.eye(n, m, k=k, dtype=like.dtype, device=like.device)
+    return xp.eye(n, m, k=k, dtype=like.dtype, device=device_of(like))
 
 
 def _diag_embed(xp, v):
