@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 
-from ._math import conj, is_complex, sgn, times_fresh, to_complex
+from ._math import conj, is_complex, sgn, to_complex
 from ._ops import record
 from ._tensor import Tensor
 
@@ -127,9 +127,9 @@ def _pow_vjp1(xp, g, x1, x2):
         if x2 == 1:
             return g
         if x2 == 2:
-            return times_fresh(xp, g, x1 * 2)
+            return _into(xp, g, x1 * 2)
         d = small_power(xp, x1, x2 - 1)
-        return times_fresh(xp, g, d * x2) if d is x1 else times_fresh(xp, g, _scaled(d, x2))
+        return _into(xp, g, d * x2) if d is x1 else _into(xp, g, _scaled(d, x2))
     # x1 is an array here (this VJP runs only when x1 requires grad).
     mask = xp.logical_and(x1 == 0, x2 == 0)
     d = x2 * xp.where(mask, xp.ones_like(x1), x1) ** (x2 - 1)

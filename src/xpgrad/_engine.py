@@ -159,9 +159,6 @@ class Node:
         hooks = _STATE.saved_hooks
         self.out_data = tuple(Packed(hooks, Tensor._wrap_plain(self.ns, d), raw=True) for d in self.out_data)
 
-    def name_(self):
-        return self.name
-
     def __repr__(self):
         return f"<{self.name}Backward>"
 

@@ -40,10 +40,6 @@ def _is_complex(xp, a) -> bool:
     return bool(xp.isdtype(a.dtype, "complex floating"))
 
 
-def _is_diff(xp, a) -> bool:
-    return bool(xp.isdtype(a.dtype, ("real floating", "complex floating")))
-
-
 def _re(xp, a):
     return xp.real(a) if _is_complex(xp, a) else a
 

@@ -6,8 +6,6 @@ A VJP runs with the raw backend namespace (plain backward) or with the xpgrad na
 
 from __future__ import annotations
 
-from ._tensor import Tensor
-
 _COMPLEX_CACHE: dict = {}
 
 
@@ -110,19 +108,3 @@ def zeros_along(xp, a, axis, n):
     shape = list(a.shape)
     shape[axis] = n
     return xp.zeros(tuple(shape), dtype=a.dtype, device=device_of(a))
-
-
-def times_fresh(xp, g, d):
-    """``g * conj(d)`` where ``d`` is a temporary that only the caller holds.
-
-    In a plain backward (raw arrays) the product is written into ``d`` itself, saving an
-    allocation on large arrays; under ``create_graph`` (Tensors) it is an ordinary product.
-    """
-    if type(g) is Tensor:
-        return g * conj(xp, d)
-    if is_complex(xp, d):
-        d = xp.conj(d)
-    if d.shape == g.shape and d.dtype == g.dtype:
-        d *= g  # in place where the backend allows; JAX rebinds
-        return d
-    return g * d

@@ -90,9 +90,7 @@ class Namespace(types.ModuleType):
             getattr(xp, n) for n in ("float32", "float64", "complex64", "complex128") if hasattr(xp, n)
         )
         self._complex_dtypes = tuple(getattr(xp, n) for n in ("complex64", "complex128") if hasattr(xp, n))
-        native = backend.native_type
         self._ensure = backend.ensure if backend._is_numpy else (lambda a: a)
-        self._native = native
         # Elementwise functions: closures over the backend function, bound once.
         for name, vjp in _elementwise_functions.UNARY.items():
             setattr(self, name, make_unary(self, name, getattr(xp, name), vjp))

@@ -32,11 +32,6 @@ def target(t):
     return t if fn is None else fn
 
 
-def nidx1(t):
-    n = t._output_nr
-    return _IDX1[n] if n < 16 else (n,)
-
-
 def nidx2(n1, n2):
     return _IDX2[n1][n2] if n1 < 16 and n2 < 16 else (n1, n2)
 
