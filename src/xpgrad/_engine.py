@@ -19,6 +19,7 @@ import gc
 import itertools
 import operator
 import sys
+import threading
 import traceback
 
 from . import _grad_mode
@@ -110,7 +111,6 @@ class Node:
         "out_versions",  # (version counter, version) per output, checked before use
         "hooks",  # {output index: [hook]} tensor hooks on non-leaf outputs
         "retained",  # {output index: weakref(Tensor)} for retain_grad()
-        "buf",  # gradient buffer during a backward sweep
         "trace",  # forward traceback when anomaly detection is on
         "materialize",  # give zeros (True) or None (False) for outputs that got no gradient
         "pack",  # True if saved_tensors_hooks were active when recorded (outputs get packed)
@@ -134,7 +134,6 @@ class Node:
         self.out_versions = None
         self.hooks = None
         self.retained = None
-        self.buf = None
         self.materialize = True
         self.seq = _next_seq()
         state = _STATE
@@ -399,6 +398,10 @@ def run_backward(
     _keep = list(root_grads)
     root_nodes = []
     leaf_grads = {}  # id(leaf) -> [leaf, grad]
+    # Gradient buffers of this call, one list (a slot per output) per node that got a gradient.
+    # They belong to the call, not to the (possibly shared) nodes: concurrent backward calls
+    # through one retained graph never see each other's partial sums.
+    bufs = {}
 
     def add_leaf(leaf, g):
         if want_leaf is not None and id(leaf) not in want_leaf:
@@ -416,10 +419,10 @@ def run_backward(
         if node is None:
             add_leaf(t, g)
             continue
-        if node.buf is None:
-            node.buf = [None] * node.n_out
+        b = bufs.get(node)
+        if b is None:
+            b = bufs[node] = [None] * node.n_out
             root_nodes.append(node)
-        b = node.buf
         b[t._output_nr] = g if b[t._output_nr] is None else b[t._output_nr] + g
 
     order = _toposort(root_nodes)
@@ -449,18 +452,14 @@ def run_backward(
     quiet = roots[0]._ns._backend.quiet() if roots else None
     if quiet is not None:
         quiet.__enter__()
-    # The sweep creates no reference cycles; the cyclic collector would only walk the (large)
-    # graph again and again as gradient arrays are allocated.
-    gc_was_enabled = gc.isenabled()
-    gc.disable()
+    _gc_pause()  # see _gc_pause: the sweep creates no reference cycles
     try:
         anomaly = state.anomaly is True
         special = want_node or needed is not None
         for node in order:
-            buf = node.buf
+            buf = bufs.pop(node, None)
             if buf is None:
                 continue
-            node.buf = None
             ns = node.ns
             if special or node.hooks is not None or node.retained is not None:
                 if needed is not None and id(node) not in needed:
@@ -508,9 +507,9 @@ def run_backward(
                         _check_finite(ns, node, gi)
                     if type(target) is Node:
                         if needed is None or id(target) in needed:
-                            b = target.buf
+                            b = bufs.get(target)
                             if b is None:
-                                b = target.buf = [None] * target.n_out
+                                b = bufs[target] = [None] * target.n_out
                             idx = node.nidx[0]
                             cur = b[idx]
                             if cur is None:
@@ -532,9 +531,9 @@ def run_backward(
                     if type(target) is Node:
                         if needed is not None and id(target) not in needed:
                             continue
-                        b = target.buf
+                        b = bufs.get(target)
                         if b is None:
-                            b = target.buf = [None] * target.n_out
+                            b = bufs[target] = [None] * target.n_out
                         cur = b[idx]
                         if cur is None:
                             b[idx] = gi
@@ -559,14 +558,12 @@ def run_backward(
                     for hook in leaf._post_hooks:
                         hook(leaf)
     finally:
-        if gc_was_enabled:
-            gc.enable()
+        _gc_resume()
         if quiet is not None:
             quiet.__exit__(None, None, None)
         state.enabled = prev_enabled
         del _keep
-        for node in order:
-            node.buf = None
+        bufs.clear()
 
     if inputs is not None and not accumulate:
         result = []
@@ -608,6 +605,43 @@ def _node_hooks_and_capture(node, buf, create_graph, accumulate, inputs, handed,
             if ks is not None:
                 for k in ks:
                     captured[k] = g
+
+
+# --------------------------------------------------------------------------------------------
+# Process-wide state shared by concurrent backward calls.
+
+# The sweep creates no reference cycles, so the cyclic garbage collector is paused while it runs
+# (it would only walk the large graph again and again as gradient arrays are allocated). The
+# switch is process-wide and backward calls may overlap (threads, or a backward inside a hook),
+# so it is counted: the first call to start records whether gc was enabled, the last to finish
+# re-enables it only in that case. A plain ``gc.disable()``/``gc.enable()`` pair per call could
+# leave the collector off for good when two calls interleave.
+_GC_LOCK = threading.Lock()
+_gc_depth = 0
+_gc_was_enabled = False
+
+
+def _gc_pause():
+    global _gc_depth, _gc_was_enabled
+    with _GC_LOCK:
+        if _gc_depth == 0:
+            _gc_was_enabled = gc.isenabled()
+            gc.disable()
+        _gc_depth += 1
+
+
+def _gc_resume():
+    global _gc_depth
+    with _GC_LOCK:
+        _gc_depth -= 1
+        if _gc_depth == 0 and _gc_was_enabled:
+            gc.enable()
+
+
+# Accumulation into ``.grad`` is a read-modify-write of a value shared between backward calls
+# (torch locks each leaf's AccumulateGrad); one lock serialises these short updates, so that
+# concurrent calls never lose a contribution.
+_GRAD_LOCK = threading.RLock()
 
 
 def _add(a, b):
@@ -673,6 +707,11 @@ def _accumulate(t, g, create_graph, Tensor, handed):
     gradients, gradients stored in another ``.grad``): a stored gradient never shares memory
     with anything else, so a later in-place accumulation cannot change another tensor's value.
     """
+    with _GRAD_LOCK:
+        _accumulate_locked(t, g, create_graph, Tensor, handed)
+
+
+def _accumulate_locked(t, g, create_graph, Tensor, handed):
     ns = t._ns
     if create_graph:
         if type(g) is not Tensor:
