@@ -156,7 +156,10 @@ class Node:
         from ._tensor import Tensor
 
         hooks = _STATE.saved_hooks
-        self.out_data = tuple(Packed(hooks, Tensor._wrap_plain(self.ns, d), raw=True) for d in self.out_data)
+        self.out_data = tuple(
+            None if d is None else Packed(hooks, Tensor._wrap_plain(self.ns, d), raw=True)
+            for d in self.out_data
+        )
 
     def __repr__(self):
         return f"<{self.name}Backward>"

@@ -20,12 +20,20 @@ y = Exp.apply(x)
 ``forward`` runs with grad disabled; ``backward`` receives one gradient per output and returns
 one gradient (or None) per ``forward`` argument. When ``backward`` is written with xpgrad
 operations it is itself differentiable, so ``create_graph=True`` gives higher order.
+
+As torch's: the tensors given to ``save_for_backward`` are kept by the graph node exactly as an
+op's saved values (version-checked, packed by ``saved_tensors_hooks``, an output saved as a
+reference to the node's output, never as the output Tensor) and are freed after a backward
+without ``retain_graph``; the ctx keeps no reference to the node or to the outputs, so a graph
+through a Function has no reference cycle. Each backward call hands ``backward`` a per-call view
+of the ctx (its own ``saved_tensors``, every other attribute shared), so concurrent backward
+calls through one retained Function node do not interfere.
 """
 
 from __future__ import annotations
 
 from . import _grad_mode
-from ._engine import Node
+from ._engine import OUTS, Node, OutRef
 from ._ops import target
 from ._tensor import Tensor, _init, _new, counter_of, version_of
 
@@ -37,14 +45,11 @@ class FunctionCtx:
 
     def __init__(self):
         self.needs_input_grad = ()
-        self._saved = None
-        self._saved_versions = None
-        self._saved_outputs = None  # {position in saved: output index}
+        self._saved = None  # what forward passed to save_for_backward (moved to the node by apply)
         self._non_differentiable = set()
         self._materialize_grads = True
-        self._node = None
-        self._released = False
         self._dirty = ()
+        self._applied = False
 
     def save_for_backward(self, *tensors):
         """Save Tensors (or None) for ``backward``; their in-place modification is detected."""
@@ -55,36 +60,16 @@ class FunctionCtx:
                     f"{type(t).__name__}; store other values as attributes of ctx"
                 )
         self._saved = tensors
-        self._saved_versions = tuple(None if t is None else version_of(t) for t in tensors)
 
     @property
     def saved_tensors(self):
-        """The tensors given to ``save_for_backward``, checked for in-place modification."""
-        if self._released:
+        """The tensors given to ``save_for_backward`` (read them in ``backward``)."""
+        if self._applied:
             raise RuntimeError(
-                "saved_tensors: trying to backward through the graph a second time, or to "
-                "access saved tensors after they have been freed; use retain_graph=True"
+                "saved_tensors: the saved tensors of a custom Function are available in its "
+                "backward only (they are kept by the graph node and freed after backward)"
             )
-        if self._saved is None:
-            return ()
-        out = []
-        create_graph = _grad_mode.STATE.enabled
-        for i, (t, v) in enumerate(zip(self._saved, self._saved_versions)):
-            if t is None:
-                out.append(None)
-                continue
-            if version_of(t) != v:
-                raise RuntimeError(
-                    f"saved_tensors: tensor {i} saved for the backward of a custom Function has "
-                    f"been modified by an in-place operation (version {version_of(t)}, expected "
-                    f"{v})"
-                )
-            if self._saved_outputs and i in self._saved_outputs and create_graph:
-                node = self._node
-                idx = self._saved_outputs[i]
-                t = Tensor._wrap_output(t._ns, t._data, node, idx, counter_of(t))
-            out.append(t)
-        return tuple(out)
+        return tuple(self._saved or ())
 
     def mark_non_differentiable(self, *outputs):
         """Declare outputs that never require grad (e.g. indices)."""
@@ -97,6 +82,25 @@ class FunctionCtx:
     def mark_dirty(self, *tensors):
         """Declare inputs modified in place by ``forward`` (their version is bumped)."""
         self._dirty = tensors
+
+
+class _BackwardCtx(FunctionCtx):
+    """The ctx of one backward call: its own ``saved_tensors``; every other attribute is the
+    Function's ctx's (read and written through)."""
+
+    def __init__(self, ctx, saved):  # noqa: D107 - FunctionCtx.__init__ is deliberately not run
+        object.__setattr__(self, "_ctx", ctx)
+        object.__setattr__(self, "_unpacked", saved)
+
+    def __getattr__(self, name):
+        return getattr(object.__getattribute__(self, "_ctx"), name)
+
+    def __setattr__(self, name, value):
+        setattr(object.__getattribute__(self, "_ctx"), name, value)
+
+    @property
+    def saved_tensors(self):
+        return object.__getattribute__(self, "_unpacked")
 
 
 class _FunctionMeta(type):
@@ -129,6 +133,10 @@ class Function(metaclass=_FunctionMeta):
         # Inputs marked dirty were modified in place by forward (which bumped their version);
         # they are returned as the very same objects, now produced by this Function.
         dirty = {id(t) for t in ctx._dirty}
+        ctx._dirty = ()  # the dirty inputs become outputs: keeping them would be a cycle
+        saved_in = ctx._saved or ()
+        ctx._saved = None
+        ctx._applied = True
         if not tensor_args:
             return outputs
         ns = tensor_args[0]._ns
@@ -149,34 +157,65 @@ class Function(metaclass=_FunctionMeta):
         edges = []
         idx = []
         meta = []
+        devices = []
+        device = ns._backend.device
         for a in args:
             if type(a) is Tensor and a._requires_grad:
                 edges.append(target(a))
                 idx.append(a._output_nr)
                 meta.append((a._data.shape, a._data.dtype))
+                devices.append(device(a._data))
             elif type(a) is Tensor:
                 edges.append(None)
                 idx.append(0)
                 meta.append(None)
+                devices.append(None)
         arg_is_tensor = tuple(type(a) is Tensor for a in args)
+        input_ids = {id(a) for a in tensor_args}
+
+        # Output i of the node: a fresh Tensor sharing the data and version counter of what
+        # forward returned (the input object itself for a dirty input).
+        counters = []
+        for o, d in zip(outs, diff):
+            if type(o) is not Tensor:
+                counters.append(None)
+            elif id(o) in input_ids and not (d and id(o) in dirty):
+                counters.append(None)  # an input returned as is: an independent new Tensor
+            else:
+                counters.append(counter_of(o))
+        # What the node keeps: saved inputs as Tensors, saved differentiable outputs as
+        # references to the node's outputs (never the output Tensors: a reference cycle), saved
+        # non-differentiable outputs as the Tensors forward returned (they have no grad_fn).
+        position = {id(o): i for i, o in enumerate(outs) if type(o) is Tensor}
+        saved = []
+        uses_out = False
+        for s in saved_in:
+            i = position.get(id(s)) if s is not None else None
+            if i is not None and diff[i] and counters[i] is not None:
+                saved.append(OUTS[i] if i < len(OUTS) else OutRef(i))
+                uses_out = True
+            else:
+                saved.append(s)
+        saved = tuple(saved)
+        versions = tuple(version_of(s) if type(s) is Tensor else None for s in saved)
         node = Node(
             f"{cls.__name__}",
-            _make_vjp(cls, ctx, arg_is_tensor, len(outs), ns),
+            _make_vjp(cls, ctx, arg_is_tensor, tuple(meta), tuple(devices), len(outs), ns),
             ns,
             tuple(edges),
             tuple(idx),
             tuple(meta),
+            saved,
+            versions,
         )
         node.n_out = len(outs)
         node.out_meta = tuple((o.shape, o.dtype) if type(o) is Tensor else ((), None) for o in outs)
         node.materialize = ctx._materialize_grads
-        ctx._node = node
-        # Outputs saved for backward are rebuilt with their grad_fn under create_graph.
-        if ctx._saved:
-            pos = {id(o): i for i, o in enumerate(outs) if type(o) is Tensor}
-            ctx._saved_outputs = {
-                k: pos[id(t)] for k, t in enumerate(ctx._saved) if t is not None and id(t) in pos
-            }
+        if uses_out:
+            node.out_data = tuple(o._data if type(o) is Tensor else None for o in outs)
+            node.out_versions = tuple(None if c is None else (c, c[0]) for c in counters)
+            if node.pack is not None:
+                node.pack_outputs()
         results = []
         for i, (o, d) in enumerate(zip(outs, diff)):
             if type(o) is not Tensor:
@@ -199,64 +238,101 @@ class Function(metaclass=_FunctionMeta):
                 o._retains_grad = False
                 results.append(o)
                 continue
-            is_input = any(o is a for a in args)
             t = _new(Tensor)
-            counter = counter_of(o) if not is_input else None
             if d:
-                _init(t, ns, o._data, node, i, counter)
+                _init(t, ns, o._data, node, i, counters[i])
             else:
-                _init(t, ns, o._data, None, 0, counter)
+                _init(t, ns, o._data, None, 0, counters[i])
             results.append(t)
-        if ctx._saved_outputs:
-            # Point saved outputs at the returned Tensors' data (same memory, shared counter).
-            ctx._saved = tuple(
-                results[ctx._saved_outputs[k]] if k in ctx._saved_outputs else s
-                for k, s in enumerate(ctx._saved)
-            )
-            # Do not keep the returned Tensors (that would be a cycle through the node): keep
-            # detached aliases sharing data and version counter.
-            ctx._saved = tuple(
-                s.detach() if type(s) is Tensor and s._grad_fn is node else s for s in ctx._saved
-            )
-            ctx._saved_versions = tuple(None if s is None else version_of(s) for s in ctx._saved)
         return results[0] if single else tuple(results)
 
 
-def _make_vjp(cls, ctx, arg_is_tensor, n_out, ns):
-    def vjp(xp, g):
+def _is_complex(ns, dtype):
+    return ns._xp.isdtype(dtype, "complex floating")
+
+
+def _expandable(shape, to):
+    """True if an array of ``shape`` broadcasts to ``to`` (torch's is_expandable_to)."""
+    if len(shape) > len(to):
+        return False
+    for a, b in zip(reversed(shape), reversed(to)):
+        if a != b and a != 1:
+            return False
+    return True
+
+
+def _make_vjp(cls, ctx, arg_is_tensor, meta, devices, n_out, ns):
+    name = f"{cls.__name__}Backward"
+    n_args = len(arg_is_tensor)
+    backend = ns._backend
+
+    def vjp(xp, g, *saved):
         create_graph = xp is ns
-        gs = tuple(g)
         wrapped = []
-        for gi in gs:
+        for gi in g:
             if gi is None:
                 wrapped.append(None)
             elif type(gi) is Tensor:
                 wrapped.append(gi)
             else:
                 wrapped.append(Tensor._wrap_plain(ns, gi))
+        tensors = tuple(s if s is None or type(s) is Tensor else Tensor._wrap_plain(ns, s) for s in saved)
         with _grad_mode.set_grad_enabled(create_graph):
-            grads = cls.backward(ctx, *wrapped)
+            grads = cls.backward(_BackwardCtx(ctx, tensors), *wrapped)
         if not isinstance(grads, tuple):
             grads = (grads,)
-        if len(grads) < len(arg_is_tensor):
-            raise RuntimeError(
-                f"{cls.__name__}.backward returned {len(grads)} gradients, expected "
-                f"{len(arg_is_tensor)} (one per argument of forward, None for non-Tensors)"
-            )
+        if len(grads) != n_args:
+            if len(grads) < n_args or any(gr is not None for gr in grads[n_args:]):
+                raise RuntimeError(
+                    f"function {name} returned an incorrect number of gradients (expected "
+                    f"{n_args}, got {len(grads)}): {cls.__name__}.backward returns one gradient "
+                    "(or None) per argument of forward"
+                )
         result = []
+        m = 0  # position among the Tensor arguments (the node's inputs)
         for k, (is_t, gr) in enumerate(zip(arg_is_tensor, grads)):
             if not is_t:
                 continue
-            if gr is not None and type(gr) is not Tensor and not ns._backend.is_native(gr):
-                raise TypeError(
-                    f"{cls.__name__}.backward: gradient {k} must be a Tensor or None, got {type(gr).__name__}"
-                )
-            if gr is None:
+            mk, dev = meta[m], devices[m]
+            m += 1
+            if gr is None or mk is None:  # no gradient, or an input that does not require grad
                 result.append(None)
-            elif create_graph:
+                continue
+            if type(gr) is Tensor:
+                if gr._ns is not ns:
+                    raise TypeError(
+                        f"function {name} returned an invalid gradient at index {k}: a Tensor of "
+                        f"backend {gr._ns._backend.name!r}, expected {backend.name!r}"
+                    )
+                data = gr._data
+            elif backend.is_native(gr):
+                data = gr
+            else:
+                raise TypeError(
+                    f"function {name} returned an invalid gradient at index {k}: expected a "
+                    f"Tensor of backend {backend.name!r} or None, got {type(gr).__name__}"
+                )
+            shape, dtype = mk
+            if tuple(data.shape) != tuple(shape) and not _expandable(tuple(shape), tuple(data.shape)):
+                raise RuntimeError(
+                    f"Function {name} returned an invalid gradient at index {k} - got "
+                    f"{list(data.shape)} but expected shape compatible with {list(shape)}"
+                )
+            if _is_complex(ns, data.dtype) and not _is_complex(ns, dtype):
+                raise RuntimeError(
+                    f"Function {name} returned an invalid gradient at index {k} - got a complex "
+                    f"gradient ({data.dtype}) for a real input ({dtype})"
+                )
+            gdev = backend.device(data)
+            if gdev != dev:
+                raise RuntimeError(
+                    f"Function {name} returned an invalid gradient at index {k} - expected device "
+                    f"{dev} but got {gdev}"
+                )
+            if create_graph:
                 result.append(gr if type(gr) is Tensor else Tensor._wrap_plain(ns, gr))
             else:
-                result.append(gr._data if type(gr) is Tensor else gr)
+                result.append(data)
         return tuple(result) if len(result) != 1 else result[0]
 
     vjp.__qualname__ = f"{cls.__name__}.backward"
