@@ -568,3 +568,135 @@ def test_graph_is_freed_by_reference_counting():
         assert inner_ref() is None
     finally:
         gc.enable()
+
+
+# ---------------------------------------------------------------------------------------------
+# Hooks and gradients are checked as torch checks them: never silently cast
+
+
+def _hook_cases(A):
+    other = A.xp.float32
+    return {
+        "dtype": (lambda g: A.xp.astype(g, other), RuntimeError, "has changed the type of value"),
+        "complex": (
+            lambda g: A.xp.astype(g, A.xp.complex128),
+            RuntimeError,
+            "has changed the type of value",
+        ),
+        "shape": (lambda g: g[:1], RuntimeError, "has changed the size of value"),
+        "not a Tensor": (lambda g: 1.0, TypeError, "hook .*returned 'float'"),
+    }
+
+
+@pytest.mark.parametrize("case", ["dtype", "complex", "shape", "not a Tensor"])
+@pytest.mark.parametrize("where", ["leaf", "non-leaf"])
+def test_hook_changing_the_gradient_raises_as_torch(case, where):
+    for A in APIS:
+        hook, exc, message = _hook_cases(A)[case]
+        x = A.tensor([1.0, 2.0], requires_grad=True)
+        y = x * 2.0
+        (x if where == "leaf" else y).register_hook(hook)
+        with pytest.raises(exc, match=message):
+            A.xp.sum(y * y).backward()
+        assert x.grad is None, A.name
+
+
+def test_hook_changing_the_gradient_raises_under_create_graph():
+    for A in APIS:
+        x = A.tensor([1.0, 2.0], requires_grad=True)
+        y = x * 2.0
+        y.register_hook(lambda g, A=A: A.xp.astype(g, A.xp.float32))
+        with pytest.raises(RuntimeError, match="has changed the type of value"):
+            A.grad(A.xp.sum(y * y), x, create_graph=True)
+
+
+def test_hook_returning_a_native_array_or_another_backend_raises():
+    x = xpgrad.namespace(np).asarray([1.0, 2.0], requires_grad=True)
+    x.register_hook(lambda g: np.asarray(g.data))
+    with pytest.raises(TypeError, match="returned 'ndarray'"):
+        xpgrad.namespace(np).sum(x * 2.0).backward()
+    txp = xpgrad.namespace(torch)
+    y = xpgrad.namespace(np).asarray([1.0, 2.0], requires_grad=True)
+    y.register_hook(lambda g: txp.asarray(torch.ones(2, dtype=torch.float64)))
+    with pytest.raises(RuntimeError, match="has changed the type of value .*backend 'torch'"):
+        xpgrad.namespace(np).sum(y * 2.0).backward()
+
+
+def _strict_pair():
+    import array_api_strict
+
+    sxp = xpgrad.namespace(array_api_strict)
+    return sxp, array_api_strict.Device("device1")
+
+
+def test_hook_moving_the_gradient_to_another_device_raises():
+    # torch on CPU only has the 'meta' device to try; array_api_strict has several devices.
+    t = torch.ones(2, requires_grad=True)
+    t.register_hook(lambda g: g.to("meta"))
+    with pytest.raises(RuntimeError, match="has changed the type of value"):
+        (t * 2.0).sum().backward()
+    sxp, other = _strict_pair()
+    x = sxp.asarray([1.0, 2.0], requires_grad=True)
+    y = x * 2.0
+    y.register_hook(lambda g: g.to_device(other))
+    with pytest.raises(RuntimeError, match="has changed the type of value .*device"):
+        sxp.sum(y * y).backward()
+    assert x.grad is None
+
+
+def test_gradient_argument_on_another_device_raises_as_torch():
+    t = torch.ones(2, requires_grad=True)
+    with pytest.raises(RuntimeError, match="expected device cpu but got meta"):
+        (t * 2.0).backward(torch.ones(2, device="meta"))
+    with pytest.raises(RuntimeError, match="expected device cpu but got meta"):
+        torch.autograd.grad(t * 2.0, t, torch.ones(2, device="meta"))
+    with pytest.raises(RuntimeError, match="device"):
+        t.grad = torch.ones(2, device="meta")
+    sxp, other = _strict_pair()
+    x = sxp.asarray([1.0, 2.0], requires_grad=True)
+    g = sxp.ones(2, device=other)
+    with pytest.raises(
+        RuntimeError, match=r"backward\(\): invalid gradient 'grad_tensors'\[0\] - expected device"
+    ):
+        (x * 2.0).backward(g)
+    with pytest.raises(
+        RuntimeError, match=r"grad\(\): invalid gradient 'grad_outputs'\[0\] - expected device"
+    ):
+        xpgrad.grad(x * 2.0, x, g)
+    with pytest.raises(RuntimeError, match="grad: assigned gradient is on device"):
+        x.grad = g
+    assert x.grad is None
+    # The same device is accepted, as before.
+    (x * 2.0).backward(sxp.ones(2))
+    assert sxp.all(x.grad == 2.0)
+
+
+def test_gradient_argument_dtype_and_shape_as_torch():
+    def s(A):
+        x = A.tensor([1.0, 2.0], requires_grad=True)
+        # Another real dtype is cast (torch accepts it).
+        (g,) = A.grad(x * 2.0, x, A.tensor([1.0, 1.0], dtype=np.float32))
+        out = [A.value(g), str(g.dtype).rsplit(".", 1)[-1]]
+        try:
+            A.grad(x * 2.0, x, A.tensor([1.0, 1.0], dtype=np.complex128))
+            out.append("no error")
+        except RuntimeError:
+            out.append("RuntimeError")
+        try:
+            A.grad(x * 2.0, x, A.tensor([1.0, 1.0, 1.0]))
+            out.append("no error")
+        except RuntimeError:
+            out.append("RuntimeError")
+        return out
+
+    assert_same(both(s))
+
+
+def test_assigned_grad_of_another_shape_or_dtype_raises_as_torch():
+    for A in APIS:
+        x = A.tensor([1.0, 2.0], requires_grad=True)
+        with pytest.raises(RuntimeError):
+            x.grad = A.tensor([1.0, 2.0, 3.0])
+        with pytest.raises(RuntimeError):
+            x.grad = A.tensor([1.0, 2.0], dtype=np.float32)
+        assert x.grad is None

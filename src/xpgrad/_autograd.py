@@ -68,6 +68,12 @@ def _root_grads(outputs, grads, create_graph, fname, argname):
                 f"{fname}(): mismatch in shape: '{argname}'[{i}] has shape {tuple(g.shape)} and "
                 f"output {i} has shape {tuple(out.shape)}"
             )
+        device = ns._backend.device
+        if device(g._data) != device(out._data):
+            raise RuntimeError(
+                f"{fname}(): invalid gradient '{argname}'[{i}] - expected device "
+                f"{device(out._data)} (the device of output {i}) but got {device(g._data)}"
+            )
         if ns._xp.isdtype(g.dtype, "complex floating") != ns._xp.isdtype(out.dtype, "complex floating"):
             raise RuntimeError(
                 f"{fname}(): '{argname}'[{i}] has dtype {g.dtype}, output {i} has dtype {out.dtype}; "

@@ -342,24 +342,41 @@ def _zeros_for(node, index, create_graph):
 
 
 def _run_hooks(hooks, g, create_graph, Tensor, ns):
+    """Run tensor hooks on gradient ``g``; a hook's result replaces it, as torch checks it.
+
+    A result must be a Tensor of the same backend, shape, dtype and device: torch raises
+    ("hook ... has changed the type of value") rather than cast, and so does xpgrad.
+    """
     for hook in hooks:
-        if create_graph:
-            r = hook(g)
-        else:
-            t = Tensor._wrap_plain(ns, g)
-            r = hook(t)
-        if r is not None:
-            if tuple(r.shape) != tuple(g.shape):
-                raise RuntimeError(
-                    f"hook {getattr(hook, '__name__', hook)!r} changed the shape of the gradient from "
-                    f"{tuple(g.shape)} to {tuple(r.shape)}"
-                )
-            if r.dtype != g.dtype:
-                r = ns.astype(r, g.dtype) if type(r) is Tensor else ns._xp.astype(r, g.dtype)
-            if create_graph:
-                g = r if type(r) is Tensor else Tensor._wrap_plain(ns, r)
-            else:
-                g = r._data if type(r) is Tensor else r
+        r = hook(g if create_graph else Tensor._wrap_plain(ns, g))
+        if r is None:
+            continue
+        name = getattr(hook, "__name__", repr(hook))
+        if type(r) is not Tensor:
+            raise TypeError(f"expected Tensor, but hook {name!r} returned {type(r).__name__!r}")
+        data = g._data if create_graph else g
+        new = r._data
+        if r._ns is not ns:
+            raise RuntimeError(
+                f"hook {name!r} has changed the type of value (was a Tensor of backend "
+                f"{ns._backend.name!r} got one of backend {r._ns._backend.name!r})"
+            )
+        if tuple(new.shape) != tuple(data.shape):
+            raise RuntimeError(
+                f"hook {name!r} has changed the size of value (was {tuple(data.shape)} got "
+                f"{tuple(new.shape)})"
+            )
+        if new.dtype != data.dtype:
+            raise RuntimeError(
+                f"hook {name!r} has changed the type of value (was {data.dtype} got {new.dtype})"
+            )
+        device = ns._backend.device
+        if device(new) != device(data):
+            raise RuntimeError(
+                f"hook {name!r} has changed the type of value (was on device {device(data)} got "
+                f"{device(new)})"
+            )
+        g = r if create_graph else new
     return g
 
 

@@ -207,6 +207,12 @@ class Tensor:
             )
         if value.dtype != self.dtype:
             raise RuntimeError(f"grad: assigned gradient has dtype {value.dtype}, expected {self.dtype}")
+        device = self._ns._backend.device
+        if device(value._data) != device(self._data):
+            raise RuntimeError(
+                f"grad: assigned gradient is on device {device(value._data)}, the tensor on "
+                f"{device(self._data)}"
+            )
         self._grad = value
 
     @property
