@@ -700,3 +700,22 @@ def test_assigned_grad_of_another_shape_or_dtype_raises_as_torch():
         with pytest.raises(RuntimeError):
             x.grad = A.tensor([1.0, 2.0], dtype=np.float32)
         assert x.grad is None
+
+
+def test_backward_with_roots_of_two_backends():
+    # Each graph is differentiated with its own backend; nothing is taken from the first root.
+    nxp = xpgrad.namespace(np)
+    txp = xpgrad.namespace(torch)
+    xt = torch.tensor([0.5, -1.0, 2.0], dtype=torch.float64, requires_grad=True)
+    (torch.sin(xt) * xt + torch.exp(xt) * xt).sum().backward()
+    expected = xt.grad.numpy()
+    for order in ("numpy first", "torch first"):
+        a = nxp.asarray([0.5, -1.0, 2.0], requires_grad=True)
+        b = txp.asarray(torch.tensor([0.5, -1.0, 2.0], dtype=torch.float64), requires_grad=True)
+        ra = nxp.sum(nxp.sin(a) * a + nxp.exp(a) * a)
+        rb = txp.sum(txp.sin(b) * b + txp.exp(b) * b)
+        roots = [ra, rb] if order == "numpy first" else [rb, ra]
+        xpgrad.backward(roots)
+        assert isinstance(a.grad.data, np.ndarray) and isinstance(b.grad.data, torch.Tensor)
+        np.testing.assert_allclose(a.grad.data, expected, rtol=1e-12)
+        np.testing.assert_allclose(b.grad.data.numpy(), expected, rtol=1e-12)

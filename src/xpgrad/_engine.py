@@ -320,7 +320,14 @@ def _unpack_saved(node, create_graph, Tensor):
                     f"modified by an in-place operation: its version is {counter[0]}, expected "
                     f"version {version}."
                 )
-            data = node.out_data[s.index]
+            out_data = node.out_data
+            if out_data is None:  # freed meanwhile by a concurrent backward without retain_graph
+                raise RuntimeError(
+                    f"Trying to backward through the graph a second time (through {node.name}): "
+                    "its saved values were freed by another backward call; pass "
+                    "retain_graph=True to the other calls."
+                )
+            data = out_data[s.index]
             if type(data) is Packed:
                 data = data.get(node.name)._data
             if create_graph:
@@ -413,7 +420,17 @@ def run_backward(
     captured = [None] * len(inputs) if inputs is not None else None
 
     handed = {id(g) for g in root_grads}
-    acc = _add if create_graph else _make_accumulate(roots[0]._ns._backend if roots else None, handed)
+    # Backend policy (in-place accumulation, quiet arithmetic) comes from the roots' backend; roots
+    # of several backends are fine (each node computes with its own namespace), but then the
+    # accumulation is the plain, always-correct `a + b`.
+    backends = []
+    for r in roots:
+        if all(r._ns._backend is not b for b in backends):
+            backends.append(r._ns._backend)
+    if create_graph or len(backends) != 1:
+        acc = _add
+    else:
+        acc = _make_accumulate(backends[0], handed)
     # Keep the user's gradient arrays alive while their ids are in `handed`.
     _keep = list(root_grads)
     root_nodes = []
@@ -469,9 +486,9 @@ def run_backward(
     state = _grad_mode.STATE
     prev_enabled = state.enabled
     state.enabled = create_graph
-    quiet = roots[0]._ns._backend.quiet() if roots else None
-    if quiet is not None:
-        quiet.__enter__()
+    quiet = [b.quiet() for b in backends]
+    for q in quiet:
+        q.__enter__()
     _gc_pause()  # see _gc_pause: the sweep creates no reference cycles
     try:
         anomaly = state.anomaly is True
@@ -579,8 +596,8 @@ def run_backward(
                         hook(leaf)
     finally:
         _gc_resume()
-        if quiet is not None:
-            quiet.__exit__(None, None, None)
+        for q in reversed(quiet):
+            q.__exit__(None, None, None)
         state.enabled = prev_enabled
         del _keep
         bufs.clear()
