@@ -392,3 +392,52 @@ def test_gradient_on_another_device_raises():
     ):
         sxp.sum(XF.apply(x, y)).backward()
     assert x.grad is None and y.grad is None
+
+
+def _two_outputs(lib):
+    """forward returns (sin x, exp x) and saves exp x (an output) and x (an input)."""
+    mod = torch if lib == "torch" else xp
+
+    def fwd(ctx, x):
+        e = mod.exp(x)
+        ctx.save_for_backward(x, e)
+        return mod.sin(x), e
+
+    def bwd(ctx, g_sin, g_exp):
+        x, e = ctx.saved_tensors
+        return g_sin * mod.cos(x) + g_exp * e
+
+    base = torch.autograd.Function if lib == "torch" else xpgrad.Function
+    return type("Two", (base,), {"forward": staticmethod(fwd), "backward": staticmethod(bwd)})
+
+
+@pytest.mark.parametrize("used", ["sin only", "exp only", "both"])
+def test_two_outputs_one_saved_as_torch(used):
+    results = {}
+    for lib in ("xpgrad", "torch"):
+        F = _two_outputs(lib)
+        x, _ = _inputs(lib)
+        packed = []
+        hooks = torch.autograd.graph.saved_tensors_hooks if lib == "torch" else xpgrad.saved_tensors_hooks
+        with hooks(lambda t, packed=packed: packed.append(1) or t, lambda t: t):
+            s, e = F.apply(x)
+        mod = torch if lib == "torch" else xp
+        loss = {"sin only": mod.sum(s), "exp only": mod.sum(e * e), "both": mod.sum(s * e)}[used]
+        (g,) = (torch.autograd.grad if lib == "torch" else xpgrad.grad)(loss, x, create_graph=True)
+        (gg,) = (torch.autograd.grad if lib == "torch" else xpgrad.grad)(mod.sum(g * g), x)
+        results[lib] = (len(packed), _np(g), _np(gg))
+    assert results["xpgrad"][0] == results["torch"][0]
+    np.testing.assert_allclose(results["xpgrad"][1], results["torch"][1], rtol=1e-12)
+    np.testing.assert_allclose(results["xpgrad"][2], results["torch"][2], rtol=1e-12)
+
+
+def test_in_place_change_of_a_saved_output_raises_as_torch():
+    for lib in ("xpgrad", "torch"):
+        F = _two_outputs(lib)
+        x, _ = _inputs(lib)
+        s, e = F.apply(x)
+        with torch.no_grad() if lib == "torch" else xpgrad.no_grad():
+            e += 1.0
+        mod = torch if lib == "torch" else xp
+        with pytest.raises(RuntimeError, match="modified by an in-?place operation"):
+            mod.sum(s).backward()

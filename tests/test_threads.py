@@ -200,3 +200,40 @@ def test_grad_mode_is_per_thread_while_others_differentiate():
     _run_threads(worker)
     assert xpgrad.is_grad_enabled()
     assert not any(seen)
+
+
+class _Cube(xpgrad.Function):
+    @staticmethod
+    def forward(ctx, x):
+        ctx.save_for_backward(x)
+        return x * x * x
+
+    @staticmethod
+    def backward(ctx, g):
+        (x,) = ctx.saved_tensors
+        return 3.0 * g * x * x
+
+
+def test_concurrent_grad_through_a_shared_custom_function_node():
+    xs, _, cs = _data()
+    xt = torch.tensor(xs, requires_grad=True)
+    ht = torch.tanh(xt) ** 3
+    expected = [
+        torch.autograd.grad(ht, xt, torch.tensor(cs[k][:, :1] * np.ones((5, 4))), retain_graph=True)[
+            0
+        ].numpy()
+        for k in range(N_THREADS)
+    ]
+    x = xp.asarray(xs, requires_grad=True)
+    h = _Cube.apply(xp.tanh(x))  # one Function node shared by every thread
+    failures = []
+
+    def worker(k):
+        go = xp.asarray(cs[k][:, :1] * np.ones((5, 4)))
+        for _ in range(ITERATIONS):
+            (g,) = xpgrad.grad(h, x, grad_outputs=go, retain_graph=True)
+            if not np.allclose(g.data, expected[k], rtol=1e-12):
+                failures.append(k)
+
+    _run_threads(worker)
+    assert failures == []

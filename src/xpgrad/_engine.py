@@ -343,9 +343,25 @@ def _zeros_for(node, index, create_graph):
     if dtype is None or not node.materialize:
         return None
     ns = node.ns
+    device = _device_of_node(node)
     if create_graph:
-        return ns.zeros(shape, dtype=dtype, device=ns._device_of_node(node))
-    return ns._xp.zeros(shape, dtype=dtype, device=ns._device_of_node(node))
+        return ns.zeros(shape, dtype=dtype, device=device)
+    return ns._xp.zeros(shape, dtype=dtype, device=device)
+
+
+def _device_of_node(node):
+    """The device of a node's outputs: of a kept output, else of a leaf input (None: default)."""
+    device = node.ns._backend.device
+    for m in node.out_data or ():
+        if m is None:
+            continue
+        if type(m) is Packed:
+            m = m.get(node.name)._data
+        return device(m)
+    for t in node.next:
+        if t is not None and type(t) is not Node:
+            return device(t._data)
+    return None
 
 
 def _run_hooks(hooks, g, create_graph, Tensor, ns):

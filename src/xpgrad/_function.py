@@ -188,12 +188,12 @@ class Function(metaclass=_FunctionMeta):
         # non-differentiable outputs as the Tensors forward returned (they have no grad_fn).
         position = {id(o): i for i, o in enumerate(outs) if type(o) is Tensor}
         saved = []
-        uses_out = False
+        saved_outs = set()
         for s in saved_in:
             i = position.get(id(s)) if s is not None else None
             if i is not None and diff[i] and counters[i] is not None:
                 saved.append(OUTS[i] if i < len(OUTS) else OutRef(i))
-                uses_out = True
+                saved_outs.add(i)
             else:
                 saved.append(s)
         saved = tuple(saved)
@@ -211,8 +211,9 @@ class Function(metaclass=_FunctionMeta):
         node.n_out = len(outs)
         node.out_meta = tuple((o.shape, o.dtype) if type(o) is Tensor else ((), None) for o in outs)
         node.materialize = ctx._materialize_grads
-        if uses_out:
-            node.out_data = tuple(o._data if type(o) is Tensor else None for o in outs)
+        if saved_outs:
+            # Only the saved outputs are kept (and packed by saved_tensors_hooks, once each).
+            node.out_data = tuple(o._data if i in saved_outs else None for i, o in enumerate(outs))
             node.out_versions = tuple(None if c is None else (c, c[0]) for c in counters)
             if node.pack is not None:
                 node.pack_outputs()
