@@ -719,3 +719,17 @@ def test_backward_with_roots_of_two_backends():
         assert isinstance(a.grad.data, np.ndarray) and isinstance(b.grad.data, torch.Tensor)
         np.testing.assert_allclose(a.grad.data, expected, rtol=1e-12)
         np.testing.assert_allclose(b.grad.data.numpy(), expected, rtol=1e-12)
+
+
+def test_gradient_argument_of_another_backend_raises():
+    nxp = xpgrad.namespace(np)
+    txp = xpgrad.namespace(torch)
+    x = nxp.asarray([1.0, 2.0], requires_grad=True)
+    for g in (txp.ones(2, dtype=txp.float64), torch.ones(2, dtype=torch.float64)):
+        with pytest.raises(TypeError, match="grad_tensors"):
+            (x * 2.0).backward(g)
+        with pytest.raises(TypeError, match="grad_outputs"):
+            xpgrad.grad(x * 2.0, x, g)
+        with pytest.raises(TypeError, match="grad"):
+            x.grad = g
+    assert x.grad is None

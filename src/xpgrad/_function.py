@@ -88,7 +88,7 @@ class _BackwardCtx(FunctionCtx):
     """The ctx of one backward call: its own ``saved_tensors``; every other attribute is the
     Function's ctx's (read and written through)."""
 
-    def __init__(self, ctx, saved):  # noqa: D107 - FunctionCtx.__init__ is deliberately not run
+    def __init__(self, ctx, saved):  # FunctionCtx.__init__ is deliberately not run
         object.__setattr__(self, "_ctx", ctx)
         object.__setattr__(self, "_unpacked", saved)
 
