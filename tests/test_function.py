@@ -441,3 +441,36 @@ def test_in_place_change_of_a_saved_output_raises_as_torch():
         mod = torch if lib == "torch" else xp
         with pytest.raises(RuntimeError, match="modified by an in-?place operation"):
             mod.sum(s).backward()
+
+
+def test_function_inside_checkpoint_as_torch():
+    import torch.utils.checkpoint
+
+    def make(lib):
+        mod = torch if lib == "torch" else xp
+
+        def fwd(ctx, x):
+            out = x * x * x
+            ctx.save_for_backward(x, out)
+            return out
+
+        def bwd(ctx, g):
+            x, out = ctx.saved_tensors
+            return 3.0 * g * out / x
+
+        base = torch.autograd.Function if lib == "torch" else xpgrad.Function
+        F = type("Cube", (base,), {"forward": staticmethod(fwd), "backward": staticmethod(bwd)})
+        return lambda x: mod.sin(F.apply(mod.cos(x)))
+
+    values = [0.3, 0.7, 1.1]
+    xt = torch.tensor(values, dtype=torch.float64, requires_grad=True)
+    ft = make("torch")
+    (gt,) = torch.autograd.grad(
+        torch.utils.checkpoint.checkpoint(ft, xt, use_reentrant=False).sum(), xt, create_graph=True
+    )
+    (ggt,) = torch.autograd.grad(gt.sum(), xt)
+    x = xp.asarray(values, requires_grad=True)
+    (g,) = xpgrad.grad(xp.sum(xpgrad.checkpoint(make("xpgrad"), x)), x, create_graph=True)
+    (gg,) = xpgrad.grad(xp.sum(g), x)
+    np.testing.assert_allclose(g.detach().data, gt.detach().numpy(), rtol=1e-12)
+    np.testing.assert_allclose(gg.data, ggt.numpy(), rtol=1e-12)
