@@ -16,6 +16,7 @@ import sys
 import threading
 
 import numpy as np
+import pytest
 import torch
 
 import xpgrad
@@ -77,19 +78,28 @@ def _torch_expected():
     return out
 
 
-def test_concurrent_grad_through_a_shared_retained_graph():
+def _backend(name):
+    """(xpgrad namespace, raw array maker, to-NumPy) for a backend."""
+    if name == "torch":
+        return xpgrad.namespace(torch), lambda a: torch.tensor(a), lambda t: t.data.numpy()
+    return xp, lambda a: a, lambda t: np.asarray(t.data)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_concurrent_grad_through_a_shared_retained_graph(backend):
+    bxp, raw, to_np = _backend(backend)
     xs, ws, cs = _data()
     expected = _torch_expected()
-    x = xp.asarray(xs, requires_grad=True)
-    w = xp.asarray(ws, requires_grad=True)
-    h = _shared_graph(xp, x, w)  # shared by every thread, retained
-    losses = [xp.sum(h * xp.asarray(cs[k])) + xp.sum(h) ** 2 for k in range(N_THREADS)]
+    x = bxp.asarray(raw(xs), requires_grad=True)
+    w = bxp.asarray(raw(ws), requires_grad=True)
+    h = _shared_graph(bxp, x, w)  # shared by every thread, retained
+    losses = [bxp.sum(h * bxp.asarray(raw(cs[k]))) + bxp.sum(h) ** 2 for k in range(N_THREADS)]
     results = [[] for _ in range(N_THREADS)]
 
     def worker(k):
         for _ in range(ITERATIONS):
             gx, gw = xpgrad.grad(losses[k], [x, w], retain_graph=True)
-            results[k].append((gx.data, gw.data))
+            results[k].append((to_np(gx), to_np(gw)))
 
     _run_threads(worker)
     for k in range(N_THREADS):
@@ -123,13 +133,15 @@ def test_concurrent_grad_from_one_shared_root_with_different_grad_outputs():
     assert failures == []
 
 
-def test_concurrent_backward_accumulates_every_contribution():
+@pytest.mark.parametrize("backend", ["numpy", "torch"])
+def test_concurrent_backward_accumulates_every_contribution(backend):
+    bxp, raw, to_np = _backend(backend)
     xs, ws, cs = _data()
     expected = _torch_expected()
-    x = xp.asarray(xs, requires_grad=True)
-    w = xp.asarray(ws, requires_grad=True)
-    h = _shared_graph(xp, x, w)
-    losses = [xp.sum(h * xp.asarray(cs[k])) + xp.sum(h) ** 2 for k in range(N_THREADS)]
+    x = bxp.asarray(raw(xs), requires_grad=True)
+    w = bxp.asarray(raw(ws), requires_grad=True)
+    h = _shared_graph(bxp, x, w)
+    losses = [bxp.sum(h * bxp.asarray(raw(cs[k]))) + bxp.sum(h) ** 2 for k in range(N_THREADS)]
 
     def worker(k):
         for _ in range(ITERATIONS):
@@ -138,8 +150,8 @@ def test_concurrent_backward_accumulates_every_contribution():
     _run_threads(worker)
     want_x = ITERATIONS * sum(e[0] for e in expected)
     want_w = ITERATIONS * sum(e[1] for e in expected)
-    np.testing.assert_allclose(x.grad.data, want_x, rtol=1e-10)
-    np.testing.assert_allclose(w.grad.data, want_w, rtol=1e-10)
+    np.testing.assert_allclose(to_np(x.grad), want_x, rtol=1e-10)
+    np.testing.assert_allclose(to_np(w.grad), want_w, rtol=1e-10)
 
 
 def test_concurrent_backward_with_create_graph_and_separate_graphs():
