@@ -249,3 +249,46 @@ def test_concurrent_grad_through_a_shared_custom_function_node():
 
     _run_threads(worker)
     assert failures == []
+
+
+def test_gc_stays_paused_until_the_last_overlapping_backward_ends():
+    # A starts its sweep, B starts its own, A ends while B is still sweeping: the collector
+    # must stay paused for B, and be enabled again once B ends (it was enabled before A began).
+    a_in, b_in, a_done = threading.Event(), threading.Event(), threading.Event()
+    seen = {}
+
+    def hook_a(g):
+        a_in.set()
+        assert b_in.wait(10)
+        return None
+
+    def hook_b(g):
+        b_in.set()
+        assert a_done.wait(10)
+        seen["B after A ended"] = gc.isenabled()
+        return None
+
+    xa = xp.asarray([1.0, 2.0], requires_grad=True)
+    xb = xp.asarray([1.0, 2.0], requires_grad=True)
+    ya, yb = xa * 2.0, xb * 3.0
+    ya.register_hook(hook_a)
+    yb.register_hook(hook_b)
+
+    def run_a():
+        xp.sum(ya).backward()
+        a_done.set()
+
+    def run_b():
+        assert a_in.wait(10)
+        xp.sum(yb).backward()
+
+    assert gc.isenabled()
+    threads = [threading.Thread(target=run_a), threading.Thread(target=run_b)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert seen == {"B after A ended": False}
+    assert gc.isenabled()
+    np.testing.assert_array_equal(xa.grad.data, [2.0, 2.0])
+    np.testing.assert_array_equal(xb.grad.data, [3.0, 3.0])
