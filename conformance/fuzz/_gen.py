@@ -53,6 +53,7 @@ class _Gen:
         self.vars: list[str] = []  # floating variables (inputs and results), in order
         self.counts: dict[str, int] = {}
         self.used_index: set[str] = set()
+        self.fancy_setitem = True
 
     # -- names and values --------------------------------------------------------------------
 
@@ -174,15 +175,18 @@ class _Gen:
         self.stmts.append(Stmt(code, op, defines, mutates, uses, subst))
         return defines
 
-    def index_expr(self, shape):
-        """A basic index for ``shape`` as source text, and the shape it selects."""
+    def index_expr(self, shape, setitem=False):
+        """A basic index for ``shape`` as source text (a form every standard library accepts:
+        one entry per axis or a trailing ``...``), and the shape it selects."""
         r = len(shape)
-        choices = ["...", "None"]
+        choices = ["..."] if setitem else ["...", "None, ..."]
         if r >= 1:
             n = shape[0]
-            choices += [f"{int(self.rng.integers(0, n))}", "1:" if n > 1 else ":", f":{max(1, n - 1)}", "::2"]
-        if r >= 2:
-            choices += [f":, {int(self.rng.integers(0, shape[1]))}", f"..., 1:" if shape[-1] > 1 else "..., :"]
+            tail = ", ..." if r > 1 else ""
+            choices += [f"{int(self.rng.integers(0, n))}{tail}", f"{'1:' if n > 1 else ':'}{tail}"]
+            choices += [f":{max(1, n - 1)}{tail}", f"::2{tail}"]
+        if r == 2:
+            choices += [f":, {int(self.rng.integers(0, shape[1]))}", "..., 1:" if shape[1] > 1 else "..., :"]
             choices += [f"{int(self.rng.integers(0, shape[0]))}, 1:" if shape[1] > 1 else "0, :"]
         expr = str(self.rng.choice(choices))
         sel = eval(f"np.empty({tuple(shape)})[{expr}]", {"np": np}).shape  # noqa: S307 - our own text
@@ -618,7 +622,7 @@ def _take(g):
     axis = int(g.rng.integers(0, len(g.shape(a))))
     i = _index_input(g, g.shape(a)[axis], unique=False)
     g.used_index.add(i)
-    if axis == 0 and g.rng.random() < 0.5:
+    if axis == 0 and len(g.shape(a)) == 1 and g.rng.random() < 0.5:
         return g.emit(f"{(o := g.name('v'))} = {a}[{i}]", "getitem_int_array", defines=o, uses=(a, i))
     return g.emit(f"{(o := g.name('v'))} = xp.take({a}, {i}, axis={axis})", "take", defines=o, uses=(a, i))
 
@@ -667,17 +671,18 @@ def _setitem(g):
     t = _target(g)
     if t is None:
         return None
-    expr, sel = g.index_expr(g.shape(t))
+    expr, sel = g.index_expr(g.shape(t), setitem=True)
     v = _value_for(g, t, sel)
     uses = (t,) if v == "0.5" else (t, v)
-    return g.emit(f"{t}[{expr}] = {v}", "setitem", mutates=t, uses=uses)
+    op = "setitem_ellipsis" if expr == "..." else "setitem"
+    return g.emit(f"{t}[{expr}] = {v}", op, mutates=t, uses=uses)
 
 
 def _setitem_index(g):
     t = _target(g, rank=(1, 2))
     if t is None:
         return None
-    if g.rng.random() < 0.5:
+    if g.fancy_setitem and g.rng.random() < 0.5:
         i = _index_input(g, g.shape(t)[0], unique=True)
         sel = (g.shape(i)[0],) + g.shape(t)[1:]
         op = "setitem_int_array"
@@ -713,7 +718,7 @@ def _view_then_inplace(g):
         return None
     expr, sel = g.index_expr(g.shape(a))
     view = g.emit(f"{(o := g.name('v'))} = {a}[{expr}]", "getitem", defines=o, uses=(a,))
-    t, shape = (view, sel) if g.rng.random() < 0.5 else (a, g.shape(a))
+    t, shape = (view, sel) if g.rng.random() < 0.5 and "None" not in expr else (a, g.shape(a))
     v = _value_for(g, t, shape)
     sym = str(g.rng.choice(["+=", "*="]))
     uses = (t,) if v == "0.5" else (t, v)
@@ -751,10 +756,11 @@ _reg("mutate_index", 0.6, _mutate_index)
 # -- programs -------------------------------------------------------------------------------
 
 
-def _try(seed: int, dtype: str | None, max_stmts: int) -> Program:
+def _try(seed: int, dtype: str | None, max_stmts: int, fancy_setitem: bool) -> Program:
     rng = np.random.default_rng(seed)
     dtype = dtype or str(rng.choice(DTYPES))
     g = _Gen(rng, dtype)
+    g.fancy_setitem = fancy_setitem
     for _ in range(int(rng.integers(1, 3))):
         g.new_input("leaf", g.rand_shape())
     names = list(OPS)
@@ -776,12 +782,13 @@ def _try(seed: int, dtype: str | None, max_stmts: int) -> Program:
     return Program(dtype, tuple(g.inputs), tuple(g.stmts), tuple(outs), seed)
 
 
-def generate(seed: int, dtype: str | None = None, max_stmts: int = 10) -> Program:
+def generate(seed: int, dtype: str | None = None, max_stmts: int = 10, fancy_setitem: bool = True) -> Program:
     """The program of ``seed`` (the same on every machine and run); ``dtype`` defaults to a
-    random one of :data:`DTYPES`."""
+    random one of :data:`DTYPES`. Index forms are those the standard specifies, plus
+    ``x[index_array] = value`` where ``fancy_setitem`` (not on array-api-strict)."""
     for attempt in range(50):
         try:
-            return _try(seed * 64 + attempt if attempt else seed, dtype, max_stmts)
+            return _try(seed * 64 + attempt if attempt else seed, dtype, max_stmts, fancy_setitem)
         except GenFail:
             continue
     raise RuntimeError(f"generate(): no well-defined program for seed {seed} in 50 attempts")
