@@ -142,14 +142,14 @@ def fuzz(
     dtypes=None,
     max_stmts: int = 10,
     reduce_budget: int = 150,
-    max_reductions: int = 40,
+    max_reductions: int = 100,
     progress=None,
     known=None,
 ) -> FuzzRun:
     """Run ``programs`` random programs on ``backend`` against torch and triage the differences.
 
     At most ``max_reductions`` differences are reduced (each with at most ``reduce_budget``
-    runs); further ones with the same signature and ops are classified unreduced.
+    runs), one per signature, class and op set; the others are reported unreduced.
     """
     from conformance._suite import resolve_backend
 
@@ -159,6 +159,7 @@ def fuzz(
     run = FuzzRun(backend)
     t0 = time.perf_counter()
     reduced = 0
+    seen: set = set()  # (signature, class, ops) of the differences already reduced
     for k in range(programs):
         s = program_seed(seed, k)
         dtype = None if not dtypes else dtypes[k % len(dtypes)]
@@ -172,7 +173,9 @@ def fuzz(
             if diff is not None:
                 cls, _, _ = classify(program, diff, ns)
                 small = program
-                if cls != "float32 precision" and reduced < max_reductions:
+                seen_key = (diff.signature, cls, tuple(program.ops))
+                if cls != "float32 precision" and reduced < max_reductions and seen_key not in seen:
+                    seen.add(seen_key)
                     reduced += 1
                     small = reduce(program, diff, ns, budget=reduce_budget)
                     d2 = compare(small, ns)

@@ -346,7 +346,10 @@ def _where(g):
     b = g.operand(g.shape(a))
     if g.cplx(a) != g.cplx(b) and g.rng.random() < 0.5:
         return None
-    return g.emit(f"{(o := g.name('v'))} = xp.where({m}, {a}, {b})", "where", defines=o, uses=(m, a, b))
+    g.used_index.add(m)
+    out = g.emit(f"{(o := g.name('v'))} = xp.where({m}, {a}, {b})", "where", defines=o, uses=(m, a, b))
+    _maybe_mutate(g, m)
+    return out
 
 
 _reg("greater", 0.5, _compare)
@@ -601,12 +604,17 @@ _reg("astype", 0.4, _astype)
 # -- indexing ---------------------------------------------------------------------------------
 
 
+def _getitem_op(expr, sel):
+    """"getitem_scalar" for integers only selecting one element (NumPy gives a scalar, no view)."""
+    return "getitem_scalar" if sel == () and "..." not in expr and ":" not in expr else "getitem"
+
+
 def _getitem(g):
     a = g.pick(g.floats())
     if a is None:
         return None
-    expr, _ = g.index_expr(g.shape(a))
-    return g.emit(f"{(o := g.name('v'))} = {a}[{expr}]", "getitem", defines=o, uses=(a,))
+    expr, sel = g.index_expr(g.shape(a))
+    return g.emit(f"{(o := g.name('v'))} = {a}[{expr}]", _getitem_op(expr, sel), defines=o, uses=(a,))
 
 
 def _index_input(g, n, unique):
@@ -623,8 +631,11 @@ def _take(g):
     i = _index_input(g, g.shape(a)[axis], unique=False)
     g.used_index.add(i)
     if axis == 0 and len(g.shape(a)) == 1 and g.rng.random() < 0.5:
-        return g.emit(f"{(o := g.name('v'))} = {a}[{i}]", "getitem_int_array", defines=o, uses=(a, i))
-    return g.emit(f"{(o := g.name('v'))} = xp.take({a}, {i}, axis={axis})", "take", defines=o, uses=(a, i))
+        out = g.emit(f"{(o := g.name('v'))} = {a}[{i}]", "getitem_int_array", defines=o, uses=(a, i))
+    else:
+        out = g.emit(f"{(o := g.name('v'))} = xp.take({a}, {i}, axis={axis})", "take", defines=o, uses=(a, i))
+    _maybe_mutate(g, i)
+    return out
 
 
 def _getitem_mask(g):
@@ -633,7 +644,9 @@ def _getitem_mask(g):
         return None
     m = _mask_for(g, g.shape(a))
     g.used_index.add(m)
-    return g.emit(f"{(o := g.name('v'))} = {a}[{m}]", "getitem_mask", defines=o, uses=(a, m))
+    out = g.emit(f"{(o := g.name('v'))} = {a}[{m}]", "getitem_mask", defines=o, uses=(a, m))
+    _maybe_mutate(g, m)
+    return out
 
 
 _reg("getitem", 1.2, _getitem)
@@ -695,7 +708,9 @@ def _setitem_index(g):
     if op == "setitem_int_array" and v != "0.5" and g.rng.random() < 0.5:
         v = g.operand(sel, cplx=None if g.cplx(t) else False)
     uses = (t, i) if v == "0.5" else (t, i, v)
-    return g.emit(f"{t}[{i}] = {v}", op, mutates=t, uses=uses)
+    out = g.emit(f"{t}[{i}] = {v}", op, mutates=t, uses=uses)
+    _maybe_mutate(g, i)
+    return out
 
 
 def _inplace(g):
@@ -717,7 +732,7 @@ def _view_then_inplace(g):
     if a is None:
         return None
     expr, sel = g.index_expr(g.shape(a))
-    view = g.emit(f"{(o := g.name('v'))} = {a}[{expr}]", "getitem", defines=o, uses=(a,))
+    view = g.emit(f"{(o := g.name('v'))} = {a}[{expr}]", _getitem_op(expr, sel), defines=o, uses=(a,))
     t, shape = (view, sel) if g.rng.random() < 0.5 and "None" not in expr else (a, g.shape(a))
     v = _value_for(g, t, shape)
     sym = str(g.rng.choice(["+=", "*="]))
@@ -725,10 +740,18 @@ def _view_then_inplace(g):
     return g.emit(f"{t} {sym} {v}", "iadd" if sym == "+=" else "imul", mutates=t, uses=uses)
 
 
-def _mutate_index(g):
+def _maybe_mutate(g, i, p=0.3):
+    """Sometimes change index array or mask ``i`` right after its use."""
+    if g.rng.random() < p:
+        _mutate_index(g, i)
+
+
+def _mutate_index(g, i=None):
     """Change an index array or mask after an op used it (torch raises where it saved it)."""
-    cands = sorted(i for i in g.used_index if g.env[i].ndim >= 1 and g.env[i].numel() > 0)
-    i = g.pick(cands)
+    if i is None:
+        i = g.pick(sorted(i for i in g.used_index if g.env[i].ndim >= 1 and g.env[i].numel() > 0))
+    elif g.env[i].ndim == 0 or g.env[i].numel() == 0:
+        return None
     if i is None:
         return None
     t = g.env[i]
@@ -750,7 +773,7 @@ _reg("setitem", 1.0, _setitem)
 _reg("setitem_index", 0.6, _setitem_index)
 _reg("inplace", 1.0, _inplace)
 _reg("view_inplace", 0.7, _view_then_inplace)
-_reg("mutate_index", 0.6, _mutate_index)
+_reg("mutate_index", 0.5, _mutate_index)
 
 
 # -- programs -------------------------------------------------------------------------------

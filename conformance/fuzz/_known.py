@@ -81,6 +81,13 @@ KNOWN: list[FuzzKnown] = [
         "of its base gives another graph (or no error) than torch's",
     ),
     FuzzKnown(
+        "*",
+        ("getitem_scalar", INPLACE),
+        ISSUE9 + "aliasing views: x[i] of a 1-D array (one element by integers alone) is a view in "
+        "torch, but NumPy returns a scalar and xpgrad a new 0-d array: an in-place change of it does "
+        "not reach its base (x[i, ...] is a view on both sides)",
+    ),
+    FuzzKnown(
         "raise mismatch: *",
         (INPLACE,),
         ISSUE9 + "item 3: the values an op saves are not torch's derivatives.yaml set (divide, "

@@ -141,11 +141,14 @@ class Program:
         rest = list(self.stmts[k + 1 :])
         outputs = list(self.outputs)
         if s.defines is not None:
-            needed = s.defines in outputs or any(s.defines in t.uses or t.mutates == s.defines for t in rest)
-            if needed:
-                if not s.subst:
+            used_later = any(s.defines in t.uses or t.mutates == s.defines for t in rest)
+            if used_later or s.defines in outputs:
+                # An output may become any floating operand (x*, c*, v*; not i* or m*).
+                floating = [u for u in s.uses if u[:1] in ("v", "x", "c")]
+                stand_in = s.subst if used_later else s.subst + tuple(u for u in floating if u not in s.subst)
+                if not stand_in:
                     return None
-                new = s.subst[0]
+                new = stand_in[0]
                 rest = [t.renamed(s.defines, new) for t in rest]
                 outputs = [new if o == s.defines else o for o in outputs]
         outputs = list(dict.fromkeys(outputs))
