@@ -110,7 +110,7 @@ class _Gen:
 
         if kind in ("leaf", "const"):
             cplx = self.is_complex if cplx is None else cplx
-            dt = self.dtype if cplx else self.real_dtype
+            dt = {"float32": "complex64", "float64": "complex128"}.get(self.real_dtype) if cplx else self.real_dtype
             value = np.asarray(self.values(shape, cplx) if value is None else value, dtype=dt)
             prefix = "x" if kind == "leaf" else "c"
         else:
