@@ -136,7 +136,12 @@ def test_torch_wrong_is_told_apart(monkeypatch):
     monkeypatch.setattr(_run, "TORCH_DEFAULT_DTYPE", "backend")  # float64, NumPy's default
     ns = resolve_backend("numpy")
     a = np.array([[1.0 + 0.5j, 0.3], [-0.2j, 2.0]], dtype=np.complex64)
-    p = _program([("v0 = xp.linalg.det(x0)", "linalg.det", "v0", ["x0"])], [Input("x0", "leaf", a)], ["v0"], "complex64")
+    p = _program(
+        [("v0 = xp.linalg.det(x0)", "linalg.det", "v0", ["x0"])],
+        [Input("x0", "leaf", a)],
+        ["v0"],
+        "complex64",
+    )
     d = compare(p, ns)
     if d is None:
         pytest.xfail("torch no longer raises in complex64 det backward")  # a newer torch
@@ -149,3 +154,24 @@ def test_known_entries_are_well_formed():
         assert entry.reason
         assert any(fnmatchcase(c, entry.cls) for c in CLASSES), entry.cls
         assert any(fnmatchcase(c, entry.check) for c in ("forward", "first", "second")), entry.check
+
+
+def test_a_planted_second_order_bug_is_found(monkeypatch):
+    # sin's VJP is g * cos(x): under create_graph it calls the namespace's cos, whose planted VJP
+    # is 1% off. Only the second order can see it.
+    from xpgrad._ops import make_unary
+
+    from ._suite import resolve_backend
+
+    ns = resolve_backend("numpy")
+
+    def wrong_cos_vjp(xp, g, x):
+        return -g * xp.sin(x) * 1.01
+
+    monkeypatch.setattr(ns, "cos", make_unary(ns, "cos", ns._xp.cos, wrong_cos_vjp))
+    x = np.array([0.3, -1.2, 2.0])
+    p = _program([("v0 = xp.sin(x0)", "sin", "v0", ["x0"])], [Input("x0", "leaf", x)], ["v0"])
+    d = compare(p, ns)
+    assert d is not None and d.check == "second" and d.kind == "values", d
+    cls, _, _ = classify(p, d, ns)
+    assert cls == "xpgrad wrong"

@@ -23,7 +23,9 @@ def main(argv=None) -> int:
     p.add_argument("--seed", type=int, default=0, help="seed of the run (default: 0)")
     p.add_argument("--dtypes", nargs="+", choices=DTYPES, help="only these dtypes (default: all four)")
     p.add_argument("--max-stmts", type=int, default=10, help="statements per program at most (default: 10)")
-    p.add_argument("--reductions", type=int, default=100, help="reduce at most this many differences (default: 100)")
+    p.add_argument(
+        "--reductions", type=int, default=100, help="reduce at most this many differences (default: 100)"
+    )
     p.add_argument("--report", metavar="DIR", help="write fuzz-<backend>.txt/.json and reproducers to DIR")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     args = p.parse_args(argv)

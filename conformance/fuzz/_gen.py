@@ -110,14 +110,22 @@ class _Gen:
 
         if kind in ("leaf", "const"):
             cplx = self.is_complex if cplx is None else cplx
-            dt = {"float32": "complex64", "float64": "complex128"}.get(self.real_dtype) if cplx else self.real_dtype
+            dt = (
+                {"float32": "complex64", "float64": "complex128"}.get(self.real_dtype)
+                if cplx
+                else self.real_dtype
+            )
             value = np.asarray(self.values(shape, cplx) if value is None else value, dtype=dt)
             prefix = "x" if kind == "leaf" else "c"
         else:
             prefix = "i" if kind == "index" else "m"
         name = self.name(prefix)
         self.inputs.append(Input(name, kind, value))
-        ref = value.astype(np.complex128 if value.dtype.kind == "c" else np.float64) if value.dtype.kind in "fc" else value
+        ref = (
+            value.astype(np.complex128 if value.dtype.kind == "c" else np.float64)
+            if value.dtype.kind in "fc"
+            else value
+        )
         self.env[name] = torch.tensor(np.array(ref))
         if kind in ("leaf", "const"):
             self.vars.append(name)
@@ -138,7 +146,11 @@ class _Gen:
                 pass
         if cands and self.rng.random() < 0.7:
             return self.pick(cands)
-        sub = tuple(shape)[int(self.rng.integers(0, len(shape) + 1)) :] if self.rng.random() < 0.3 else tuple(shape)
+        sub = (
+            tuple(shape)[int(self.rng.integers(0, len(shape) + 1)) :]
+            if self.rng.random() < 0.3
+            else tuple(shape)
+        )
         kind = "leaf" if self.n_leaves() < 4 and self.rng.random() < 0.6 else "const"
         c = self.is_complex if cplx is None else cplx
         return self.new_input(kind, sub, cplx=c)
@@ -259,7 +271,11 @@ for _n, _t in _UNARY_ANY.items():
 _reg("exp", 1.0, _checked_unary("exp", "xp.exp({a})", "any", lambda a: bool(np.all(np.real(a) < 4))))
 _reg("log", 1.0, _checked_unary("log", "xp.log({a})", "any", _away_from_cut))
 _reg("sqrt", 1.0, _checked_unary("sqrt", "xp.sqrt({a})", "any", _away_from_cut))
-_reg("reciprocal", 0.7, _checked_unary("reciprocal", "1.0 / {a}", "any", lambda a: bool(np.all(np.abs(a) > 0.2))))
+_reg(
+    "reciprocal",
+    0.7,
+    _checked_unary("reciprocal", "1.0 / {a}", "any", lambda a: bool(np.all(np.abs(a) > 0.2))),
+)
 _reg("abs", 1.0, _checked_unary("abs", "xp.abs({a})", "any", lambda a: bool(np.all(np.abs(a) > MARGIN))))
 _reg("imag", 0.5, _checked_unary("imag", "xp.imag({a})", "complex", lambda a: True))
 _reg("expm1", 0.4, _checked_unary("expm1", "xp.expm1({a})", "real", lambda a: bool(np.all(a < 4))))
@@ -304,13 +320,37 @@ _reg(
     "pow",
     0.5,
     _binary(
-        "pow", "xp.pow({a}, {b})", "real", ok=lambda a, b: bool(np.all(a > 0.1) and np.all(np.abs(b * np.log(a)) < 5))
+        "pow",
+        "xp.pow({a}, {b})",
+        "real",
+        ok=lambda a, b: bool(np.all(a > 0.1) and np.all(np.abs(b * np.log(a)) < 5)),
     ),
 )
-_reg("maximum", 0.7, _binary("maximum", "xp.maximum({a}, {b})", "real", ok=lambda a, b: bool(np.all(np.abs(a - b) > MARGIN))))
-_reg("minimum", 0.5, _binary("minimum", "xp.minimum({a}, {b})", "real", ok=lambda a, b: bool(np.all(np.abs(a - b) > MARGIN))))
-_reg("atan2", 0.4, _binary("atan2", "xp.atan2({a}, {b})", "real", ok=lambda a, b: bool(np.all(np.hypot(a, b) > 0.1) and np.all((b > 0) | (np.abs(a) > MARGIN)))))
-_reg("hypot", 0.3, _binary("hypot", "xp.hypot({a}, {b})", "real", ok=lambda a, b: bool(np.all(np.hypot(a, b) > 0.1))))
+_reg(
+    "maximum",
+    0.7,
+    _binary("maximum", "xp.maximum({a}, {b})", "real", ok=lambda a, b: bool(np.all(np.abs(a - b) > MARGIN))),
+)
+_reg(
+    "minimum",
+    0.5,
+    _binary("minimum", "xp.minimum({a}, {b})", "real", ok=lambda a, b: bool(np.all(np.abs(a - b) > MARGIN))),
+)
+_reg(
+    "atan2",
+    0.4,
+    _binary(
+        "atan2",
+        "xp.atan2({a}, {b})",
+        "real",
+        ok=lambda a, b: bool(np.all(np.hypot(a, b) > 0.1) and np.all((b > 0) | (np.abs(a) > MARGIN))),
+    ),
+)
+_reg(
+    "hypot",
+    0.3,
+    _binary("hypot", "xp.hypot({a}, {b})", "real", ok=lambda a, b: bool(np.all(np.hypot(a, b) > 0.1))),
+)
 
 
 def _compare(g):
@@ -324,7 +364,9 @@ def _compare(g):
         bv = g.val(b)
     if not np.all(np.abs(g.val(a) - bv) > MARGIN):
         return None
-    return g.emit(f"{(o := g.name('m'))} = {a} > {b}", "greater", defines=o, uses=(a,) if b == "0.3" else (a, b))
+    return g.emit(
+        f"{(o := g.name('m'))} = {a} > {b}", "greater", defines=o, uses=(a,) if b == "0.3" else (a, b)
+    )
 
 
 def _mask_for(g, shape):
@@ -366,7 +408,9 @@ def _reduction(name, fn, kind="any", ok=None, extra=""):
         keep = bool(g.rng.random() < 0.3)
         if ok is not None and not ok(g.val(a), axis):
             return None
-        args = f"{a}{extra}" + ("" if axis is None else f", axis={axis}") + (", keepdims=True" if keep else "")
+        args = (
+            f"{a}{extra}" + ("" if axis is None else f", axis={axis}") + (", keepdims=True" if keep else "")
+        )
         return g.emit(f"{(o := g.name('v'))} = {fn}({args})", name, defines=o, uses=(a,))
 
     return op
@@ -403,7 +447,9 @@ def _cumsum(g):
     if a is None:
         return None
     axis = int(g.rng.integers(0, len(g.shape(a))))
-    return g.emit(f"{(o := g.name('v'))} = xp.cumulative_sum({a}, axis={axis})", "cumulative_sum", defines=o, uses=(a,))
+    return g.emit(
+        f"{(o := g.name('v'))} = xp.cumulative_sum({a}, axis={axis})", "cumulative_sum", defines=o, uses=(a,)
+    )
 
 
 def _sort(g):
@@ -440,7 +486,9 @@ def _matrix_op(name, tmpl, ok):
         a = _square(g)
         if not ok(g.val(a)):
             return None
-        return g.emit(f"{(o := g.name('v'))} = {tmpl.format(a=a, n=g.shape(a)[0])}", name, defines=o, uses=(a,))
+        return g.emit(
+            f"{(o := g.name('v'))} = {tmpl.format(a=a, n=g.shape(a)[0])}", name, defines=o, uses=(a,)
+        )
 
     return op
 
@@ -459,13 +507,19 @@ def _sv_gap_ok(a):
 _reg("linalg.inv", 0.6, _matrix_op("linalg.inv", "xp.linalg.inv({a})", _cond_ok))
 _reg("linalg.det", 0.5, _matrix_op("linalg.det", "xp.linalg.det({a})", _cond_ok))
 _reg("linalg.slogdet", 0.3, _matrix_op("linalg.slogdet", "xp.linalg.slogdet({a})[1]", _cond_ok))
-_reg("linalg.eigvalsh", 0.4, _matrix_op("linalg.eigvalsh", "xp.linalg.eigvalsh({a} + xp.conj({a}.mT))", _eig_gap_ok))
+_reg(
+    "linalg.eigvalsh",
+    0.4,
+    _matrix_op("linalg.eigvalsh", "xp.linalg.eigvalsh({a} + xp.conj({a}.mT))", _eig_gap_ok),
+)
 _reg("linalg.svdvals", 0.4, _matrix_op("linalg.svdvals", "xp.linalg.svdvals({a})", _sv_gap_ok))
 _reg(
     "linalg.cholesky",
     0.3,
     _matrix_op(
-        "linalg.cholesky", "xp.linalg.cholesky({a} @ xp.conj({a}.mT) + xp.eye({n}, dtype={a}.dtype))", lambda a: True
+        "linalg.cholesky",
+        "xp.linalg.cholesky({a} @ xp.conj({a}.mT) + xp.eye({n}, dtype={a}.dtype))",
+        lambda a: True,
     ),
 )
 _reg("linalg.trace", 0.3, _matrix_op("linalg.trace", "xp.linalg.trace({a})", lambda a: True))
@@ -492,7 +546,11 @@ def _matmul(g):
     k = g.shape(a)[-1]
     bshape = (k,) if g.rng.random() < 0.3 else (k, int(g.rng.integers(1, 4)))
     cands = [v for v in g.floats(rank=len(bshape)) if g.shape(v)[0] == k]
-    b = g.pick(cands) if cands and g.rng.random() < 0.5 else g.new_input("leaf" if g.n_leaves() < 4 else "const", bshape)
+    b = (
+        g.pick(cands)
+        if cands and g.rng.random() < 0.5
+        else g.new_input("leaf" if g.n_leaves() < 4 else "const", bshape)
+    )
     if g.cplx(a) != g.cplx(b):
         return None
     return g.emit(f"{(o := g.name('v'))} = {a} @ {b}", "matmul", defines=o, uses=(a, b))
@@ -503,7 +561,9 @@ def _vecdot(g):
     if a is None:
         return None
     b = g.operand(g.shape(a)[-1:], cplx=g.cplx(a))
-    return g.emit(f"{(o := g.name('v'))} = xp.linalg.vecdot({a}, {b})", "linalg.vecdot", defines=o, uses=(a, b))
+    return g.emit(
+        f"{(o := g.name('v'))} = xp.linalg.vecdot({a}, {b})", "linalg.vecdot", defines=o, uses=(a, b)
+    )
 
 
 _reg("linalg.solve", 0.5, _solve)
@@ -576,7 +636,9 @@ def _broadcast(g):
         return None
     s = g.shape(a)
     if g.rng.random() < 0.5:
-        return g.emit(f"{(o := g.name('v'))} = xp.broadcast_to({a}, {(2,) + s})", "broadcast_to", defines=o, uses=(a,))
+        return g.emit(
+            f"{(o := g.name('v'))} = xp.broadcast_to({a}, {(2,) + s})", "broadcast_to", defines=o, uses=(a,)
+        )
     b = g.operand(s)
     return g.emit(
         f"{(o := g.name('v'))} = xp.broadcast_arrays({a}, {b})[0]", "broadcast_arrays", defines=o, uses=(a, b)
@@ -605,7 +667,7 @@ _reg("astype", 0.4, _astype)
 
 
 def _getitem_op(expr, sel):
-    """"getitem_scalar" for integers only selecting one element (NumPy gives a scalar, no view)."""
+    """ "getitem_scalar" for integers only selecting one element (NumPy gives a scalar, no view)."""
     return "getitem_scalar" if sel == () and "..." not in expr and ":" not in expr else "getitem"
 
 

@@ -29,7 +29,13 @@ class Input:
     def to_json(self):
         v = self.value
         data = np.stack([v.real, v.imag], -1).tolist() if v.dtype.kind == "c" else v.tolist()
-        return {"name": self.name, "kind": self.kind, "dtype": v.dtype.name, "shape": list(v.shape), "value": data}
+        return {
+            "name": self.name,
+            "kind": self.kind,
+            "dtype": v.dtype.name,
+            "shape": list(v.shape),
+            "value": data,
+        }
 
     @staticmethod
     def from_json(d):

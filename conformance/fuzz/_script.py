@@ -7,7 +7,7 @@ import numpy as np
 from ._program import Program
 from ._run import cotangent
 
-_TEMPLATE = '''\
+_TEMPLATE = """\
 # xpgrad fuzz reproducer ({backend} backend): {title}
 import numpy as np
 import torch
@@ -26,24 +26,24 @@ COTANGENTS = [{cotangents}]
 def run(xp, make, grad):
     args = {{k: make(v, k in LEAVES) for k, v in INPUTS.items()}}
     outs = program(xp, **args)
-    print("  outputs:", [np.asarray(o.detach()).round(4).tolist() for o in outs])
+    print("  outputs:", [np.round(np.asarray(o.detach().tolist()), 4).tolist() for o in outs])
     roots = [o for o in outs if o.requires_grad]
     cots = [make(c, False) for o, c in zip(outs, COTANGENTS) if o.requires_grad]
     grads = grad(roots, [args[k] for k in LEAVES], cots, allow_unused=True)
-    print("  gradients:", [None if g is None else np.asarray(g.detach()).round(4).tolist() for g in grads])
+    print("  gradients:", [None if g is None else np.round(np.asarray(g.detach().tolist()), 4).tolist() for g in grads])
 
 
 ns = xpgrad.namespace("{backend}")
 for name, xp, make, grad in [
-    ("xpgrad", ns, lambda a, g: ns.asarray(ns.asarray(a), requires_grad=g), xpgrad.grad),
-    ("torch", txp, lambda a, g: torch.tensor(a).requires_grad_(g), torch.autograd.grad),
+    ("xpgrad", ns, lambda a, g: ns.asarray(np.array(a), requires_grad=g), xpgrad.grad),
+    ("torch", txp, lambda a, g: torch.tensor(np.array(a)).requires_grad_(g), torch.autograd.grad),
 ]:
     print(name)
     try:
         run(xp, make, grad)
     except Exception as exc:
         print("  raises", type(exc).__name__, exc)
-'''
+"""
 
 
 def _literal(a: np.ndarray) -> str:

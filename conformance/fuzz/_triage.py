@@ -69,7 +69,10 @@ def _first_torch(program: Program, values: dict) -> list:
     """torch.autograd's first-order gradients (float64) at ``values``."""
     from ._run import run_side
 
-    p = replace(program, inputs=tuple(replace(i, value=np.asarray(values.get(i.name, i.value))) for i in program.inputs))
+    p = replace(
+        program,
+        inputs=tuple(replace(i, value=np.asarray(values.get(i.name, i.value))) for i in program.inputs),
+    )
     r = run_side(p, TorchSide(None), False)
     if r.error:
         raise RuntimeError(r.error[1])
@@ -138,7 +141,11 @@ def classify(program: Program, diff: Difference, ns) -> tuple[str, Difference, P
         program, diff = wide, d64
     if diff.check == "forward" and diff.kind == "raise":
         who = diff.raised
-        return f"raise mismatch: {who} raises, {'xpgrad' if who == 'torch' else 'torch'} does not", diff, program
+        return (
+            f"raise mismatch: {who} raises, {'xpgrad' if who == 'torch' else 'torch'} does not",
+            diff,
+            program,
+        )
     if diff.kind == "raise" and program.dtype in _WIDE:
         wide = promote(program)
         d64 = compare(wide, ns)
@@ -204,7 +211,9 @@ def reduce(program: Program, diff: Difference, ns, budget: int = 150) -> Program
                     program, changed = cand, True
         for k, i in enumerate(program.inputs):
             if i.kind == "leaf" and len(program.leaves) > 1:
-                cand = replace(program, inputs=program.inputs[:k] + (replace(i, kind="const"),) + program.inputs[k + 1 :])
+                cand = replace(
+                    program, inputs=program.inputs[:k] + (replace(i, kind="const"),) + program.inputs[k + 1 :]
+                )
                 if still(cand):
                     program, changed = cand, True
     # Simpler input values: one decimal.
@@ -212,7 +221,9 @@ def reduce(program: Program, diff: Difference, ns, budget: int = 150) -> Program
         if i.value.dtype.kind in "fc":
             v = np.asarray(np.round(i.value, 1), dtype=i.value.dtype)
             if not np.array_equal(v, i.value):
-                cand = replace(program, inputs=program.inputs[:k] + (Input(i.name, i.kind, v),) + program.inputs[k + 1 :])
+                cand = replace(
+                    program, inputs=program.inputs[:k] + (Input(i.name, i.kind, v),) + program.inputs[k + 1 :]
+                )
                 if still(cand):
                     program = cand
     return program
