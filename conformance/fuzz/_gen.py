@@ -864,6 +864,7 @@ def _try(seed: int, dtype: str | None, max_stmts: int, fancy_setitem: bool) -> P
         used.update(s.uses)
     sinks = [v for v in results if v not in used]
     outs = list(dict.fromkeys(sinks[-2:] + [g.pick(results) for _ in range(int(rng.integers(0, 2)))]))
+    outs = outs or [results[-1]]
     return Program(dtype, tuple(g.inputs), tuple(g.stmts), tuple(outs), seed)
 
 

@@ -180,8 +180,9 @@ def classify(program: Program, diff: Difference, ns) -> tuple[str, Difference, P
 
 
 def reduce(program: Program, diff: Difference, ns, budget: int = 150) -> Program:
-    """Delta debugging: drop outputs, statements, leaves' requires_grad and simplify input values
-    while ``compare`` still finds a difference of the same signature; at most ``budget`` runs."""
+    """Delta debugging: drop outputs, statements, leaves' requires_grad, shorten inputs' axes and
+    simplify input values while ``compare`` still finds a difference of the same signature; at
+    most ``budget`` runs."""
     sig = diff.signature
     calls = [0]
 
@@ -216,6 +217,29 @@ def reduce(program: Program, diff: Difference, ns, budget: int = 150) -> Program
                 )
                 if still(cand):
                     program, changed = cand, True
+    # Smaller inputs: shorten one axis of one input at a time (a program whose statements no
+    # longer fit raises on both sides, which is no difference, so such a step is not kept).
+    shrunk = True
+    while shrunk and calls[0] < budget:
+        shrunk = False
+        for k, i in enumerate(program.inputs):
+            for axis, n in enumerate(i.value.shape):
+                if n < 2:
+                    continue
+                for keep in (1, n - 1) if n > 2 else (1,):
+                    v = np.take(i.value, np.arange(keep), axis=axis)
+                    if i.kind == "mask" and v.size and not v.any():
+                        v.flat[0] = True
+                    cand = replace(
+                        program, inputs=program.inputs[:k] + (replace(i, value=v),) + program.inputs[k + 1 :]
+                    )
+                    if still(cand):
+                        program, shrunk = cand, True
+                        break
+                if shrunk:
+                    break
+            if shrunk:
+                break
     # Simpler input values: one decimal.
     for k, i in enumerate(program.inputs):
         if i.value.dtype.kind in "fc":
