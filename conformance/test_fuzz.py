@@ -14,11 +14,10 @@ from fnmatch import fnmatchcase
 import numpy as np
 import pytest
 
-from conformance.fuzz import CLASSES, KNOWN, Input, Program, Stmt, classify, compare, fuzz, generate, reduce
-from conformance.fuzz._script import script
-from conformance.fuzz._triage import fd_gradient
-
 from .conftest import backend_name
+from .fuzz import CLASSES, KNOWN, Input, Program, Stmt, classify, compare, fuzz, generate, reduce
+from .fuzz._script import script
+from .fuzz._triage import fd_gradient
 
 PROGRAMS = {"numpy": 150}
 DEFAULT_PROGRAMS = 50
@@ -85,8 +84,8 @@ def test_finite_differences_are_torch_convention():
     # L = Re(conj(v) * x**2) summed: gradient 2 * v * conj(x) (torch: dL/dRe + i dL/dIm).
     x = np.array([1.0 + 2.0j, -0.5 + 0.25j])
     p = _program([("v0 = x0 * x0", "square", "v0", ["x0"])], [Input("x0", "leaf", x)], ["v0"], "complex128")
-    from conformance.fuzz._run import cotangent
-    from conformance.fuzz._triage import _loss
+    from .fuzz._run import cotangent
+    from .fuzz._triage import _loss
 
     v = cotangent(p, 0, x.shape, x.dtype)
     (g,) = fd_gradient(p, _loss)
@@ -129,9 +128,8 @@ def test_a_planted_bug_is_found_triaged_and_reduced(monkeypatch):
 def test_torch_wrong_is_told_apart(monkeypatch):
     # torch 2.13: linalg.det backward of a complex64 matrix raises (an LU dtype mix-up inside
     # torch); xpgrad's gradient agrees with finite differences.
-    from conformance.fuzz import _run
-
     from ._suite import resolve_backend
+    from .fuzz import _run
 
     monkeypatch.setattr(_run, "TORCH_DEFAULT_DTYPE", "backend")  # float64, NumPy's default
     ns = resolve_backend("numpy")

@@ -151,7 +151,7 @@ def fuzz(
     At most ``max_reductions`` differences are reduced (each with at most ``reduce_budget``
     runs), one per signature, class and op set; the others are reported unreduced.
     """
-    from conformance._suite import resolve_backend
+    from .._suite import resolve_backend
 
     ns = resolve_backend(backend)
     # array-api-strict refuses what the standard leaves out (x[index_array] = value).

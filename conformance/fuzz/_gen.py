@@ -11,6 +11,8 @@ more than the finite-difference step) is kept. Values are kept below ``LIMIT`` i
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from ._program import Input, Program, Stmt
@@ -54,6 +56,7 @@ class _Gen:
         self.counts: dict[str, int] = {}
         self.used_index: set[str] = set()
         self.fancy_setitem = True
+        self.readonly: set[str] = set()  # expanded broadcasts and views of them: never written
 
     # -- names and values --------------------------------------------------------------------
 
@@ -160,7 +163,8 @@ class _Gen:
 
         env = dict(self.env)
         env["xp"] = self.txp
-        with torch.no_grad():
+        with torch.no_grad(), warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # the same programs under pytest's -W error
             try:
                 exec(compile(code, "<gen>", "exec"), env)  # noqa: S102
             except Exception as exc:  # noqa: BLE001 - a generator mistake: start again
@@ -636,13 +640,15 @@ def _broadcast(g):
         return None
     s = g.shape(a)
     if g.rng.random() < 0.5:
-        return g.emit(
-            f"{(o := g.name('v'))} = xp.broadcast_to({a}, {(2,) + s})", "broadcast_to", defines=o, uses=(a,)
-        )
-    b = g.operand(s)
-    return g.emit(
-        f"{(o := g.name('v'))} = xp.broadcast_arrays({a}, {b})[0]", "broadcast_arrays", defines=o, uses=(a, b)
-    )
+        code = f"{(o := g.name('v'))} = xp.broadcast_to({a}, {(2,) + s})"
+        out = g.emit(code, "broadcast_to", defines=o, uses=(a,))
+    else:
+        b = g.operand(s)
+        code = f"{(o := g.name('v'))} = xp.broadcast_arrays({a}, {b})[0]"
+        out = g.emit(code, "broadcast_arrays", defines=o, uses=(a, b))
+    if g.shape(out) != s:  # an expanded view: writing into it is undefined (NumPy: read-only)
+        g.readonly.add(out)
+    return out
 
 
 def _astype(g):
@@ -676,7 +682,10 @@ def _getitem(g):
     if a is None:
         return None
     expr, sel = g.index_expr(g.shape(a))
-    return g.emit(f"{(o := g.name('v'))} = {a}[{expr}]", _getitem_op(expr, sel), defines=o, uses=(a,))
+    out = g.emit(f"{(o := g.name('v'))} = {a}[{expr}]", _getitem_op(expr, sel), defines=o, uses=(a,))
+    if a in g.readonly:
+        g.readonly.add(out)
+    return out
 
 
 def _index_input(g, n, unique):
@@ -724,11 +733,11 @@ def _target(g, rank=None):
     r = g.rng.random()
     inputs = {i.name: i.kind for i in g.inputs}
     if r < 0.04:
-        cands = [v for v in g.floats(rank=rank) if inputs.get(v) == "leaf"]
+        cands = [v for v in g.floats(rank=rank, exclude=g.readonly) if inputs.get(v) == "leaf"]
     elif r < 0.15:
-        cands = [v for v in g.floats(rank=rank) if inputs.get(v) == "const"]
+        cands = [v for v in g.floats(rank=rank, exclude=g.readonly) if inputs.get(v) == "const"]
     else:
-        cands = [v for v in g.floats(rank=rank) if v not in inputs]
+        cands = [v for v in g.floats(rank=rank, exclude=g.readonly) if v not in inputs]
     return g.pick(cands)
 
 
@@ -790,7 +799,7 @@ def _inplace(g):
 
 def _view_then_inplace(g):
     """A view of an intermediate, then an in-place change of the view or of its base."""
-    a = g.pick([v for v in g.floats(rank=(1, 2)) if v not in {i.name for i in g.inputs}])
+    a = g.pick([v for v in g.floats(rank=(1, 2), exclude=g.readonly) if v not in {i.name for i in g.inputs}])
     if a is None:
         return None
     expr, sel = g.index_expr(g.shape(a))
