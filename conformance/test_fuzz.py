@@ -173,3 +173,19 @@ def test_a_planted_second_order_bug_is_found(monkeypatch):
     assert d is not None and d.check == "second" and d.kind == "values", d
     cls, _, _ = classify(p, d, ns)
     assert cls == "xpgrad wrong"
+
+
+def test_to_numpy_of_a_torch_zero_tensor_gradient():
+    # Found by the fuzzer (seed 1001632): torch's second-order gradient through abs and amax is
+    # a storage-less ZeroTensor, and .numpy(force=True) of it crashed the process.
+    import torch
+
+    from xpgrad.testing import to_numpy
+
+    x = torch.tensor([0.5, -1.0, 2.0], requires_grad=True)
+    (g,) = torch.autograd.grad(torch.abs(x), [x], torch.ones(3), create_graph=True)
+    (gg,) = torch.autograd.grad(torch.sum(g * torch.tensor([1.0, 2.0, 3.0])), [x], allow_unused=True)
+    assert gg is not None and gg._is_zerotensor()
+    a = to_numpy(gg)
+    assert a.shape == (3,) and a.dtype == np.float32
+    np.testing.assert_array_equal(a, 0.0)
