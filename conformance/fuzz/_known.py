@@ -59,6 +59,14 @@ KNOWN: list[FuzzKnown] = [
         "sets it for backends whose default is float64); xpgrad's gradient agrees with finite differences",
         check="first",
     ),
+    FuzzKnown(
+        "raise mismatch: torch raises, xpgrad's gradient agrees with FD",
+        ("where",),
+        "torch 2.13: the backward of where(cond, a, b) with one complex and one real operand that both "
+        "require grad raises 'Expected isFloatingType(grad.scalar_type()) || (input_is_complex == "
+        "grad_is_complex)'; xpgrad gives the real operand the real part, as finite differences do",
+        check="first",
+    ),
     # issue 9, items 1-3: other engineers are fixing these mechanisms now.
     FuzzKnown(
         "*",
