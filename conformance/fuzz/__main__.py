@@ -51,9 +51,9 @@ def main(argv=None) -> int:
         return 2
     if not args.quiet:
         print(file=sys.stderr)
-    print(run.summary())
     if args.report:
         run.write(args.report)
+    print(run.summary())
     return 1 if run.unexplained or run.crashes else 0
 
 
