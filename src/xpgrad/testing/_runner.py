@@ -253,7 +253,13 @@ def to_numpy(a):
     if isinstance(a, (np.ndarray, np.generic, bool, int, float, complex)):
         return np.asarray(a)
     if compat.is_torch_array(a):
-        # force: resolves conjugate/negative views and torch's ZeroTensor gradients.
+        if a._is_zerotensor():
+            # torch's ZeroTensor gradients (e.g. second order through abs or amax) have no
+            # storage: .numpy(force=True) can read or write through a null pointer (segfault).
+            import torch
+
+            return torch.zeros(tuple(a.shape), dtype=a.dtype).numpy()
+        # force: resolves conjugate/negative views.
         return a.detach().cpu().numpy(force=True)
     if compat.is_cupy_array(a):
         return a.get()
