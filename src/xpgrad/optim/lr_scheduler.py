@@ -297,6 +297,7 @@ class OneCycleLR(LRScheduler):
                 f"anneal_strategy must be one of 'cos' or 'linear', instead got {anneal_strategy}"
             )
         n = self.total_steps
+        self._schedule_phases: list[dict[str, Any]]
         # Phases: (last step of the phase, start lr key, end lr key, start momentum, end momentum).
         if three_phase:
             self._schedule_phases = [
