@@ -1,8 +1,9 @@
-"""``python -m conformance``: every OpInfo x sample x dtype x check against torch.autograd, with a
-matrix on stdout and, with ``--report DIR``, report.md, report.json and report.html.
+"""``xpgrad-conformance`` (``python -m xpgrad.conformance``; ``python -m conformance`` in a clone):
+every OpInfo x sample x dtype x check against torch.autograd, with a matrix on stdout and, with
+``--report DIR``, report.md, report.json and report.html.
 
-    python -m conformance --backend=numpy --report out/
-    python -m conformance --backend=my.array.library --only 'linalg.*' --dtypes float64
+    xpgrad-conformance --backend=numpy --report out/
+    xpgrad-conformance --backend=my.array.library --only 'linalg.*' --dtypes float64
 
 Exit status: 0 when every check passes or is a known difference, 1 when one fails (or a strict
 known difference no longer shows), 2 for a usage error (unknown backend, nothing selected).
@@ -28,9 +29,9 @@ def _split(values) -> list[str] | None:
     return [v.strip() for value in values for v in value.split(",") if v.strip()]
 
 
-def _parser() -> argparse.ArgumentParser:
+def _parser(prog: str = "xpgrad-conformance") -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="python -m conformance",
+        prog=prog,
         description="Check xpgrad's values and gradients on a backend against torch.autograd.",
     )
     p.add_argument(
@@ -53,7 +54,7 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         metavar="PATH",
         help="a Python file defining KNOWN = [KnownDifference(...)] for the backend under test "
-        "(added to conformance/known/<backend>.py); may be repeated",
+        "(added to xpgrad/conformance/known/<backend>.py); may be repeated",
     )
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.add_argument("-q", "--quiet", action="store_true", help="print only the summary and the failures")
@@ -120,8 +121,9 @@ def run(backend: str, *, only=None, dtypes=None, checks=None, known_paths=(), pr
     return ns, results, time.perf_counter() - start
 
 
-def main(argv=None) -> int:
-    args = _parser().parse_args(argv)
+def main(argv: list[str] | None = None, prog: str = "xpgrad-conformance") -> int:
+    """Run the command line; returns the exit status (0 pass, 1 a failure, 2 a usage error)."""
+    args = _parser(prog).parse_args(argv)
     checks = _split(args.checks)
     if checks:
         bad = [c for c in checks if c not in CHECKS]
