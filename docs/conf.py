@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import inspect
 import os
+import re
 import shutil
 import sys
 from pathlib import Path
@@ -50,6 +51,7 @@ html_title = "xpgrad"
 html_theme_options = {
     "navigation_with_keys": False,
     "show_toc_level": 2,
+    "header_links_before_dropdown": 3,
 }
 suppress_warnings = ["myst.header"]
 
@@ -77,7 +79,8 @@ def _summary(name: str, obj: object) -> str:
     """The first paragraph of ``obj``'s docstring (a backend signature line skipped), escaped."""
     doc = inspect.getdoc(obj) or ""
     paras = [p.strip() for p in doc.split("\n\n") if p.strip()]
-    if paras and paras[0].startswith(name + "("):
+    # Skip a backend's signature line ("absolute(x, /, out=None, ...)" for abs).
+    if paras and re.fullmatch(r"[\w.]+\(.*\)", " ".join(paras[0].split())):
         paras = paras[1:]
     if not paras:
         return "(no docstring yet)"
