@@ -1,5 +1,5 @@
 """pytest options of the conformance suite: ``--backend`` picks the array library under test,
-``--known PATH`` adds a file of known differences (see ``conformance/known/``)."""
+``--known PATH`` adds a file of known differences (see ``src/xpgrad/conformance/known/``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ._suite import load_known, load_known_tests, resolve_backend
+from xpgrad.conformance._suite import load_known, load_known_tests, resolve_backend
 
 _HERE = Path(__file__).parent
 
@@ -26,7 +26,7 @@ def pytest_addoption(parser):
         default=[],
         metavar="PATH",
         help="a Python file defining KNOWN = [KnownDifference(...), ...] for the backend under test "
-        "(added to conformance/known/<backend>.py); may be repeated",
+        "(added to xpgrad/conformance/known/<backend>.py); may be repeated",
     )
 
 
@@ -53,7 +53,7 @@ def pytest_report_header(config):
 
 
 def known_differences(config):
-    """The known differences of the backend under test (conformance/known and --known files)."""
+    """The known differences of the backend under test (xpgrad/conformance/known and --known files)."""
     ns = resolve_backend(backend_name(config))
     return load_known(ns._backend.name, config.getoption("--known"))
 
@@ -67,7 +67,7 @@ def xp(pytestconfig):
 def pytest_collection_modifyitems(config, items):
     """Strict xfails, with their reasons, for the backend under test: tests marked
     ``needs(capability, reason)`` where the backend lacks the capability, and the tests its
-    ``conformance/known/<backend>.py`` lists in ``TESTS`` (``{"file.py::test[param]": reason}``,
+    ``xpgrad/conformance/known/<backend>.py`` lists in ``TESTS`` (``{"file.py::test[param]": reason}``,
     fnmatch patterns in which brackets are literal)."""
     ns = resolve_backend(backend_name(config))
     backend = ns._backend

@@ -1,7 +1,7 @@
 """Every OpInfo sample x dtype x check against torch.autograd (see xpgrad.testing._runner).
 
 Ids read ``<op>-<dtype>-<sample>-<check>``, e.g. ``sin-float64-0d-first``. An OpInfo's or
-sample's xfail entry, or an entry of the backend's known differences (``conformance/known/``),
+sample's xfail entry, or an entry of the backend's known differences (``src/xpgrad/conformance/known/``),
 becomes ``xfail(strict=True)`` with its reason: a known difference that goes away fails the run,
 so the entry gets removed.
 """
@@ -10,9 +10,9 @@ from __future__ import annotations
 
 import pytest
 
+from xpgrad.conformance._suite import expected_failure, items, resolve_backend
 from xpgrad.testing import assert_check
 
-from ._suite import expected_failure, items, resolve_backend
 from .conftest import backend_name, known_differences
 
 

@@ -268,6 +268,22 @@ class Backend:
         # (NumPy itself, array_api_strict, Dask on NumPy chunks).
         return numpy.errstate(all="ignore")
 
+    # -- lazy backends: materialising between steps (used by xpgrad.optim.persist_each_step) --
+
+    def persist(self, *arrays):
+        """``arrays`` with their values computed and kept (Dask's ``persist``); as-is elsewhere.
+
+        A training loop on a lazy backend otherwise grows each parameter's task graph by every
+        step's update. One ``dask.persist`` call computes all arrays together (shared tasks once).
+        """
+        if not self.lazy or not arrays:
+            return arrays
+        if _compat.is_dask_array(arrays[0]):
+            import dask
+
+            return dask.persist(*arrays)
+        return tuple(a.persist() if hasattr(a, "persist") else a for a in arrays)
+
     def device(self, arr):
         return _compat.device(arr)
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import threading
 import types
+from typing import Any
 
 from . import (
     _creation_functions,
@@ -262,7 +263,7 @@ _LOCK = threading.Lock()
 _NAMESPACES: dict[int, tuple[object, Namespace]] = {}
 
 
-def namespace(backend) -> Namespace:
+def namespace(backend: Any) -> Namespace:
     """Return the xpgrad array API namespace over ``backend``.
 
     ``backend``: a module (``numpy``, ``torch``, ``jax.numpy``, ``cupy``, ``dask.array``,

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import operator
 import weakref
+from collections.abc import Callable, Sequence
+from typing import Any
 
 from . import _grad_mode
 from ._engine import Node
@@ -87,12 +89,27 @@ class Tensor:
         "__weakref__",
     )
 
+    # Types of the slots (set by ``_init``), for type checkers.
+    _data: Any
+    _ns: Any
+    _requires_grad: bool
+    _grad: Tensor | None
+    _grad_fn: Node | None
+    _output_nr: int
+    _vc: list[int] | None
+    _hooks: list[Callable[..., Any]] | None
+    _post_hooks: list[Callable[..., Any]] | None
+    _retains_grad: bool
+    _base: Tensor | None
+    _view_fn: Callable[..., Any] | None
+    _view_version: int
+
     # Make NumPy hand binary operators with a Tensor back to the Tensor's reflected method,
     # and refuse np.sin(tensor)-style calls instead of silently converting.
     __array_ufunc__ = None
     __array_priority__ = 1000
 
-    def __init__(self, data, *, requires_grad=False):
+    def __init__(self, data: Any, *, requires_grad: bool = False) -> None:
         """Wrap a raw array of any array API library (the backend is inferred from it)."""
         import array_api_compat
 
@@ -135,7 +152,7 @@ class Tensor:
         return self._requires_grad
 
     @requires_grad.setter
-    def requires_grad(self, value):
+    def requires_grad(self, value: bool) -> None:
         if not isinstance(value, bool):
             raise TypeError(f"requires_grad: expected a bool, got {type(value).__name__}")
         if self._grad_fn is not None:
@@ -167,12 +184,12 @@ class Tensor:
         return self._grad_fn is None
 
     @property
-    def grad_fn(self):
+    def grad_fn(self) -> Node | None:
         """The Node that produced this tensor, or None for a leaf."""
         return self._grad_fn
 
     @property
-    def grad(self):
+    def grad(self) -> Tensor | None:
         """The accumulated gradient (a Tensor of this tensor's shape and dtype) or None."""
         if self._grad_fn is not None and not self._retains_grad and self._grad is None:
             import warnings
@@ -187,7 +204,7 @@ class Tensor:
         return self._grad
 
     @grad.setter
-    def grad(self, value):
+    def grad(self, value: Any) -> None:
         if value is None:
             self._grad = None
             return
@@ -231,7 +248,7 @@ class Tensor:
         node.retained[self._output_nr] = weakref.ref(self)
         self._retains_grad = True
 
-    def register_hook(self, hook):
+    def register_hook(self, hook: Callable[[Tensor], Tensor | None]) -> RemovableHandle:
         """Register ``hook(grad) -> Tensor or None``, called with this tensor's gradient.
 
         A returned Tensor replaces the gradient. Returns a handle with ``remove()``.
@@ -247,14 +264,14 @@ class Tensor:
                 self._hooks = _HookList()
             self._hooks.append(hook)
             return RemovableHandle(self._hooks, hook)
-        node = self._grad_fn
+        node: Any = self._grad_fn
         node.register_hook(self._output_nr, hook)
         lst = node.hooks[self._output_nr]
         if not isinstance(lst, _HookList):
             lst = node.hooks[self._output_nr] = _HookList(lst)
         return RemovableHandle(lst, hook)
 
-    def register_post_accumulate_grad_hook(self, hook):
+    def register_post_accumulate_grad_hook(self, hook: Callable[[Tensor], None]) -> RemovableHandle:
         """Register ``hook(tensor)``, called after this leaf's ``.grad`` has been accumulated."""
         if not callable(hook):
             raise TypeError(
@@ -276,7 +293,13 @@ class Tensor:
         self._post_hooks.append(hook)
         return RemovableHandle(self._post_hooks, hook)
 
-    def backward(self, gradient=None, retain_graph=None, create_graph=False, inputs=None):
+    def backward(
+        self,
+        gradient: Tensor | None = None,
+        retain_graph: bool | None = None,
+        create_graph: bool = False,
+        inputs: Tensor | Sequence[Tensor] | None = None,
+    ) -> None:
         """Accumulate the gradient of this tensor into ``.grad`` of the leaves of its graph.
 
         ``gradient`` is required unless the tensor has one element. The graph's saved values
@@ -305,12 +328,12 @@ class Tensor:
         return self
 
     @property
-    def data(self):
+    def data(self) -> Any:
         """The raw backend array, shared (no copy) and not tracked, like torch's ``.data``."""
         return self._data
 
     @data.setter
-    def data(self, value):
+    def data(self, value: Any) -> None:
         if type(value) is Tensor:
             value = value._data
         if not self._ns._backend.is_native(value):
@@ -319,7 +342,7 @@ class Tensor:
             )
         self._data = self._ns._backend.ensure(value)
 
-    def item(self):
+    def item(self) -> bool | int | float | complex:
         """The single element as a Python scalar."""
         n = self._ns._backend.size(self._data)
         if n != 1:
@@ -330,7 +353,7 @@ class Tensor:
             return item()
         return self._ns._scalar(data)
 
-    def tolist(self):
+    def tolist(self) -> Any:
         """The values as nested Python lists (a scalar for a 0-d tensor)."""
         data = self._data
         tolist = getattr(data, "tolist", None)
@@ -357,11 +380,11 @@ class Tensor:
     # -- array API attributes ------------------------------------------------------------------
 
     @property
-    def dtype(self):
+    def dtype(self) -> Any:
         return self._data.dtype
 
     @property
-    def shape(self):
+    def shape(self) -> tuple[Any, ...]:
         return self._data.shape
 
     @property
@@ -369,29 +392,29 @@ class Tensor:
         return self._data.ndim
 
     @property
-    def size(self):
+    def size(self) -> Any:
         return self._ns._backend.size(self._data)
 
     @property
-    def device(self):
+    def device(self) -> Any:
         return self._ns._backend.device(self._data)
 
     @property
-    def mT(self):
+    def mT(self) -> Tensor:
         return self._ns.matrix_transpose(self)
 
     @property
-    def T(self):
+    def T(self) -> Tensor:
         if self.ndim != 2:
             raise ValueError(
                 f"T: the tensor must be 2-dimensional, got {self.ndim} dimensions; use mT or permute_dims"
             )
         return self._ns.permute_dims(self, (1, 0))
 
-    def to_device(self, device, /, *, stream=None):
+    def to_device(self, device: Any, /, *, stream: Any = None) -> Tensor:
         return self._ns._to_device(self, device, stream)
 
-    def __array_namespace__(self, /, *, api_version=None):
+    def __array_namespace__(self, /, *, api_version: str | None = None) -> Any:
         if api_version is not None and api_version not in self._ns._supported_versions:
             raise ValueError(
                 f"__array_namespace__(): unsupported api_version {api_version!r}; supported: "
@@ -754,7 +777,7 @@ def _init(t, ns, data, grad_fn, output_nr, version):
     t._view_version = 0
 
 
-def Parameter(data, requires_grad: bool = True) -> Tensor:
+def Parameter(data: Any, requires_grad: bool = True) -> Tensor:
     """A leaf Tensor with ``requires_grad=True`` (torch.nn.Parameter's role).
 
     ``data`` is a raw array of any array API library or a Tensor (whose data is shared).

@@ -18,6 +18,9 @@ one VJP (JVP) at a time either way.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from typing import Any
+
 from . import _grad_mode
 from ._autograd import grad as _grad
 from ._tensor import Tensor
@@ -119,7 +122,13 @@ def _finish(values, create_graph, is_tuple):
     return values if is_tuple else values[0]
 
 
-def vjp(func, inputs, v=None, create_graph=False, strict=False):
+def vjp(
+    func: Callable[..., Any],
+    inputs: Tensor | tuple[Tensor, ...],
+    v: Tensor | tuple[Tensor, ...] | None = None,
+    create_graph: bool = False,
+    strict: bool = False,
+) -> tuple[Any, Any]:
     """``(func(inputs), v^T J)``: the vector-Jacobian product at ``inputs``."""
     in_tuple, ins = _prepare_inputs(inputs, create_graph, "vjp")
     out_tuple, outs = _call(func, ins, "vjp")
@@ -128,7 +137,13 @@ def vjp(func, inputs, v=None, create_graph=False, strict=False):
     return _finish(outs, create_graph, out_tuple), _finish(res, create_graph, in_tuple)
 
 
-def jvp(func, inputs, v=None, create_graph=False, strict=False):
+def jvp(
+    func: Callable[..., Any],
+    inputs: Tensor | tuple[Tensor, ...],
+    v: Tensor | tuple[Tensor, ...] | None = None,
+    create_graph: bool = False,
+    strict: bool = False,
+) -> tuple[Any, Any]:
     """``(func(inputs), J v)``: the Jacobian-vector product, by the double-VJP trick."""
     in_tuple, ins = _prepare_inputs(inputs, create_graph, "jvp")
     vs = _v_tuple(v, ins, "v", "jvp")
@@ -171,7 +186,14 @@ def _flat_size(t):
     return n
 
 
-def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False, strategy="reverse-mode"):
+def jacobian(
+    func: Callable[..., Any],
+    inputs: Tensor | tuple[Tensor, ...],
+    create_graph: bool = False,
+    strict: bool = False,
+    vectorize: bool = False,
+    strategy: str = "reverse-mode",
+) -> Any:
     """The Jacobian of ``func`` at ``inputs``: ``J[i][j]`` has shape ``out_i.shape + in_j.shape``.
 
     ``strategy="reverse-mode"`` computes one VJP per output element, ``"forward-mode"`` one
@@ -183,12 +205,12 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False, st
         )
     in_tuple, ins = _prepare_inputs(inputs, create_graph, "jacobian")
     out_tuple, outs = _call(func, ins, "jacobian")
-    jac = [[None] * len(ins) for _ in outs]
+    jac: list[list[Any]] = [[None] * len(ins) for _ in outs]
     if strategy == "reverse-mode":
         for i, o in enumerate(outs):
             ns = o._ns
             n = _flat_size(o)
-            rows = [[] for _ in ins]
+            rows: list[list[Any]] = [[] for _ in ins]
             for k in range(n):
                 e = ns.reshape(_one_hot(ns, n, k, o.dtype, o.device), tuple(o.shape))
                 cot = [e if m == i else ns.zeros_like(q.detach()) for m, q in enumerate(outs)]
@@ -205,7 +227,7 @@ def jacobian(func, inputs, create_graph=False, strict=False, vectorize=False, st
         for j, t in enumerate(ins):
             ns = t._ns
             n = _flat_size(t)
-            cols = [[] for _ in outs]
+            cols: list[list[Any]] = [[] for _ in outs]
             for k in range(n):
                 e = ns.reshape(_one_hot(ns, n, k, t.dtype, t.device), tuple(t.shape))
                 vs = tuple(e if m == j else ns.zeros_like(q.detach()) for m, q in enumerate(ins))
@@ -251,8 +273,13 @@ def _scalar_func(func, fname):
 
 
 def hessian(
-    func, inputs, create_graph=False, strict=False, vectorize=False, outer_jacobian_strategy="reverse-mode"
-):
+    func: Callable[..., Any],
+    inputs: Tensor | tuple[Tensor, ...],
+    create_graph: bool = False,
+    strict: bool = False,
+    vectorize: bool = False,
+    outer_jacobian_strategy: str = "reverse-mode",
+) -> Any:
     """The Hessian of scalar ``func`` at ``inputs`` (``H[i][j]`` of shape ``in_i.shape + in_j.shape``)."""
     f = _scalar_func(func, "hessian")
     in_tuple, _ = _as_tuple(inputs, "inputs", "hessian")
@@ -276,7 +303,13 @@ def hessian(
     return result
 
 
-def vhp(func, inputs, v=None, create_graph=False, strict=False):
+def vhp(
+    func: Callable[..., Any],
+    inputs: Tensor | tuple[Tensor, ...],
+    v: Tensor | tuple[Tensor, ...] | None = None,
+    create_graph: bool = False,
+    strict: bool = False,
+) -> tuple[Any, Any]:
     """``(func(inputs), v^T H)`` for a scalar ``func``: double backward."""
     f = _scalar_func(func, "vhp")
     in_tuple, ins = _prepare_inputs(inputs, create_graph, "vhp")
@@ -288,7 +321,13 @@ def vhp(func, inputs, v=None, create_graph=False, strict=False):
     return _finish(outs, create_graph, False), _finish(res, create_graph, in_tuple)
 
 
-def hvp(func, inputs, v=None, create_graph=False, strict=False):
+def hvp(
+    func: Callable[..., Any],
+    inputs: Tensor | tuple[Tensor, ...],
+    v: Tensor | tuple[Tensor, ...] | None = None,
+    create_graph: bool = False,
+    strict: bool = False,
+) -> tuple[Any, Any]:
     """``(func(inputs), H v)`` for a scalar ``func``: the JVP of the gradient (double-VJP trick)."""
     f = _scalar_func(func, "hvp")
     in_tuple, ins = _prepare_inputs(inputs, create_graph, "hvp")

@@ -1,4 +1,4 @@
-"""What the pytest suite and ``python -m conformance`` share: the backend under test, its known
+"""What the pytest suites and ``xpgrad-conformance`` share: the backend under test, its known
 differences, and the list of (case, check) items to run."""
 
 from __future__ import annotations

@@ -404,7 +404,7 @@ class Report:
                 )
             parts.append("</ol>")
         args = " ".join(f"--{k}={v}" for k, v in self.args.items() if v)
-        parts.append(f"<p class='foot'>python -m conformance {e(args)}</p></body></html>")
+        parts.append(f"<p class='foot'>xpgrad-conformance {e(args)}</p></body></html>")
         return "".join(parts)
 
     def _html_cell(self, cell, name, dtype, check, first) -> str:

@@ -2,7 +2,7 @@
 
 Each module defines ``KNOWN``, a list of :class:`xpgrad.testing.KnownDifference` entries
 (function, sample, dtype and check patterns, and the reason). Both ``pytest conformance`` and
-``python -m conformance`` apply them as expected failures; a file given with ``--known PATH``
+``xpgrad-conformance`` apply them as expected failures; a file given with ``--known PATH``
 (a backend's own list, kept in its repository) is added to the one of the backend under test.
 The backend's name is ``xpgrad.namespace(backend)._backend.name`` (``numpy``, ``torch``,
 ``array_api_strict``, ``jax_numpy`` ... dots become underscores).
@@ -50,7 +50,7 @@ def load_known(backend: str, paths=()) -> list[KnownDifference]:
     entries: list[KnownDifference] = []
     if (_HERE / f"{backend}.py").is_file():
         module = importlib.import_module(f"{__name__}.{backend}")
-        entries += _entries(module, f"conformance/known/{backend}.py")
+        entries += _entries(module, f"xpgrad/conformance/known/{backend}.py")
     for p in paths:
         entries += _from_path(p)
     return entries
@@ -65,6 +65,6 @@ def load_known_tests(backend: str) -> dict[str, str]:
     for pattern, reason in tests.items():
         if not (isinstance(pattern, str) and isinstance(reason, str) and reason):
             raise TypeError(
-                f"conformance/known/{backend}.py: TESTS maps patterns to reasons, got {pattern!r}"
+                f"xpgrad/conformance/known/{backend}.py: TESTS maps patterns to reasons, got {pattern!r}"
             )
     return tests

@@ -1,0 +1,72 @@
+"""The pytest plugin of the installed suite (entry point ``pytest11``: ``xpgrad_conformance``).
+
+It adds two options, used by the suite's own test module (``pytest --pyargs xpgrad.conformance``):
+
+- ``--xpgrad-backend NAME``: the array library under test (default numpy);
+- ``--xpgrad-known PATH``: a file of known differences (``KNOWN = [KnownDifference(...)]``),
+  added to ``xpgrad/conformance/known/<backend>.py``; may be repeated.
+
+The names are prefixed because the plugin is loaded in every pytest run where xpgrad is
+installed; it does nothing else unless the suite's tests are collected.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+
+def pytest_addoption(parser):
+    group = parser.getgroup(
+        "xpgrad-conformance", "xpgrad gradient conformance (pytest --pyargs xpgrad.conformance)"
+    )
+    group.addoption(
+        "--xpgrad-backend",
+        default=None,
+        metavar="NAME",
+        help="array library under test: numpy (default), torch, array_api_strict, jax, dask, cupy, "
+        "or any importable array API module",
+    )
+    group.addoption(
+        "--xpgrad-known",
+        action="append",
+        default=[],
+        metavar="PATH",
+        help="a Python file defining KNOWN = [KnownDifference(...), ...] for the backend under test; "
+        "may be repeated",
+    )
+
+
+def backend_name(config) -> str:
+    return config.getoption("--xpgrad-backend") or "numpy"
+
+
+def pytest_configure(config):
+    name = config.getoption("--xpgrad-backend")
+    if name is None:
+        return
+    from ._suite import resolve_backend
+
+    try:
+        resolve_backend(name)
+    except (ValueError, TypeError, ImportError) as exc:
+        raise pytest.UsageError(f"--xpgrad-backend {name!r}: {exc}") from None
+
+
+def pytest_report_header(config):
+    name = config.getoption("--xpgrad-backend")
+    return None if name is None else f"xpgrad conformance backend: {name}"
+
+
+def known_differences(config):
+    from ._suite import load_known, resolve_backend
+
+    ns = resolve_backend(backend_name(config))
+    return load_known(ns._backend.name, config.getoption("--xpgrad-known"))
+
+
+@pytest.fixture(scope="session")
+def xpgrad_conformance_namespace(pytestconfig):
+    """The xpgrad namespace over the backend under test (``--xpgrad-backend``)."""
+    from ._suite import resolve_backend
+
+    return resolve_backend(backend_name(pytestconfig))
