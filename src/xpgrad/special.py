@@ -77,6 +77,29 @@ def _safe(xp, x, bad, v=1.0):
     return xp.where(bad, _fill(xp, x, v), x)
 
 
+def _near(xp, x, at, eps, series, exact):
+    """``series(x - at)`` where ``|x - at| < eps``, else ``exact(x)``: a removable singularity
+    of a formula at ``at`` is filled by its Taylor polynomial, which, unlike a constant, also
+    gives the right higher-order derivatives there."""
+    t = x - at
+    small = xp.abs(t) < eps
+    xs = _safe(xp, x, small, at + 0.5)
+    return xp.where(small, series(t), exact(xs))
+
+
+def _h(xp, u):
+    """``(u exp(u) - expm1(u)) / u**2`` = sum of ``u**k (k+1)/(k+2)!``: the derivative of
+    ``expm1(u) / u``."""
+    return _near(
+        xp,
+        u,
+        0.0,
+        1e-2,
+        lambda t: 1 / 2 + t * (1 / 3 + t * (1 / 8 + t * (1 / 30 + t * (1 / 144 + t / 840)))),
+        lambda v: (v * xp.exp(v) - xp.expm1(v)) / (v * v),
+    )
+
+
 def _gamma_density(xp, sp, a, x):
     """d/dx gammainc(a, x) = x**(a-1) exp(-x) / Gamma(a)."""
     return xp.exp(sp.xlogy(a - 1, x) - x - sp.gammaln(a))
@@ -431,8 +454,7 @@ _def(
 
 
 def _i1_grad(xp, sp, g, x, out):
-    z = x == 0
-    return g * xp.where(z, _fill(xp, x, 0.5), sp.i0(x) - out / _safe(xp, x, z))
+    return g * _near(xp, x, 0.0, 1e-3, lambda t: 0.5 + 3 / 16 * t * t, lambda v: sp.i0(v) - sp.i1(v) / v)
 
 
 def _i1e_grad(xp, sp, g, x, out):
@@ -442,8 +464,7 @@ def _i1e_grad(xp, sp, g, x, out):
 
 
 def _j1_grad(xp, sp, g, x, out):
-    z = x == 0
-    return g * xp.where(z, _fill(xp, x, 0.5), sp.j0(x) - out / _safe(xp, x, z))
+    return g * _near(xp, x, 0.0, 1e-3, lambda t: 0.5 - 3 / 16 * t * t, lambda v: sp.j0(v) - sp.j1(v) / v)
 
 
 _def("i1", "x", _i1_grad, "Modified Bessel function of the first kind, order 1.")
@@ -491,8 +512,15 @@ _def(
 
 
 def _sph_j0_grad(xp, sp, g, x, out):
-    z = x == 0
-    return g * xp.where(z, xp.zeros_like(x), (xp.cos(x) - out) / _safe(xp, x, z))
+    # (cos(x) - sin(x)/x) / x = -x/3 + x**3/30 - x**5/840 + ...
+    return g * _near(
+        xp,
+        x,
+        0.0,
+        1e-2,
+        lambda t: t * (-1 / 3 + t * t * (1 / 30 - t * t / 840)),
+        lambda v: (xp.cos(v) - xp.sin(v) / v) / v,
+    )
 
 
 _def(
@@ -591,12 +619,10 @@ _def(
 
 
 def _boxcox_dl(lx_of):
+    # d/dl (exp(l*L) - 1) / l = L**2 h(l*L), h the derivative of expm1(u)/u.
     def d(xp, sp, g, x, lmbda, out):
-        lx = lx_of(xp, x) + 0 * lmbda
-        lz = lmbda == 0
-        ls = _safe(xp, lmbda + 0 * lx, lz)
-        v = (xp.exp(ls * lx) * lx * ls - xp.expm1(ls * lx)) / (ls * ls)
-        return g * xp.where(lz, 0.5 * lx * lx, v)
+        lx = lx_of(xp, x)
+        return g * lx * lx * _h(xp, lmbda * lx)
 
     return d
 
@@ -628,11 +654,12 @@ def _inv_boxcox_grads(shift):
         return g * (out + shift) / (1 + lmbda * y)
 
     def dl(xp, sp, g, y, lmbda, out):
-        y = y + 0 * lmbda
-        lz = lmbda == 0
-        ls = _safe(xp, lmbda + 0 * y, lz)
-        v = -xp.log1p(ls * y) / (ls * ls) + y / (ls * (1 + ls * y))
-        return g * (out + shift) * xp.where(lz, -0.5 * y * y, v)
+        # d/dl log1p(l*y)/l = y**2 q(l*y), q(v) = (v/(1+v) - log1p(v)) / v**2.
+        def series(t):
+            return -1 / 2 + t * (2 / 3 + t * (-3 / 4 + t * (4 / 5 - t * 5 / 6)))
+
+        q = _near(xp, lmbda * y, 0.0, 1e-3, series, lambda v: (v / (1 + v) - xp.log1p(v)) / (v * v))
+        return g * (out + shift) * y * y * q
 
     return dy, dl
 
@@ -655,9 +682,7 @@ _def(
 
 
 def _exprel_grad(xp, sp, g, x, out):
-    z = x == 0
-    xs = _safe(xp, x, z)
-    return g * xp.where(z, _fill(xp, x, 0.5), (xp.exp(xs) - out) / xs)
+    return g * _h(xp, x)
 
 
 _def("exprel", "x", _exprel_grad, "Relative error exponential, ``(exp(x) - 1) / x``.", generic=_g_exprel)
@@ -710,8 +735,16 @@ _def(
 
 
 def _sinc_grad(xp, sp, g, x, out):
-    z = x == 0
-    return g * xp.where(z, xp.zeros_like(x), (xp.cos(math.pi * x) - out) / _safe(xp, x, z))
+    p2 = math.pi**2
+
+    def series(t):
+        return p2 * t * (-1 / 3 + p2 * t * t * (1 / 30 - p2 * t * t / 840))
+
+    def exact(v):
+        pv = math.pi * v
+        return (xp.cos(pv) - xp.sin(pv) / pv) / v
+
+    return g * _near(xp, x, 0.0, 1e-2 / math.pi, series, exact)
 
 
 _def("sinc", "x", _sinc_grad, "Normalized sinc, ``sin(pi x) / (pi x)`` (1 at 0).", generic=_g_sinc)
@@ -738,24 +771,30 @@ _def(
 )
 
 
+# Near m = 0: K(m) = pi/2 (1 + m/4 + 9m^2/64 + 25m^3/256 + ...), E(m) = pi/2 (1 - m/4 - 3m^2/64 - 5m^3/256 - ...).
+def _dk_series(t):
+    return math.pi / 2 * (1 / 4 + t * (9 / 32 + t * 75 / 256))
+
+
 def _ellipk_grad(xp, sp, g, m, out):
-    z = m == 0
-    ms = _safe(xp, m, z, 0.5)
-    v = (sp.ellipe(ms) - (1 - ms) * sp.ellipk(ms)) / (2 * ms * (1 - ms))
-    return g * xp.where(z, _fill(xp, m, math.pi / 8), v)
+    def exact(v):
+        return (sp.ellipe(v) - (1 - v) * sp.ellipk(v)) / (2 * v * (1 - v))
+
+    return g * _near(xp, m, 0.0, 1e-4, _dk_series, exact)
 
 
 def _ellipkm1_grad(xp, sp, g, p, out):
-    z = p == 1
-    ps = _safe(xp, p, z, 0.5)
-    v = (sp.ellipe(1 - ps) - ps * sp.ellipkm1(ps)) / (2 * ps * (1 - ps))
-    return -g * xp.where(z, _fill(xp, p, math.pi / 8), v)
+    def exact(v):
+        return (sp.ellipe(1 - v) - v * sp.ellipkm1(v)) / (2 * v * (1 - v))
+
+    return -g * _near(xp, p, 1.0, 1e-4, lambda t: _dk_series(-t), exact)
 
 
 def _ellipe_grad(xp, sp, g, m, out):
-    z = m == 0
-    ms = _safe(xp, m, z, 0.5)
-    return g * xp.where(z, _fill(xp, m, -math.pi / 8), (out - sp.ellipk(ms)) / (2 * ms))
+    def exact(v):
+        return (sp.ellipe(v) - sp.ellipk(v)) / (2 * v)
+
+    return g * _near(xp, m, 0.0, 1e-4, lambda t: -math.pi / 2 * (1 / 4 + t * (3 / 32 + t * 15 / 256)), exact)
 
 
 _def("ellipk", "m", _ellipk_grad, "Complete elliptic integral of the first kind, parameter ``m``.")
@@ -769,9 +808,10 @@ _def("ellipe", "m", _ellipe_grad, "Complete elliptic integral of the second kind
 
 
 def _spence_grad(xp, sp, g, z, out):
-    one = z == 1
-    zs = _safe(xp, z, one, 2.0)
-    return g * xp.where(one, _fill(xp, z, -1.0), xp.log(zs) / (1 - zs))
+    # log(1 + t) / (-t) = -(1 - t/2 + t^2/3 - t^3/4 + ...)
+    return g * _near(
+        xp, z, 1.0, 1e-3, lambda t: -(1 + t * (-1 / 2 + t * (1 / 3 - t / 4))), lambda v: xp.log(v) / (1 - v)
+    )
 
 
 _def(
@@ -1054,13 +1094,31 @@ def _host_for(raw, fn):
         return lambda x: sps.spherical_jn(0, x)
     if fn.name == "zeta":
         return lambda x, q: sps.zeta(x, q)
-    return getattr(sps, fn.name)
+    f = getattr(sps, fn.name)
+    return _with_integer_loops(f) if fn.ints else f
+
+
+def _with_integer_loops(f):
+    """SciPy function ``f`` called in double precision: single-precision loops of functions
+    with integer parameters (``bdtr``, ``yn``, ...) take them as floats, which SciPy
+    deprecates."""
+
+    def call(*args):
+        import numpy
+
+        return f(
+            *(a.astype(numpy.float64) if getattr(a, "dtype", None) == numpy.float32 else a for a in args)
+        )
+
+    return call
 
 
 def _raw_function(raw, fn):
     backend = raw._backend
     xp = backend.xp
     native = _native_for(raw, fn)
+    if native is not None and fn.ints and raw._kind in ("scipy", "dask"):
+        native = _with_integer_loops(native)
     host = None
     dask = raw._kind == "dask"
     float_params = [i for i, p in enumerate(fn.params) if p not in fn.ints]
@@ -1152,6 +1210,7 @@ def _make(special, fn, public_name):
     raw_special = special._raw
     qualified = f"special.{public_name}"
     params = fn.params
+    float_params = [i for i, p in enumerate(params) if p not in fn.ints]
 
     def f(*args, **kwargs):
         values = list(args)
@@ -1191,6 +1250,7 @@ def _make(special, fn, public_name):
                     f"{qualified}(): argument '{p}' must be an array or a real Python number, got "
                     f"{type(v).__name__}"
                 )
+        data = _arrays(ns._backend, fn, data, float_params)[0]
         out = getattr(raw_special, fn.name)(*data)
         needs = tuple(t is not None and t._requires_grad for t in inputs)
         if not any(needs):
