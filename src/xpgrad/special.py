@@ -755,11 +755,15 @@ _def("expi", "x", lambda xp, sp, g, x, out: g * xp.exp(x) / x, "Exponential inte
 
 
 def _expn_grad(xp, sp, g, n, x, out):
-    # d/dx E_n(x) = -E_{n-1}(x), with E_0(x) = exp(-x) / x.
+    # d/dx E_n(x) = -E_{n-1}(x); E_{-1}(x) = exp(-x) (x + 1) / x**2.
+    def e_minus_1():
+        return xp.exp(-x) * (x + 1) / (x * x)
+
+    if isinstance(n, int):
+        return -g * (e_minus_1() if n == 0 else sp.expn(n - 1, x))
     n0 = n == 0
-    e0 = xp.exp(-x) / x
-    nm1 = xp.where(n0, xp.ones_like(n), n - 1) if not isinstance(n, int) else max(n - 1, 1)
-    return -g * xp.where(n0, e0, sp.expn(nm1, x))
+    nm1 = xp.where(n0, xp.ones_like(n), n - 1)
+    return -g * xp.where(n0, e_minus_1(), sp.expn(nm1, x))
 
 
 _def(
@@ -1191,6 +1195,11 @@ def _arrays(backend, fn, args, float_params):
 def _vjp(xp, g, *saved, fn, needs):
     *args, out = saved
     sp = special_of(xp)
+    if isinstance(sp, SpecialNamespace):
+        # Under create_graph: constants join the Tensors as Tensors (a raw array of some
+        # backends, e.g. array-api-strict, refuses a Tensor operand).
+        wrap = xp._backend.is_native
+        args = [Tensor._wrap_plain(xp, a) if type(a) is not Tensor and wrap(a) else a for a in args]
     grads = []
     for i, need in enumerate(needs):
         if not need:
