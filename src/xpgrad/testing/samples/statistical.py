@@ -175,3 +175,32 @@ OPS = [
         dtypes=ALL_FLOAT,
     ),
 ]
+
+
+# -- median (beyond the standard; scikit-learn looks it up) --------------------------------------
+
+
+def _median_samples(rng, dtype):
+    for kw, name in _AXES:
+        if kw.get("axis") == (0, 2):
+            continue  # torch.quantile takes a single dim
+        yield Sample((make(rng, (2, 3, 2), dtype),), kw, name=name)
+    yield Sample((make(rng, (5,), dtype),), name="odd")
+    yield Sample((make(rng, (3, 4), dtype),), {"axis": 1}, name="even")
+    ties = "median at ties: central differences share the gradient among the tied values; xpgrad, as torch.quantile, gives it to one position of the stable sort"
+    yield Sample(
+        (np.array([1.0, 3.0, 3.0, 2.0, 3.0]),), name="ties", xfail={"gradcheck": ties, "gradgradcheck": ties}
+    )
+    yield Sample((make(rng, (), dtype),), name="0d")
+
+
+def _torch_median(txp, x, axis=None, keepdims=False):
+    import torch
+
+    if axis is None:
+        m = torch.quantile(x.reshape(-1), 0.5)
+        return m.reshape((1,) * x.ndim) if keepdims else m
+    return torch.quantile(x, 0.5, dim=axis, keepdim=keepdims)
+
+
+OPS.append(OpInfo("median", _median_samples, dtypes=FLOAT, torch_fn=_torch_median))
