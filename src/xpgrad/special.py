@@ -131,6 +131,8 @@ def _floor(xp, k):
 
 
 def _no(reason):
+    """No derivative in this parameter: ``reason`` ends the ``NotImplementedError`` raised when
+    a gradient reaches it."""
     return reason
 
 
