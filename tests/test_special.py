@@ -284,3 +284,21 @@ def test_median_is_numpys_and_sklearn_finds_it():
     assert hasattr(xp, "median")
     with pytest.raises(ValueError, match="repeats"):
         xp.median(xp.asarray(vals), axis=(1, 1))
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch", "array_api_strict"])
+def test_bincount_counts_and_weighted_sums_match_numpy(backend):
+    xp = xpgrad.namespace(backend)
+    x = np.array([0, 2, 2, 5, 0])
+    counts = xp.bincount(xp.asarray(x), minlength=7)
+    assert counts.tolist() == np.bincount(x, minlength=7).tolist()
+    assert not counts.requires_grad
+    w = xp.asarray([0.5, 1.0, 2.0, 3.0, 4.0], dtype=xp.float64, requires_grad=True)
+    s = xp.bincount(xp.asarray(x), weights=w)
+    np.testing.assert_allclose(np.asarray(s.tolist()), np.bincount(x, weights=[0.5, 1.0, 2.0, 3.0, 4.0]))
+    xp.sum(s * xp.asarray([1.0, 2.0, 3.0, 4.0, 5.0, 6.0], dtype=xp.float64)).backward()
+    assert w.grad.tolist() == [1.0, 3.0, 3.0, 6.0, 1.0]
+    with pytest.raises(ValueError, match="bincount\\(\\): argument 'x' must not contain negative values"):
+        xp.bincount(xp.asarray([1, -1]))
+    with pytest.raises(TypeError, match="bincount\\(\\): argument 'x' must be a 1-d array of integers"):
+        xp.bincount(xp.asarray([1.0]))

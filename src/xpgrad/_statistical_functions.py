@@ -8,12 +8,26 @@ Conventions, as torch.autograd:
 
 from __future__ import annotations
 
+import builtins
 import math
 
 from ._math import conj, expand_reduced, normalize_axis
 from ._ops import OUT, record
+from ._tensor import Tensor
 
-__all__ = ["cumulative_prod", "cumulative_sum", "max", "mean", "median", "min", "prod", "std", "sum", "var"]
+__all__ = [
+    "bincount",
+    "cumulative_prod",
+    "cumulative_sum",
+    "max",
+    "mean",
+    "median",
+    "min",
+    "prod",
+    "std",
+    "sum",
+    "var",
+]
 
 
 def _count(shape, axis):
@@ -307,3 +321,44 @@ def median(self, x, /, *, axis=None, keepdims=False):
     if keepdims:
         m = self.reshape(m, tuple(1 if a in axes else x.shape[a] for a in range(ndim)))
     return m
+
+
+def bincount(self, x, /, weights=None, minlength=0):
+    """Number of occurrences of each value of ``x`` (a 1-d array of non-negative integers), or
+    with ``weights`` the sum of the weights of each value; of length ``max(max(x) + 1,
+    minlength)``, as NumPy's and torch's.
+
+    Not part of the standard; scikit-learn looks it up (``hasattr(xp, "bincount")``).
+    Differentiable in ``weights``: bin ``k``'s gradient goes to every element where ``x == k``
+    (torch's ``bincount`` has no derivative there and raises).
+    """
+    xp = self._xp
+    xd = self._raw(x, "bincount", "x")
+    if not xp.isdtype(xd.dtype, "integral") or xd.ndim != 1:
+        raise TypeError(
+            f"bincount(): argument 'x' must be a 1-d array of integers, got a {xd.ndim}-d array of {xd.dtype}"
+        )
+    if isinstance(minlength, bool) or not isinstance(minlength, int) or minlength < 0:
+        raise ValueError(
+            f"bincount(): argument 'minlength' must be a non-negative integer, got {minlength!r}"
+        )
+    n = xd.shape[0]
+    if n and int(xp.min(xd)) < 0:
+        raise ValueError("bincount(): argument 'x' must not contain negative values")
+    size = builtins.max(int(xp.max(xd)) + 1 if n else 0, minlength)
+    device = self._backend.device(xd)
+    if weights is None:
+        out = xp.zeros(size, dtype=xp.int64, device=device)
+        out = self._backend.index_add(out, xd, xp.ones(xd.shape, dtype=xp.int64, device=device))
+        return Tensor._wrap_plain(self, self._ensure(out))
+    w = self._tensor(weights, "bincount", "weights")
+    if tuple(w.shape) != tuple(xd.shape):
+        raise ValueError(
+            f"bincount(): argument 'weights' must have the shape of 'x' {tuple(xd.shape)}, got {tuple(w.shape)}"
+        )
+    out = self._backend.index_add(xp.zeros(size, dtype=w.dtype, device=device), xd, w._data)
+    return record(self, "bincount", _bincount_vjp, (w,), out, kw={"x": xd})
+
+
+def _bincount_vjp(xp, g, *, x):
+    return xp.take(g, x, axis=0)

@@ -204,3 +204,33 @@ def _torch_median(txp, x, axis=None, keepdims=False):
 
 
 OPS.append(OpInfo("median", _median_samples, dtypes=FLOAT, torch_fn=_torch_median))
+
+
+# -- bincount (beyond the standard; scikit-learn looks it up) ------------------------------------
+
+
+def _bincount_samples(rng, dtype):
+    x = np.array([0, 2, 2, 5, 0, 2])
+    yield Sample((x, make(rng, (6,), dtype)), name="weights", grad=(1,))
+    yield Sample((x, make(rng, (6,), dtype)), {"minlength": 9}, name="weights,minlength", grad=(1,))
+    yield Sample((np.array([3]), make(rng, (1,), dtype)), name="one value", grad=(1,))
+
+
+def _torch_bincount(txp, x, weights, minlength=0):
+    import torch
+
+    return torch.bincount(x, weights=weights, minlength=minlength)
+
+
+_NO_TORCH_BINCOUNT = (
+    "torch.bincount has no derivative in weights (it raises); xpgrad's is checked by finite differences"
+)
+OPS.append(
+    OpInfo(
+        "bincount",
+        _bincount_samples,
+        dtypes=FLOAT,
+        torch_fn=_torch_bincount,
+        xfail={"first": _NO_TORCH_BINCOUNT, "second": _NO_TORCH_BINCOUNT},
+    )
+)
