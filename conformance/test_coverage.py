@@ -1,4 +1,4 @@
-"""Every public function of the namespace (and of its linalg and fft extensions) has an OpInfo,
+"""Every public function of the namespace (and of its linalg, fft and special extensions) has an OpInfo,
 differentiable or declared non-differentiable."""
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ def _public_functions(obj) -> set[str]:
 
 def _namespace_functions(xp) -> list[str]:
     names = _public_functions(xp)
-    for ext in ("linalg", "fft"):
+    for ext in ("linalg", "fft", "special"):
         sub = getattr(xp, ext, None)
         if sub is not None:
             names |= {f"{ext}.{n}" for n in _public_functions(sub)}

@@ -347,3 +347,99 @@ def _generic_index_add(xp, arr, key, values):
     vals = xp.reshape(xp.broadcast_to(values, arr[key].shape), (-1,))
     onehot = xp.astype(xp.reshape(pos, (-1, 1)) == xp.reshape(xp.arange(n), (1, -1)), vals.dtype)
     return arr + xp.reshape(xp.matmul(vals, onehot), arr.shape)
+
+
+# ============================================================================================
+# Special functions (``xp.special``, see special.py): where each backend keeps its own special
+# functions, and how a backend array goes to NumPy and back for SciPy when it has none.
+# This block is data and capabilities only; the functions and their derivatives are in
+# special.py.
+# ============================================================================================
+
+# The names torch.special uses for SciPy's functions (others have SciPy's name or are absent).
+TORCH_SPECIAL_NAMES = {
+    "psi": "digamma",
+    "digamma": "digamma",
+    "j0": "bessel_j0",
+    "j1": "bessel_j1",
+    "y0": "bessel_y0",
+    "y1": "bessel_y1",
+    "k0": "modified_bessel_k0",
+    "k1": "modified_bessel_k1",
+    "k0e": "scaled_modified_bessel_k0",
+    "k1e": "scaled_modified_bessel_k1",
+}
+# SciPy functions torch.special also has under a name above or SciPy's own name (torch.special
+# has more functions whose signatures differ from SciPy's; those are called by special.py).
+TORCH_SPECIAL_SAME = frozenset(
+    "entr erf erfc erfcx erfinv exp2 expit gammainc gammaincc gammaln i0 i0e i1 i1e log_ndtr "
+    "logit ndtr ndtri sinc xlog1py xlogy spherical_bessel_j0".split()
+)
+# The names jax.scipy.special uses, where they differ from SciPy's.
+JAX_SPECIAL_NAMES = {"psi": "digamma"}
+
+
+def special_library(backend: Backend):
+    """``(kind, module)``: the backend's own library of special functions.
+
+    kind is "scipy" (NumPy: scipy.special), "torch" (torch.special), "jax"
+    (jax.scipy.special), "cupy" (cupyx.scipy.special), "dask" (scipy.special applied to each
+    block) or None (array-api-strict and unknown libraries); module is None when the library
+    is not installed (SciPy is optional).
+    """
+    xp = backend.xp
+    try:
+        if backend._is_numpy:
+            return "scipy", importlib.import_module("scipy.special")
+        if backend._is_torch:
+            return "torch", importlib.import_module("torch.special")
+        if _compat.is_jax_namespace(xp):
+            return "jax", importlib.import_module("jax.scipy.special")
+        if _compat.is_cupy_namespace(xp):
+            return "cupy", importlib.import_module("cupyx.scipy.special")
+        if _compat.is_dask_namespace(xp):
+            return "dask", importlib.import_module("scipy.special")
+    except ImportError:
+        if backend._is_numpy or _compat.is_dask_namespace(xp):
+            return "scipy", None
+        return None, None
+    return None, None
+
+
+def special_native_name(kind: str, name: str) -> str | None:
+    """The name of SciPy's function ``name`` in a library of ``kind`` (None: look for none)."""
+    if kind == "torch":
+        if name in TORCH_SPECIAL_NAMES:
+            return TORCH_SPECIAL_NAMES[name]
+        return name if name in TORCH_SPECIAL_SAME else None
+    if kind == "jax":
+        return JAX_SPECIAL_NAMES.get(name, name)
+    return name
+
+
+def to_host(backend: Backend, arr):
+    """A NumPy array with the values of backend array ``arr`` (copied to host memory if needed)."""
+    import numpy
+
+    if backend._is_numpy:
+        return arr
+    if backend._is_torch:
+        return arr.detach().cpu().numpy()
+    if _compat.is_cupy_namespace(backend.xp):
+        return arr.get()
+    inner = getattr(arr, "_array", None)  # array_api_strict wraps a NumPy array
+    if isinstance(inner, numpy.ndarray):
+        return inner
+    return numpy.asarray(arr)
+
+
+def from_host(backend: Backend, arr, device):
+    """A backend array with the values of NumPy array ``arr``, on ``device``."""
+    if backend._is_numpy:
+        return arr
+    return backend.xp.asarray(arr, device=device)
+
+
+def map_blocks(backend: Backend, fn, *args, dtype):
+    """``fn`` (elementwise, on NumPy arrays) applied to each block of Dask arrays ``args``."""
+    return backend.xp.map_blocks(fn, *args, dtype=dtype)

@@ -127,10 +127,31 @@ def from_dlpack(self, x, /, *, device=None, copy=None, requires_grad=False):
 
 
 def full(self, shape, fill_value, *, dtype=None, device=None, requires_grad=False):
-    if type(fill_value) is Tensor:
-        raise TypeError(
-            "full(): argument 'fill_value' must be a Python scalar; use broadcast_to for a Tensor"
-        )
+    """An array of ``shape`` filled with ``fill_value``: a Python scalar or, as NumPy and
+    array_api_compat accept, a 0-d array (its dtype is the default; a 0-d Tensor that requires
+    grad gives a result that is differentiable in it, the sum of the result's gradient)."""
+    if type(fill_value) is Tensor or self._backend.is_native(fill_value):
+        f = fill_value if type(fill_value) is Tensor else Tensor._wrap_plain(self, self._ensure(fill_value))
+        if f._ns is not self:
+            raise self._wrong_tensor(f, "full", "fill_value")
+        if f.ndim != 0:
+            raise ValueError(
+                f"full(): argument 'fill_value' must be a Python scalar or a 0-d array, got an array "
+                f"of shape {tuple(f.shape)}"
+            )
+        if not f.requires_grad:
+            fill_value = self._scalar(f._data)
+            if dtype is None:
+                dtype = f.dtype
+        else:
+            if requires_grad:
+                raise RuntimeError(
+                    "full(): 'requires_grad=True' makes a leaf, but 'fill_value' requires grad (the "
+                    "result is not a leaf); pass a detached fill_value"
+                )
+            dtype = f.dtype if dtype is None else dtype
+            f = self.astype(f, dtype, copy=False)
+            return f + self.zeros(shape, dtype=dtype, device=device if device is not None else f.device)
     data = self._xp.full(shape, fill_value, dtype=dtype, device=device)
     return _leaf(self, data, requires_grad, "full")
 

@@ -114,9 +114,11 @@ class Namespace(types.ModuleType):
             fn.__module__ = self.__name__
         from . import fft as _fft_mod
         from . import linalg as _linalg_mod
+        from . import special as _special_mod
 
         self.linalg = _linalg_mod.LinalgNamespace(self)
         self.fft = _fft_mod.FFTNamespace(self)
+        self.special = _special_mod.SpecialNamespace(self)  # an extension beyond the standard
 
     def __repr__(self):
         return f"<array API namespace {self.__name__!r} (xpgrad over {self._xp.__name__})>"

@@ -8,12 +8,26 @@ Conventions, as torch.autograd:
 
 from __future__ import annotations
 
+import builtins
 import math
 
 from ._math import conj, expand_reduced, normalize_axis
 from ._ops import OUT, record
+from ._tensor import Tensor
 
-__all__ = ["cumulative_prod", "cumulative_sum", "max", "mean", "min", "prod", "std", "sum", "var"]
+__all__ = [
+    "bincount",
+    "cumulative_prod",
+    "cumulative_sum",
+    "max",
+    "mean",
+    "median",
+    "min",
+    "prod",
+    "std",
+    "sum",
+    "var",
+]
 
 
 def _count(shape, axis):
@@ -270,3 +284,81 @@ def _cumprod_vjp(xp, g, x, *, axis, include_initial):
     upper = xp.astype(xp.triu(xp.ones((n, n), dtype=xp.int8)), c.dtype)  # k >= i
     grad = xp.sum(conj(xp, c) * upper * gm[..., None, :], axis=-1)
     return xp.moveaxis(grad, -1, axis)
+
+
+# -- beyond the standard: functions array API libraries look up by name ---------------------
+
+
+def median(self, x, /, *, axis=None, keepdims=False):
+    """Median along ``axis`` (an int, a tuple of ints or None for all elements), as NumPy's:
+    the mean of the two middle values for an even count, nan where a value is nan.
+
+    Not part of the standard; scikit-learn looks it up (``hasattr(xp, "median")``). Computed
+    from a stable ``sort``, so the gradient goes to the middle element(s) in sorted order (half
+    to each of the two for an even count), as ``torch.quantile(x, 0.5)``, which is what
+    scikit-learn calls on torch (``torch.median`` takes the lower middle value instead).
+    """
+    x = self._tensor(x, "median")
+    ndim = x.ndim
+    axes = normalize_axis(axis, ndim, "median")
+    if len(set(axes)) != len(axes):
+        raise ValueError(f"median(): argument 'axis' repeats an axis: {axis}")
+    if not self._is_differentiable_dtype(x.dtype):
+        x = self.astype(x, self._xp.asarray(0.0, device=self._backend.device(x._data)).dtype)
+    kept = tuple(a for a in range(ndim) if a not in axes)
+    moved = self.permute_dims(x, kept + axes) if ndim else x
+    n = 1
+    for a in axes:
+        n *= x.shape[a]
+    flat = self.reshape(moved, tuple(x.shape[a] for a in kept) + (n,))
+    if n == 0:
+        m = self.sum(flat, axis=-1) * math.nan
+    else:
+        s = self.sort(flat, axis=-1)
+        lo, hi = (n - 1) // 2, n // 2
+        m = s[..., lo] if lo == hi else (s[..., lo] + s[..., hi]) / 2
+        m = self.where(self.any(self.isnan(flat), axis=-1), self.full_like(m, math.nan), m)
+    if keepdims:
+        m = self.reshape(m, tuple(1 if a in axes else x.shape[a] for a in range(ndim)))
+    return m
+
+
+def bincount(self, x, /, weights=None, minlength=0):
+    """Number of occurrences of each value of ``x`` (a 1-d array of non-negative integers), or
+    with ``weights`` the sum of the weights of each value; of length ``max(max(x) + 1,
+    minlength)``, as NumPy's and torch's.
+
+    Not part of the standard; scikit-learn looks it up (``hasattr(xp, "bincount")``).
+    Differentiable in ``weights``: bin ``k``'s gradient goes to every element where ``x == k``
+    (torch's ``bincount`` has no derivative there and raises).
+    """
+    xp = self._xp
+    xd = self._raw(x, "bincount", "x")
+    if not xp.isdtype(xd.dtype, "integral") or xd.ndim != 1:
+        raise TypeError(
+            f"bincount(): argument 'x' must be a 1-d array of integers, got a {xd.ndim}-d array of {xd.dtype}"
+        )
+    if isinstance(minlength, bool) or not isinstance(minlength, int) or minlength < 0:
+        raise ValueError(
+            f"bincount(): argument 'minlength' must be a non-negative integer, got {minlength!r}"
+        )
+    n = xd.shape[0]
+    if n and int(xp.min(xd)) < 0:
+        raise ValueError("bincount(): argument 'x' must not contain negative values")
+    size = builtins.max(int(xp.max(xd)) + 1 if n else 0, minlength)
+    device = self._backend.device(xd)
+    if weights is None:
+        out = xp.zeros(size, dtype=xp.int64, device=device)
+        out = self._backend.index_add(out, xd, xp.ones(xd.shape, dtype=xp.int64, device=device))
+        return Tensor._wrap_plain(self, self._ensure(out))
+    w = self._tensor(weights, "bincount", "weights")
+    if tuple(w.shape) != tuple(xd.shape):
+        raise ValueError(
+            f"bincount(): argument 'weights' must have the shape of 'x' {tuple(xd.shape)}, got {tuple(w.shape)}"
+        )
+    out = self._backend.index_add(xp.zeros(size, dtype=w.dtype, device=device), xd, w._data)
+    return record(self, "bincount", _bincount_vjp, (w,), out, kw={"x": xd})
+
+
+def _bincount_vjp(xp, g, *, x):
+    return xp.take(g, x, axis=0)

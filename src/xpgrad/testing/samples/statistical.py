@@ -175,3 +175,62 @@ OPS = [
         dtypes=ALL_FLOAT,
     ),
 ]
+
+
+# -- median (beyond the standard; scikit-learn looks it up) --------------------------------------
+
+
+def _median_samples(rng, dtype):
+    for kw, name in _AXES:
+        if kw.get("axis") == (0, 2):
+            continue  # torch.quantile takes a single dim
+        yield Sample((make(rng, (2, 3, 2), dtype),), kw, name=name)
+    yield Sample((make(rng, (5,), dtype),), name="odd")
+    yield Sample((make(rng, (3, 4), dtype),), {"axis": 1}, name="even")
+    ties = "median at ties: central differences share the gradient among the tied values; xpgrad, as torch.quantile, gives it to one position of the stable sort"
+    yield Sample(
+        (np.array([1.0, 3.0, 3.0, 2.0, 3.0]),), name="ties", xfail={"gradcheck": ties, "gradgradcheck": ties}
+    )
+    yield Sample((make(rng, (), dtype),), name="0d")
+
+
+def _torch_median(txp, x, axis=None, keepdims=False):
+    import torch
+
+    if axis is None:
+        m = torch.quantile(x.reshape(-1), 0.5)
+        return m.reshape((1,) * x.ndim) if keepdims else m
+    return torch.quantile(x, 0.5, dim=axis, keepdim=keepdims)
+
+
+OPS.append(OpInfo("median", _median_samples, dtypes=FLOAT, torch_fn=_torch_median))
+
+
+# -- bincount (beyond the standard; scikit-learn looks it up) ------------------------------------
+
+
+def _bincount_samples(rng, dtype):
+    x = np.array([0, 2, 2, 5, 0, 2])
+    yield Sample((x, make(rng, (6,), dtype)), name="weights", grad=(1,))
+    yield Sample((x, make(rng, (6,), dtype)), {"minlength": 9}, name="weights,minlength", grad=(1,))
+    yield Sample((np.array([3]), make(rng, (1,), dtype)), name="one value", grad=(1,))
+
+
+def _torch_bincount(txp, x, weights, minlength=0):
+    import torch
+
+    return torch.bincount(x, weights=weights, minlength=minlength)
+
+
+_NO_TORCH_BINCOUNT = (
+    "torch.bincount has no derivative in weights (it raises); xpgrad's is checked by finite differences"
+)
+OPS.append(
+    OpInfo(
+        "bincount",
+        _bincount_samples,
+        dtypes=FLOAT,
+        torch_fn=_torch_bincount,
+        xfail={"first": _NO_TORCH_BINCOUNT, "second": _NO_TORCH_BINCOUNT},
+    )
+)

@@ -1,0 +1,1382 @@
+"""``xp.special``: differentiable special functions on every backend.
+
+The namespace holds the functions of SciPy's array API dispatch list (``scipy.special`` finds
+them as ``xp.special.<name>``, see docs/works-with.md) and torch.special's own (``polygamma``,
+``zeta``, ``multigammaln``, ``sinc``, ``softmax``, ``log_softmax``, ``logsumexp``,
+``spherical_bessel_j0`` and torch's names of the Bessel functions).
+
+Forward values come from the backend's own special functions (``scipy.special`` on NumPy and on
+each Dask block, ``torch.special``, ``jax.scipy.special``, ``cupyx.scipy.special``; where
+``_backends.special_library`` says where). A function the backend lacks is composed from the
+standard's functions when that is simple and accurate (``expit``, ``xlogy``, ``huber``, ...),
+and otherwise computed by SciPy on a NumPy copy (array-api-strict, or torch for the functions
+torch.special does not have). SciPy is optional: without it, a function that needs it raises
+an ``ImportError`` saying what to install.
+
+Each function is one entry of ``TABLE``: its parameters, one derivative per parameter
+(array API code on the ``xp`` it is handed, calling special functions through
+``special_of(xp)``, so the same formula serves a plain backward on raw arrays and
+``create_graph=True`` on Tensors, and every order), and a docstring. A parameter without a
+derivative (integer orders, the shape parameter of the incomplete gamma function, as in torch)
+raises ``NotImplementedError`` naming the function and the parameter when a gradient reaches
+it. Only real floating-point values are differentiable (SciPy's complex variants are not part
+of the namespace).
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+import types
+from dataclasses import dataclass, field
+
+from . import _backends
+from ._ops import OUT, record
+from ._tensor import Tensor
+
+__all__ = ["SpecialNamespace", "FUNCTIONS", "ALIASES", "special_of"]
+
+_SQRT_PI = math.sqrt(math.pi)
+_SQRT_2PI = math.sqrt(2 * math.pi)
+_DEG = math.pi / 180
+
+
+@dataclass
+class _Fn:
+    name: str
+    params: tuple
+    grads: tuple  # per parameter: derivative(xp, sp, g, *args, out) -> gradient, or a str reason
+    doc: str
+    generic: object = None  # composition from the standard's functions: generic(xp, *args)
+    ints: frozenset = field(default_factory=frozenset)  # parameters that are integers
+    defaults: dict = field(default_factory=dict)
+
+
+TABLE: dict[str, _Fn] = {}
+
+
+def _def(name, params, grads, doc, generic=None, ints=(), defaults=None):
+    params = tuple(params.split())
+    if not isinstance(grads, tuple):
+        grads = (grads,)
+    assert len(grads) == len(params), name
+    TABLE[name] = _Fn(name, params, grads, doc, generic, frozenset(ints), defaults or {})
+
+
+# --------------------------------------------------------------------------------------------
+# Helpers used inside derivatives (``xp``: backend namespace or xpgrad namespace).
+
+
+def _fill(xp, ref, v):
+    return xp.full_like(ref, v)
+
+
+def _safe(xp, x, bad, v=1.0):
+    """``x`` with ``v`` where ``bad``: keeps the untaken branch of a ``where`` finite, so that
+    its (zero) gradient stays zero under ``create_graph``."""
+    return xp.where(bad, _fill(xp, x, v), x)
+
+
+def _near(xp, x, at, eps, series, exact):
+    """``series(x - at)`` where ``|x - at| < eps``, else ``exact(x)``: a removable singularity
+    of a formula at ``at`` is filled by its Taylor polynomial, which, unlike a constant, also
+    gives the right higher-order derivatives there."""
+    t = x - at
+    small = xp.abs(t) < eps
+    xs = _safe(xp, x, small, at + 0.5)
+    return xp.where(small, series(t), exact(xs))
+
+
+def _h(xp, u):
+    """``(u exp(u) - expm1(u)) / u**2`` = sum of ``u**k (k+1)/(k+2)!``: the derivative of
+    ``expm1(u) / u``."""
+    return _near(
+        xp,
+        u,
+        0.0,
+        1e-2,
+        lambda t: 1 / 2 + t * (1 / 3 + t * (1 / 8 + t * (1 / 30 + t * (1 / 144 + t / 840)))),
+        lambda v: (v * xp.exp(v) - xp.expm1(v)) / (v * v),
+    )
+
+
+def _gamma_density(xp, sp, a, x):
+    """d/dx gammainc(a, x) = x**(a-1) exp(-x) / Gamma(a)."""
+    return xp.exp(sp.xlogy(a - 1, x) - x - sp.gammaln(a))
+
+
+def _beta_density(xp, sp, a, b, x):
+    """d/dx betainc(a, b, x) = x**(a-1) (1-x)**(b-1) / B(a, b)."""
+    return xp.exp(sp.xlogy(a - 1, x) + sp.xlog1py(b - 1, -x) - sp.betaln(a, b))
+
+
+def _t_density(xp, sp, df, t):
+    return xp.exp(
+        sp.gammaln((df + 1) / 2)
+        - sp.gammaln(df / 2)
+        - 0.5 * xp.log(df * math.pi)
+        - (df + 1) / 2 * xp.log1p(t * t / df)
+    )
+
+
+def _f_density(xp, sp, dfn, dfd, x):
+    """d/dx fdtr(dfn, dfd, x)."""
+    den = dfd + dfn * x
+    w = dfn * x / den
+    return _beta_density(xp, sp, dfn / 2, dfd / 2, w) * (dfn * dfd / (den * den))
+
+
+def _floor(xp, k):
+    return xp.floor(k) if not isinstance(k, (int, float)) else float(math.floor(k))
+
+
+def _no(reason):
+    """No derivative in this parameter: ``reason`` ends the ``NotImplementedError`` raised when
+    a gradient reaches it."""
+    return reason
+
+
+_INT_ORDER = "it is an integer order"
+_SHAPE = "as in torch, which has no derivative of the incomplete gamma and beta functions in their shape parameters"
+_DF = "the derivative in the degrees of freedom is not implemented (as for gammainc's a in torch)"
+_DISCRETE = "it is a count (the function is piecewise constant in it)"
+
+# --------------------------------------------------------------------------------------------
+# Generic compositions (raw or xpgrad ``xp``; used where the backend has no function).
+
+
+def _g_expit(xp, x):
+    e = xp.exp(-xp.abs(x))
+    return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
+
+
+def _g_xlogy(xp, x, y):
+    return xp.where(x == 0, xp.zeros_like(x * y), x * xp.log(y))
+
+
+def _g_xlog1py(xp, x, y):
+    return xp.where(x == 0, xp.zeros_like(x * y), x * xp.log1p(y))
+
+
+def _g_entr(xp, x):
+    pos = x > 0
+    xs = _safe(xp, x, ~pos)
+    return xp.where(pos, -x * xp.log(xs), xp.where(x == 0, xp.zeros_like(x), _fill(xp, x, -math.inf)))
+
+
+def _g_rel_entr(xp, x, y):
+    x, y = x + 0 * y, y + 0 * x
+    both = (x > 0) & (y > 0)
+    v = x * xp.log(_safe(xp, x, ~both) / _safe(xp, y, ~both))
+    r = xp.where(both, v, _fill(xp, v, math.inf))
+    r = xp.where((x == 0) & (y >= 0), xp.zeros_like(r), r)
+    return xp.where(xp.isnan(x) | xp.isnan(y), _fill(xp, r, math.nan), r)
+
+
+def _g_kl_div(xp, x, y):
+    x, y = x + 0 * y, y + 0 * x
+    both = (x > 0) & (y > 0)
+    v = x * xp.log(_safe(xp, x, ~both) / _safe(xp, y, ~both)) - x + y
+    r = xp.where(both, v, _fill(xp, v, math.inf))
+    r = xp.where((x == 0) & (y >= 0), y, r)
+    return xp.where(xp.isnan(x) | xp.isnan(y), _fill(xp, r, math.nan), r)
+
+
+def _g_huber(xp, delta, r):
+    delta, r = delta + 0 * r, r + 0 * delta
+    a = xp.abs(r)
+    v = xp.where(a <= delta, 0.5 * r * r, delta * (a - 0.5 * delta))
+    return xp.where(delta < 0, _fill(xp, v, math.inf), v)
+
+
+def _g_pseudo_huber(xp, delta, r):
+    delta, r = delta + 0 * r, r + 0 * delta
+    ds = _safe(xp, delta, delta == 0)
+    v = ds * ds * (xp.sqrt(1 + (r / ds) ** 2) - 1)
+    v = xp.where(delta == 0, xp.zeros_like(v), v)
+    return xp.where(delta < 0, _fill(xp, v, math.inf), v)
+
+
+def _g_boxcox(xp, x, lmbda):
+    return _boxcox_from_log(xp, xp.log(x), lmbda)
+
+
+def _g_boxcox1p(xp, x, lmbda):
+    return _boxcox_from_log(xp, xp.log1p(x), lmbda)
+
+
+def _boxcox_from_log(xp, lx, lmbda):
+    lx = lx + 0 * lmbda
+    lz = lmbda == 0
+    ls = _safe(xp, lmbda + 0 * lx, lz)
+    return xp.where(lz, lx, xp.expm1(ls * lx) / ls)
+
+
+def _g_inv_boxcox1p(xp, y, lmbda):
+    y = y + 0 * lmbda
+    lz = lmbda == 0
+    ls = _safe(xp, lmbda + 0 * y, lz)
+    return xp.where(lz, xp.expm1(y), xp.expm1(xp.log1p(ls * y) / ls))
+
+
+def _g_inv_boxcox(xp, y, lmbda):
+    return 1 + _g_inv_boxcox1p(xp, y, lmbda)
+
+
+def _g_cbrt(xp, x):
+    return xp.sign(x) * xp.abs(x) ** (1 / 3)
+
+
+def _g_sinc(xp, x):
+    z = x == 0
+    xs = _safe(xp, x, z)
+    return xp.where(z, xp.ones_like(x), xp.sin(math.pi * xs) / (math.pi * xs))
+
+
+def _g_sph_j0(xp, x):
+    z = x == 0
+    xs = _safe(xp, x, z)
+    return xp.where(z, xp.ones_like(x), xp.sin(xs) / xs)
+
+
+def _g_exprel(xp, x):
+    z = x == 0
+    xs = _safe(xp, x, z)
+    return xp.where(z, xp.ones_like(x), xp.expm1(xs) / xs)
+
+
+def _g_radian(xp, d, m, s):
+    return (d + m / 60 + s / 3600) * _DEG
+
+
+# --------------------------------------------------------------------------------------------
+# The table. Derivatives take (xp, sp, g, *args, out) and return the gradient of that argument.
+
+# Error function and normal distribution.
+_def("erf", "x", lambda xp, sp, g, x, out: g * (2 / _SQRT_PI) * xp.exp(-x * x), "Error function.")
+_def(
+    "erfc",
+    "x",
+    lambda xp, sp, g, x, out: g * (-2 / _SQRT_PI) * xp.exp(-x * x),
+    "Complementary error function, ``1 - erf(x)``.",
+)
+_def(
+    "erfcx",
+    "x",
+    lambda xp, sp, g, x, out: g * (2 * x * out - 2 / _SQRT_PI),
+    "Scaled complementary error function, ``exp(x**2) * erfc(x)``.",
+)
+_def(
+    "erfinv",
+    "y",
+    lambda xp, sp, g, y, out: g * (_SQRT_PI / 2) * xp.exp(out * out),
+    "Inverse of the error function.",
+)
+_def(
+    "ndtr",
+    "x",
+    lambda xp, sp, g, x, out: g * xp.exp(-0.5 * x * x) / _SQRT_2PI,
+    "Standard normal cumulative distribution function.",
+)
+_def(
+    "ndtri",
+    "y",
+    lambda xp, sp, g, y, out: g * _SQRT_2PI * xp.exp(0.5 * out * out),
+    "Inverse of ``ndtr``: the standard normal quantile function.",
+)
+_def(
+    "log_ndtr",
+    "x",
+    lambda xp, sp, g, x, out: g * xp.exp(-0.5 * x * x - out) / _SQRT_2PI,
+    "Logarithm of the standard normal cumulative distribution function.",
+)
+_def(
+    "expit",
+    "x",
+    lambda xp, sp, g, x, out: g * out * (1 - out),
+    "Logistic sigmoid, ``1 / (1 + exp(-x))``.",
+    generic=_g_expit,
+)
+_def(
+    "logit",
+    "x",
+    lambda xp, sp, g, x, out: g / (x * (1 - x)),
+    "Logit, ``log(x / (1 - x))``, the inverse of ``expit``.",
+    generic=lambda xp, x: xp.log(x) - xp.log1p(-x),
+)
+
+# Gamma family.
+_def(
+    "gammaln",
+    "x",
+    lambda xp, sp, g, x, out: g * sp.psi(x),
+    "Logarithm of the absolute value of the gamma function.",
+)
+_def(
+    "loggamma",
+    "x",
+    lambda xp, sp, g, x, out: g * sp.psi(x),
+    "Principal branch of the logarithm of the gamma function (real arguments).",
+)
+_def("gamma", "x", lambda xp, sp, g, x, out: g * out * sp.psi(x), "Gamma function.")
+_def(
+    "rgamma",
+    "x",
+    lambda xp, sp, g, x, out: -g * out * sp.psi(x),
+    "Reciprocal of the gamma function, ``1 / gamma(x)``.",
+)
+_def(
+    "gammasgn",
+    "x",
+    lambda xp, sp, g, x, out: xp.zeros_like(g * x),
+    "Sign of the gamma function (piecewise constant: zero gradient).",
+)
+_def(
+    "psi",
+    "x",
+    lambda xp, sp, g, x, out: g * sp.polygamma(1, x),
+    "Digamma function, the derivative of ``gammaln``.",
+)
+_def("digamma", "x", lambda xp, sp, g, x, out: g * sp.polygamma(1, x), "Digamma function (alias of ``psi``).")
+_def(
+    "polygamma",
+    "n x",
+    (_no(_INT_ORDER), lambda xp, sp, g, n, x, out: g * sp.polygamma(n + 1, x)),
+    "Polygamma function, the ``n``-th derivative of the digamma function (``n``: integer order).",
+    ints=("n",),
+)
+_def(
+    "multigammaln",
+    "a d",
+    (
+        lambda xp, sp, g, a, d, out: g * sum(sp.psi(a - j / 2) for j in range(int(d))),
+        _no("it is the integer dimension"),
+    ),
+    "Logarithm of the multivariate gamma function of dimension ``d`` (a Python integer).",
+    ints=("d",),
+)
+_def(
+    "gammainc",
+    "a x",
+    (_no(_SHAPE), lambda xp, sp, g, a, x, out: g * _gamma_density(xp, sp, a, x)),
+    "Regularized lower incomplete gamma function.",
+)
+_def(
+    "gammaincc",
+    "a x",
+    (_no(_SHAPE), lambda xp, sp, g, a, x, out: -g * _gamma_density(xp, sp, a, x)),
+    "Regularized upper incomplete gamma function, ``1 - gammainc(a, x)``.",
+)
+_def(
+    "gammaincinv",
+    "a y",
+    (_no(_SHAPE), lambda xp, sp, g, a, y, out: g / _gamma_density(xp, sp, a, out)),
+    "Inverse of ``gammainc`` in ``x``.",
+)
+_def(
+    "gammainccinv",
+    "a y",
+    (_no(_SHAPE), lambda xp, sp, g, a, y, out: -g / _gamma_density(xp, sp, a, out)),
+    "Inverse of ``gammaincc`` in ``x``.",
+)
+_def(
+    "betaln",
+    "a b",
+    (
+        lambda xp, sp, g, a, b, out: g * (sp.psi(a) - sp.psi(a + b)),
+        lambda xp, sp, g, a, b, out: g * (sp.psi(b) - sp.psi(a + b)),
+    ),
+    "Natural logarithm of the absolute value of the beta function.",
+)
+_def(
+    "betainc",
+    "a b x",
+    (_no(_SHAPE), _no(_SHAPE), lambda xp, sp, g, a, b, x, out: g * _beta_density(xp, sp, a, b, x)),
+    "Regularized incomplete beta function.",
+)
+_def(
+    "betaincc",
+    "a b x",
+    (_no(_SHAPE), _no(_SHAPE), lambda xp, sp, g, a, b, x, out: -g * _beta_density(xp, sp, a, b, x)),
+    "Complement of the regularized incomplete beta function, ``1 - betainc(a, b, x)``.",
+)
+_def(
+    "betaincinv",
+    "a b y",
+    (_no(_SHAPE), _no(_SHAPE), lambda xp, sp, g, a, b, y, out: g / _beta_density(xp, sp, a, b, out)),
+    "Inverse of ``betainc`` in ``x``.",
+)
+_def(
+    "poch",
+    "z m",
+    (
+        lambda xp, sp, g, z, m, out: g * out * (sp.psi(z + m) - sp.psi(z)),
+        lambda xp, sp, g, z, m, out: g * out * sp.psi(z + m),
+    ),
+    "Pochhammer symbol, ``gamma(z + m) / gamma(z)``.",
+)
+_def(
+    "binom",
+    "n k",
+    (
+        lambda xp, sp, g, n, k, out: g * out * (sp.psi(n + 1) - sp.psi(n - k + 1)),
+        lambda xp, sp, g, n, k, out: g * out * (sp.psi(n - k + 1) - sp.psi(k + 1)),
+    ),
+    "Binomial coefficient as a function of two real variables.",
+)
+
+# Zeta.
+_def(
+    "zeta",
+    "x q",
+    (
+        _no("as in torch, the derivative of the Hurwitz zeta function in its exponent is not implemented"),
+        lambda xp, sp, g, x, q, out: -g * x * sp.zeta(x + 1, q),
+    ),
+    "Hurwitz zeta function ``sum((k + q)**-x for k >= 0)``; the Riemann zeta function when ``q`` is None.",
+    defaults={"q": None},
+)
+_def(
+    "zetac",
+    "x",
+    _no("as in torch, the derivative of the zeta function in its exponent is not implemented"),
+    "Riemann zeta function minus one.",
+)
+
+# Bessel functions.
+_def(
+    "i0", "x", lambda xp, sp, g, x, out: g * sp.i1(x), "Modified Bessel function of the first kind, order 0."
+)
+_def(
+    "i0e",
+    "x",
+    lambda xp, sp, g, x, out: g * (sp.i1e(x) - xp.sign(x) * out),
+    "Exponentially scaled modified Bessel function of the first kind, order 0.",
+)
+
+
+def _i1_grad(xp, sp, g, x, out):
+    return g * _near(xp, x, 0.0, 1e-3, lambda t: 0.5 + 3 / 16 * t * t, lambda v: sp.i0(v) - sp.i1(v) / v)
+
+
+def _i1e_grad(xp, sp, g, x, out):
+    z = x == 0
+    xs = _safe(xp, x, z)
+    return g * xp.where(z, _fill(xp, x, 0.5), sp.i0e(x) - out * (xp.sign(x) + 1 / xs))
+
+
+def _j1_grad(xp, sp, g, x, out):
+    return g * _near(xp, x, 0.0, 1e-3, lambda t: 0.5 - 3 / 16 * t * t, lambda v: sp.j0(v) - sp.j1(v) / v)
+
+
+_def("i1", "x", _i1_grad, "Modified Bessel function of the first kind, order 1.")
+_def("i1e", "x", _i1e_grad, "Exponentially scaled modified Bessel function of the first kind, order 1.")
+_def("j0", "x", lambda xp, sp, g, x, out: -g * sp.j1(x), "Bessel function of the first kind, order 0.")
+_def("j1", "x", _j1_grad, "Bessel function of the first kind, order 1.")
+_def("y0", "x", lambda xp, sp, g, x, out: -g * sp.y1(x), "Bessel function of the second kind, order 0.")
+_def(
+    "y1",
+    "x",
+    lambda xp, sp, g, x, out: g * (sp.y0(x) - out / x),
+    "Bessel function of the second kind, order 1.",
+)
+_def(
+    "yn",
+    "n x",
+    (_no(_INT_ORDER), lambda xp, sp, g, n, x, out: g * (sp.yn(n - 1, x) - sp.yn(n + 1, x)) / 2),
+    "Bessel function of the second kind of integer order ``n``.",
+    ints=("n",),
+)
+_def(
+    "k0",
+    "x",
+    lambda xp, sp, g, x, out: -g * sp.k1(x),
+    "Modified Bessel function of the second kind, order 0.",
+)
+_def(
+    "k1",
+    "x",
+    lambda xp, sp, g, x, out: g * (-sp.k0(x) - out / x),
+    "Modified Bessel function of the second kind, order 1.",
+)
+_def(
+    "k0e",
+    "x",
+    lambda xp, sp, g, x, out: g * (out - sp.k1e(x)),
+    "Exponentially scaled modified Bessel function of the second kind, order 0.",
+)
+_def(
+    "k1e",
+    "x",
+    lambda xp, sp, g, x, out: g * (out * (1 - 1 / x) - sp.k0e(x)),
+    "Exponentially scaled modified Bessel function of the second kind, order 1.",
+)
+
+
+def _sph_j0_grad(xp, sp, g, x, out):
+    # (cos(x) - sin(x)/x) / x = -x/3 + x**3/30 - x**5/840 + ...
+    return g * _near(
+        xp,
+        x,
+        0.0,
+        1e-2,
+        lambda t: t * (-1 / 3 + t * t * (1 / 30 - t * t / 840)),
+        lambda v: (xp.cos(v) - xp.sin(v) / v) / v,
+    )
+
+
+_def(
+    "spherical_bessel_j0",
+    "x",
+    _sph_j0_grad,
+    "Spherical Bessel function of the first kind, order 0, ``sin(x) / x``.",
+    generic=_g_sph_j0,
+)
+
+# Information theory and losses.
+
+
+def _xlogy_dx(xp, sp, g, x, y, out):
+    return g * xp.where(x == 0, xp.zeros_like(x * y), xp.log(y) + 0 * x)
+
+
+def _xlog1py_dx(xp, sp, g, x, y, out):
+    return g * xp.where(x == 0, xp.zeros_like(x * y), xp.log1p(y) + 0 * x)
+
+
+_def(
+    "xlogy",
+    "x y",
+    (_xlogy_dx, lambda xp, sp, g, x, y, out: g * x / y),
+    "``x * log(y)``, zero where ``x == 0``.",
+    generic=_g_xlogy,
+)
+_def(
+    "xlog1py",
+    "x y",
+    (_xlog1py_dx, lambda xp, sp, g, x, y, out: g * x / (1 + y)),
+    "``x * log1p(y)``, zero where ``x == 0``.",
+    generic=_g_xlog1py,
+)
+_def(
+    "entr",
+    "x",
+    lambda xp, sp, g, x, out: -g * (xp.log(x) + 1),
+    "Elementwise entropy, ``-x * log(x)`` (0 at 0, -inf below).",
+    generic=_g_entr,
+)
+_def(
+    "rel_entr",
+    "x y",
+    (
+        lambda xp, sp, g, x, y, out: g * (xp.log(x / y) + 1),
+        lambda xp, sp, g, x, y, out: -g * x / y,
+    ),
+    "Elementwise relative entropy, ``x * log(x / y)`` for positive ``x`` and ``y``.",
+    generic=_g_rel_entr,
+)
+_def(
+    "kl_div",
+    "x y",
+    (
+        lambda xp, sp, g, x, y, out: g * xp.log(x / y),
+        lambda xp, sp, g, x, y, out: g * (1 - x / y),
+    ),
+    "Elementwise Kullback-Leibler divergence, ``x * log(x / y) - x + y``.",
+    generic=_g_kl_div,
+)
+
+
+def _huber_ddelta(xp, sp, g, delta, r, out):
+    a = xp.abs(r) + 0 * delta
+    return g * xp.where(a <= delta, xp.zeros_like(a), a - delta)
+
+
+def _huber_dr(xp, sp, g, delta, r, out):
+    d = delta + 0 * r
+    return g * xp.where(xp.abs(r) <= d, r + 0 * d, d * xp.sign(r))
+
+
+def _pseudo_huber_ddelta(xp, sp, g, delta, r, out):
+    s = xp.sqrt(1 + (r / delta) ** 2)
+    return g * (2 * delta * (s - 1) - r * r / (delta * s))
+
+
+_def(
+    "huber",
+    "delta r",
+    (_huber_ddelta, _huber_dr),
+    "Huber loss: ``r**2 / 2`` where ``|r| <= delta``, else ``delta * (|r| - delta / 2)``.",
+    generic=_g_huber,
+)
+_def(
+    "pseudo_huber",
+    "delta r",
+    (_pseudo_huber_ddelta, lambda xp, sp, g, delta, r, out: g * r / xp.sqrt(1 + (r / delta) ** 2)),
+    "Pseudo-Huber loss, ``delta**2 * (sqrt(1 + (r / delta)**2) - 1)``.",
+    generic=_g_pseudo_huber,
+)
+
+# Box-Cox transforms.
+
+
+def _boxcox_dl(lx_of):
+    # d/dl (exp(l*L) - 1) / l = L**2 h(l*L), h the derivative of expm1(u)/u.
+    def d(xp, sp, g, x, lmbda, out):
+        lx = lx_of(xp, x)
+        return g * lx * lx * _h(xp, lmbda * lx)
+
+    return d
+
+
+_def(
+    "boxcox",
+    "x lmbda",
+    (
+        lambda xp, sp, g, x, lmbda, out: g * xp.exp((lmbda - 1) * xp.log(x)),
+        _boxcox_dl(lambda xp, x: xp.log(x)),
+    ),
+    "Box-Cox transform, ``(x**lmbda - 1) / lmbda`` (``log(x)`` where ``lmbda == 0``).",
+    generic=_g_boxcox,
+)
+_def(
+    "boxcox1p",
+    "x lmbda",
+    (
+        lambda xp, sp, g, x, lmbda, out: g * xp.exp((lmbda - 1) * xp.log1p(x)),
+        _boxcox_dl(lambda xp, x: xp.log1p(x)),
+    ),
+    "Box-Cox transform of ``1 + x``.",
+    generic=_g_boxcox1p,
+)
+
+
+def _inv_boxcox_grads(shift):
+    def dy(xp, sp, g, y, lmbda, out):
+        return g * (out + shift) / (1 + lmbda * y)
+
+    def dl(xp, sp, g, y, lmbda, out):
+        # d/dl log1p(l*y)/l = y**2 q(l*y), q(v) = (v/(1+v) - log1p(v)) / v**2.
+        def series(t):
+            return -1 / 2 + t * (2 / 3 + t * (-3 / 4 + t * (4 / 5 - t * 5 / 6)))
+
+        q = _near(xp, lmbda * y, 0.0, 1e-3, series, lambda v: (v / (1 + v) - xp.log1p(v)) / (v * v))
+        return g * (out + shift) * y * y * q
+
+    return dy, dl
+
+
+_def(
+    "inv_boxcox", "y lmbda", _inv_boxcox_grads(0), "Inverse of the Box-Cox transform.", generic=_g_inv_boxcox
+)
+_def("inv_boxcox1p", "y lmbda", _inv_boxcox_grads(1), "Inverse of ``boxcox1p``.", generic=_g_inv_boxcox1p)
+
+# Elementary functions.
+_def("cbrt", "x", lambda xp, sp, g, x, out: g / (3 * out * out), "Cube root.", generic=_g_cbrt)
+_def("exp2", "x", lambda xp, sp, g, x, out: g * out * math.log(2), "``2**x``.", generic=lambda xp, x: 2.0**x)
+_def(
+    "exp10",
+    "x",
+    lambda xp, sp, g, x, out: g * out * math.log(10),
+    "``10**x``.",
+    generic=lambda xp, x: 10.0**x,
+)
+
+
+def _exprel_grad(xp, sp, g, x, out):
+    return g * _h(xp, x)
+
+
+_def("exprel", "x", _exprel_grad, "Relative error exponential, ``(exp(x) - 1) / x``.", generic=_g_exprel)
+_def(
+    "cosm1",
+    "x",
+    lambda xp, sp, g, x, out: -g * xp.sin(x),
+    "``cos(x) - 1``, accurate near 0.",
+    generic=lambda xp, x: -2 * xp.sin(x / 2) ** 2,
+)
+_def(
+    "cosdg",
+    "x",
+    lambda xp, sp, g, x, out: -g * _DEG * xp.sin(_DEG * x),
+    "Cosine of an angle in degrees.",
+    generic=lambda xp, x: xp.cos(_DEG * x),
+)
+_def(
+    "sindg",
+    "x",
+    lambda xp, sp, g, x, out: g * _DEG * xp.cos(_DEG * x),
+    "Sine of an angle in degrees.",
+    generic=lambda xp, x: xp.sin(_DEG * x),
+)
+_def(
+    "tandg",
+    "x",
+    lambda xp, sp, g, x, out: g * _DEG * (1 + out * out),
+    "Tangent of an angle in degrees.",
+    generic=lambda xp, x: xp.tan(_DEG * x),
+)
+_def(
+    "cotdg",
+    "x",
+    lambda xp, sp, g, x, out: -g * _DEG * (1 + out * out),
+    "Cotangent of an angle in degrees.",
+    generic=lambda xp, x: 1 / xp.tan(_DEG * x),
+)
+_def(
+    "radian",
+    "d m s",
+    (
+        lambda xp, sp, g, d, m, s, out: g * _DEG,
+        lambda xp, sp, g, d, m, s, out: g * (_DEG / 60),
+        lambda xp, sp, g, d, m, s, out: g * (_DEG / 3600),
+    ),
+    "An angle given in degrees, minutes and seconds, in radians.",
+    generic=_g_radian,
+)
+
+
+def _sinc_grad(xp, sp, g, x, out):
+    p2 = math.pi**2
+
+    def series(t):
+        return p2 * t * (-1 / 3 + p2 * t * t * (1 / 30 - p2 * t * t / 840))
+
+    def exact(v):
+        pv = math.pi * v
+        return (xp.cos(pv) - xp.sin(pv) / pv) / v
+
+    return g * _near(xp, x, 0.0, 1e-2 / math.pi, series, exact)
+
+
+_def("sinc", "x", _sinc_grad, "Normalized sinc, ``sin(pi x) / (pi x)`` (1 at 0).", generic=_g_sinc)
+
+# Exponential integrals, elliptic integrals, dilogarithm, hypergeometric, Legendre.
+_def("exp1", "x", lambda xp, sp, g, x, out: -g * xp.exp(-x) / x, "Exponential integral E1.")
+_def("expi", "x", lambda xp, sp, g, x, out: g * xp.exp(x) / x, "Exponential integral Ei.")
+
+
+def _expn_grad(xp, sp, g, n, x, out):
+    # d/dx E_n(x) = -E_{n-1}(x); E_{-1}(x) = exp(-x) (x + 1) / x**2.
+    def e_minus_1():
+        return xp.exp(-x) * (x + 1) / (x * x)
+
+    if isinstance(n, int):
+        return -g * (e_minus_1() if n == 0 else sp.expn(n - 1, x))
+    n0 = n == 0
+    nm1 = xp.where(n0, xp.ones_like(n), n - 1)
+    return -g * xp.where(n0, e_minus_1(), sp.expn(nm1, x))
+
+
+_def(
+    "expn",
+    "n x",
+    (_no(_INT_ORDER), _expn_grad),
+    "Generalized exponential integral E_n of integer order ``n``.",
+    ints=("n",),
+)
+
+
+# Near m = 0: K(m) = pi/2 (1 + m/4 + 9m^2/64 + 25m^3/256 + ...), E(m) = pi/2 (1 - m/4 - 3m^2/64 - 5m^3/256 - ...).
+def _dk_series(t):
+    return math.pi / 2 * (1 / 4 + t * (9 / 32 + t * 75 / 256))
+
+
+def _ellipk_grad(xp, sp, g, m, out):
+    def exact(v):
+        return (sp.ellipe(v) - (1 - v) * sp.ellipk(v)) / (2 * v * (1 - v))
+
+    return g * _near(xp, m, 0.0, 1e-4, _dk_series, exact)
+
+
+def _ellipkm1_grad(xp, sp, g, p, out):
+    def exact(v):
+        return (sp.ellipe(1 - v) - v * sp.ellipkm1(v)) / (2 * v * (1 - v))
+
+    return -g * _near(xp, p, 1.0, 1e-4, lambda t: _dk_series(-t), exact)
+
+
+def _ellipe_grad(xp, sp, g, m, out):
+    def exact(v):
+        return (sp.ellipe(v) - sp.ellipk(v)) / (2 * v)
+
+    return g * _near(xp, m, 0.0, 1e-4, lambda t: -math.pi / 2 * (1 / 4 + t * (3 / 32 + t * 15 / 256)), exact)
+
+
+_def("ellipk", "m", _ellipk_grad, "Complete elliptic integral of the first kind, parameter ``m``.")
+_def(
+    "ellipkm1",
+    "p",
+    _ellipkm1_grad,
+    "Complete elliptic integral of the first kind around ``m = 1``: ``ellipk(1 - p)``.",
+)
+_def("ellipe", "m", _ellipe_grad, "Complete elliptic integral of the second kind, parameter ``m``.")
+
+
+def _spence_grad(xp, sp, g, z, out):
+    # log(1 + t) / (-t) = -(1 - t/2 + t^2/3 - t^3/4 + ...)
+    return g * _near(
+        xp, z, 1.0, 1e-3, lambda t: -(1 + t * (-1 / 2 + t * (1 / 3 - t / 4))), lambda v: xp.log(v) / (1 - v)
+    )
+
+
+_def(
+    "spence",
+    "z",
+    _spence_grad,
+    "Spence's function (dilogarithm), ``integral from 1 to z of log(t) / (1 - t)``.",
+)
+_def(
+    "hyp1f1",
+    "a b x",
+    (
+        _no("the derivative in the parameters is not implemented"),
+        _no("the derivative in the parameters is not implemented"),
+        lambda xp, sp, g, a, b, x, out: g * (a / b) * sp.hyp1f1(a + 1, b + 1, x),
+    ),
+    "Confluent hypergeometric function 1F1.",
+)
+_def(
+    "lpmv",
+    "m v x",
+    (
+        _no(_INT_ORDER),
+        _no("the derivative in the degree is not implemented"),
+        lambda xp, sp, g, m, v, x, out: g * (v * x * out - (v + m) * sp.lpmv(m, v - 1, x)) / (x * x - 1),
+    ),
+    "Associated Legendre function of integer order ``m`` and real degree ``v``.",
+)
+
+# Distribution functions (cumulative, survival and inverse) in their continuous argument.
+_def(
+    "chdtr",
+    "v x",
+    (_no(_DF), lambda xp, sp, g, v, x, out: g * 0.5 * _gamma_density(xp, sp, v / 2, x / 2)),
+    "Chi-square cumulative distribution function.",
+)
+_def(
+    "chdtrc",
+    "v x",
+    (_no(_DF), lambda xp, sp, g, v, x, out: -g * 0.5 * _gamma_density(xp, sp, v / 2, x / 2)),
+    "Chi-square survival function.",
+)
+_def(
+    "chdtri",
+    "v p",
+    (_no(_DF), lambda xp, sp, g, v, p, out: -g / (0.5 * _gamma_density(xp, sp, v / 2, out / 2))),
+    "Inverse of ``chdtrc`` in ``x``.",
+)
+_def(
+    "gdtr",
+    "a b x",
+    (
+        lambda xp, sp, g, a, b, x, out: g * x * _gamma_density(xp, sp, b, a * x),
+        _no(_SHAPE),
+        lambda xp, sp, g, a, b, x, out: g * a * _gamma_density(xp, sp, b, a * x),
+    ),
+    "Gamma distribution cumulative distribution function (rate ``a``, shape ``b``).",
+)
+_def(
+    "gdtrc",
+    "a b x",
+    (
+        lambda xp, sp, g, a, b, x, out: -g * x * _gamma_density(xp, sp, b, a * x),
+        _no(_SHAPE),
+        lambda xp, sp, g, a, b, x, out: -g * a * _gamma_density(xp, sp, b, a * x),
+    ),
+    "Gamma distribution survival function.",
+)
+_def(
+    "pdtr",
+    "k m",
+    (_no(_DISCRETE), lambda xp, sp, g, k, m, out: -g * _gamma_density(xp, sp, _floor(xp, k) + 1, m)),
+    "Poisson cumulative distribution function.",
+)
+_def(
+    "pdtrc",
+    "k m",
+    (_no(_DISCRETE), lambda xp, sp, g, k, m, out: g * _gamma_density(xp, sp, _floor(xp, k) + 1, m)),
+    "Poisson survival function.",
+)
+_def(
+    "pdtri",
+    "k y",
+    (_no(_DISCRETE), lambda xp, sp, g, k, y, out: -g / _gamma_density(xp, sp, _floor(xp, k) + 1, out)),
+    "Inverse of ``pdtr`` in ``m``.",
+    ints=("k",),
+)
+
+
+def _bdtr_dp(xp, sp, k, n, p):
+    k = _floor(xp, k)
+    return -_beta_density(xp, sp, n - k, k + 1, 1 - p)
+
+
+_def(
+    "bdtr",
+    "k n p",
+    (_no(_DISCRETE), _no(_DISCRETE), lambda xp, sp, g, k, n, p, out: g * _bdtr_dp(xp, sp, k, n, p)),
+    "Binomial cumulative distribution function.",
+    ints=("n",),
+)
+_def(
+    "bdtrc",
+    "k n p",
+    (_no(_DISCRETE), _no(_DISCRETE), lambda xp, sp, g, k, n, p, out: -g * _bdtr_dp(xp, sp, k, n, p)),
+    "Binomial survival function.",
+    ints=("n",),
+)
+_def(
+    "bdtri",
+    "k n y",
+    (_no(_DISCRETE), _no(_DISCRETE), lambda xp, sp, g, k, n, y, out: g / _bdtr_dp(xp, sp, k, n, out)),
+    "Inverse of ``bdtr`` in ``p``.",
+    ints=("n",),
+)
+_def(
+    "nbdtr",
+    "k n p",
+    (_no(_DISCRETE), _no(_DISCRETE), lambda xp, sp, g, k, n, p, out: g * _beta_density(xp, sp, n, k + 1, p)),
+    "Negative binomial cumulative distribution function.",
+    ints=("k", "n"),
+)
+_def(
+    "nbdtrc",
+    "k n p",
+    (_no(_DISCRETE), _no(_DISCRETE), lambda xp, sp, g, k, n, p, out: -g * _beta_density(xp, sp, n, k + 1, p)),
+    "Negative binomial survival function.",
+    ints=("k", "n"),
+)
+_def(
+    "nbdtri",
+    "k n y",
+    (
+        _no(_DISCRETE),
+        _no(_DISCRETE),
+        lambda xp, sp, g, k, n, y, out: g / _beta_density(xp, sp, n, k + 1, out),
+    ),
+    "Inverse of ``nbdtr`` in ``p``.",
+    ints=("k", "n"),
+)
+_def(
+    "fdtr",
+    "dfn dfd x",
+    (_no(_DF), _no(_DF), lambda xp, sp, g, dfn, dfd, x, out: g * _f_density(xp, sp, dfn, dfd, x)),
+    "F distribution cumulative distribution function.",
+)
+_def(
+    "fdtrc",
+    "dfn dfd x",
+    (_no(_DF), _no(_DF), lambda xp, sp, g, dfn, dfd, x, out: -g * _f_density(xp, sp, dfn, dfd, x)),
+    "F distribution survival function.",
+)
+_def(
+    "fdtri",
+    "dfn dfd p",
+    (_no(_DF), _no(_DF), lambda xp, sp, g, dfn, dfd, p, out: g / _f_density(xp, sp, dfn, dfd, out)),
+    "Inverse of ``fdtr`` in ``x``.",
+)
+_def(
+    "stdtr",
+    "df t",
+    (_no(_DF), lambda xp, sp, g, df, t, out: g * _t_density(xp, sp, df, t)),
+    "Student t cumulative distribution function.",
+)
+_def(
+    "stdtrit",
+    "df p",
+    (_no(_DF), lambda xp, sp, g, df, p, out: g / _t_density(xp, sp, df, out)),
+    "Inverse of ``stdtr`` in ``t``.",
+)
+
+# torch.special's names of functions above (their own entries, with their own docs).
+ALIASES = {
+    "bessel_j0": "j0",
+    "bessel_j1": "j1",
+    "bessel_y0": "y0",
+    "bessel_y1": "y1",
+    "modified_bessel_i0": "i0",
+    "modified_bessel_i1": "i1",
+    "modified_bessel_k0": "k0",
+    "modified_bessel_k1": "k1",
+    "scaled_modified_bessel_k0": "k0e",
+    "scaled_modified_bessel_k1": "k1e",
+}
+# Composite functions (written with the namespace's differentiable functions).
+COMPOSITES = ("logsumexp", "softmax", "log_softmax", "expm1", "log1p")
+
+FUNCTIONS = tuple(sorted(set(TABLE) | set(ALIASES) | set(COMPOSITES)))
+
+
+# --------------------------------------------------------------------------------------------
+# Raw special functions of one backend (forward values; used by the namespace and by VJPs in a
+# plain backward).
+
+
+class _RawSpecial:
+    """``special_of(raw_xp)``: the special functions of one backend on its raw arrays."""
+
+    def __init__(self, backend):
+        self._backend = backend
+        self._kind, self._lib = _backends.special_library(backend)
+
+    def __getattr__(self, name):
+        if name.startswith("_"):
+            raise AttributeError(name)
+        fn = TABLE.get(ALIASES.get(name, name))
+        if fn is None:
+            raise AttributeError(f"special has no function {name!r}")
+        f = _raw_function(self, fn)
+        setattr(self, name, f)
+        return f
+
+
+_RAW: dict[int, tuple[object, _RawSpecial]] = {}
+
+
+def special_of(xp):
+    """The special functions to use with namespace ``xp`` inside a VJP: ``xp.special`` on an
+    xpgrad namespace (differentiable, for ``create_graph``), the raw ones on a backend's."""
+    sp = getattr(xp, "special", None)
+    if isinstance(sp, SpecialNamespace):
+        return sp
+    hit = _RAW.get(id(xp))
+    if hit is not None and hit[0] is xp:
+        return hit[1]
+    raw = _RawSpecial(_backends.resolve(xp))
+    _RAW[id(xp)] = (xp, raw)
+    return raw
+
+
+def _missing_scipy(name, backend):
+    return ImportError(
+        f"special.{name}() on the {backend.name} backend needs SciPy (scipy.special computes "
+        "it); install it with `pip install scipy`"
+    )
+
+
+def _native_for(raw, fn):
+    """The backend library's own function for ``fn`` (adapted to SciPy's signature), or None."""
+    kind, lib = raw._kind, raw._lib
+    if lib is None:
+        return None
+    name = fn.name
+    if name == "spherical_bessel_j0":
+        if kind in ("scipy", "dask", "cupy"):
+            sph = getattr(lib, "spherical_jn", None)
+            return None if sph is None else (lambda x: sph(0, x))
+        if kind == "jax":
+            return None
+    if name == "sinc" and kind in ("jax", "cupy"):
+        return None
+    if name == "zeta" and kind in ("scipy", "dask", "cupy"):
+        return lambda x, q: lib.zeta(x, q)
+    native_name = _backends.special_native_name(kind, name)
+    if kind == "torch":
+        if name == "polygamma":
+            return lambda n, x: lib.polygamma(int(n), x) if _is_scalar_int(n) else None
+        if name == "multigammaln":
+            return lambda a, d: lib.multigammaln(a, int(d))
+        if name == "zeta":
+            return lib.zeta
+    if native_name is None:
+        return None
+    return getattr(lib, native_name, None)
+
+
+def _is_scalar_int(n):
+    if isinstance(n, int):
+        return True
+    return getattr(n, "ndim", 1) == 0
+
+
+def _host_for(raw, fn):
+    """SciPy's function on a NumPy copy (None when SciPy is missing)."""
+    try:
+        import scipy.special as sps
+    except ImportError:
+        return None
+    if fn.name == "spherical_bessel_j0":
+        return lambda x: sps.spherical_jn(0, x)
+    if fn.name == "zeta":
+        return lambda x, q: sps.zeta(x, q)
+    f = getattr(sps, fn.name)
+    return _with_integer_loops(f) if fn.ints else f
+
+
+def _with_integer_loops(f):
+    """SciPy function ``f`` called in double precision: single-precision loops of functions
+    with integer parameters (``bdtr``, ``yn``, ...) take them as floats, which SciPy
+    deprecates."""
+
+    def call(*args):
+        import numpy
+
+        return f(
+            *(a.astype(numpy.float64) if getattr(a, "dtype", None) == numpy.float32 else a for a in args)
+        )
+
+    return call
+
+
+def _raw_function(raw, fn):
+    backend = raw._backend
+    xp = backend.xp
+    native = _native_for(raw, fn)
+    if native is not None and fn.ints and raw._kind in ("scipy", "dask"):
+        native = _with_integer_loops(native)
+    host = None
+    dask = raw._kind == "dask"
+    float_params = [i for i, p in enumerate(fn.params) if p not in fn.ints]
+
+    def call(*args):
+        args, dtype, device = _arrays(backend, fn, args, float_params)
+        out = None
+        if native is not None:
+            if dask:
+                out = _backends.map_blocks(backend, native, *args, dtype=dtype)
+            else:
+                out = native(*args)
+        if out is None and fn.generic is not None:
+            out = fn.generic(xp, *args)
+        if out is None:
+            nonlocal host
+            if host is None:
+                host = _host_for(raw, fn)
+                if host is None:
+                    raise _missing_scipy(fn.name, backend)
+            if dask:
+                out = _backends.map_blocks(backend, host, *args, dtype=dtype)
+            else:
+                hargs = [_backends.to_host(backend, a) if backend.is_native(a) else a for a in args]
+                out = _backends.from_host(backend, host(*hargs), device)
+        out = backend.ensure(out)
+        if dtype is not None and out.dtype != dtype:
+            out = xp.astype(out, dtype)
+        return out
+
+    call.__name__ = fn.name
+    return call
+
+
+def _arrays(backend, fn, args, float_params):
+    """Python scalars as arrays of the floating dtype of the call (integer parameters may stay
+    Python integers); returns ``(args, dtype, device)``."""
+    xp = backend.xp
+    dtype = None
+    device = None
+    arrays = [a for a in args if backend.is_native(a)]
+    if arrays:
+        device = backend.device(arrays[0])
+    floats = [args[i] for i in float_params if i < len(args) and backend.is_native(args[i])]
+    floats = [a for a in floats if xp.isdtype(a.dtype, "real floating")]
+    if floats:
+        dtype = xp.result_type(*floats) if len(floats) > 1 else floats[0].dtype
+    else:
+        dtype = xp.asarray(0.0, device=device).dtype
+    out = []
+    for i, a in enumerate(args):
+        if a is None or backend.is_native(a):
+            out.append(a)
+        elif fn.params[i] in fn.ints and isinstance(a, int) and not isinstance(a, bool):
+            out.append(a)
+        elif isinstance(a, (int, float)) and not isinstance(a, bool):
+            out.append(xp.asarray(a, dtype=dtype, device=device))
+        else:
+            raise TypeError(
+                f"special.{fn.name}(): argument '{fn.params[i]}' must be an array or a real Python "
+                f"number, got {type(a).__name__}"
+            )
+    return out, dtype, device
+
+
+# --------------------------------------------------------------------------------------------
+# The namespace.
+
+
+def _vjp(xp, g, *saved, fn, needs):
+    *args, out = saved
+    sp = special_of(xp)
+    if isinstance(sp, SpecialNamespace):
+        # Under create_graph: constants join the Tensors as Tensors (a raw array of some
+        # backends, e.g. array-api-strict, refuses a Tensor operand).
+        wrap = xp._backend.is_native
+        args = [Tensor._wrap_plain(xp, a) if type(a) is not Tensor and wrap(a) else a for a in args]
+    grads = []
+    for i, need in enumerate(needs):
+        if not need:
+            grads.append(None)
+            continue
+        d = fn.grads[i]
+        if isinstance(d, str):
+            raise NotImplementedError(
+                f"the derivative of special.{fn.name} with respect to {fn.params[i]} is not implemented ({d})"
+            )
+        grads.append(d(xp, sp, g, *args, out))
+    return grads[0] if len(needs) == 1 else tuple(grads)
+
+
+def _make(special, fn, public_name):
+    ns = special._ns
+    raw_special = special._raw
+    qualified = f"special.{public_name}"
+    params = fn.params
+    float_params = [i for i, p in enumerate(params) if p not in fn.ints]
+
+    def f(*args, **kwargs):
+        values = list(args)
+        if len(values) > len(params):
+            raise TypeError(f"{qualified}() takes {len(params)} arguments, got {len(values)}")
+        for p in params[len(values) :]:
+            if p in kwargs:
+                values.append(kwargs.pop(p))
+            elif p in fn.defaults:
+                values.append(fn.defaults[p])
+            else:
+                raise TypeError(f"{qualified}() missing required argument '{p}'")
+        if kwargs:
+            raise TypeError(f"{qualified}() got an unexpected keyword argument '{next(iter(kwargs))}'")
+        if fn.name == "zeta" and values[1] is None:
+            values[1] = 1.0  # the Riemann zeta function is the Hurwitz one at q = 1
+        inputs = []
+        data = []
+        for p, v in zip(params, values):
+            if type(v) is Tensor:
+                if v._ns is not ns:
+                    raise ns._wrong_tensor(v, qualified, p)
+                if ns._is_complex_dtype(v._data.dtype):
+                    raise TypeError(
+                        f"{qualified}(): argument '{p}' must have a real-valued dtype, got {v._data.dtype}"
+                    )
+                inputs.append(v)
+                data.append(v._data)
+            elif ns._backend.is_native(v):
+                inputs.append(None)
+                data.append(ns._ensure(v))
+            elif isinstance(v, (int, float)) and not isinstance(v, bool):
+                inputs.append(None)
+                data.append(v)
+            else:
+                raise TypeError(
+                    f"{qualified}(): argument '{p}' must be an array or a real Python number, got "
+                    f"{type(v).__name__}"
+                )
+        data = _arrays(ns._backend, fn, data, float_params)[0]
+        out = getattr(raw_special, fn.name)(*data)
+        needs = tuple(t is not None and t._requires_grad for t in inputs)
+        if not any(needs):
+            return Tensor._wrap_plain(ns, ns._ensure(out))
+        saved = tuple(t if t is not None else d for t, d in zip(inputs, data)) + (OUT,)
+        return record(ns, qualified, _vjp, tuple(inputs), out, saved=saved, kw={"fn": fn, "needs": needs})
+
+    f.__name__ = f.__qualname__ = public_name
+    f.__module__ = special.__name__
+    sig = ", ".join(params[: len(params) - len(fn.defaults)])
+    if fn.defaults:
+        sig += ", " + ", ".join(f"{k}={v!r}" for k, v in fn.defaults.items())
+    diff = []
+    for p, d in zip(params, fn.grads):
+        diff.append(
+            f"``{p}``: not differentiable ({d})" if isinstance(d, str) else f"``{p}``: differentiable"
+        )
+    alias = f" (torch.special's name of ``{fn.name}``)" if public_name != fn.name else ""
+    f.__doc__ = (
+        f"{public_name}({sig})\n\n{fn.doc}{alias}\n\n"
+        f"Same values as ``scipy.special.{fn.name}`` (computed by the backend's own special "
+        "functions where it has them). Gradients: " + "; ".join(diff) + "."
+    )
+    return f
+
+
+def _axis_arg(fname, axis, dim):
+    if dim is not None:
+        if axis is not None:
+            raise TypeError(f"special.{fname}(): pass 'axis' or its torch name 'dim', not both")
+        return dim
+    return axis
+
+
+class SpecialNamespace(types.ModuleType):
+    """Differentiable special functions over one backend (``xp.special``)."""
+
+    def __init__(self, ns):
+        super().__init__(f"{ns.__name__}.special")
+        self._ns = ns
+        self._raw = special_of(ns._xp)
+        self.__all__ = list(FUNCTIONS)
+        self.__doc__ = (
+            f"Differentiable special functions over {ns._xp.__name__} (xpgrad): SciPy's array API "
+            "dispatch list and torch.special's functions."
+        )
+        for name, fn in TABLE.items():
+            setattr(self, name, _make(self, fn, name))
+        for alias, name in ALIASES.items():
+            setattr(self, alias, _make(self, TABLE[name], alias))
+
+    def __repr__(self):
+        return f"<namespace {self.__name__!r} (xpgrad special functions)>"
+
+    def __reduce__(self):
+        return (getattr, (self._ns, "special"))
+
+    def __dir__(self):
+        return sorted(set(super().__dir__()) | set(FUNCTIONS))
+
+    # -- composites: written with differentiable functions, so every order comes for free -----
+
+    def logsumexp(self, x, /, axis=None, *, keepdims=False, dim=None, keepdim=None):
+        """logsumexp(x, axis=None, *, keepdims=False)
+
+        ``log(sum(exp(x), axis))``, computed stably (the maximum is subtracted first; it is a
+        constant of the computation, so the gradient is exactly ``softmax(x)``). ``axis``:
+        an int, a tuple of ints or None (all axes); torch's ``dim``/``keepdim`` are accepted.
+        """
+        ns = self._ns
+        axis = _axis_arg("logsumexp", axis, dim)
+        if keepdim is not None:
+            keepdims = keepdim
+        x = ns._tensor(x, "special.logsumexp")
+        m = ns.max(x.detach(), axis=axis, keepdims=True)
+        m = ns.where(ns.isfinite(m), m, ns.zeros_like(m))
+        s = ns.log(ns.sum(ns.exp(x - m), axis=axis, keepdims=True)) + m
+        if not keepdims:
+            s = ns.squeeze(s, axis=_axes(axis, x.ndim))
+        return s
+
+    def softmax(self, x, /, axis=None, *, dim=None):
+        """softmax(x, axis=None)
+
+        ``exp(x) / sum(exp(x), axis)`` (``axis=None``: over all elements, as SciPy; torch's
+        ``dim`` is accepted).
+        """
+        return self._ns.exp(self.log_softmax(x, axis, dim=dim))
+
+    def log_softmax(self, x, /, axis=None, *, dim=None):
+        """log_softmax(x, axis=None)
+
+        ``x - logsumexp(x, axis, keepdims=True)`` (``axis=None``: over all elements; torch's
+        ``dim`` is accepted).
+        """
+        axis = _axis_arg("log_softmax", axis, dim)
+        x = self._ns._tensor(x, "special.log_softmax")
+        return x - self.logsumexp(x, axis, keepdims=True)
+
+    def expm1(self, x, /):
+        """expm1(x)
+
+        ``exp(x) - 1`` (torch.special's name of the standard function ``expm1``)."""
+        return self._ns.expm1(x)
+
+    def log1p(self, x, /):
+        """log1p(x)
+
+        ``log(1 + x)`` (torch.special's name of the standard function ``log1p``)."""
+        return self._ns.log1p(x)
+
+
+def _axes(axis, ndim):
+    if axis is None:
+        return tuple(range(ndim))
+    if isinstance(axis, tuple):
+        return tuple(operator.index(a) % ndim for a in axis)
+    return (operator.index(axis) % ndim,)
