@@ -164,11 +164,15 @@ class Tensor:
     @property
     def is_leaf(self) -> bool:
         """True for tensors not produced by a recorded operation."""
+        if self._base is not None:
+            self._ns._refresh_view(self)
         return self._grad_fn is None
 
     @property
     def grad_fn(self):
         """The Node that produced this tensor, or None for a leaf."""
+        if self._base is not None:
+            self._ns._refresh_view(self)
         return self._grad_fn
 
     @property
@@ -713,6 +717,16 @@ _new = object.__new__
 
 # Version counters are allocated lazily: most tensors are never modified in place, never viewed
 # and never detached, and a counter per op would be one more garbage-collected object each.
+
+
+class ForeignCounter(list):
+    """The version counter of a Tensor that wraps a raw backend array a caller passed to an op.
+
+    The caller can write into that array directly, which bumps no version, so a node that keeps
+    such a Tensor for its backward keeps a copy instead (see ``_ops.protect_kw``).
+    """
+
+    __slots__ = ()
 
 
 def version_of(t) -> int:
