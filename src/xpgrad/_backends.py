@@ -102,9 +102,11 @@ class Backend:
         # new arrays) nor on Dask (lazy: a write replaces the written array's own task graph,
         # a slice of it is a separate array).
         self.aliases = self.mutable and not self.lazy
-        # Whether out-of-range indices raise IndexError in the backend itself. JAX clamps reads
-        # and drops writes; Dask drops out-of-range writes: xpgrad checks for them (check_key).
-        self.checks_bounds = self.mutable and not self.lazy
+        # Whether the backend itself raises IndexError for out-of-range indices, in reads and
+        # before writing anything. Elsewhere xpgrad checks (check_key): JAX clamps reads and
+        # drops writes, Dask drops writes, CuPy wraps, torch writes the in-range part of an
+        # integer-array setitem before raising and wraps negative take_along_dim indices.
+        self.checks_bounds = self._is_numpy or _compat.is_array_api_strict_namespace(xp)
         if self._is_numpy:
             import numpy
 
@@ -227,7 +229,7 @@ class Backend:
         items = key if isinstance(key, tuple) else (key,)
         consumed = 0
         for k in items:
-            if k is None or k is Ellipsis:
+            if k is None or k is Ellipsis or isinstance(k, bool):
                 continue
             if not isinstance(k, (int, slice)) and self.is_native(k) and self.xp.isdtype(k.dtype, "bool"):
                 consumed += k.ndim
@@ -235,7 +237,7 @@ class Backend:
                 consumed += 1
         axis = 0
         for k in items:
-            if k is None:
+            if k is None or isinstance(k, bool):
                 continue
             if k is Ellipsis:
                 axis += arr.ndim - consumed

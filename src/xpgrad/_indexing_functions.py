@@ -199,7 +199,9 @@ def take_along_axis(self, x, indices, /, *, axis=-1):
         data,
         kw={
             "ns": self,
-            "idx": indices if type(indices) is Tensor else idx,
+            # A raw array: record keeps a copy (torch's take_along_dim keeps its own index
+            # array, so modifying the caller's indices later changes nothing).
+            "idx": idx,
             "axis": axis,
             "shape": x._data.shape,
             "along": True,
