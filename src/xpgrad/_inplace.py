@@ -189,10 +189,11 @@ def register_view(view):
     comes to require grad through an in-place change (see :func:`_wake_views`)."""
     vc = view._vc
     if len(vc) == 1:
-        vc.append([])
+        vc += ([], 16)  # [version, weak references to views, size of the next pruning]
     views = vc[1]
-    if len(views) >= 16 and len(views) & (len(views) - 1) == 0:  # amortised pruning
+    if len(views) >= vc[2]:  # drop dead references; amortised O(1) per view
         views[:] = [w for w in views if w() is not None]
+        vc[2] = max(16, 2 * len(views))
     views.append(weakref.ref(view))
 
 
@@ -279,7 +280,9 @@ def refresh_view(ns, t):
     if version_of(t) == t._view_version or t._view_fn is None:
         return
     base = t._base
-    if base._requires_grad and STATE.enabled:
+    if base._requires_grad:
+        if not STATE.enabled:
+            return  # rebuilt when next used with grad enabled
         with _grad_mode.enable_grad():
             nv = t._view_fn(base)
         t._grad_fn = nv._grad_fn

@@ -115,7 +115,7 @@ def _protect_value(ns, name, v, guards):
             if type(e) not in _PLAIN:
                 return tuple(_protect_value(ns, name, e, guards) for e in v)
         return v
-    if ns._backend.is_native(v):
+    if hasattr(v, "shape") and ns._backend.is_native(v):  # (namespaces, functions: no shape)
         return _protect_array(ns, v)
     return v
 
