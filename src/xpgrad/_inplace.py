@@ -344,18 +344,19 @@ def _setitem(self, x, key, value):
         if value._ns is not self:
             raise self._wrong_tensor(value, fname, "value")
         vt = value
-        vdtype = value.dtype
+        complex_value = self._is_complex_dtype(value.dtype)
     elif isinstance(value, (bool, int, float, complex)):
         vt = None
-        vdtype = _operand_dtype(self, x.dtype, value)
+        complex_value = type(value) is complex
     elif self._backend.is_native(value):
         vt = None
-        vdtype = value.dtype
+        complex_value = self._is_complex_dtype(value.dtype)
     else:
         raise TypeError(
             f"{fname}: argument 'value' must be an array or a Python scalar, got {type(value).__name__}"
         )
-    if self._xp.isdtype(vdtype, "complex floating") and not self._xp.isdtype(x.dtype, "complex floating"):
+    if complex_value and not self._is_complex_dtype(x.dtype):
+        vdtype = value.dtype if hasattr(value, "dtype") else "complex"
         raise TypeError(
             f"{fname}: cannot write complex values (dtype {vdtype}) into a Tensor of real dtype "
             f"{x.dtype}; take the real part explicitly (xp.real(value)) if that is intended"

@@ -20,6 +20,7 @@ from . import (
     _inplace,
     _linear_algebra_functions,
     _manipulation_functions,
+    _ops,
     _searching_functions,
     _set_functions,
     _sorting_functions,
@@ -263,6 +264,7 @@ def _install_category_functions():
 
 
 _install_category_functions()
+_ops._PLAIN.add(Namespace)  # never an array: skipped by record's protection scan of kw
 
 _LOCK = threading.Lock()
 _NAMESPACES: dict[int, tuple[object, Namespace]] = {}

@@ -63,8 +63,9 @@ def needs_grad(*inputs) -> bool:
     return False
 
 
-# Types of ``kw``/``saved`` values that are never arrays (skipped quickly by the protection scan).
-_PLAIN = frozenset({int, float, bool, complex, str, type(None), slice, type(Ellipsis)})
+# Types of ``kw``/``saved`` values that are never arrays (skipped quickly by the protection scan;
+# _namespace adds its Namespace class).
+_PLAIN = {int, float, bool, complex, str, type(None), slice, type(Ellipsis)}
 
 
 def _protect_array(ns, a):
@@ -115,7 +116,7 @@ def _protect_value(ns, name, v, guards):
             if type(e) not in _PLAIN:
                 return tuple(_protect_value(ns, name, e, guards) for e in v)
         return v
-    if hasattr(v, "shape") and ns._backend.is_native(v):  # (namespaces, functions: no shape)
+    if hasattr(tv, "shape") and ns._backend.is_native(v):  # (namespaces, functions: no shape)
         return _protect_array(ns, v)
     return v
 
@@ -317,7 +318,9 @@ def make_unary(ns, name, fwd, vjp):
             data = ensure(data)
         if may_alias:
             xd = x._data
-            if data is xd or (backend.may_be_view(data) and backend.shares_memory(data, xd)):
+            if data is xd:
+                return x  # the input itself (real/conj/positive of a real array), as torch
+            if backend.may_be_view(data) and backend.shares_memory(data, xd):
                 return _unary_view(ns, name, vjp, names, f, x, data)
         t = _new(Tensor)
         if x._requires_grad and STATE.enabled:
