@@ -130,10 +130,17 @@ def protect_kw(ns, kw):
     """
     guards = []
     new = None
+    plain = _PLAIN
     for k, v in kw.items():
         tv = type(v)
-        if tv in _PLAIN:
+        if tv in plain:
             continue
+        if tv is tuple:  # shapes, axes, flags: nothing to protect (the common case)
+            for e in v:
+                if type(e) not in plain:
+                    break
+            else:
+                continue
         pv = _protect_value(ns, k, v, guards)
         if pv is not v:
             if new is None:
