@@ -569,3 +569,41 @@ def test_out_of_range_write_raises_before_writing(backend, key, tracked):
         x[k] = 7.0
     assert [float(x[i, j]) for i in range(2) for j in range(3)] == [1.0, 2.0, 3.0, 4.0, 5.0, 6.0]
     assert x._version == 0
+
+
+def test_real_and_imag_of_complex_are_views_as_torch():
+    def s(L):
+        c = L.asarray(np.array([1 + 2j, 3 - 1j]), requires_grad=True)
+        a = c * 1
+        r = L.real(a)
+        r[0] = 5.0
+        im = L.imag(a)
+        im[1] = 7.0
+        L.sum(L.abs(a) ** 2 + L.real(a) * 3).backward()
+        return [a, c.grad]
+
+    X.imag = xp.imag
+    X.abs = xp.abs
+    T.imag = torch.imag
+    T.abs = torch.abs
+    _same(s)
+
+
+def test_conj_is_a_copy_deviation():
+    # docs/deviations.md: torch's conj is a lazy conjugate view (a write into it reaches the
+    # input); xpgrad's conj is a new array on every backend, so the input is unchanged and its
+    # gradient is the one of the unchanged program.
+    for backend in ("numpy", "torch"):
+        b = xpgrad.namespace(backend)
+        c = b.asarray(np.array([1 + 2j, 3 - 1j]), requires_grad=True)
+        a = c * 1
+        k = b.conj(a)
+        k[0] = 5.0 + 1j
+        b.sum(b.abs(a) ** 2).backward()
+        assert a.tolist() == [1 + 2j, 3 - 1j]
+        assert c.grad.tolist() == [2 + 4j, 6 - 2j]
+    c = torch.tensor([1 + 2j, 3 - 1j], requires_grad=True)
+    a = c * 1
+    k = torch.conj(a)
+    k[0] = 5.0 + 1j
+    assert a.tolist() == [5 - 1j, 3 - 1j]

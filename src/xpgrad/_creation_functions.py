@@ -82,7 +82,13 @@ def asarray(self, obj, /, *, dtype=None, device=None, copy=None, requires_grad=F
         data = self._xp.asarray(obj._data, dtype=dtype, device=device, copy=copy)
         if data is obj._data:
             return obj
-        return record(self, "asarray", _identity_vjp, (obj,), data)
+        if copy is True:
+            return record(self, "asarray", _identity_vjp, (obj,), data)
+        # Without copy=True the backend may return obj's memory: then the result is a view.
+        t = record(self, "asarray", _identity_vjp, (obj,), data, view_of=obj)
+        if t._base is not None:
+            self._set_view_fn(t, obj, lambda b: self.asarray(b, dtype=dtype, device=device, copy=copy))
+        return t
     if isinstance(obj, (list, tuple)) and _contains_tensor(obj):
         if copy is False:
             raise ValueError("asarray(): copy=False is impossible for a nested sequence of Tensors")
