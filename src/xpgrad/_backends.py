@@ -9,6 +9,7 @@ memory the user holds. Code elsewhere never tests backend names.
 from __future__ import annotations
 
 import importlib
+import operator
 import types
 
 import array_api_compat as _compat
@@ -247,7 +248,8 @@ class Backend:
             if isinstance(k, slice):
                 axis += 1
                 continue
-            if isinstance(k, int) and not isinstance(k, bool):
+            if isinstance(k, int) or (hasattr(k, "__index__") and not self.is_native(k)):
+                k = operator.index(k)  # also NumPy integers
                 _check_range(k, k, arr.shape[axis], axis, fname)
                 axis += 1
                 continue
