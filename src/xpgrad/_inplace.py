@@ -327,7 +327,7 @@ def set_view_fn(ns, t, x, fn):
     else:
         t._base = None  # unknown path from the base: not tracked as a view
         return
-    if not t._requires_grad:
+    if not t._requires_grad and not x._requires_grad:  # (not views made under no_grad)
         register_view(t)
 
 
