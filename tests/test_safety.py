@@ -607,3 +607,25 @@ def test_conj_is_a_copy_deviation():
     k = torch.conj(a)
     k[0] = 5.0 + 1j
     assert a.tolist() == [5 - 1j, 3 - 1j]
+
+
+@pytest.mark.parametrize("backend", ["numpy", "torch", "array_api_strict"])
+@pytest.mark.parametrize("op", ["real", "broadcast_arrays", "astype", "asarray"])
+def test_results_aliasing_an_input_are_tracked_on_every_sharing_backend(backend, op):
+    # torch raises for each: the write reaches `a`, which sin saved.
+    b = xpgrad.namespace(backend)
+    x = b.asarray([1.0, 2.0], requires_grad=True)
+    a = x * 1.0
+    y = b.sin(a)
+    if op == "real":
+        v = b.real(a)
+    elif op == "broadcast_arrays":
+        v = b.broadcast_arrays(a, b.zeros(2))[0]
+    elif op == "astype":
+        v = b.astype(a, a.dtype, copy=False)
+    else:
+        v = b.asarray(a, copy=False)
+    v[0] = 100.0
+    assert float(a[0]) == 100.0
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        b.sum(y).backward()

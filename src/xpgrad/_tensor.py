@@ -336,7 +336,8 @@ class Tensor:
             return tolist()
         if self.ndim == 0:
             return self.item()
-        return [self.detach()[i].tolist() for i in range(self.shape[0])]
+        d = self.detach()
+        return [d[(i, ...)].tolist() for i in range(self.shape[0])]  # (i, ...): strict needs it
 
     def __repr__(self):
         body = repr(self._data)
