@@ -9,6 +9,7 @@ memory the user holds. Code elsewhere never tests backend names.
 from __future__ import annotations
 
 import importlib
+import operator
 import types
 
 import array_api_compat as _compat
@@ -82,6 +83,7 @@ class Backend:
         "mutable",
         "lazy",
         "aliases",
+        "checks_bounds",
         "_is_numpy",
         "_is_torch",
         "_np_ndarray",
@@ -101,6 +103,11 @@ class Backend:
         # new arrays) nor on Dask (lazy: a write replaces the written array's own task graph,
         # a slice of it is a separate array).
         self.aliases = self.mutable and not self.lazy
+        # Whether the backend itself raises IndexError for out-of-range indices, in reads and
+        # before writing anything. Elsewhere xpgrad checks (check_key): JAX clamps reads and
+        # drops writes, Dask drops writes, CuPy wraps, torch writes the in-range part of an
+        # integer-array setitem before raising and wraps negative take_along_dim indices.
+        self.checks_bounds = self._is_numpy or _compat.is_array_api_strict_namespace(xp)
         if self._is_numpy:
             import numpy
 
@@ -200,6 +207,65 @@ class Backend:
             return key
         idx = torch.arange(*s.indices(arr.shape[axis]), device=arr.device)
         return (*items[: neg[0]], idx, *items[neg[0] + 1 :])
+
+    def may_be_view(self, arr) -> bool:
+        """A cheap test: False when ``arr`` certainly owns its memory (then it shares memory
+        with another array only if it *is* that array). True when unsure."""
+        if not self.aliases:
+            return False
+        if self._is_numpy:
+            return arr.base is not None
+        if self._is_torch:
+            return arr._base is not None
+        return True  # (array_api_strict may wrap the input's very NumPy array in a new object)
+
+    def check_key(self, arr, key, fname):
+        """Raise IndexError for an out-of-range integer (or integer array) in ``key``, on
+        backends that would clamp or drop it instead (before anything is read or written)."""
+        if self.checks_bounds:
+            return
+        items = key if isinstance(key, tuple) else (key,)
+        consumed = 0
+        for k in items:
+            if k is None or k is Ellipsis or isinstance(k, bool):
+                continue
+            if not isinstance(k, (int, slice)) and self.is_native(k) and self.xp.isdtype(k.dtype, "bool"):
+                consumed += k.ndim
+            else:
+                consumed += 1
+        axis = 0
+        for k in items:
+            if k is None or isinstance(k, bool):
+                continue
+            if k is Ellipsis:
+                axis += arr.ndim - consumed
+                continue
+            if axis >= arr.ndim:
+                return  # too many indices: the backend's own error
+            if isinstance(k, slice):
+                axis += 1
+                continue
+            if isinstance(k, int) or (hasattr(k, "__index__") and not self.is_native(k)):
+                k = operator.index(k)  # also NumPy integers
+                _check_range(k, k, arr.shape[axis], axis, fname)
+                axis += 1
+                continue
+            if self.is_native(k):
+                if self.xp.isdtype(k.dtype, "bool"):
+                    axis += k.ndim
+                    continue
+                self.check_take(arr, k, axis, fname)
+            axis += 1
+
+    def check_take(self, arr, idx, axis, fname):
+        """Raise IndexError if integer array ``idx`` has entries out of range for ``axis`` of
+        ``arr`` (only on backends that do not check, see :meth:`check_key`)."""
+        if self.checks_bounds or arr.ndim == 0 or _compat.size(idx) == 0:
+            return
+        xp = self.xp
+        if not xp.isdtype(idx.dtype, "integral"):
+            return
+        _check_range(int(xp.min(idx)), int(xp.max(idx)), arr.shape[axis], axis, fname)
 
     def shares_memory(self, a, b) -> bool:
         """Whether result ``a`` may share memory with input ``b`` (so ``a`` is a view of ``b``).
@@ -308,6 +374,12 @@ def resolve(backend) -> Backend:
     b = Backend(xp, sample)
     _CACHE[id(xp)] = (xp, b)
     return b
+
+
+def _check_range(lo, hi, n, axis, fname):
+    bad = lo if lo < -n else hi if hi >= n else None
+    if bad is not None:
+        raise IndexError(f"{fname}: index {bad} is out of bounds for axis {axis} with size {n}")
 
 
 def _unwrap_key(key):

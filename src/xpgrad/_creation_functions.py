@@ -82,7 +82,13 @@ def asarray(self, obj, /, *, dtype=None, device=None, copy=None, requires_grad=F
         data = self._xp.asarray(obj._data, dtype=dtype, device=device, copy=copy)
         if data is obj._data:
             return obj
-        return record(self, "asarray", _identity_vjp, (obj,), data)
+        if copy is True:
+            return record(self, "asarray", _identity_vjp, (obj,), data)
+        # Without copy=True the backend may return obj's memory: then the result is a view.
+        t = record(self, "asarray", _identity_vjp, (obj,), data, view_of=obj)
+        if t._base is not None:
+            self._set_view_fn(t, obj, lambda b: self.asarray(b, dtype=dtype, device=device, copy=copy))
+        return t
     if isinstance(obj, (list, tuple)) and _contains_tensor(obj):
         if copy is False:
             raise ValueError("asarray(): copy=False is impossible for a nested sequence of Tensors")
@@ -92,8 +98,44 @@ def asarray(self, obj, /, *, dtype=None, device=None, copy=None, requires_grad=F
                 raise ValueError("asarray(): requires_grad=True with Tensors that are in a graph")
             t.requires_grad = True
         return t
+    if obj is None or isinstance(obj, (str, bytes, dict, set)):
+        raise TypeError(
+            "asarray(): argument 'obj' must be an array, a Python scalar (bool, int, float, "
+            f"complex) or a nested sequence of them, got {type(obj).__name__}"
+        )
     data = self._xp.asarray(obj, dtype=dtype, device=device, copy=copy)
+    if not _is_array_api_dtype(self, data.dtype):
+        raise TypeError(
+            f"asarray(): argument 'obj' ({type(obj).__name__}) converts to dtype {data.dtype}, "
+            "which is not an array API dtype; expected numbers (bool, int, float, complex), "
+            "arrays, or nested sequences of them"
+        )
     return _leaf(self, data, requires_grad, "asarray")
+
+
+_DTYPE_NAMES = (
+    "float64",
+    "float32",
+    "int64",
+    "bool",
+    "complex128",
+    "int32",
+    "complex64",
+    "int8",
+    "int16",
+    "uint8",
+    "uint16",
+    "uint32",
+    "uint64",
+)
+
+
+def _is_array_api_dtype(self, dt):
+    for name in _DTYPE_NAMES:
+        d = getattr(self, name, None)
+        if d is not None and dt == d:
+            return True
+    return False
 
 
 def _identity_vjp(xp, g):

@@ -17,7 +17,13 @@ def astype(self, x, dtype, /, *, copy=True, device=None):
     data = self._xp.astype(x._data, dtype, **kwargs)
     if data is x._data:
         return x
-    return record(self, "astype", _astype_vjp, (x,), data)
+    if copy:
+        return record(self, "astype", _astype_vjp, (x,), data)
+    # copy=False: the backend may return x's memory (a view), as torch's ``to`` may.
+    t = record(self, "astype", _astype_vjp, (x,), data, view_of=x)
+    if t._base is not None:
+        self._set_view_fn(t, x, lambda b: self.astype(b, dtype, copy=False, device=device))
+    return t
 
 
 def _astype_vjp(xp, g):

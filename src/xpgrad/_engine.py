@@ -115,6 +115,7 @@ class Node:
         "materialize",  # give zeros (True) or None (False) for outputs that got no gradient
         "pack",  # True if saved_tensors_hooks were active when recorded (outputs get packed)
         "seq",  # creation order: a node's inputs always come from older nodes
+        "guards",  # None, or (version counter, version, what) of arrays in `kw` (indices, masks)
         "__weakref__",
     )
 
@@ -136,6 +137,7 @@ class Node:
         self.retained = None
         self.materialize = True
         self.seq = _next_seq()
+        self.guards = None
         state = _STATE
         if state.extras:  # anomaly detection or saved_tensors_hooks active
             self.trace = _user_stack() if state.anomaly else None
@@ -338,6 +340,18 @@ def _unpack_saved(node, create_graph, Tensor):
     return out
 
 
+def _check_guards(node):
+    """Refuse to run ``node`` if an index, mask or condition it keeps was modified in place."""
+    for counter, version, what in node.guards:
+        if counter[0] != version:
+            raise RuntimeError(
+                f"one of the values needed for gradient computation of {node.name} (argument "
+                f"{what!r}) has been modified by an in-place operation: its version is "
+                f"{counter[0]}, expected version {version}. Use an out-of-place operation, or "
+                "clone the value before modifying it."
+            )
+
+
 def _zeros_for(node, index, create_graph):
     shape, dtype = node.out_meta[index]
     if dtype is None or not node.materialize:
@@ -522,6 +536,8 @@ def run_backward(
                 )
                 if needed is not None and not _leads_further(node, needed, want_leaf):
                     continue
+            if node.guards is not None:
+                _check_guards(node)
             saved = node.saved
             if saved:
                 saved = _unpack_saved(node, create_graph, Tensor)

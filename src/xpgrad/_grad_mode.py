@@ -66,20 +66,32 @@ class _GradMode:
         return ()
 
 
-class no_grad(_GradMode):
+class _NoParamGradMode(_GradMode):
+    """A grad mode without parameters: also a decorator without parentheses (``@no_grad``)."""
+
+    def __new__(cls, func=None):
+        if func is None:
+            return super().__new__(cls)
+        return cls()(func)  # used as ``@no_grad``: the decorated function (torch accepts it)
+
+
+class no_grad(_NoParamGradMode):
     """Disable graph recording: results do not require grad.
 
     Use it to update parameters in place::
 
         with xpgrad.no_grad():
             w -= lr * w.grad
+
+    or as a decorator, ``@xpgrad.no_grad()`` or ``@xpgrad.no_grad``.
     """
 
     _target = False
 
 
-class enable_grad(_GradMode):
-    """Enable graph recording inside a ``no_grad`` block."""
+class enable_grad(_NoParamGradMode):
+    """Enable graph recording inside a ``no_grad`` block (``@enable_grad`` or ``@enable_grad()``
+    as a decorator)."""
 
     _target = True
 

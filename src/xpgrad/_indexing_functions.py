@@ -15,6 +15,7 @@ __all__ = [
     "_getitem",
     "_normalize_key",
     "_index_add",
+    "_keys",
     "_set_view_fn",
     "_take_scatter",
     "take",
@@ -34,15 +35,19 @@ def _is_basic(key):
     return True
 
 
-def _normalize_key(self, key, x, fname="__getitem__"):
-    """Replace Tensors in ``key`` by their raw arrays; reject what the standard does not allow."""
+def _normalize_key(self, key, x, fname="__getitem__", keep=False):
+    """Replace Tensors in ``key`` by their raw arrays; reject what the standard does not allow.
+
+    ``keep=True``: keep the Tensors (checked to be of this namespace), for a key a node keeps:
+    ``record`` then guards them by version.
+    """
     if type(key) is Tensor:
         if key._ns is not self:
             raise self._wrong_tensor(key, fname, "key")
-        return key._data
+        return key if keep else key._data
     if isinstance(key, tuple):
         if any(type(k) is Tensor or isinstance(k, (list, tuple)) for k in key):
-            return tuple(self._normalize_key(k, x, fname) for k in key)
+            return tuple(self._normalize_key(k, x, fname, keep) for k in key)
         return key
     if isinstance(key, list):
         raise IndexError(
@@ -61,8 +66,27 @@ def _has_int_array(self, key):
     return False
 
 
+def _keys(self, x, key, fname):
+    """The raw key to index ``x`` with, and the key a node keeps (Tensors in it kept)."""
+    kept = self._normalize_key(key, x, fname, keep=True)
+    raw = _raw_key(kept)
+    fixed = self._backend.fix_key(x._data, raw)
+    self._backend.check_key(x._data, fixed, fname)
+    return fixed, (kept if fixed is raw else fixed)
+
+
+def _raw_key(key):
+    if type(key) is Tensor:
+        return key._data
+    if type(key) is tuple:
+        for k in key:
+            if type(k) is Tensor:
+                return tuple(k._data if type(k) is Tensor else k for k in key)
+    return key
+
+
 def _getitem(self, x, key):
-    key = self._backend.fix_key(x._data, self._normalize_key(key, x))
+    key, kept = _keys(self, x, key, "__getitem__")
     data = x._data[key]
     basic = _is_basic(key)
     d = x._data
@@ -72,7 +96,7 @@ def _getitem(self, x, key):
         _getitem_vjp,
         (x,),
         data,
-        kw={"key": key, "ns": self, "accumulate": _has_int_array(self, key), "shape": d.shape},
+        kw={"key": kept, "ns": self, "accumulate": _has_int_array(self, key), "shape": d.shape},
         view_of=x if basic else None,
     )
     if t._base is not None:
@@ -139,6 +163,7 @@ def take(self, x, indices, /, *, axis=None):
             f"take(): argument 'axis' value {axis} is out of range for an array of {x.ndim} dimensions"
         )
     axis = axis % max(x.ndim, 1)
+    self._backend.check_take(x._data, idx, axis, "take")
     data = self._xp.take(x._data, idx, axis=axis)
     return record(
         self,
@@ -146,7 +171,13 @@ def take(self, x, indices, /, *, axis=None):
         _take_vjp,
         (x,),
         data,
-        kw={"ns": self, "idx": idx, "axis": axis, "shape": x._data.shape, "along": False},
+        kw={
+            "ns": self,
+            "idx": indices if type(indices) is Tensor else idx,
+            "axis": axis,
+            "shape": x._data.shape,
+            "along": False,
+        },
     )
 
 
@@ -158,6 +189,7 @@ def take_along_axis(self, x, indices, /, *, axis=-1):
             f"take_along_axis(): argument 'axis' value {axis} is out of range for an array of {x.ndim} dimensions"
         )
     axis = axis % max(x.ndim, 1)
+    self._backend.check_take(x._data, idx, axis, "take_along_axis")
     data = self._xp.take_along_axis(x._data, idx, axis=axis)
     return record(
         self,
@@ -165,7 +197,15 @@ def take_along_axis(self, x, indices, /, *, axis=-1):
         _take_vjp,
         (x,),
         data,
-        kw={"ns": self, "idx": idx, "axis": axis, "shape": x._data.shape, "along": True},
+        kw={
+            "ns": self,
+            # A raw array: record keeps a copy (torch's take_along_dim keeps its own index
+            # array, so modifying the caller's indices later changes nothing).
+            "idx": idx,
+            "axis": axis,
+            "shape": x._data.shape,
+            "along": True,
+        },
     )
 
 

@@ -19,6 +19,8 @@ backend array with the backend's own in-place operator.
 
 from __future__ import annotations
 
+import weakref
+
 from . import _grad_mode
 from ._ops import record
 from ._tensor import Tensor, _NotOperand, bump_version, version_of
@@ -140,39 +142,75 @@ def _inplace(self, x, opname, iop, other):
     if r.dtype != x.dtype:
         r = self.astype(r, x.dtype)
     _snapshot_saved(r._grad_fn, x)
-    _commit(self, x, r, Ellipsis)
+    _commit(self, x, r, None)
     return x
 
 
-def _commit(ns, x, r, key):
-    """Make ``x`` hold ``r`` (the new value of ``x[key]``) in data and in the graph."""
+def _commit(ns, x, r, key, kept=None):
+    """Make ``x`` hold ``r`` (the new value of ``x[key]``) in data and in the graph.
+
+    ``key`` None: ``r`` is the whole new value of ``x`` (an in-place operator's result, of
+    ``x``'s shape), which then takes ``r``'s graph. Otherwise ``x[key] = r`` (``r`` broadcast),
+    recorded as an ``index_put``; ``kept`` is the key as the node keeps it (Tensors in it are
+    version-checked).
+    """
     if x._base is not None:
         base = x._base
         ns._refresh_view(x)
         # The view's new value, then the base's new graph through CopySlices.
         view_fn = x._view_fn
-        new_view = r if key is Ellipsis else _index_put(ns, x, key, r)
-        _write(ns, x, r._data, key)
+        new_view = r if key is None else _index_put(ns, x, key, r, kept)
+        _write(ns, x, r._data, Ellipsis if key is None else key)
         _copy_slices(ns, base, new_view, view_fn)
         x._grad_fn = new_view._grad_fn
         x._output_nr = new_view._output_nr
         x._requires_grad = new_view._requires_grad
         x._view_version = version_of(x)
+        if base._requires_grad:
+            _wake_views(x._vc)
         return
-    if key is Ellipsis:
+    if key is None:
         _write(ns, x, r._data)
         node, nr, req = r._grad_fn, r._output_nr, r._requires_grad
     else:
-        new = _index_put(ns, x, key, r)
+        new = _index_put(ns, x, key, r, kept)
         _write(ns, x, r._data, key)
         node, nr, req = new._grad_fn, new._output_nr, new._requires_grad
     x._grad_fn = node
     x._output_nr = nr
     x._requires_grad = req
     x._retains_grad = False
+    if req:
+        _wake_views(x._vc)
 
 
-def _index_put(ns, x, key, value):
+def register_view(view):
+    """Remember ``view`` (which does not require grad) on its counter, to wake it if its base
+    comes to require grad through an in-place change (see :func:`_wake_views`)."""
+    vc = view._vc
+    if len(vc) == 1:
+        vc += ([], 16)  # [version, weak references to views, size of the next pruning]
+    views = vc[1]
+    if len(views) >= vc[2]:  # drop dead references; amortised O(1) per view
+        views[:] = [w for w in views if w() is not None]
+        vc[2] = max(16, 2 * len(views))
+    views.append(weakref.ref(view))
+
+
+def _wake_views(vc):
+    """The base of counter ``vc`` now requires grad: so do its registered views (torch's rule:
+    a view sees its base's graph). Each rebuilds its ``grad_fn`` from the base when next used."""
+    if vc is None or len(vc) == 1:
+        return
+    for w in vc[1]:
+        v = w()
+        if v is not None and v._view_fn is not None and not v._requires_grad:
+            v._requires_grad = True
+            v._view_version = -1  # stale: rebuilt by refresh_view
+    vc[1].clear()
+
+
+def _index_put(ns, x, key, value, kept=None):
     """Graph-only result of ``x[key] = value`` (its data is never materialised)."""
     xd = x._data
     return record(
@@ -181,7 +219,8 @@ def _index_put(ns, x, key, value):
         _index_put_vjp,
         (x, value),
         xd,  # placeholder data of the right shape/dtype; the caller writes the real data
-        kw={"key": key, "ns": ns},
+        kw={"key": key if kept is None else kept, "ns": ns},
+        alias_check=False,
     )
 
 
@@ -205,6 +244,7 @@ def _copy_slices(ns, base, new_view, view_fn):
         (base, new_view),
         base._data,
         kw={"view_fn": view_fn, "ns": ns},
+        alias_check=False,
     )
     base._grad_fn = t._grad_fn
     base._output_nr = 0
@@ -240,7 +280,9 @@ def refresh_view(ns, t):
     if version_of(t) == t._view_version or t._view_fn is None:
         return
     base = t._base
-    if base._requires_grad and STATE.enabled:
+    if base._requires_grad:
+        if not STATE.enabled:
+            return  # rebuilt when next used with grad enabled
         with _grad_mode.enable_grad():
             nv = t._view_fn(base)
         t._grad_fn = nv._grad_fn
@@ -249,32 +291,75 @@ def refresh_view(ns, t):
     t._view_version = version_of(t)
 
 
+class ViewChain:
+    """How a view is computed from its base: a chain of view functions, applied in a loop.
+
+    Views of views of ... (any depth) compose without nesting closures, so recomputing a view
+    10,000 levels deep needs no recursion.
+    """
+
+    __slots__ = ("parent", "fn", "depth")
+
+    def __init__(self, parent, fn):
+        self.parent = parent
+        self.fn = fn
+        self.depth = 1 if parent is None else parent.depth + 1
+
+    def __call__(self, b):
+        fns = []
+        c = self
+        while c is not None:
+            fns.append(c.fn)
+            c = c.parent
+        for f in reversed(fns):
+            b = f(b)
+        return b
+
+
 def set_view_fn(ns, t, x, fn):
     """Record that ``t`` is ``fn(x)`` and shares ``x``'s memory; compose with ``x``'s view."""
     if t._base is None:
         return
     if x._view_fn is not None:
-        inner = x._view_fn
-        t._view_fn = lambda b: fn(inner(b))
+        t._view_fn = ViewChain(x._view_fn, fn)
     elif x._base is None:
-        t._view_fn = fn
+        t._view_fn = ViewChain(None, fn)
     else:
         t._base = None  # unknown path from the base: not tracked as a view
+        return
+    if not t._requires_grad and not x._requires_grad:  # (not views made under no_grad)
+        register_view(t)
 
 
 def _setitem(self, x, key, value):
-    """``x[key] = value``, differentiable with respect to ``x`` and ``value``."""
+    """``x[key] = value``, differentiable with respect to ``x`` and ``value``.
+
+    Every key (``...`` and full slices included) is recorded as an ``index_put``: ``x`` gets
+    zero gradient where it was overwritten, ``value`` the sum of the gradient over the places
+    it was broadcast to (torch's ``index_put_``/``copy_``).
+    """
     fname = "__setitem__"
-    key = self._backend.fix_key(x._data, self._normalize_key(key, x, fname))
+    key, kept = self._keys(x, key, fname)
     if type(value) is Tensor:
         if value._ns is not self:
             raise self._wrong_tensor(value, fname, "value")
         vt = value
-    elif isinstance(value, (bool, int, float, complex)) or self._backend.is_native(value):
+        complex_value = self._is_complex_dtype(value.dtype)
+    elif isinstance(value, (bool, int, float, complex)):
         vt = None
+        complex_value = type(value) is complex
+    elif self._backend.is_native(value):
+        vt = None
+        complex_value = self._is_complex_dtype(value.dtype)
     else:
         raise TypeError(
             f"{fname}: argument 'value' must be an array or a Python scalar, got {type(value).__name__}"
+        )
+    if complex_value and not self._is_complex_dtype(x.dtype):
+        vdtype = value.dtype if hasattr(value, "dtype") else "complex"
+        raise TypeError(
+            f"{fname}: cannot write complex values (dtype {vdtype}) into a Tensor of real dtype "
+            f"{x.dtype}; take the real part explicitly (xp.real(value)) if that is intended"
         )
     tracking = STATE.enabled and (x._requires_grad or (vt is not None and vt._requires_grad))
     if not tracking:
@@ -290,4 +375,4 @@ def _setitem(self, x, key, value):
     if vt.dtype != x.dtype:
         _check_cast(self, fname, x.dtype, vt.dtype)
         vt = self.astype(vt, x.dtype)
-    _commit(self, x, vt, key)
+    _commit(self, x, vt, key, kept)

@@ -68,7 +68,11 @@ def broadcast_arrays(self, *arrays):
     if not ts:
         return ()
     outs = self._xp.broadcast_arrays(*(t._data for t in ts))
-    return record_multi(self, "broadcast_arrays", _broadcast_arrays_vjp, ts, outs)
+    res = record_multi(self, "broadcast_arrays", _broadcast_arrays_vjp, ts, outs, view_of=ts)
+    for t, src in zip(res, ts):  # views, as torch.broadcast_tensors' results
+        if t._base is not None:
+            self._set_view_fn(t, src, lambda b, shape=tuple(t.shape): self.broadcast_to(b, shape))
+    return res
 
 
 def _broadcast_arrays_vjp(xp, g):
@@ -240,10 +244,11 @@ def unstack(self, x, /, *, axis=0):
         raise ValueError("unstack(): argument 'x' must have at least 1 dimension, got a 0-d array")
     ax = normalize_axis(axis, x.ndim, "unstack")[0]
     outs = self._xp.unstack(x._data, axis=ax)
-    ts = record_multi(self, "unstack", _unstack_vjp, (x,), tuple(outs), kw={"axis": ax})
+    ts = record_multi(
+        self, "unstack", _unstack_vjp, (x,), tuple(outs), kw={"axis": ax}, view_of=(x,) * len(outs)
+    )
     if self._backend.mutable:
         for i, t in enumerate(ts):
-            self._mark_view(t, x)
             if t._base is not None:
                 self._set_view_fn(t, x, lambda b, i=i: self.unstack(b, axis=ax)[i])
     return ts

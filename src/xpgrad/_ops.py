@@ -12,7 +12,7 @@ import inspect
 
 from . import _grad_mode
 from ._engine import NOTHING_TO_UNPACK, OUT, OUTS, Node
-from ._tensor import Tensor, _init, _new, _NotOperand, counter_of, version_of
+from ._tensor import ForeignCounter, Tensor, _init, _new, _NotOperand, counter_of, version_of
 
 STATE = _grad_mode.STATE
 
@@ -63,7 +63,112 @@ def needs_grad(*inputs) -> bool:
     return False
 
 
-def record(ns, name, vjp, inputs, out, saved=(), kw=None, view_of=None):
+# Types of ``kw``/``saved`` values that are never arrays (skipped quickly by the protection scan;
+# _namespace adds its Namespace class).
+_PLAIN = {int, float, bool, complex, str, type(None), slice, type(Ellipsis)}
+
+
+def _protect_array(ns, a):
+    """A private copy of raw backend array ``a`` kept by a node: the caller may still hold ``a``
+    and write into it, which no version counter would see. Immutable backends need no copy."""
+    b = ns._backend
+    return b.copy(a) if b.mutable else a
+
+
+def _protect_saved(ns, saved):
+    """``saved`` made safe to keep, and the version of each saved Tensor (None for others).
+
+    Tensors are checked by version at backward. A Tensor wrapping a raw array the caller passed
+    (its counter is a :class:`ForeignCounter`) and a raw backend array are copied, as writes
+    into the caller's array bump no version.
+    """
+    out = None
+    versions = []
+    for i, s in enumerate(saved):
+        ts = type(s)
+        if ts is Tensor:
+            if type(s._vc) is ForeignCounter:
+                c = Tensor._wrap_plain(ns, _protect_array(ns, s._data))
+                out = out or list(saved)
+                out[i] = s = c
+            versions.append(version_of(s))
+        else:
+            if ts not in _PLAIN and s is not OUT and ts is not type(OUT) and ns._backend.is_native(s):
+                out = out or list(saved)
+                out[i] = _protect_array(ns, s)
+            versions.append(None)
+    return (tuple(saved) if out is None else tuple(out)), tuple(versions)
+
+
+def _protect_value(ns, name, v, guards):
+    """``v`` (a ``kw`` value) as the VJP will receive it; Tensors in it add version guards."""
+    tv = type(v)
+    if tv in _PLAIN:
+        return v
+    if tv is Tensor:
+        if type(v._vc) is ForeignCounter:
+            return _protect_array(ns, v._data)
+        c = counter_of(v)
+        guards.append((c, c[0], name))
+        return v._data
+    if tv is tuple:
+        for e in v:
+            if type(e) not in _PLAIN:
+                return tuple(_protect_value(ns, name, e, guards) for e in v)
+        return v
+    if hasattr(tv, "shape") and ns._backend.is_native(v):  # (namespaces, functions: no shape)
+        return _protect_array(ns, v)
+    return v
+
+
+def protect_kw(ns, kw):
+    """``kw`` with every array protected, and the version guards of the Tensors in it.
+
+    An index, a mask, a ``where`` condition ... passed as a Tensor reaches the VJP as its raw
+    array, and the node checks at backward that the Tensor was not modified in place since (as
+    a saved Tensor); a raw backend array is copied (nobody can modify the copy).
+    """
+    guards = []
+    new = None
+    plain = _PLAIN
+    for k, v in kw.items():
+        tv = type(v)
+        if tv in plain:
+            continue
+        if tv is tuple:  # shapes, axes, flags: nothing to protect (the common case)
+            for e in v:
+                if type(e) not in plain:
+                    break
+            else:
+                continue
+        pv = _protect_value(ns, k, v, guards)
+        if pv is not v:
+            if new is None:
+                new = dict(kw)
+            new[k] = pv
+    return (kw if new is None else new), (tuple(guards) if guards else None)
+
+
+def unalias(ns, out, inputs):
+    """``out``, copied if the backend returned memory of one of ``inputs`` (an undeclared view).
+
+    View ops declare themselves (``view_of=``) and become tracked views; any other result that
+    shares memory with an input (NumPy's ``real`` of a real array, ``astype`` to the same
+    dtype, ...) would let a write into the result change the input behind the graph's back.
+    """
+    b = ns._backend
+    if not b.aliases:
+        return out
+    view = b.may_be_view(out)
+    for a in inputs:
+        if type(a) is Tensor:
+            d = a._data
+            if out is d or (view and b.shares_memory(out, d)):
+                return b.copy(out)
+    return out
+
+
+def record(ns, name, vjp, inputs, out, saved=(), kw=None, view_of=None, alias_check=True):
     """Wrap the raw result ``out`` of op ``name`` applied to ``inputs``.
 
     If grad mode is on, some input requires grad and ``out`` has a floating or complex dtype,
@@ -71,14 +176,27 @@ def record(ns, name, vjp, inputs, out, saved=(), kw=None, view_of=None):
     gradient per input (a single one when there is one input). ``saved`` may hold input
     Tensors, constants and ``OUT`` (this op's result). ``view_of``: the input Tensor whose
     memory ``out`` may share (view ops), so that both share a version counter.
+
+    Every array the node keeps is protected here, in one place: Tensors in ``saved`` and in
+    ``kw`` (index arrays, masks, conditions, also inside a tuple such as an index key) are
+    version-checked at backward, raw backend arrays are copied. A result that is not declared a
+    view (``view_of``) but shares memory with an input is copied (``alias_check=False`` only for
+    graph-only placeholder results that are never handed out).
     """
     out = ns._ensure(out)
+    if view_of is None and alias_check:
+        out = unalias(ns, out, inputs)
     t = _new(Tensor)
     counter = counter_of(view_of) if view_of is not None and ns._backend.aliases else None
     if needs_grad(*inputs) and ns._is_differentiable_dtype(out.dtype):
         targets, idx, meta = _edges(inputs)
-        versions = tuple(version_of(s) if type(s) is Tensor else None for s in saved)
-        node = Node(name, vjp, ns, targets, idx, meta, tuple(saved), versions, kw)
+        saved, versions = _protect_saved(ns, saved)
+        guards = None
+        if kw:
+            kw, guards = protect_kw(ns, kw)
+        node = Node(name, vjp, ns, targets, idx, meta, saved, versions, kw)
+        if guards is not None:
+            node.guards = guards
         if any(s is OUT for s in saved):
             if counter is None:
                 counter = [0]
@@ -94,27 +212,45 @@ def record(ns, name, vjp, inputs, out, saved=(), kw=None, view_of=None):
     return t
 
 
-def record_multi(ns, name, vjp, inputs, outs, saved=(), kw=None, differentiable=None):
+def record_multi(ns, name, vjp, inputs, outs, saved=(), kw=None, differentiable=None, view_of=None):
     """Like :func:`record` for an op with several outputs; returns a tuple of Tensors.
 
     The VJP receives a tuple of output gradients (zeros for outputs that got none).
-    ``differentiable``: one bool per output; False outputs never require grad.
+    ``differentiable``: one bool per output; False outputs never require grad. ``view_of``:
+    one input Tensor (or None) per output whose memory that output may share (the op then
+    sets each view's function with ``_set_view_fn``); other outputs that share memory with an
+    input are copied.
     """
-    outs = tuple(ns._ensure(o) for o in outs)
+    if view_of is None:
+        outs = tuple(unalias(ns, ns._ensure(o), inputs) for o in outs)
+    else:
+        outs = tuple(
+            ns._ensure(o) if v is not None else unalias(ns, ns._ensure(o), inputs)
+            for o, v in zip(outs, view_of)
+        )
     if differentiable is None:
         differentiable = tuple(ns._is_differentiable_dtype(o.dtype) for o in outs)
-    counters = [None] * len(outs)
+    aliases = ns._backend.aliases
+    if view_of is not None and aliases:
+        counters = [counter_of(v) if v is not None else None for v in view_of]
+    else:
+        counters = [None] * len(outs)
     results = []
     if needs_grad(*inputs) and any(differentiable):
         targets, idx, meta = _edges(inputs)
-        versions = tuple(version_of(s) if type(s) is Tensor else None for s in saved)
-        node = Node(name, vjp, ns, targets, idx, meta, tuple(saved), versions, kw)
+        saved, versions = _protect_saved(ns, saved)
+        guards = None
+        if kw:
+            kw, guards = protect_kw(ns, kw)
+        node = Node(name, vjp, ns, targets, idx, meta, saved, versions, kw)
+        if guards is not None:
+            node.guards = guards
         node.n_out = len(outs)
         node.out_meta = tuple((o.shape, o.dtype) for o in outs)
         if any(type(s) is type(OUT) for s in saved):
             node.out_data = outs
-            counters = [[0] for _ in outs]
-            node.out_versions = tuple((c, 0) for c in counters)
+            counters = [[0] if c is None else c for c in counters]
+            node.out_versions = tuple((c, c[0]) for c in counters)
             if node.pack is not None:
                 node.pack_outputs()
         for i, (o, c, d) in enumerate(zip(outs, counters, differentiable)):
@@ -126,6 +262,10 @@ def record_multi(ns, name, vjp, inputs, outs, saved=(), kw=None, differentiable=
             t = _new(Tensor)
             _init(t, ns, o, None, 0, c)
             results.append(t)
+    if view_of is not None and aliases:
+        for t, v in zip(results, view_of):
+            if v is not None:
+                ns._mark_view(t, v)
     return tuple(results)
 
 
@@ -150,6 +290,19 @@ def _saved_names(vjp, allowed):
 # part of a complex input's gradient is needed): the engine must normalise theirs.
 _INEXACT_UNARY = frozenset({"real", "imag"})
 _EXACT1 = (None,)
+# Unary functions that a backend may answer with its input itself or a view of it (NumPy's
+# ``real`` of a real array, torch's ``conj``/``positive``/``real``): their result becomes a
+# tracked view of the input, as in torch.
+MAY_ALIAS_UNARY = frozenset({"real", "imag", "conj", "positive"})
+
+
+def _unary_view(ns, name, vjp, names, f, x, data):
+    """The result of unary ``f`` that returned memory of ``x``: a view of ``x`` (torch's rule)."""
+    saved = tuple(x if n == "x" else OUT for n in names)
+    t = record(ns, name, vjp, (x,), data, saved=saved, view_of=x)
+    if t._base is not None:
+        ns._set_view_fn(t, x, f)
+    return t
 
 
 def make_unary(ns, name, fwd, vjp):
@@ -158,9 +311,11 @@ def make_unary(ns, name, fwd, vjp):
     exact = name not in _INEXACT_UNARY
     save_x = "x" in names
     save_out = "out" in names
-    native = ns._backend.native_type
+    backend = ns._backend
+    native = backend.native_type
     ensure = ns._ensure
     coerce = ns._coerce_unary
+    may_alias = name in MAY_ALIAS_UNARY and backend.aliases
 
     def f(x, /):
         if type(x) is not Tensor or x._ns is not ns:
@@ -168,6 +323,12 @@ def make_unary(ns, name, fwd, vjp):
         data = fwd(x._data)
         if type(data) is not native:
             data = ensure(data)
+        if may_alias:
+            xd = x._data
+            if data is xd:
+                return x  # the input itself (real/conj/positive of a real array), as torch
+            if backend.may_be_view(data) and backend.shares_memory(data, xd):
+                return _unary_view(ns, name, vjp, names, f, x, data)
         t = _new(Tensor)
         if x._requires_grad and STATE.enabled:
             counter = [0] if save_out else None
@@ -328,6 +489,11 @@ def make_binary(ns, name, fwd, vjp1, vjp2):
                 meta = _EXACT2 if t1 is float or t1 is int else (None, (d2.shape, d2.dtype))
             s1 = x1 if sx1 else None
             s2 = x2 if sx2 else None
+            # A raw backend array the caller passed (and may write into later) is kept as a copy.
+            if sx1 and t1 is not Tensor and t1 not in _PLAIN:
+                s1 = _protect_array(ns, d1)
+            if sx2 and t2 is not Tensor and t2 not in _PLAIN:
+                s2 = _protect_array(ns, d2)
             if type(s1) is Tensor:
                 versions = (version_of(s1), version_of(s2) if type(s2) is Tensor else None, None)
             elif type(s2) is Tensor:

@@ -59,10 +59,20 @@ def where(self, condition, x1, x2, /):
     holds and zero elsewhere, ``x2`` the rest (torch.where). ``condition`` is a constant.
     """
     c = self._raw(condition, "where", "condition")
+    if not self._xp.isdtype(c.dtype, "bool"):
+        raise TypeError(f"where(): argument 'condition' must have a boolean dtype, got {c.dtype}")
     d1, r1 = self._operand(x1, "where", "x1")
     d2, r2 = self._operand(x2, "where", "x2")
     data = self._xp.where(c, d1, d2)
-    return record(self, "where", _where_vjp, (x1, x2), data, kw={"condition": c, "needs": (r1, r2)})
+    # The condition is kept as given (a Tensor is version-checked at backward, see record).
+    return record(
+        self,
+        "where",
+        _where_vjp,
+        (x1, x2),
+        data,
+        kw={"condition": condition if type(condition) is Tensor else c, "needs": (r1, r2)},
+    )
 
 
 def _where_vjp(xp, g, *, condition, needs):

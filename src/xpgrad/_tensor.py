@@ -181,11 +181,15 @@ class Tensor:
     @property
     def is_leaf(self) -> bool:
         """True for tensors not produced by a recorded operation."""
+        if self._base is not None:
+            self._ns._refresh_view(self)
         return self._grad_fn is None
 
     @property
     def grad_fn(self) -> Node | None:
         """The Node that produced this tensor, or None for a leaf."""
+        if self._base is not None:
+            self._ns._refresh_view(self)
         return self._grad_fn
 
     @property
@@ -361,7 +365,8 @@ class Tensor:
             return tolist()
         if self.ndim == 0:
             return self.item()
-        return [self.detach()[i].tolist() for i in range(self.shape[0])]
+        d = self.detach()
+        return [d[(i, ...)].tolist() for i in range(self.shape[0])]  # (i, ...): strict needs it
 
     def __repr__(self):
         body = repr(self._data)
@@ -742,6 +747,16 @@ _new = object.__new__
 
 # Version counters are allocated lazily: most tensors are never modified in place, never viewed
 # and never detached, and a counter per op would be one more garbage-collected object each.
+
+
+class ForeignCounter(list):
+    """The version counter of a Tensor that wraps a raw backend array a caller passed to an op.
+
+    The caller can write into that array directly, which bumps no version, so a node that keeps
+    such a Tensor for its backward keeps a copy instead (see ``_ops.protect_kw``).
+    """
+
+    __slots__ = ()
 
 
 def version_of(t) -> int:
