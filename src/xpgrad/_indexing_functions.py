@@ -162,11 +162,16 @@ def take_along_axis(self, x, indices, /, *, axis=-1):
     return record(
         self,
         "take_along_axis",
-        _take_vjp,
+        _take_along_vjp,
         (x,),
         data,
+        saved=(x,),  # torch's gather keeps its input (for its shape): same saved set
         kw={"ns": self, "idx": idx, "axis": axis, "shape": x._data.shape, "along": True},
     )
+
+
+def _take_along_vjp(xp, g, x, **kw):
+    return _take_vjp(xp, g, **kw)
 
 
 def _along_key(xp, ns, idx, axis, ndim):

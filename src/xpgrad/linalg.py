@@ -631,7 +631,8 @@ class LinalgNamespace(types.ModuleType):
             raise ValueError("linalg.solve(): argument 'x2' must have at least 1 dimension, got 0")
         out = self._xp.linalg.solve(x1._data, x2._data)
         needs = (_requires(x1), _requires(x2))
-        saved = (x1, OUT if needs[0] else None)
+        # torch saves A and the result whichever input requires grad (linalg_solve_backward).
+        saved = (x1, OUT)
         return record(
             self._ns,
             "linalg.solve",
@@ -663,6 +664,8 @@ class LinalgNamespace(types.ModuleType):
             return record(self._ns, "linalg.matrix_power", _zero_vjp, (x,), out)
         if n < 0:
             x = self.inv(x)
+            if n == -1:
+                return x  # inv's own result (torch returns it too: its saved set is inv's)
             n = -n
         if n == 1:
             return record(
