@@ -10,8 +10,9 @@ from __future__ import annotations
 
 import math
 
-from ._math import conj, expand_reduced, normalize_axis
+from ._math import conj, device_of, expand_reduced, normalize_axis
 from ._ops import OUT, record
+from ._tensor import Tensor
 
 __all__ = ["cumulative_prod", "cumulative_sum", "max", "mean", "min", "prod", "std", "sum", "var"]
 
@@ -251,17 +252,30 @@ def cumulative_prod(self, x, /, *, axis=None, dtype=None, include_initial=False)
 
 
 def _cumprod_vjp(xp, g, x, out, *, axis, include_initial):
-    # torch's cumprod_backward, without a branch on the values (lazy backends, jit): with z the
-    # first zero along the axis (if any),
-    #   i < z:  grad_i = sum_{k >= i} g_k conj(out_k) / conj(x_i)     (x_i != 0)
-    #   i == z: grad_z = sum_{k >= z} g_k conj(out'_k), out' the cumprod with x_z replaced by 1
-    #   i > z:  grad_i = 0                                              (every term has x_z)
+    # torch's cumprod_backward, without a branch on the values (lazy backends, jit).
     if include_initial:
         g = _drop_first(xp, g, axis)
         out = _drop_first(xp, out, axis)
-    if x.shape[axis] == 0:
+    n = x.shape[axis]
+    if n == 0:
         return xp.zeros_like(x)
     axis = axis % x.ndim
+    if type(g) is Tensor:
+        # create_graph: d out_k / d x_i = prod_{j <= k, j != i} x_j for k >= i, built for each
+        # i as the cumulative product of x with x_i replaced by 1 (O(n^2) along the axis, as
+        # torch in grad mode): exact with zeros, and differentiable again.
+        xm = xp.moveaxis(x, axis, -1)  # (..., n)
+        gm = xp.moveaxis(g, axis, -1)
+        eye = xp.eye(n, dtype=xp.bool, device=device_of(x))
+        rep = xp.where(eye, xp.ones_like(xm[..., None, :]), xm[..., None, :])  # (..., i, j)
+        c = xp.cumulative_prod(rep, axis=-1)  # (..., i, k)
+        upper = xp.astype(xp.triu(xp.ones((n, n), dtype=xp.int8, device=device_of(x))), c.dtype)
+        grad = xp.sum(conj(xp, c) * upper * gm[..., None, :], axis=-1)
+        return xp.moveaxis(grad, -1, axis)
+    # O(n), exact with zeros: with z the first zero along the axis (if any),
+    #   i < z:  grad_i = sum_{k >= i} g_k conj(out_k) / conj(x_i)     (x_i != 0)
+    #   i == z: grad_z = sum_{k >= z} g_k conj(out'_k), out' the cumprod with x_z replaced by 1
+    #   i > z:  grad_i = 0                                              (every term has x_z)
     zero = x == 0
     seen = xp.cumulative_sum(xp.astype(zero, xp.int32), axis=axis)
     before = seen == 0
