@@ -53,7 +53,9 @@ def _imag_vjp(xp, g):
 
 
 def _acosh_vjp(xp, g, x):
-    return g / conj(xp, xp.sqrt(x - 1) * xp.sqrt(x + 1))
+    # x - (-1), not x + 1: adding (1 + 0j) turns an imaginary part -0.0 into +0.0, and on the
+    # branch cut (x real, < 1) the sign of that zero picks the side the derivative is taken on.
+    return g / conj(xp, xp.sqrt(x - 1) * xp.sqrt(x - (-1)))
 
 
 def small_power(xp, x, p):
@@ -144,9 +146,13 @@ def _pow_vjp2(xp, g, x1, x2, out):
             # x2 is an array here (this VJP runs only when x2 requires grad).
             d = out * (-math.inf)
             return g * xp.where(xp.real(x2) >= 0 if is_complex(xp, x2) else x2 >= 0, xp.zeros_like(d), d)
-        return g * conj(xp, out * math.log(x1) if not isinstance(x1, complex) else out * _clog(x1))
+        if isinstance(x1, complex) or x1 < 0:
+            return g * conj(xp, out * _clog(x1))  # a negative real base: complex power
+        return g * conj(xp, out * math.log(x1))
     re2 = xp.real(x2) if is_complex(xp, x2) else x2
     mask = xp.logical_and(x1 == 0, re2 >= 0)
+    if is_complex(xp, out) and not is_complex(xp, x1):
+        x1 = to_complex(xp, x1)  # a real base to a complex power: log of a negative base
     d = out * xp.log(xp.where(mask, xp.ones_like(x1), x1))
     d = xp.where(mask, xp.zeros_like(d), d)
     return g * conj(xp, d)

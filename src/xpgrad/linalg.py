@@ -399,7 +399,10 @@ def _vector_norm_vjp(xp, g, x, out, *, axes, keepdims, ord):
 
 
 def _trace_vjp(xp, g, *, n, m, offset):
-    return g[..., None, None] * _eye(xp, n, g, m, k=offset)
+    # A selection, not a product with the identity: an inf or nan in g stays on the diagonal
+    # (inf * 0 would put nan elsewhere; torch scatters).
+    z = xp.zeros_like(g)[..., None, None]
+    return xp.where(xp.astype(_eye(xp, n, g, m, k=offset), xp.bool), g[..., None, None], z)
 
 
 def _diagonal_vjp(xp, g, *, n, m, offset):
@@ -695,7 +698,8 @@ class LinalgNamespace(types.ModuleType):
     def slogdet(self, x, /):
         """Sign (or phase, for complex input) and natural log of the absolute value of the
         determinant of ``x`` (..., M, M), as ``SlogdetResult(sign, logabsdet)``. For real input
-        ``sign`` is not differentiable; gradient of ``logabsdet``: ``g A^{-H}``."""
+        ``sign`` requires grad as in torch, with a zero gradient; gradient of ``logabsdet``:
+        ``g A^{-H}``."""
         x = self._matrix(x, "slogdet", square=True)
         sign, logabs = self._xp.linalg.slogdet(x._data)
         cplx = self._ns._is_complex_dtype(x.dtype)
@@ -706,7 +710,8 @@ class LinalgNamespace(types.ModuleType):
             (x,),
             (sign, logabs),
             saved=(x, OUTS[0]),
-            differentiable=(cplx, self._ns._is_differentiable_dtype(logabs.dtype)),
+            # A real sign requires grad too, as in torch (its gradient is zero).
+            differentiable=(self._ns._is_differentiable_dtype(sign.dtype),) * 2,
         )
         return SlogdetResult(*res)
 
