@@ -702,7 +702,6 @@ class LinalgNamespace(types.ModuleType):
         ``g A^{-H}``."""
         x = self._matrix(x, "slogdet", square=True)
         sign, logabs = self._xp.linalg.slogdet(x._data)
-        cplx = self._ns._is_complex_dtype(x.dtype)
         res = record_multi(
             self._ns,
             "linalg.slogdet",
