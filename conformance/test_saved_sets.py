@@ -375,3 +375,24 @@ if __name__ == "__main__":  # exploration: print every difference
                 d = [f"ERROR {type(exc).__name__}: {exc}"]
             if d:
                 print(case.id, aspect, "|", "; ".join(d)[:400])
+
+
+def test_python_scalar_divided_by_an_array_deviation():
+    # torch computes ``s / x`` as ``reciprocal(x) * s`` and saves the reciprocal (an array of its
+    # own): an in-place change of x afterwards does not raise. xpgrad saves x (as torch's
+    # ``divide`` does) and raises; neither gives a wrong gradient (docs/deviations.md).
+    t = torch.tensor([1.0, 2.0], dtype=torch.float64, requires_grad=True)
+    a = t * 1
+    y = 2.0 / a
+    with torch.no_grad():
+        a.add_(1.0)
+    torch.autograd.grad(y.sum(), t)  # no error: the saved reciprocal is unchanged
+
+    ns = resolve_backend("numpy")
+    x = ns.asarray(np.array([1.0, 2.0]), requires_grad=True)
+    b = x * 1
+    z = 2.0 / b
+    with xpgrad.no_grad():
+        b += 1.0
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        xpgrad.grad(ns.sum(z), x)

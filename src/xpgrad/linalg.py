@@ -17,7 +17,11 @@ Documented deviations from torch:
   they span (e.g. ``U2 @ U2^H``) gets its exact gradient; one that depends on the particular basis
   raises. torch 2.13 silently ignores their gradient.
 - Eigen/singular vector gradients with repeated eigen/singular values are infinite or NaN, as in
-  torch, unless the vector outputs get no gradient (then the eigen/singular value formula is used).
+  torch, except in the terms the vectors' cotangent contributes exactly nothing to (0 there; in
+  particular when the vector outputs get no gradient, the eigen/singular value formula).
+- No backward formula branches on computed values (Dask stays lazy; ``jax.jit`` can trace
+  them). Checks that a loss does not depend on the phase of complex vectors raise on eager
+  backends, as torch; on lazy or traced arrays they turn the affected gradient into nan.
 """
 
 from __future__ import annotations
