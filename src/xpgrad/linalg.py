@@ -406,7 +406,8 @@ def _trace_vjp(xp, g, *, n, m, offset):
     # A selection, not a product with the identity: an inf or nan in g stays on the diagonal
     # (inf * 0 would put nan elsewhere; torch scatters).
     z = xp.zeros_like(g)[..., None, None]
-    return xp.where(xp.astype(_eye(xp, n, g, m, k=offset), xp.bool), g[..., None, None], z)
+    on_diagonal = xp.eye(n, m, k=offset, dtype=xp.bool, device=device_of(g))
+    return xp.where(on_diagonal, g[..., None, None], z)
 
 
 def _diagonal_vjp(xp, g, *, n, m, offset):
