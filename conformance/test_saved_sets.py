@@ -36,7 +36,8 @@ import array_api_compat.torch as txp  # noqa: E402
 
 DTYPES = ("float64", "complex128")
 
-# (op fnmatch pattern, sample fnmatch pattern, aspect) -> reason. ``aspect`` is "packs" or
+# (op fnmatch pattern, sample fnmatch pattern, aspect) -> reason; a sample pattern with a "/"
+# is matched against "<dtype>/<sample>". ``aspect`` is "packs" or
 # "mutate". Keep each reason naming what torch does and why xpgrad differs.
 _SCALAR = (
     "array_api_compat.torch makes a Python scalar operand a 0-d tensor, which torch saves; in "
@@ -51,6 +52,10 @@ _COPY = (
     "torch {0} and saves that copy, so an in-place change of the operand afterwards does not "
     "raise there; xpgrad saves the operand itself and raises (never a wrong gradient; "
     "docs/deviations.md, 'Saved values')"
+)
+_SGN = (
+    "array_api_compat.torch computes a complex sign as x / abs(x) (three saved values, the "
+    "returned array not among them); xpgrad saves what torch's own sgn saves: x and the result"
 )
 DEVIATIONS: dict[tuple[str, str, str], str] = {
     ("atan2", "scalar_x*", "packs"): _SCALAR,
@@ -94,6 +99,8 @@ DEVIATIONS: dict[tuple[str, str, str], str] = {
     ("vecdot", "broadcast", "mutate"): _COPY.format(
         "(through array_api_compat) broadcasts the operands into copies"
     ),
+    ("sign", "complex*/*", "packs"): _SGN,
+    ("sign", "complex*/*", "mutate"): _SGN,
     ("unstack", "*", "mutate"): (
         "torch's unbind returns the views of a multi-output view function, and refuses a "
         "backward after an in-place change of the input or of one output (it cannot rebase such "
@@ -335,7 +342,8 @@ def _cases():
 
 def _deviation(case, aspect):
     for (op_pat, sample_pat, asp), reason in DEVIATIONS.items():
-        if asp == aspect and fnmatchcase(case.op.name, op_pat) and fnmatchcase(case.sample_name, sample_pat):
+        sample = f"{case.dtype}/{case.sample_name}" if "/" in sample_pat else case.sample_name
+        if asp == aspect and fnmatchcase(case.op.name, op_pat) and fnmatchcase(sample, sample_pat):
             return reason
     return None
 

@@ -300,6 +300,10 @@ NONDIFF_BINARY = (
 
 __all__ = ["clip", "sign"]
 
+# Unary functions written as namespace methods (their saved set depends on the dtype), sampled
+# like the table's.
+UNARY_METHODS = ("sign",)
+
 
 def sign(self, x, /):
     """``sign`` (torch's ``sgn`` for complex input): the saved set follows the dtype.
