@@ -18,7 +18,7 @@ from __future__ import annotations
 import math
 
 from ._math import conj, is_complex, sgn, to_complex
-from ._ops import record
+from ._ops import OUT, make_binary, record
 from ._tensor import Tensor
 
 
@@ -37,9 +37,7 @@ def _zeros(xp, g):
     return xp.zeros_like(g)
 
 
-def _sign_vjp(xp, g, x, out):
-    if not is_complex(xp, x):
-        return xp.zeros_like(g)
+def _sgn_vjp(xp, g, x, out):
     # torch's sgn_backward: (g - Re(g * conj(sgn)) * sgn) / |x|, and 0 at x == 0.
     a = xp.abs(x)
     safe = xp.where(a == 0, xp.ones_like(a), a)
@@ -55,7 +53,9 @@ def _imag_vjp(xp, g):
 
 
 def _acosh_vjp(xp, g, x):
-    return g / conj(xp, xp.sqrt(x - 1) * xp.sqrt(x + 1))
+    # x - (-1), not x + 1: adding (1 + 0j) turns an imaginary part -0.0 into +0.0, and on the
+    # branch cut (x real, < 1) the sign of that zero picks the side the derivative is taken on.
+    return g / conj(xp, xp.sqrt(x - 1) * xp.sqrt(x - (-1)))
 
 
 def small_power(xp, x, p):
@@ -146,9 +146,13 @@ def _pow_vjp2(xp, g, x1, x2, out):
             # x2 is an array here (this VJP runs only when x2 requires grad).
             d = out * (-math.inf)
             return g * xp.where(xp.real(x2) >= 0 if is_complex(xp, x2) else x2 >= 0, xp.zeros_like(d), d)
-        return g * conj(xp, out * math.log(x1) if not isinstance(x1, complex) else out * _clog(x1))
+        if isinstance(x1, complex) or x1 < 0:
+            return g * conj(xp, out * _clog(x1))  # a negative real base: complex power
+        return g * conj(xp, out * math.log(x1))
     re2 = xp.real(x2) if is_complex(xp, x2) else x2
     mask = xp.logical_and(x1 == 0, re2 >= 0)
+    if is_complex(xp, out) and not is_complex(xp, x1):
+        x1 = to_complex(xp, x1)  # a real base to a complex power: log of a negative base
     d = out * xp.log(xp.where(mask, xp.ones_like(x1), x1))
     d = xp.where(mask, xp.zeros_like(d), d)
     return g * conj(xp, d)
@@ -232,7 +236,6 @@ UNARY = {
     "real": lambda xp, g: g,
     "reciprocal": lambda xp, g, out: -g * conj(xp, out * out),
     "round": _zeros,
-    "sign": _sign_vjp,
     "sin": lambda xp, g, x: _into(xp, g, xp.cos(x)),
     "sinh": lambda xp, g, x: _into(xp, g, xp.cosh(x)),
     "sqrt": lambda xp, g, out: g / (2 * conj(xp, out)),
@@ -246,10 +249,12 @@ UNARY = {
 BINARY = {
     "add": (lambda xp, g: g, lambda xp, g: g),
     "atan2": (_atan2_vjp1, _atan2_vjp2),
-    "copysign": (_copysign_vjp1, _zeros),
+    # torch saves the result whenever the node exists (also when only x2 requires grad).
+    "copysign": (_copysign_vjp1, lambda xp, g, out: xp.zeros_like(g)),
     "divide": (
         lambda xp, g, x2: g / conj(xp, x2),
-        lambda xp, g, x2, out: -g * conj(xp, out / x2),
+        # torch's div_tensor_other_backward: it saves both inputs, not the result.
+        lambda xp, g, x1, x2: -g * conj(xp, (x1 / x2) / x2),
     ),
     "floor_divide": (_zeros, _zeros),
     "hypot": (lambda xp, g, x1, out: g * (x1 / out), lambda xp, g, x2, out: g * (x2 / out)),
@@ -260,8 +265,9 @@ BINARY = {
     "maximum": (_maximum_vjp1, _maximum_vjp2),
     "minimum": (_minimum_vjp1, _minimum_vjp2),
     "multiply": (lambda xp, g, x2: g * conj(xp, x2), lambda xp, g, x1: g * conj(xp, x1)),
-    # nextafter(x1, x2) moves x1 by one ulp: d/dx1 = 1, d/dx2 = 0, as torch.
-    "nextafter": (lambda xp, g: g, _zeros),
+    # nextafter(x1, x2) moves x1 by one ulp: d/dx1 = 1 (0 where x1 == x2: the result is x2),
+    # d/dx2 = 0, as torch.
+    "nextafter": (lambda xp, g, x1, x2: xp.where(x1 != x2, g, xp.zeros_like(g)), _zeros),
     "pow": (_pow_vjp1, _pow_vjp2),
     "remainder": (
         lambda xp, g: g,
@@ -292,7 +298,47 @@ NONDIFF_BINARY = (
 # clip(x, /, min=None, max=None) has array bounds too, so it is a namespace method (installed
 # by _namespace from __all__) rather than a table entry.
 
-__all__ = ["clip"]
+__all__ = ["clip", "sign"]
+
+# Unary functions written as namespace methods (their saved set depends on the dtype), sampled
+# like the table's.
+UNARY_METHODS = ("sign",)
+
+
+def sign(self, x, /):
+    """``sign`` (torch's ``sgn`` for complex input): the saved set follows the dtype.
+
+    A real ``sign`` is piecewise constant and saves nothing (torch's ``sign``); a complex one
+    saves the input and the result (torch's ``sgn``).
+    """
+    x = self._coerce_unary(x, "sign")
+    data = self._xp.sign(x._data)
+    if self._is_complex_dtype(x.dtype):
+        return record(self, "sign", _sgn_vjp, (x,), data, saved=(x, OUT))
+    return record(self, "sign", _zeros, (x,), data)
+
+
+def _pow_vjp1_tensor(xp, g, x1, x2, out):
+    # With an array exponent torch saves the result too (pow.Tensor_Tensor), so an in-place
+    # change of the result raises even when only the base requires grad.
+    return _pow_vjp1(xp, g, x1, x2)
+
+
+def make_pow(ns, fwd):
+    """``pow``: torch's saved set is ``(x1,)`` for a Python exponent (pow.Tensor_Scalar) and
+    ``(x1, x2, out)`` for an array exponent (pow.Tensor_Tensor)."""
+    fwd = make_pow_forward(fwd, ns._is_differentiable_dtype)
+    scalar_pow = make_binary(ns, "pow", fwd, _pow_vjp1, _pow_vjp2)
+    array_pow = make_binary(ns, "pow", fwd, _pow_vjp1_tensor, _pow_vjp2)
+
+    def pow(x1, x2, /):
+        t = type(x2)
+        if t is int or t is float or t is complex or t is bool:
+            return scalar_pow(x1, x2)
+        return array_pow(x1, x2)
+
+    pow.__name__ = pow.__qualname__ = "pow"
+    return pow
 
 
 def clip(self, x, /, min=None, max=None):
@@ -307,7 +353,13 @@ def clip(self, x, /, min=None, max=None):
     raw = [b._data if type(b) is Tensor else b for b in bounds]
     data = self._xp.clip(x._data, raw[0], raw[1])
     needs = tuple(type(a) is Tensor and a._requires_grad for a in (x, lo, hi))
+    if lo is None and hi is None:
+        return record(self, "clip", _clip_unbounded_vjp, (x, lo, hi), data)
     return record(self, "clip", clip_vjp, (x, lo, hi), data, saved=(x, lo, hi), kw={"needs": needs})
+
+
+def _clip_unbounded_vjp(xp, g):
+    return g, None, None
 
 
 def clip_vjp(xp, g, x, lo, hi, *, needs):

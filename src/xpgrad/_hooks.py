@@ -46,6 +46,11 @@ class detect_anomaly:
     The error names the op (``'<op>Backward' returned nan or inf values``) and shows the
     traceback of the forward call that created it. It slows forward and backward: use it to
     debug, not in production. Context manager and decorator.
+
+    The check **computes every gradient's values** as backward produces it: on Dask it forces a
+    ``compute`` per op, and inside ``jax.jit`` it cannot run (a traced array has no value).
+    Nothing else in backward depends on computed values; ``check_nan=False`` keeps only the
+    forward tracebacks and computes nothing.
     """
 
     def __init__(self, check_nan: bool = True):

@@ -194,9 +194,10 @@ def take_along_axis(self, x, indices, /, *, axis=-1):
     return record(
         self,
         "take_along_axis",
-        _take_vjp,
+        _take_along_vjp,
         (x,),
         data,
+        saved=(x,),  # torch's gather keeps its input (for its shape): same saved set
         kw={
             "ns": self,
             # A raw array: record keeps a copy (torch's take_along_dim keeps its own index
@@ -207,6 +208,10 @@ def take_along_axis(self, x, indices, /, *, axis=-1):
             "along": True,
         },
     )
+
+
+def _take_along_vjp(xp, g, x, **kw):
+    return _take_vjp(xp, g, **kw)
 
 
 def _along_key(xp, ns, idx, axis, ndim):

@@ -226,9 +226,9 @@ def _index_put(ns, x, key, value, kept=None):
 
 def _index_put_vjp(xp, g, *, key, ns):
     gv = g[key]
-    if type(g) is Tensor:  # create_graph: g * mask, with the mask zero at key
-        mask = ns._backend.setitem(ns._xp.ones(g.shape, dtype=g.dtype, device=g.device), key, 0)
-        return g * mask, gv
+    if type(g) is Tensor:  # create_graph: g selected where not overwritten (no inf * 0 = nan)
+        keep = ns._backend.setitem(ns._xp.ones(g.shape, dtype=ns._xp.bool, device=g.device), key, False)
+        return ns.where(keep, g, ns.zeros_like(g)), gv
     gx = ns._backend.setitem(ns._backend.copy(g), key, 0)
     return gx, gv
 

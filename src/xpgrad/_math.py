@@ -108,3 +108,46 @@ def zeros_along(xp, a, axis, n):
     shape = list(a.shape)
     shape[axis] = n
     return xp.zeros(tuple(shape), dtype=a.dtype, device=device_of(a))
+
+
+def _values_at_hand(a) -> bool:
+    """False for an array whose values are not known without computing it: a Dask array
+    (lazy) or a JAX tracer (inside ``jax.jit``/``grad``/``vmap``)."""
+    if type(a).__name__ == "Tensor":
+        a = a._data
+    mod = type(a).__module__
+    if mod.startswith("dask"):
+        return False
+    if mod.startswith("jax"):
+        import jax
+
+        return not isinstance(a, jax.core.Tracer)
+    return True
+
+
+def checked(xp, ok, error, result, batch_ndim=0):
+    """``result`` after a check that ``ok`` (a boolean array) holds everywhere.
+
+    VJPs never branch on computed values (Dask stays lazy, ``jax.jit`` can trace them). A check
+    whose failure means "no well-defined gradient" (e.g. a loss that depends on the phase of
+    complex singular vectors) raises ``error()`` where the values are at hand (eager backends,
+    as torch raises); on a lazy or traced array it cannot raise, so the entries of ``result``
+    whose batch (the leading ``batch_ndim`` axes of ``ok``, reduced over the rest) fails the
+    check become nan instead: never a silent wrong gradient.
+    """
+    if _values_at_hand(ok):
+        if not bool(xp.all(ok)):
+            raise error()
+        return result
+    axes = tuple(range(batch_ndim, ok.ndim))
+    good = xp.all(ok, axis=axes) if axes else ok
+    extra = result.ndim - good.ndim
+    good = xp.reshape(good, tuple(good.shape) + (1,) * extra)
+    return xp.where(good, result, xp.asarray(float("nan"), dtype=result.dtype))
+
+
+def all_true_at_hand(xp, cond) -> bool:
+    """True if ``cond`` holds everywhere and its values are at hand (eager backends); False
+    if it does not, or on a lazy or traced array. For shortcuts only: a VJP that takes one
+    must give the same result as without it."""
+    return _values_at_hand(cond) and bool(xp.all(cond))

@@ -98,8 +98,9 @@ class Namespace(types.ModuleType):
             setattr(self, name, make_unary(self, name, getattr(xp, name), vjp))
         for name, (v1, v2) in _elementwise_functions.BINARY.items():
             fwd = getattr(xp, name)
-            if name == "pow":
-                fwd = _elementwise_functions.make_pow_forward(fwd, self._is_differentiable_dtype)
+            if name == "pow":  # its saved set depends on the exponent's type
+                setattr(self, name, _elementwise_functions.make_pow(self, fwd))
+                continue
             setattr(self, name, make_binary(self, name, fwd, v1, v2))
         for name in _elementwise_functions.NONDIFF_UNARY:
             setattr(self, name, make_nondiff(self, name, getattr(xp, name), 1))

@@ -11,7 +11,7 @@ from __future__ import annotations
 import builtins
 import math
 
-from ._math import conj, expand_reduced, normalize_axis
+from ._math import conj, device_of, expand_reduced, normalize_axis
 from ._ops import OUT, record
 from ._tensor import Tensor
 
@@ -166,7 +166,7 @@ def prod(self, x, /, *, axis=None, dtype=None, keepdims=False):
         _prod_vjp,
         (x,),
         data,
-        saved=(x,),
+        saved=(x, OUT),  # torch's prod_backward saves the result too
         kw={"axis": axis, "keepdims": keepdims},
     )
 
@@ -182,7 +182,7 @@ def _exclusive_cumprods(xp, x, axis):
     return left, xp.flip(right, axis=axis)
 
 
-def _prod_vjp(xp, g, x, *, axis, keepdims):
+def _prod_vjp(xp, g, x, out, *, axis, keepdims):
     shape = x.shape
     nd = len(shape)
     axes = normalize_axis(axis, nd)
@@ -259,31 +259,47 @@ def cumulative_prod(self, x, /, *, axis=None, dtype=None, include_initial=False)
         _cumprod_vjp,
         (x,),
         data,
-        saved=(x,),
+        saved=(x, OUT),  # torch's cumprod_backward saves the result too
         kw={"axis": axis, "include_initial": include_initial},
     )
 
 
-def _cumprod_vjp(xp, g, x, *, axis, include_initial):
+def _cumprod_vjp(xp, g, x, out, *, axis, include_initial):
+    # torch's cumprod_backward, without a branch on the values (lazy backends, jit).
     if include_initial:
         g = _drop_first(xp, g, axis)
+        out = _drop_first(xp, out, axis)
     n = x.shape[axis]
     if n == 0:
         return xp.zeros_like(x)
     axis = axis % x.ndim
-    if not bool(xp.any(x == 0)):
-        out = xp.cumulative_prod(x, axis=axis)
-        return _reverse_cumsum(xp, g * conj(xp, out), axis) / conj(xp, x)
-    # Exact with zeros: d out_k / d x_i = prod_{j <= k, j != i} x_j for k >= i. Build, for each
-    # i, the cumulative product of x with x_i replaced by 1 (O(n^2) along the axis).
-    xm = xp.moveaxis(x, axis, -1)  # (..., n)
-    gm = xp.moveaxis(g, axis, -1)
-    eye = xp.eye(n, dtype=xp.bool, device=getattr(x, "device", None))
-    rep = xp.where(eye, xp.ones_like(xm[..., None, :]), xm[..., None, :])  # (..., i, j)
-    c = xp.cumulative_prod(rep, axis=-1)  # (..., i, k)
-    upper = xp.astype(xp.triu(xp.ones((n, n), dtype=xp.int8)), c.dtype)  # k >= i
-    grad = xp.sum(conj(xp, c) * upper * gm[..., None, :], axis=-1)
-    return xp.moveaxis(grad, -1, axis)
+    if type(g) is Tensor:
+        # create_graph: d out_k / d x_i = prod_{j <= k, j != i} x_j for k >= i, built for each
+        # i as the cumulative product of x with x_i replaced by 1 (O(n^2) along the axis, as
+        # torch in grad mode): exact with zeros, and differentiable again.
+        xm = xp.moveaxis(x, axis, -1)  # (..., n)
+        gm = xp.moveaxis(g, axis, -1)
+        eye = xp.eye(n, dtype=xp.bool, device=device_of(x))
+        rep = xp.where(eye, xp.ones_like(xm[..., None, :]), xm[..., None, :])  # (..., i, j)
+        c = xp.cumulative_prod(rep, axis=-1)  # (..., i, k)
+        upper = xp.astype(xp.triu(xp.ones((n, n), dtype=xp.int8, device=device_of(x))), c.dtype)
+        grad = xp.sum(conj(xp, c) * upper * gm[..., None, :], axis=-1)
+        return xp.moveaxis(grad, -1, axis)
+    # O(n), exact with zeros: with z the first zero along the axis (if any),
+    #   i < z:  grad_i = sum_{k >= i} g_k conj(out_k) / conj(x_i)     (x_i != 0)
+    #   i == z: grad_z = sum_{k >= z} g_k conj(out'_k), out' the cumprod with x_z replaced by 1
+    #   i > z:  grad_i = 0                                              (every term has x_z)
+    zero = x == 0
+    seen = xp.cumulative_sum(xp.astype(zero, xp.int32), axis=axis)
+    before = seen == 0
+    first = xp.logical_and(zero, seen == 1)
+    one = xp.ones_like(x)
+    safe = xp.where(before, x, one)
+    g_before = _reverse_cumsum(xp, g * conj(xp, out), axis) / conj(xp, safe)
+    out1 = xp.cumulative_prod(xp.where(first, one, x), axis=axis)
+    g_first = _reverse_cumsum(xp, g * conj(xp, out1), axis)
+    zeros = xp.zeros_like(g_before)
+    return xp.where(before, g_before, xp.where(first, g_first, zeros))
 
 
 # -- beyond the standard: functions array API libraries look up by name ---------------------

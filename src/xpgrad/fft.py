@@ -28,6 +28,7 @@ import types
 from ._creation_functions import _leaf
 from ._math import device_of
 from ._ops import record
+from ._tensor import Tensor
 
 __all__ = ["FFTNamespace", "FUNCTIONS"]
 
@@ -203,12 +204,12 @@ def _ifft_vjp(xp, g, *, n, axis, m, norm):
     return _fit(xp, xp.fft.fft(g, n=n, axis=axis, norm=_SWAP[norm]), axis, m)
 
 
-def _rfft_vjp(xp, g, *, n, axis, m, norm):
+def _rfft_vjp(xp, g, x=None, *, n, axis, m, norm):
     # Zero-pad the half spectrum to n (ifft's own n does it), then the adjoint c2c transform.
     return _fit(xp, xp.fft.ifft(g, n=n, axis=axis, norm=_SWAP[norm]), axis, m)
 
 
-def _ihfft_vjp(xp, g, *, n, axis, m, norm):
+def _ihfft_vjp(xp, g, x=None, *, n, axis, m, norm):
     return _fit(xp, xp.fft.fft(g, n=n, axis=axis, norm=_SWAP[norm]), axis, m)
 
 
@@ -232,7 +233,7 @@ def _ifftn_vjp(xp, g, *, s, axes, shape, norm):
     return _fit_axes(xp, xp.fft.fftn(g, s=s, axes=axes, norm=_SWAP[norm]), axes, shape)
 
 
-def _rfftn_vjp(xp, g, *, s, axes, shape, norm):
+def _rfftn_vjp(xp, g, x=None, *, s, axes, shape, norm):
     return _fit_axes(xp, xp.fft.ifftn(g, s=s, axes=axes, norm=_SWAP[norm]), axes, shape)
 
 
@@ -269,6 +270,14 @@ _VJPS_ND = {
 # Shared drivers.
 
 
+def _r2c_saved(ns, x, unpadded):
+    """What an r2c transform keeps, as torch's ``_fft_r2c`` does: its input (used for its shape
+    only), which in torch is a new array when it had to be zero-padded first. Then an in-place
+    change of ``x`` must not raise: a Tensor of its own (sharing ``x``'s memory, which is
+    never read) stands in for the padded copy."""
+    return x if unpadded else Tensor._wrap_plain(ns, x._data)
+
+
 def _transform_1d(self, fname, x, n, axis, norm):
     ns = self._ns
     x = ns._tensor(x, f"fft.{fname}")
@@ -291,7 +300,8 @@ def _transform_1d(self, fname, x, n, axis, norm):
         kw["w"] = (
             _c2r_weights(ns, n, ndim, ax, data.dtype, ns._backend.device(data)) if x._requires_grad else None
         )
-    return record(ns, f"fft_{fname}", vjp, (x,), data, kw=kw)
+    saved = (_r2c_saved(ns, x, n <= m),) if kind == "r2c" else ()
+    return record(ns, f"fft_{fname}", vjp, (x,), data, saved=saved, kw=kw)
 
 
 def _transform_nd(self, fname, x, s, axes, norm):
@@ -315,7 +325,9 @@ def _transform_nd(self, fname, x, s, axes, norm):
             else None
         )
         kw["w"] = w
-    return record(ns, f"fft_{fname}", vjp, (x,), data, kw=kw)
+    unpadded = all(n <= shape[a] for n, a in zip(s, axes))
+    saved = (_r2c_saved(ns, x, unpadded),) if kind == "r2c" else ()
+    return record(ns, f"fft_{fname}", vjp, (x,), data, saved=saved, kw=kw)
 
 
 def _shift(self, fname, x, axes):

@@ -17,7 +17,11 @@ Documented deviations from torch:
   they span (e.g. ``U2 @ U2^H``) gets its exact gradient; one that depends on the particular basis
   raises. torch 2.13 silently ignores their gradient.
 - Eigen/singular vector gradients with repeated eigen/singular values are infinite or NaN, as in
-  torch, unless the vector outputs get no gradient (then the eigen/singular value formula is used).
+  torch, except in the terms the vectors' cotangent contributes exactly nothing to (0 there; in
+  particular when the vector outputs get no gradient, the eigen/singular value formula).
+- No backward formula branches on computed values (Dask stays lazy; ``jax.jit`` can trace
+  them). Checks that a loss does not depend on the phase of complex vectors raise on eager
+  backends, as torch; on lazy or traced arrays they turn the affected gradient into nan.
 """
 
 from __future__ import annotations
@@ -25,7 +29,7 @@ from __future__ import annotations
 import types
 from collections import namedtuple
 
-from ._math import conj, device_of, is_complex, normalize_axis, real_dtype_of, sgn
+from ._math import all_true_at_hand, checked, conj, device_of, is_complex, normalize_axis, real_dtype_of, sgn
 from ._ops import OUT, OUTS, needs_grad, record, record_multi
 from ._tensor import Tensor
 
@@ -95,9 +99,13 @@ def _diag_embed(xp, v):
     return v[..., :, None] * _eye(xp, n, v)
 
 
-def _all_zero(xp, a):
-    """Whether every entry of ``a`` is zero (a gradient that was never given, in effect)."""
-    return not bool(xp.any(a != 0))
+def _safe_div(xp, num, den):
+    """``num / den``, and 0 where ``num`` is 0 whatever ``den`` is (no nan from 0/0, also in
+    the derivative). Backward formulas use it where torch skips a term whose cotangent was
+    never given: an output with no gradient reaches a VJP as zeros, and the VJP may not ask
+    whether they are (no branch on values: lazy and traced arrays)."""
+    zero = num == 0
+    return xp.where(zero, xp.zeros_like(num), num / xp.where(zero, xp.ones_like(den), den))
 
 
 def _eps(xp, a):
@@ -169,19 +177,27 @@ def _det_vjp(xp, g, a, det):
     # The gradient is g * conj(cofactor matrix) = g * conj(det) * A^{-H} when A is invertible.
     # Near or at a singular matrix A^{-1} is inaccurate or undefined, so there the cofactors
     # are computed through A = U S Vh: adj(A)^H = conj(det(U) det(Vh)) U diag(prod_{j!=i} s_j) Vh,
-    # which is exact at rank n-1 (torch 2.13 returns zeros at singular matrices).
+    # which is exact at rank n-1 (torch 2.13 returns zeros at singular matrices). Both are
+    # computed, each on a stand-in matrix where the other applies, and selected with where():
+    # no branch on values (lazy and traced arrays), no nan in the unused one.
     norms = xp.prod(xp.sqrt(xp.sum(xp.abs(a) ** 2, axis=-2)), axis=-1)
     ratio = xp.abs(det) / norms  # Hadamard ratio, in [0, 1]; small when ill-conditioned
-    tol = _eps(xp, a) ** 0.5
-    if bool(xp.all(ratio >= tol)):
-        c = g * conj(xp, det)
-        return c[..., None, None] * _mH(xp, xp.linalg.inv(a))
-    u, s, vh = xp.linalg.svd(a, full_matrices=False)
+    ok = ratio >= _eps(xp, a) ** 0.5  # False for nan (a zero column)
+    okm = ok[..., None, None]
+    eye = _eye(xp, n, a)
+    c = g * conj(xp, det)
+    regular = c[..., None, None] * _mH(xp, xp.linalg.inv(xp.where(okm, a, eye)))
+    if all_true_at_hand(xp, ok):
+        return regular  # a shortcut only: the selection below would give the same
+    # Stand-in for the regular entries: diag(1..n), distinct singular values (finite backward).
+    steps = xp.astype(xp.arange(1, n + 1, device=device_of(a)), a.dtype)
+    u, s, vh = xp.linalg.svd(xp.where(okm, _diag_embed(xp, steps), a), full_matrices=False)
     alpha = conj(xp, xp.linalg.det(u) * xp.linalg.det(vh))
     p = _prod_others(xp, s)
     if is_complex(xp, a):
         p = xp.astype(p, a.dtype)
-    return xp.matmul(((g * alpha)[..., None, None] * u) * p[..., None, :], vh)
+    singular = xp.matmul(((g * alpha)[..., None, None] * u) * p[..., None, :], vh)
+    return xp.where(okm, regular, singular)
 
 
 def _slogdet_vjp(xp, g, a, sign):
@@ -197,42 +213,36 @@ def _slogdet_vjp(xp, g, a, sign):
 def _eigh_vjp(xp, g, L, V):
     gL, gV = g
     vh = _mH(xp, V)
-    if _all_zero(xp, gV):
-        inner = _diag_embed(xp, gL)
-        if is_complex(xp, V):
-            inner = xp.astype(inner, V.dtype)
-    else:
-        vhgv = xp.matmul(vh, gV)
-        if is_complex(xp, V):
-            im = xp.imag(xp.linalg.diagonal(vhgv))
-            if not bool(xp.all(xp.abs(im) <= 1e-2)):
-                raise _gauge_error("eigh", "eigenvectors")
-        vhgv = 0.5 * (vhgv - _mH(xp, vhgv))
-        n = L.shape[-1]
-        eye = _eye(xp, n, L)
-        e = L[..., None, :] - L[..., :, None] + eye  # e[i, j] = L_j - L_i, 1 on the diagonal
-        inner = (vhgv / e) * (1 - eye) + _diag_embed(xp, gL)
-    return xp.matmul(V, xp.matmul(inner, vh))
+    vhgv = xp.matmul(vh, gV)
+    n = L.shape[-1]
+    eye = _eye(xp, n, L)
+    e = L[..., None, :] - L[..., :, None] + eye  # e[i, j] = L_j - L_i, 1 on the diagonal
+    # Without a gradient for V (zeros) this is V diag(gL) V^H, finite at repeated eigenvalues.
+    skew = 0.5 * (vhgv - _mH(xp, vhgv))
+    inner = _safe_div(xp, skew, e) * (1 - eye) + _diag_embed(xp, gL)
+    r = xp.matmul(V, xp.matmul(inner, vh))
+    if is_complex(xp, V):
+        im = xp.imag(xp.linalg.diagonal(vhgv))
+        r = checked(xp, xp.abs(im) <= 1e-2, lambda: _gauge_error("eigh", "eigenvectors"), r, im.ndim - 1)
+    return r
 
 
 def _eig_vjp(xp, g, L, V):
     gL, gV = g
     vh = _mH(xp, V)
-    if _all_zero(xp, gV):
-        inner = xp.astype(_diag_embed(xp, gL), V.dtype)
-    else:
-        vhgv = xp.matmul(vh, gV)
-        d = xp.linalg.diagonal(vhgv)
-        if not bool(xp.all(xp.abs(xp.imag(d)) <= 1e-2)):
-            raise _gauge_error("eig", "eigenvectors")
-        # Project onto the tangent space at V^H V of matrices with columns of norm 1.
-        vhgv = vhgv - xp.matmul(vh, V * xp.real(d)[..., None, :])
-        n = L.shape[-1]
-        eye = _eye(xp, n, V)
-        lc = conj(xp, L)
-        e = lc[..., None, :] - lc[..., :, None] + eye
-        inner = (vhgv / e) * (1 - eye) + _diag_embed(xp, gL)
-    return xp.linalg.solve(vh, xp.matmul(inner, vh))
+    vhgv = xp.matmul(vh, gV)
+    d = xp.linalg.diagonal(vhgv)
+    # Project onto the tangent space at V^H V of matrices with columns of norm 1.
+    vhgv = vhgv - xp.matmul(vh, V * xp.real(d)[..., None, :])
+    n = L.shape[-1]
+    eye = _eye(xp, n, V)
+    lc = conj(xp, L)
+    e = lc[..., None, :] - lc[..., :, None] + eye
+    # Without a gradient for V (zeros) this is V^{-H} diag(gL) V^H.
+    inner = _safe_div(xp, vhgv, e) * (1 - eye) + xp.astype(_diag_embed(xp, gL), V.dtype)
+    r = xp.linalg.solve(vh, xp.matmul(inner, vh))
+    im = xp.imag(d)
+    return checked(xp, xp.abs(im) <= 1e-2, lambda: _gauge_error("eig", "eigenvectors"), r, im.ndim - 1)
 
 
 def _qr_tall(xp, gQ, gR, Q, R):
@@ -266,6 +276,8 @@ def _qr_vjp(xp, g, Q, R, *, m, n):
 
 
 def _svd_vjp(xp, g, U, S, Vh, *, full):
+    # torch's svd_backward. An output without a gradient reaches here as zeros: every term is
+    # then zero (_safe_div: also at repeated or zero singular values), as torch skips it.
     gU, gS, gVh = g
     k = S.shape[-1]
     m = U.shape[-2]
@@ -276,51 +288,40 @@ def _svd_vjp(xp, g, U, S, Vh, *, full):
     if full and n > k:
         gVh = _mH(xp, _fold_extra_columns(xp, _mH(xp, gVh), _mH(xp, Vh), k))
         Vh = Vh[..., :k, :]
-    has_u = not _all_zero(xp, gU)
-    has_v = not _all_zero(xp, gVh)
     cplx = is_complex(xp, U)
-    if not has_u and not has_v:
-        gs = xp.astype(gS, U.dtype) if cplx else gS
-        if m >= n:
-            return xp.matmul(U, gs[..., :, None] * Vh)
-        return xp.matmul(U * gs[..., None, :], Vh)
-    V = _mH(xp, Vh)
-    uhgu = xp.matmul(_mH(xp, U), gU) if has_u else None
-    vhgv = xp.matmul(Vh, _mH(xp, gVh)) if has_v else None
-    if cplx:
-        imu = xp.imag(xp.linalg.diagonal(uhgu)) if has_u else 0.0
-        imv = xp.imag(xp.linalg.diagonal(vhgv)) if has_v else 0.0
-        if not bool(xp.all(xp.abs(imu + imv) <= 1e-2 * (1 + xp.abs(imv)))):
-            raise _gauge_error("svd", "singular vectors")
-    if has_u:
-        uhgu = uhgu - _mH(xp, uhgu)
-    if has_v:
-        vhgv = vhgv - _mH(xp, vhgv)
+    uhgu = xp.matmul(_mH(xp, U), gU)
+    vhgv = xp.matmul(Vh, _mH(xp, gVh))
+    uhgu = uhgu - _mH(xp, uhgu)
+    vhgv = vhgv - _mH(xp, vhgv)
     s2 = S * S
     eye = _eye(xp, k, S)
     e = s2[..., None, :] - s2[..., :, None] + eye
-    if has_u and has_v:
-        ga = (uhgu * S[..., None, :] + S[..., :, None] * vhgv) / e
-    elif has_u:
-        ga = (uhgu / e) * S[..., None, :]
-    else:
-        ga = S[..., :, None] * (vhgv / e)
-    ga = ga + _diag_embed(xp, gS)
-    if cplx and has_u:
-        ga = ga + _diag_embed(xp, xp.linalg.diagonal(uhgu) / (2 * S))
-    if m > k and has_u:
+    ga = _safe_div(xp, uhgu * S[..., None, :] + S[..., :, None] * vhgv, e) * (1 - eye)
+    ga = ga + _diag_embed(xp, xp.astype(gS, ga.dtype) if cplx else gS)
+    if cplx:
+        du = xp.linalg.diagonal(uhgu)
+        ga = ga + _diag_embed(xp, _safe_div(xp, du, xp.astype(2 * S, du.dtype)))
+    if m > k:
         ga = xp.matmul(U, ga)
-        gusinv = gU / S[..., None, :]
+        gusinv = _safe_div(xp, gU, xp.astype(S, gU.dtype)[..., None, :])
         ga = ga + gusinv - xp.matmul(U, xp.matmul(_mH(xp, U), gusinv))
-        return xp.matmul(ga, Vh)
-    if n > k and has_v:
         ga = xp.matmul(ga, Vh)
-        sinvgvh = gVh / S[..., :, None]
-        ga = ga + sinvgvh - xp.matmul(xp.matmul(sinvgvh, V), Vh)
-        return xp.matmul(U, ga)
-    if m >= n:
-        return xp.matmul(U, xp.matmul(ga, Vh))
-    return xp.matmul(xp.matmul(U, ga), Vh)
+    elif n > k:
+        ga = xp.matmul(ga, Vh)
+        sinvgvh = _safe_div(xp, gVh, xp.astype(S, gVh.dtype)[..., :, None])
+        ga = ga + sinvgvh - xp.matmul(xp.matmul(sinvgvh, _mH(xp, Vh)), Vh)
+        ga = xp.matmul(U, ga)
+    elif m >= n:
+        ga = xp.matmul(U, xp.matmul(ga, Vh))
+    else:
+        ga = xp.matmul(xp.matmul(U, ga), Vh)
+    if cplx:
+        # The loss must not depend on the phase of the singular vectors (torch's check).
+        imu = xp.imag(xp.linalg.diagonal(uhgu))
+        imv = xp.imag(xp.linalg.diagonal(vhgv))
+        ok = xp.abs(imu + imv) <= 1e-2 * (1 + xp.abs(imv))
+        ga = checked(xp, ok, lambda: _gauge_error("svd", "singular vectors"), ga, ok.ndim - 1)
+    return ga
 
 
 def _fold_extra_columns(xp, gU, U, k):
@@ -334,20 +335,21 @@ def _fold_extra_columns(xp, gU, U, k):
     u2 = U[..., :, k:]
     g1 = gU[..., :, :k]
     g2 = gU[..., :, k:]
-    if _all_zero(xp, g2):
-        return g1
     h = xp.matmul(_mH(xp, u2), g2)
     skew = xp.max(xp.abs(h - _mH(xp, h)))
     scale = xp.max(xp.abs(h))
-    if not bool(skew <= 64 * _eps(xp, h) ** 0.5 * scale):
-        raise RuntimeError(
-            "linalg.svd() backward: with full_matrices=True, the loss depends on the extra "
-            "singular vectors (columns of U or rows of Vh beyond min(M, N)) through their "
-            "particular basis, which is not determined by the input; only a dependence through "
-            "the subspace they span (e.g. U2 @ U2^H) is differentiable. Use "
-            "full_matrices=False, or U[..., :k] / Vh[..., :k, :]."
-        )
-    return g1 - xp.matmul(u2, xp.matmul(_mH(xp, g2), u1))
+    ok = skew <= 64 * _eps(xp, h) ** 0.5 * scale  # also True when g2 is zero
+    return checked(xp, ok, _basis_error, g1 - xp.matmul(u2, xp.matmul(_mH(xp, g2), u1)))
+
+
+def _basis_error():
+    return RuntimeError(
+        "linalg.svd() backward: with full_matrices=True, the loss depends on the extra "
+        "singular vectors (columns of U or rows of Vh beyond min(M, N)) through their "
+        "particular basis, which is not determined by the input; only a dependence through "
+        "the subspace they span (e.g. U2 @ U2^H) is differentiable. Use "
+        "full_matrices=False, or U[..., :k] / Vh[..., :k, :]."
+    )
 
 
 def _pinv_vjp(xp, g, a, p):
@@ -401,7 +403,11 @@ def _vector_norm_vjp(xp, g, x, out, *, axes, keepdims, ord):
 
 
 def _trace_vjp(xp, g, *, n, m, offset):
-    return g[..., None, None] * _eye(xp, n, g, m, k=offset)
+    # A selection, not a product with the identity: an inf or nan in g stays on the diagonal
+    # (inf * 0 would put nan elsewhere; torch scatters).
+    z = xp.zeros_like(g)[..., None, None]
+    on_diagonal = xp.eye(n, m, k=offset, dtype=xp.bool, device=device_of(g))
+    return xp.where(on_diagonal, g[..., None, None], z)
 
 
 def _diagonal_vjp(xp, g, *, n, m, offset):
@@ -631,7 +637,8 @@ class LinalgNamespace(types.ModuleType):
             raise ValueError("linalg.solve(): argument 'x2' must have at least 1 dimension, got 0")
         out = self._xp.linalg.solve(x1._data, x2._data)
         needs = (_requires(x1), _requires(x2))
-        saved = (x1, OUT if needs[0] else None)
+        # torch saves A and the result whichever input requires grad (linalg_solve_backward).
+        saved = (x1, OUT)
         return record(
             self._ns,
             "linalg.solve",
@@ -663,6 +670,8 @@ class LinalgNamespace(types.ModuleType):
             return record(self._ns, "linalg.matrix_power", _zero_vjp, (x,), out)
         if n < 0:
             x = self.inv(x)
+            if n == -1:
+                return x  # inv's own result (torch returns it too: its saved set is inv's)
             n = -n
         if n == 1:
             return record(
@@ -694,10 +703,10 @@ class LinalgNamespace(types.ModuleType):
     def slogdet(self, x, /):
         """Sign (or phase, for complex input) and natural log of the absolute value of the
         determinant of ``x`` (..., M, M), as ``SlogdetResult(sign, logabsdet)``. For real input
-        ``sign`` is not differentiable; gradient of ``logabsdet``: ``g A^{-H}``."""
+        ``sign`` requires grad as in torch, with a zero gradient; gradient of ``logabsdet``:
+        ``g A^{-H}``."""
         x = self._matrix(x, "slogdet", square=True)
         sign, logabs = self._xp.linalg.slogdet(x._data)
-        cplx = self._ns._is_complex_dtype(x.dtype)
         res = record_multi(
             self._ns,
             "linalg.slogdet",
@@ -705,7 +714,8 @@ class LinalgNamespace(types.ModuleType):
             (x,),
             (sign, logabs),
             saved=(x, OUTS[0]),
-            differentiable=(cplx, self._ns._is_differentiable_dtype(logabs.dtype)),
+            # A real sign requires grad too, as in torch (its gradient is zero).
+            differentiable=(self._ns._is_differentiable_dtype(sign.dtype),) * 2,
         )
         return SlogdetResult(*res)
 

@@ -351,7 +351,7 @@ def _nondiff_op(name, nargs):
 
 
 OPS = (
-    [_unary_op(name) for name in ef.UNARY]
+    [_unary_op(name) for name in (*ef.UNARY, *ef.UNARY_METHODS)]
     + [_binary_op(name) for name in ef.BINARY]
     + [OpInfo("clip", _clip_samples, fn=_clip, dtypes=FLOAT)]
     + [_nondiff_op(name, 1) for name in ef.NONDIFF_UNARY]

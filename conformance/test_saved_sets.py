@@ -1,0 +1,409 @@
+"""torch's saved sets: every registered sample saves what torch saves (``derivatives.yaml``).
+
+For each OpInfo sample (float64, and complex128 where the op takes complex) and each subset of
+its differentiable inputs that requires grad, the same program runs on xpgrad and on torch
+(through ``array_api_compat.torch``):
+
+- ``packs``: the number of floating/complex values the op hands to ``saved_tensors_hooks``'s
+  pack hook (``xpgrad.saved_tensors_hooks`` vs ``torch.autograd.graph.saved_tensors_hooks``);
+- ``mutate``: each floating input (a non-leaf copy, whether it requires grad or not) and each
+  floating output is modified in place after the op, then backward runs: it raises in xpgrad
+  exactly when it raises in torch.
+
+A deliberate difference is a strict xfail with its reason (``DEVIATIONS`` below; the ones that
+follow from mathematics are listed in ``docs/deviations.md``).
+"""
+
+from __future__ import annotations
+
+import itertools
+import warnings
+from fnmatch import fnmatchcase
+
+import numpy as np
+import pytest
+
+import xpgrad
+from xpgrad.testing import iter_cases, op_db
+from xpgrad.testing._opinfo import Sample
+from xpgrad.testing._runner import _torch_inputs, _xpgrad_inputs, torch_default_dtype_like
+
+from ._suite import resolve_backend
+from .conftest import backend_name
+
+torch = pytest.importorskip("torch")
+import array_api_compat.torch as txp  # noqa: E402
+
+DTYPES = ("float64", "complex128")
+
+# (op fnmatch pattern, sample fnmatch pattern, aspect) -> reason; a sample pattern with a "/"
+# is matched against "<dtype>/<sample>". ``aspect`` is "packs" or
+# "mutate". Keep each reason naming what torch does and why xpgrad differs.
+_SCALAR = (
+    "array_api_compat.torch makes a Python scalar operand a 0-d tensor, which torch saves; in "
+    "xpgrad a Python scalar stays a Python number (nothing to pack or to modify in place)"
+)
+_LU = (
+    "torch also saves the LU factorisation it computed the result with (an array the user "
+    "never sees); xpgrad's forward uses the backend's {0} and keeps only {1} "
+    "(docs/deviations.md, 'Saved values')"
+)
+_COPY = (
+    "torch {0} and saves that copy, so an in-place change of the operand afterwards does not "
+    "raise there; xpgrad saves the operand itself and raises (never a wrong gradient; "
+    "docs/deviations.md, 'Saved values')"
+)
+_SGN = (
+    "array_api_compat.torch computes a complex sign as x / abs(x) (three saved values, the "
+    "returned array not among them); xpgrad saves what torch's own sgn saves: x and the result"
+)
+DEVIATIONS: dict[tuple[str, str, str], str] = {
+    ("atan2", "scalar_x*", "packs"): _SCALAR,
+    ("logaddexp", "scalar_x*", "packs"): _SCALAR,
+    ("maximum", "scalar_x*", "packs"): _SCALAR,
+    ("minimum", "scalar_x*", "packs"): _SCALAR,
+    ("nextafter", "scalar_x*", "packs"): _SCALAR,
+    ("linalg.det", "*", "packs"): _LU.format("det", "the input and the result"),
+    ("linalg.solve", "*", "packs"): _LU.format("solve", "the matrix and the result"),
+    ("linalg.matrix_norm", "*ord=*1", "packs"): (
+        "torch composes ord=1/-1/inf/-inf from abs, sum and amax/amin and saves one more "
+        "intermediate; the values saved from the input and the result are the same"
+    ),
+    ("linalg.matrix_norm", "*ord=*inf", "packs"): (
+        "torch composes ord=1/-1/inf/-inf from abs, sum and amax/amin and saves one more "
+        "intermediate; the values saved from the input and the result are the same"
+    ),
+    ("cumulative_prod", "*include_initial", "mutate"): (
+        "array_api_compat.torch prepends the initial 1 to cumprod's result with a concat, so "
+        "torch saves cumprod's own result, not the array returned; xpgrad saves the array "
+        "returned: an in-place change of it raises in xpgrad only"
+    ),
+    ("prod", "axis=(0,2)", "mutate"): (
+        "array_api_compat.torch reduces several axes by permuting and reshaping the input into a "
+        "copy (torch.prod takes one dim), which torch saves; xpgrad saves the input itself"
+    ),
+    ("prod", "*all_axes*", "mutate"): (
+        "array_api_compat.torch reduces several axes by permuting and reshaping the input into a "
+        "copy (torch.prod takes one dim), which torch saves; xpgrad saves the input itself"
+    ),
+    ("matmul", "1d@batched", "mutate"): _COPY.format("folds the batch dimensions into a reshaped copy"),
+    ("matmul", "batched_broadcast", "mutate"): _COPY.format(
+        "expands the broadcast batch dimensions into a reshaped copy"
+    ),
+    ("tensordot", "tuple_axes", "mutate"): _COPY.format(
+        "permutes the operands and reshapes them into copies for one matmul"
+    ),
+    ("tensordot", "tuple_axes_one", "mutate"): _COPY.format(
+        "permutes the operands and reshapes them into copies for one matmul"
+    ),
+    ("vecdot", "broadcast", "mutate"): _COPY.format(
+        "(through array_api_compat) broadcasts the operands into copies"
+    ),
+    ("sign", "complex*/*", "packs"): _SGN,
+    ("sign", "complex*/*", "mutate"): _SGN,
+    ("unstack", "*", "mutate"): (
+        "torch's unbind returns the views of a multi-output view function, and refuses a "
+        "backward after an in-place change of the input or of one output (it cannot rebase such "
+        "views); xpgrad tracks them as ordinary views and its unstack gradient does not depend "
+        "on values, so it gives the gradient"
+    ),
+}
+
+
+# -- running one program on both sides ---------------------------------------------------------
+
+
+def _grad_keys(sample: Sample) -> list:
+    """The differentiable argument keys of ``sample`` (positional index or keyword name)."""
+
+    def is_float(v):
+        if isinstance(v, np.ndarray):
+            return v.dtype.kind in "fc"
+        if isinstance(v, (list, tuple)):
+            return any(is_float(e) for e in v)
+        return False
+
+    keys = [i for i, a in enumerate(sample.args) if is_float(a)]
+    keys += [k for k, v in sample.kwargs.items() if is_float(v)]
+    if sample.grad is not None:
+        keys = [k for k in keys if k in sample.grad]
+    return keys
+
+
+def _subsets(keys):
+    for r in range(1, len(keys) + 1):
+        yield from itertools.combinations(keys, r)
+
+
+def _with_grad(sample: Sample, subset) -> Sample:
+    return Sample(sample.args, sample.kwargs, sample.name, tuple(subset), sample.xfail)
+
+
+def _outputs(result):
+    return list(result) if isinstance(result, (tuple, list)) else [result]
+
+
+def _float_inputs(inp, is_float):
+    """Every floating input object of ``inp`` (args, kwargs, nested lists), in order."""
+    found = []
+
+    def walk(v):
+        if isinstance(v, (list, tuple)):
+            for e in v:
+                walk(e)
+        elif is_float(v):
+            found.append(v)
+
+    walk(inp.args)
+    walk(list(inp.kwargs.values()))
+    return found
+
+
+class _Side:
+    """One side (xpgrad or torch) of the comparison."""
+
+    def __init__(self, name, ns):
+        self.name = name
+        self.ns = ns
+
+    # inputs: every floating input becomes a non-leaf copy (so it can be modified in place);
+    # the leaves that require grad are returned for backward.
+    def inputs(self, sample, dtype):
+        if self.name == "torch":
+            inp = _torch_inputs(sample, dtype, True)
+        else:
+            inp = _xpgrad_inputs(sample, dtype, self.ns, True)
+        copies = {}
+
+        def conv(v):
+            if isinstance(v, list):
+                return [conv(e) for e in v]
+            if isinstance(v, tuple):
+                return tuple(conv(e) for e in v)
+            if self.is_float(v):
+                c = self.copy(v)
+                copies[id(c)] = c
+                return c
+            return v
+
+        inp.args = tuple(conv(a) for a in inp.args)
+        inp.kwargs = {k: conv(v) for k, v in inp.kwargs.items()}
+        return inp
+
+    def is_float(self, v):
+        if self.name == "torch":
+            return isinstance(v, torch.Tensor) and (v.is_floating_point() or v.is_complex())
+        return type(v) is xpgrad.Tensor and v._ns._is_differentiable_dtype(v.dtype)
+
+    def copy(self, v):
+        if self.name == "torch":
+            return v.clone() if v.requires_grad else v.detach().clone()
+        return v + 0 if v.requires_grad else self.ns.asarray(v, copy=True)
+
+    def call(self, op, inp):
+        if self.name == "torch":
+            return op.call_torch(txp, *inp.args, **inp.kwargs)
+        return op.call(self.ns, *inp.args, **inp.kwargs)
+
+    def packs(self, op, inp):
+        count = [0]
+
+        def pack(t):
+            if self.is_float(t):
+                count[0] += 1
+            return t
+
+        if self.name == "torch":
+            ctx = torch.autograd.graph.saved_tensors_hooks(pack, lambda t: t)
+        else:
+            ctx = xpgrad.saved_tensors_hooks(pack, lambda t: t)
+        with ctx:
+            self.call(op, inp)
+        return count[0]
+
+    def mutate(self, t):
+        """Modify ``t`` in place without changing its value; False if the library refuses."""
+        try:
+            if self.name == "torch":
+                with torch.no_grad():
+                    t.add_(0)
+            else:
+                with xpgrad.no_grad():
+                    t += 0
+        except Exception:  # noqa: BLE001 - either library may refuse (read-only, expanded)
+            return False
+        return True
+
+    def backward(self, outs, leaves):
+        """Backward from every floating output that requires grad; True if it raised."""
+        if self.name == "torch":
+            roots = [o for o in outs if isinstance(o, torch.Tensor) and o.requires_grad]
+            if not roots:
+                return None
+            try:
+                torch.autograd.grad(roots, leaves, [torch.ones_like(o) for o in roots], allow_unused=True)
+            except RuntimeError:
+                return True
+            return False
+        roots = [o for o in outs if type(o) is xpgrad.Tensor and o.requires_grad]
+        if not roots:
+            return None
+        try:
+            xpgrad.grad(roots, leaves, [self.ns.ones_like(o) for o in roots], allow_unused=True)
+        except RuntimeError:
+            return True
+        return False
+
+
+def _mutation_outcomes(side, op, sample, dtype):
+    """{target: raised?} for in-place changes of each floating input and output after the op.
+
+    ``target`` is ``"in<k>"`` or ``"out<k>"``, and ``"baseline"`` for no change at all;
+    targets the library refuses to modify, and programs with no output that requires grad,
+    are left out.
+    """
+    res = {}
+    inp = side.inputs(sample, dtype)
+    raised = side.backward(_outputs(side.call(op, inp)), inp.leaves)
+    if raised is None:
+        return res
+    res["baseline"] = raised
+    if raised:  # backward raises without any in-place change: nothing more to learn
+        return res
+    n_in = len(_float_inputs(inp, side.is_float))
+    for k in range(n_in):
+        inp = side.inputs(sample, dtype)
+        outs = _outputs(side.call(op, inp))
+        if not side.mutate(_float_inputs(inp, side.is_float)[k]):
+            continue
+        raised = side.backward(outs, inp.leaves)
+        if raised is not None:
+            res[f"in{k}"] = raised
+    inp = side.inputs(sample, dtype)
+    n_out = len([o for o in _outputs(side.call(op, inp)) if side.is_float(o)])
+    for k in range(n_out):
+        inp = side.inputs(sample, dtype)
+        outs = _outputs(side.call(op, inp))
+        if not side.mutate([o for o in outs if side.is_float(o)][k]):
+            continue
+        raised = side.backward(outs, inp.leaves)
+        if raised is not None:
+            res[f"out{k}"] = raised
+    return res
+
+
+def compare(op, sample, dtype, ns):
+    """(torch packs, xpgrad packs, {target: (torch raised, xpgrad raised)}) per subset."""
+    xs = _Side("xpgrad", ns)
+    ts = _Side("torch", None)
+    out = {}
+    # Values are not compared here (the conformance checks do): warnings about them (e.g.
+    # astype from complex to real) are beside the point.
+    with torch_default_dtype_like(ns), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        for subset in _subsets(_grad_keys(sample)):
+            s = _with_grad(sample, subset)
+            np_t = ts.packs(op, ts.inputs(s, dtype))
+            np_x = xs.packs(op, xs.inputs(s, dtype))
+            mt = _mutation_outcomes(ts, op, s, dtype)
+            mx = _mutation_outcomes(xs, op, s, dtype)
+            if mt.get("baseline") or mx.get("baseline"):
+                # A backward that raises without any change (a derivative one side does not
+                # implement) is the business of the gradient checks, not of the saved sets.
+                muts = {}
+            else:
+                muts = {k: (mt[k], mx[k]) for k in mt if k in mx}
+            out[subset] = (np_t, np_x, muts)
+    return out
+
+
+def differences(op, sample, dtype, ns, aspect):
+    """Human-readable differences of ``aspect`` ("packs" or "mutate") for one case."""
+    diffs = []
+    for subset, (np_t, np_x, muts) in compare(op, sample, dtype, ns).items():
+        if aspect == "packs" and np_t != np_x:
+            diffs.append(f"grad {subset}: torch packs {np_t}, xpgrad {np_x}")
+        if aspect == "mutate":
+            for k, (rt, rx) in muts.items():
+                if rt != rx:
+                    diffs.append(
+                        f"grad {subset}: in-place change of {k}: torch "
+                        f"{'raises' if rt else 'does not raise'}, xpgrad {'raises' if rx else 'does not'}"
+                    )
+    return diffs
+
+
+# -- pytest ------------------------------------------------------------------------------------
+
+
+def _cases():
+    return [c for c in iter_cases(op_db(), dtypes=DTYPES) if c.op.differentiable]
+
+
+def _deviation(case, aspect):
+    for (op_pat, sample_pat, asp), reason in DEVIATIONS.items():
+        sample = f"{case.dtype}/{case.sample_name}" if "/" in sample_pat else case.sample_name
+        if asp == aspect and fnmatchcase(case.op.name, op_pat) and fnmatchcase(sample, sample_pat):
+            return reason
+    return None
+
+
+def pytest_generate_tests(metafunc):
+    if "saved_case" not in metafunc.fixturenames:
+        return
+    if backend_name(metafunc.config) != "numpy":
+        reason = "saved sets do not depend on the backend: checked with --backend=numpy"
+        param = pytest.param(None, None, id="numpy-only", marks=pytest.mark.skip(reason=reason))
+        metafunc.parametrize(("saved_case", "aspect"), [param])
+        return
+    params = []
+    for case in _cases():
+        for aspect in ("packs", "mutate"):
+            reason = _deviation(case, aspect)
+            marks = [pytest.mark.xfail(strict=True, reason=reason)] if reason else []
+            params.append(pytest.param(case, aspect, id=f"{case.id}-{aspect}", marks=marks))
+    metafunc.parametrize(("saved_case", "aspect"), params)
+
+
+def test_saved_set(saved_case, aspect):
+    ns = resolve_backend("numpy")
+    diffs = differences(saved_case.op, saved_case.sample, saved_case.dtype, ns, aspect)
+    assert not diffs, f"{saved_case.id}: " + "; ".join(diffs)
+
+
+if __name__ == "__main__":  # exploration: print every difference
+    import sys
+
+    ns = resolve_backend("numpy")
+    only = sys.argv[1:]
+    for case in _cases():
+        if only and not any(fnmatchcase(case.op.name, p) for p in only):
+            continue
+        for aspect in ("packs", "mutate"):
+            try:
+                d = differences(case.op, case.sample, case.dtype, ns, aspect)
+            except Exception as exc:  # noqa: BLE001
+                d = [f"ERROR {type(exc).__name__}: {exc}"]
+            if d:
+                print(case.id, aspect, "|", "; ".join(d)[:400])
+
+
+def test_python_scalar_divided_by_an_array_deviation():
+    # torch computes ``s / x`` as ``reciprocal(x) * s`` and saves the reciprocal (an array of its
+    # own): an in-place change of x afterwards does not raise. xpgrad saves x (as torch's
+    # ``divide`` does) and raises; neither gives a wrong gradient (docs/deviations.md).
+    t = torch.tensor([1.0, 2.0], dtype=torch.float64, requires_grad=True)
+    a = t * 1
+    y = 2.0 / a
+    with torch.no_grad():
+        a.add_(1.0)
+    torch.autograd.grad(y.sum(), t)  # no error: the saved reciprocal is unchanged
+
+    ns = resolve_backend("numpy")
+    x = ns.asarray(np.array([1.0, 2.0]), requires_grad=True)
+    b = x * 1
+    z = 2.0 / b
+    with xpgrad.no_grad():
+        b += 1.0
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        xpgrad.grad(ns.sum(z), x)
