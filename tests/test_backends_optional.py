@@ -1,13 +1,15 @@
 """xpgrad on the optional backends (JAX, Dask) against xpgrad on NumPy.
 
 JAX and Dask are not test dependencies: without them these tests are skipped with a reason
-(``pip install xpgrad[backends]``). The full comparison with torch is
+(``pip install xpgrad[backends]``), except where ``XPGRAD_REQUIRE_BACKENDS=1`` is set (CI sets it:
+there a missing backend is a failure, not a skip). The full comparison with torch is
 ``python -m conformance --backend=jax`` / ``--backend=dask`` (docs/backends.md).
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
 
 import numpy as np
 import pytest
@@ -16,7 +18,7 @@ import xpgrad
 
 
 def _installed(module: str) -> bool:
-    return importlib.util.find_spec(module) is not None
+    return os.environ.get("XPGRAD_REQUIRE_BACKENDS") == "1" or importlib.util.find_spec(module) is not None
 
 
 BACKENDS = [

@@ -13,7 +13,7 @@ import types
 
 import array_api_compat as _compat
 
-__all__ = ["Backend", "resolve"]
+__all__ = ["Backend", "chunk_meta", "like_chunks", "resolve"]
 
 # Short module names accepted by ``xpgrad.namespace("...")``.
 _ALIASES = {
@@ -82,6 +82,8 @@ class Backend:
         "mutable",
         "lazy",
         "aliases",
+        "chunked",
+        "_raw_xp",
         "_is_numpy",
         "_is_torch",
         "_np_ndarray",
@@ -101,6 +103,12 @@ class Backend:
         # new arrays) nor on Dask (lazy: a write replaces the written array's own task graph,
         # a slice of it is a separate array).
         self.aliases = self.mutable and not self.lazy
+        # Chunked arrays (Dask): gradients take their input's chunks (see ``like_chunks``), and
+        # the namespace is an overlay adding what array_api_compat.dask lacks or gets wrong.
+        self._raw_xp = xp
+        self.chunked = _compat.is_dask_namespace(xp)
+        if self.chunked:
+            self.xp = _dask_overlay(xp)
         if self._is_numpy:
             import numpy
 
@@ -118,7 +126,7 @@ class Backend:
 
             return isinstance(obj, (numpy.ndarray, numpy.generic))
         try:
-            return _compat.array_namespace(obj) is self.xp
+            return _compat.array_namespace(obj) is self._raw_xp
         except TypeError:
             return False
 
@@ -242,6 +250,10 @@ class Backend:
         at = getattr(arr, "at", None)
         if at is not None and not self.mutable:
             return at[key].add(values)
+        if self.chunked:
+            out = _dask_index_add(arr, key, values)
+            if out is not None:
+                return out
         if _compat.is_cupy_namespace(self.xp):
             import cupyx
 
@@ -255,6 +267,20 @@ class Backend:
             numpy.add.at(inner, k, numpy.asarray(getattr(values, "_array", values)))
             return arr
         return _generic_index_add(self.xp, arr, key, values)
+
+    def getitem(self, arr, key):
+        """``arr[key]`` (after :meth:`fix_key`). Dask indexes with several or multi-dimensional
+        integer arrays through their linear positions (one 1-d gather), which it supports."""
+        if self.chunked and _dask_needs_positions(key):
+            pos = _dask_positions(arr.shape, key)
+            if pos is not None:
+                flat = self.xp.reshape(arr, (-1,))
+                return self.xp.reshape(flat[self.xp.reshape(pos, (-1,))], pos.shape)
+        return arr[key]
+
+    def rechunk(self, arr, chunks):
+        """``arr`` with the given chunks (chunked backends only)."""
+        return arr.rechunk(chunks)
 
     def quiet(self):
         """A context in which the backend does not warn about inf/nan arithmetic.
@@ -331,3 +357,435 @@ def _generic_index_add(xp, arr, key, values):
     vals = xp.reshape(xp.broadcast_to(values, arr[key].shape), (-1,))
     onehot = xp.astype(xp.reshape(pos, (-1, 1)) == xp.reshape(xp.arange(n), (1, -1)), vals.dtype)
     return arr + xp.reshape(xp.matmul(vals, onehot), arr.shape)
+
+
+# ============================================================================================
+# Dask (lazy, chunked). Everything Dask-specific is in this block: gradients keep their input's
+# chunks (``chunked`` capability, ``like_chunks``), scatter-adds run per chunk, and the
+# functions array_api_compat.dask lacks or gets wrong are built from dask.array's own tools
+# (``apply_gufunc``, ``map_blocks``, lazy index arithmetic) in an overlay namespace.
+
+
+def like_chunks(xp, g, chunks):
+    """``g`` (raw array, or Tensor under ``create_graph``) rechunked to ``chunks``.
+
+    Called by the engine's gradient normalisation for backends with ``chunked`` arrays, so the
+    gradient of every input has that input's chunks (a ``broadcast_to`` or ``zeros`` inside a
+    VJP would otherwise give Dask's default chunks: one chunk of the whole array for a
+    broadcast scalar). A no-op when the chunks already agree or are unknown (nan).
+    """
+    from ._tensor import Tensor
+
+    d = g._data if type(g) is Tensor else g
+    have = getattr(d, "chunks", None)
+    if have is None or have == chunks or not _known_chunks(chunks) or not _known_chunks(have):
+        return g
+    if type(g) is Tensor:
+        from ._ops import record
+
+        return record(g._ns, "rechunk", _rechunk_vjp, (g,), d.rechunk(chunks))
+    return d.rechunk(chunks)
+
+
+def _rechunk_vjp(xp, g):
+    return g  # the engine rechunks it back to the input's chunks
+
+
+def _known_chunks(chunks) -> bool:
+    return all(c == c for dim in chunks for c in dim)  # nan != nan
+
+
+def chunk_meta(inputs):
+    """Gradient metadata ``(shape, dtype, chunks)`` per input (None: no gradient wanted)."""
+    from ._tensor import Tensor
+
+    return tuple(
+        (a._data.shape, a._data.dtype, a._data.chunks) if type(a) is Tensor and a._requires_grad else None
+        for a in inputs
+    )
+
+
+class _Overlay:
+    """A namespace that forwards to ``base`` except for the functions in ``overrides``."""
+
+    def __init__(self, base, overrides, **submodules):
+        self._base = base
+        self.__name__ = base.__name__
+        self.__dict__.update(overrides)
+        self.__dict__.update(submodules)
+
+    def __getattr__(self, name):
+        return getattr(self._base, name)
+
+    def __repr__(self):
+        return f"<{self.__name__} with xpgrad's Dask workarounds>"
+
+
+def _dask_overlay(xp):
+    import dask
+    import dask.array as da
+    import numpy as np
+
+    def np_dtype(x):
+        return np.dtype(x.dtype)
+
+    def gufunc(func, signature, *args, dtypes, sizes=None, **kwargs):
+        # One matrix per task: the core dimensions are rechunked to one chunk each
+        # (allow_rechunk), the batch dimensions keep theirs. output_dtypes and meta given, so Dask
+        # never calls NumPy's linalg on empty metadata arrays (which warns or raises).
+        multi = isinstance(dtypes, tuple)
+        meta = tuple(np.empty((0,) * 1, dtype=t) for t in dtypes) if multi else np.empty((0,), dtype=dtypes)
+        return da.apply_gufunc(
+            func,
+            signature,
+            *args,
+            output_dtypes=dtypes,
+            output_sizes=sizes,
+            allow_rechunk=True,
+            vectorize=False,
+            meta=meta,
+            **kwargs,
+        )
+
+    def real_of(t):
+        return np.empty((), dtype=t).real.dtype
+
+    def eye(n_rows, n_cols=None, /, *, k=0, dtype=None, device=None):
+        # dask.array.eye(n, m, k) builds a broken graph when m != n; build the identity from
+        # index comparisons instead (lazy, chunked like arange).
+        m = n_rows if n_cols is None else n_cols
+        dtype = dtype if dtype is not None else xp.float64
+        rows = da.arange(n_rows)[:, None]
+        cols = da.arange(m)[None, :]
+        return (cols - rows == k).astype(dtype)
+
+    def take_along_axis(x, indices, /, *, axis=-1):
+        axis = axis % x.ndim
+        shape = tuple(x.shape[d] if d == axis else max(x.shape[d], indices.shape[d]) for d in range(x.ndim))
+        ishape = tuple(indices.shape[d] if d == axis else shape[d] for d in range(x.ndim))
+        xs = da.broadcast_to(x, tuple(x.shape[d] if d == axis else shape[d] for d in range(x.ndim)))
+        ix = da.broadcast_to(indices, ishape)
+        # The taken axis in one chunk, the others aligned: one np.take_along_axis per block.
+        xs = xs.rechunk({axis: -1})
+        ix = ix.rechunk(tuple(c if d != axis else -1 for d, c in enumerate(xs.chunks)))
+        ix = ix.rechunk({d: xs.chunks[d] for d in range(x.ndim) if d != axis})
+        if 0 in ix.shape or 0 in xs.shape:
+            return da.zeros(ix.shape, dtype=x.dtype)
+        return da.map_blocks(
+            np.take_along_axis, xs, ix, axis=axis, dtype=x.dtype, meta=np.empty((0,) * x.ndim, x.dtype)
+        )
+
+    def repeat(x, repeats, /, *, axis=None):
+        if axis is None:
+            x = da.reshape(x, (-1,))
+            axis = 0
+        if isinstance(repeats, int):
+            return da.repeat(x, repeats, axis=axis)
+        # An array of repeats: the result's shape depends on its values, which Dask must know to
+        # build the graph; repeats (one integer per element along axis) are computed here.
+        r = np.asarray(repeats.compute() if hasattr(repeats, "compute") else repeats)
+        n = x.shape[axis]
+        idx = np.repeat(np.arange(n), np.broadcast_to(r, (n,)))
+        return da.take(x, idx, axis=axis)
+
+    def searchsorted(x1, x2, /, *, side="left", sorter=None):
+        if sorter is not None:
+            x1 = x1[sorter]
+        if not hasattr(x2, "shape"):
+            x2 = da.asarray(np.asarray(x2, dtype=np_dtype(x1)))
+        return base.searchsorted(x1, x2, side=side)
+
+    def from_dlpack(x, /, *, device=None, copy=None):
+        if isinstance(x, da.Array):
+            return x.copy() if copy else x
+        return da.from_array(np.from_dlpack(x))
+
+    # Arrays created without a reference (zeros inside a VJP, before the engine rechunks the
+    # gradient like its input) get chunks of at most 32 MiB rather than Dask's default 128 MiB,
+    # so that a few of them fit a small worker.
+    def _small_chunks(fn):
+        def create(shape, *args, chunks=None, **kwargs):
+            if chunks is None:
+                with dask.config.set({"array.chunk-size": "32MiB"}):
+                    return fn(shape, *args, **kwargs)
+            return fn(shape, *args, chunks=chunks, **kwargs)
+
+        return create
+
+    base = xp
+    overrides = {
+        "zeros": _small_chunks(xp.zeros),
+        "ones": _small_chunks(xp.ones),
+        "empty": _small_chunks(xp.empty),
+        "full": _small_chunks(xp.full),
+        "eye": eye,
+        "take_along_axis": take_along_axis,
+        "repeat": repeat,
+        "searchsorted": searchsorted,
+        "from_dlpack": from_dlpack,
+    }
+
+    la = np.linalg
+
+    def cholesky(x, /, *, upper=False):
+        out = gufunc(la.cholesky, "(m,m)->(m,m)", x, dtypes=np_dtype(x))
+        return da.conj(da.swapaxes(out, -1, -2)) if upper else out
+
+    def inv(x, /):
+        return gufunc(la.inv, "(m,m)->(m,m)", x, dtypes=np_dtype(x))
+
+    def det(x, /):
+        return gufunc(la.det, "(m,m)->()", x, dtypes=np_dtype(x))
+
+    def slogdet(x, /):
+        t = np_dtype(x)
+        sign, logabs = gufunc(lambda a: tuple(la.slogdet(a)), "(m,m)->(),()", x, dtypes=(t, real_of(t)))
+        return _SlogdetResult(sign, logabs)
+
+    def solve(x1, x2, /):
+        t = np.result_type(np_dtype(x1), np_dtype(x2))
+        if x2.ndim == 1:
+            return gufunc(la.solve, "(m,m),(m)->(m)", x1, x2, dtypes=t)
+        return gufunc(la.solve, "(m,m),(m,k)->(m,k)", x1, x2, dtypes=t)
+
+    def eigh(x, /):
+        t = np_dtype(x)
+        w, v = gufunc(lambda a: tuple(la.eigh(a)), "(m,m)->(m),(m,m)", x, dtypes=(real_of(t), t))
+        return _EighResult(w, v)
+
+    def eigvalsh(x, /):
+        return gufunc(la.eigvalsh, "(m,m)->(m)", x, dtypes=real_of(np_dtype(x)))
+
+    def eig(x, /):
+        c = np.result_type(np_dtype(x), np.complex64)
+        w, v = gufunc(lambda a: tuple(r.astype(c) for r in la.eig(a)), "(m,m)->(m),(m,m)", x, dtypes=(c, c))
+        return _EigResult(w, v)
+
+    def eigvals(x, /):
+        c = np.result_type(np_dtype(x), np.complex64)
+        return gufunc(lambda a: la.eigvals(a).astype(c), "(m,m)->(m)", x, dtypes=c)
+
+    def svd(x, /, *, full_matrices=True):
+        t = np_dtype(x)
+        m, n = x.shape[-2:]
+        k = min(m, n)
+        if full_matrices:
+            sig, sizes = "(m,n)->(m,m),(k),(n,n)", {"k": k}
+        else:
+            sig, sizes = "(m,n)->(m,k),(k),(k,n)", {"k": k}
+        u, s, vh = gufunc(
+            lambda a: tuple(la.svd(a, full_matrices=full_matrices)),
+            sig,
+            x,
+            dtypes=(t, real_of(t), t),
+            sizes=sizes,
+        )
+        return _SVDResult(u, s, vh)
+
+    def svdvals(x, /):
+        k = min(x.shape[-2:])
+        return gufunc(
+            lambda a: la.svd(a, compute_uv=False),
+            "(m,n)->(k)",
+            x,
+            dtypes=real_of(np_dtype(x)),
+            sizes={"k": k},
+        )
+
+    def qr(x, /, *, mode="reduced"):
+        t = np_dtype(x)
+        m, n = x.shape[-2:]
+        k = m if mode == "complete" else min(m, n)
+        q, r = gufunc(
+            lambda a: tuple(la.qr(a, mode=mode)),
+            "(m,n)->(m,k),(k,n)",
+            x,
+            dtypes=(t, t),
+            sizes={"k": k},
+        )
+        return _QRResult(q, r)
+
+    def pinv(x, /, *, rtol=None):
+        t = np_dtype(x)
+        m, n = x.shape[-2:]
+        if rtol is None:
+            rtol = max(m, n) * np.finfo(real_of(t)).eps
+        return gufunc(lambda a: la.pinv(a, rcond=rtol), "(m,n)->(n,m)", x, dtypes=t)
+
+    def matrix_rank(x, /, *, rtol=None):
+        s = svdvals(x)
+        m, n = x.shape[-2:]
+        if rtol is None:
+            rtol = max(m, n) * np.finfo(real_of(np_dtype(x))).eps
+        tol = da.max(s, axis=-1, keepdims=True) * rtol
+        return da.count_nonzero(s > tol, axis=-1)
+
+    def matrix_power(x, n, /):
+        return gufunc(lambda a: la.matrix_power(a, n), "(m,m)->(m,m)", x, dtypes=np_dtype(x))
+
+    def matrix_norm(x, /, *, keepdims=False, ord="fro"):
+        if ord in (2, -2, "nuc"):
+            s = svdvals(x)
+            r = {2: da.max, -2: da.min, "nuc": da.sum}[ord](s, axis=-1)
+            return r[..., None, None] if keepdims else r
+        return base.linalg.matrix_norm(x, keepdims=keepdims, ord=ord)
+
+    def cross(x1, x2, /, *, axis=-1):
+        t = np.result_type(np_dtype(x1), np_dtype(x2))
+        a1 = da.moveaxis(x1, axis, -1)
+        a2 = da.moveaxis(x2, axis, -1)
+        out = gufunc(np.cross, "(i),(i)->(i)", a1, a2, dtypes=t)
+        return da.moveaxis(out, -1, axis)
+
+    linalg = _Overlay(
+        xp.linalg,
+        {
+            "cholesky": cholesky,
+            "inv": inv,
+            "det": det,
+            "slogdet": slogdet,
+            "solve": solve,
+            "eigh": eigh,
+            "eigvalsh": eigvalsh,
+            "eig": eig,
+            "eigvals": eigvals,
+            "svd": svd,
+            "svdvals": svdvals,
+            "qr": qr,
+            "pinv": pinv,
+            "matrix_rank": matrix_rank,
+            "matrix_power": matrix_power,
+            "matrix_norm": matrix_norm,
+            "cross": cross,
+        },
+    )
+    return _Overlay(xp, overrides, linalg=linalg)
+
+
+def _named(name, fields):
+    import collections
+
+    return collections.namedtuple(name, fields)
+
+
+_SlogdetResult = _named("SlogdetResult", "sign logabsdet")
+_EighResult = _named("EighResult", "eigenvalues eigenvectors")
+_EigResult = _named("EigResult", "eigenvalues eigenvectors")
+_SVDResult = _named("SVDResult", "U S Vh")
+_QRResult = _named("QRResult", "Q R")
+
+
+def _dask_positions(shape, key):
+    """Lazy linear positions: ``arange(prod(shape)).reshape(shape)[key]`` for an integer-array key.
+
+    Built from the key's own arrays by index arithmetic (NumPy's advanced-indexing placement
+    rules), so it works where Dask's ``__getitem__`` does not (several or multi-dimensional
+    integer arrays). Returns None for keys it does not handle (boolean masks, ``None``).
+    """
+    import dask.array as da
+    import numpy as np
+
+    items = list(key) if isinstance(key, tuple) else [key]
+    if any(k is None for k in items):
+        return None
+    if any(hasattr(k, "dtype") and np.dtype(k.dtype) == np.bool_ for k in items):
+        return None
+    n_explicit = sum(1 for k in items if k is not Ellipsis)
+    expanded = []
+    for k in items:
+        if k is Ellipsis:
+            expanded += [slice(None)] * (len(shape) - n_explicit)
+        else:
+            expanded.append(k)
+    expanded += [slice(None)] * (len(shape) - len(expanded))
+    strides = [1] * len(shape)
+    for d in range(len(shape) - 2, -1, -1):
+        strides[d] = strides[d + 1] * shape[d + 1]
+    adv = [d for d, k in enumerate(expanded) if not isinstance(k, slice)]
+    if not adv:
+        return None
+    bshape = np.broadcast_shapes(*(tuple(getattr(expanded[d], "shape", ())) for d in adv))
+    contiguous = adv == list(range(adv[0], adv[-1] + 1))
+    slice_axes = [d for d in range(len(shape)) if d not in adv]
+    # Result layout: slice dims before the advanced block, the block, slice dims after (advanced
+    # indices adjacent), or the block first (not adjacent).
+    if contiguous:
+        before = [d for d in slice_axes if d < adv[0]]
+        after = [d for d in slice_axes if d > adv[-1]]
+    else:
+        before, after = [], slice_axes
+    nb, na = len(before), len(after)
+    lens = {d: len(range(*expanded[d].indices(shape[d]))) for d in slice_axes}
+    out_shape = tuple(lens[d] for d in before) + tuple(bshape) + tuple(lens[d] for d in after)
+    pos = da.zeros((), dtype=np.int64)
+    for d in adv:
+        k = expanded[d]
+        if isinstance(k, (int, np.integer)):
+            k = da.asarray(np.int64(k))
+        k = da.asarray(k).astype(np.int64)
+        k = k % shape[d] if shape[d] else k
+        k = da.reshape(k, (1,) * nb + (1,) * (len(bshape) - k.ndim) + tuple(k.shape) + (1,) * na)
+        pos = pos + k * strides[d]
+    for i, d in enumerate(before + after):
+        r = da.arange(*expanded[d].indices(shape[d]), dtype=np.int64)
+        where = i if i < nb else nb + len(bshape) + (i - nb)
+        r = da.reshape(r, tuple(lens[d] if j == where else 1 for j in range(len(out_shape))))
+        pos = pos + r * strides[d]
+    return da.broadcast_to(pos, out_shape)
+
+
+def _dask_index_add(arr, key, values):
+    """``arr[key] += values`` with repeated indices accumulating, per chunk of ``arr``.
+
+    The values and their linear positions are cut into blocks; each (values block, output
+    block) pair is one task doing ``np.add.at`` on the output block with the values that fall
+    in it, and the partial blocks are summed. Memory per task: one output block plus one values
+    block (no one-hot matrix, no gathering of all values).
+    """
+    import dask.array as da
+    import numpy as np
+    from dask.base import tokenize
+    from dask.highlevelgraph import HighLevelGraph
+
+    pos = _dask_positions(arr.shape, key)
+    if pos is None:
+        return None
+    values = da.asarray(values)
+    if values.dtype != arr.dtype:
+        values = values.astype(arr.dtype)
+    vals = da.broadcast_to(values, pos.shape).reshape(-1)
+    pos = pos.reshape(-1)
+    if pos.shape[0] == 0 or 0 in arr.shape:
+        return arr
+    vals = vals.rechunk(pos.chunks)
+    offsets = [np.cumsum((0,) + c) for c in arr.chunks]
+    shape = arr.shape
+    name = "xpgrad-index-add-" + tokenize(arr, key, values)
+    dsk = {}
+    nj = len(pos.chunks[0])
+    for j in range(nj):
+        for block in np.ndindex(*arr.numblocks):
+            lo = tuple(int(offsets[d][b]) for d, b in enumerate(block))
+            hi = tuple(int(offsets[d][b + 1]) for d, b in enumerate(block))
+            dsk[(name, j, *block)] = (_scatter_block, (pos.name, j), (vals.name, j), shape, lo, hi, arr.dtype)
+    graph = HighLevelGraph.from_collections(name, dsk, dependencies=[pos, vals])
+    parts = da.Array(graph, name, ((1,) * nj, *arr.chunks), meta=np.empty((0,) * (arr.ndim + 1), arr.dtype))
+    return arr + da.sum(parts, axis=0)
+
+
+def _scatter_block(pos, vals, shape, lo, hi, dtype):
+    import numpy as np
+
+    out = np.zeros(tuple(h - low for low, h in zip(lo, hi)), dtype=dtype)
+    coords = np.unravel_index(pos, shape) if len(shape) else ()
+    inside = np.ones(pos.shape, dtype=bool)
+    for c, low, h in zip(coords, lo, hi):
+        inside &= (c >= low) & (c < h)
+    np.add.at(out, tuple(c[inside] - low for c, low in zip(coords, lo)), vals[inside])
+    return out[None]
+
+
+def _dask_needs_positions(key) -> bool:
+    items = key if isinstance(key, tuple) else (key,)
+    arrays = [k for k in items if hasattr(k, "ndim") and hasattr(k, "dtype") and str(k.dtype) != "bool"]
+    return len(arrays) > 1 or any(k.ndim != 1 for k in arrays)

@@ -63,7 +63,7 @@ def _has_int_array(self, key):
 
 def _getitem(self, x, key):
     key = self._backend.fix_key(x._data, self._normalize_key(key, x))
-    data = x._data[key]
+    data = self._backend.getitem(x._data, key)
     basic = _is_basic(key)
     d = x._data
     t = record(

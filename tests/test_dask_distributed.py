@@ -1,0 +1,173 @@
+"""xpgrad on Dask at scale: gradients over data larger than a worker's memory, on a
+``dask.distributed.LocalCluster`` that the tests start themselves.
+
+Sizes (defaults, for two CPU cores): 2 workers (processes, one thread each) limited to
+384 MiB each, spilling to disk disabled, and a 1.5 GiB design matrix ``X`` generated lazily in
+16 MiB chunks: the data is four times one worker's limit and twice the whole cluster's. A worker
+that went over its limit would be restarted by its nanny and the computation would fail with
+``KilledWorker``. A larger run: ``XPGRAD_DASK_GIB=6 pytest tests/test_dask_distributed.py``.
+
+What is checked: each gradient against a hand-written Dask gradient (no xpgrad involved); that
+nothing is computed before ``.compute()`` (the scheduler holds no task); that the gradient keeps
+its input's chunks; the peak memory of the workers (sampled by ``distributed``'s
+``MemorySampler``) against a stated bound; and that the gradient's task graph is within a small
+factor of the forward's.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+
+import numpy as np
+import pytest
+
+import xpgrad
+
+_REQUIRED = os.environ.get("XPGRAD_REQUIRE_BACKENDS") == "1"
+if not _REQUIRED and (
+    importlib.util.find_spec("dask") is None or importlib.util.find_spec("distributed") is None
+):
+    pytest.skip(
+        "dask and distributed are not installed (optional backend; pip install xpgrad[backends])",
+        allow_module_level=True,
+    )
+
+import dask  # noqa: E402
+import dask.array as da  # noqa: E402
+from distributed import Client, LocalCluster  # noqa: E402
+from distributed.diagnostics import MemorySampler  # noqa: E402
+
+GIB = float(os.environ.get("XPGRAD_DASK_GIB", "1.5"))
+WORKER_LIMIT = 384 * 2**20
+N_COLS = 16
+CHUNK_ROWS = 2**17  # 2**17 rows x 16 float64 = 16 MiB per chunk
+N_ROWS = int(GIB * 2**30 / (8 * N_COLS)) // CHUNK_ROWS * CHUNK_ROWS
+# Peak process memory of each worker (Python, NumPy, the distributed runtime, a few chunks in
+# flight): well under its limit, while the data is 4x that limit.
+PEAK_BOUND = 0.8 * WORKER_LIMIT
+
+xp = xpgrad.namespace("dask")
+
+
+@pytest.fixture(scope="module")
+def client():
+    config = {
+        # No spilling to disk: data that does not fit a worker cannot hide on disk; a worker
+        # over its limit is restarted (and the test fails with KilledWorker).
+        "distributed.worker.memory.target": False,
+        "distributed.worker.memory.spill": False,
+        "distributed.worker.memory.pause": 0.9,
+        "distributed.worker.memory.terminate": 0.98,
+        "distributed.scheduler.allowed-failures": 0,
+    }
+    with dask.config.set(config):
+        with (
+            LocalCluster(
+                n_workers=2,
+                threads_per_worker=1,
+                processes=True,
+                memory_limit=WORKER_LIMIT,
+                dashboard_address=":0",
+                silence_logs=50,
+            ) as cluster,
+            Client(cluster) as c,
+        ):
+            yield c
+
+
+def _data(seed=0):
+    """X (N_ROWS x N_COLS, lazy) and y = X @ w_true + noise, generated chunk by chunk on the workers."""
+    rng = da.random.default_rng(seed)
+    X = rng.standard_normal((N_ROWS, N_COLS), chunks=(CHUNK_ROWS, N_COLS))
+    w_true = np.linspace(-1.0, 1.0, N_COLS)
+    y = X @ w_true + 0.1 * rng.standard_normal((N_ROWS,), chunks=(CHUNK_ROWS,))
+    return X, y
+
+
+def _scheduler_tasks(client) -> int:
+    return client.run_on_scheduler(lambda dask_scheduler: len(dask_scheduler.tasks))
+
+
+def _peak_per_worker(sampler, label, n_workers=2) -> float:
+    # MemorySampler records the cluster's total process memory; per worker on average.
+    return max(v for _, v in sampler.samples[label]) / n_workers
+
+
+def test_data_is_larger_than_a_worker(client):
+    X, _ = _data()
+    assert X.nbytes >= 4 * WORKER_LIMIT
+    assert X.nbytes >= 2 * WORKER_LIMIT * len(client.scheduler_info()["workers"])
+
+
+def test_least_squares_gradient_and_hvp(client):
+    """loss(w) = mean((X w - y)^2): gradient 2/n X^T (X w - y), HVP 2/n X^T X v."""
+    X, y = _data()
+    w0 = np.full(N_COLS, 0.5)
+    v = np.arange(N_COLS, dtype=np.float64) / N_COLS
+    w = xp.asarray(da.from_array(w0), requires_grad=True)
+    Xt, yt = xp.asarray(X), xp.asarray(y)
+    loss = xp.mean((Xt @ w - yt) ** 2)
+    (g,) = xpgrad.grad(loss, [w], create_graph=True)
+    (hv,) = xpgrad.grad(xp.sum(g * xp.asarray(da.from_array(v))), [w])
+    assert _scheduler_tasks(client) == 0, "something was computed before .compute()"
+    assert g.data.chunks == w.data.chunks
+
+    r = X @ w0 - y
+    g_hand = 2.0 / N_ROWS * (X.T @ r)
+    hv_hand = 2.0 / N_ROWS * (X.T @ (X @ v))
+    forward_tasks = len(loss.data.__dask_graph__())
+    assert len(g.data.__dask_graph__()) <= 4 * forward_tasks
+    assert len(hv.data.__dask_graph__()) <= 4 * forward_tasks
+
+    sampler = MemorySampler()
+    with sampler.sample("lstsq"):
+        got_g, got_hv, want_g, want_hv = dask.compute(g.data, hv.data, g_hand, hv_hand)
+    np.testing.assert_allclose(got_g, want_g, rtol=1e-8, atol=1e-12)
+    np.testing.assert_allclose(got_hv, want_hv, rtol=1e-8, atol=1e-12)
+    assert _peak_per_worker(sampler, "lstsq") < PEAK_BOUND
+
+
+def test_gradient_with_respect_to_the_big_array(client):
+    """sum(concat([sin(X), X])): the gradient is as big as X and keeps X's chunks."""
+    X, _ = _data(seed=1)
+    Xt = xp.asarray(X, requires_grad=True)
+    loss = xp.sum(xp.concat([xp.sin(Xt), Xt]))
+    loss.backward()
+    assert _scheduler_tasks(client) == 0, "something was computed before .compute()"
+    g = Xt.grad.data
+    assert g.chunks == X.chunks
+    assert len(g.__dask_graph__()) <= 4 * len(loss.data.__dask_graph__())
+    # The gradient (2 GiB) is reduced on the workers: its largest difference from cos(X) + 1.
+    err = da.max(da.abs(g - (da.cos(X) + 1.0)))
+    sampler = MemorySampler()
+    with sampler.sample("concat"):
+        assert float(err.compute()) <= 1e-12
+    assert _peak_per_worker(sampler, "concat") < PEAK_BOUND
+
+
+def test_reductions_and_gathers_keep_chunks(client):
+    """Gradients of a row gather (scatter-add per chunk) and a max, against hand-written ones."""
+    X, _ = _data(seed=2)
+    rows = np.array([0, 5, 5, N_ROWS - 1, CHUNK_ROWS, CHUNK_ROWS + 1])
+    Xt = xp.asarray(X, requires_grad=True)
+    loss = xp.sum(xp.take(Xt, xp.asarray(da.from_array(rows)), axis=0) ** 2) + xp.max(Xt)
+    loss.backward()
+    assert _scheduler_tasks(client) == 0
+    g = Xt.grad.data
+    assert g.chunks == X.chunks
+    # Hand-written: 2 X[r] added at each (repeated) row r, plus 1 where X is largest.
+    unique = np.unique(rows)
+    counts = np.array([np.sum(rows == r) for r in unique])[:, None]
+    at_max = (X == da.max(X)).astype(np.float64)
+    sampler = MemorySampler()
+    with sampler.sample("take"):
+        got_rows, Xr, at_max_rows, abs_total, n_max = dask.compute(
+            g[unique], X[unique], at_max[unique], da.sum(da.abs(g)), da.sum(at_max)
+        )
+    assert n_max == 1.0
+    np.testing.assert_allclose(got_rows, 2 * counts * Xr + at_max_rows, rtol=1e-12)
+    # Everywhere else the gradient is zero except at the max (a positive value, so the
+    # absolute values add up): sum |g| = sum |2 c X[r]| over the gathered rows + 1.
+    np.testing.assert_allclose(abs_total, np.sum(np.abs(2 * counts * Xr)) + 1.0, rtol=1e-9)
+    assert _peak_per_worker(sampler, "take") < PEAK_BOUND
