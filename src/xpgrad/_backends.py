@@ -8,8 +8,10 @@ memory the user holds. Code elsewhere never tests backend names.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import types
+import warnings
 
 import array_api_compat as _compat
 
@@ -271,11 +273,14 @@ class Backend:
     def getitem(self, arr, key):
         """``arr[key]`` (after :meth:`fix_key`). Dask indexes with several or multi-dimensional
         integer arrays through their linear positions (one 1-d gather), which it supports."""
-        if self.chunked and _dask_needs_positions(key):
-            pos = _dask_positions(arr.shape, key)
-            if pos is not None:
-                flat = self.xp.reshape(arr, (-1,))
-                return self.xp.reshape(flat[self.xp.reshape(pos, (-1,))], pos.shape)
+        if self.chunked:
+            with _dask_meta_quiet():
+                if _dask_needs_positions(key):
+                    pos = _dask_positions(arr.shape, key)
+                    if pos is not None:
+                        flat = self.xp.reshape(arr, (-1,))
+                        return self.xp.reshape(flat[self.xp.reshape(pos, (-1,))], pos.shape)
+                return arr[key]
         return arr[key]
 
     def rechunk(self, arr, chunks):
@@ -431,19 +436,21 @@ def _dask_overlay(xp):
 
     def gufunc(func, signature, *args, dtypes, sizes=None, **kwargs):
         # One matrix per task: the core dimensions are rechunked to one chunk each
-        # (allow_rechunk), the batch dimensions keep theirs. output_dtypes and meta given, so Dask
-        # never calls NumPy's linalg on empty metadata arrays (which warns or raises).
-        multi = isinstance(dtypes, tuple)
-        meta = tuple(np.empty((0,) * 1, dtype=t) for t in dtypes) if multi else np.empty((0,), dtype=dtypes)
+        # (allow_rechunk), the batch dimensions keep theirs. output_dtypes given, so Dask never
+        # calls NumPy's linalg on empty metadata arrays (which warns or raises).
+        # ``meta`` rather than ``output_dtypes``: Dask casts a metadata array to each output
+        # dtype, which warns for a complex input with a real output (ComplexWarning).
+        meta = (
+            tuple(np.empty((0,), t) for t in dtypes) if isinstance(dtypes, tuple) else np.empty((0,), dtypes)
+        )
         return da.apply_gufunc(
             func,
             signature,
             *args,
-            output_dtypes=dtypes,
+            meta=meta,
             output_sizes=sizes,
             allow_rechunk=True,
             vectorize=False,
-            meta=meta,
             **kwargs,
         )
 
@@ -472,18 +479,24 @@ def _dask_overlay(xp):
         if 0 in ix.shape or 0 in xs.shape:
             return da.zeros(ix.shape, dtype=x.dtype)
         return da.map_blocks(
-            np.take_along_axis, xs, ix, axis=axis, dtype=x.dtype, meta=np.empty((0,) * x.ndim, x.dtype)
+            np.take_along_axis,
+            xs,
+            ix,
+            axis=axis,
+            chunks=ix.chunks,
+            dtype=x.dtype,
+            meta=np.empty((0,) * x.ndim, x.dtype),
         )
 
     def repeat(x, repeats, /, *, axis=None):
         if axis is None:
             x = da.reshape(x, (-1,))
             axis = 0
-        if isinstance(repeats, int):
+        if isinstance(repeats, int) and x.shape[axis] > 0:
             return da.repeat(x, repeats, axis=axis)
         # An array of repeats: the result's shape depends on its values, which Dask must know to
         # build the graph; repeats (one integer per element along axis) are computed here.
-        r = np.asarray(repeats.compute() if hasattr(repeats, "compute") else repeats)
+        r = np.asarray(repeats.compute() if hasattr(repeats, "compute") else repeats, dtype=np.int64)
         n = x.shape[axis]
         idx = np.repeat(np.arange(n), np.broadcast_to(r, (n,)))
         return da.take(x, idx, axis=axis)
@@ -493,6 +506,8 @@ def _dask_overlay(xp):
             x1 = x1[sorter]
         if not hasattr(x2, "shape"):
             x2 = da.asarray(np.asarray(x2, dtype=np_dtype(x1)))
+        if x2.ndim == 0:  # Dask's searchsorted mishandles a 0-d x2
+            return da.reshape(base.searchsorted(x1, da.reshape(x2, (1,)), side=side), ())
         return base.searchsorted(x1, x2, side=side)
 
     def from_dlpack(x, /, *, device=None, copy=None):
@@ -512,8 +527,18 @@ def _dask_overlay(xp):
 
         return create
 
+    def quiet(fn):
+        def call(*args, **kwargs):
+            with _dask_meta_quiet():
+                return fn(*args, **kwargs)
+
+        return call
+
     base = xp
     overrides = {
+        "tril": quiet(xp.tril),
+        "take": quiet(xp.take),
+        "triu": quiet(xp.triu),
         "zeros": _small_chunks(xp.zeros),
         "ones": _small_chunks(xp.ones),
         "empty": _small_chunks(xp.empty),
@@ -753,10 +778,10 @@ def _dask_index_add(arr, key, values):
     values = da.asarray(values)
     if values.dtype != arr.dtype:
         values = values.astype(arr.dtype)
+    if 0 in pos.shape or 0 in arr.shape:
+        return arr
     vals = da.broadcast_to(values, pos.shape).reshape(-1)
     pos = pos.reshape(-1)
-    if pos.shape[0] == 0 or 0 in arr.shape:
-        return arr
     vals = vals.rechunk(pos.chunks)
     offsets = [np.cumsum((0,) + c) for c in arr.chunks]
     shape = arr.shape
@@ -789,3 +814,15 @@ def _dask_needs_positions(key) -> bool:
     items = key if isinstance(key, tuple) else (key,)
     arrays = [k for k in items if hasattr(k, "ndim") and hasattr(k, "dtype") and str(k.dtype) != "bool"]
     return len(arrays) > 1 or any(k.ndim != 1 for k in arrays)
+
+
+@contextlib.contextmanager
+def _dask_meta_quiet():
+    """Silence the ComplexWarning that Dask raises while building the *metadata* of a complex
+    integer-array gather or of tril/triu (it casts an empty complex array to a real one; no
+    value is involved). Only that warning, only while the graph is built."""
+    import numpy as np
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", np.exceptions.ComplexWarning)
+        yield
