@@ -132,6 +132,22 @@ class Backend:
         except TypeError:
             return False
 
+    def constant(self, arr, fname, argname):
+        """``arr``, a raw array given where a Tensor may be, used as a constant.
+
+        A torch tensor that requires grad is refused: xpgrad would treat it as a constant, its
+        ``.grad`` would stay None and torch would record a graph underneath, a silent loss of
+        gradients.
+        """
+        if self._is_torch and arr.requires_grad:
+            raise TypeError(
+                f"{fname}(): argument '{argname}' is a torch tensor that requires grad; xpgrad "
+                "cannot differentiate through torch's own graph and would treat it as a constant. "
+                "Pass .detach() for a constant, or xp.asarray(t.detach(), requires_grad=True) "
+                "for a leaf of xpgrad's graph"
+            )
+        return arr
+
     def ensure(self, data):
         """Make a backend result a proper array (NumPy returns scalars for 0-d results)."""
         if self._is_numpy and type(data) is not self._np_ndarray:
@@ -169,8 +185,23 @@ class Backend:
         Mutable backends write in place; immutable ones (JAX) get a functional update.
         """
         if self.mutable:
-            if self._is_torch and getattr(value, "dtype", arr.dtype) != arr.dtype:
-                value = value.to(arr.dtype)  # index_put_ (array keys) does not cast, unlike slices
+            if self._is_torch:
+                if getattr(value, "dtype", arr.dtype) != arr.dtype:
+                    value = value.to(arr.dtype)  # index_put_ (array keys) does not cast, unlike slices
+                signed = _TORCH_UNSIGNED_AS_SIGNED.get(str(arr.dtype))
+                if signed is not None and _has_torch_tensor(key):
+                    # torch has no index_put_ for uint16/32/64: write the same bits through a
+                    # signed view of the same width.
+                    import torch
+
+                    sd = getattr(torch, signed)
+                    v = (
+                        value.view(sd)
+                        if hasattr(value, "view")
+                        else torch.tensor(value, dtype=arr.dtype).view(sd)
+                    )
+                    arr.view(sd)[key] = v
+                    return arr
             if self.lazy and _compat.is_dask_array(arr) and 0 in arr[key].shape:
                 return arr  # nothing to write; Dask's __setitem__ rejects empty regions
             arr[key] = value
@@ -323,6 +354,16 @@ def resolve(backend) -> Backend:
     b = Backend(xp, sample)
     _CACHE[id(xp)] = (xp, b)
     return b
+
+
+_TORCH_UNSIGNED_AS_SIGNED = {"torch.uint16": "int16", "torch.uint32": "int32", "torch.uint64": "int64"}
+
+
+def _has_torch_tensor(key) -> bool:
+    import torch
+
+    items = key if isinstance(key, tuple) else (key,)
+    return any(isinstance(k, torch.Tensor) for k in items)
 
 
 def _unwrap_key(key):

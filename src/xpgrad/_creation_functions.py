@@ -92,6 +92,8 @@ def asarray(self, obj, /, *, dtype=None, device=None, copy=None, requires_grad=F
                 raise ValueError("asarray(): requires_grad=True with Tensors that are in a graph")
             t.requires_grad = True
         return t
+    if self._backend.is_native(obj):
+        self._backend.constant(obj, "asarray", "obj")
     data = self._xp.asarray(obj, dtype=dtype, device=device, copy=copy)
     return _leaf(self, data, requires_grad, "asarray")
 

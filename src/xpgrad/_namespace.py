@@ -151,7 +151,7 @@ class Namespace(types.ModuleType):
                 raise self._wrong_tensor(x, fname, argname)
             return x
         if self._backend.is_native(x):
-            return Tensor._wrap_plain(self, self._ensure(x))
+            return Tensor._wrap_plain(self, self._ensure(self._backend.constant(x, fname, argname)))
         raise _NotOperand(
             f"{fname}(): argument '{argname}' must be an array (a Tensor of {self.__name__} or "
             f"an array of {self._xp.__name__}), got {type(x).__name__}"
@@ -180,7 +180,7 @@ class Namespace(types.ModuleType):
         if isinstance(x, (bool, int, float, complex)):
             return x, False
         if self._backend.is_native(x):
-            return self._ensure(x), False
+            return self._ensure(self._backend.constant(x, fname, argname)), False
         raise _NotOperand(
             f"{fname}(): argument '{argname}' must be an array or a Python scalar, got {type(x).__name__}"
         )
@@ -192,7 +192,7 @@ class Namespace(types.ModuleType):
                 raise self._wrong_tensor(x, fname, argname)
             return x._data
         if self._backend.is_native(x):
-            return self._ensure(x)
+            return self._ensure(self._backend.constant(x, fname, argname))
         raise TypeError(f"{fname}(): argument '{argname}' must be an array, got {type(x).__name__}")
 
     def _device_of_node(self, node):
