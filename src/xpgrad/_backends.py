@@ -575,8 +575,26 @@ def _dask_overlay(xp):
 
         return call
 
+    def broadcast_to(x, /, shape):
+        # Dask makes each new or stretched dimension ONE chunk (a scalar broadcast to an 8 GiB
+        # gradient is one 8 GiB chunk, which a worker must hold or transfer whole). Here those
+        # dimensions get bounded chunks instead; the existing ones keep theirs.
+        shape = tuple(shape)
+        if tuple(x.shape) == shape:
+            return x
+        lead = len(shape) - x.ndim
+        want = tuple(
+            x.chunks[i - lead] if i >= lead and x.shape[i - lead] == n else "auto"
+            for i, n in enumerate(shape)
+        )
+        if 0 in shape or "auto" not in want:
+            return base.broadcast_to(x, shape)
+        chunks = da.core.normalize_chunks(want, shape, limit="32MiB", dtype=np.dtype(x.dtype))
+        return da.broadcast_to(x, shape, chunks=chunks)
+
     base = xp
     overrides = {
+        "broadcast_to": broadcast_to,
         "tril": quiet(xp.tril),
         "take": quiet(xp.take),
         "triu": quiet(xp.triu),
