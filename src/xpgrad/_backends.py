@@ -592,8 +592,22 @@ def _dask_overlay(xp):
         chunks = da.core.normalize_chunks(want, shape, limit="32MiB", dtype=np.dtype(x.dtype))
         return da.broadcast_to(x, shape, chunks=chunks)
 
+    def reshape(x, /, shape, *, copy=None):
+        # Dask reshapes only when chunk boundaries line up with the merged or split axes. Else:
+        # the trailing axes in one chunk each (the leading one keeps its chunks), then the
+        # whole array in one chunk as the last resort.
+        try:
+            return base.reshape(x, shape, copy=copy)
+        except NotImplementedError:
+            pass
+        try:
+            return base.reshape(x.rechunk({i: -1 for i in range(1, x.ndim)}), shape, copy=copy)
+        except NotImplementedError:
+            return base.reshape(x.rechunk(-1), shape, copy=copy)
+
     base = xp
     overrides = {
+        "reshape": reshape,
         "broadcast_to": broadcast_to,
         "tril": quiet(xp.tril),
         "take": quiet(xp.take),
@@ -743,7 +757,35 @@ def _dask_overlay(xp):
             "cross": cross,
         },
     )
-    return _Overlay(xp, overrides, linalg=linalg)
+
+    # dask.array.fft transforms only along axes that are one chunk: rechunk those axes first.
+    def fft_along(fn, nd):
+        def call(x, /, *args, **kwargs):
+            if nd:
+                axes = kwargs.get("axes")
+                if axes is None:
+                    s_ = kwargs.get("s")
+                    axes = range(x.ndim) if s_ is None else range(x.ndim - len(s_), x.ndim)
+            else:
+                axes = (kwargs.get("axis", -1),)
+            x = x.rechunk({a % x.ndim: -1 for a in axes}) if x.ndim else x
+            return fn(x, *args, **kwargs)
+
+        return call
+
+    fft_names = ("fft", "ifft", "rfft", "irfft", "hfft", "ihfft")
+    fft = _Overlay(
+        xp.fft,
+        {
+            **{n: fft_along(getattr(xp.fft, n), False) for n in fft_names if hasattr(xp.fft, n)},
+            **{
+                n + "n": fft_along(getattr(xp.fft, n + "n"), True)
+                for n in fft_names
+                if hasattr(xp.fft, n + "n")
+            },
+        },
+    )
+    return _Overlay(xp, overrides, linalg=linalg, fft=fft)
 
 
 def _named(name, fields):
