@@ -1,13 +1,15 @@
 """xpgrad on the optional backends (JAX, Dask) against xpgrad on NumPy.
 
 JAX and Dask are not test dependencies: without them these tests are skipped with a reason
-(``pip install xpgrad[backends]``). The full comparison with torch is
+(``pip install xpgrad[backends]``), except where ``XPGRAD_REQUIRE_BACKENDS=1`` is set (CI sets it:
+there a missing backend is a failure, not a skip). The full comparison with torch is
 ``python -m conformance --backend=jax`` / ``--backend=dask`` (docs/backends.md).
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
 
 import numpy as np
 import pytest
@@ -16,7 +18,7 @@ import xpgrad
 
 
 def _installed(module: str) -> bool:
-    return importlib.util.find_spec(module) is not None
+    return os.environ.get("XPGRAD_REQUIRE_BACKENDS") == "1" or importlib.util.find_spec(module) is not None
 
 
 BACKENDS = [
@@ -139,3 +141,58 @@ def test_linalg_and_fft(xp):
 def test_mixing_with_numpy_tensors_is_an_error(xp):
     with pytest.raises(TypeError, match="different backends"):
         _leaf(xp, A) + _leaf(xpgrad.numpy, A)
+
+
+# -- torch interop: raw torch tensors given to xpgrad.namespace(torch) ---------------------------
+
+
+def test_raw_torch_tensor_that_requires_grad_is_refused():
+    """Treated as a constant it would silently lose its gradient: every entry point refuses it."""
+    import torch
+
+    xt = xpgrad.namespace(torch)
+    t = torch.ones(3, requires_grad=True)
+    w = xt.asarray(torch.ones(3), requires_grad=True)
+    for call in (
+        lambda: xt.sin(t),
+        lambda: xt.add(w, t),
+        lambda: w * t,
+        lambda: xt.take(w, t),
+        lambda: xt.asarray(t),
+    ):
+        with pytest.raises(TypeError, match="torch tensor that requires grad.*detach"):
+            call()
+    assert t.grad is None
+    # The documented alternatives work: a detached constant, or a new xpgrad leaf.
+    leaf = xt.asarray(t.detach(), requires_grad=True)
+    xt.sum(xt.sin(leaf) * t.detach()).backward()
+    np.testing.assert_allclose(leaf.grad.data.numpy(), np.cos(np.ones(3)))
+
+
+def test_torch_setitem_unsigned_with_integer_array_key():
+    """torch has no index_put_ for uint64: xpgrad writes through a signed view (array-api-tests
+    test_setitem, uint8 value into a uint64 array)."""
+    import torch
+
+    xt = xpgrad.namespace(torch)
+    x = xt.asarray(torch.zeros(4, dtype=torch.uint64))
+    x[xt.asarray(torch.tensor([0, 2]))] = xt.asarray(torch.tensor([5, 255], dtype=torch.uint8))
+    assert x.data.dtype == torch.uint64
+    assert x.data.tolist() == [5, 0, 255, 0]
+    big = xt.asarray(torch.zeros(2, dtype=torch.uint64))
+    big[xt.asarray(torch.tensor([1]))] = 2**63 + 1
+    assert big.data.tolist() == [0, 2**63 + 1]
+
+
+def test_torch_take_along_axis_negative_indices():
+    import torch
+
+    xt = xpgrad.namespace(torch)
+    x = xt.asarray(torch.arange(12.0).reshape(3, 4), requires_grad=True)
+    idx = torch.tensor([[-1], [-4], [0]])
+    y = xt.take_along_axis(x, xt.asarray(idx), axis=1)
+    assert y.data.reshape(-1).tolist() == [3.0, 4.0, 8.0]
+    xt.sum(y).backward()
+    expect = np.zeros((3, 4))
+    expect[0, 3] = expect[1, 0] = expect[2, 0] = 1.0
+    np.testing.assert_array_equal(x.grad.data.numpy(), expect)

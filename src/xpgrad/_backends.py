@@ -8,13 +8,15 @@ memory the user holds. Code elsewhere never tests backend names.
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import operator
 import types
+import warnings
 
 import array_api_compat as _compat
 
-__all__ = ["Backend", "resolve"]
+__all__ = ["Backend", "chunk_meta", "like_chunks", "resolve"]
 
 # Short module names accepted by ``xpgrad.namespace("...")``.
 _ALIASES = {
@@ -84,6 +86,8 @@ class Backend:
         "lazy",
         "aliases",
         "checks_bounds",
+        "chunked",
+        "_raw_xp",
         "_is_numpy",
         "_is_torch",
         "_np_ndarray",
@@ -108,6 +112,12 @@ class Backend:
         # drops writes, Dask drops writes, CuPy wraps, torch writes the in-range part of an
         # integer-array setitem before raising and wraps negative take_along_dim indices.
         self.checks_bounds = self._is_numpy or _compat.is_array_api_strict_namespace(xp)
+        # Chunked arrays (Dask): gradients take their input's chunks (see ``like_chunks``), and
+        # the namespace is an overlay adding what array_api_compat.dask lacks or gets wrong.
+        self._raw_xp = xp
+        self.chunked = _compat.is_dask_namespace(xp)
+        if self.chunked:
+            self.xp = _dask_overlay(xp)
         if self._is_numpy:
             import numpy
 
@@ -125,9 +135,25 @@ class Backend:
 
             return isinstance(obj, (numpy.ndarray, numpy.generic))
         try:
-            return _compat.array_namespace(obj) is self.xp
+            return _compat.array_namespace(obj) is self._raw_xp
         except TypeError:
             return False
+
+    def constant(self, arr, fname, argname):
+        """``arr``, a raw array given where a Tensor may be, used as a constant.
+
+        A torch tensor that requires grad is refused: xpgrad would treat it as a constant, its
+        ``.grad`` would stay None and torch would record a graph underneath, a silent loss of
+        gradients.
+        """
+        if self._is_torch and arr.requires_grad:
+            raise TypeError(
+                f"{fname}(): argument '{argname}' is a torch tensor that requires grad; xpgrad "
+                "cannot differentiate through torch's own graph and would treat it as a constant. "
+                "Pass .detach() for a constant, or xp.asarray(t.detach(), requires_grad=True) "
+                "for a leaf of xpgrad's graph"
+            )
+        return arr
 
     def ensure(self, data):
         """Make a backend result a proper array (NumPy returns scalars for 0-d results)."""
@@ -166,8 +192,23 @@ class Backend:
         Mutable backends write in place; immutable ones (JAX) get a functional update.
         """
         if self.mutable:
-            if self._is_torch and getattr(value, "dtype", arr.dtype) != arr.dtype:
-                value = value.to(arr.dtype)  # index_put_ (array keys) does not cast, unlike slices
+            if self._is_torch:
+                if getattr(value, "dtype", arr.dtype) != arr.dtype:
+                    value = value.to(arr.dtype)  # index_put_ (array keys) does not cast, unlike slices
+                signed = _TORCH_UNSIGNED_AS_SIGNED.get(str(arr.dtype))
+                if signed is not None and _has_torch_tensor(key):
+                    # torch has no index_put_ for uint16/32/64: write the same bits through a
+                    # signed view of the same width.
+                    import torch
+
+                    sd = getattr(torch, signed)
+                    v = (
+                        value.view(sd)
+                        if hasattr(value, "view")
+                        else torch.tensor(value, dtype=arr.dtype).view(sd)
+                    )
+                    arr.view(sd)[key] = v
+                    return arr
             if self.lazy and _compat.is_dask_array(arr) and 0 in arr[key].shape:
                 return arr  # nothing to write; Dask's __setitem__ rejects empty regions
             arr[key] = value
@@ -308,6 +349,10 @@ class Backend:
         at = getattr(arr, "at", None)
         if at is not None and not self.mutable:
             return at[key].add(values)
+        if self.chunked:
+            out = _dask_index_add(arr, key, values)
+            if out is not None:
+                return out
         if _compat.is_cupy_namespace(self.xp):
             import cupyx
 
@@ -321,6 +366,23 @@ class Backend:
             numpy.add.at(inner, k, numpy.asarray(getattr(values, "_array", values)))
             return arr
         return _generic_index_add(self.xp, arr, key, values)
+
+    def getitem(self, arr, key):
+        """``arr[key]`` (after :meth:`fix_key`). Dask indexes with several or multi-dimensional
+        integer arrays through their linear positions (one 1-d gather), which it supports."""
+        if self.chunked:
+            with _dask_meta_quiet():
+                if _dask_needs_positions(key):
+                    pos = _dask_positions(arr.shape, key)
+                    if pos is not None:
+                        flat = self.xp.reshape(arr, (-1,))
+                        return self.xp.reshape(flat[self.xp.reshape(pos, (-1,))], pos.shape)
+                return arr[key]
+        return arr[key]
+
+    def rechunk(self, arr, chunks):
+        """``arr`` with the given chunks (chunked backends only)."""
+        return arr.rechunk(chunks)
 
     def quiet(self):
         """A context in which the backend does not warn about inf/nan arithmetic.
@@ -380,6 +442,14 @@ def _check_range(lo, hi, n, axis, fname):
     bad = lo if lo < -n else hi if hi >= n else None
     if bad is not None:
         raise IndexError(f"{fname}: index {bad} is out of bounds for axis {axis} with size {n}")
+_TORCH_UNSIGNED_AS_SIGNED = {"torch.uint16": "int16", "torch.uint32": "int32", "torch.uint64": "int64"}
+
+
+def _has_torch_tensor(key) -> bool:
+    import torch
+
+    items = key if isinstance(key, tuple) else (key,)
+    return any(isinstance(k, torch.Tensor) for k in items)
 
 
 def _unwrap_key(key):
@@ -459,7 +529,7 @@ def special_library(backend: Backend):
     block) or None (array-api-strict and unknown libraries); module is None when the library
     is not installed (SciPy is optional).
     """
-    xp = backend.xp
+    xp = backend._raw_xp  # not Dask's overlay namespace
     try:
         if backend._is_numpy:
             return "scipy", importlib.import_module("scipy.special")
@@ -497,7 +567,7 @@ def to_host(backend: Backend, arr):
         return arr
     if backend._is_torch:
         return arr.detach().cpu().numpy()
-    if _compat.is_cupy_namespace(backend.xp):
+    if _compat.is_cupy_namespace(backend._raw_xp):
         return arr.get()
     inner = getattr(arr, "_array", None)  # array_api_strict wraps a NumPy array
     if isinstance(inner, numpy.ndarray):
@@ -515,3 +585,524 @@ def from_host(backend: Backend, arr, device):
 def map_blocks(backend: Backend, fn, *args, dtype):
     """``fn`` (elementwise, on NumPy arrays) applied to each block of Dask arrays ``args``."""
     return backend.xp.map_blocks(fn, *args, dtype=dtype)
+# Dask (lazy, chunked). Everything Dask-specific is in this block: gradients keep their input's
+# chunks (``chunked`` capability, ``like_chunks``), scatter-adds run per chunk, and the
+# functions array_api_compat.dask lacks or gets wrong are built from dask.array's own tools
+# (``apply_gufunc``, ``map_blocks``, lazy index arithmetic) in an overlay namespace.
+
+
+def like_chunks(xp, g, chunks):
+    """``g`` (raw array, or Tensor under ``create_graph``) rechunked to ``chunks``.
+
+    Called by the engine's gradient normalisation for backends with ``chunked`` arrays, so the
+    gradient of every input has that input's chunks (a ``broadcast_to`` or ``zeros`` inside a
+    VJP would otherwise give Dask's default chunks: one chunk of the whole array for a
+    broadcast scalar). A no-op when the chunks already agree or are unknown (nan).
+    """
+    from ._tensor import Tensor
+
+    d = g._data if type(g) is Tensor else g
+    have = getattr(d, "chunks", None)
+    if have is None or have == chunks or not _known_chunks(chunks) or not _known_chunks(have):
+        return g
+    if type(g) is Tensor:
+        from ._ops import record
+
+        return record(g._ns, "rechunk", _rechunk_vjp, (g,), d.rechunk(chunks))
+    return d.rechunk(chunks)
+
+
+def _rechunk_vjp(xp, g):
+    return g  # the engine rechunks it back to the input's chunks
+
+
+def _known_chunks(chunks) -> bool:
+    return all(c == c for dim in chunks for c in dim)  # nan != nan
+
+
+def chunk_meta(inputs):
+    """Gradient metadata ``(shape, dtype, chunks)`` per input (None: no gradient wanted)."""
+    from ._tensor import Tensor
+
+    return tuple(
+        (a._data.shape, a._data.dtype, a._data.chunks) if type(a) is Tensor and a._requires_grad else None
+        for a in inputs
+    )
+
+
+class _Overlay:
+    """A namespace that forwards to ``base`` except for the functions in ``overrides``."""
+
+    def __init__(self, base, overrides, **submodules):
+        self._base = base
+        self.__name__ = base.__name__
+        self.__dict__.update(overrides)
+        self.__dict__.update(submodules)
+
+    def __getattr__(self, name):
+        return getattr(self._base, name)
+
+    def __repr__(self):
+        return f"<{self.__name__} with xpgrad's Dask workarounds>"
+
+
+def _dask_overlay(xp):
+    import dask
+    import dask.array as da
+    import numpy as np
+
+    def np_dtype(x):
+        return np.dtype(x.dtype)
+
+    def gufunc(func, signature, *args, dtypes, sizes=None, **kwargs):
+        # One matrix per task: the core dimensions are rechunked to one chunk each
+        # (allow_rechunk), the batch dimensions keep theirs. output_dtypes given, so Dask never
+        # calls NumPy's linalg on empty metadata arrays (which warns or raises).
+        # ``meta`` rather than ``output_dtypes``: Dask casts a metadata array to each output
+        # dtype, which warns for a complex input with a real output (ComplexWarning).
+        meta = (
+            tuple(np.empty((0,), t) for t in dtypes) if isinstance(dtypes, tuple) else np.empty((0,), dtypes)
+        )
+        return da.apply_gufunc(
+            func,
+            signature,
+            *args,
+            meta=meta,
+            output_sizes=sizes,
+            allow_rechunk=True,
+            vectorize=False,
+            **kwargs,
+        )
+
+    def real_of(t):
+        return np.empty((), dtype=t).real.dtype
+
+    def eye(n_rows, n_cols=None, /, *, k=0, dtype=None, device=None):
+        # dask.array.eye(n, m, k) builds a broken graph when m != n; build the identity from
+        # index comparisons instead (lazy, chunked like arange).
+        m = n_rows if n_cols is None else n_cols
+        dtype = dtype if dtype is not None else xp.float64
+        rows = da.arange(n_rows)[:, None]
+        cols = da.arange(m)[None, :]
+        return (cols - rows == k).astype(dtype)
+
+    def take_along_axis(x, indices, /, *, axis=-1):
+        axis = axis % x.ndim
+        shape = tuple(x.shape[d] if d == axis else max(x.shape[d], indices.shape[d]) for d in range(x.ndim))
+        ishape = tuple(indices.shape[d] if d == axis else shape[d] for d in range(x.ndim))
+        xs = da.broadcast_to(x, tuple(x.shape[d] if d == axis else shape[d] for d in range(x.ndim)))
+        ix = da.broadcast_to(indices, ishape)
+        # The taken axis in one chunk, the others aligned: one np.take_along_axis per block.
+        xs = xs.rechunk({axis: -1})
+        ix = ix.rechunk(tuple(c if d != axis else -1 for d, c in enumerate(xs.chunks)))
+        ix = ix.rechunk({d: xs.chunks[d] for d in range(x.ndim) if d != axis})
+        if 0 in ix.shape or 0 in xs.shape:
+            return da.zeros(ix.shape, dtype=x.dtype)
+        return da.map_blocks(
+            np.take_along_axis,
+            xs,
+            ix,
+            axis=axis,
+            chunks=ix.chunks,
+            dtype=x.dtype,
+            meta=np.empty((0,) * x.ndim, x.dtype),
+        )
+
+    def repeat(x, repeats, /, *, axis=None):
+        if axis is None:
+            x = da.reshape(x, (-1,))
+            axis = 0
+        if isinstance(repeats, int) and x.shape[axis] > 0:
+            return da.repeat(x, repeats, axis=axis)
+        # An array of repeats: the result's shape depends on its values, which Dask must know to
+        # build the graph; repeats (one integer per element along axis) are computed here.
+        r = np.asarray(repeats.compute() if hasattr(repeats, "compute") else repeats, dtype=np.int64)
+        n = x.shape[axis]
+        idx = np.repeat(np.arange(n), np.broadcast_to(r, (n,)))
+        return da.take(x, idx, axis=axis)
+
+    def searchsorted(x1, x2, /, *, side="left", sorter=None):
+        if sorter is not None:
+            x1 = x1[sorter]
+        if not hasattr(x2, "shape"):
+            x2 = da.asarray(np.asarray(x2, dtype=np_dtype(x1)))
+        if x2.ndim == 0:  # Dask's searchsorted mishandles a 0-d x2
+            return da.reshape(base.searchsorted(x1, da.reshape(x2, (1,)), side=side), ())
+        return base.searchsorted(x1, x2, side=side)
+
+    def from_dlpack(x, /, *, device=None, copy=None):
+        if isinstance(x, da.Array):
+            return x.copy() if copy else x
+        return da.from_array(np.from_dlpack(x))
+
+    # Arrays created without a reference (zeros inside a VJP, before the engine rechunks the
+    # gradient like its input) get chunks of at most 32 MiB rather than Dask's default 128 MiB,
+    # so that a few of them fit a small worker.
+    def _small_chunks(fn):
+        def create(shape, *args, chunks=None, **kwargs):
+            if chunks is None:
+                with dask.config.set({"array.chunk-size": "32MiB"}):
+                    return fn(shape, *args, **kwargs)
+            return fn(shape, *args, chunks=chunks, **kwargs)
+
+        return create
+
+    def quiet(fn):
+        def call(*args, **kwargs):
+            with _dask_meta_quiet():
+                return fn(*args, **kwargs)
+
+        return call
+
+    def broadcast_to(x, /, shape):
+        # Dask makes each new or stretched dimension ONE chunk (a scalar broadcast to an 8 GiB
+        # gradient is one 8 GiB chunk, which a worker must hold or transfer whole). Here those
+        # dimensions get bounded chunks instead; the existing ones keep theirs.
+        shape = tuple(shape)
+        if tuple(x.shape) == shape:
+            return x
+        lead = len(shape) - x.ndim
+        want = tuple(
+            x.chunks[i - lead] if i >= lead and x.shape[i - lead] == n else "auto"
+            for i, n in enumerate(shape)
+        )
+        if 0 in shape or "auto" not in want:
+            return base.broadcast_to(x, shape)
+        chunks = da.core.normalize_chunks(want, shape, limit="32MiB", dtype=np.dtype(x.dtype))
+        return da.broadcast_to(x, shape, chunks=chunks)
+
+    def reshape(x, /, shape, *, copy=None):
+        # Dask reshapes only when chunk boundaries line up with the merged or split axes. Else:
+        # the trailing axes in one chunk each (the leading one keeps its chunks), then the
+        # whole array in one chunk as the last resort.
+        try:
+            return base.reshape(x, shape, copy=copy)
+        except NotImplementedError:
+            pass
+        try:
+            return base.reshape(x.rechunk({i: -1 for i in range(1, x.ndim)}), shape, copy=copy)
+        except NotImplementedError:
+            return base.reshape(x.rechunk(-1), shape, copy=copy)
+
+    base = xp
+    overrides = {
+        "reshape": reshape,
+        "broadcast_to": broadcast_to,
+        "tril": quiet(xp.tril),
+        "take": quiet(xp.take),
+        "triu": quiet(xp.triu),
+        "zeros": _small_chunks(xp.zeros),
+        "ones": _small_chunks(xp.ones),
+        "empty": _small_chunks(xp.empty),
+        "full": _small_chunks(xp.full),
+        "eye": eye,
+        "take_along_axis": take_along_axis,
+        "repeat": repeat,
+        "searchsorted": searchsorted,
+        "from_dlpack": from_dlpack,
+    }
+
+    la = np.linalg
+
+    def cholesky(x, /, *, upper=False):
+        out = gufunc(la.cholesky, "(m,m)->(m,m)", x, dtypes=np_dtype(x))
+        return da.conj(da.swapaxes(out, -1, -2)) if upper else out
+
+    def inv(x, /):
+        return gufunc(la.inv, "(m,m)->(m,m)", x, dtypes=np_dtype(x))
+
+    def det(x, /):
+        return gufunc(la.det, "(m,m)->()", x, dtypes=np_dtype(x))
+
+    def slogdet(x, /):
+        t = np_dtype(x)
+        sign, logabs = gufunc(lambda a: tuple(la.slogdet(a)), "(m,m)->(),()", x, dtypes=(t, real_of(t)))
+        return _SlogdetResult(sign, logabs)
+
+    def solve(x1, x2, /):
+        t = np.result_type(np_dtype(x1), np_dtype(x2))
+        if x2.ndim == 1:
+            return gufunc(la.solve, "(m,m),(m)->(m)", x1, x2, dtypes=t)
+        return gufunc(la.solve, "(m,m),(m,k)->(m,k)", x1, x2, dtypes=t)
+
+    def eigh(x, /):
+        t = np_dtype(x)
+        w, v = gufunc(lambda a: tuple(la.eigh(a)), "(m,m)->(m),(m,m)", x, dtypes=(real_of(t), t))
+        return _EighResult(w, v)
+
+    def eigvalsh(x, /):
+        return gufunc(la.eigvalsh, "(m,m)->(m)", x, dtypes=real_of(np_dtype(x)))
+
+    def eig(x, /):
+        c = np.result_type(np_dtype(x), np.complex64)
+        w, v = gufunc(lambda a: tuple(r.astype(c) for r in la.eig(a)), "(m,m)->(m),(m,m)", x, dtypes=(c, c))
+        return _EigResult(w, v)
+
+    def eigvals(x, /):
+        c = np.result_type(np_dtype(x), np.complex64)
+        return gufunc(lambda a: la.eigvals(a).astype(c), "(m,m)->(m)", x, dtypes=c)
+
+    def svd(x, /, *, full_matrices=True):
+        t = np_dtype(x)
+        m, n = x.shape[-2:]
+        k = min(m, n)
+        if full_matrices:
+            sig, sizes = "(m,n)->(m,m),(k),(n,n)", {"k": k}
+        else:
+            sig, sizes = "(m,n)->(m,k),(k),(k,n)", {"k": k}
+        u, s, vh = gufunc(
+            lambda a: tuple(la.svd(a, full_matrices=full_matrices)),
+            sig,
+            x,
+            dtypes=(t, real_of(t), t),
+            sizes=sizes,
+        )
+        return _SVDResult(u, s, vh)
+
+    def svdvals(x, /):
+        k = min(x.shape[-2:])
+        return gufunc(
+            lambda a: la.svd(a, compute_uv=False),
+            "(m,n)->(k)",
+            x,
+            dtypes=real_of(np_dtype(x)),
+            sizes={"k": k},
+        )
+
+    def qr(x, /, *, mode="reduced"):
+        t = np_dtype(x)
+        m, n = x.shape[-2:]
+        k = m if mode == "complete" else min(m, n)
+        q, r = gufunc(
+            lambda a: tuple(la.qr(a, mode=mode)),
+            "(m,n)->(m,k),(k,n)",
+            x,
+            dtypes=(t, t),
+            sizes={"k": k},
+        )
+        return _QRResult(q, r)
+
+    def pinv(x, /, *, rtol=None):
+        t = np_dtype(x)
+        m, n = x.shape[-2:]
+        if rtol is None:
+            rtol = max(m, n) * np.finfo(real_of(t)).eps
+        return gufunc(lambda a: la.pinv(a, rcond=rtol), "(m,n)->(n,m)", x, dtypes=t)
+
+    def matrix_rank(x, /, *, rtol=None):
+        s = svdvals(x)
+        m, n = x.shape[-2:]
+        if rtol is None:
+            rtol = max(m, n) * np.finfo(real_of(np_dtype(x))).eps
+        tol = da.max(s, axis=-1, keepdims=True) * rtol
+        return da.count_nonzero(s > tol, axis=-1)
+
+    def matrix_power(x, n, /):
+        return gufunc(lambda a: la.matrix_power(a, n), "(m,m)->(m,m)", x, dtypes=np_dtype(x))
+
+    def matrix_norm(x, /, *, keepdims=False, ord="fro"):
+        if ord in (2, -2, "nuc"):
+            s = svdvals(x)
+            r = {2: da.max, -2: da.min, "nuc": da.sum}[ord](s, axis=-1)
+            return r[..., None, None] if keepdims else r
+        return base.linalg.matrix_norm(x, keepdims=keepdims, ord=ord)
+
+    def cross(x1, x2, /, *, axis=-1):
+        t = np.result_type(np_dtype(x1), np_dtype(x2))
+        a1 = da.moveaxis(x1, axis, -1)
+        a2 = da.moveaxis(x2, axis, -1)
+        out = gufunc(np.cross, "(i),(i)->(i)", a1, a2, dtypes=t)
+        return da.moveaxis(out, -1, axis)
+
+    linalg = _Overlay(
+        xp.linalg,
+        {
+            "cholesky": cholesky,
+            "inv": inv,
+            "det": det,
+            "slogdet": slogdet,
+            "solve": solve,
+            "eigh": eigh,
+            "eigvalsh": eigvalsh,
+            "eig": eig,
+            "eigvals": eigvals,
+            "svd": svd,
+            "svdvals": svdvals,
+            "qr": qr,
+            "pinv": pinv,
+            "matrix_rank": matrix_rank,
+            "matrix_power": matrix_power,
+            "matrix_norm": matrix_norm,
+            "cross": cross,
+        },
+    )
+
+    # dask.array.fft transforms only along axes that are one chunk: rechunk those axes first.
+    def fft_along(fn, nd):
+        def call(x, /, *args, **kwargs):
+            if nd:
+                axes = kwargs.get("axes")
+                if axes is None:
+                    s_ = kwargs.get("s")
+                    axes = range(x.ndim) if s_ is None else range(x.ndim - len(s_), x.ndim)
+            else:
+                axes = (kwargs.get("axis", -1),)
+            x = x.rechunk({a % x.ndim: -1 for a in axes}) if x.ndim else x
+            return fn(x, *args, **kwargs)
+
+        return call
+
+    fft_names = ("fft", "ifft", "rfft", "irfft", "hfft", "ihfft")
+    fft = _Overlay(
+        xp.fft,
+        {
+            **{n: fft_along(getattr(xp.fft, n), False) for n in fft_names if hasattr(xp.fft, n)},
+            **{
+                n + "n": fft_along(getattr(xp.fft, n + "n"), True)
+                for n in fft_names
+                if hasattr(xp.fft, n + "n")
+            },
+        },
+    )
+    return _Overlay(xp, overrides, linalg=linalg, fft=fft)
+
+
+def _named(name, fields):
+    import collections
+
+    return collections.namedtuple(name, fields)
+
+
+_SlogdetResult = _named("SlogdetResult", "sign logabsdet")
+_EighResult = _named("EighResult", "eigenvalues eigenvectors")
+_EigResult = _named("EigResult", "eigenvalues eigenvectors")
+_SVDResult = _named("SVDResult", "U S Vh")
+_QRResult = _named("QRResult", "Q R")
+
+
+def _dask_positions(shape, key):
+    """Lazy linear positions: ``arange(prod(shape)).reshape(shape)[key]`` for an integer-array key.
+
+    Built from the key's own arrays by index arithmetic (NumPy's advanced-indexing placement
+    rules), so it works where Dask's ``__getitem__`` does not (several or multi-dimensional
+    integer arrays). Returns None for keys it does not handle (boolean masks, ``None``).
+    """
+    import dask.array as da
+    import numpy as np
+
+    items = list(key) if isinstance(key, tuple) else [key]
+    if any(k is None for k in items):
+        return None
+    if any(hasattr(k, "dtype") and np.dtype(k.dtype) == np.bool_ for k in items):
+        return None
+    n_explicit = sum(1 for k in items if k is not Ellipsis)
+    expanded = []
+    for k in items:
+        if k is Ellipsis:
+            expanded += [slice(None)] * (len(shape) - n_explicit)
+        else:
+            expanded.append(k)
+    expanded += [slice(None)] * (len(shape) - len(expanded))
+    strides = [1] * len(shape)
+    for d in range(len(shape) - 2, -1, -1):
+        strides[d] = strides[d + 1] * shape[d + 1]
+    adv = [d for d, k in enumerate(expanded) if not isinstance(k, slice)]
+    if not adv:
+        return None
+    bshape = np.broadcast_shapes(*(tuple(getattr(expanded[d], "shape", ())) for d in adv))
+    contiguous = adv == list(range(adv[0], adv[-1] + 1))
+    slice_axes = [d for d in range(len(shape)) if d not in adv]
+    # Result layout: slice dims before the advanced block, the block, slice dims after (advanced
+    # indices adjacent), or the block first (not adjacent).
+    if contiguous:
+        before = [d for d in slice_axes if d < adv[0]]
+        after = [d for d in slice_axes if d > adv[-1]]
+    else:
+        before, after = [], slice_axes
+    nb, na = len(before), len(after)
+    lens = {d: len(range(*expanded[d].indices(shape[d]))) for d in slice_axes}
+    out_shape = tuple(lens[d] for d in before) + tuple(bshape) + tuple(lens[d] for d in after)
+    pos = da.zeros((), dtype=np.int64)
+    for d in adv:
+        k = expanded[d]
+        if isinstance(k, (int, np.integer)):
+            k = da.asarray(np.int64(k))
+        k = da.asarray(k).astype(np.int64)
+        k = k % shape[d] if shape[d] else k
+        k = da.reshape(k, (1,) * nb + (1,) * (len(bshape) - k.ndim) + tuple(k.shape) + (1,) * na)
+        pos = pos + k * strides[d]
+    for i, d in enumerate(before + after):
+        r = da.arange(*expanded[d].indices(shape[d]), dtype=np.int64)
+        where = i if i < nb else nb + len(bshape) + (i - nb)
+        r = da.reshape(r, tuple(lens[d] if j == where else 1 for j in range(len(out_shape))))
+        pos = pos + r * strides[d]
+    return da.broadcast_to(pos, out_shape)
+
+
+def _dask_index_add(arr, key, values):
+    """``arr[key] += values`` with repeated indices accumulating, per chunk of ``arr``.
+
+    The values and their linear positions are cut into blocks; each (values block, output
+    block) pair is one task doing ``np.add.at`` on the output block with the values that fall
+    in it, and the partial blocks are summed. Memory per task: one output block plus one values
+    block (no one-hot matrix, no gathering of all values).
+    """
+    import dask.array as da
+    import numpy as np
+    from dask.base import tokenize
+    from dask.highlevelgraph import HighLevelGraph
+
+    pos = _dask_positions(arr.shape, key)
+    if pos is None:
+        return None
+    values = da.asarray(values)
+    if values.dtype != arr.dtype:
+        values = values.astype(arr.dtype)
+    if 0 in pos.shape or 0 in arr.shape:
+        return arr
+    vals = da.broadcast_to(values, pos.shape).reshape(-1)
+    pos = pos.reshape(-1)
+    vals = vals.rechunk(pos.chunks)
+    offsets = [np.cumsum((0,) + c) for c in arr.chunks]
+    shape = arr.shape
+    name = "xpgrad-index-add-" + tokenize(arr, key, values)
+    dsk = {}
+    nj = len(pos.chunks[0])
+    for j in range(nj):
+        for block in np.ndindex(*arr.numblocks):
+            lo = tuple(int(offsets[d][b]) for d, b in enumerate(block))
+            hi = tuple(int(offsets[d][b + 1]) for d, b in enumerate(block))
+            dsk[(name, j, *block)] = (_scatter_block, (pos.name, j), (vals.name, j), shape, lo, hi, arr.dtype)
+    graph = HighLevelGraph.from_collections(name, dsk, dependencies=[pos, vals])
+    parts = da.Array(graph, name, ((1,) * nj, *arr.chunks), meta=np.empty((0,) * (arr.ndim + 1), arr.dtype))
+    return arr + da.sum(parts, axis=0)
+
+
+def _scatter_block(pos, vals, shape, lo, hi, dtype):
+    import numpy as np
+
+    out = np.zeros(tuple(h - low for low, h in zip(lo, hi)), dtype=dtype)
+    coords = np.unravel_index(pos, shape) if len(shape) else ()
+    inside = np.ones(pos.shape, dtype=bool)
+    for c, low, h in zip(coords, lo, hi):
+        inside &= (c >= low) & (c < h)
+    np.add.at(out, tuple(c[inside] - low for c, low in zip(coords, lo)), vals[inside])
+    return out[None]
+
+
+def _dask_needs_positions(key) -> bool:
+    items = key if isinstance(key, tuple) else (key,)
+    arrays = [k for k in items if hasattr(k, "ndim") and hasattr(k, "dtype") and str(k.dtype) != "bool"]
+    return len(arrays) > 1 or any(k.ndim != 1 for k in arrays)
+
+
+@contextlib.contextmanager
+def _dask_meta_quiet():
+    """Silence the ComplexWarning that Dask raises while building the *metadata* of a complex
+    integer-array gather or of tril/triu (it casts an empty complex array to a real one; no
+    value is involved). Only that warning, only while the graph is built."""
+    import numpy as np
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", np.exceptions.ComplexWarning)
+        yield

@@ -103,6 +103,8 @@ def asarray(self, obj, /, *, dtype=None, device=None, copy=None, requires_grad=F
             "asarray(): argument 'obj' must be an array, a Python scalar (bool, int, float, "
             f"complex) or a nested sequence of them, got {type(obj).__name__}"
         )
+    if self._backend.is_native(obj):
+        self._backend.constant(obj, "asarray", "obj")
     data = self._xp.asarray(obj, dtype=dtype, device=device, copy=copy)
     if not _is_array_api_dtype(self, data.dtype):
         raise TypeError(

@@ -23,6 +23,7 @@ import threading
 import traceback
 
 from . import _grad_mode
+from ._backends import like_chunks
 
 __all__ = ["Node", "run_backward", "OUT"]
 
@@ -239,7 +240,7 @@ def sum_to_shape(xp, g, shape):
 
 
 def _normalise(xp, g, meta):
-    shape, dtype = meta
+    shape, dtype = meta[0], meta[1]
     if g.shape != shape:
         g = sum_to_shape(xp, g, shape)
     if g.dtype != dtype:
@@ -247,6 +248,8 @@ def _normalise(xp, g, meta):
             g = xp.real(g)
         if g.dtype != dtype:
             g = xp.astype(g, dtype)
+    if len(meta) > 2:  # chunked backends (Dask): the input's chunks, see _backends.like_chunks
+        g = like_chunks(xp, g, meta[2])
     return g
 
 
@@ -570,7 +573,7 @@ def run_backward(
                 gi = grads
                 if target is not None and gi is not None:
                     meta = node.meta[0]
-                    if meta is not None and (gi.shape != meta[0] or gi.dtype != meta[1]):
+                    if meta is not None and (gi.shape != meta[0] or gi.dtype != meta[1] or len(meta) > 2):
                         gi = _normalise(xp, gi, meta)
                     if anomaly:
                         _check_finite(ns, node, gi)
@@ -593,7 +596,7 @@ def run_backward(
                 for target, idx, gi, meta in zip(nxt, node.nidx, grads, node.meta):
                     if target is None or gi is None:
                         continue
-                    if meta is not None and (gi.shape != meta[0] or gi.dtype != meta[1]):
+                    if meta is not None and (gi.shape != meta[0] or gi.dtype != meta[1] or len(meta) > 2):
                         gi = _normalise(xp, gi, meta)
                     if anomaly:
                         _check_finite(ns, node, gi)

@@ -87,7 +87,7 @@ def _raw_key(key):
 
 def _getitem(self, x, key):
     key, kept = _keys(self, x, key, "__getitem__")
-    data = x._data[key]
+    data = self._backend.getitem(x._data, key)
     basic = _is_basic(key)
     d = x._data
     t = record(
@@ -144,11 +144,11 @@ def _index_add(self, shape, dtype, key, values, device=None):
     b = self._backend
     z = self._xp.zeros(shape, dtype=dtype, device=device if device is not None else b.device(vd))
     data = b.index_add(z, key, vd) if _has_int_array(self, key) else b.setitem(z, key, vd)
-    return record(self, "index_add", _index_add_vjp, (values,), data, kw={"key": key})
+    return record(self, "index_add", _index_add_vjp, (values,), data, kw={"key": key, "getitem": b.getitem})
 
 
-def _index_add_vjp(xp, g, *, key):
-    return g[key]
+def _index_add_vjp(xp, g, *, key, getitem):
+    return g[key] if type(g) is Tensor else getitem(g, key)
 
 
 def take(self, x, indices, /, *, axis=None):

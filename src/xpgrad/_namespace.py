@@ -156,7 +156,7 @@ class Namespace(types.ModuleType):
                 raise self._wrong_tensor(x, fname, argname)
             return x
         if self._backend.is_native(x):
-            t = Tensor._wrap_plain(self, self._ensure(x))
+            t = Tensor._wrap_plain(self, self._ensure(self._backend.constant(x, fname, argname)))
             t._vc = ForeignCounter((0,))  # the caller holds the array: kept values are copies
             return t
         raise _NotOperand(
@@ -187,7 +187,7 @@ class Namespace(types.ModuleType):
         if isinstance(x, (bool, int, float, complex)):
             return x, False
         if self._backend.is_native(x):
-            return self._ensure(x), False
+            return self._ensure(self._backend.constant(x, fname, argname)), False
         raise _NotOperand(
             f"{fname}(): argument '{argname}' must be an array or a Python scalar, got {type(x).__name__}"
         )
@@ -199,7 +199,7 @@ class Namespace(types.ModuleType):
                 raise self._wrong_tensor(x, fname, argname)
             return x._data
         if self._backend.is_native(x):
-            return self._ensure(x)
+            return self._ensure(self._backend.constant(x, fname, argname))
         raise TypeError(f"{fname}(): argument '{argname}' must be an array, got {type(x).__name__}")
 
     def _device_of_node(self, node):

@@ -11,6 +11,7 @@ from __future__ import annotations
 import inspect
 
 from . import _grad_mode
+from ._backends import chunk_meta
 from ._engine import NOTHING_TO_UNPACK, OUT, OUTS, Node
 from ._tensor import ForeignCounter, Tensor, _init, _new, _NotOperand, counter_of, version_of
 
@@ -190,6 +191,8 @@ def record(ns, name, vjp, inputs, out, saved=(), kw=None, view_of=None, alias_ch
     counter = counter_of(view_of) if view_of is not None and ns._backend.aliases else None
     if needs_grad(*inputs) and ns._is_differentiable_dtype(out.dtype):
         targets, idx, meta = _edges(inputs)
+        if ns._backend.chunked:
+            meta = chunk_meta(inputs)
         saved, versions = _protect_saved(ns, saved)
         guards = None
         if kw:
@@ -238,6 +241,8 @@ def record_multi(ns, name, vjp, inputs, outs, saved=(), kw=None, differentiable=
     results = []
     if needs_grad(*inputs) and any(differentiable):
         targets, idx, meta = _edges(inputs)
+        if ns._backend.chunked:
+            meta = chunk_meta(inputs)
         saved, versions = _protect_saved(ns, saved)
         guards = None
         if kw:
@@ -438,6 +443,7 @@ def make_binary(ns, name, fwd, vjp1, vjp2):
     both_saves = saves(names1 + names2)
     native = ns._backend.native_type
     ensure = ns._ensure
+    chunked = ns._backend.chunked
     coerce = ns._coerce_binary
 
     def f(x1, x2, /):
@@ -487,6 +493,8 @@ def make_binary(ns, name, fwd, vjp1, vjp2):
                 edges = (None, target(x2))
                 ni = nidx2(0, x2._output_nr)
                 meta = _EXACT2 if t1 is float or t1 is int else (None, (d2.shape, d2.dtype))
+            if chunked:
+                meta = chunk_meta((x1, x2))
             s1 = x1 if sx1 else None
             s2 = x2 if sx2 else None
             # A raw backend array the caller passed (and may write into later) is kept as a copy.

@@ -269,14 +269,44 @@ def to_numpy(a):
         return np.asarray(a)
 
 
-def _xpgrad_inputs(sample, dtype, ns, differentiate):
+# Chunk layouts for backends with chunked arrays (Dask): a sample's arrays are split so that
+# gradients cross chunk boundaries. Layout ``k`` of an axis of length n: 0 = halves, 1 = uneven
+# (1, n - 1), 2 = chunks of 1 element. Empty and length-1 axes stay one chunk.
+_LAYOUTS = 3
+
+
+def _chunks_for(shape, layout):
+    out = []
+    for n in shape:
+        if n <= 1:
+            out.append((n,))
+        elif layout == 0:
+            h = (n + 1) // 2
+            out.append((h, n - h))
+        elif layout == 1:
+            out.append((1, n - 1))
+        else:
+            out.append((1,) * n)
+    return tuple(out)
+
+
+def _xpgrad_inputs(sample, dtype, ns, differentiate, layout=0):
     raw = ns._xp
+    backend = ns._backend
+    counter = [layout]
+
+    def native(a):
+        d = raw.asarray(a)
+        if backend.chunked and d.ndim:
+            d = backend.rechunk(d, _chunks_for(d.shape, counter[0] % _LAYOUTS))
+            counter[0] += 1
+        return d
 
     def make_float(a, want_grad):
-        return ns.asarray(raw.asarray(a), requires_grad=want_grad)
+        return ns.asarray(native(a), requires_grad=want_grad)
 
     def make_const(a):
-        return ns.asarray(raw.asarray(a))
+        return ns.asarray(native(a))
 
     return _convert(sample, dtype, make_float, make_const, differentiate)
 
@@ -623,7 +653,7 @@ def _run(op, sample, dtype, ns, check, seed, rtol, atol):
 
     differentiate = op.differentiable and check != "forward"
     # A non-differentiable function gets inputs that require grad: its outputs must not.
-    xin = _xpgrad_inputs(sample, dtype, ns, differentiate or not op.differentiable)
+    xin = _xpgrad_inputs(sample, dtype, ns, differentiate or not op.differentiable, layout=seed)
     tin = _torch_inputs(sample, dtype, differentiate)
     return compare_with_torch(
         lambda: op.call(ns, *xin.args, **xin.kwargs),
