@@ -442,6 +442,8 @@ def _check_range(lo, hi, n, axis, fname):
     bad = lo if lo < -n else hi if hi >= n else None
     if bad is not None:
         raise IndexError(f"{fname}: index {bad} is out of bounds for axis {axis} with size {n}")
+
+
 _TORCH_UNSIGNED_AS_SIGNED = {"torch.uint16": "int16", "torch.uint32": "int32", "torch.uint64": "int64"}
 
 
@@ -585,6 +587,8 @@ def from_host(backend: Backend, arr, device):
 def map_blocks(backend: Backend, fn, *args, dtype):
     """``fn`` (elementwise, on NumPy arrays) applied to each block of Dask arrays ``args``."""
     return backend.xp.map_blocks(fn, *args, dtype=dtype)
+
+
 # Dask (lazy, chunked). Everything Dask-specific is in this block: gradients keep their input's
 # chunks (``chunked`` capability, ``like_chunks``), scatter-adds run per chunk, and the
 # functions array_api_compat.dask lacks or gets wrong are built from dask.array's own tools
