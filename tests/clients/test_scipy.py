@@ -43,11 +43,6 @@ def res(r):
 
 
 _NO_TORCH = "{}: SciPy computes it with NumPy for torch tensors (torch.special lacks it), so torch.autograd cannot differentiate the call"
-_SAVED = (
-    "SciPy writes in place into {what}, which the division saved for its gradient; torch passes here "
-    "(it saves the inputs of a division only). Blocked on the saved-values work (copy a saved value "
-    "before an in-place write) of another issue"
-)
 _INPLACE = (
     "SciPy writes in place into {what}, which the gradient needs (the result of torch.amax or "
     "torch.std, an input of amax); torch.autograd raises on the same call, and so does xpgrad"
@@ -131,15 +126,9 @@ STATS = [
     Call("stats.entropy", lambda p: st.entropy(p), pos(6)),
     Call("stats.entropy(base=2)", lambda p: st.entropy(p, base=2), pos(6)),
     Call("stats.entropy(qk)", lambda p, q: st.entropy(p, q), two(pos(6), pos(6))),
-    Call(
-        "stats.zscore",
-        lambda x: st.zscore(x),
-        normal(8),
-        xfail=_SAVED.format(what="the result of a division"),
-    ),
-    Call(
-        "stats.gzscore", lambda x: st.gzscore(x), pos(8), xfail=_SAVED.format(what="the result of a division")
-    ),
+    # SciPy writes in place into the result of a division: fine, the division saves its inputs (as torch).
+    Call("stats.zscore", lambda x: st.zscore(x), normal(8)),
+    Call("stats.gzscore", lambda x: st.gzscore(x), pos(8)),
     Call(
         "stats.pearsonr",
         lambda x, y: res(st.pearsonr(x, y)),
