@@ -183,7 +183,10 @@ INTEGRATE = [
         lambda a: si.tanhsinh(lambda t, a: a * t * t, const(a, 0.0), const(a, 1.0), args=(a,)).integral,
         pos(3),
         second=False,
-        ref="fd",  # on torch, tanhsinh writes into an output of unbind, which torch refuses
+        ref="fd",
+        xfail="tanhsinh writes in place into a row of an array after take_along_axis saved another row "
+        "of it (the rows share one version counter); torch.autograd raises on the same call (it "
+        "refuses writes into unbind's outputs), and so does xpgrad",
     ),
 ]
 
