@@ -336,8 +336,20 @@ def differences(op, sample, dtype, ns, aspect):
 # -- pytest ------------------------------------------------------------------------------------
 
 
+# Functions outside torch's derivatives.yaml: the special extension (its torch references are
+# torch.special where torch has the function, otherwise torch compositions or SciPy's values) and
+# the non-standard ``median``/``bincount`` (torch.quantile / a scatter). Their saved sets are not
+# torch's to compare with; their gradients are checked by the conformance suite and finite
+# differences.
+_NOT_IN_DERIVATIVES_YAML = ("special.*", "median", "bincount")
+
+
 def _cases():
-    return [c for c in iter_cases(op_db(), dtypes=DTYPES) if c.op.differentiable]
+    return [
+        c
+        for c in iter_cases(op_db(), dtypes=DTYPES)
+        if c.op.differentiable and not any(fnmatchcase(c.op.name, p) for p in _NOT_IN_DERIVATIVES_YAML)
+    ]
 
 
 def _deviation(case, aspect):
