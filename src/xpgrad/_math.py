@@ -6,6 +6,8 @@ A VJP runs with the raw backend namespace (plain backward) or with the xpgrad na
 
 from __future__ import annotations
 
+from ._tensor import Tensor
+
 _COMPLEX_CACHE: dict = {}
 
 
@@ -113,7 +115,7 @@ def zeros_along(xp, a, axis, n):
 def _values_at_hand(a) -> bool:
     """False for an array whose values are not known without computing it: a Dask array
     (lazy) or a JAX tracer (inside ``jax.jit``/``grad``/``vmap``)."""
-    if type(a).__name__ == "Tensor":
+    if isinstance(a, Tensor):  # under create_graph: the values are those of its raw array
         a = a._data
     mod = type(a).__module__
     if mod.startswith("dask"):
