@@ -1,7 +1,8 @@
 """``python -m conformance.fuzz --backend numpy --programs 1000 --seed 0 [--report DIR]``.
 
 Exit status: 0 when every difference is explained (a known difference), 1 when one is not or the
-fuzzer crashed, 2 for a usage error.
+fuzzer crashed (or, with ``--fail-on-unused-known``, when a known entry matched nothing), 2 for a
+usage error.
 """
 
 from __future__ import annotations
@@ -27,6 +28,11 @@ def main(argv=None) -> int:
         "--reductions", type=int, default=100, help="reduce at most this many differences (default: 100)"
     )
     p.add_argument("--report", metavar="DIR", help="write fuzz-<backend>.txt/.json and reproducers to DIR")
+    p.add_argument(
+        "--fail-on-unused-known",
+        action="store_true",
+        help="exit status 1 also when a known entry matched no difference (for long runs: a stale entry hides bugs)",
+    )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     args = p.parse_args(argv)
     if args.programs < 0:
@@ -54,6 +60,8 @@ def main(argv=None) -> int:
     if args.report:
         run.write(args.report)
     print(run.summary())
+    if args.fail_on_unused_known and run.unused_known:
+        return 1
     return 1 if run.unexplained or run.crashes else 0
 
 

@@ -354,14 +354,12 @@ def _moveaxis_vjp(xp, g, *, source, destination):
 
 
 def flip(self, x, /, *, axis=None):
-    """Reverse the order of elements along ``axis`` (all axes if None); a view on backends
-    that can. The gradient is flipped back."""
+    """Reverse the order of elements along ``axis`` (all axes if None). The gradient is
+    flipped back. A new array, as ``torch.flip`` (NumPy's view is copied): an in-place change
+    of the result leaves ``x`` alone."""
     x = self._tensor(x, "flip")
     data = self._xp.flip(x._data, axis=axis)
-    t = record(self, "flip", _flip_vjp, (x,), data, kw={"axis": axis}, view_of=x)
-    if t._base is not None:
-        self._set_view_fn(t, x, lambda b: self.flip(b, axis=axis))
-    return t
+    return record(self, "flip", _flip_vjp, (x,), data, kw={"axis": axis})
 
 
 def _flip_vjp(xp, g, *, axis):

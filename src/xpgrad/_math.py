@@ -113,7 +113,7 @@ def zeros_along(xp, a, axis, n):
 def _values_at_hand(a) -> bool:
     """False for an array whose values are not known without computing it: a Dask array
     (lazy) or a JAX tracer (inside ``jax.jit``/``grad``/``vmap``)."""
-    if type(a).__name__ == "Tensor":
+    if type(a).__module__ == "xpgrad._tensor":  # an xpgrad Tensor (not torch.Tensor: same name)
         a = a._data
     mod = type(a).__module__
     if mod.startswith("dask"):
