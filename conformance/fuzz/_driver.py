@@ -71,8 +71,9 @@ class FuzzRun:
 
     @property
     def unused_known(self) -> list:
-        """The known entries that explained no difference of this run (stale, or not met yet)."""
-        return [e for n, e in enumerate(self.known) if not self.known_hits[n]]
+        """The known entries that explained no difference of this run (stale, or not met yet);
+        the benign ones (rounding, explained by the triage itself) are not counted."""
+        return [e for n, e in enumerate(self.known) if not self.known_hits[n] and not e.benign]
 
     @property
     def unexplained(self) -> list[Finding]:
@@ -92,7 +93,7 @@ class FuzzRun:
             f"xpgrad fuzz: backend {self.backend}, {self.programs} programs in {self.seconds:.1f} s: "
             f"{len(self.findings)} differences ({len(self.unexplained)} unexplained), "
             f"{len(self.crashes)} fuzzer crashes, "
-            f"{len(self.unused_known)} of {len(self.known)} known entries matched nothing",
+            f"{len(self.unused_known)} of {sum(not e.benign for e in self.known)} known entries matched nothing",
             "",
             "per class:",
         ]
@@ -105,8 +106,10 @@ class FuzzRun:
             lines.append(f"  {n:5d}  {op}  (in {self.ops_run[op]} programs run)")
         lines += ["", "known entries (differences matched):"]
         for n, e in enumerate(self.known):
-            flag = "" if self.known_hits[n] else "  UNUSED: stale, or not met by this run"
-            lines.append(f"  {self.known_hits[n]:5d}  {e.check} / {e.cls} / ops {', '.join(e.ops) or '*'}{flag}")
+            flag = "" if self.known_hits[n] or e.benign else "  UNUSED: stale, or not met by this run"
+            lines.append(
+                f"  {self.known_hits[n]:5d}  {e.check} / {e.cls} / ops {', '.join(e.ops) or '*'}{flag}"
+            )
         lines += ["", "reduced reproducers (one per check, class and op set):"]
         for key, fs in sorted(self.groups().items()):
             f = fs[0]
@@ -130,7 +133,13 @@ class FuzzRun:
             "unexplained": len(self.unexplained),
             "crashes": self.crashes,
             "known_entries": [
-                {"check": e.check, "class": e.cls, "ops": list(e.ops), "reason": e.reason, "matched": self.known_hits[n]}
+                {
+                    "check": e.check,
+                    "class": e.cls,
+                    "ops": list(e.ops),
+                    "reason": e.reason,
+                    "matched": self.known_hits[n],
+                }
                 for n, e in enumerate(self.known)
             ],
             "unused_known": len(self.unused_known),
