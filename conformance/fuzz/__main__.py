@@ -22,6 +22,12 @@ def main(argv=None) -> int:
     p.add_argument("--backend", default="numpy", help="array library under test (default: numpy)")
     p.add_argument("--programs", type=int, default=1000, help="number of programs (default: 1000)")
     p.add_argument("--seed", type=int, default=0, help="seed of the run (default: 0)")
+    p.add_argument(
+        "--first",
+        type=int,
+        default=0,
+        help="index of the first program (default: 0); a long run in parts: --first 5000 --programs 5000 ...",
+    )
     p.add_argument("--dtypes", nargs="+", choices=DTYPES, help="only these dtypes (default: all four)")
     p.add_argument("--max-stmts", type=int, default=10, help="statements per program at most (default: 10)")
     p.add_argument(
@@ -35,8 +41,8 @@ def main(argv=None) -> int:
     )
     p.add_argument("-q", "--quiet", action="store_true", help="no progress on stderr")
     args = p.parse_args(argv)
-    if args.programs < 0:
-        p.error("--programs must be >= 0")
+    if args.programs < 0 or args.first < 0:
+        p.error("--programs and --first must be >= 0")
 
     def progress(k, n, run):
         if not args.quiet and (k % 50 == 0 or k == n):
@@ -51,6 +57,7 @@ def main(argv=None) -> int:
             max_stmts=args.max_stmts,
             max_reductions=args.reductions,
             progress=progress,
+            first=args.first,
         )
     except (ValueError, TypeError, ImportError) as exc:
         print(f"python -m conformance.fuzz: --backend {args.backend!r}: {exc}", file=sys.stderr)

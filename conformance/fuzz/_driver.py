@@ -171,11 +171,14 @@ def fuzz(
     max_reductions: int = 100,
     progress=None,
     known=None,
+    first: int = 0,
 ) -> FuzzRun:
     """Run ``programs`` random programs on ``backend`` against torch and triage the differences.
 
     At most ``max_reductions`` differences are reduced (each with at most ``reduce_budget``
-    runs), one per signature, class and op set; the others are reported unreduced.
+    runs), one per signature, class and op set; the others are reported unreduced. ``first``:
+    the index of the first program, so that a long run can be made in parts (programs ``first``
+    to ``first + programs - 1`` of the run started with ``seed``).
     """
     from .._suite import resolve_backend
 
@@ -186,7 +189,7 @@ def fuzz(
     t0 = time.perf_counter()
     reduced = 0
     seen: set = set()  # (signature, class, ops) of the differences already reduced
-    for k in range(programs):
+    for k in range(first, first + programs):
         s = program_seed(seed, k)
         dtype = None if not dtypes else dtypes[k % len(dtypes)]
         try:
@@ -223,6 +226,6 @@ def fuzz(
         except Exception as exc:  # noqa: BLE001 - a crash of the fuzzer itself is reported
             run.crashes.append(f"seed {s}: {type(exc).__name__}: {exc}\n{traceback.format_exc(limit=-4)}")
         if progress is not None:
-            progress(k + 1, programs, run)
+            progress(k + 1 - first, programs, run)
     run.seconds = time.perf_counter() - t0
     return run

@@ -195,7 +195,6 @@ MODELS = [
         "decomposition.PCA.transform",
         lambda x, z: dec.PCA(n_components=2, svd_solver="covariance_eigh").fit(x).transform(z),
         two(normal(6, 3), normal(2, 3)),
-        xfail="PCA(svd_solver='covariance_eigh') writes in place into an output of eigh that xpgrad saved for the gradient; torch passes here. Blocked on the saved-values work (copy a saved value before an in-place write) of another issue",
     ),
     Call(
         "discriminant_analysis.LinearDiscriminantAnalysis.transform",
