@@ -227,3 +227,18 @@ def test_self_inplace_multiply_gives_the_gradient_deviation(op):
     (tw * tw if op == "*=" else tw / tw).sum().backward()  # out of place: torch agrees
     np.testing.assert_allclose(tx2.grad.numpy(), expected, atol=1e-15)
     np.testing.assert_allclose(_np(x.grad), expected, atol=1e-15)
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_broadcast_arrays_results_require_grad_as_their_inputs(backend):
+    # fuzz (array_api_strict, 5,000 programs): "forward / requires_grad differs / broadcast_arrays"
+    ns = _ns(backend)
+    x = ns.asarray([1.0, 2.0], requires_grad=True)
+    c = ns.asarray([[3.0], [4.0], [5.0]])
+    a, b = ns.broadcast_arrays(c, x)
+    tx = torch.tensor([1.0, 2.0], requires_grad=True)
+    ta, tb = torch.broadcast_tensors(torch.tensor([[3.0], [4.0], [5.0]]), tx)
+    assert (a.requires_grad, b.requires_grad) == (ta.requires_grad, tb.requires_grad) == (False, True)
+    ns.sum(a * b).backward()
+    (ta * tb).sum().backward()
+    np.testing.assert_allclose(_np(x.grad), tx.grad.numpy())

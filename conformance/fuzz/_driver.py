@@ -214,7 +214,7 @@ def fuzz(
                     else:
                         small = program
                 f = Finding(s, diff.check, diff.kind, cls, diff.detail, small.ops, small, len(program.stmts))
-                entry = find_known_entry(f.check, f.cls, f.ops, backend, run.known)
+                entry = find_known_entry(f.check, f.cls, f.ops, backend, run.known, f.detail)
                 if entry is not None:
                     f.known = entry.reason
                     run.known_hits[run.known.index(entry)] += 1

@@ -3,7 +3,8 @@ reported as known, with the entry's reason; any other is unexplained (the CI tes
 
 An entry matches on the check ("forward", "first", "second"), the class (``fnmatch`` pattern on
 one of ``_triage.CLASSES``), the ops of the reduced program (every pattern must match one op;
-``()`` matches any program; ``"a|b"`` matches either) and the backend. Each entry is an
+``()`` matches any program; ``"a|b"`` matches either), the backend and the difference's detail
+(``fnmatch`` pattern; the error message for a raise mismatch). Each entry is an
 explanation: the triage's own (rounding), torch's bug, an artefact of the reference
 (``array_api_compat.torch``), or a deliberate deviation (then ``docs/deviations.md`` has it, with
 a test). No entry stands for an xpgrad bug: those are fixed.
@@ -28,13 +29,15 @@ class FuzzKnown:
     reason: str
     check: str = "*"
     backend: str = "*"
+    detail: str = "*"
     # Explained by the triage itself (rounding): matched on the class alone, so it cannot hide a
     # wrong gradient, and a run need not meet it (not reported when unused).
     benign: bool = False
 
-    def matches(self, check: str, cls: str, ops, backend: str) -> bool:
+    def matches(self, check: str, cls: str, ops, backend: str, detail: str = "") -> bool:
         return (
             fnmatchcase(check, self.check)
+            and fnmatchcase(detail, self.detail)
             and fnmatchcase(cls, self.cls)
             and fnmatchcase(backend, self.backend)
             and all(any(fnmatchcase(op, alt) for op in ops for alt in pat.split("|")) for pat in self.ops)
@@ -60,11 +63,13 @@ KNOWN: list[FuzzKnown] = [
     # torch is wrong.
     FuzzKnown(
         "raise mismatch: torch raises, xpgrad's gradient agrees with FD",
-        ("where",),
-        "torch 2.13: the backward of where(cond, a, b) with one complex and one real operand that both "
-        "require grad raises 'Expected isFloatingType(grad.scalar_type()) || (input_is_complex == "
-        "grad_is_complex)'; xpgrad gives the real operand the real part, as finite differences do",
+        (),
+        "torch 2.13: a backward that hands a complex gradient to a real input (where(cond, a, b) with "
+        "one complex and one real operand that both require grad; x[...] = real_value for a complex x) "
+        "raises 'Expected isFloatingType(grad.scalar_type()) || (input_is_complex == grad_is_complex)'; "
+        "xpgrad gives the real input the real part, as finite differences do",
         check="first",
+        detail="*isFloatingType(grad.scalar_type())*",
     ),
     # An artefact of the reference: array_api_compat.torch, not torch itself.
     FuzzKnown(
@@ -77,6 +82,26 @@ KNOWN: list[FuzzKnown] = [
         check="first",
     ),
     # Deliberate deviations (docs/deviations.md, "Saved values").
+    FuzzKnown(
+        "raise mismatch: xpgrad raises, torch's gradient agrees with FD",
+        ("reciprocal",),
+        "deviation (docs/deviations.md, Saved values): `s / x` with a Python scalar `s` saves `x` (as "
+        "divide of two arrays in torch); torch computes it as reciprocal(x) * s and saves the "
+        "reciprocal, so an in-place change of `x` raises in xpgrad only "
+        "(conformance/test_saved_sets.py, DEVIATIONS)",
+        check="first",
+        detail="*gradient computation of divide*",
+    ),
+    FuzzKnown(
+        "raise mismatch: xpgrad raises, torch's gradient agrees with FD",
+        ("linalg.*", "reshape"),
+        "memory layout: torch's linalg results (inv, ...) are column-major, so reshape(-1) of one is a "
+        "copy in torch and a view on NumPy/array-api-strict (the standard lets reshape be either); an "
+        "in-place change of it then changes the saved result, and xpgrad raises, rightly "
+        "(docs/deviations.md, Not deviations)",
+        check="first",
+        detail="*output 0 of linalg.*",
+    ),
     FuzzKnown(
         "raise mismatch: torch raises, xpgrad's gradient agrees with FD",
         ("imul_self|idiv_self",),
@@ -94,13 +119,15 @@ def known_for(backend: str, known=None) -> list[FuzzKnown]:
     return [e for e in (KNOWN if known is None else known) if fnmatchcase(backend, e.backend)]
 
 
-def find_known(check: str, cls: str, ops, backend: str, known=None) -> str | None:
-    entry = find_known_entry(check, cls, ops, backend, known)
+def find_known(check: str, cls: str, ops, backend: str, known=None, detail: str = "") -> str | None:
+    entry = find_known_entry(check, cls, ops, backend, known, detail)
     return None if entry is None else entry.reason
 
 
-def find_known_entry(check: str, cls: str, ops, backend: str, known=None) -> FuzzKnown | None:
+def find_known_entry(
+    check: str, cls: str, ops, backend: str, known=None, detail: str = ""
+) -> FuzzKnown | None:
     for entry in KNOWN if known is None else known:
-        if entry.matches(check, cls, ops, backend):
+        if entry.matches(check, cls, ops, backend, detail):
             return entry
     return None
