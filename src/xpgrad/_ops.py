@@ -187,7 +187,15 @@ def record(ns, name, vjp, inputs, out, saved=(), kw=None, view_of=None, alias_ch
     if view_of is None and alias_check:
         out = unalias(ns, out, inputs)
     t = _new(Tensor)
-    counter = counter_of(view_of) if view_of is not None and ns._backend.aliases else None
+    counter = None
+    if view_of is not None and ns._backend.aliases:
+        b = ns._backend
+        if b.shares_memory(out, view_of._data) or b.size(out) == 0:
+            counter = counter_of(view_of)
+        else:
+            # A view op whose backend made a copy (torch's reshape of a non-contiguous array):
+            # not a view, and no shared version counter (an in-place change of it is its own).
+            view_of = None
     if needs_grad(*inputs) and ns._is_differentiable_dtype(out.dtype):
         targets, idx, meta = _edges(inputs)
         saved, versions = _protect_saved(ns, saved)
