@@ -67,9 +67,15 @@ def main(argv=None) -> int:
     if args.report:
         run.write(args.report)
     print(run.summary())
-    if args.fail_on_unused_known and run.unused_known:
+    return exit_status(run, args.fail_on_unused_known)
+
+
+def exit_status(run, fail_on_unused_known=False) -> int:
+    """1 for an unexplained difference or a crash of the fuzzer (or, if asked, an unused known
+    entry), else 0."""
+    if run.unexplained or run.crashes or (fail_on_unused_known and run.unused_known):
         return 1
-    return 1 if run.unexplained or run.crashes else 0
+    return 0
 
 
 if __name__ == "__main__":
