@@ -154,6 +154,31 @@ def test_known_entries_are_well_formed():
         assert any(fnmatchcase(c, entry.check) for c in ("forward", "first", "second")), entry.check
 
 
+def test_a_known_entry_that_matches_nothing_is_flagged():
+    from .fuzz import FuzzKnown
+    from .fuzz.__main__ import exit_status
+
+    stale = FuzzKnown("xpgrad wrong", ("no_such_op",), "a difference that is gone")
+    run = fuzz("numpy", 3, 0, known=[*KNOWN, stale])
+    assert stale in run.unused_known
+    assert all(not e.benign for e in run.unused_known)  # rounding entries are never "stale"
+    assert "UNUSED" in run.summary() and run.to_json()["unused_known"] >= 1
+    # The command line fails on it only when asked (long runs): a short run need not meet all.
+    assert exit_status(run) == (1 if run.unexplained or run.crashes else 0)
+    assert exit_status(run, fail_on_unused_known=True) == 1
+
+
+def test_known_entries_name_existing_tests():
+    # An entry's reason names the test that asserts it (deviations, reference artefacts).
+    import re
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    for entry in KNOWN:
+        for path, name in re.findall(r"((?:tests|conformance)/[\w/]+\.py)::(\w+)", entry.reason):
+            assert re.search(rf"^def {name}\(", (root / path).read_text(), re.M), (path, name)
+
+
 def test_a_planted_second_order_bug_is_found(monkeypatch):
     # sin's VJP is g * cos(x): under create_graph it calls the namespace's cos, whose planted VJP
     # is 1% off. Only the second order can see it.

@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from ._gen import generate
-from ._known import find_known
+from ._known import find_known_entry, known_for
 from ._program import Program
 from ._run import compare
 from ._script import script
@@ -66,6 +66,14 @@ class FuzzRun:
     findings: list[Finding] = field(default_factory=list)
     crashes: list[str] = field(default_factory=list)  # the fuzzer's own failures
     ops_run: Counter = field(default_factory=Counter)
+    known: list = field(default_factory=list)  # the known entries that apply to this backend
+    known_hits: Counter = field(default_factory=Counter)  # index in `known` -> differences matched
+
+    @property
+    def unused_known(self) -> list:
+        """The known entries that explained no difference of this run (stale, or not met yet);
+        the benign ones (rounding, explained by the triage itself) are not counted."""
+        return [e for n, e in enumerate(self.known) if not self.known_hits[n] and not e.benign]
 
     @property
     def unexplained(self) -> list[Finding]:
@@ -84,7 +92,8 @@ class FuzzRun:
         lines = [
             f"xpgrad fuzz: backend {self.backend}, {self.programs} programs in {self.seconds:.1f} s: "
             f"{len(self.findings)} differences ({len(self.unexplained)} unexplained), "
-            f"{len(self.crashes)} fuzzer crashes",
+            f"{len(self.crashes)} fuzzer crashes, "
+            f"{len(self.unused_known)} of {sum(not e.benign for e in self.known)} known entries matched nothing",
             "",
             "per class:",
         ]
@@ -95,6 +104,12 @@ class FuzzRun:
         lines += ["", "per op (ops of the reduced programs):"]
         for op, n in by_op.most_common():
             lines.append(f"  {n:5d}  {op}  (in {self.ops_run[op]} programs run)")
+        lines += ["", "known entries (differences matched):"]
+        for n, e in enumerate(self.known):
+            flag = "" if self.known_hits[n] or e.benign else "  UNUSED: stale, or not met by this run"
+            lines.append(
+                f"  {self.known_hits[n]:5d}  {e.check} / {e.cls} / ops {', '.join(e.ops) or '*'}{flag}"
+            )
         lines += ["", "reduced reproducers (one per check, class and op set):"]
         for key, fs in sorted(self.groups().items()):
             f = fs[0]
@@ -117,6 +132,17 @@ class FuzzRun:
             "differences": len(self.findings),
             "unexplained": len(self.unexplained),
             "crashes": self.crashes,
+            "known_entries": [
+                {
+                    "check": e.check,
+                    "class": e.cls,
+                    "ops": list(e.ops),
+                    "reason": e.reason,
+                    "matched": self.known_hits[n],
+                }
+                for n, e in enumerate(self.known)
+            ],
+            "unused_known": len(self.unused_known),
             "per_class": dict(Counter(f"{f.check}: {f.cls}" for f in self.findings)),
             "per_op": dict(Counter(op for f in self.findings for op in f.ops)),
             "ops_run": dict(self.ops_run),
@@ -145,22 +171,25 @@ def fuzz(
     max_reductions: int = 100,
     progress=None,
     known=None,
+    first: int = 0,
 ) -> FuzzRun:
     """Run ``programs`` random programs on ``backend`` against torch and triage the differences.
 
     At most ``max_reductions`` differences are reduced (each with at most ``reduce_budget``
-    runs), one per signature, class and op set; the others are reported unreduced.
+    runs), one per signature, class and op set; the others are reported unreduced. ``first``:
+    the index of the first program, so that a long run can be made in parts (programs ``first``
+    to ``first + programs - 1`` of the run started with ``seed``).
     """
     from .._suite import resolve_backend
 
     ns = resolve_backend(backend)
     # array-api-strict refuses what the standard leaves out (x[index_array] = value).
     fancy_setitem = ns._backend.name != "array_api_strict"
-    run = FuzzRun(backend)
+    run = FuzzRun(backend, known=known_for(backend, known))
     t0 = time.perf_counter()
     reduced = 0
     seen: set = set()  # (signature, class, ops) of the differences already reduced
-    for k in range(programs):
+    for k in range(first, first + programs):
         s = program_seed(seed, k)
         dtype = None if not dtypes else dtypes[k % len(dtypes)]
         try:
@@ -185,7 +214,10 @@ def fuzz(
                     else:
                         small = program
                 f = Finding(s, diff.check, diff.kind, cls, diff.detail, small.ops, small, len(program.stmts))
-                f.known = find_known(f.check, f.cls, f.ops, backend, known)
+                entry = find_known_entry(f.check, f.cls, f.ops, backend, run.known, f.detail)
+                if entry is not None:
+                    f.known = entry.reason
+                    run.known_hits[run.known.index(entry)] += 1
                 shapes = None
                 if diff.torch is not None and diff.torch.outputs is not None:
                     shapes = [(o.shape, o.dtype.name) for o in diff.torch.outputs]
@@ -194,6 +226,6 @@ def fuzz(
         except Exception as exc:  # noqa: BLE001 - a crash of the fuzzer itself is reported
             run.crashes.append(f"seed {s}: {type(exc).__name__}: {exc}\n{traceback.format_exc(limit=-4)}")
         if progress is not None:
-            progress(k + 1, programs, run)
+            progress(k + 1 - first, programs, run)
     run.seconds = time.perf_counter() - t0
     return run

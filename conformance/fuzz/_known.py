@@ -3,8 +3,15 @@ reported as known, with the entry's reason; any other is unexplained (the CI tes
 
 An entry matches on the check ("forward", "first", "second"), the class (``fnmatch`` pattern on
 one of ``_triage.CLASSES``), the ops of the reduced program (every pattern must match one op;
-``()`` matches any program; ``"a|b"`` matches either) and the backend. Entries are not strict: a random run of a few
-hundred programs need not meet every known difference.
+``()`` matches any program; ``"a|b"`` matches either), the backend and the difference's detail
+(``fnmatch`` pattern; the error message for a raise mismatch). Each entry is an
+explanation: the triage's own (rounding), torch's bug, an artefact of the reference
+(``array_api_compat.torch``), or a deliberate deviation (then ``docs/deviations.md`` has it, with
+a test). No entry stands for an xpgrad bug: those are fixed.
+
+A short run need not meet every entry, but a long run must: the fuzzer reports each entry (but the two benign ones) that
+matched nothing (``FuzzRun.unused_known``; ``--fail-on-unused-known`` makes it an error), since
+an entry whose difference is gone would hide a new one with the same ops.
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from fnmatch import fnmatchcase
 
-__all__ = ["KNOWN", "FuzzKnown", "find_known"]
+__all__ = ["KNOWN", "FuzzKnown", "find_known", "known_for"]
 
 
 @dataclass(frozen=True)
@@ -22,19 +29,20 @@ class FuzzKnown:
     reason: str
     check: str = "*"
     backend: str = "*"
+    detail: str = "*"
+    # Explained by the triage itself (rounding): matched on the class alone, so it cannot hide a
+    # wrong gradient, and a run need not meet it (not reported when unused).
+    benign: bool = False
 
-    def matches(self, check: str, cls: str, ops, backend: str) -> bool:
+    def matches(self, check: str, cls: str, ops, backend: str, detail: str = "") -> bool:
         return (
             fnmatchcase(check, self.check)
+            and fnmatchcase(detail, self.detail)
             and fnmatchcase(cls, self.cls)
-            and fnmatchcase(backend, self.backend)
+            and any(fnmatchcase(backend, b) for b in self.backend.split("|"))
             and all(any(fnmatchcase(op, alt) for op in ops for alt in pat.split("|")) for pat in self.ops)
         )
 
-
-ISSUE9 = "issue 9 (being fixed now): "
-INPLACE = "iadd|isub|imul|idiv|setitem*"
-ALIASES = "real|imag|conj|broadcast_arrays|broadcast_to|reshape|astype|matrix_transpose|permute_dims"
 
 KNOWN: list[FuzzKnown] = [
     # Benign: explained by the triage itself.
@@ -43,71 +51,88 @@ KNOWN: list[FuzzKnown] = [
         (),
         "the two sides differ beyond float32 tolerance, but not once the program runs in "
         "float64/complex128: rounding error amplified by the program, not a wrong formula",
+        benign=True,
     ),
     FuzzKnown(
         "both agree with FD",
         (),
         "both sides agree with central finite differences; they differ from each other by more than "
         "the comparison tolerance only (rounding)",
+        benign=True,
     ),
     # torch is wrong.
     FuzzKnown(
         "raise mismatch: torch raises, xpgrad's gradient agrees with FD",
-        ("linalg.det",),
-        "torch 2.13: the backward of linalg.det of a float32/complex64 matrix raises 'linalg.lu_solve: "
-        "Expected LU and B to have the same dtype' when torch's default dtype is float64 (as the harness "
-        "sets it for backends whose default is float64); xpgrad's gradient agrees with finite differences",
+        (),
+        "torch 2.13: a backward that hands a complex gradient to a real input (where(cond, a, b) with "
+        "one complex and one real operand that both require grad; x[...] = real_value for a complex x) "
+        "raises 'Expected isFloatingType(grad.scalar_type()) || (input_is_complex == grad_is_complex)'; "
+        "xpgrad gives the real input the real part, as finite differences do",
         check="first",
+        detail="*isFloatingType(grad.scalar_type())*",
+    ),
+    # An artefact of the reference: array_api_compat.torch, not torch itself.
+    FuzzKnown(
+        "raise mismatch: xpgrad raises, torch's gradient agrees with FD",
+        ("take", "mutate_index"),
+        "array_api_compat.torch's take passes torch.index_select a new index array "
+        "(torch.where(indices < 0, indices + n, indices)), so the reference never sees the index "
+        "array change; torch.index_select itself saves the index and raises after it changes, as "
+        "xpgrad does (tests/test_fuzz_regressions.py::test_take_raises_after_its_index_changes_as_index_select)",
+        check="first",
+    ),
+    # Deliberate deviations (docs/deviations.md, "Saved values").
+    FuzzKnown(
+        "raise mismatch: xpgrad raises, torch's gradient agrees with FD",
+        ("reciprocal",),
+        "deviation (docs/deviations.md, Saved values): `s / x` with a Python scalar `s` saves `x` (as "
+        "divide of two arrays in torch); torch computes it as reciprocal(x) * s and saves the "
+        "reciprocal, so an in-place change of `x` raises in xpgrad only "
+        "(conformance/test_saved_sets.py, DEVIATIONS)",
+        check="first",
+        detail="*gradient computation of divide*",
+    ),
+    FuzzKnown(
+        "raise mismatch: xpgrad raises, torch's gradient agrees with FD",
+        ("linalg.*", "reshape"),
+        "memory layout: torch's linalg results (inv, ...) are column-major, so reshape(-1) of one is a "
+        "copy in torch and a view on NumPy/array-api-strict (the standard lets reshape be either); an "
+        "in-place change of it then changes the saved result, and xpgrad raises, rightly "
+        "(docs/deviations.md, Not deviations)",
+        check="first",
+        backend="numpy|array_api_strict",
+        detail="*output 0 of linalg.*",
     ),
     FuzzKnown(
         "raise mismatch: torch raises, xpgrad's gradient agrees with FD",
-        ("where",),
-        "torch 2.13: the backward of where(cond, a, b) with one complex and one real operand that both "
-        "require grad raises 'Expected isFloatingType(grad.scalar_type()) || (input_is_complex == "
-        "grad_is_complex)'; xpgrad gives the real operand the real part, as finite differences do",
+        ("imul_self|idiv_self",),
+        "deviation (docs/deviations.md, Saved values): `v *= v` / `v /= v`: torch's in-place op saves "
+        "its operand, which is its own target, then overwrites it, so backward raises; xpgrad saves "
+        "the value before the write and gives the gradient "
+        "(tests/test_fuzz_regressions.py::test_self_inplace_multiply_gives_the_gradient_deviation)",
         check="first",
-    ),
-    # issue 9, items 1-3: other engineers are fixing these mechanisms now.
-    FuzzKnown(
-        "*",
-        ("mutate_index|mutate_mask",),
-        ISSUE9 + "item 1: index arrays, masks and where-conditions an op keeps for backward are not "
-        "version-checked; changing one after use gives a wrong gradient where torch raises",
-    ),
-    FuzzKnown(
-        "*",
-        ("setitem_ellipsis",),
-        ISSUE9 + "item 2: __setitem__ with '...' (and full or 0-d targets) loses the value's graph or "
-        "requires_grad",
-    ),
-    FuzzKnown(
-        "*",
-        (ALIASES, INPLACE),
-        ISSUE9 + "item 1: a result the backend returns as an alias of its input (NumPy's real/imag of "
-        "an array, broadcast_arrays, broadcast_to, reshape, astype(copy=False); torch's real/conj of a "
-        "real tensor, which is the tensor itself) is not a tracked view: an in-place change of it or "
-        "of its base gives another graph (or no error) than torch's",
-    ),
-    FuzzKnown(
-        "*",
-        ("getitem_scalar", INPLACE),
-        ISSUE9 + "aliasing views: x[i] of a 1-D array (one element by integers alone) is a view in "
-        "torch, but NumPy returns a scalar and xpgrad a new 0-d array: an in-place change of it does "
-        "not reach its base (x[i, ...] is a view on both sides)",
-    ),
-    FuzzKnown(
-        "raise mismatch: *",
-        (INPLACE,),
-        ISSUE9 + "item 3: the values an op saves are not torch's derivatives.yaml set (divide, "
-        "reciprocal and sign save their output, amin/amax/maximum and self-multiplication in torch "
-        "save other values), so an in-place change raises on one side only",
-        check="[fs]*",
     ),
 ]
 
 
-def find_known(check: str, cls: str, ops, backend: str, known=None) -> str | None:
+def known_for(backend: str, known=None) -> list[FuzzKnown]:
+    """The entries that apply to runs on ``backend``."""
+    return [
+        e
+        for e in (KNOWN if known is None else known)
+        if any(fnmatchcase(backend, b) for b in e.backend.split("|"))
+    ]
+
+
+def find_known(check: str, cls: str, ops, backend: str, known=None, detail: str = "") -> str | None:
+    entry = find_known_entry(check, cls, ops, backend, known, detail)
+    return None if entry is None else entry.reason
+
+
+def find_known_entry(
+    check: str, cls: str, ops, backend: str, known=None, detail: str = ""
+) -> FuzzKnown | None:
     for entry in KNOWN if known is None else known:
-        if entry.matches(check, cls, ops, backend):
-            return entry.reason
+        if entry.matches(check, cls, ops, backend, detail):
+            return entry
     return None

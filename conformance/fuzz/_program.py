@@ -45,6 +45,9 @@ class Input:
         return Input(d["name"], d["kind"], np.asarray(a, dtype=d["dtype"]).reshape(d["shape"]))
 
 
+_INPLACE_OPERATORS = frozenset({"iadd", "isub", "imul", "idiv"})
+
+
 @dataclass(frozen=True)
 class Stmt:
     """One line of code. ``defines``: the variable it assigns (or None); ``mutates``: the variable
@@ -71,6 +74,15 @@ class Stmt:
     @staticmethod
     def from_json(d):
         return Stmt(d["code"], d["op"], d["defines"], d["mutates"], tuple(d["uses"]), tuple(d["subst"]))
+
+    @property
+    def label(self) -> str:
+        """``op``, with ``_self`` appended for an in-place operator applied to its own target."""
+        if self.mutates and self.op in _INPLACE_OPERATORS:
+            t = re.escape(self.mutates)
+            if re.fullmatch(rf"\s*{t}\s*[-+*/]=\s*{t}\s*", self.code):
+                return self.op + "_self"
+        return self.op
 
     def renamed(self, old: str, new: str) -> Stmt:
         pat = re.compile(rf"\b{re.escape(old)}\b")
@@ -99,8 +111,9 @@ class Program:
 
     @property
     def ops(self) -> list[str]:
-        """The distinct ops of the statements, in order of first use."""
-        return list(dict.fromkeys(s.op for s in self.stmts))
+        """The distinct ops of the statements, in order of first use. An in-place operator whose
+        operand is its target (``v *= v``, perhaps made so by the reducer) is ``imul_self``."""
+        return list(dict.fromkeys(s.label for s in self.stmts))
 
     def source(self, name: str = "program") -> str:
         """The program as a Python function ``program(xp, <inputs>) -> [outputs]``."""

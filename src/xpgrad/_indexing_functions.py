@@ -35,6 +35,12 @@ def _is_basic(key):
     return True
 
 
+def _one_int_per_axis(key, ndim):
+    """Whether basic ``key`` is ``ndim >= 1`` integers alone (one element, no ``...``)."""
+    items = key if type(key) is tuple else (key,)
+    return ndim >= 1 and len(items) == ndim and all(type(k) is int for k in items)
+
+
 def _normalize_key(self, key, x, fname="__getitem__", keep=False):
     """Replace Tensors in ``key`` by their raw arrays; reject what the standard does not allow.
 
@@ -87,9 +93,13 @@ def _raw_key(key):
 
 def _getitem(self, x, key):
     key, kept = _keys(self, x, key, "__getitem__")
-    data = self._backend.getitem(x._data, key)
     basic = _is_basic(key)
     d = x._data
+    if basic and self._backend.aliases and _one_int_per_axis(key, d.ndim):
+        # NumPy (and array-api-strict) answer one element as a scalar copy; torch as a 0-d view.
+        # A trailing ``...`` asks for the view, so that an in-place change reaches ``x``.
+        key = (key if type(key) is tuple else (key,)) + (Ellipsis,)
+    data = self._backend.getitem(d, key)
     t = record(
         self,
         "getitem",

@@ -5,7 +5,7 @@ inverse permutation, a split for joins, a sum over the copies for ``broadcast_to
 ``tile`` and ``meshgrid``. Ops whose result may share memory with the input (``reshape``,
 ``permute_dims``, ``expand_dims``, ``squeeze``, ``moveaxis``, ``flip``, ``broadcast_to`` and the
 entries of ``unstack``) are recorded as views, so in-place writes through them reach the base's
-graph. ``broadcast_arrays``, ``meshgrid`` and ``unstack`` have one node with several outputs.
+graph. ``meshgrid`` and ``unstack`` have one node with several outputs.
 """
 
 from __future__ import annotations
@@ -62,21 +62,20 @@ def broadcast_arrays(self, *arrays):
     """Broadcast ``arrays`` against each other; returns a tuple of arrays of the common shape.
 
     Differentiable in every input: each input's gradient is its output's gradient summed over
-    the broadcast dimensions.
+    the broadcast dimensions. Each result is a view of its own input only (as in torch), so it
+    requires grad only if its input does (``torch.broadcast_tensors``).
     """
     ts = tuple(self._tensor(a, "broadcast_arrays", f"arrays[{i}]") for i, a in enumerate(arrays))
     if not ts:
         return ()
     outs = self._xp.broadcast_arrays(*(t._data for t in ts))
-    res = record_multi(self, "broadcast_arrays", _broadcast_arrays_vjp, ts, outs, view_of=ts)
-    for t, src in zip(res, ts):  # views, as torch.broadcast_tensors' results
+    res = []
+    for src, out in zip(ts, outs):  # the backend's views (NumPy's stay writeable, as torch's)
+        t = record(self, "broadcast_arrays", _identity_vjp, (src,), out, view_of=src)
         if t._base is not None:
-            self._set_view_fn(t, src, lambda b, shape=tuple(t.shape): self.broadcast_to(b, shape))
-    return res
-
-
-def _broadcast_arrays_vjp(xp, g):
-    return _one_or_tuple(_outputs(g))
+            self._set_view_fn(t, src, lambda b, shape=tuple(out.shape): self.broadcast_to(b, shape))
+        res.append(t)
+    return tuple(res)
 
 
 def broadcast_shapes(self, *shapes):
@@ -354,14 +353,12 @@ def _moveaxis_vjp(xp, g, *, source, destination):
 
 
 def flip(self, x, /, *, axis=None):
-    """Reverse the order of elements along ``axis`` (all axes if None); a view on backends
-    that can. The gradient is flipped back."""
+    """Reverse the order of elements along ``axis`` (all axes if None). The gradient is
+    flipped back. A new array, as ``torch.flip`` (NumPy's view is copied): an in-place change
+    of the result leaves ``x`` alone."""
     x = self._tensor(x, "flip")
     data = self._xp.flip(x._data, axis=axis)
-    t = record(self, "flip", _flip_vjp, (x,), data, kw={"axis": axis}, view_of=x)
-    if t._base is not None:
-        self._set_view_fn(t, x, lambda b: self.flip(b, axis=axis))
-    return t
+    return record(self, "flip", _flip_vjp, (x,), data, kw={"axis": axis})
 
 
 def _flip_vjp(xp, g, *, axis):

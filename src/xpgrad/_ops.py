@@ -188,7 +188,15 @@ def record(ns, name, vjp, inputs, out, saved=(), kw=None, view_of=None, alias_ch
     if view_of is None and alias_check:
         out = unalias(ns, out, inputs)
     t = _new(Tensor)
-    counter = counter_of(view_of) if view_of is not None and ns._backend.aliases else None
+    counter = None
+    if view_of is not None and ns._backend.aliases:
+        b = ns._backend
+        if b.shares_memory(out, view_of._data) or b.size(out) == 0:
+            counter = counter_of(view_of)
+        else:
+            # A view op whose backend made a copy (torch's reshape of a non-contiguous array):
+            # not a view, and no shared version counter (an in-place change of it is its own).
+            view_of = None
     if needs_grad(*inputs) and ns._is_differentiable_dtype(out.dtype):
         targets, idx, meta = _edges(inputs)
         if ns._backend.chunked:
@@ -291,14 +299,14 @@ def _saved_names(vjp, allowed):
     return names
 
 
-# Unary functions whose VJP may return a gradient of another dtype than the input's (the real
-# part of a complex input's gradient is needed): the engine must normalise theirs.
-_INEXACT_UNARY = frozenset({"real", "imag"})
-_EXACT1 = (None,)
 # Unary functions that a backend may answer with its input itself or a view of it (NumPy's
 # ``real`` of a real array, torch's ``conj``/``positive``/``real``): their result becomes a
 # tracked view of the input, as in torch.
 MAY_ALIAS_UNARY = frozenset({"real", "imag", "conj", "positive"})
+# Unary functions that return a real input itself in torch (``torch.conj(x) is x``): the same on
+# every backend, so that an in-place change of the result is one of ``x`` (NumPy's ``conj`` and
+# ``positive`` would return a copy, its ``real`` a view).
+IDENTITY_ON_REAL_UNARY = frozenset({"real", "conj", "positive"})
 
 
 def _unary_view(ns, name, vjp, names, f, x, data):
@@ -313,7 +321,6 @@ def _unary_view(ns, name, vjp, names, f, x, data):
 def make_unary(ns, name, fwd, vjp):
     """A differentiable function ``f(x, /)`` of one array."""
     names = _saved_names(vjp, ("x", "out"))
-    exact = name not in _INEXACT_UNARY
     save_x = "x" in names
     save_out = "out" in names
     backend = ns._backend
@@ -321,10 +328,15 @@ def make_unary(ns, name, fwd, vjp):
     ensure = ns._ensure
     coerce = ns._coerce_unary
     may_alias = name in MAY_ALIAS_UNARY and backend.aliases
+    identity_on_real = name in IDENTITY_ON_REAL_UNARY
+    chunked = backend.chunked
+    isdtype = ns._xp.isdtype
 
     def f(x, /):
         if type(x) is not Tensor or x._ns is not ns:
             x = coerce(x, name)
+        if identity_on_real and isdtype(x._data.dtype, ("real floating", "integral")):
+            return x  # torch's result: the input itself
         data = fwd(x._data)
         if type(data) is not native:
             data = ensure(data)
@@ -343,12 +355,11 @@ def make_unary(ns, name, fwd, vjp):
             e = (x,) if fn is None else (fn,)
             n = x._output_nr
             ni = _IDX1[n] if n < 16 else (n,)
-            if exact:
-                # The VJP returns the input's shape and dtype: nothing for the engine to fix.
-                m = _EXACT1
-            else:
-                xd = x._data
-                m = ((xd.shape, xd.dtype),)
+            # The input's shape and dtype, for the engine's normalisation (the one place where
+            # a gradient is cast to its input's dtype; a VJP that returns another dtype, e.g.
+            # float64 for a float32 input, must not leave a float64 ``.grad``).
+            xd = x._data
+            m = ((xd.shape, xd.dtype),) if not chunked else chunk_meta((x,))
             if save_x:
                 if save_out:
                     node = Node(name, vjp, ns, e, ni, m, (x, OUT), (version_of(x), None))
@@ -398,7 +409,6 @@ def make_unary(ns, name, fwd, vjp):
 
 
 _NO_VERSIONS = NOTHING_TO_UNPACK
-_EXACT2 = (None, None)
 _OUT_VERSIONS = (None, None, None)  # a distinct object from NOTHING_TO_UNPACK
 
 
@@ -485,14 +495,13 @@ def make_binary(ns, name, fwd, vjp1, vjp2):
                     sx1, sx2, sout = only1_saves
                     edges = (target(x1), None)
                     ni = nidx2(x1._output_nr, 0)
-                    # With a real Python scalar the result has x1's shape and dtype exactly.
-                    meta = _EXACT2 if t2 is float or t2 is int else ((d1.shape, d1.dtype), None)
+                    meta = ((d1.shape, d1.dtype), None)
             else:
                 vjp = only2
                 sx1, sx2, sout = only2_saves
                 edges = (None, target(x2))
                 ni = nidx2(0, x2._output_nr)
-                meta = _EXACT2 if t1 is float or t1 is int else (None, (d2.shape, d2.dtype))
+                meta = (None, (d2.shape, d2.dtype))
             if chunked:
                 meta = chunk_meta((x1, x2))
             s1 = x1 if sx1 else None
