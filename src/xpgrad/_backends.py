@@ -585,8 +585,26 @@ def from_host(backend: Backend, arr, device):
 
 
 def map_blocks(backend: Backend, fn, *args, dtype):
-    """``fn`` (elementwise, on NumPy arrays) applied to each block of Dask arrays ``args``."""
-    return backend.xp.map_blocks(fn, *args, dtype=dtype)
+    """``fn`` (elementwise, on NumPy arrays) applied to each block of Dask arrays ``args``.
+
+    The arguments are broadcast to one shape first: Dask's blockwise aligns the chunks of
+    arrays of equal shape, but refuses to broadcast a dimension split into several chunks
+    against one of length 1."""
+    import dask.array as da
+
+    arrays = [i for i, a in enumerate(args) if isinstance(a, da.Array)]
+    if len(arrays) > 1:
+        args = list(args)
+        for i, a in zip(arrays, da.broadcast_arrays(*(args[i] for i in arrays))):
+            args[i] = a
+    import numpy
+
+    def block(*blocks):
+        # SciPy computes some functions of float32 in double precision: the block must have the
+        # dtype the graph declares.
+        return numpy.asarray(fn(*blocks)).astype(dtype, copy=False)
+
+    return da.map_blocks(block, *args, dtype=dtype)
 
 
 # Dask (lazy, chunked). Everything Dask-specific is in this block: gradients keep their input's
