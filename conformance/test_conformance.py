@@ -8,9 +8,7 @@ so the entry gets removed.
 
 from __future__ import annotations
 
-import pytest
-
-from xpgrad.conformance._suite import expected_failure, items, resolve_backend
+from xpgrad.conformance._suite import pytest_params
 from xpgrad.testing import assert_check
 
 from .conftest import backend_name, known_differences
@@ -19,17 +17,7 @@ from .conftest import backend_name, known_differences
 def pytest_generate_tests(metafunc):
     if "case" not in metafunc.fixturenames:
         return
-    backend = resolve_backend(backend_name(metafunc.config))._backend.name
-    known = known_differences(metafunc.config)
-    params = []
-    for case, check in items():
-        reason = expected_failure(case, check, backend, known)
-        marks = (
-            [pytest.mark.xfail(reason=reason, strict=not reason.startswith("not strict: "))]
-            if reason is not None
-            else []
-        )
-        params.append(pytest.param(case, check, id=f"{case.id}-{check}", marks=marks))
+    params = pytest_params(backend_name(metafunc.config), known_differences(metafunc.config))
     metafunc.parametrize(("case", "check"), params)
 
 

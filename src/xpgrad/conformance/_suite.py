@@ -60,3 +60,22 @@ def items(only=None, dtypes=None, checks=None) -> list[tuple[Case, str]]:
             if checks is None or check in checks:
                 out.append((case, check))
     return out
+
+
+def pytest_params(backend_name: str, known=()) -> list:
+    """One ``pytest.param(case, check)`` per conformance item, ids ``<op>-<dtype>-<sample>-<check>``;
+    an expected failure is a strict xfail with its reason (``"not strict: ..."`` ones are not
+    strict). Shared by the installed plugin's suite and the clone's ``conformance/``."""
+    import pytest
+
+    backend = resolve_backend(backend_name)._backend.name
+    params = []
+    for case, check in items():
+        reason = expected_failure(case, check, backend, known)
+        marks = (
+            [pytest.mark.xfail(reason=reason, strict=not reason.startswith("not strict: "))]
+            if reason is not None
+            else []
+        )
+        params.append(pytest.param(case, check, id=f"{case.id}-{check}", marks=marks))
+    return params
