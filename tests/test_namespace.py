@@ -196,3 +196,24 @@ def test_a_backward_pass_on_each_backend(backend):
     got = np.from_dlpack(x.grad.data)
     np.testing.assert_allclose(got, expected, rtol=1e-13)
     assert type(x.grad.data) is type(x.data)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "array_api_strict", "torch"])
+def test_dir_lists_every_public_name(backend):
+    # Tab completion: dir() of the namespace and of its extensions lists the standard's names
+    # (array_api_strict's own public names, less its flag helpers and classes).
+    import array_api_strict
+
+    xp = xpgrad.namespace(backend)
+    strict_only = {"ArrayAPIStrictFlags", "Device", "ModuleType"}
+    for mod, ours in (
+        (array_api_strict, xp),
+        (array_api_strict.linalg, xp.linalg),
+        (array_api_strict.fft, xp.fft),
+    ):
+        expected = {
+            n for n in dir(mod) if not n.startswith("_") and "flags" not in n and n not in strict_only
+        }
+        expected &= set(getattr(mod, "__all__", expected))
+        missing = sorted(expected - set(dir(ours)))
+        assert not missing, f"dir() of {ours.__name__} misses {missing}"

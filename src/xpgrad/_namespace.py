@@ -239,6 +239,13 @@ class Namespace(types.ModuleType):
         view._base = base
         view._view_fn = None  # set by the view op through _set_view_fn
 
+    def __dir__(self):
+        # The standard's functions live on the class (installed once for every backend), which a
+        # module's dir() does not list: add them, so tab completion shows ``sum``, ``arange``, ...
+        names = set(super().__dir__())
+        names.update(name for module in CATEGORY_MODULES for name in module.__all__)
+        return sorted(names)
+
     def _to_device(self, x, device, stream=None):
         """``x.to_device(device)``, differentiable: the gradient moves back to x's device."""
         from ._ops import record

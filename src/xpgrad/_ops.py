@@ -169,6 +169,23 @@ def unalias(ns, out, inputs):
     return out
 
 
+def _node(ns, name, vjp, inputs, saved, kw):
+    """The Node of op ``name`` and its protected saved values: edges to ``inputs``, every value
+    it keeps protected (saved Tensors version-checked, raw arrays copied, Tensors in ``kw``
+    turned into guards)."""
+    targets, idx, meta = _edges(inputs)
+    if ns._backend.chunked:
+        meta = chunk_meta(inputs)
+    saved, versions = _protect_saved(ns, saved)
+    guards = None
+    if kw:
+        kw, guards = protect_kw(ns, kw)
+    node = Node(name, vjp, ns, targets, idx, meta, saved, versions, kw)
+    if guards is not None:
+        node.guards = guards
+    return node, saved
+
+
 def record(ns, name, vjp, inputs, out, saved=(), kw=None, view_of=None, alias_check=True):
     """Wrap the raw result ``out`` of op ``name`` applied to ``inputs``.
 
@@ -198,16 +215,7 @@ def record(ns, name, vjp, inputs, out, saved=(), kw=None, view_of=None, alias_ch
             # not a view, and no shared version counter (an in-place change of it is its own).
             view_of = None
     if needs_grad(*inputs) and ns._is_differentiable_dtype(out.dtype):
-        targets, idx, meta = _edges(inputs)
-        if ns._backend.chunked:
-            meta = chunk_meta(inputs)
-        saved, versions = _protect_saved(ns, saved)
-        guards = None
-        if kw:
-            kw, guards = protect_kw(ns, kw)
-        node = Node(name, vjp, ns, targets, idx, meta, saved, versions, kw)
-        if guards is not None:
-            node.guards = guards
+        node, saved = _node(ns, name, vjp, inputs, saved, kw)
         if any(s is OUT for s in saved):
             if counter is None:
                 counter = [0]
@@ -248,16 +256,7 @@ def record_multi(ns, name, vjp, inputs, outs, saved=(), kw=None, differentiable=
         counters = [None] * len(outs)
     results = []
     if needs_grad(*inputs) and any(differentiable):
-        targets, idx, meta = _edges(inputs)
-        if ns._backend.chunked:
-            meta = chunk_meta(inputs)
-        saved, versions = _protect_saved(ns, saved)
-        guards = None
-        if kw:
-            kw, guards = protect_kw(ns, kw)
-        node = Node(name, vjp, ns, targets, idx, meta, saved, versions, kw)
-        if guards is not None:
-            node.guards = guards
+        node, saved = _node(ns, name, vjp, inputs, saved, kw)
         node.n_out = len(outs)
         node.out_meta = tuple((o.shape, o.dtype) for o in outs)
         if any(type(s) is type(OUT) for s in saved):
