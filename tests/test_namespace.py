@@ -217,3 +217,16 @@ def test_dir_lists_every_public_name(backend):
         expected &= set(getattr(mod, "__all__", expected))
         missing = sorted(expected - set(dir(ours)))
         assert not missing, f"dir() of {ours.__name__} misses {missing}"
+
+
+@pytest.mark.parametrize("backend", ["numpy", "array_api_strict", "torch"])
+def test_every_public_function_has_a_docstring(backend):
+    xp = xpgrad.namespace(backend)
+    undocumented = [
+        n
+        for n in dir(xp)
+        if not n.startswith("_")
+        and callable(getattr(xp, n))
+        and not (getattr(getattr(xp, n), "__doc__", None) or "").strip()
+    ]
+    assert not undocumented, f"help() is empty for {undocumented}"
