@@ -1018,7 +1018,7 @@ class _RawSpecial:
 
     def __init__(self, backend):
         self._backend = backend
-        self._kind, self._lib = _backends.special_library(backend)
+        self._lib = _backends.special_library(backend)
 
     def __getattr__(self, name):
         if name.startswith("_"):
@@ -1055,41 +1055,6 @@ def _missing_scipy(name, backend):
     )
 
 
-def _native_for(raw, fn):
-    """The backend library's own function for ``fn`` (adapted to SciPy's signature), or None."""
-    kind, lib = raw._kind, raw._lib
-    if lib is None:
-        return None
-    name = fn.name
-    if name == "spherical_bessel_j0":
-        if kind in ("scipy", "dask", "cupy"):
-            sph = getattr(lib, "spherical_jn", None)
-            return None if sph is None else (lambda x: sph(0, x))
-        if kind == "jax":
-            return None
-    if name == "sinc" and kind in ("jax", "cupy"):
-        return None
-    if name == "zeta" and kind in ("scipy", "dask", "cupy"):
-        return lambda x, q: lib.zeta(x, q)
-    native_name = _backends.special_native_name(kind, name)
-    if kind == "torch":
-        if name == "polygamma":
-            return lambda n, x: lib.polygamma(int(n), x) if _is_scalar_int(n) else None
-        if name == "multigammaln":
-            return lambda a, d: lib.multigammaln(a, int(d))
-        if name == "zeta":
-            return lib.zeta
-    if native_name is None:
-        return None
-    return getattr(lib, native_name, None)
-
-
-def _is_scalar_int(n):
-    if isinstance(n, int):
-        return True
-    return getattr(n, "ndim", 1) == 0
-
-
 def _host_for(raw, fn):
     """SciPy's function on a NumPy copy (None when SciPy is missing)."""
     try:
@@ -1122,11 +1087,11 @@ def _with_integer_loops(f):
 def _raw_function(raw, fn):
     backend = raw._backend
     xp = backend.xp
-    native = _native_for(raw, fn)
-    if native is not None and fn.ints and raw._kind in ("scipy", "dask"):
+    native = raw._lib.native(fn.name)
+    if native is not None and fn.ints and raw._lib.double_integer_loops:
         native = _with_integer_loops(native)
     host = None
-    dask = raw._kind == "dask"
+    dask = raw._lib.blockwise
     float_params = [i for i, p in enumerate(fn.params) if p not in fn.ints]
 
     def call(*args):
