@@ -84,7 +84,7 @@ class Backend:
     """Capabilities of one wrapped array library.
 
     ``xp`` is the backend's array API namespace as xpgrad uses it: array_api_compat's, or an
-    overlay of it (:class:`_Overlay`) where a function is missing or wrong (torch's ``std`` with
+    overlay of it (:func:`_overlay`) where a function is missing or wrong (torch's ``std`` with
     a non-integral correction and ``unique_all``; Dask's linear algebra, FFTs, ...). Every op's
     forward and every VJP in a plain backward call it, so a workaround made here serves them all
     and no op module catches a backend's ``NotImplementedError``.
@@ -765,25 +765,24 @@ def chunk_meta(inputs):
     )
 
 
-class _Overlay:
-    """A namespace that forwards to ``base`` except for the functions in ``overrides``.
+# What makes a module object a particular module (not copied into an overlay).
+_MODULE_IDENTITY = frozenset(
+    {"__name__", "__doc__", "__spec__", "__loader__", "__file__", "__path__", "__package__", "__cached__"}
+)
 
-    The base's public attributes are copied in, so that ``xp.<function>`` (read by ops on every
-    call) is a plain attribute lookup as on a module; ``__getattr__`` serves the rest.
+
+def _overlay(base, overrides, **submodules):
+    """A namespace with the attributes of ``base`` except for the functions in ``overrides``.
+
+    A plain module object holding a copy of the base's attributes: ``xp.<function>``, read by
+    ops on every call, stays as fast as on the base module. (A class with ``__getattr__``, or a
+    module ``__getattr__`` (PEP 562), makes every lookup several times slower.)
     """
-
-    def __init__(self, base, overrides, **submodules):
-        self.__dict__.update((k, v) for k, v in vars(base).items() if not k.startswith("__"))
-        self._base = base
-        self.__name__ = base.__name__
-        self.__dict__.update(overrides)
-        self.__dict__.update(submodules)
-
-    def __getattr__(self, name):
-        return getattr(self._base, name)
-
-    def __repr__(self):
-        return f"<{self.__name__} with xpgrad's workarounds>"
+    ns = types.ModuleType(base.__name__, getattr(base, "__doc__", None))
+    ns.__dict__.update((k, v) for k, v in vars(base).items() if k not in _MODULE_IDENTITY)
+    ns.__dict__.update(overrides)
+    ns.__dict__.update(submodules)
+    return ns
 
 
 # torch (through array_api_compat.torch): the functions it lacks or restricts.
@@ -807,7 +806,7 @@ def _torch_overlay(xp):
         except NotImplementedError:
             return _unique_all_from_inverse(xp, x)
 
-    return _Overlay(xp, {"std": std, "unique_all": unique_all})
+    return _overlay(xp, {"std": std, "unique_all": unique_all})
 
 
 def _unique_all_from_inverse(xp, x):
@@ -826,7 +825,7 @@ def _unique_all_from_inverse(xp, x):
 
 
 def _dask_overlay(xp):
-    return _Overlay(xp, _dask_functions(xp), linalg=_dask_linalg(xp), fft=_dask_fft(xp))
+    return _overlay(xp, _dask_functions(xp), linalg=_dask_linalg(xp), fft=_dask_fft(xp))
 
 
 def _np_dtype(x):
@@ -1088,7 +1087,7 @@ def _dask_linalg(xp):
         "matrix_norm": matrix_norm,
         "cross": cross,
     }
-    return _Overlay(xp.linalg, overrides)
+    return _overlay(xp.linalg, overrides)
 
 
 def _dask_svd(x, /, *, full_matrices=True):
@@ -1165,7 +1164,7 @@ def _dask_fft(xp):
     overrides.update(
         {n + "n": along(getattr(xp.fft, n + "n"), True) for n in names if hasattr(xp.fft, n + "n")}
     )
-    return _Overlay(xp.fft, overrides)
+    return _overlay(xp.fft, overrides)
 
 
 _SlogdetResult = collections.namedtuple("SlogdetResult", "sign logabsdet")
