@@ -25,14 +25,16 @@ of the namespace).
 
 from __future__ import annotations
 
+import functools
 import inspect
 import math
 import operator
+import sys
 import types
 from dataclasses import dataclass, field
 
 from . import _backends
-from ._ops import OUT, record
+from ._optable import ELEMENTWISE, install, op
 from ._tensor import Tensor
 
 __all__ = ["SpecialNamespace", "FUNCTIONS", "ALIASES", "special_of"]
@@ -1229,100 +1231,147 @@ def _arrays(backend, fn, args, float_params):
 # The namespace.
 
 
-def _vjp(xp, g, *saved, fn, needs):
-    *args, out = saved
-    sp = special_of(xp)
-    if isinstance(sp, SpecialNamespace):
-        # Under create_graph: constants join the Tensors as Tensors (a raw array of some
-        # backends, e.g. array-api-strict, refuses a Tensor operand).
-        wrap = xp._backend.is_native
-        args = [Tensor._wrap_plain(xp, a) if type(a) is not Tensor and wrap(a) else a for a in args]
-    grads = []
-    for i, need in enumerate(needs):
-        if not need:
-            grads.append(None)
-            continue
-        d = fn.grads[i]
-        if isinstance(d, str):
-            raise NotImplementedError(
-                f"the derivative of special.{fn.name} with respect to {fn.params[i]} is not implemented ({d})"
-            )
-        vals = dict(zip(fn.params, args), out=out)
-        names = list(inspect.signature(d).parameters)[2:]
-        grads.append(d(xp, g, *(vals[n] for n in names)))
-    return grads[0] if len(needs) == 1 else tuple(grads)
+# --------------------------------------------------------------------------------------------
+# The derivative table's entries: one ``Op`` per public name, built from ``TABLE`` (the table
+# is compact data; each entry is what ``@op`` would make of a hand-written forward).
 
 
-def _make(special, fn, public_name):
-    ns = special._ns
-    raw_special = special._raw
-    qualified = f"special.{public_name}"
-    params = fn.params
-    float_params = [i for i, p in enumerate(params) if p not in fn.ints]
+def _missing_derivative(public, param, reason):
+    """The VJP of a parameter without a derivative: raises when a gradient (or, in forward
+    mode, a tangent) reaches it."""
 
-    def f(*args, **kwargs):
-        values = list(args)
-        if len(values) > len(params):
-            raise TypeError(f"{qualified}() takes {len(params)} arguments, got {len(values)}")
-        for p in params[len(values) :]:
-            if p in kwargs:
-                values.append(kwargs.pop(p))
-            elif p in fn.defaults:
-                values.append(fn.defaults[p])
-            else:
-                raise TypeError(f"{qualified}() missing required argument '{p}'")
-        if kwargs:
-            raise TypeError(f"{qualified}() got an unexpected keyword argument '{next(iter(kwargs))}'")
-        if fn.name == "zeta" and values[1] is None:
-            values[1] = 1.0  # the Riemann zeta function is the Hurwitz one at q = 1
-        inputs = []
-        data = []
-        for p, v in zip(params, values):
-            if type(v) is Tensor:
-                if v._ns is not ns:
-                    raise ns._wrong_tensor(v, qualified, p)
-                if ns._is_complex_dtype(v._data.dtype):
-                    raise TypeError(
-                        f"{qualified}(): argument '{p}' must have a real-valued dtype, got {v._data.dtype}"
-                    )
-                inputs.append(v)
-                data.append(v._data)
-            elif ns._backend.is_native(v):
-                inputs.append(None)
-                data.append(ns._ensure(v))
-            elif isinstance(v, (int, float)) and not isinstance(v, bool):
-                inputs.append(None)
-                data.append(v)
-            else:
-                raise TypeError(
-                    f"{qualified}(): argument '{p}' must be an array or a real Python number, got "
-                    f"{type(v).__name__}"
-                )
-        data = _arrays(ns._backend, fn, data, float_params)[0]
-        out = getattr(raw_special, fn.name)(*data)
-        needs = tuple(t is not None and t._requires_grad for t in inputs)
-        if not any(needs):
-            return Tensor._wrap_plain(ns, ns._ensure(out))
-        saved = tuple(t if t is not None else d for t, d in zip(inputs, data)) + (OUT,)
-        return record(ns, qualified, _vjp, tuple(inputs), out, saved=saved, kw={"fn": fn, "needs": needs})
-
-    f.__name__ = f.__qualname__ = public_name
-    f.__module__ = special.__name__
-    sig = ", ".join(params[: len(params) - len(fn.defaults)])
-    if fn.defaults:
-        sig += ", " + ", ".join(f"{k}={v!r}" for k, v in fn.defaults.items())
-    diff = []
-    for p, d in zip(params, fn.grads):
-        diff.append(
-            f"``{p}``: not differentiable ({d})" if isinstance(d, str) else f"``{p}``: differentiable"
+    def vjp(xp, g):
+        raise NotImplementedError(
+            f"the derivative of special.{public} with respect to {param} is not implemented ({reason})"
         )
-    alias = f" (torch.special's name of ``{fn.name}``)" if public_name != fn.name else ""
-    f.__doc__ = (
-        f"{public_name}({sig})\n\n{fn.doc}{alias}\n\n"
-        f"Same values as ``scipy.special.{fn.name}`` (computed by the backend's own special "
-        "functions where it has them). Gradients: " + "; ".join(diff) + "."
+
+    vjp.__name__ = f"{public}_{param}_not_implemented"
+    return vjp
+
+
+# Deviations from torch (docs/deviations.md), by SciPy name.
+_NO_TORCH_GRAD = (
+    "torch.special's {} has no derivative (its result silently does not require grad); here it is "
+    "differentiable (docs/deviations.md)."
+)
+_DEVIATIONS = {
+    **{
+        n: _NO_TORCH_GRAD.format(t)
+        for n, t in (
+            ("j0", "bessel_j0"),
+            ("j1", "bessel_j1"),
+            ("y0", "bessel_y0"),
+            ("y1", "bessel_y1"),
+            ("k0", "modified_bessel_k0"),
+            ("k1", "modified_bessel_k1"),
+            ("k0e", "scaled_modified_bessel_k0"),
+            ("k1e", "scaled_modified_bessel_k1"),
+            ("spherical_bessel_j0", "spherical_bessel_j0"),
+        )
+    },
+    "sinc": "the second derivative at 0 is -pi**2/3 (the Taylor polynomial fills the removable "
+    "singularity), where torch gives nan (docs/deviations.md).",
+}
+_ALIAS_DEVIATIONS = {"modified_bessel_i0": "modified_bessel_i0", "modified_bessel_i1": "modified_bessel_i1"}
+
+
+def _doc(fn, public):
+    alias = f" (torch.special's name of ``{fn.name}``)" if public != fn.name else ""
+    grads = "; ".join(
+        f"``{p}``: not differentiable ({d}): a gradient or tangent reaching it raises NotImplementedError"
+        if isinstance(d, str)
+        else f"``{p}``: differentiable"
+        for p, d in zip(fn.params, fn.grads)
     )
-    return f
+    if public in _ALIAS_DEVIATIONS:
+        dev = _NO_TORCH_GRAD.format(_ALIAS_DEVIATIONS[public])
+    else:
+        dev = _DEVIATIONS.get(fn.name, "none.")
+    return (
+        f"{fn.doc}{alias}\n\n"
+        f"Same values as ``scipy.special.{fn.name}`` (computed by the backend's own special functions "
+        f"where it has them; real floating-point arguments).\n\n"
+        f"Gradient: {grads}. Forward mode: the same derivatives times the tangents, summed over the "
+        f"inputs (elementwise).\n\nDeviations from torch: {dev}"
+    )
+
+
+def _forward(fn, public):
+    """The forward on raw arrays of ``special.<public>``, with the signature ``(xp, <params>)``."""
+
+    def forward(xp, *args):
+        for p, a in zip(fn.params, args):
+            dtype = getattr(a, "dtype", None)
+            if dtype is not None and xp.isdtype(dtype, "complex floating"):
+                raise TypeError(
+                    f"special.{public}(): argument '{p}' must have a real-valued dtype, got {dtype}"
+                )
+        if fn.name == "zeta" and args[1] is None:
+            args = (args[0], 1.0)  # the Riemann zeta function is the Hurwitz one at q = 1
+        return getattr(special_of(xp), fn.name)(*args)
+
+    kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    forward.__signature__ = inspect.Signature(
+        [inspect.Parameter("xp", inspect.Parameter.POSITIONAL_ONLY)]
+        + [inspect.Parameter(p, kind, default=fn.defaults.get(p, inspect.Parameter.empty)) for p in fn.params]
+    )
+    forward.__name__ = forward.__qualname__ = public
+    forward.__doc__ = _doc(fn, public)
+    return forward
+
+
+def _entry(fn, public):
+    grads = {
+        p: _missing_derivative(public, p, d) if isinstance(d, str) else d for p, d in zip(fn.params, fn.grads)
+    }
+    return op(grads=grads, jvp=ELEMENTWISE, scalars=True, name=public)(_forward(fn, public))
+
+
+for _public in sorted(set(TABLE) | set(ALIASES)):
+    globals()[_public] = _entry(TABLE[ALIASES.get(_public, _public)], _public)
+__all__ += sorted(set(TABLE) | set(ALIASES))
+
+
+def _argument_error(public, params, defaults, ns, args, kwargs):
+    """The clear error for a call of ``special.<public>`` whose arguments do not bind or are not
+    arrays or real numbers (None if they are fine). SciPy's ufuncs take their arguments by
+    position or by name; each is an array or a real Python number."""
+    q = f"special.{public}()"
+    if len(args) > len(params):
+        return TypeError(f"{q} takes {len(params)} arguments, got {len(args)}")
+    values = dict(zip(params, args))
+    for k, v in kwargs.items():
+        if k not in params or k in values:
+            return TypeError(f"{q} got an unexpected keyword argument '{k}'")
+        values[k] = v
+    for p in params:
+        if p not in values and p not in defaults:
+            return TypeError(f"{q} missing required argument '{p}'")
+        v = values.get(p)
+        ok = v is None or type(v) is Tensor or ns._backend.is_native(v)
+        if not ok and not (isinstance(v, (int, float)) and not isinstance(v, bool)):
+            return TypeError(
+                f"{q}: argument '{p}' must be an array or a real Python number, got {type(v).__name__}"
+            )
+    return None
+
+
+def _with_argument_errors(method, entry):
+    """``method`` (the generated wrapper of ``entry``), whose binding and coercion errors, if any,
+    are restated as SciPy-style argument errors naming the function (no cost on success)."""
+    params = [p.name for p in entry.params]
+    defaults = {p.name for p in entry.params if p.default is not inspect.Parameter.empty}
+
+    def call(self, *args, **kwargs):
+        try:
+            return method(self, *args, **kwargs)
+        except TypeError:
+            err = _argument_error(entry.name, params, defaults, self._root, args, kwargs)
+            if err is None:
+                raise
+            raise err from None
+
+    return functools.update_wrapper(call, method)
 
 
 def _axis_arg(fname, axis, dim):
@@ -1338,17 +1387,12 @@ class SpecialNamespace(types.ModuleType):
 
     def __init__(self, ns):
         super().__init__(f"{ns.__name__}.special")
-        self._ns = ns
-        self._raw = special_of(ns._xp)
+        self._ns = self._root = ns  # _root: the namespace the generated wrappers run in
         self.__all__ = list(FUNCTIONS)
         self.__doc__ = (
             f"Differentiable special functions over {ns._xp.__name__} (xpgrad): SciPy's array API "
             "dispatch list and torch.special's functions."
         )
-        for name, fn in TABLE.items():
-            setattr(self, name, _make(self, fn, name))
-        for alias, name in ALIASES.items():
-            setattr(self, alias, _make(self, TABLE[name], alias))
 
     def __repr__(self):
         return f"<namespace {self.__name__!r} (xpgrad special functions)>"
@@ -1409,6 +1453,17 @@ class SpecialNamespace(types.ModuleType):
 
         ``log(1 + x)`` (torch.special's name of the standard function ``log1p``)."""
         return self._ns.log1p(x)
+
+
+def _install():
+    install(SpecialNamespace, sys.modules[__name__], prefix="special.")
+    for name in TABLE.keys() | ALIASES.keys():
+        setattr(
+            SpecialNamespace, name, _with_argument_errors(getattr(SpecialNamespace, name), globals()[name])
+        )
+
+
+_install()
 
 
 def _axes(axis, ndim):
