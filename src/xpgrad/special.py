@@ -1164,10 +1164,9 @@ def _raw_function(raw, fn):
         native = _with_integer_loops(native)
     host = None
     dask = raw._kind == "dask"
-    float_params = [i for i, p in enumerate(fn.params) if p not in fn.ints]
 
     def call(*args):
-        args, dtype, device = _arrays(backend, fn, args, float_params)
+        args, dtype, device = _arrays(backend, fn, args)
         out = None
         if native is not None:
             if dask:
@@ -1196,10 +1195,11 @@ def _raw_function(raw, fn):
     return call
 
 
-def _arrays(backend, fn, args, float_params):
+def _arrays(backend, fn, args, public=None):
     """Python scalars as arrays of the floating dtype of the call (integer parameters may stay
     Python integers); returns ``(args, dtype, device)``."""
     xp = backend.xp
+    float_params = [i for i, p in enumerate(fn.params) if p not in fn.ints]
     dtype = None
     device = None
     arrays = [a for a in args if backend.is_native(a)]
@@ -1221,7 +1221,7 @@ def _arrays(backend, fn, args, float_params):
             out.append(xp.asarray(a, dtype=dtype, device=device))
         else:
             raise TypeError(
-                f"special.{fn.name}(): argument '{fn.params[i]}' must be an array or a real Python "
+                f"special.{public or fn.name}(): argument '{fn.params[i]}' must be an array or a real Python "
                 f"number, got {type(a).__name__}"
             )
     return out, dtype, device
@@ -1332,44 +1332,35 @@ for _public in sorted(set(TABLE) | set(ALIASES)):
 __all__ += sorted(set(TABLE) | set(ALIASES))
 
 
-def _argument_error(public, params, defaults, ns, args, kwargs):
-    """The clear error for a call of ``special.<public>`` whose arguments do not bind or are not
-    arrays or real numbers (None if they are fine). SciPy's ufuncs take their arguments by
-    position or by name; each is an array or a real Python number."""
+def _bind(fn, public, ns, args, kwargs):
+    """The arguments of a call of ``special.<public>``, in parameter order, as SciPy's ufuncs take
+    them (by position or by name; each an array or a real Python number), with clear errors;
+    Python numbers become arrays of the call's floating dtype (integer orders stay integers), so
+    that the derivatives always see arrays."""
     q = f"special.{public}()"
+    params = fn.params
     if len(args) > len(params):
-        return TypeError(f"{q} takes {len(params)} arguments, got {len(args)}")
-    values = dict(zip(params, args))
-    for k, v in kwargs.items():
-        if k not in params or k in values:
-            return TypeError(f"{q} got an unexpected keyword argument '{k}'")
-        values[k] = v
-    for p in params:
-        if p not in values and p not in defaults:
-            return TypeError(f"{q} missing required argument '{p}'")
-        v = values.get(p)
-        ok = v is None or type(v) is Tensor or ns._backend.is_native(v)
-        if not ok and not (isinstance(v, (int, float)) and not isinstance(v, bool)):
-            return TypeError(
-                f"{q}: argument '{p}' must be an array or a real Python number, got {type(v).__name__}"
-            )
-    return None
+        raise TypeError(f"{q} takes {len(params)} arguments, got {len(args)}")
+    values = list(args)
+    for p in params[len(values) :]:
+        if p in kwargs:
+            values.append(kwargs.pop(p))
+        elif p in fn.defaults:
+            values.append(fn.defaults[p])
+        else:
+            raise TypeError(f"{q} missing required argument '{p}'")
+    if kwargs:
+        raise TypeError(f"{q} got an unexpected keyword argument '{next(iter(kwargs))}'")
+    raw = _arrays(ns._backend, fn, [v._data if type(v) is Tensor else v for v in values], public)[0]
+    return [v if type(v) is Tensor else r for v, r in zip(values, raw)]
 
 
-def _with_argument_errors(method, entry):
-    """``method`` (the generated wrapper of ``entry``), whose binding and coercion errors, if any,
-    are restated as SciPy-style argument errors naming the function (no cost on success)."""
-    params = [p.name for p in entry.params]
-    defaults = {p.name for p in entry.params if p.default is not inspect.Parameter.empty}
+def _with_scipy_arguments(method, fn, public):
+    """The generated wrapper ``method`` of ``special.<public>``, called with the arguments
+    :func:`_bind` makes of SciPy-style ones."""
 
     def call(self, *args, **kwargs):
-        try:
-            return method(self, *args, **kwargs)
-        except TypeError:
-            err = _argument_error(entry.name, params, defaults, self._root, args, kwargs)
-            if err is None:
-                raise
-            raise err from None
+        return method(self, *_bind(fn, public, self._root, args, kwargs))
 
     return functools.update_wrapper(call, method)
 
@@ -1458,9 +1449,8 @@ class SpecialNamespace(types.ModuleType):
 def _install():
     install(SpecialNamespace, sys.modules[__name__], prefix="special.")
     for name in TABLE.keys() | ALIASES.keys():
-        setattr(
-            SpecialNamespace, name, _with_argument_errors(getattr(SpecialNamespace, name), globals()[name])
-        )
+        method = _with_scipy_arguments(getattr(SpecialNamespace, name), TABLE[ALIASES.get(name, name)], name)
+        setattr(SpecialNamespace, name, method)
 
 
 _install()
