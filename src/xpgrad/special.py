@@ -13,14 +13,20 @@ and otherwise computed by SciPy on a NumPy copy (array-api-strict, or torch for 
 torch.special does not have). SciPy is optional: without it, a function that needs it raises
 an ``ImportError`` saying what to install.
 
-Each function is one entry of ``TABLE``: its parameters, one derivative per parameter
-(array API code on the ``xp`` it is handed, calling special functions through
-``special_of(xp)``, so the same formula serves a plain backward on raw arrays and
-``create_graph=True`` on Tensors, and every order), and a docstring. A parameter without a
-derivative (integer orders, the shape parameter of the incomplete gamma function, as in torch)
-raises ``NotImplementedError`` naming the function and the parameter when a gradient reaches
-it. Only real floating-point values are differentiable (SciPy's complex variants are not part
-of the namespace).
+Each function is one row of ``TABLE`` (``_def``): its parameters, one derivative per parameter
+(a VJP ``vjp(xp, g, <names>)`` as the derivative table's: the names after ``g`` are the
+parameters and ``out`` it needs, which is what the node saves; array API code on the ``xp`` it
+is handed, calling special functions through ``special_of(xp)``, so the same formula serves a
+plain backward on raw arrays, ``create_graph=True`` on Tensors, every order and forward mode),
+and a summary. Each row becomes a derivative-table entry (``_optable.op``; one per public name,
+torch's aliases included, a module attribute listed in ``__all__``) whose forward on raw arrays
+calls the backend's function, with ``jvp=ELEMENTWISE`` (every derivative is ``g`` times a real
+factor); ``_optable.install`` makes them methods of ``SpecialNamespace``, behind one step that
+binds SciPy-style arguments (``_bind``). A parameter without a derivative (integer orders, the
+shape parameter of the incomplete gamma function, as in torch) raises ``NotImplementedError``
+naming the function and the parameter when a gradient or a tangent reaches it. Only real
+floating-point values are differentiable (SciPy's complex variants are not part of the
+namespace).
 """
 
 from __future__ import annotations
@@ -48,7 +54,7 @@ _DEG = math.pi / 180
 class _Fn:
     name: str
     params: tuple
-    grads: tuple  # per parameter: derivative(xp, sp, g, *args, out) -> gradient, or a str reason
+    grads: tuple  # per parameter: its VJP vjp(xp, g, <names>), or a str: why it has none
     doc: str
     generic: object = None  # composition from the standard's functions: generic(xp, *args)
     ints: frozenset = field(default_factory=frozenset)  # parameters that are integers
@@ -256,7 +262,7 @@ def _g_radian(xp, d, m, s):
 
 
 # --------------------------------------------------------------------------------------------
-# The table. Derivatives take (xp, sp, g, *args, out) and return the gradient of that argument.
+# The table. Derivatives are VJPs vjp(xp, g, <parameters and out they need>).
 
 # Error function and normal distribution.
 _def("erf", "x", lambda xp, g, x: g * (2 / _SQRT_PI) * xp.exp(-x * x), "Error function.")
@@ -1276,7 +1282,7 @@ _ALIAS_DEVIATIONS = {"modified_bessel_i0": "modified_bessel_i0", "modified_besse
 
 
 def _doc(fn, public):
-    alias = f" (torch.special's name of ``{fn.name}``)" if public != fn.name else ""
+    alias = f" torch.special's name of ``{fn.name}``." if public != fn.name else ""
     grads = "; ".join(
         f"``{p}``: not differentiable ({d}): a gradient or tangent reaching it raises NotImplementedError"
         if isinstance(d, str)
@@ -1394,7 +1400,8 @@ class SpecialNamespace(types.ModuleType):
     def __dir__(self):
         return sorted(set(super().__dir__()) | set(FUNCTIONS))
 
-    # -- composites: written with differentiable functions, so every order comes for free -----
+    # -- composites: not table entries, as each is built from the namespace's own differentiable
+    # functions (their VJPs and forward rules), so every order and forward mode come for free.
 
     def logsumexp(self, x, /, axis=None, *, keepdims=False, dim=None, keepdim=None):
         """logsumexp(x, axis=None, *, keepdims=False)
@@ -1402,6 +1409,9 @@ class SpecialNamespace(types.ModuleType):
         ``log(sum(exp(x), axis))``, computed stably (the maximum is subtracted first; it is a
         constant of the computation, so the gradient is exactly ``softmax(x)``). ``axis``:
         an int, a tuple of ints or None (all axes); torch's ``dim``/``keepdim`` are accepted.
+
+        Gradient: ``softmax(x)`` times ``g``; forward mode through the same composition.
+        Deviations from torch: none.
         """
         ns = self._ns
         axis = _axis_arg("logsumexp", axis, dim)
@@ -1420,6 +1430,9 @@ class SpecialNamespace(types.ModuleType):
 
         ``exp(x) / sum(exp(x), axis)`` (``axis=None``: over all elements, as SciPy; torch's
         ``dim`` is accepted).
+
+        Gradient: that of ``exp(log_softmax(x))``; forward mode through the same composition.
+        Deviations from torch: none.
         """
         return self._ns.exp(self.log_softmax(x, axis, dim=dim))
 
@@ -1428,6 +1441,9 @@ class SpecialNamespace(types.ModuleType):
 
         ``x - logsumexp(x, axis, keepdims=True)`` (``axis=None``: over all elements; torch's
         ``dim`` is accepted).
+
+        Gradient: ``g - softmax(x) * sum(g, axis)``; forward mode through the same composition.
+        Deviations from torch: none.
         """
         axis = _axis_arg("log_softmax", axis, dim)
         x = self._ns._tensor(x, "special.log_softmax")
@@ -1436,17 +1452,20 @@ class SpecialNamespace(types.ModuleType):
     def expm1(self, x, /):
         """expm1(x)
 
-        ``exp(x) - 1`` (torch.special's name of the standard function ``expm1``)."""
+        ``exp(x) - 1`` (torch.special's name of the standard function ``expm1``, whose gradient
+        and forward rule it has). Deviations from torch: none."""
         return self._ns.expm1(x)
 
     def log1p(self, x, /):
         """log1p(x)
 
-        ``log(1 + x)`` (torch.special's name of the standard function ``log1p``)."""
+        ``log(1 + x)`` (torch.special's name of the standard function ``log1p``, whose gradient
+        and forward rule it has). Deviations from torch: none."""
         return self._ns.log1p(x)
 
 
 def _install():
+    """The entries as methods of SpecialNamespace, each behind :func:`_bind`."""
     install(SpecialNamespace, sys.modules[__name__], prefix="special.")
     for name in TABLE.keys() | ALIASES.keys():
         method = _with_scipy_arguments(getattr(SpecialNamespace, name), TABLE[ALIASES.get(name, name)], name)
