@@ -1171,8 +1171,8 @@ def _raw_function(raw, fn):
     host = None
     dask = raw._kind == "dask"
 
-    def call(*args):
-        args, dtype, device = _arrays(backend, fn, args)
+    def call(*args, public=None):
+        args, dtype = _arrays(backend, fn, args, public)
         out = None
         if native is not None:
             if dask:
@@ -1191,7 +1191,7 @@ def _raw_function(raw, fn):
                 out = _backends.map_blocks(backend, host, *args, dtype=dtype)
             else:
                 hargs = [_backends.to_host(backend, a) if backend.is_native(a) else a for a in args]
-                out = _backends.from_host(backend, host(*hargs), device)
+                out = _backends.from_host(backend, host(*hargs), _device_of(backend, args))
         out = backend.ensure(out)
         if dtype is not None and out.dtype != dtype:
             out = xp.astype(out, dtype)
@@ -1202,35 +1202,64 @@ def _raw_function(raw, fn):
 
 
 def _arrays(backend, fn, args, public=None):
-    """Python scalars as arrays of the floating dtype of the call (integer parameters may stay
-    Python integers); returns ``(args, dtype, device)``."""
+    """``(args, dtype)``: the arguments of a call of ``special.<public>`` checked (arrays of a
+    real dtype or real Python numbers), Python numbers as arrays of the floating dtype of the
+    call (integers for integer parameters stay Python integers), and that dtype."""
     xp = backend.xp
-    float_params = [i for i, p in enumerate(fn.params) if p not in fn.ints]
     dtype = None
-    device = None
-    arrays = [a for a in args if backend.is_native(a)]
-    if arrays:
-        device = backend.device(arrays[0])
-    floats = [args[i] for i in float_params if i < len(args) and backend.is_native(args[i])]
-    floats = [a for a in floats if xp.isdtype(a.dtype, "real floating")]
-    if floats:
-        dtype = xp.result_type(*floats) if len(floats) > 1 else floats[0].dtype
-    else:
-        dtype = xp.asarray(0.0, device=device).dtype
-    out = []
+    numbers = False
     for i, a in enumerate(args):
-        if a is None or backend.is_native(a):
-            out.append(a)
-        elif fn.params[i] in fn.ints and isinstance(a, int) and not isinstance(a, bool):
-            out.append(a)
+        if backend.is_native(a):
+            kind = _dtype_kind(backend, a.dtype)
+            if kind == "complex":
+                raise TypeError(
+                    f"special.{public or fn.name}(): argument '{fn.params[i]}' must have a real-valued "
+                    f"dtype, got {a.dtype}"
+                )
+            if kind == "real" and fn.params[i] not in fn.ints:
+                dtype = a.dtype if dtype is None or dtype == a.dtype else xp.result_type(dtype, a.dtype)
         elif isinstance(a, (int, float)) and not isinstance(a, bool):
-            out.append(xp.asarray(a, dtype=dtype, device=device))
-        else:
+            numbers = True
+        elif a is not None:
             raise TypeError(
-                f"special.{public or fn.name}(): argument '{fn.params[i]}' must be an array or a real Python "
-                f"number, got {type(a).__name__}"
+                f"special.{public or fn.name}(): argument '{fn.params[i]}' must be an array or a real "
+                f"Python number, got {type(a).__name__}"
             )
-    return out, dtype, device
+    if dtype is None or numbers:
+        device = _device_of(backend, args)
+        if dtype is None:
+            dtype = xp.asarray(0.0, device=device).dtype
+    if numbers:
+        args = [
+            a
+            if a is None or backend.is_native(a) or (isinstance(a, int) and fn.params[i] in fn.ints)
+            else xp.asarray(a, dtype=dtype, device=device)
+            for i, a in enumerate(args)
+        ]
+    return args, dtype
+
+
+def _device_of(backend, args):
+    return next((backend.device(a) for a in args if backend.is_native(a)), None)
+
+
+_DTYPE_KINDS: dict = {}
+
+
+def _dtype_kind(backend, dtype):
+    """ "real", "complex" or "other" (cached: ``isdtype`` is slow on some backends)."""
+    key = (backend.name, dtype)
+    kind = _DTYPE_KINDS.get(key)
+    if kind is None:
+        xp = backend.xp
+        kind = _DTYPE_KINDS[key] = (
+            "real"
+            if xp.isdtype(dtype, "real floating")
+            else "complex"
+            if xp.isdtype(dtype, "complex floating")
+            else "other"
+        )
+    return kind
 
 
 # --------------------------------------------------------------------------------------------
@@ -1306,15 +1335,9 @@ def _forward(fn, public):
     """The forward on raw arrays of ``special.<public>``, with the signature ``(xp, <params>)``."""
 
     def forward(xp, *args):
-        for p, a in zip(fn.params, args):
-            dtype = getattr(a, "dtype", None)
-            if dtype is not None and xp.isdtype(dtype, "complex floating"):
-                raise TypeError(
-                    f"special.{public}(): argument '{p}' must have a real-valued dtype, got {dtype}"
-                )
         if fn.name == "zeta" and args[1] is None:
             args = (args[0], 1.0)  # the Riemann zeta function is the Hurwitz one at q = 1
-        return getattr(special_of(xp), fn.name)(*args)
+        return getattr(special_of(xp), fn.name)(*args, public=public)
 
     kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
     forward.__signature__ = inspect.Signature(
@@ -1357,6 +1380,9 @@ def _bind(fn, public, ns, args, kwargs):
             raise TypeError(f"{q} missing required argument '{p}'")
     if kwargs:
         raise TypeError(f"{q} got an unexpected keyword argument '{next(iter(kwargs))}'")
+    native = ns._backend.is_native
+    if all(type(v) is Tensor or v is None or native(v) for v in values):
+        return values  # the forward checks the dtypes
     raw = _arrays(ns._backend, fn, [v._data if type(v) is Tensor else v for v in values], public)[0]
     return [v if type(v) is Tensor else r for v, r in zip(values, raw)]
 
