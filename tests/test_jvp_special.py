@@ -160,3 +160,24 @@ def test_tangent_of_a_parameter_without_derivative_raises(name, param):
         NotImplementedError, match=f"derivative of special.{name} with respect to {param} is not implemented"
     ):
         jvp_of(entry)(np, tangents, inputs, {})
+
+
+@pytest.mark.parametrize("backend", ["numpy", "array_api_strict"])
+def test_entries_as_users_see_them(backend):
+    """``dir(xp.special)`` lists every public name; each function's docstring is its entry's (the
+    summary, the gradient and forward-mode convention, the deviations from torch) and its
+    signature the spec's; the node is named after the public function."""
+    import inspect
+
+    sp = xpgrad.namespace(backend).special
+    assert set(special_mod.FUNCTIONS) <= set(dir(sp))
+    for name in special_mod.FUNCTIONS:
+        doc = getattr(sp, name).__doc__
+        assert "Deviations from torch:" in doc and "Gradient" in doc, name
+    for name in set(special_mod.TABLE) | set(special_mod.ALIASES):
+        entry = getattr(special_mod, name)
+        assert getattr(sp, name).__doc__ == entry.forward.__doc__
+        assert list(inspect.signature(getattr(sp, name)).parameters) == list(_table_row(name).params)
+    x = xpgrad.namespace(backend).asarray([0.5, 1.5], requires_grad=True)
+    assert type(sp.bessel_j0(x).grad_fn).__name__ != "NoneType"
+    assert "special.bessel_j0" in repr(sp.bessel_j0(x).grad_fn)

@@ -1052,8 +1052,8 @@ FUNCTIONS = tuple(sorted(set(TABLE) | set(ALIASES) | set(COMPOSITES)))
 
 
 # --------------------------------------------------------------------------------------------
-# Raw special functions of one backend (forward values; used by the namespace and by VJPs in a
-# plain backward).
+# Raw special functions of one backend (forward values; used by the entries' forwards and by
+# VJPs in a plain backward).
 
 
 class _RawSpecial:
@@ -1263,10 +1263,6 @@ def _dtype_kind(backend, dtype):
 
 
 # --------------------------------------------------------------------------------------------
-# The namespace.
-
-
-# --------------------------------------------------------------------------------------------
 # The derivative table's entries: one ``Op`` per public name, built from ``TABLE`` (the table
 # is compact data; each entry is what ``@op`` would make of a hand-written forward).
 
@@ -1397,6 +1393,10 @@ def _with_scipy_arguments(method, fn, public):
     return functools.update_wrapper(call, method)
 
 
+# --------------------------------------------------------------------------------------------
+# The namespace.
+
+
 def _axis_arg(fname, axis, dim):
     if dim is not None:
         if axis is not None:
@@ -1478,15 +1478,17 @@ class SpecialNamespace(types.ModuleType):
     def expm1(self, x, /):
         """expm1(x)
 
-        ``exp(x) - 1`` (torch.special's name of the standard function ``expm1``, whose gradient
-        and forward rule it has). Deviations from torch: none."""
+        ``exp(x) - 1`` (torch.special's name of the standard function ``expm1``).
+
+        Gradient: that of ``expm1`` (its forward rule too). Deviations from torch: none."""
         return self._ns.expm1(x)
 
     def log1p(self, x, /):
         """log1p(x)
 
-        ``log(1 + x)`` (torch.special's name of the standard function ``log1p``, whose gradient
-        and forward rule it has). Deviations from torch: none."""
+        ``log(1 + x)`` (torch.special's name of the standard function ``log1p``).
+
+        Gradient: that of ``log1p`` (its forward rule too). Deviations from torch: none."""
         return self._ns.log1p(x)
 
 
