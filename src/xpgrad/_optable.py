@@ -363,7 +363,10 @@ def _node_parts(ns, entry, inputs, flat, active, args, aux):
     saved = []
     for n in saved_names:
         if n == "out":
-            saved.append(OUT if entry.outputs is None else OUTS)
+            if entry.outputs is None:
+                saved.append(OUT)
+            else:
+                saved.extend(OUTS[: _n_outputs(entry)])
         elif type(by_name[n]) is tuple:
             saved.extend(by_name[n])
         else:
@@ -383,6 +386,11 @@ def _node_parts(ns, entry, inputs, flat, active, args, aux):
     if aux is not None:
         kw["__aux__"] = aux
     return vjp, tuple(saved), kw
+
+
+def _n_outputs(entry):
+    o = entry.outputs
+    return o if type(o) is int else len(o._fields)
 
 
 def _meta(t, attr):
@@ -416,6 +424,8 @@ def _plan(entry, active, layout):
         pos += 1 if ln < 0 else ln
     n_flat = pos
     sizes = [(n, slots[n][1]) for n in saved_names if n != "out"]
+    if entry.outputs is not None and "out" in saved_names:
+        sizes.append(("out", _n_outputs(entry)))
     calls = [
         (keys, fn, params, joint)
         for (keys, fn, params, joint), on in zip(entry.grads, active)
