@@ -257,8 +257,9 @@ def eigh(xp, x, /):
     on it (complex: the backward checks this, as torch). Gradient: torch's,
     ``V (diag(gL) + skew(V^H gV) / E) V^H`` with ``E[i, j] = L_j - L_i``; the forward-mode rule
     is torch's ``linalg_eig_jvp`` (Hermitian tangent; torch's gauge: ``V^H dV`` has a zero
-    diagonal). Infinite at repeated eigenvalues unless the eigenvectors get no gradient
-    (deviation: torch gives nan/inf there even then).
+    diagonal). Infinite at repeated eigenvalues, as torch. Deviation: there, the terms the
+    eigenvectors' cotangent contributes exactly nothing to are 0 (torch: nan/inf), so the
+    eigenvalues alone have a finite gradient.
     """
     _matrix(xp, x, "eigh", square=True)
     return tuple(xp.linalg.eigh(x))
@@ -304,7 +305,7 @@ def eig(xp, x, /):
     Gradient: torch's (``linalg_eig_backward``); the forward-mode rule is torch's
     ``linalg_eig_jvp`` (its gauge: ``V^{-1} dV`` has a zero diagonal, then the columns keep
     norm 1). Eigenvectors are defined up to a phase, which a loss must not depend on (the
-    backward checks this, as torch). At repeated eigenvalues, as ``eigh``.
+    backward checks this, as torch). Deviation: at repeated eigenvalues, as ``eigh``.
     """
     _matrix(xp, x, "eig", square=True)
     _floating(xp, x, "eig")
@@ -954,10 +955,9 @@ class LinalgNamespace(types.ModuleType):
         Gradient: ``V diag(g) V^H``; forward mode: ``re(diag(V^H dA V))`` (V the eigenvectors;
         those of ``eigh``, which computes it when a derivative may be taken). Deviations: none.
         """
-        x = self._arg(x, "eigvalsh")
+        x = self._arg(x, "eigvalsh", square=True)
         if self._wants_derivative(x):
             return self.eigh(x).eigenvalues
-        _matrix(self._xp, x._data, "eigvalsh", square=True)
         return self._plain(self._xp.linalg.eigvalsh(x._data))
 
     def eigvals(self, x, /):
@@ -967,11 +967,10 @@ class LinalgNamespace(types.ModuleType):
         eigenvectors; those of ``eig``, which computes it when a derivative may be taken).
         Deviations: none.
         """
-        x = self._arg(x, "eigvals")
+        x = self._arg(x, "eigvals", square=True)
+        _floating(self._xp, x._data, "eigvals")
         if self._wants_derivative(x):
             return self.eig(x).eigenvalues
-        _matrix(self._xp, x._data, "eigvals", square=True)
-        _floating(self._xp, x._data, "eigvals")
         return self._plain(_complex_like(self._xp, self._xp.linalg.eigvals(x._data), x._data))
 
     def svdvals(self, x, /):
@@ -980,10 +979,9 @@ class LinalgNamespace(types.ModuleType):
         Gradient: ``U diag(g) Vh``; forward mode: ``re(diag(U^H dA V))`` (from ``svd``, which
         computes it when a derivative may be taken). Deviations: none.
         """
-        x = self._arg(x, "svdvals")
+        x = self._arg(x, "svdvals", square=False)
         if self._wants_derivative(x):
             return self.svd(x, full_matrices=False).S
-        _matrix(self._xp, x._data, "svdvals")
         return self._plain(self._xp.linalg.svdvals(x._data))
 
     # Not an entry: a product of matmuls (and an inv), as torch's composite matrix_power, so
