@@ -426,3 +426,81 @@ def test_argument_errors_name_the_function_and_argument(fname, args, kwargs, exc
     )
     with pytest.raises(exc, match=match):
         getattr(xp.linalg, fname)(*args, **kwargs)
+
+
+# -- the rules on the xpgrad namespace (forward mode runs them on Tensors) ---------------------------
+
+
+def _numpy(v):
+    if isinstance(v, tuple):
+        return tuple(_numpy(e) for e in v)
+    return np.asarray(v.detach()) if isinstance(v, xpgrad.Tensor) else np.asarray(v)
+
+
+@pytest.mark.parametrize("case", _cases({"linalg." + n for n in L.ENTRIES}))
+def test_rule_on_tensors_is_the_rule_on_arrays(case):
+    xp = xpgrad.namespace("numpy")
+    entry = getattr(L, case.op.name.split(".", 1)[1])
+    rng = np.random.default_rng(seed_for("jvp", case.id))
+    args, kwargs = _sample(case)
+    inputs, other = _split(entry, args, kwargs)
+    tangents = _tangents(case, rng, inputs)
+    want = jvp_of(entry)(anp, tangents, inputs, other)
+    xs = tuple(xp.asarray(x, requires_grad=True) for x in inputs)
+    out = getattr(xp.linalg, entry.name)(*xs, **{k: v for k, v in other.items() if k in kwargs})
+    got = jvp_of(entry)(xp, tuple(xp.asarray(t) for t in tangents), xs, other, out=out)
+    _close(_numpy(got), want, case.id, rtol=1e-12, atol=1e-12)
+
+
+def _reverse_over_forward(name, make, kwargs=None):
+    """d/dx of sum(re(tangent)) (the rule run on Tensors, then backward) vs central
+    differences of the rule on arrays."""
+    kwargs = kwargs or {}
+    xp = xpgrad.namespace("numpy")
+    entry = getattr(L, name)
+    rng = np.random.default_rng(seed_for("rof", name))
+    x, t = make(rng), make(rng)
+    _, other = _split(entry, (x,), kwargs)
+
+    def scalar(a):
+        tan = jvp_of(entry)(anp, (t,), (a,), other)
+        tan = tan if isinstance(tan, tuple) else (tan,)
+        return sum(float(np.sum(np.real(v))) for v in tan)
+
+    xt = xp.asarray(x, requires_grad=True)
+    out = getattr(xp.linalg, name)(xt, **kwargs)
+    tan = jvp_of(entry)(xp, (xp.asarray(t),), (xt,), other, out=out)
+    tan = tan if isinstance(tan, tuple) else (tan,)
+    total = sum(xp.sum(xp.real(v) if xp.isdtype(v.dtype, "complex floating") else v) for v in tan)
+    (g,) = xpgrad.grad(total, [xt])
+    d = _random_like(rng, x)
+    if name in ("cholesky", "eigh"):
+        d = _herm(d)  # they read one triangle; their gradient is the Hermitian part (torch's)
+    want = (scalar(x + EPS * d) - scalar(x - EPS * d)) / (2 * EPS)
+    np.testing.assert_allclose(float(np.sum(np.real(np.conj(np.asarray(g)) * d))), want, rtol=1e-5, atol=1e-6)
+
+
+def _square(rng):
+    return rng.standard_normal((3, 3)) + 3.0 * np.eye(3)
+
+
+def _symmetric(rng):
+    return _herm(rng.standard_normal((3, 3)))
+
+
+@pytest.mark.parametrize(
+    ("name", "make", "kwargs"),
+    [
+        ("inv", _square, None),
+        ("det", _square, None),
+        ("cholesky", lambda rng: _pd(rng.standard_normal((3, 3))), None),
+        ("eigh", _symmetric, None),
+        ("qr", lambda rng: rng.standard_normal((4, 3)), None),
+        ("svd", lambda rng: rng.standard_normal((4, 3)), {"full_matrices": False}),
+        ("pinv", lambda rng: rng.standard_normal((3, 4)), None),
+        ("vector_norm", lambda rng: rng.standard_normal((2, 4)), {"ord": 3}),
+    ],
+    ids=lambda v: v if isinstance(v, str) else "",
+)
+def test_reverse_over_forward(name, make, kwargs):
+    _reverse_over_forward(name, make, kwargs)
