@@ -6,8 +6,8 @@ central finite differences of the entry's forward. Outputs defined only up to a 
 (eigenvectors, singular vectors, the extra columns of a full ``U``) are compared through
 gauge-invariant functions of them (projectors ``v v^H``, ``u v^H``, ``U2 U2^H``), and the rules
 are also compared with ``torch.func.jvp`` evaluated at torch's own decomposition, which pins
-the gauge (torch's convention is the one followed). The hand-written functions are checked
-through their rules (``slogdet``) or through ``xpgrad.functional.jvp`` (the composite ones).
+the gauge (torch's convention is the one followed). The hand-written composite functions are
+checked through ``xpgrad.functional.jvp``.
 Argument errors keep their messages (tested at the end).
 """
 
@@ -180,7 +180,7 @@ def test_every_linalg_function_is_covered():
     names = {o.name for o in op_db() if o.name.startswith("linalg.")}
     entries = {"linalg." + n for n in L.ENTRIES}
     assert all(type(getattr(L, n.split(".", 1)[1])) is Op for n in entries)
-    assert names == entries | COMPOSITE | ALIASES | NOT_DIFFERENTIABLE | {"linalg.slogdet"}
+    assert names == entries | COMPOSITE | ALIASES | NOT_DIFFERENTIABLE
     # Every registry sample with its own ``fn`` is prepared here (a new one must be too).
     with_fn = {o.name for o in op_db() if o.name.startswith("linalg.") and o.fn is not None}
     assert with_fn == set(PREPARE)
@@ -239,17 +239,6 @@ def test_svd_full_matrices_tangent_keeps_u_unitary():
 # -- the hand-written functions -------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("case", _cases({"linalg.slogdet"}))
-def test_slogdet_rule_matches_finite_differences(case):
-    rng = np.random.default_rng(seed_for("jvp", case.id))
-    (x,), _ = _sample(case)
-    t = _random_like(rng, x)
-    sign, logabs = anp.linalg.slogdet(x)
-    got = L._slogdet_jvp(anp, t, x, sign)
-    want = _fd(lambda xs: tuple(anp.linalg.slogdet(xs[0])), (x,), (t,))
-    _close(got, want, case.id)
-
-
 @pytest.mark.parametrize("case", _cases(COMPOSITE))
 def test_composite_forward_derivative_matches_finite_differences(case):
     xp = xpgrad.namespace("numpy")
@@ -294,14 +283,7 @@ def test_dir_lists_every_public_name_and_each_has_a_docstring():
         fn = getattr(xp.linalg, name)
         doc = inspect.getdoc(fn) or ""
         assert doc.strip(), name
-        if name in L.ENTRIES or name in {
-            "eigvalsh",
-            "eigvals",
-            "svdvals",
-            "matrix_power",
-            "matrix_norm",
-            "slogdet",
-        }:
+        if "linalg." + name in COMPOSITE or name in L.ENTRIES:
             assert "Deviation" in doc, f"{name}: the docstring names no deviation (or 'Deviations: none')"
 
 

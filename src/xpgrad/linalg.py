@@ -24,9 +24,8 @@ deviations from torch are listed in ``docs/deviations.md``):
 
 Hand-written methods (not entries), each with the reason beside it: ``eigvalsh``, ``eigvals``,
 ``svdvals``, ``matrix_norm`` and ``matrix_power`` are built from other functions (as torch's
-composite functions), ``matrix_rank`` is not differentiable, ``slogdet`` waits for the table to
-save one output of several, and ``matmul``, ``matrix_transpose``, ``tensordot`` and ``vecdot``
-are the main namespace's own functions.
+composite functions), ``matrix_rank`` is not differentiable, and ``matmul``,
+``matrix_transpose``, ``tensordot`` and ``vecdot`` are the main namespace's own functions.
 """
 
 from __future__ import annotations
@@ -37,7 +36,7 @@ from collections import namedtuple
 
 from . import _forward
 from ._math import all_true_at_hand, checked, conj, device_of, is_complex, normalize_axis, real_dtype_of, sgn
-from ._ops import OUTS, needs_grad, record_multi
+from ._ops import needs_grad
 from ._optable import LINEAR, apply, install, op
 from ._tensor import Tensor
 
@@ -87,6 +86,7 @@ ENTRIES = (
     "outer",
     "pinv",
     "qr",
+    "slogdet",
     "solve",
     "svd",
     "trace",
@@ -713,6 +713,21 @@ def _slogdet_jvp(xp, x_t, x, sign):
     return xp.zeros_like(sign), t
 
 
+# torch saves A and sign (not logabsdet): the VJP names that output only.
+@op(grads={"x": _slogdet_vjp}, jvp=_slogdet_jvp, outputs=SlogdetResult)
+def slogdet(xp, x, /):
+    """Sign (or phase, for complex input) and natural log of the absolute value of the
+    determinant of ``x`` (..., M, M), as ``SlogdetResult(sign, logabsdet)``.
+
+    For real input ``sign`` requires grad as in torch, with a zero derivative. Gradient of
+    ``logabsdet``: ``g A^{-H}`` (complex: with the phase's ``i im(g_sign conj(sign))``);
+    forward mode (torch's ``slogdet_jvp``), with ``t = tr(A^{-1} dA)``: ``re(t)``, and
+    ``i im(t) sign`` for a complex sign. Deviations: none.
+    """
+    _matrix(xp, x, "slogdet", square=True)
+    return tuple(xp.linalg.slogdet(x))
+
+
 # --------------------------------------------------------------------------------------------
 # Norms.
 
@@ -1048,32 +1063,6 @@ class LinalgNamespace(types.ModuleType):
         if keepdims:
             r = r[..., None, None]
         return r
-
-    # Not an entry yet: torch saves A and sign, not logabsdet, and an entry saves all of its
-    # outputs or none (requested in the derivative table). Its VJP and forward-mode rule are
-    # written table-style above (_slogdet_vjp, _slogdet_jvp).
-    def slogdet(self, x, /):
-        """Sign (or phase, for complex input) and natural log of the absolute value of the
-        determinant of ``x`` (..., M, M), as ``SlogdetResult(sign, logabsdet)``.
-
-        For real input ``sign`` requires grad as in torch, with a zero derivative. Gradient of
-        ``logabsdet``: ``g A^{-H}``; forward mode (torch's ``slogdet_jvp``), with
-        ``t = tr(A^{-1} dA)``: ``re(t)``, and ``i im(t) sign`` for a complex sign.
-        Deviations: none.
-        """
-        x = self._arg(x, "slogdet", square=True)
-        sign, logabs = self._xp.linalg.slogdet(x._data)
-        res = record_multi(
-            self._ns,
-            "linalg.slogdet",
-            _slogdet_vjp,
-            (x,),
-            (sign, logabs),
-            saved=(x, OUTS[0]),
-            # A real sign requires grad too, as in torch (its gradient is zero).
-            differentiable=(self._ns._is_differentiable_dtype(sign.dtype),) * 2,
-        )
-        return SlogdetResult(*res)
 
     # Not an entry: not differentiable (an integer result).
     def matrix_rank(self, x, /, *, rtol=None):
