@@ -95,6 +95,16 @@ def _tangents(case, rng, inputs):
     return tuple(shape(_random_like(rng, x)) for x in inputs)
 
 
+def _setup(case, salt):
+    """The entry of ``case``, the sample's keyword arguments, its inputs, the other arguments
+    (with defaults) and random tangents."""
+    entry = getattr(L, case.op.name.split(".", 1)[1])
+    rng = np.random.default_rng(seed_for(salt, case.id))
+    args, kwargs = _sample(case)
+    inputs, other = _split(entry, args, kwargs)
+    return entry, kwargs, inputs, other, _tangents(case, rng, inputs)
+
+
 def _fd(f, inputs, tangents):
     plus = f(tuple(x + EPS * t for x, t in zip(inputs, tangents)))
     minus = f(tuple(x - EPS * t for x, t in zip(inputs, tangents)))
@@ -161,11 +171,7 @@ ENTRY_CASES = _cases({"linalg." + n for n in L.ENTRIES})
 
 @pytest.mark.parametrize("case", ENTRY_CASES)
 def test_rule_matches_finite_differences(case):
-    entry = getattr(L, case.op.name.split(".", 1)[1])
-    rng = np.random.default_rng(seed_for("jvp", case.id))
-    args, kwargs = _sample(case)
-    inputs, other = _split(entry, args, kwargs)
-    tangents = _tangents(case, rng, inputs)
+    entry, kwargs, inputs, other, tangents = _setup(case, "jvp")
     out = entry.call(anp, inputs, other)
     got = jvp_of(entry)(anp, tangents, inputs, other)
 
@@ -205,11 +211,7 @@ GAUGE_CASES = _cases({"linalg.eigh", "linalg.eig", "linalg.svd"})
 @pytest.mark.filterwarnings("ignore:`torch.jit.script` is deprecated:DeprecationWarning")
 @pytest.mark.parametrize("case", GAUGE_CASES)
 def test_vector_tangents_follow_torchs_gauge(case):
-    entry = getattr(L, case.op.name.split(".", 1)[1])
-    rng = np.random.default_rng(seed_for("gauge", case.id))
-    args, kwargs = _sample(case)
-    inputs, other = _split(entry, args, kwargs)
-    tangents = _tangents(case, rng, inputs)
+    entry, kwargs, inputs, other, tangents = _setup(case, "gauge")
     f = _torch_fn(case.op.name, kwargs)
     x, t = torch.from_numpy(inputs[0]), torch.from_numpy(tangents[0])
     out_t, tan_t = torch.func.jvp(f, (x,), (t,))
@@ -422,11 +424,7 @@ def _numpy(v):
 @pytest.mark.parametrize("case", _cases({"linalg." + n for n in L.ENTRIES}))
 def test_rule_on_tensors_is_the_rule_on_arrays(case):
     xp = xpgrad.namespace("numpy")
-    entry = getattr(L, case.op.name.split(".", 1)[1])
-    rng = np.random.default_rng(seed_for("jvp", case.id))
-    args, kwargs = _sample(case)
-    inputs, other = _split(entry, args, kwargs)
-    tangents = _tangents(case, rng, inputs)
+    entry, kwargs, inputs, other, tangents = _setup(case, "jvp")
     want = jvp_of(entry)(anp, tangents, inputs, other)
     xs = tuple(xp.asarray(x, requires_grad=True) for x in inputs)
     out = getattr(xp.linalg, entry.name)(*xs, **{k: v for k, v in other.items() if k in kwargs})

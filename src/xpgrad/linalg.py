@@ -595,13 +595,8 @@ def solve(xp, x1, x2, /):
 
 def _pinv_vjp(xp, g, x, out):
     # torch's pinv_backward.
-    m = x.shape[-2]
-    n = x.shape[-1]
-    p = out
-    ph = _mH(xp, p)
-    gh = _mH(xp, g)
-    mm = xp.matmul
-    if m <= n:
+    mm, p, ph, gh = xp.matmul, out, _mH(xp, out), _mH(xp, g)
+    if x.shape[-2] <= x.shape[-1]:
         K = mm(gh, p)
         kph = mm(K, ph)
         return -_mH(xp, mm(p, K)) + kph - mm(mm(x, p), kph) + mm(mm(ph, p), gh - mm(K, x))
@@ -612,13 +607,8 @@ def _pinv_vjp(xp, g, x, out):
 
 def _pinv_jvp(xp, x_t, x, out):
     # torch's pinv_jvp.
-    m = x.shape[-2]
-    n = x.shape[-1]
-    p = out
-    ph = _mH(xp, p)
-    th = _mH(xp, x_t)
-    mm = xp.matmul
-    if m <= n:
+    mm, p, ph, th = xp.matmul, out, _mH(xp, out), _mH(xp, x_t)
+    if x.shape[-2] <= x.shape[-1]:
         K = mm(ph, th)
         return mm(p, K - _mH(xp, K) - mm(K, mm(x, p))) + mm(th - mm(p, mm(x, th)), mm(ph, p))
     K = mm(p, x_t)
