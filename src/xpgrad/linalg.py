@@ -100,7 +100,7 @@ __all__ = ["LinalgNamespace", "EigResult", "EighResult", "QRResult", "SVDResult"
 # Helpers: argument checks on raw arrays (forwards), array API code for the derivatives.
 
 
-def _matrix(xp, x, fname, argname="x", square=False):
+def _matrix(x, fname, argname="x", square=False):
     """Check that raw array ``x`` is a stack of matrices (square ones if ``square``)."""
     if x.ndim < 2:
         raise ValueError(
@@ -216,7 +216,7 @@ def cholesky(xp, x, /, *, upper=False):
     the Hermitian part ``L^{-H} Phi L^{-1}`` of the cotangent; the forward-mode rule is torch's
     ``cholesky_jvp`` (for a Hermitian tangent). Deviations: none.
     """
-    _matrix(xp, x, "cholesky", square=True)
+    _matrix(x, "cholesky", square=True)
     return xp.linalg.cholesky(x, upper=upper)
 
 
@@ -261,7 +261,7 @@ def eigh(xp, x, /):
     eigenvectors' cotangent contributes exactly nothing to are 0 (torch: nan/inf), so the
     eigenvalues alone have a finite gradient.
     """
-    _matrix(xp, x, "eigh", square=True)
+    _matrix(x, "eigh", square=True)
     return tuple(xp.linalg.eigh(x))
 
 
@@ -307,7 +307,7 @@ def eig(xp, x, /):
     norm 1). Eigenvectors are defined up to a phase, which a loss must not depend on (the
     backward checks this, as torch). Deviation: at repeated eigenvalues, as ``eigh``.
     """
-    _matrix(xp, x, "eig", square=True)
+    _matrix(x, "eig", square=True)
     _floating(xp, x, "eig")
     w, v = xp.linalg.eig(x)
     return _complex_like(xp, w, x), _complex_like(xp, v, x)
@@ -387,7 +387,7 @@ def qr(xp, x, /, *, mode="reduced"):
     Not differentiable for ``mode='complete'`` with M > N, where Q's extra columns are not
     determined by ``x`` (raises in backward and forward mode, as torch). Deviations: none.
     """
-    _matrix(xp, x, "qr")
+    _matrix(x, "qr")
     if mode not in ("reduced", "complete"):
         raise ValueError(f"linalg.qr(): argument 'mode' must be 'reduced' or 'complete', got {mode!r}")
     return tuple(xp.linalg.qr(x, mode=mode))
@@ -525,7 +525,7 @@ def svd(xp, x, /, *, full_matrices=True):
     in backward); torch ignores their gradient. Their tangent keeps U (Vh) unitary,
     ``dU2 = -U1 dU1^H U2``; torch's is zero.
     """
-    _matrix(xp, x, "svd")
+    _matrix(x, "svd")
     return tuple(xp.linalg.svd(x, full_matrices=full_matrices))
 
 
@@ -548,7 +548,7 @@ def inv(xp, x, /):
 
     Gradient: ``-A^{-H} g A^{-H}``; forward mode: ``-A^{-1} dA A^{-1}``. Deviations: none.
     """
-    _matrix(xp, x, "inv", square=True)
+    _matrix(x, "inv", square=True)
     return xp.linalg.inv(x)
 
 
@@ -587,7 +587,7 @@ def solve(xp, x1, x2, /):
     Gradients: ``gB = A^{-H} g``, ``gA = -gB X^H``; forward mode: ``A^{-1} (dB - dA X)``.
     Deviations: none (torch also saves its LU factorisation; see docs/deviations.md).
     """
-    _matrix(xp, x1, "solve", "x1", square=True)
+    _matrix(x1, "solve", "x1", square=True)
     if x2.ndim == 0:
         raise ValueError("linalg.solve(): argument 'x2' must have at least 1 dimension, got 0")
     return xp.linalg.solve(x1, x2)
@@ -624,7 +624,7 @@ def pinv(xp, x, /, *, rtol=None):
     Gradient and forward-mode rule: torch's (``pinv_backward``, ``pinv_jvp``), valid where the
     rank is locally constant; ``rtol`` gets no gradient. Deviations: none.
     """
-    _matrix(xp, x, "pinv")
+    _matrix(x, "pinv")
     return xp.linalg.pinv(x, rtol=rtol)
 
 
@@ -680,7 +680,7 @@ def det(xp, x, /):
     matrix is computed through an SVD (exact at rank M-1, so it agrees with finite
     differences); torch 2.13 returns zeros there.
     """
-    _matrix(xp, x, "det", square=True)
+    _matrix(x, "det", square=True)
     return xp.linalg.det(x)
 
 
@@ -714,7 +714,7 @@ def slogdet(xp, x, /):
     forward mode (torch's ``slogdet_jvp``), with ``t = tr(A^{-1} dA)``: ``re(t)``, and
     ``i im(t) sign`` for a complex sign. Deviations: none.
     """
-    _matrix(xp, x, "slogdet", square=True)
+    _matrix(x, "slogdet", square=True)
     return tuple(xp.linalg.slogdet(x))
 
 
@@ -796,7 +796,7 @@ def trace(xp, x, /, *, offset=0, dtype=None):
 
     Gradient: ``g`` on that diagonal, 0 elsewhere (linear). Deviations: none.
     """
-    _matrix(xp, x, "trace")
+    _matrix(x, "trace")
     return xp.linalg.trace(x, offset=offset, dtype=dtype)
 
 
@@ -821,7 +821,7 @@ def diagonal(xp, x, /, *, offset=0):
 
     Gradient: ``g`` scattered onto that diagonal (linear). Deviations: none.
     """
-    _matrix(xp, x, "diagonal")
+    _matrix(x, "diagonal")
     return xp.linalg.diagonal(x, offset=offset)
 
 
@@ -894,6 +894,7 @@ def _power01_jvp(xp, x_t, n):
 
 @op(grads={"x": _power01_vjp}, jvp=_power01_jvp, name="matrix_power")
 def _power01(xp, x, n):
+    """``x`` to the power ``n`` = 0 (the identity) or 1 (a copy of ``x``)."""
     return xp.asarray(x, copy=True) if n else xp.linalg.matrix_power(x, 0)
 
 
@@ -933,12 +934,10 @@ class LinalgNamespace(types.ModuleType):
     def __dir__(self):
         return sorted(set(super().__dir__()) | set(FUNCTIONS))
 
-    def _arg(self, x, fname, square=None):
-        """``x`` as a Tensor of this namespace; checked as a (square) matrix unless ``square``
-        is None."""
+    def _arg(self, x, fname, square=False):
+        """``x`` as a Tensor of this namespace, checked as a stack of (square) matrices."""
         t = self._ns._tensor(x, f"linalg.{fname}")
-        if square is not None:
-            _matrix(self._xp, t._data, fname, square=square)
+        _matrix(t._data, fname, square=square)
         return t
 
     def _plain(self, raw):
@@ -984,7 +983,7 @@ class LinalgNamespace(types.ModuleType):
         Gradient: ``U diag(g) Vh``; forward mode: ``re(diag(U^H dA V))`` (from ``svd``, which
         computes it when a derivative may be taken). Deviations: none.
         """
-        x = self._arg(x, "svdvals", square=False)
+        x = self._arg(x, "svdvals")
         if self._wants_derivative(x):
             return self.svd(x, full_matrices=False).S
         return self._plain(self._xp.linalg.svdvals(x._data))
@@ -1029,7 +1028,7 @@ class LinalgNamespace(types.ModuleType):
         ``1``/``-1`` (``inf``/``-inf``) the max/min absolute column (row) sum; ties of max/min
         share the derivative evenly. Deviations: none.
         """
-        x = self._arg(x, "matrix_norm", square=False)
+        x = self._arg(x, "matrix_norm")
         _floating(self._xp, x._data, "matrix_norm")
         ns = self._ns
         inf = float("inf")
@@ -1058,7 +1057,7 @@ class LinalgNamespace(types.ModuleType):
     def matrix_rank(self, x, /, *, rtol=None):
         """Rank of ``x`` (..., M, N): the number of singular values larger than
         ``rtol * largest`` (default ``max(M, N) * eps``). Not differentiable (integer result)."""
-        x = self._arg(x, "matrix_rank", square=False)
+        x = self._arg(x, "matrix_rank")
         if type(rtol) is Tensor:
             rtol = self._ns._raw(rtol, "linalg.matrix_rank", "rtol")
         return self._plain(self._xp.linalg.matrix_rank(x._data, rtol=rtol))
