@@ -192,6 +192,17 @@ def test_every_linalg_function_is_covered():
     assert with_fn == set(PREPARE)
 
 
+@pytest.mark.parametrize("defined", [0, 1])
+@pytest.mark.parametrize("case", _cases({"linalg.solve", "linalg.cross", "linalg.outer"}))
+def test_rule_with_one_undefined_tangent(case, defined):
+    # Forward mode hands a rule None for an input without a tangent (its `needs` is False).
+    entry, kwargs, inputs, other, tangents = _setup(case, "jvp")
+    given = tuple(t if i == defined else None for i, t in enumerate(tangents))
+    zeros = tuple(t if i == defined else np.zeros_like(t) for i, t in enumerate(tangents))
+    got = jvp_of(entry)(anp, given, inputs, other)
+    _close(got, _fd(lambda xs: entry.call(anp, xs, other), inputs, zeros), case.id)
+
+
 # -- the gauge: torch.func.jvp at torch's own decomposition --------------------------------------
 
 

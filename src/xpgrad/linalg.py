@@ -568,12 +568,15 @@ def _solve_vjp(xp, g, x1, out, x2_shape, needs):
     return ga, (gb if needs[1] else None)
 
 
-def _solve_jvp(xp, x1_t, x2_t, x1, out, x2_shape):
-    # torch's linalg_solve_jvp: dX = A^{-1} (dB - dA X).
-    if len(x2_shape) == 1:
-        r = x2_t[..., None] - xp.matmul(x1_t, out[..., None])
-        return xp.linalg.solve(x1, r)[..., 0]
-    return xp.linalg.solve(x1, x2_t - xp.matmul(x1_t, out))
+def _solve_jvp(xp, x1_t, x2_t, x1, out, x2_shape, needs):
+    # torch's linalg_solve_jvp: dX = A^{-1} (dB - dA X) (a term only for a defined tangent).
+    vector = len(x2_shape) == 1
+    r = (x2_t[..., None] if vector else x2_t) if needs[1] else None
+    if needs[0]:
+        da_x = xp.matmul(x1_t, out[..., None] if vector else out)
+        r = -da_x if r is None else r - da_x
+    dx = xp.linalg.solve(x1, r)
+    return dx[..., 0] if vector else dx
 
 
 # torch saves A and the result whichever input requires grad (linalg_solve_backward): one
@@ -839,8 +842,15 @@ def _cross_x2_vjp(xp, g, x1, axis):
     return xp.linalg.cross(g, conj(xp, x1), axis=_vector_axis(axis, g.ndim))
 
 
-def _cross_jvp(xp, x1_t, x2_t, x1, x2, axis):
-    return xp.linalg.cross(x1_t, x2, axis=axis) + xp.linalg.cross(x1, x2_t, axis=axis)
+def _cross_jvp(xp, x1_t, x2_t, x1, x2, axis, needs):
+    return _product_rule(xp.linalg.cross, x1_t, x2_t, x1, x2, needs, axis=axis)
+
+
+def _product_rule(f, x1_t, x2_t, x1, x2, needs, **kw):
+    """The tangent of bilinear ``f(x1, x2)``: a term per defined tangent (``needs``)."""
+    a = f(x1_t, x2, **kw) if needs[0] else None
+    b = f(x1, x2_t, **kw) if needs[1] else None
+    return b if a is None else (a if b is None else a + b)
 
 
 @op(grads={"x1": _cross_x1_vjp, "x2": _cross_x2_vjp}, jvp=_cross_jvp)
@@ -862,8 +872,8 @@ def _outer_x2_vjp(xp, g, x1):
     return xp.matmul(conj(xp, x1), g)
 
 
-def _outer_jvp(xp, x1_t, x2_t, x1, x2):
-    return xp.linalg.outer(x1_t, x2) + xp.linalg.outer(x1, x2_t)
+def _outer_jvp(xp, x1_t, x2_t, x1, x2, needs):
+    return _product_rule(xp.linalg.outer, x1_t, x2_t, x1, x2, needs)
 
 
 @op(grads={"x1": _outer_x1_vjp, "x2": _outer_x2_vjp}, jvp=_outer_jvp)
