@@ -26,8 +26,9 @@ PACKAGE = "xpgrad"
 MAX_FUNCTION_LINES = 120
 
 BACKENDS = ("numpy", "torch", "jax", "dask", "cupy", "array_api_strict")
-# A string that names a backend module: "torch", "jax.numpy", "dask.array", "torch.uint16", ...
-_BACKEND_STRING = re.compile(rf"^({'|'.join(BACKENDS)})(\.|$)")
+# A string that names a backend module or one of its attributes: "torch", "jax.numpy",
+# "dask.array", "torch.uint16", ... (not a message that mentions one: "as torch.special's").
+_BACKEND_STRING = re.compile(rf"^({'|'.join(BACKENDS)})(\.[A-Za-z_][A-Za-z0-9_]*)*$")
 # A name that tests for a backend: is_numpy_namespace, is_torch_array, _is_torch, ...
 _BACKEND_TEST_NAME = re.compile(rf"(^|_)is_({'|'.join(BACKENDS)})(_|$)")
 # Directories that compare backends by design (test registries, known differences per backend).
@@ -369,7 +370,7 @@ def test_the_checks_see_what_they_should():
         "def f(b):\n"
         "    from ._ops import record\n"
         "    if b._is_torch or name == 'jax.numpy':\n"
-        "        return 'as in torch'\n"
+        "        return 'torch.special has none' or 'as in torch'\n"
     )
     assert sorted(w for _, w in _backend_tests(tree)) == ["'jax.numpy'", "._is_torch", "import numpy"]
     imports = [(n.lineno, top) for n, top in _imports(tree)]
