@@ -116,6 +116,7 @@ def test_jvp_matches_central_differences(case):
 
 # -- the statistical rules against torch's forward mode (ties, zeros, kinks) ----------------------
 
+
 def _torch_params():
     out = []
     for case in _cases():

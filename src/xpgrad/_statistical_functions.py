@@ -144,8 +144,14 @@ def _std_vjp(xp, g, x, out, *, axis, correction, keepdims):
     # d std = d var / (2 std); torch defines it as 0 where std == 0 (e.g. a constant slice).
     oe = expand_reduced(xp, out, x.shape, axis, keepdims)
     inv, zero = _safe_inverse(xp, oe)
-    r = _var_vjp(xp, expand_reduced(xp, g, x.shape, axis, keepdims) * inv / 2, x, axis=axis,
-                 correction=correction, keepdims=True)
+    r = _var_vjp(
+        xp,
+        expand_reduced(xp, g, x.shape, axis, keepdims) * inv / 2,
+        x,
+        axis=axis,
+        correction=correction,
+        keepdims=True,
+    )
     return xp.where(zero, xp.zeros_like(r), r)
 
 

@@ -214,6 +214,7 @@ def _c2r_weighted(xp, h, n, axis):
 # One-dimensional transforms. The VJP of a transform with length n along ``axis`` of an input
 # of length m: the adjoint transform of ``g``, cropped or zero-padded back to m.
 
+
 def _transform_1d(xp, fname, x, n, axis, norm):
     _check_norm(fname, norm)
     _check_input(xp, fname, x, _KINDS_1D[fname] == "r2c")
