@@ -70,48 +70,54 @@ def _convert(v, dtype):
 
 
 def _inputs(case):
-    """``(bound, diff)``: the sample's arguments bound to the forward's parameters by name, and
-    the names of the differentiable ones that hold arrays."""
+    """``(inputs, args)`` for the entry: one value per differentiable input, and every other
+    parameter by name (the sample's value or the default)."""
     entry = ENTRIES[case.op.name]
     s = case.sample
     has_complex = any(isinstance(a, np.ndarray) and a.dtype.kind == "c" for a in s.args)
     dt = "complex128" if has_complex or case.dtype == "complex128" else "float64"
-    kwargs = {k: _convert(v, dt) for k, v in s.kwargs.items()}
-    if isinstance(kwargs.get("dtype"), str):
-        kwargs["dtype"] = getattr(RAW, kwargs["dtype"])
-    names = list(inspect.signature(entry.forward).parameters)[1:]
-    bound = dict(zip(names, (_convert(a, dt) for a in s.args)), **kwargs)
-    return bound, [n for n in entry.grads if isinstance(bound.get(n), np.ndarray)]
+    bound = {p.name: p.default for p in entry.params}
+    bound.update(zip((p.name for p in entry.params), (_convert(a, dt) for a in s.args)))
+    bound.update((k, _convert(v, dt)) for k, v in s.kwargs.items())
+    if isinstance(bound.get("dtype"), str):
+        bound["dtype"] = getattr(RAW, bound["dtype"])
+    inputs = tuple(bound.pop(n) for n in entry.inputs)
+    return inputs, bound
 
 
-def _forward(entry, bound):
-    """The entry's forward on raw NumPy arrays (positional-only parameters passed by position)."""
-    params = list(inspect.signature(entry.forward).parameters.values())[1:]
-    pos = [bound[p.name] for p in params if p.kind is p.POSITIONAL_ONLY]
-    kw = {p.name: bound[p.name] for p in params if p.kind is not p.POSITIONAL_ONLY and p.name in bound}
-    return np.asarray(entry.forward(RAW, *pos, **kw))
+def _tangents(rng, inputs):
+    out = []
+    for x in inputs:
+        t = rng.standard_normal(x.shape)
+        if x.dtype.kind == "c":
+            t = t + 1j * rng.standard_normal(x.shape)
+        out.append(t.astype(x.dtype))
+    return tuple(out)
+
+
+def _forward(entry, inputs, args):
+    return np.asarray(entry.call(RAW, inputs, args))
 
 
 @pytest.mark.parametrize("case", [_params(c) for c in _cases()])
 def test_jvp_matches_central_differences(case):
     entry = ENTRIES[case.op.name]
-    bound, diff = _inputs(case)
-    rng = np.random.default_rng(12345)
-    tangents = {}
-    for n in diff:
-        x = bound[n]
-        t = rng.standard_normal(x.shape)
-        if x.dtype.kind == "c":
-            t = t + 1j * rng.standard_normal(x.shape)
-        tangents[n] = t.astype(x.dtype)
-    plus = dict(bound, **{n: bound[n] + EPS * t for n, t in tangents.items()})
-    minus = dict(bound, **{n: bound[n] - EPS * t for n, t in tangents.items()})
-    expected = (_forward(entry, plus) - _forward(entry, minus)) / (2 * EPS)
-    got = jvp_of(entry)(XP, bound, tangents)
-    got = np.asarray(got.detach().data if hasattr(got, "detach") else got)
-    assert got.shape == expected.shape
-    assert got.dtype == _forward(entry, bound).dtype
-    np.testing.assert_allclose(got, expected, rtol=RTOL, atol=ATOL * (1 + np.abs(expected).max(initial=0)))
+    inputs, args = _inputs(case)
+    tangents = _tangents(np.random.default_rng(12345), inputs)
+    plus = tuple(x + EPS * t for x, t in zip(inputs, tangents))
+    minus = tuple(x - EPS * t for x, t in zip(inputs, tangents))
+    expected = (_forward(entry, plus, args) - _forward(entry, minus, args)) / (2 * EPS)
+    out = _forward(entry, inputs, args)
+    tol = {"rtol": RTOL, "atol": ATOL * (1 + np.abs(expected).max(initial=0))}
+    # On raw arrays (the backend namespace) ...
+    got = np.asarray(jvp_of(entry)(RAW, tangents, inputs, args))
+    assert got.shape == expected.shape and got.dtype == out.dtype
+    np.testing.assert_allclose(got, expected, **tol)
+    # ... and on Tensors (the xpgrad namespace, as forward mode runs it).
+    tin = tuple(XP.asarray(x) for x in inputs)
+    res = jvp_of(entry)(XP, tuple(XP.asarray(t) for t in tangents), tin, args, out=XP.asarray(out))
+    assert type(res) is xpgrad.Tensor and res.dtype == out.dtype
+    np.testing.assert_allclose(np.asarray(res.data), expected, **tol)
 
 
 # -- the statistical rules against torch's forward mode (ties, zeros, kinks) ----------------------
@@ -132,15 +138,10 @@ def test_statistical_jvp_matches_torch_forward_ad(case):
     import torch.autograd.forward_ad as fwad
 
     entry = ENTRIES[case.op.name]
-    bound, diff = _inputs(case)
-    assert diff == ["x"]
-    x = bound["x"]
-    rng = np.random.default_rng(54321)
-    t = rng.standard_normal(x.shape)
-    if x.dtype.kind == "c":
-        t = t + 1j * rng.standard_normal(x.shape)
-    got = jvp_of(entry)(XP, bound, {"x": t.astype(x.dtype)})
-    got = np.asarray(got.detach().data if hasattr(got, "detach") else got)
+    inputs, args = _inputs(case)
+    (x,) = inputs
+    (t,) = _tangents(np.random.default_rng(54321), inputs)
+    got = np.asarray(jvp_of(entry)(RAW, (t,), inputs, args))
     kwargs = dict(case.sample.kwargs)
     with warnings.catch_warnings():
         # torch's first forward-mode call scripts its jvp decompositions (torch.jit.script
@@ -148,7 +149,7 @@ def test_statistical_jvp_matches_torch_forward_ad(case):
         warnings.simplefilter("ignore", DeprecationWarning)
         from torch._decomp import decompositions_for_jvp  # noqa: F401
     with fwad.dual_level():
-        dual = fwad.make_dual(torch.from_numpy(np.array(x)), torch.from_numpy(np.array(t.astype(x.dtype))))
+        dual = fwad.make_dual(torch.from_numpy(np.array(x)), torch.from_numpy(np.array(t)))
         res = case.op.call_torch(txp, dual, *case.sample.args[1:], **kwargs)
         expected = fwad.unpack_dual(res).tangent
         expected = np.zeros(tuple(res.shape), dtype=got.dtype) if expected is None else expected.numpy()

@@ -17,6 +17,7 @@ from __future__ import annotations
 import builtins
 import math
 
+from ._backends import resolve
 from ._math import conj, device_of, expand_reduced, is_complex, normalize_axis
 from ._optable import LINEAR, op
 from ._tensor import Tensor
@@ -455,5 +456,5 @@ def bincount(xp, x, /, weights=None, minlength=0):
     device = device_of(x)
     if weights is None:
         weights = xp.ones(x.shape, dtype=xp.int64, device=device)
-    # NEEDS (core): the backend's scatter-add; see /work/wt/NEEDS.md.
-    return index_add(xp, xp.zeros(size, dtype=weights.dtype, device=device), x, weights)
+    # A scatter-add is not in the standard: the backend's own (``Backend.index_add``).
+    return resolve(xp).index_add(xp.zeros(size, dtype=weights.dtype, device=device), x, weights)

@@ -25,13 +25,12 @@ the opposite crop / zero-pad back to the input's length.
 from __future__ import annotations
 
 import operator
+import sys
 import types
 
 from ._creation_functions import _leaf
 from ._math import device_of
-from ._optable import LINEAR, op
-
-__all__ = ["FFTNamespace", "FUNCTIONS"]
+from ._optable import LINEAR, install, op
 
 # The functions of the extension (the namespace's own ``__all__``).
 FUNCTIONS = (
@@ -50,6 +49,24 @@ FUNCTIONS = (
     "rfftfreq",
     "rfftn",
 )
+
+# The table entries (installed on FFTNamespace by ``install`` at the end of this module).
+ENTRIES = (
+    "fft",
+    "fftn",
+    "fftshift",
+    "hfft",
+    "ifft",
+    "ifftn",
+    "ifftshift",
+    "ihfft",
+    "irfft",
+    "irfftn",
+    "rfft",
+    "rfftn",
+)
+
+__all__ = ["FFTNamespace", "FUNCTIONS", *ENTRIES]
 
 _NORMS = ("backward", "ortho", "forward")
 # The normalisation whose scale equals that of the adjoint of a transform with ``norm``.
@@ -470,7 +487,7 @@ class FFTNamespace(types.ModuleType):
 
     def __init__(self, ns):
         super().__init__(f"{ns.__name__}.fft")
-        self._ns = ns
+        self._ns = self._root = ns  # _root: the namespace the generated methods record in
         self.__all__ = list(FUNCTIONS)
         self.__doc__ = (
             f"The array API standard fft extension over {ns._xp.__name__}, differentiable (xpgrad)."
@@ -517,3 +534,6 @@ class FFTNamespace(types.ModuleType):
         Returns a one-dimensional array of length ``n//2 + 1``.
         """
         return _freq(self, "rfftfreq", n, d, dtype, device, requires_grad)
+
+
+install(FFTNamespace, sys.modules[__name__], prefix="fft.")
