@@ -9,7 +9,6 @@ with random tangents (complex for complex inputs) and is compared with
 
 from __future__ import annotations
 
-import inspect
 import warnings
 
 import numpy as np
