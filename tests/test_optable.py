@@ -16,7 +16,7 @@ import pytest
 import torch
 
 import xpgrad
-from xpgrad._optable import LINEAR, apply, jvp_of, op
+from xpgrad._optable import ELEMENTWISE, LINEAR, apply, jvp_of, op
 
 xp = xpgrad.numpy
 
@@ -81,6 +81,32 @@ def my_halves(xp, x, /):
     return x[:n] + 0, x[n:] + 0
 
 
+def _exp_halves_vjp(xp, g, out):
+    return xp.concat([g[0] * out[0], g[1] * out[1]])
+
+
+def _exp_halves_jvp(xp, x_t, first, second):
+    n = first.shape[0]
+    return first * x_t[:n], second * x_t[n:]
+
+
+@op(grads={"x": _exp_halves_vjp}, jvp=_exp_halves_jvp, outputs=Pair)
+def my_exp_halves(xp, x, /):
+    """``exp`` of both halves of ``x`` (the VJP names ``out``: both outputs are saved)."""
+    n = x.shape[0] // 2
+    return xp.exp(x[:n]), xp.exp(x[n:])
+
+
+def _first_only_vjp(xp, g, first):
+    return xp.concat([g[0] * first, g[1]])
+
+
+@op(grads={"x": _first_only_vjp}, outputs=Pair)
+def my_halves_first(xp, x, /):
+    n = x.shape[0] // 2
+    return x[:n] * 1, x[n:] * 1
+
+
 @op(grads={"x": lambda xp, g, *, x_shape: xp.reshape(g, x_shape)}, jvp=LINEAR, view=True)
 def my_flat(xp, x, /):
     return xp.reshape(x, (-1,))
@@ -111,6 +137,8 @@ def _fd(entry, inputs, tangents, args, eps=1e-6):
     minus = entry.call(np, tuple(i - eps * t for i, t in zip(inputs, tangents)), args)
     if entry.aux:
         plus, minus = plus[0], minus[0]
+    if type(plus) is tuple or hasattr(plus, "_fields"):
+        return tuple((p - m) / (2 * eps) for p, m in zip(plus, minus))
     return (plus - minus) / (2 * eps)
 
 
@@ -176,6 +204,22 @@ def test_several_outputs_come_as_the_declared_named_tuple():
     np.testing.assert_allclose(x.grad.data, [0, 0, 3, 3])
 
 
+def test_outputs_named_by_a_vjp_are_saved_and_version_checked():
+    x = xp.asarray(np.arange(1.0, 5.0), requires_grad=True)
+    r = my_exp_halves.wrapper(xp, x)
+    xp.sum(r.first + r.second * 10).backward()
+    np.testing.assert_allclose(x.grad.data, np.exp(np.arange(1.0, 5.0)) * [1, 1, 10, 10])
+    r = my_halves_first.wrapper(xp, x)
+    assert len(r.first.grad_fn.saved) == 1  # only the named output
+    with xpgrad.no_grad():
+        r.second[0] = 0.0  # not saved: backward does not care
+    xp.sum(r.first + r.second).backward(retain_graph=True)
+    with xpgrad.no_grad():
+        r.first[0] = 0.0
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        xp.sum(r.first).backward()
+
+
 def test_view_entries_are_tracked_views():
     base = xp.asarray(np.arange(4.0).reshape(2, 2), requires_grad=True)
     x = base * 1
@@ -208,6 +252,7 @@ def test_aux_values_reach_the_vjp_and_the_jvp():
         (my_sum, (np.arange(6.0).reshape(2, 3),), {"axis": 1, "dtype": None}),
         (my_mul, (np.array([1.0, -2.0]), np.array([0.5, 3.0])), {}),
         (my_take, (np.arange(4.0),), {"indices": np.array([3, 3, 0]), "axis": 0}),
+        (my_exp_halves, (np.array([1.0, -2.0, 3.0, 0.5]),), {}),
     ],
 )
 def test_jvp_rules_match_finite_differences(entry, inputs, args):
@@ -235,3 +280,48 @@ def test_apply_refuses_a_tensor_of_another_backend():
 def test_entry_naming_an_unknown_value_is_refused_at_definition():
     with pytest.raises(TypeError, match="'y'"):
         op(grads={"x": lambda xp, g, y: g})(lambda xp, x, /: x)
+
+
+def _raises_vjp(xp, g, n):
+    raise NotImplementedError("the derivative of my_scale with respect to n is not implemented")
+
+
+@op(grads={"x": lambda xp, g, n: g * n, "n": _raises_vjp}, jvp=ELEMENTWISE)
+def my_scale(xp, x, n, /):
+    return x * n
+
+
+def test_undefined_tangents_are_skipped_by_elementwise_and_zeros_elsewhere():
+    x, n = np.array([1.0, 2.0]), np.array([3.0, 4.0])
+    # n has no tangent: its VJP (which raises) is never called, as torch's auto_element_wise.
+    np.testing.assert_allclose(jvp_of(my_scale)(np, (np.ones(2), None), (x, n), {}), [3.0, 4.0])
+    got = jvp_of(my_mul)(np, (None, np.ones(2)), (x, n), {})
+    np.testing.assert_allclose(got, x)
+    got = jvp_of(my_concat)(np, ((None, np.ones(1)),), ((x, n[:1]),), {"axis": 0})
+    np.testing.assert_allclose(got, [0.0, 0.0, 1.0])
+
+
+def _pad_vjp(xp, g, x, *, x_shape):
+    # ``x`` is what the forward saved for it (here only used for its dtype).
+    return xp.astype(g[: x_shape[0]] * 2, x.dtype)
+
+
+@op(grads={"x": _pad_vjp}, jvp=LINEAR, aux=("x",))
+def my_pad(xp, x, /, *, n=None):
+    """The forward names what is saved for ``x``: the padded copy when it pads (as torch's r2c FFT)."""
+    if n is None or n <= x.shape[0]:
+        return x * 2, {"x": x}
+    padded = xp.concat([x, xp.zeros(n - x.shape[0], dtype=x.dtype)])
+    return padded * 2, {"x": padded}
+
+
+def test_an_aux_value_named_like_an_input_is_what_is_saved_for_it():
+    x = xp.asarray(np.arange(3.0), requires_grad=True)
+    y = my_pad.wrapper(xp, x)
+    assert y.grad_fn.saved[0] is x  # its own array: the input itself, version-checked
+    y = my_pad.wrapper(xp, x, n=5)
+    assert y.grad_fn.saved[0] is not x and y.grad_fn.saved[0].shape == (5,)
+    with xpgrad.no_grad():
+        x += 1  # the padded copy is saved, not x: backward does not raise (as torch)
+    xp.sum(y).backward()
+    np.testing.assert_allclose(x.grad.data, [2.0, 2.0, 2.0])
