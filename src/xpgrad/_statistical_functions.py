@@ -437,6 +437,9 @@ def bincount(xp, x, /, weights=None, minlength=0):
     forward mode: linear in ``weights``. Deviations: torch's ``bincount`` has no derivative in
     ``weights`` (it raises).
     """
+    backend = resolve(xp)
+    if not backend.is_native(x):
+        raise TypeError(f"bincount(): argument 'x' must be an array, got {type(x).__name__}")
     if not xp.isdtype(x.dtype, "integral") or x.ndim != 1:
         raise TypeError(
             f"bincount(): argument 'x' must be a 1-d array of integers, got a {x.ndim}-d array of {x.dtype}"
@@ -457,4 +460,4 @@ def bincount(xp, x, /, weights=None, minlength=0):
     if weights is None:
         weights = xp.ones(x.shape, dtype=xp.int64, device=device)
     # A scatter-add is not in the standard: the backend's own (``Backend.index_add``).
-    return resolve(xp).index_add(xp.zeros(size, dtype=weights.dtype, device=device), x, weights)
+    return backend.index_add(xp.zeros(size, dtype=weights.dtype, device=device), x, weights)

@@ -28,12 +28,9 @@ import operator
 import sys
 import types
 
-from . import _forward
 from ._creation_functions import _leaf
 from ._math import device_of
-from ._ops import record
-from ._optable import LINEAR, install, jvp_of, op
-from ._tensor import Tensor
+from ._optable import LINEAR, install, op
 
 # The functions of the extension (the namespace's own ``__all__``).
 FUNCTIONS = (
@@ -238,8 +235,17 @@ def _c2r_weighted(xp, h, n, axis):
 def _transform_1d(xp, fname, x, n, axis, norm):
     _check_norm(fname, norm)
     _check_input(xp, fname, x, _KINDS_1D[fname] == "r2c")
-    ax, _, n = _params_1d(fname, tuple(x.shape), n, axis)
-    return getattr(xp.fft, fname)(x, n=n, axis=ax, norm=norm)
+    ax, m, n = _params_1d(fname, tuple(x.shape), n, axis)
+    res = getattr(xp.fft, fname)(x, n=n, axis=ax, norm=norm)
+    return _r2c_saved(res, x, n > m) if _KINDS_1D[fname] == "r2c" else res
+
+
+def _r2c_saved(res, x, padded):
+    """An r2c transform's result and what its node saves for ``x`` (``aux``): as torch's
+    ``_fft_r2c``, its input, or when ``n`` (``s``) zero-pads it, the padded copy, a new array,
+    so that an in-place change of ``x`` afterwards does not make backward raise. The VJP reads
+    only its shape: a new array object sharing ``x``'s memory stands in for the copy."""
+    return res, {"x": x[...] if padded else x}
 
 
 def _fft_vjp(xp, g, *, x_shape, n, axis, norm):
@@ -275,13 +281,13 @@ def ifft(xp, x, /, *, n=None, axis=-1, norm="backward"):
 
 
 def _rfft_vjp(xp, g, x, *, n, axis, norm):
-    # ``x`` is kept for its shape only, as torch's ``_fft_r2c`` keeps its input.
+    # ``x``: what the forward chose to save (``_r2c_saved``), read for its shape only.
     ax, m, n = _params_1d("rfft", tuple(x.shape), n, axis)
     # Zero-pad the half spectrum to n (ifft's own n does it), then the adjoint c2c transform.
     return _fit(xp, xp.fft.ifft(g, n=n, axis=ax, norm=_SWAP[norm]), ax, m)
 
 
-@op(grads={"x": _rfft_vjp}, jvp=LINEAR)
+@op(grads={"x": _rfft_vjp}, jvp=LINEAR, aux=("x",))
 def rfft(xp, x, /, *, n=None, axis=-1, norm="backward"):
     """Computes the one-dimensional discrete Fourier transform for real-valued input.
 
@@ -298,7 +304,7 @@ def _ihfft_vjp(xp, g, x, *, n, axis, norm):
     return _fit(xp, xp.fft.fft(g, n=n, axis=ax, norm=_SWAP[norm]), ax, m)
 
 
-@op(grads={"x": _ihfft_vjp}, jvp=LINEAR)
+@op(grads={"x": _ihfft_vjp}, jvp=LINEAR, aux=("x",))
 def ihfft(xp, x, /, *, n=None, axis=-1, norm="backward"):
     """Computes the one-dimensional inverse discrete Fourier transform of a signal with
     Hermitian symmetry.
@@ -352,7 +358,10 @@ def _transform_nd(xp, fname, x, s, axes, norm):
     _check_norm(fname, norm)
     _check_input(xp, fname, x, _KINDS_ND[fname] == "r2c")
     axes, s = _nd_params(fname, tuple(x.shape), s, axes)
-    return getattr(xp.fft, fname)(x, s=s, axes=axes, norm=norm)
+    res = getattr(xp.fft, fname)(x, s=s, axes=axes, norm=norm)
+    if _KINDS_ND[fname] != "r2c":
+        return res
+    return _r2c_saved(res, x, any(n > x.shape[a] for n, a in zip(s, axes)))
 
 
 def _fftn_vjp(xp, g, *, x_shape, s, axes, norm):
@@ -391,13 +400,13 @@ def ifftn(xp, x, /, *, s=None, axes=None, norm="backward"):
 
 
 def _rfftn_vjp(xp, g, x, *, s, axes, norm):
-    # ``x`` is kept for its shape only, as torch's ``_fft_r2c`` keeps its input.
+    # ``x``: what the forward chose to save (``_r2c_saved``), read for its shape only.
     shape = tuple(x.shape)
     axes, s = _nd_params("rfftn", shape, s, axes)
     return _fit_axes(xp, xp.fft.ifftn(g, s=s, axes=axes, norm=_SWAP[norm]), axes, shape)
 
 
-@op(grads={"x": _rfftn_vjp}, jvp=LINEAR)
+@op(grads={"x": _rfftn_vjp}, jvp=LINEAR, aux=("x",))
 def rfftn(xp, x, /, *, s=None, axes=None, norm="backward"):
     """Computes the n-dimensional discrete Fourier transform for real-valued input.
 
@@ -540,52 +549,3 @@ class FFTNamespace(types.ModuleType):
 
 
 install(FFTNamespace, sys.modules[__name__], prefix="fft.")
-
-
-# --------------------------------------------------------------------------------------------
-# Hand-written until the core lets a forward choose what is saved for an input (NEEDS.md,
-# fftstats): torch's ``_fft_r2c`` saves its input, but the zero-padded copy of it when ``n``
-# (``s``) pads it, so an in-place change of the input afterwards raises in backward only
-# without padding. These methods run the entries' forward, VJP and JVP; only the saved value
-# differs from the generated wrapper's: when padded, a Tensor of its own sharing the input's
-# memory (never read: the VJP uses its shape) stands in for torch's padded copy.
-
-
-def _padded_1d(fname, shape, args):
-    _, m, n = _params_1d(fname, shape, args["n"], args["axis"])
-    return n > m
-
-
-def _padded_nd(fname, shape, args):
-    axes, s = _nd_params(fname, shape, args["s"], args["axes"])
-    return any(n > shape[a] for n, a in zip(s, axes))
-
-
-def _r2c_method(entry, padded):
-    fname = entry.name
-    names = tuple(p.name for p in entry.params[1:])
-
-    def method(self, x, /, **kwargs):
-        ns = self._root
-        args = {n: kwargs.pop(n, p.default) for n, p in zip(names, entry.params[1:])}
-        if kwargs:
-            raise TypeError(f"{entry.node_name}() got an unexpected keyword argument {next(iter(kwargs))!r}")
-        x = ns._tensor(x, entry.node_name)
-        out = entry.call(ns._xp, (x._data,), args)
-        saved = Tensor._wrap_plain(ns, x._data) if padded(fname, tuple(x._data.shape), args) else x
-        vjp = entry.grads[0][1]
-        t = record(ns, entry.node_name, vjp, (x,), out, saved=(saved,), kw=args)
-        if _forward.STATE.active:
-            rule = jvp_of(entry)
-            _forward.propagate(ns, entry.node_name, lambda ts: rule(ns, tuple(ts), (x,), args, out=t), [x], t)
-        return t
-
-    method.__name__ = method.__qualname__ = fname
-    method.__doc__ = entry.forward.__doc__
-    method.__signature__ = entry.wrapper.__signature__
-    return method
-
-
-FFTNamespace.rfft = _r2c_method(rfft, _padded_1d)
-FFTNamespace.ihfft = _r2c_method(ihfft, _padded_1d)
-FFTNamespace.rfftn = _r2c_method(rfftn, _padded_nd)
