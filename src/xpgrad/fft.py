@@ -32,39 +32,15 @@ from ._creation_functions import _leaf
 from ._math import device_of
 from ._optable import LINEAR, install, op
 
-# The functions of the extension (the namespace's own ``__all__``).
-FUNCTIONS = (
-    "fft",
-    "fftfreq",
-    "fftn",
-    "fftshift",
-    "hfft",
-    "ifft",
-    "ifftn",
-    "ifftshift",
-    "ihfft",
-    "irfft",
-    "irfftn",
-    "rfft",
-    "rfftfreq",
-    "rfftn",
-)
-
-# The table entries (installed on FFTNamespace by ``install`` at the end of this module).
+# The table entries (installed on FFTNamespace by ``install`` at the end of this module) and
+# the functions of the extension (the namespace's own ``__all__``): the entries and the two
+# hand-written frequency functions.
 ENTRIES = (
-    "fft",
-    "fftn",
-    "fftshift",
-    "hfft",
-    "ifft",
-    "ifftn",
-    "ifftshift",
-    "ihfft",
-    "irfft",
-    "irfftn",
-    "rfft",
-    "rfftn",
+    *("fft", "ifft", "rfft", "irfft", "hfft", "ihfft"),
+    *("fftn", "ifftn", "rfftn", "irfftn"),
+    *("fftshift", "ifftshift"),
 )
+FUNCTIONS = tuple(sorted(ENTRIES + ("fftfreq", "rfftfreq")))
 
 __all__ = ["FFTNamespace", "FUNCTIONS", *ENTRIES]
 
@@ -75,6 +51,19 @@ _SWAP = {"backward": "forward", "ortho": "ortho", "forward": "backward"}
 # (half spectrum) to real.
 _KINDS_1D = {"fft": "c2c", "ifft": "c2c", "rfft": "r2c", "ihfft": "r2c", "irfft": "c2r", "hfft": "c2r"}
 _KINDS_ND = {"fftn": "c2c", "ifftn": "c2c", "rfftn": "r2c", "irfftn": "c2r"}
+# The transform whose (normalisation-swapped) application is each transform's adjoint.
+_ADJOINTS = {
+    "fft": "ifft",
+    "ifft": "fft",
+    "rfft": "ifft",
+    "ihfft": "fft",
+    "irfft": "rfft",
+    "hfft": "ihfft",
+    "fftn": "ifftn",
+    "ifftn": "fftn",
+    "rfftn": "ifftn",
+    "irfftn": "rfftn",
+}
 
 
 # --------------------------------------------------------------------------------------------
@@ -248,9 +237,17 @@ def _r2c_saved(res, x, padded):
     return res, {"x": x[...] if padded else x}
 
 
+def _adjoint_1d(xp, g, fname, shape, n, axis, norm):
+    """The VJP of 1-d transform ``fname``: the adjoint transform of ``g`` (``_ADJOINTS``) with
+    the swapped normalisation, its conjugate-pair bins doubled for a c2r transform, cropped or
+    zero-padded back to the input's length."""
+    ax, m, n = _params_1d(fname, shape, n, axis)
+    h = getattr(xp.fft, _ADJOINTS[fname])(g, n=n, axis=ax, norm=_SWAP[norm])
+    return _fit(xp, _c2r_weighted(xp, h, n, ax) if _KINDS_1D[fname] == "c2r" else h, ax, m)
+
+
 def _fft_vjp(xp, g, *, x_shape, n, axis, norm):
-    ax, m, n = _params_1d("fft", x_shape, n, axis)
-    return _fit(xp, xp.fft.ifft(g, n=n, axis=ax, norm=_SWAP[norm]), ax, m)
+    return _adjoint_1d(xp, g, "fft", x_shape, n, axis, norm)
 
 
 @op(grads={"x": _fft_vjp}, jvp=LINEAR)
@@ -265,8 +262,7 @@ def fft(xp, x, /, *, n=None, axis=-1, norm="backward"):
 
 
 def _ifft_vjp(xp, g, *, x_shape, n, axis, norm):
-    ax, m, n = _params_1d("ifft", x_shape, n, axis)
-    return _fit(xp, xp.fft.fft(g, n=n, axis=ax, norm=_SWAP[norm]), ax, m)
+    return _adjoint_1d(xp, g, "ifft", x_shape, n, axis, norm)
 
 
 @op(grads={"x": _ifft_vjp}, jvp=LINEAR)
@@ -281,10 +277,9 @@ def ifft(xp, x, /, *, n=None, axis=-1, norm="backward"):
 
 
 def _rfft_vjp(xp, g, x, *, n, axis, norm):
-    # ``x``: what the forward chose to save (``_r2c_saved``), read for its shape only.
-    ax, m, n = _params_1d("rfft", tuple(x.shape), n, axis)
-    # Zero-pad the half spectrum to n (ifft's own n does it), then the adjoint c2c transform.
-    return _fit(xp, xp.fft.ifft(g, n=n, axis=ax, norm=_SWAP[norm]), ax, m)
+    # ``x``: what the forward chose to save (``_r2c_saved``), read for its shape only. The half
+    # spectrum is zero-padded to n by ifft's own ``n``.
+    return _adjoint_1d(xp, g, "rfft", tuple(x.shape), n, axis, norm)
 
 
 @op(grads={"x": _rfft_vjp}, jvp=LINEAR, aux=("x",))
@@ -300,8 +295,7 @@ def rfft(xp, x, /, *, n=None, axis=-1, norm="backward"):
 
 
 def _ihfft_vjp(xp, g, x, *, n, axis, norm):
-    ax, m, n = _params_1d("ihfft", tuple(x.shape), n, axis)
-    return _fit(xp, xp.fft.fft(g, n=n, axis=ax, norm=_SWAP[norm]), ax, m)
+    return _adjoint_1d(xp, g, "ihfft", tuple(x.shape), n, axis, norm)
 
 
 @op(grads={"x": _ihfft_vjp}, jvp=LINEAR, aux=("x",))
@@ -316,8 +310,7 @@ def ihfft(xp, x, /, *, n=None, axis=-1, norm="backward"):
 
 
 def _irfft_vjp(xp, g, *, x_shape, n, axis, norm):
-    ax, m, n = _params_1d("irfft", x_shape, n, axis)
-    return _fit(xp, _c2r_weighted(xp, xp.fft.rfft(g, n=n, axis=ax, norm=_SWAP[norm]), n, ax), ax, m)
+    return _adjoint_1d(xp, g, "irfft", x_shape, n, axis, norm)
 
 
 @op(grads={"x": _irfft_vjp}, jvp=LINEAR)
@@ -334,8 +327,7 @@ def irfft(xp, x, /, *, n=None, axis=-1, norm="backward"):
 
 
 def _hfft_vjp(xp, g, *, x_shape, n, axis, norm):
-    ax, m, n = _params_1d("hfft", x_shape, n, axis)
-    return _fit(xp, _c2r_weighted(xp, xp.fft.ihfft(g, n=n, axis=ax, norm=_SWAP[norm]), n, ax), ax, m)
+    return _adjoint_1d(xp, g, "hfft", x_shape, n, axis, norm)
 
 
 @op(grads={"x": _hfft_vjp}, jvp=LINEAR)
@@ -364,11 +356,19 @@ def _transform_nd(xp, fname, x, s, axes, norm):
     return _r2c_saved(res, x, any(n > x.shape[a] for n, a in zip(s, axes)))
 
 
-def _fftn_vjp(xp, g, *, x_shape, s, axes, norm):
-    axes, s = _nd_params("fftn", x_shape, s, axes)
-    if not axes:
+def _adjoint_nd(xp, g, fname, shape, s, axes, norm):
+    """The VJP of n-d transform ``fname``, as :func:`_adjoint_1d`."""
+    axes, s = _nd_params(fname, shape, s, axes)
+    if not axes:  # c2c over no axis: the identity
         return g
-    return _fit_axes(xp, xp.fft.ifftn(g, s=s, axes=axes, norm=_SWAP[norm]), axes, x_shape)
+    h = getattr(xp.fft, _ADJOINTS[fname])(g, s=s, axes=axes, norm=_SWAP[norm])
+    if _KINDS_ND[fname] == "c2r":
+        h = _c2r_weighted(xp, h, s[-1], axes[-1])
+    return _fit_axes(xp, h, axes, shape)
+
+
+def _fftn_vjp(xp, g, *, x_shape, s, axes, norm):
+    return _adjoint_nd(xp, g, "fftn", x_shape, s, axes, norm)
 
 
 @op(grads={"x": _fftn_vjp}, jvp=LINEAR)
@@ -383,10 +383,7 @@ def fftn(xp, x, /, *, s=None, axes=None, norm="backward"):
 
 
 def _ifftn_vjp(xp, g, *, x_shape, s, axes, norm):
-    axes, s = _nd_params("ifftn", x_shape, s, axes)
-    if not axes:
-        return g
-    return _fit_axes(xp, xp.fft.fftn(g, s=s, axes=axes, norm=_SWAP[norm]), axes, x_shape)
+    return _adjoint_nd(xp, g, "ifftn", x_shape, s, axes, norm)
 
 
 @op(grads={"x": _ifftn_vjp}, jvp=LINEAR)
@@ -401,9 +398,7 @@ def ifftn(xp, x, /, *, s=None, axes=None, norm="backward"):
 
 def _rfftn_vjp(xp, g, x, *, s, axes, norm):
     # ``x``: what the forward chose to save (``_r2c_saved``), read for its shape only.
-    shape = tuple(x.shape)
-    axes, s = _nd_params("rfftn", shape, s, axes)
-    return _fit_axes(xp, xp.fft.ifftn(g, s=s, axes=axes, norm=_SWAP[norm]), axes, shape)
+    return _adjoint_nd(xp, g, "rfftn", tuple(x.shape), s, axes, norm)
 
 
 @op(grads={"x": _rfftn_vjp}, jvp=LINEAR, aux=("x",))
@@ -419,9 +414,7 @@ def rfftn(xp, x, /, *, s=None, axes=None, norm="backward"):
 
 
 def _irfftn_vjp(xp, g, *, x_shape, s, axes, norm):
-    axes, s = _nd_params("irfftn", x_shape, s, axes)
-    h = xp.fft.rfftn(g, s=s, axes=axes, norm=_SWAP[norm])
-    return _fit_axes(xp, _c2r_weighted(xp, h, s[-1], axes[-1]), axes, x_shape)
+    return _adjoint_nd(xp, g, "irfftn", x_shape, s, axes, norm)
 
 
 @op(grads={"x": _irfftn_vjp}, jvp=LINEAR)
