@@ -128,7 +128,10 @@ def var(xp, x, /, *, axis=None, correction=0.0, keepdims=False):
 
 
 def _std_raw(xp, x, axis, correction, keepdims):
-    """The backend's std; array_api_compat.torch has no non-integral float correction."""
+    """The backend's std; array_api_compat.torch has no non-integral float correction.
+
+    To be deleted at the merge with branch ``policy`` (whose torch overlay namespace gives
+    ``xp.std`` any correction): ``std``'s one call line becomes ``xp.std(...)``."""
     try:
         return xp.std(x, axis=axis, correction=correction, keepdims=keepdims)
     except NotImplementedError:
@@ -171,7 +174,7 @@ def std(xp, x, /, *, axis=None, correction=0.0, keepdims=False):
     first order). Forward mode: ``var``'s tangent over ``2 std`` (0 where ``std == 0``, as torch).
     Deviations: the second-order gradient is 0 where ``std == 0`` (torch: nan).
     """
-    return _std_raw(xp, x, axis, correction, keepdims)
+    return _std_raw(xp, x, axis, correction, keepdims)  # merge with policy: xp.std(x, ...)
 
 
 # -- max, min ------------------------------------------------------------------------------------
