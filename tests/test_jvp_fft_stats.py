@@ -4,7 +4,8 @@ finite differences.
 For every registry sample of each op (float64, and complex128 where the registry samples the op
 with complex inputs), the op's JVP rule (``xpgrad._optable.jvp_of``) runs on the NumPy backend
 with random tangents (complex for complex inputs) and is compared with
-``(f(x + eps t) - f(x - eps t)) / (2 eps)`` of the op's forward on raw NumPy arrays.
+``(f(x + eps t) - f(x - eps t)) / (2 eps)`` of the op's forward on raw NumPy arrays; and with
+the tangent torch's forward mode (``torch.autograd.forward_ad``) gives for the same program.
 """
 
 from __future__ import annotations
@@ -120,20 +121,16 @@ def test_jvp_matches_central_differences(case):
     np.testing.assert_allclose(np.asarray(res.data), expected, **tol)
 
 
-# -- the statistical rules against torch's forward mode (ties, zeros, kinks) ----------------------
+# -- against torch's forward mode (ties, zeros, kinks; torch's c2r/r2c conventions) -------------
 
 
 def _torch_params():
-    out = []
-    for case in _cases():
-        if case.op.name not in STAT_OPS:
-            continue
-        out.append(pytest.param(case, id=case.id))
-    return out
+    # torch.bincount has no derivative in its weights (docs/deviations.md).
+    return [pytest.param(c, id=c.id) for c in _cases() if c.op.name != "bincount"]
 
 
 @pytest.mark.parametrize("case", _torch_params())
-def test_statistical_jvp_matches_torch_forward_ad(case):
+def test_jvp_matches_torch_forward_ad(case):
     import array_api_compat.torch as txp
     import torch.autograd.forward_ad as fwad
 
@@ -152,5 +149,9 @@ def test_statistical_jvp_matches_torch_forward_ad(case):
         dual = fwad.make_dual(torch.from_numpy(np.array(x)), torch.from_numpy(np.array(t)))
         res = case.op.call_torch(txp, dual, *case.sample.args[1:], **kwargs)
         expected = fwad.unpack_dual(res).tangent
-        expected = np.zeros(tuple(res.shape), dtype=got.dtype) if expected is None else expected.numpy()
+        expected = (
+            np.zeros(tuple(res.shape), dtype=got.dtype)
+            if expected is None
+            else expected.resolve_conj().numpy()
+        )
     np.testing.assert_allclose(got, expected, rtol=1e-10, atol=1e-12)
