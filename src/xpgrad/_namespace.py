@@ -291,8 +291,6 @@ _SUMMARIES = {
     "ceil": "Rounds each element toward +infinity. Gradient zero, as torch.",
     "clip": "Clamps each element to [min, max]. Gradient 1 inside the range and at its bounds "
     "(as torch); tensor bounds get the gradient where they are selected.",
-    "cumulative_prod": "Cumulative product along an axis. Exact gradients with zeros, as torch.",
-    "cumulative_sum": "Cumulative sum along an axis. The gradient is the reversed cumulative sum.",
     "empty": "An uninitialized array of the given shape (a leaf; requires_grad=False by default).",
     "empty_like": "An uninitialized array with the shape and dtype of x.",
     "eye": "A two-dimensional array with ones on the k-th diagonal and zeros elsewhere.",
@@ -307,16 +305,10 @@ _SUMMARIES = {
     "matmul": "Matrix product, with the standard's rules for 1-d operands and batch broadcasting. "
     "Gradients g @ x2^H and x1^H @ g, as torch.",
     "matrix_transpose": "Transposes the last two axes (a view).",
-    "max": "Maximum along the given axes. At ties the gradient is split evenly among the maxima, as torch.",
-    "mean": "Arithmetic mean along the given axes.",
-    "min": "Minimum along the given axes. At ties the gradient is split evenly among the minima, as torch.",
     "ones": "An array of the given shape filled with ones.",
     "ones_like": "An array of ones with the shape and dtype of x.",
-    "prod": "Product along the given axes. Exact gradients with zeros, as torch.",
     "round": "Rounds each element to the nearest integer (half to even). Gradient zero, as torch.",
     "result_type": "The dtype of an operation on the given arrays and dtypes (type promotion).",
-    "std": "Standard deviation along the given axes, with a correction (0: population).",
-    "sum": "Sum along the given axes.",
     "take": "Elements of x at the given integer indices along an axis. Repeated indices accumulate "
     "their gradients; a later in-place change of the indices makes backward raise.",
     "take_along_axis": "Values of x at indices matched along an axis. Repeated indices accumulate "
@@ -325,7 +317,6 @@ _SUMMARIES = {
     "tril": "The lower triangle (below the k-th diagonal) of each matrix; zeros above.",
     "triu": "The upper triangle (above the k-th diagonal) of each matrix; zeros below.",
     "trunc": "Rounds each element toward zero. Gradient zero, as torch.",
-    "var": "Variance along the given axes, with a correction (0: population).",
     "vecdot": "Dot product of vectors along an axis (conjugating x1 for complex inputs).",
     "zeros": "An array of the given shape filled with zeros.",
     "zeros_like": "An array of zeros with the shape and dtype of x.",

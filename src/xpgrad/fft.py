@@ -1,11 +1,13 @@
-"""The ``fft`` extension of the array API standard (2025.12), differentiable.
+"""The ``fft`` extension of the array API standard (2025.12), differentiable: the derivative table.
 
-Each transform runs on the backend's own ``fft`` module and records a VJP written with
-``xp.fft`` calls, so one formula gives every order (``xp`` is the backend namespace in a plain
-backward and the xpgrad namespace under ``create_graph=True``).
+Each transform is an entry: the forward on raw arrays (the backend's own ``fft`` module) with the
+standard's signature, its VJP beside it, written with ``xp.fft`` calls so one formula gives every
+order (``xp`` is the backend namespace in a plain backward and the xpgrad namespace under
+``create_graph=True``), and its forward-mode rule.
 
 Gradients follow torch's conjugate Wirtinger convention. Every transform is a linear map ``A``
-(real-linear for the ``c2r`` ones); its VJP is the adjoint ``A^H g``:
+(real-linear for the ``c2r`` ones); its VJP is the adjoint ``A^H g`` and its tangent ``A t``
+(``LINEAR``: the transform of the tangent, as torch's forward rules):
 
 - c2c (``fft``/``ifft``/``fftn``/``ifftn``): the opposite transform with the swapped
   normalisation (``"backward"`` <-> ``"forward"``, ``"ortho"`` stays), so the scale matches.
@@ -23,40 +25,49 @@ the opposite crop / zero-pad back to the input's length.
 from __future__ import annotations
 
 import operator
+import sys
 import types
 
 from ._creation_functions import _leaf
 from ._math import device_of
-from ._ops import record
-from ._tensor import Tensor
+from ._optable import LINEAR, install, op
 
-__all__ = ["FFTNamespace", "FUNCTIONS"]
-
-# The functions of the extension (the namespace's own ``__all__``).
-FUNCTIONS = (
-    "fft",
-    "fftfreq",
-    "fftn",
-    "fftshift",
-    "hfft",
-    "ifft",
-    "ifftn",
-    "ifftshift",
-    "ihfft",
-    "irfft",
-    "irfftn",
-    "rfft",
-    "rfftfreq",
-    "rfftn",
+# The table entries (installed on FFTNamespace by ``install`` at the end of this module) and
+# the functions of the extension (the namespace's own ``__all__``): the entries and the two
+# hand-written frequency functions.
+ENTRIES = (
+    *("fft", "ifft", "rfft", "irfft", "hfft", "ihfft"),
+    *("fftn", "ifftn", "rfftn", "irfftn"),
+    *("fftshift", "ifftshift"),
 )
+FUNCTIONS = tuple(sorted(ENTRIES + ("fftfreq", "rfftfreq")))
+
+__all__ = ["FFTNamespace", "FUNCTIONS", *ENTRIES]
 
 _NORMS = ("backward", "ortho", "forward")
 # The normalisation whose scale equals that of the adjoint of a transform with ``norm``.
 _SWAP = {"backward": "forward", "ortho": "ortho", "forward": "backward"}
+# The kind of each transform: complex to complex, real to complex (half spectrum), complex
+# (half spectrum) to real.
+_KINDS_1D = {"fft": "c2c", "ifft": "c2c", "rfft": "r2c", "ihfft": "r2c", "irfft": "c2r", "hfft": "c2r"}
+_KINDS_ND = {"fftn": "c2c", "ifftn": "c2c", "rfftn": "r2c", "irfftn": "c2r"}
+# The transform whose (normalisation-swapped) application is each transform's adjoint.
+_ADJOINTS = {
+    "fft": "ifft",
+    "ifft": "fft",
+    "rfft": "ifft",
+    "ihfft": "fft",
+    "irfft": "rfft",
+    "hfft": "ihfft",
+    "fftn": "ifftn",
+    "ifftn": "fftn",
+    "rfftn": "ifftn",
+    "irfftn": "rfftn",
+}
 
 
 # --------------------------------------------------------------------------------------------
-# Argument checks.
+# Argument checks (in the forwards, before anything is recorded).
 
 
 def _check_norm(fname, norm):
@@ -103,16 +114,27 @@ def _check_n(fname, n, default, argname="n"):
     return n
 
 
-def _check_real(ns, fname, x):
-    if ns._is_complex_dtype(x._data.dtype):
+def _check_input(xp, fname, x, real):
+    if real and xp.isdtype(x.dtype, "complex floating"):
         raise TypeError(
             f"fft.{fname}(): argument 'x' must have a real-valued floating-point dtype, got "
-            f"{x._data.dtype} (use fft.fft for complex input)"
+            f"{x.dtype} (use fft.fft for complex input)"
         )
+    if x.ndim == 0 and fname in _KINDS_1D:
+        raise ValueError(f"fft.{fname}(): argument 'x' must have at least one dimension, got a 0-d array")
 
 
-def _nd_params(fname, shape, s, axes, c2r=False):
+def _params_1d(fname, shape, n, axis):
+    """Resolved ``(axis, m, n)``: the non-negative axis, the input length along it and the
+    transform length."""
+    ax = _check_axis(fname, "axis", axis, len(shape))
+    m = shape[ax]
+    return ax, m, _check_n(fname, n, 2 * (m - 1) if _KINDS_1D[fname] == "c2r" else m)
+
+
+def _nd_params(fname, shape, s, axes):
     """Resolved ``(axes, s)``: non-negative unique axes and one positive length per axis."""
+    c2r = _KINDS_ND[fname] == "c2r"
     ndim = len(shape)
     if s is not None:
         if isinstance(s, int) or not hasattr(s, "__len__"):
@@ -121,15 +143,12 @@ def _nd_params(fname, shape, s, axes, c2r=False):
             )
         s = [_as_int(fname, "s", v) for v in s]
     if axes is None:
-        if s is None:
-            axes = tuple(range(ndim))
-        else:
-            if len(s) > ndim:
-                raise ValueError(
-                    f"fft.{fname}(): argument 's' has {len(s)} entries, more than the {ndim} "
-                    "dimensions of the input"
-                )
-            axes = tuple(range(ndim - len(s), ndim))
+        if s is not None and len(s) > ndim:
+            raise ValueError(
+                f"fft.{fname}(): argument 's' has {len(s)} entries, more than the {ndim} "
+                "dimensions of the input"
+            )
+        axes = tuple(range(0 if s is None else ndim - len(s), ndim))
     else:
         if isinstance(axes, int) or not hasattr(axes, "__len__"):
             raise TypeError(
@@ -138,7 +157,7 @@ def _nd_params(fname, shape, s, axes, c2r=False):
         axes = tuple(_check_axis(fname, "axes", a, ndim) for a in axes)
         if len(set(axes)) != len(axes):
             raise ValueError(f"fft.{fname}(): argument 'axes' must not repeat an axis, got {axes}")
-    if c2r and not axes:
+    if _KINDS_ND[fname] != "c2c" and not axes:
         raise ValueError(f"fft.{fname}(): at least one axis must be transformed")
     defaults = [shape[a] for a in axes]
     if c2r:
@@ -149,10 +168,15 @@ def _nd_params(fname, shape, s, axes, c2r=False):
         raise ValueError(
             f"fft.{fname}(): arguments 's' and 'axes' must have the same length, got {len(s)} and {len(axes)}"
         )
-    out = []
-    for v, dflt in zip(s, defaults, strict=True):
-        out.append(_check_n(fname, None if v == -1 else v, dflt, "s"))
-    return axes, tuple(out)
+    return axes, tuple(_check_n(fname, None if v == -1 else v, d, "s") for v, d in zip(s, defaults))
+
+
+def _shift_axes(fname, axes, ndim):
+    if axes is None:
+        return tuple(range(ndim))
+    if isinstance(axes, int) or not hasattr(axes, "__len__"):
+        return (_check_axis(fname, "axes", axes, ndim),)
+    return tuple(_check_axis(fname, "axes", a, ndim) for a in axes)
 
 
 # --------------------------------------------------------------------------------------------
@@ -178,171 +202,267 @@ def _fit_axes(xp, a, axes, shape):
     return a
 
 
-def _c2r_weights(ns, n, ndim, axis, dtype, device):
-    """Weights of the half-spectrum bins of a length-``n`` c2r transform, shaped to broadcast
-    along ``axis``: 1 for the zero bin and (even ``n``) the Nyquist bin, 2 for the others,
-    which stand for a bin and its conjugate."""
+def _c2r_weighted(xp, h, n, axis):
+    """The half spectrum ``h`` (``n//2 + 1`` bins along ``axis``) with the bins that stand for
+    a bin and its conjugate doubled: all but the zero bin and, for even ``n``, the Nyquist bin
+    (the adjoint of a length-``n`` c2r transform; torch's ``fft_c2r_backward``)."""
     half = n // 2 + 1
     w = [2.0] * half
     w[0] = 1.0
     if n % 2 == 0:
         w[-1] = 1.0
-    xp = ns._xp
-    arr = xp.asarray(w, dtype=dtype, device=device)
-    return ns._ensure(xp.reshape(arr, (half,) + (1,) * (ndim - 1 - axis)))
+    dtype = xp.float32 if h.dtype == xp.complex64 else xp.float64
+    arr = xp.asarray(w, dtype=dtype, device=device_of(h))
+    return h * xp.reshape(arr, (half,) + (1,) * (h.ndim - 1 - axis))
 
 
 # --------------------------------------------------------------------------------------------
-# VJPs.
+# One-dimensional transforms. The VJP of a transform with length n along ``axis`` of an input
+# of length m: the adjoint transform of ``g``, cropped or zero-padded back to m.
 
 
-def _fft_vjp(xp, g, *, n, axis, m, norm):
-    return _fit(xp, xp.fft.ifft(g, n=n, axis=axis, norm=_SWAP[norm]), axis, m)
+def _transform_1d(xp, fname, x, n, axis, norm):
+    _check_norm(fname, norm)
+    _check_input(xp, fname, x, _KINDS_1D[fname] == "r2c")
+    ax, m, n = _params_1d(fname, tuple(x.shape), n, axis)
+    res = getattr(xp.fft, fname)(x, n=n, axis=ax, norm=norm)
+    return _r2c_saved(res, x, n > m) if _KINDS_1D[fname] == "r2c" else res
 
 
-def _ifft_vjp(xp, g, *, n, axis, m, norm):
-    return _fit(xp, xp.fft.fft(g, n=n, axis=axis, norm=_SWAP[norm]), axis, m)
+def _r2c_saved(res, x, padded):
+    """An r2c transform's result and what its node saves for ``x`` (``aux``): as torch's
+    ``_fft_r2c``, its input, or when ``n`` (``s``) zero-pads it, the padded copy, a new array,
+    so that an in-place change of ``x`` afterwards does not make backward raise. The VJP reads
+    only its shape: a new array object sharing ``x``'s memory stands in for the copy."""
+    return res, {"x": x[...] if padded else x}
 
 
-def _rfft_vjp(xp, g, x=None, *, n, axis, m, norm):
-    # Zero-pad the half spectrum to n (ifft's own n does it), then the adjoint c2c transform.
-    return _fit(xp, xp.fft.ifft(g, n=n, axis=axis, norm=_SWAP[norm]), axis, m)
+def _adjoint_1d(xp, g, fname, shape, n, axis, norm):
+    """The VJP of 1-d transform ``fname``: the adjoint transform of ``g`` (``_ADJOINTS``) with
+    the swapped normalisation, its conjugate-pair bins doubled for a c2r transform, cropped or
+    zero-padded back to the input's length."""
+    ax, m, n = _params_1d(fname, shape, n, axis)
+    h = getattr(xp.fft, _ADJOINTS[fname])(g, n=n, axis=ax, norm=_SWAP[norm])
+    return _fit(xp, _c2r_weighted(xp, h, n, ax) if _KINDS_1D[fname] == "c2r" else h, ax, m)
 
 
-def _ihfft_vjp(xp, g, x=None, *, n, axis, m, norm):
-    return _fit(xp, xp.fft.fft(g, n=n, axis=axis, norm=_SWAP[norm]), axis, m)
+def _fft_vjp(xp, g, *, x_shape, n, axis, norm):
+    return _adjoint_1d(xp, g, "fft", x_shape, n, axis, norm)
 
 
-def _irfft_vjp(xp, g, *, n, axis, m, norm, w):
-    return _fit(xp, xp.fft.rfft(g, n=n, axis=axis, norm=_SWAP[norm]) * w, axis, m)
+@op(grads={"x": _fft_vjp}, jvp=LINEAR)
+def fft(xp, x, /, *, n=None, axis=-1, norm="backward"):
+    """Computes the one-dimensional discrete Fourier transform.
+
+    ``x`` should be complex; ``n`` points along ``axis`` are used (the input is cropped or
+    zero-padded; default: its length). Gradient: the adjoint transform (``ifft`` with the
+    swapped normalisation), cropped or zero-padded back. Forward mode: linear. Deviations: none.
+    """
+    return _transform_1d(xp, "fft", x, n, axis, norm)
 
 
-def _hfft_vjp(xp, g, *, n, axis, m, norm, w):
-    return _fit(xp, xp.fft.ihfft(g, n=n, axis=axis, norm=_SWAP[norm]) * w, axis, m)
+def _ifft_vjp(xp, g, *, x_shape, n, axis, norm):
+    return _adjoint_1d(xp, g, "ifft", x_shape, n, axis, norm)
 
 
-def _fftn_vjp(xp, g, *, s, axes, shape, norm):
-    if not axes:
+@op(grads={"x": _ifft_vjp}, jvp=LINEAR)
+def ifft(xp, x, /, *, n=None, axis=-1, norm="backward"):
+    """Computes the one-dimensional inverse discrete Fourier transform.
+
+    ``x`` should be complex; ``n`` points along ``axis`` are used (cropped or zero-padded;
+    default: its length). Gradient: the adjoint transform (``fft`` with the swapped
+    normalisation), cropped or zero-padded back. Forward mode: linear. Deviations: none.
+    """
+    return _transform_1d(xp, "ifft", x, n, axis, norm)
+
+
+def _rfft_vjp(xp, g, x, *, n, axis, norm):
+    # ``x``: what the forward chose to save (``_r2c_saved``), read for its shape only. The half
+    # spectrum is zero-padded to n by ifft's own ``n``.
+    return _adjoint_1d(xp, g, "rfft", tuple(x.shape), n, axis, norm)
+
+
+@op(grads={"x": _rfft_vjp}, jvp=LINEAR, aux=("x",))
+def rfft(xp, x, /, *, n=None, axis=-1, norm="backward"):
+    """Computes the one-dimensional discrete Fourier transform for real-valued input.
+
+    ``x`` must be real; ``n`` points along ``axis`` are used (cropped or zero-padded; default:
+    its length); the result holds the ``n//2 + 1`` non-negative frequency terms. Gradient: the
+    half spectrum zero-padded to ``n``, transformed back (the real part; torch's
+    ``fft_r2c_backward``). Forward mode: linear. Deviations: none.
+    """
+    return _transform_1d(xp, "rfft", x, n, axis, norm)
+
+
+def _ihfft_vjp(xp, g, x, *, n, axis, norm):
+    return _adjoint_1d(xp, g, "ihfft", tuple(x.shape), n, axis, norm)
+
+
+@op(grads={"x": _ihfft_vjp}, jvp=LINEAR, aux=("x",))
+def ihfft(xp, x, /, *, n=None, axis=-1, norm="backward"):
+    """Computes the one-dimensional inverse discrete Fourier transform of a signal with
+    Hermitian symmetry.
+
+    ``x`` must be real; ``n`` points along ``axis`` are used; the result holds ``n//2 + 1``
+    terms. Gradient: as ``rfft``'s, with ``fft``. Forward mode: linear. Deviations: none.
+    """
+    return _transform_1d(xp, "ihfft", x, n, axis, norm)
+
+
+def _irfft_vjp(xp, g, *, x_shape, n, axis, norm):
+    return _adjoint_1d(xp, g, "irfft", x_shape, n, axis, norm)
+
+
+@op(grads={"x": _irfft_vjp}, jvp=LINEAR)
+def irfft(xp, x, /, *, n=None, axis=-1, norm="backward"):
+    """Computes the one-dimensional inverse of ``rfft`` for complex-valued input.
+
+    The output has length ``n`` along ``axis`` (default ``2*(m - 1)``); ``n//2 + 1`` input
+    terms are used. Gradient: the ``rfft`` of ``g`` with the bins that stand for two conjugate
+    bins doubled (torch's ``fft_c2r_backward``): the imaginary parts of the zero (and, for even
+    ``n``, the Nyquist) term do not enter the result and get a zero gradient. Forward mode:
+    linear (real-linear: the ``irfft`` of the tangent). Deviations: none.
+    """
+    return _transform_1d(xp, "irfft", x, n, axis, norm)
+
+
+def _hfft_vjp(xp, g, *, x_shape, n, axis, norm):
+    return _adjoint_1d(xp, g, "hfft", x_shape, n, axis, norm)
+
+
+@op(grads={"x": _hfft_vjp}, jvp=LINEAR)
+def hfft(xp, x, /, *, n=None, axis=-1, norm="backward"):
+    """Computes the one-dimensional discrete Fourier transform of a signal with Hermitian
+    symmetry.
+
+    ``x`` is the first half of a Hermitian signal; the real output has length ``n`` along
+    ``axis`` (default ``2*(m - 1)``). Gradient: as ``irfft``'s, with ``ihfft``. Forward mode:
+    linear (real-linear). Deviations: none.
+    """
+    return _transform_1d(xp, "hfft", x, n, axis, norm)
+
+
+# --------------------------------------------------------------------------------------------
+# n-dimensional transforms.
+
+
+def _transform_nd(xp, fname, x, s, axes, norm):
+    _check_norm(fname, norm)
+    _check_input(xp, fname, x, _KINDS_ND[fname] == "r2c")
+    axes, s = _nd_params(fname, tuple(x.shape), s, axes)
+    res = getattr(xp.fft, fname)(x, s=s, axes=axes, norm=norm)
+    if _KINDS_ND[fname] != "r2c":
+        return res
+    return _r2c_saved(res, x, any(n > x.shape[a] for n, a in zip(s, axes)))
+
+
+def _adjoint_nd(xp, g, fname, shape, s, axes, norm):
+    """The VJP of n-d transform ``fname``, as :func:`_adjoint_1d`."""
+    axes, s = _nd_params(fname, shape, s, axes)
+    if not axes:  # c2c over no axis: the identity
         return g
-    return _fit_axes(xp, xp.fft.ifftn(g, s=s, axes=axes, norm=_SWAP[norm]), axes, shape)
+    h = getattr(xp.fft, _ADJOINTS[fname])(g, s=s, axes=axes, norm=_SWAP[norm])
+    if _KINDS_ND[fname] == "c2r":
+        h = _c2r_weighted(xp, h, s[-1], axes[-1])
+    return _fit_axes(xp, h, axes, shape)
 
 
-def _ifftn_vjp(xp, g, *, s, axes, shape, norm):
-    if not axes:
-        return g
-    return _fit_axes(xp, xp.fft.fftn(g, s=s, axes=axes, norm=_SWAP[norm]), axes, shape)
+def _fftn_vjp(xp, g, *, x_shape, s, axes, norm):
+    return _adjoint_nd(xp, g, "fftn", x_shape, s, axes, norm)
 
 
-def _rfftn_vjp(xp, g, x=None, *, s, axes, shape, norm):
-    return _fit_axes(xp, xp.fft.ifftn(g, s=s, axes=axes, norm=_SWAP[norm]), axes, shape)
+@op(grads={"x": _fftn_vjp}, jvp=LINEAR)
+def fftn(xp, x, /, *, s=None, axes=None, norm="backward"):
+    """Computes the n-dimensional discrete Fourier transform.
+
+    ``s[i]`` points are used along ``axes[i]`` (cropped or zero-padded; ``-1``: the whole
+    axis); ``axes`` default to all (or the last ``len(s)``). Gradient: ``ifftn`` with the
+    swapped normalisation, cropped or zero-padded back. Forward mode: linear. Deviations: none.
+    """
+    return _transform_nd(xp, "fftn", x, s, axes, norm)
 
 
-def _irfftn_vjp(xp, g, *, s, axes, shape, norm, w):
-    return _fit_axes(xp, xp.fft.rfftn(g, s=s, axes=axes, norm=_SWAP[norm]) * w, axes, shape)
+def _ifftn_vjp(xp, g, *, x_shape, s, axes, norm):
+    return _adjoint_nd(xp, g, "ifftn", x_shape, s, axes, norm)
+
+
+@op(grads={"x": _ifftn_vjp}, jvp=LINEAR)
+def ifftn(xp, x, /, *, s=None, axes=None, norm="backward"):
+    """Computes the n-dimensional inverse discrete Fourier transform.
+
+    ``s`` and ``axes`` as for ``fftn``. Gradient: ``fftn`` with the swapped normalisation,
+    cropped or zero-padded back. Forward mode: linear. Deviations: none.
+    """
+    return _transform_nd(xp, "ifftn", x, s, axes, norm)
+
+
+def _rfftn_vjp(xp, g, x, *, s, axes, norm):
+    # ``x``: what the forward chose to save (``_r2c_saved``), read for its shape only.
+    return _adjoint_nd(xp, g, "rfftn", tuple(x.shape), s, axes, norm)
+
+
+@op(grads={"x": _rfftn_vjp}, jvp=LINEAR, aux=("x",))
+def rfftn(xp, x, /, *, s=None, axes=None, norm="backward"):
+    """Computes the n-dimensional discrete Fourier transform for real-valued input.
+
+    ``x`` must be real; ``s`` and ``axes`` as for ``fftn``; the real transform is over the last
+    of ``axes`` (``s[-1]//2 + 1`` terms there). Gradient: the half spectrum zero-padded and
+    transformed back (the real part; torch's ``fft_r2c_backward``). Forward mode: linear.
+    Deviations: none.
+    """
+    return _transform_nd(xp, "rfftn", x, s, axes, norm)
+
+
+def _irfftn_vjp(xp, g, *, x_shape, s, axes, norm):
+    return _adjoint_nd(xp, g, "irfftn", x_shape, s, axes, norm)
+
+
+@op(grads={"x": _irfftn_vjp}, jvp=LINEAR)
+def irfftn(xp, x, /, *, s=None, axes=None, norm="backward"):
+    """Computes the n-dimensional inverse of ``rfftn`` for complex-valued input.
+
+    ``s`` is the output's lengths along ``axes`` (default: the input's, ``2*(m - 1)`` along the
+    last axis). Gradient: ``rfftn`` of ``g`` with the conjugate-pair bins doubled (torch's
+    ``fft_c2r_backward``). Forward mode: linear (real-linear). Deviations: none.
+    """
+    return _transform_nd(xp, "irfftn", x, s, axes, norm)
+
+
+# --------------------------------------------------------------------------------------------
+# Shifts: permutations (rolls, copies), whose adjoint is the inverse shift.
 
 
 def _fftshift_vjp(xp, g, *, axes):
     return xp.fft.ifftshift(g, axes=axes)
 
 
+@op(grads={"x": _fftshift_vjp}, jvp=LINEAR)
+def fftshift(xp, x, /, *, axes=None):
+    """Shifts the zero-frequency component to the center of the spectrum.
+
+    ``axes``: an axis or axes to shift (default: all). Gradient: the inverse shift,
+    ``ifftshift``. Forward mode: linear. Deviations: none.
+    """
+    return xp.fft.fftshift(x, axes=_shift_axes("fftshift", axes, x.ndim))
+
+
 def _ifftshift_vjp(xp, g, *, axes):
     return xp.fft.fftshift(g, axes=axes)
 
 
-_VJPS_1D = {
-    "fft": (_fft_vjp, "c2c"),
-    "ifft": (_ifft_vjp, "c2c"),
-    "rfft": (_rfft_vjp, "r2c"),
-    "ihfft": (_ihfft_vjp, "r2c"),
-    "irfft": (_irfft_vjp, "c2r"),
-    "hfft": (_hfft_vjp, "c2r"),
-}
+@op(grads={"x": _ifftshift_vjp}, jvp=LINEAR)
+def ifftshift(xp, x, /, *, axes=None):
+    """Inverse of ``fftshift``.
 
-_VJPS_ND = {
-    "fftn": (_fftn_vjp, "c2c"),
-    "ifftn": (_ifftn_vjp, "c2c"),
-    "rfftn": (_rfftn_vjp, "r2c"),
-    "irfftn": (_irfftn_vjp, "c2r"),
-}
+    ``axes``: an axis or axes to shift (default: all). Gradient: ``fftshift``. Forward mode:
+    linear. Deviations: none.
+    """
+    return xp.fft.ifftshift(x, axes=_shift_axes("ifftshift", axes, x.ndim))
 
 
 # --------------------------------------------------------------------------------------------
-# Shared drivers.
-
-
-def _r2c_saved(ns, x, unpadded):
-    """What an r2c transform keeps, as torch's ``_fft_r2c`` does: its input (used for its shape
-    only), which in torch is a new array when it had to be zero-padded first. Then an in-place
-    change of ``x`` must not raise: a Tensor of its own (sharing ``x``'s memory, which is
-    never read) stands in for the padded copy."""
-    return x if unpadded else Tensor._wrap_plain(ns, x._data)
-
-
-def _transform_1d(self, fname, x, n, axis, norm):
-    ns = self._ns
-    x = ns._tensor(x, f"fft.{fname}")
-    _check_norm(fname, norm)
-    vjp, kind = _VJPS_1D[fname]
-    if kind == "r2c":
-        _check_real(ns, fname, x)
-    d = x._data
-    ndim = d.ndim
-    if ndim == 0:
-        raise ValueError(f"fft.{fname}(): argument 'x' must have at least one dimension, got a 0-d array")
-    ax = _check_axis(fname, "axis", axis, ndim)
-    m = d.shape[ax]
-    n = _check_n(fname, n, 2 * (m - 1) if kind == "c2r" else m)
-    data = ns._ensure(getattr(ns._xp.fft, fname)(d, n=n, axis=ax, norm=norm))
-    kw = {"n": n, "axis": ax, "m": m, "norm": norm}
-    # The c2r bin weights are a raw constant array; they travel in ``kw`` (record's
-    # ``OUT in saved`` test compares saved values with ``==``, which an array cannot answer).
-    if kind == "c2r":
-        kw["w"] = (
-            _c2r_weights(ns, n, ndim, ax, data.dtype, ns._backend.device(data)) if x._requires_grad else None
-        )
-    saved = (_r2c_saved(ns, x, n <= m),) if kind == "r2c" else ()
-    return record(ns, f"fft_{fname}", vjp, (x,), data, saved=saved, kw=kw)
-
-
-def _transform_nd(self, fname, x, s, axes, norm):
-    ns = self._ns
-    x = ns._tensor(x, f"fft.{fname}")
-    _check_norm(fname, norm)
-    vjp, kind = _VJPS_ND[fname]
-    if kind == "r2c":
-        _check_real(ns, fname, x)
-    d = x._data
-    shape = tuple(d.shape)
-    axes, s = _nd_params(fname, shape, s, axes, c2r=kind == "c2r")
-    if kind == "r2c" and not axes:
-        raise ValueError(f"fft.{fname}(): at least one axis must be transformed")
-    data = ns._ensure(getattr(ns._xp.fft, fname)(d, s=s, axes=axes, norm=norm))
-    kw = {"s": s, "axes": axes, "shape": shape, "norm": norm}
-    if kind == "c2r":
-        w = (
-            _c2r_weights(ns, s[-1], d.ndim, axes[-1], data.dtype, ns._backend.device(data))
-            if x._requires_grad
-            else None
-        )
-        kw["w"] = w
-    unpadded = all(n <= shape[a] for n, a in zip(s, axes))
-    saved = (_r2c_saved(ns, x, unpadded),) if kind == "r2c" else ()
-    return record(ns, f"fft_{fname}", vjp, (x,), data, saved=saved, kw=kw)
-
-
-def _shift(self, fname, x, axes):
-    ns = self._ns
-    x = ns._tensor(x, f"fft.{fname}")
-    d = x._data
-    if axes is None:
-        axes = tuple(range(d.ndim))
-    elif isinstance(axes, int) or not hasattr(axes, "__len__"):
-        axes = (_check_axis(fname, "axes", axes, d.ndim),)
-    else:
-        axes = tuple(_check_axis(fname, "axes", a, d.ndim) for a in axes)
-    data = getattr(ns._xp.fft, fname)(d, axes=axes)
-    vjp = _fftshift_vjp if fname == "fftshift" else _ifftshift_vjp
-    return record(ns, f"fft_{fname}", vjp, (x,), data, kw={"axes": axes})
+# Frequencies: creation functions (they take ``requires_grad`` and make a leaf), so not
+# entries: hand-written methods of the namespace below.
 
 
 def _freq(self, fname, n, d, dtype, device, requires_grad):
@@ -363,21 +483,16 @@ def _freq(self, fname, n, d, dtype, device, requires_grad):
     return _leaf(ns, data, requires_grad, f"fft.{fname}")
 
 
-# --------------------------------------------------------------------------------------------
-# The namespace.
-
-_NORM_DOC = """norm: normalization mode. ``"backward"``: no normalization of the forward
-            transform (the inverse is scaled by ``1/n``); ``"ortho"``: both directions scaled
-            by ``1/sqrt(n)``; ``"forward"``: the forward transform scaled by ``1/n``.
-            Default: ``"backward"``."""
-
-
 class FFTNamespace(types.ModuleType):
-    """The array API ``fft`` extension over one backend: every transform is differentiable."""
+    """The array API ``fft`` extension over one backend: every transform is differentiable.
+
+    The transforms are installed on the class from this module's entries; the frequency
+    functions are written here.
+    """
 
     def __init__(self, ns):
         super().__init__(f"{ns.__name__}.fft")
-        self._ns = ns
+        self._ns = self._root = ns  # _root: the namespace the generated methods record in
         self.__all__ = list(FUNCTIONS)
         self.__doc__ = (
             f"The array API standard fft extension over {ns._xp.__name__}, differentiable (xpgrad)."
@@ -391,162 +506,6 @@ class FFTNamespace(types.ModuleType):
 
     def __dir__(self):
         return sorted(set(super().__dir__()) | set(FUNCTIONS))
-
-    # -- one-dimensional transforms ---------------------------------------------------------
-
-    def fft(self, x, /, *, n=None, axis=-1, norm="backward"):
-        """Computes the one-dimensional discrete Fourier transform.
-
-        x: input array; should have a complex floating-point data type.
-        n: number of elements over which to compute the transform along ``axis``. If ``n`` is
-            greater than the length ``M`` of the input along ``axis``, the input is zero-padded
-            to ``n``; if less, it is trimmed to ``n``; if ``None``, ``n = M``.
-        axis: axis over which to compute the transform. Default: ``-1``.
-        {norm}
-
-        Returns an array of the input's (complex) data type, of length ``n`` along ``axis``.
-        """
-        return _transform_1d(self, "fft", x, n, axis, norm)
-
-    def ifft(self, x, /, *, n=None, axis=-1, norm="backward"):
-        """Computes the one-dimensional inverse discrete Fourier transform.
-
-        x: input array; should have a complex floating-point data type.
-        n: number of elements over which to compute the transform along ``axis`` (zero-padded
-            or trimmed as for :func:`fft`); if ``None``, the length of the input along ``axis``.
-        axis: axis over which to compute the inverse transform. Default: ``-1``.
-        {norm}
-
-        Returns an array of the input's (complex) data type, of length ``n`` along ``axis``.
-        """
-        return _transform_1d(self, "ifft", x, n, axis, norm)
-
-    def rfft(self, x, /, *, n=None, axis=-1, norm="backward"):
-        """Computes the one-dimensional discrete Fourier transform for real-valued input.
-
-        x: input array; must have a real-valued floating-point data type.
-        n: number of elements of the input used along ``axis`` (zero-padded or trimmed);
-            if ``None``, the length ``M`` of the input along ``axis``.
-        axis: axis over which to compute the transform. Default: ``-1``.
-        {norm}
-
-        Returns the non-negative frequency terms (``n//2 + 1`` of them along ``axis``), with
-        the complex floating-point data type of the input's precision.
-        """
-        return _transform_1d(self, "rfft", x, n, axis, norm)
-
-    def irfft(self, x, /, *, n=None, axis=-1, norm="backward"):
-        """Computes the one-dimensional inverse of :func:`rfft` for complex-valued input.
-
-        x: input array (the non-negative frequency terms); should have a complex data type.
-        n: length of the transformed axis of the output; ``n//2 + 1`` elements of the input are
-            used (zero-padded or trimmed). If ``None``, ``n = 2*(M - 1)`` where ``M`` is the
-            length of the input along ``axis``.
-        axis: axis over which to compute the inverse transform. Default: ``-1``.
-        {norm}
-
-        Returns a real-valued array of the input's precision, of length ``n`` along ``axis``.
-        The imaginary parts of the zero-frequency term (and, for even ``n``, of the Nyquist
-        term) do not enter the result, so their gradient is zero.
-        """
-        return _transform_1d(self, "irfft", x, n, axis, norm)
-
-    def hfft(self, x, /, *, n=None, axis=-1, norm="backward"):
-        """Computes the one-dimensional discrete Fourier transform of a signal with Hermitian
-        symmetry.
-
-        x: input array (the first half of a Hermitian signal); should have a complex data type.
-        n: length of the transformed axis of the output; ``n//2 + 1`` elements of the input are
-            used (zero-padded or trimmed). If ``None``, ``n = 2*(M - 1)`` where ``M`` is the
-            length of the input along ``axis``.
-        axis: axis over which to compute the transform. Default: ``-1``.
-        {norm}
-
-        Returns a real-valued array of the input's precision, of length ``n`` along ``axis``.
-        """
-        return _transform_1d(self, "hfft", x, n, axis, norm)
-
-    def ihfft(self, x, /, *, n=None, axis=-1, norm="backward"):
-        """Computes the one-dimensional inverse discrete Fourier transform of a signal with
-        Hermitian symmetry.
-
-        x: input array; must have a real-valued floating-point data type.
-        n: number of elements of the input used along ``axis`` (zero-padded or trimmed);
-            if ``None``, the length ``M`` of the input along ``axis``.
-        axis: axis over which to compute the inverse transform. Default: ``-1``.
-        {norm}
-
-        Returns ``n//2 + 1`` terms along ``axis``, with the complex floating-point data type of
-        the input's precision.
-        """
-        return _transform_1d(self, "ihfft", x, n, axis, norm)
-
-    # -- n-dimensional transforms ------------------------------------------------------------
-
-    def fftn(self, x, /, *, s=None, axes=None, norm="backward"):
-        """Computes the n-dimensional discrete Fourier transform.
-
-        x: input array; should have a complex floating-point data type.
-        s: number of elements over which to compute the transform along each axis of ``axes``:
-            axis ``axes[i]`` is zero-padded or trimmed to ``s[i]``; ``s[i] == -1`` uses the
-            whole axis. If ``None``, the input's lengths along ``axes``.
-        axes: axes over which to compute the transform (unique). If ``None``, all axes (or,
-            when ``s`` is given, the last ``len(s)`` axes).
-        {norm}
-
-        Returns an array of the input's (complex) data type.
-        """
-        return _transform_nd(self, "fftn", x, s, axes, norm)
-
-    def ifftn(self, x, /, *, s=None, axes=None, norm="backward"):
-        """Computes the n-dimensional inverse discrete Fourier transform.
-
-        x: input array; should have a complex floating-point data type.
-        s: number of elements over which to compute the transform along each axis of ``axes``
-            (zero-padded or trimmed; ``-1`` uses the whole axis). If ``None``, the input's
-            lengths along ``axes``.
-        axes: axes over which to compute the inverse transform (unique). If ``None``, all axes
-            (or, when ``s`` is given, the last ``len(s)`` axes).
-        {norm}
-
-        Returns an array of the input's (complex) data type.
-        """
-        return _transform_nd(self, "ifftn", x, s, axes, norm)
-
-    def rfftn(self, x, /, *, s=None, axes=None, norm="backward"):
-        """Computes the n-dimensional discrete Fourier transform for real-valued input.
-
-        x: input array; must have a real-valued floating-point data type.
-        s: number of elements of the input used along each axis of ``axes`` (zero-padded or
-            trimmed; ``-1`` uses the whole axis). If ``None``, the input's lengths along
-            ``axes``.
-        axes: axes over which to compute the transform (unique); the real transform is over the
-            last of them. If ``None``, all axes (or, when ``s`` is given, the last ``len(s)``).
-        {norm}
-
-        Returns a complex array of the input's precision, with ``s[-1]//2 + 1`` elements along
-        the last transformed axis and ``s[i]`` along the others.
-        """
-        return _transform_nd(self, "rfftn", x, s, axes, norm)
-
-    def irfftn(self, x, /, *, s=None, axes=None, norm="backward"):
-        """Computes the n-dimensional inverse of :func:`rfftn` for complex-valued input.
-
-        x: input array; should have a complex floating-point data type.
-        s: lengths of the output along ``axes``; ``s[i]`` elements of the input are used along
-            each axis except the last transformed one, where ``s[-1]//2 + 1`` are used
-            (zero-padded or trimmed). If ``None`` (or for an entry ``-1``), the input's length
-            along each axis, except ``2*(M - 1)`` along the last transformed axis.
-        axes: axes over which to compute the inverse transform (unique). If ``None``, all axes
-            (or, when ``s`` is given, the last ``len(s)`` axes).
-        {norm}
-
-        Returns a real-valued array of the input's precision, of length ``s[i]`` along
-        ``axes[i]``.
-        """
-        return _transform_nd(self, "irfftn", x, s, axes, norm)
-
-    # -- helpers ----------------------------------------------------------------------------
 
     def fftfreq(self, n, /, *, d=1.0, dtype=None, device=None, requires_grad=False):
         """Computes the discrete Fourier transform sample frequencies.
@@ -565,8 +524,8 @@ class FFTNamespace(types.ModuleType):
         return _freq(self, "fftfreq", n, d, dtype, device, requires_grad)
 
     def rfftfreq(self, n, /, *, d=1.0, dtype=None, device=None, requires_grad=False):
-        """Computes the discrete Fourier transform sample frequencies for :func:`rfft` and
-        :func:`irfft`.
+        """Computes the discrete Fourier transform sample frequencies for ``rfft`` and
+        ``irfft``.
 
         For a transform of length ``n`` and sample spacing ``d``, the result is
         ``[0, 1, ..., n/2-1, n/2] / (d*n)`` for even ``n`` and
@@ -581,28 +540,5 @@ class FFTNamespace(types.ModuleType):
         """
         return _freq(self, "rfftfreq", n, d, dtype, device, requires_grad)
 
-    def fftshift(self, x, /, *, axes=None):
-        """Shifts the zero-frequency component to the center of the spectrum.
 
-        x: input array. axes: axis or axes over which to shift. If ``None``, all axes.
-
-        Returns the shifted array (same shape and data type as ``x``). The gradient is the
-        inverse shift, :func:`ifftshift`.
-        """
-        return _shift(self, "fftshift", x, axes)
-
-    def ifftshift(self, x, /, *, axes=None):
-        """Inverse of :func:`fftshift`.
-
-        x: input array. axes: axis or axes over which to shift. If ``None``, all axes.
-
-        Returns the shifted array (same shape and data type as ``x``). The gradient is
-        :func:`fftshift`.
-        """
-        return _shift(self, "ifftshift", x, axes)
-
-
-for _name in ("fft", "ifft", "rfft", "irfft", "hfft", "ihfft", "fftn", "ifftn", "rfftn", "irfftn"):
-    _f = getattr(FFTNamespace, _name)
-    _f.__doc__ = _f.__doc__.replace("{norm}", _NORM_DOC)
-del _name, _f
+install(FFTNamespace, sys.modules[__name__], prefix="fft.")
