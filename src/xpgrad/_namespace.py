@@ -128,6 +128,15 @@ class Namespace(types.ModuleType):
     def __reduce__(self):
         return (namespace, (self._backend.xp.__name__,))
 
+    @property
+    def backend(self) -> Backend:
+        """The backend this namespace wraps: its capabilities (``xpgrad._backends.Backend``).
+
+        ``backend.xp`` is the raw array namespace. This is the backward engine's interface to a
+        namespace: ``_engine.py`` and ``_autograd.py`` read nothing else of it.
+        """
+        return self._backend
+
     # -- helpers shared by all functions ---------------------------------------------------------
 
     def _is_differentiable_dtype(self, dtype) -> bool:
@@ -201,16 +210,6 @@ class Namespace(types.ModuleType):
         if self._backend.is_native(x):
             return self._ensure(self._backend.constant(x, fname, argname))
         raise TypeError(f"{fname}(): argument '{argname}' must be an array, got {type(x).__name__}")
-
-    def _device_of_node(self, node):
-        for m in node.out_data or ():
-            if hasattr(m, "get"):  # packed by saved_tensors_hooks
-                m = m.get(node.name)._data
-            return self._backend.device(m)
-        for t in node.next:
-            if type(t) is Tensor:
-                return t.device
-        return None
 
     def _scalar(self, data):
         xp = self._xp
