@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import contextlib
 import gc
+import operator
 import threading
 
 from . import _grad_mode
@@ -113,15 +114,12 @@ def _sum(cur, g, owned, ns):
         return cur + g
     key = id(cur)
     if key in owned:
-        if cur.shape == g.shape and cur.dtype == g.dtype:
-            new = ns.backend.add_inplace(cur, g)
-            if new is cur:
-                return cur
-        else:
-            new = cur + g
         owned.discard(key)
-    else:
-        new = cur + g
+        if cur.shape == g.shape and cur.dtype == g.dtype:
+            cur = ns.backend.add_inplace(cur, g)  # the same array, or a new one (immutable)
+            owned.add(id(cur))
+            return cur
+    new = cur + g
     owned.add(id(new))
     return new
 
@@ -358,26 +356,26 @@ def _toposort(roots):
     """
     seen = set(roots)
     stack = list(seen)
-    nodes = list(seen)
     while stack:
         for child in stack.pop().next:
             if type(child) is Node and child not in seen:
                 seen.add(child)
                 stack.append(child)
-                nodes.append(child)
-    nodes.sort(key=_seq, reverse=True)
+    nodes = list(seen)
+    nodes.sort(key=_SEQ, reverse=True)
     return nodes
 
 
-def _seq(node):
-    return node.seq
+_SEQ = operator.attrgetter("seq")
 
 
 def _sweep(order, call):
     """Run each node of ``order`` on its complete output gradient; route what its VJP returns.
 
-    Routing is one step for any number of inputs: normalise each input's gradient, then add it
-    to the buffer of the node that produced the input, or to the leaf's sum.
+    Routing is one step for any number of inputs: each input's gradient is normalised to the
+    input's shape and dtype, then added to the buffer of the node that produced the input (or
+    to the leaf's sum); inputs that need no gradient, got none, or lead to none of
+    ``inputs=`` get nothing.
     """
     slots = call.slots
     owned = call.owned
@@ -398,8 +396,24 @@ def _sweep(order, call):
                 continue
         ns = node.ns
         xp = ns if create_graph else ns.backend.xp
-        grads = _run_node(node, xp, buf, create_graph, retain_graph)
-        buf = None
+        # Run the node: its VJP on its output gradients, then free its saved values.
+        if node.guards is not None:
+            _check_guards(node)
+        saved = node.saved
+        if saved:
+            saved = _unpack_saved(node, create_graph)
+        g = buf[0] if node.out_meta is None else _output_grads(node, buf, create_graph)
+        kw = node.kw
+        try:
+            grads = node.vjp(xp, g, *saved, **kw) if kw else node.vjp(xp, g, *saved)
+        except Exception as exc:
+            _add_forward_trace(exc, node)
+            raise
+        if not retain_graph:
+            if node.saved:
+                node.saved = RELEASED
+            node.out_data = None
+        saved = g = buf = None
         if len(node.next) == 1:  # a one-input VJP returns its gradient bare
             grads = (grads,)
         for target, idx, gi, meta in zip(node.next, node.nidx, grads, node.meta):
@@ -409,19 +423,16 @@ def _sweep(order, call):
                 gi = _normalise(xp, gi, meta)
             if anomaly:
                 _check_finite(node, gi)
-            if type(target) is Node:
-                if needed is not None and target not in needed:
-                    continue
+            if type(target) is not Node:
+                call.add_leaf(target, gi)
+            elif needed is None or target in needed:
                 b = slots.get(target)
                 if b is None:
                     b = slots[target] = [None] * target.n_out
                 cur = b[idx]
                 b[idx] = gi if cur is None else _sum(cur, gi, owned, target.ns)
-                cur = None
-            else:
-                call.add_leaf(target, gi)
         # Drop this node's values now: they must not live on while the next node runs.
-        grads = gi = None
+        grads = gi = cur = None
 
 
 def _before_node(node, buf, call):
@@ -490,31 +501,12 @@ def _sweeping(roots, create_graph):
 # Running one node.
 
 
-def _run_node(node, xp, buf, create_graph, retain_graph):
-    """Call ``node``'s VJP on its output gradients ``buf``; free its saved values after."""
-    if node.guards is not None:
-        _check_guards(node)
-    saved = node.saved
-    if saved:
-        saved = _unpack_saved(node, create_graph)
-    if node.out_meta is None:  # recorded by record(): one output, a bare gradient
-        g = buf[0]
-    else:
-        g = _output_grads(node, buf, create_graph)
-    kw = node.kw
-    try:
-        grads = node.vjp(xp, g, *saved, **kw) if kw else node.vjp(xp, g, *saved)
-    except Exception as exc:
-        if node.trace is not None:
-            exc.add_note(
-                f"Error in the backward of {node.name}, whose forward was called at:\n" + "".join(node.trace)
-            )
-        raise
-    if not retain_graph:
-        if node.saved:
-            node.saved = RELEASED
-        node.out_data = None
-    return grads
+def _add_forward_trace(exc, node):
+    """Add the forward traceback of ``node`` (anomaly detection) to an error of its VJP."""
+    if node.trace is not None:
+        exc.add_note(
+            f"Error in the backward of {node.name}, whose forward was called at:\n" + "".join(node.trace)
+        )
 
 
 def _output_grads(node, buf, create_graph):
@@ -572,10 +564,20 @@ def _unpack_saved(node, create_graph):
         s = saved[0]
         if type(s) is Tensor and version_of(s) == versions[0]:
             return (s,) if create_graph else (s._data,)
-    return [_unpack_one(node, i, s, create_graph) for i, s in enumerate(saved)]
+    out = []
+    for i, s in enumerate(saved):
+        if type(s) is Tensor and version_of(s) == versions[i]:
+            out.append(s if create_graph else s._data)
+        elif s is None:
+            out.append(None)
+        else:
+            out.append(_unpack_other(node, i, s, create_graph))
+    return out
 
 
-def _unpack_one(node, i, s, create_graph):
+def _unpack_other(node, i, s, create_graph):
+    """A saved value other than an unmodified Tensor: a modified one (an error), a packed
+    value, a reference to the node's output, or a constant."""
     ts = type(s)
     if ts is Tensor:
         expected = node.versions[i]

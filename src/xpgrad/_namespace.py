@@ -79,6 +79,9 @@ class Namespace(types.ModuleType):
             "torch-style reverse-mode autodiff (xpgrad)."
         )
         self._backend = backend
+        # The backward engine's interface to a namespace: _engine.py and _autograd.py read
+        # nothing else of it (CONTRIBUTING.md, "The engine"). ``backend.xp`` is the raw namespace.
+        self.backend = backend
         self._xp = xp = backend.xp
         self.__array_api_version__ = API_VERSION
         self._supported_versions = SUPPORTED_VERSIONS
@@ -127,15 +130,6 @@ class Namespace(types.ModuleType):
 
     def __reduce__(self):
         return (namespace, (self._backend.xp.__name__,))
-
-    @property
-    def backend(self) -> Backend:
-        """The backend this namespace wraps: its capabilities (``xpgrad._backends.Backend``).
-
-        ``backend.xp`` is the raw array namespace. This is the backward engine's interface to a
-        namespace: ``_engine.py`` and ``_autograd.py`` read nothing else of it.
-        """
-        return self._backend
 
     # -- helpers shared by all functions ---------------------------------------------------------
 
