@@ -328,6 +328,8 @@ def run_backward(
     several backends or devices: every node computes with its own namespace.
     """
     capture = None if inputs is None else _Capture(inputs)
+    # call.create_graph: VJPs run on Tensors (and root_grads are Tensors); _sweeping sets the
+    # grad mode during the sweep. Both are create_graph here.
     call = _Call(list(root_grads), create_graph, retain_graph, accumulate, capture)
     order = _toposort(call.seed(roots, call.keep))
     if capture is not None:
@@ -344,7 +346,7 @@ def run_backward(
     if accumulate:
         capture.accumulate_non_leaves(call)
         return None
-    return capture.results(caller, allow_unused, create_graph)
+    return capture.results(caller, allow_unused, call.create_graph)
 
 
 def _toposort(roots):
@@ -477,15 +479,15 @@ def _finish_leaves(call):
 
 
 @contextlib.contextmanager
-def _sweeping(roots, create_graph):
-    """Grad mode set to ``create_graph``, the roots' backends quiet, the cyclic GC paused."""
+def _sweeping(roots, grad_enabled):
+    """Grad mode set to ``grad_enabled``, the roots' backends quiet, the cyclic GC paused."""
     backends = []
     for r in roots:
         backend = r._ns.backend
         if all(backend is not b for b in backends):
             backends.append(backend)
     prev_enabled = _STATE.enabled
-    _STATE.enabled = create_graph
+    _STATE.enabled = grad_enabled
     with contextlib.ExitStack() as stack:
         for backend in backends:
             stack.enter_context(backend.quiet())
