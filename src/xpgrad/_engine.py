@@ -20,7 +20,6 @@ differentiated in one call.
 
 from __future__ import annotations
 
-import contextlib
 import gc
 import operator
 import threading
@@ -328,13 +327,13 @@ def run_backward(
     several backends or devices: every node computes with its own namespace.
     """
     capture = None if inputs is None else _Capture(inputs)
-    # call.create_graph: VJPs run on Tensors (and root_grads are Tensors); _sweeping sets the
+    # call.create_graph: VJPs run on Tensors (and root_grads are Tensors); _Sweeping sets the
     # grad mode during the sweep. Both are create_graph here.
     call = _Call(list(root_grads), create_graph, retain_graph, accumulate, capture)
     order = _toposort(call.seed(roots, call.keep))
     if capture is not None:
         capture.prune(order)
-    with _sweeping(roots, create_graph):
+    with _Sweeping(roots, create_graph):
         try:
             _sweep(order, call)
             _finish_leaves(call)
@@ -358,12 +357,13 @@ def _toposort(roots):
     """
     seen = set(roots)
     stack = list(seen)
+    nodes = list(seen)  # in discovery order: nearly sorted already, which the sort exploits
     while stack:
         for child in stack.pop().next:
             if type(child) is Node and child not in seen:
                 seen.add(child)
                 stack.append(child)
-    nodes = list(seen)
+                nodes.append(child)
     nodes.sort(key=_SEQ, reverse=True)
     return nodes
 
@@ -478,25 +478,32 @@ def _finish_leaves(call):
                     hook(leaf)
 
 
-@contextlib.contextmanager
-def _sweeping(roots, grad_enabled):
+class _Sweeping:
     """Grad mode set to ``grad_enabled``, the roots' backends quiet, the cyclic GC paused."""
-    backends = []
-    for r in roots:
-        backend = r._ns.backend
-        if all(backend is not b for b in backends):
-            backends.append(backend)
-    prev_enabled = _STATE.enabled
-    _STATE.enabled = grad_enabled
-    with contextlib.ExitStack() as stack:
-        for backend in backends:
-            stack.enter_context(backend.quiet())
+
+    __slots__ = ("grad_enabled", "quiet", "prev_enabled")
+
+    def __init__(self, roots, grad_enabled):
+        backends = []
+        for r in roots:
+            backend = r._ns.backend
+            if all(backend is not b for b in backends):
+                backends.append(backend)
+        self.grad_enabled = grad_enabled
+        self.quiet = [b.quiet() for b in backends]
+
+    def __enter__(self):
+        self.prev_enabled = _STATE.enabled
+        _STATE.enabled = self.grad_enabled
+        for q in self.quiet:
+            q.__enter__()
         _gc_pause()  # see _gc_pause: the sweep creates no reference cycles
-        try:
-            yield
-        finally:
-            _gc_resume()
-            _STATE.enabled = prev_enabled
+
+    def __exit__(self, *exc):
+        _gc_resume()
+        for q in reversed(self.quiet):
+            q.__exit__(None, None, None)
+        _STATE.enabled = self.prev_enabled
 
 
 # --------------------------------------------------------------------------------------------
@@ -572,6 +579,8 @@ def _unpack_saved(node, create_graph):
             out.append(s if create_graph else s._data)
         elif s is None:
             out.append(None)
+        elif type(s) is OutRef:
+            out.append(_unpack_output(node, s.index, create_graph))
         else:
             out.append(_unpack_other(node, i, s, create_graph))
     return out
