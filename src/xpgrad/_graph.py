@@ -44,7 +44,8 @@ _PKG_DIR = __file__.rsplit("/", 1)[0].rsplit("\\", 1)[0]
 
 
 # --------------------------------------------------------------------------------------------
-# Version counters.
+# Version counters. They are allocated lazily: most tensors are never modified in place, never
+# viewed and never detached, and a counter per op would be one more garbage-collected object each.
 
 
 class ForeignCounter(list):
