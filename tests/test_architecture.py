@@ -246,7 +246,6 @@ def _functions(tree: ast.Module, prefix: str = ""):
 # the one wrapper template): the test fails for any other long function, and for an entry here
 # that is no longer too long (remove it then). The list is to become empty.
 LONG_FUNCTIONS_BEING_SPLIT = {
-    "_engine.py::run_backward": "issue 10, item 3: the sweep as a short function",
     "_ops.py::make_binary": "issue 10, item 2: one wrapper template",
     "_function.py::Function.apply": "not yet split (Function.apply records a custom Function's node)",
 }
@@ -273,7 +272,7 @@ def test_no_function_is_longer_than_the_limit():
 
 # Type tests by class name still to be replaced by a real type test (the engine split of issue
 # 10 gives the engine a Tensor-free way to check what an unpack hook returned).
-NAME_TYPE_TESTS_BEING_REMOVED = {"_engine.py": "issue 10, item 3: graph data in a leaf module"}
+NAME_TYPE_TESTS_BEING_REMOVED: dict[str, str] = {}
 
 
 def _name_type_tests(tree: ast.Module):

@@ -37,52 +37,57 @@ def _root_grads(outputs, grads, create_graph, fname, argname):
         grads = tuple(grads)
     if len(grads) != len(outputs):
         raise RuntimeError(f"{fname}(): got {len(grads)} gradients in '{argname}' for {len(outputs)} outputs")
-    result = []
-    for i, (out, g) in enumerate(zip(outputs, grads)):
-        ns = out._ns
-        if g is None:
-            if ns._backend.size(out._data) != 1:
-                raise RuntimeError(
-                    f"{fname}(): grad can be implicitly created only for scalar outputs; output "
-                    f"{i} has shape {tuple(out.shape)}. Pass '{argname}' with a gradient of that shape."
-                )
-            data = ns._xp.ones_like(out._data)
-            result.append(Tensor._wrap_plain(ns, data) if create_graph else data)
-            continue
-        if type(g) is Tensor:
-            if g._ns is not ns:
-                raise TypeError(
-                    f"{fname}(): '{argname}'[{i}] is on backend {g._ns._backend.name!r}, its "
-                    f"output on {ns._backend.name!r}"
-                )
-        elif ns._backend.is_native(g):
-            g = Tensor._wrap_plain(ns, ns._backend.ensure(g))
-        elif isinstance(g, (int, float, complex)) and not isinstance(g, bool):
-            g = Tensor._wrap_plain(ns, ns._xp.full_like(out._data, g))
-        else:
+    return [
+        _root_grad(i, out, g, create_graph, fname, argname) for i, (out, g) in enumerate(zip(outputs, grads))
+    ]
+
+
+def _root_grad(i, out, g, create_graph, fname, argname):
+    """The gradient of output ``i`` as the engine takes it (raw, or a Tensor under create_graph)."""
+    ns = out._ns
+    backend = ns.backend
+    raw = backend.xp
+    if g is None:
+        if backend.size(out._data) != 1:
+            raise RuntimeError(
+                f"{fname}(): grad can be implicitly created only for scalar outputs; output "
+                f"{i} has shape {tuple(out.shape)}. Pass '{argname}' with a gradient of that shape."
+            )
+        data = raw.ones_like(out._data)
+        return Tensor._wrap_plain(ns, data) if create_graph else data
+    if type(g) is Tensor:
+        if g._ns is not ns:
             raise TypeError(
-                f"{fname}(): '{argname}'[{i}] must be a Tensor, an array or None, got {type(g).__name__}"
+                f"{fname}(): '{argname}'[{i}] is on backend {g._ns.backend.name!r}, its "
+                f"output on {backend.name!r}"
             )
-        if tuple(g.shape) != tuple(out.shape):
-            raise RuntimeError(
-                f"{fname}(): mismatch in shape: '{argname}'[{i}] has shape {tuple(g.shape)} and "
-                f"output {i} has shape {tuple(out.shape)}"
-            )
-        device = ns._backend.device
-        if device(g._data) != device(out._data):
-            raise RuntimeError(
-                f"{fname}(): invalid gradient '{argname}'[{i}] - expected device "
-                f"{device(out._data)} (the device of output {i}) but got {device(g._data)}"
-            )
-        if ns._xp.isdtype(g.dtype, "complex floating") != ns._xp.isdtype(out.dtype, "complex floating"):
-            raise RuntimeError(
-                f"{fname}(): '{argname}'[{i}] has dtype {g.dtype}, output {i} has dtype {out.dtype}; "
-                "one is complex and the other is not"
-            )
-        if g.dtype != out.dtype:
-            g = ns.astype(g, out.dtype)
-        result.append(g if create_graph else g._data)
-    return result
+    elif backend.is_native(g):
+        g = Tensor._wrap_plain(ns, backend.ensure(g))
+    elif isinstance(g, (int, float, complex)) and not isinstance(g, bool):
+        g = Tensor._wrap_plain(ns, raw.full_like(out._data, g))
+    else:
+        raise TypeError(
+            f"{fname}(): '{argname}'[{i}] must be a Tensor, an array or None, got {type(g).__name__}"
+        )
+    if tuple(g.shape) != tuple(out.shape):
+        raise RuntimeError(
+            f"{fname}(): mismatch in shape: '{argname}'[{i}] has shape {tuple(g.shape)} and "
+            f"output {i} has shape {tuple(out.shape)}"
+        )
+    device = backend.device
+    if device(g._data) != device(out._data):
+        raise RuntimeError(
+            f"{fname}(): invalid gradient '{argname}'[{i}] - expected device "
+            f"{device(out._data)} (the device of output {i}) but got {device(g._data)}"
+        )
+    if raw.isdtype(g.dtype, "complex floating") != raw.isdtype(out.dtype, "complex floating"):
+        raise RuntimeError(
+            f"{fname}(): '{argname}'[{i}] has dtype {g.dtype}, output {i} has dtype {out.dtype}; "
+            "one is complex and the other is not"
+        )
+    if g.dtype != out.dtype:
+        g = ns.astype(g, out.dtype)
+    return g if create_graph else g._data
 
 
 def _check_roots(outputs, fname):
@@ -93,8 +98,8 @@ def _check_roots(outputs, fname):
                 "nothing to differentiate (was it computed under no_grad, or from inputs that do "
                 "not require grad?)"
             )
-        if t._base is not None:
-            t._ns._refresh_view(t)
+        # A view's grad_fn is brought up to date (after in-place changes of its base) when read.
+        t.grad_fn  # noqa: B018
 
 
 def backward(

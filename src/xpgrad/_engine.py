@@ -1,222 +1,62 @@
-"""The graph and the backward engine.
+"""The backward engine: one sweep over the graph from the roots to the leaves.
 
-A :class:`Node` is one recorded operation. It holds its VJP, the values the VJP needs, and one
-*edge* per input, stored flat as ``next[i]`` (the Node that produced input ``i``, the leaf Tensor
-itself, or None for an input that does not require grad) and ``nidx[i]`` (which output of that
-Node). Flat tuples keep the number of garbage-collected objects per op small. A node never refers to its own
-outputs, so a graph has no reference cycles and is freed by reference counting alone.
+:func:`run_backward` seeds the gradient buffers with the roots' gradients, orders the nodes
+reachable from the roots (:func:`_toposort`, iterative, so a chain of a million ops is fine),
+and sweeps them once (:func:`_sweep`), each node after all of its consumers: its VJP runs on
+its complete output gradient and the result is routed to the node's inputs. Every gradient a
+VJP returns passes through :func:`_normalise`, the one place where gradients are summed back to
+the input's shape (broadcasting), cast to its dtype, and reduced to the real part for a real
+input. Two contributions to one gradient are added by :func:`_sum`, the accumulation policy.
+``inputs=`` (``xpgrad.grad``, ``backward(inputs=...)``) is handled apart, by :class:`_Capture`.
 
-``run_backward`` orders the nodes reachable from the roots topologically (iteratively, so a
-chain of a million ops is fine), then sweeps them once, each after all of its consumers. Every
-gradient an op's VJP returns passes through :func:`_normalise`: the one place where gradients
-are summed back to the input's shape (broadcasting), cast to its dtype, and reduced to the real
-part for a real input.
+The graph data (Node, version counters, saved-value records) lives in ``_graph.py``. The engine
+reads a namespace only through ``ns.backend``, the backend's capabilities (``_backends.Backend``):
+its raw array namespace ``backend.xp`` (a plain backward runs every VJP and makes every zero
+gradient there), ``backend.device(array)``, ``backend.name`` for messages, ``backend.quiet()``,
+and for accumulation ``backend.add_inplace``, ``backend.may_alias`` and ``backend.copy``.
+Every node computes with its own namespace, so roots of several backends or devices can be
+differentiated in one call.
 """
 
 from __future__ import annotations
 
 import gc
-import itertools
 import operator
-import sys
 import threading
-import traceback
 
 from . import _grad_mode
 from ._backends import like_chunks
+from ._graph import (
+    NOTHING_TO_UNPACK,
+    OUT,
+    OUTS,
+    RELEASED,
+    Node,
+    OutRef,
+    Packed,
+    bump_version,
+    counter_of,
+    version_of,
+)
+from ._hooks import unpack
+from ._tensor import Tensor
 
-__all__ = ["Node", "run_backward", "OUT"]
+# Node, OUT, OUTS, OutRef, NOTHING_TO_UNPACK and the version counter functions are defined in
+# _graph.py; they are re-exported here for modules that still import them from the engine.
+__all__ = [
+    "NOTHING_TO_UNPACK",
+    "OUT",
+    "OUTS",
+    "Node",
+    "OutRef",
+    "bump_version",
+    "counter_of",
+    "run_backward",
+    "sum_to_shape",
+    "version_of",
+]
 
-
-_PKG_DIR = __file__.rsplit("/", 1)[0].rsplit("\\", 1)[0]
-
-
-def _user_stack():
-    """The current call stack without xpgrad's own frames, formatted."""
-    frames = [f for f in traceback.extract_stack()[:-2] if not f.filename.startswith(_PKG_DIR)]
-    return traceback.format_list(frames)
-
-
-class _Released:
-    """Marker left in ``Node.saved`` after backward has freed the saved values."""
-
-    __slots__ = ()
-
-    def __repr__(self):
-        return "<released>"
-
-
-RELEASED = _Released()
-
-
-class Packed:
-    """A saved value transformed by a ``saved_tensors_hooks`` pack hook."""
-
-    __slots__ = ("obj", "unpack", "counter", "version", "raw")
-
-    def __init__(self, hooks, t, raw=False):
-        self.counter = counter_of(t)
-        self.version = self.counter[0]
-        self.obj = hooks[0](t)
-        self.unpack = hooks[1]
-        self.raw = raw
-
-    def get(self, what):
-        t = self.unpack(self.obj)
-        if type(t).__name__ != "Tensor":
-            raise TypeError(
-                f"saved_tensors_hooks: the unpack hook must return a Tensor, got {type(t).__name__} ({what})"
-            )
-        return t
-
-
-class OutRef:
-    """Placeholder in ``Node.saved`` for the node's own output ``index``.
-
-    The output Tensor cannot be stored in its own node (that would be a cycle); the node keeps
-    the raw output data and rebuilds a Tensor from it under ``create_graph=True``.
-    """
-
-    __slots__ = ("index",)
-
-    def __init__(self, index):
-        self.index = index
-
-    def __repr__(self):
-        return f"OUT[{self.index}]"
-
-
-OUT = OutRef(0)
-
-# ``Node.versions`` marker: the saved values are plain constants, nothing to check or unpack.
-NOTHING_TO_UNPACK = (None, None, None)
-OUTS = tuple(OutRef(i) for i in range(16))
-
-
-class Node:
-    """One recorded operation in the graph (``tensor.grad_fn``)."""
-
-    __slots__ = (
-        "name",  # op name, for messages
-        "vjp",  # vjp(xp, g, *saved, **kw) -> grad or tuple of grads, one per input
-        "next",  # one edge target per input: Node, leaf Tensor, or None (no grad needed)
-        "nidx",  # for each input, the output index of its Node (0 for leaves)
-        "meta",  # one (shape, dtype) per input, for gradient normalisation
-        "saved",  # positional values passed to the vjp after g (Tensors, constants, OutRefs)
-        "versions",  # version of each saved Tensor when saved (None for non-Tensors)
-        "kw",  # keyword values passed to the vjp (non-array parameters)
-        "ns",  # the xpgrad namespace of the op
-        "n_out",  # number of outputs
-        "out_meta",  # one (shape, dtype) per output (to make zero gradients for unused outputs)
-        "out_data",  # raw output data referenced by OutRefs in `saved`
-        "out_versions",  # (version counter, version) per output, checked before use
-        "hooks",  # {output index: [hook]} tensor hooks on non-leaf outputs
-        "retained",  # {output index: weakref(Tensor)} for retain_grad()
-        "trace",  # forward traceback when anomaly detection is on
-        "materialize",  # give zeros (True) or None (False) for outputs that got no gradient
-        "pack",  # True if saved_tensors_hooks were active when recorded (outputs get packed)
-        "seq",  # creation order: a node's inputs always come from older nodes
-        "guards",  # None, or (version counter, version, what) of arrays in `kw` (indices, masks)
-        "__weakref__",
-    )
-
-    def __init__(self, name, vjp, ns, next_targets, nidx, meta, saved=(), versions=None, kw=None):
-        self.name = name
-        self.vjp = vjp
-        self.ns = ns
-        self.next = next_targets
-        self.nidx = nidx
-        self.meta = meta
-        self.saved = saved
-        self.versions = versions
-        self.kw = kw
-        self.n_out = 1
-        self.out_meta = None
-        self.out_data = None
-        self.out_versions = None
-        self.hooks = None
-        self.retained = None
-        self.materialize = True
-        self.seq = _next_seq()
-        self.guards = None
-        state = _STATE
-        if state.extras:  # anomaly detection or saved_tensors_hooks active
-            self.trace = _user_stack() if state.anomaly else None
-            hooks = state.saved_hooks
-            # Only a flag: keeping the hooks themselves could close a reference cycle (a pack
-            # hook that holds the values it packed, as checkpoint's recomputation does).
-            self.pack = True if hooks is not None else None
-            if hooks is not None and saved:
-                from ._tensor import Tensor  # here: _tensor imports _engine at module level
-
-                self.saved = tuple(Packed(hooks, s) if type(s) is Tensor else s for s in saved)
-        else:
-            self.trace = None
-            self.pack = None
-
-    def pack_outputs(self):
-        """Apply the saved-tensors pack hook to the raw outputs kept for the VJP."""
-        from ._tensor import Tensor  # here: _tensor imports _engine at module level
-
-        hooks = _STATE.saved_hooks
-        self.out_data = tuple(
-            None if d is None else Packed(hooks, Tensor._wrap_plain(self.ns, d), raw=True)
-            for d in self.out_data
-        )
-
-    def __repr__(self):
-        return f"<{self.name}Backward>"
-
-    @property
-    def next_functions(self):
-        """The edges to the inputs' nodes, as torch's ``grad_fn.next_functions``."""
-        out = []
-        for t, i in zip(self.next, self.nidx):
-            if t is None:
-                out.append((None, 0))
-            elif type(t) is Node:
-                out.append((t, i))
-            else:
-                out.append((_AccumulateGrad(t), 0))
-        return tuple(out)
-
-    def register_hook(self, output_index, hook):
-        if self.hooks is None:
-            self.hooks = {}
-        self.hooks.setdefault(output_index, []).append(hook)
-
-
-def version_of(t):
-    vc = t._vc
-    return 0 if vc is None else vc[0]
-
-
-def counter_of(t):
-    vc = t._vc
-    if vc is None:
-        vc = t._vc = [0]
-    return vc
-
-
-def bump_version(t):
-    counter_of(t)[0] += 1
-
-
-_next_seq = itertools.count().__next__
 _STATE = _grad_mode.STATE
-_SEQ = operator.attrgetter("seq")
-
-
-class _AccumulateGrad:
-    """What ``next_functions`` shows for a leaf (torch's AccumulateGrad)."""
-
-    __slots__ = ("variable",)
-
-    def __init__(self, variable):
-        self.variable = variable
-
-    def __repr__(self):
-        return "<AccumulateGrad>"
 
 
 # --------------------------------------------------------------------------------------------
@@ -254,170 +94,218 @@ def _normalise(xp, g, meta):
 
 
 # --------------------------------------------------------------------------------------------
-# The sweep.
+# The accumulation policy.
 
 
-def _toposort(roots):
-    """Nodes reachable from ``roots``, each listed before every node it feeds gradients to.
+def _sum(cur, g, owned, ns):
+    """``cur + g``: two contributions to one gradient, ``cur`` the one in the engine's buffer.
 
-    Every edge goes from a node to an older one (an op's inputs exist before it runs, and
-    in-place updates create newer nodes), so newest-first creation order is a topological
-    order: collect the reachable nodes, then sort by sequence number.
+    The engine writes into ``cur`` only if it *owns* it: ``owned`` holds the ids of the arrays
+    the engine itself allocated by an earlier sum of this call that still sit in their buffer
+    slot, seen by nothing else (an id leaves ``owned`` as soon as its array leaves the slot:
+    handed to a VJP, to a hook, or replaced). Every other array (a VJP's result, which may be
+    its gradient argument itself or a view of a saved value; a gradient the user passed in) is
+    never written. ``owned`` is None under ``create_graph`` (Tensors, recorded: never in place).
+    Whether an owned array can be written in place is the backend's policy
+    (``backend.add_inplace``: not on JAX).
     """
-    seen = set(roots)
-    stack = list(seen)
-    nodes = list(seen)
-    while stack:
-        for child in stack.pop().next:
-            if type(child) is Node and child not in seen:
-                seen.add(child)
-                stack.append(child)
-                nodes.append(child)
-    nodes.sort(key=_SEQ, reverse=True)
-    return nodes
+    if owned is None:
+        return cur + g
+    key = id(cur)
+    if key in owned:
+        owned.discard(key)
+        if cur.shape == g.shape and cur.dtype == g.dtype:
+            cur = ns.backend.add_inplace(cur, g)  # the same array, or a new one (immutable)
+            owned.add(id(cur))
+            return cur
+    new = cur + g
+    owned.add(id(new))
+    return new
 
 
-def _unpack_saved(node, create_graph, Tensor):
-    saved = node.saved
-    if saved is RELEASED:
-        raise RuntimeError(
-            f"Trying to backward through the graph a second time (through {node.name}), or to "
-            "use saved values after they have been freed. Saved values are freed after "
-            "backward; pass retain_graph=True to the first backward() if you need to backward "
-            "through the graph again."
-        )
-    if not saved:
-        return saved
-    versions = node.versions
-    if versions is NOTHING_TO_UNPACK:  # constants only (see _ops.make_binary)
-        return saved
-    if len(saved) == 1:  # the common unary case: one input Tensor
-        s = saved[0]
-        if type(s) is Tensor and version_of(s) == versions[0]:
-            return (s,) if create_graph else (s._data,)
-    out = []
-    for i, s in enumerate(saved):
-        if s is None:
-            out.append(None)
-        elif type(s) is Tensor:
-            if version_of(s) != versions[i]:
-                raise RuntimeError(
-                    f"one of the values needed for gradient computation of {node.name} has "
-                    f"been modified by an in-place operation: its version is {version_of(s)}, "
-                    f"expected version {versions[i]}. Use an out-of-place operation, or clone "
-                    "the value before modifying it."
-                )
-            out.append(s if create_graph else s._data)
-        elif type(s) is Packed:
-            if s.counter[0] != s.version:
-                raise RuntimeError(
-                    f"one of the values needed for gradient computation of {node.name} has "
-                    f"been modified by an in-place operation: its version is {s.counter[0]}, "
-                    f"expected version {s.version}."
-                )
-            t = s.get(node.name)
-            out.append(t if create_graph else t._data)
-        elif type(s) is OutRef:
-            counter, version = node.out_versions[s.index]
-            if counter[0] != version:
-                raise RuntimeError(
-                    f"output {s.index} of {node.name}, needed for its gradient, has been "
-                    f"modified by an in-place operation: its version is {counter[0]}, expected "
-                    f"version {version}."
-                )
-            out_data = node.out_data
-            if out_data is None:  # freed meanwhile by a concurrent backward without retain_graph
-                raise RuntimeError(
-                    f"Trying to backward through the graph a second time (through {node.name}): "
-                    "its saved values were freed by another backward call; pass "
-                    "retain_graph=True to the other calls."
-                )
-            data = out_data[s.index]
-            if type(data) is Packed:
-                data = data.get(node.name)._data
-            if create_graph:
-                data = Tensor._wrap_output(node.ns, data, node, s.index, counter)
-            out.append(data)
-        else:
-            out.append(s)
-    return out
+# Accumulation into ``.grad`` is a read-modify-write of a value shared between backward calls
+# (torch locks each leaf's AccumulateGrad); one lock serialises these short updates, so that
+# concurrent calls never lose a contribution.
+_GRAD_LOCK = threading.RLock()
 
 
-def _check_guards(node):
-    """Refuse to run ``node`` if an index, mask or condition it keeps was modified in place."""
-    for counter, version, what in node.guards:
-        if counter[0] != version:
-            raise RuntimeError(
-                f"one of the values needed for gradient computation of {node.name} (argument "
-                f"{what!r}) has been modified by an in-place operation: its version is "
-                f"{counter[0]}, expected version {version}. Use an out-of-place operation, or "
-                "clone the value before modifying it."
-            )
+def _accumulate(t, g, create_graph, handed):
+    """Add gradient ``g`` (raw, or Tensor under create_graph) into ``t.grad``.
+
+    ``handed`` holds the ids of arrays already given out in this backward (user-supplied root
+    gradients, gradients stored in another ``.grad``): a stored gradient never shares memory
+    with anything else, so a later in-place accumulation cannot change another tensor's value.
+    """
+    with _GRAD_LOCK:
+        _accumulate_locked(t, g, create_graph, handed)
 
 
-def _zeros_for(node, index, create_graph):
-    shape, dtype = node.out_meta[index]
-    if dtype is None or not node.materialize:
-        return None
-    ns = node.ns
-    device = _device_of_node(node)
+def _accumulate_locked(t, g, create_graph, handed):
+    ns = t._ns
     if create_graph:
-        return ns.zeros(shape, dtype=dtype, device=device)
-    return ns._xp.zeros(shape, dtype=dtype, device=device)
+        if type(g) is not Tensor:
+            g = Tensor._wrap_plain(ns, g)
+        t._grad = g if t._grad is None else t._grad + g
+        return
+    if type(g) is Tensor:
+        g = g._data
+    backend = ns.backend
+    current = t._grad
+    if current is None:
+        if id(g) in handed or backend.may_alias(g):
+            g = backend.copy(g)
+        handed.add(id(g))
+        t._grad = Tensor._wrap_plain(ns, g)
+    else:
+        if current._grad_fn is not None:
+            current = current.detach()
+        new = backend.add_inplace(current._data, g)
+        if new is not current._data:
+            current._data = new
+        bump_version(current)
+        t._grad = current
 
 
-def _device_of_node(node):
-    """The device of a node's outputs: of a kept output, else of a leaf input (None: default)."""
-    device = node.ns._backend.device
-    for m in node.out_data or ():
-        if m is None:
-            continue
-        if type(m) is Packed:
-            m = m.get(node.name)._data
-        return device(m)
-    for t in node.next:
-        if t is not None and type(t) is not Node:
-            return device(t._data)
-    return None
+# --------------------------------------------------------------------------------------------
+# One backward call: its state, and the gradients asked for with ``inputs=``.
 
 
-def _run_hooks(hooks, g, create_graph, Tensor, ns):
-    """Run tensor hooks on gradient ``g``; a hook's result replaces it, as torch checks it.
+class _Call:
+    """The state of one backward call.
 
-    A result must be a Tensor of the same backend, shape, dtype and device: torch raises
-    ("hook ... has changed the type of value") rather than cast, and so does xpgrad.
+    The gradient buffers belong to the call, not to the (possibly shared) nodes: concurrent
+    backward calls through one retained graph never see each other's partial sums.
     """
-    for hook in hooks:
-        r = hook(g if create_graph else Tensor._wrap_plain(ns, g))
-        if r is None:
-            continue
-        name = getattr(hook, "__name__", repr(hook))
-        if type(r) is not Tensor:
-            raise TypeError(f"expected Tensor, but hook {name!r} returned {type(r).__name__!r}")
-        data = g._data if create_graph else g
-        new = r._data
-        if r._ns is not ns:
-            raise RuntimeError(
-                f"hook {name!r} has changed the type of value (was a Tensor of backend "
-                f"{ns._backend.name!r} got one of backend {r._ns._backend.name!r})"
-            )
-        if tuple(new.shape) != tuple(data.shape):
-            raise RuntimeError(
-                f"hook {name!r} has changed the size of value (was {tuple(data.shape)} got "
-                f"{tuple(new.shape)})"
-            )
-        if new.dtype != data.dtype:
-            raise RuntimeError(
-                f"hook {name!r} has changed the type of value (was {data.dtype} got {new.dtype})"
-            )
-        device = ns._backend.device
-        if device(new) != device(data):
-            raise RuntimeError(
-                f"hook {name!r} has changed the type of value (was on device {device(data)} got "
-                f"{device(new)})"
-            )
-        g = r if create_graph else new
-    return g
+
+    __slots__ = (
+        "create_graph",
+        "retain_graph",
+        "accumulate",
+        "capture",
+        "slots",  # {node: [gradient or None, one per output]}, nodes that got a gradient
+        "leaves",  # {id(leaf): [leaf, gradient]}
+        "owned",  # ids of the buffered arrays the engine allocated (see _sum); None: create_graph
+        "handed",  # ids of arrays given out or handed in (see _accumulate)
+        "keep",  # the root gradients, alive while their ids are in `handed`
+    )
+
+    def __init__(self, root_grads, create_graph, retain_graph, accumulate, capture):
+        self.create_graph = create_graph
+        self.retain_graph = retain_graph
+        self.accumulate = accumulate
+        self.capture = capture
+        self.slots = {}
+        self.leaves = {}
+        self.owned = None if create_graph else set()
+        self.handed = {id(g) for g in root_grads}
+        self.keep = root_grads
+
+    def seed(self, roots, root_grads):
+        """Put the roots' gradients in the buffers; returns the roots' nodes."""
+        nodes = []
+        slots = self.slots
+        for t, g in zip(roots, root_grads):
+            node = t._grad_fn
+            if node is None:
+                self.add_leaf(t, g)
+                continue
+            b = slots.get(node)
+            if b is None:
+                b = slots[node] = [None] * node.n_out
+                nodes.append(node)
+            i = t._output_nr
+            b[i] = g if b[i] is None else _sum(b[i], g, self.owned, node.ns)
+        return nodes
+
+    def add_leaf(self, leaf, g):
+        capture = self.capture
+        if capture is not None and id(leaf) not in capture.leaf:
+            return
+        slot = self.leaves.get(id(leaf))
+        if slot is None:
+            self.leaves[id(leaf)] = [leaf, g]
+        else:
+            slot[1] = _sum(slot[1], g, self.owned, leaf._ns)
+
+
+class _Capture:
+    """The gradients of ``inputs`` (``xpgrad.grad``, ``backward(inputs=...)``).
+
+    Leaves are found by identity, non-leaf inputs by (node, output index). :meth:`prune` finds
+    the nodes that lead to an input: only they run.
+    """
+
+    __slots__ = ("inputs", "leaf", "node", "grads", "needed")
+
+    def __init__(self, inputs):
+        self.inputs = inputs
+        self.leaf = {}  # id(leaf) -> positions in inputs
+        self.node = {}  # (id(node), output index) -> positions in inputs
+        for k, t in enumerate(inputs):
+            if t._grad_fn is None:
+                self.leaf.setdefault(id(t), []).append(k)
+            else:
+                self.node.setdefault((id(t._grad_fn), t._output_nr), []).append(k)
+        self.grads = [None] * len(inputs)
+        self.needed = set()
+
+    def prune(self, order):
+        """Keep in ``needed`` the nodes of ``order`` (consumers first) that lead to an input."""
+        needed = self.needed
+        want_node = self.node
+        for node in reversed(order):
+            if self.leads_further(node) or (
+                want_node and any((id(node), i) in want_node for i in range(node.n_out))
+            ):
+                needed.add(node)
+
+    def leads_further(self, node):
+        """Whether one of ``node``'s inputs is an input or leads to one."""
+        needed = self.needed
+        for child in node.next:
+            if child is None:
+                continue
+            if type(child) is Node:
+                if child in needed:
+                    return True
+            elif id(child) in self.leaf:
+                return True
+        return False
+
+    def at_node(self, node, buf):
+        if self.node:
+            for i, g in enumerate(buf):
+                for k in self.node.get((id(node), i), ()):
+                    self.grads[k] = g
+
+    def at_leaf(self, leaf, g):
+        for k in self.leaf[id(leaf)]:
+            self.grads[k] = g
+
+    def results(self, caller, allow_unused, create_graph):
+        """The gradients, one per input (``xpgrad.grad``'s result)."""
+        result = []
+        for k, (t, g) in enumerate(zip(self.inputs, self.grads)):
+            if g is None:
+                if not allow_unused:
+                    raise RuntimeError(
+                        f"{caller}(): input {k} was not used in the graph of the outputs (or "
+                        "does not require grad); pass allow_unused=True to get None for it"
+                    )
+                result.append(None)
+            else:
+                result.append(g if create_graph else Tensor._wrap_plain(t._ns, g))
+        return result
+
+    def accumulate_non_leaves(self, call):
+        """``backward(inputs=...)`` on non-leaf inputs accumulates into their ``.grad`` too."""
+        for t, g in zip(self.inputs, self.grads):
+            if t._grad_fn is not None and g is not None:
+                _accumulate(t, g, call.create_graph, call.handed)
+
+
+# --------------------------------------------------------------------------------------------
+# The sweep.
 
 
 def run_backward(
@@ -435,248 +323,369 @@ def run_backward(
 
     With ``accumulate`` the results go into ``.grad`` of the leaves (or of ``inputs`` only);
     otherwise (``xpgrad.grad``) the gradients of ``inputs`` are returned and nothing is stored.
-    ``root_grads`` are raw arrays, or Tensors under ``create_graph``.
+    ``root_grads`` are raw arrays, or Tensors under ``create_graph``. Roots may belong to
+    several backends or devices: every node computes with its own namespace.
     """
-    from ._tensor import Tensor  # here: _tensor imports _engine at module level
+    capture = None if inputs is None else _Capture(inputs)
+    # call.create_graph: VJPs run on Tensors (and root_grads are Tensors); _Sweeping sets the
+    # grad mode during the sweep. Both are create_graph here.
+    call = _Call(list(root_grads), create_graph, retain_graph, accumulate, capture)
+    order = _toposort(call.seed(roots, call.keep))
+    if capture is not None:
+        capture.prune(order)
+    with _Sweeping(roots, create_graph):
+        try:
+            _sweep(order, call)
+            _finish_leaves(call)
+        finally:
+            call.slots.clear()
+            call.leaves.clear()
+    if capture is None:
+        return None
+    if accumulate:
+        capture.accumulate_non_leaves(call)
+        return None
+    return capture.results(caller, allow_unused, call.create_graph)
 
-    # What to capture: leaves by identity, non-leaves by (node, output index).
-    want_leaf = None
-    want_node = None
-    if inputs is not None:
-        want_leaf = {}
-        want_node = {}
-        for k, t in enumerate(inputs):
-            if t._grad_fn is None:
-                want_leaf.setdefault(id(t), []).append(k)
-            else:
-                want_node.setdefault((id(t._grad_fn), t._output_nr), []).append(k)
-    captured = [None] * len(inputs) if inputs is not None else None
 
-    handed = {id(g) for g in root_grads}
-    # Backend policy (in-place accumulation, quiet arithmetic) comes from the roots' backend; roots
-    # of several backends are fine (each node computes with its own namespace), but then the
-    # accumulation is the plain, always-correct `a + b`.
-    backends = []
-    for r in roots:
-        if all(r._ns._backend is not b for b in backends):
-            backends.append(r._ns._backend)
-    if create_graph or len(backends) != 1:
-        acc = _add
-    else:
-        acc = _make_accumulate(backends[0], handed)
-    # Keep the user's gradient arrays alive while their ids are in `handed`.
-    _keep = list(root_grads)
-    root_nodes = []
-    leaf_grads = {}  # id(leaf) -> [leaf, grad]
-    # Gradient buffers of this call, one list (a slot per output) per node that got a gradient.
-    # They belong to the call, not to the (possibly shared) nodes: concurrent backward calls
-    # through one retained graph never see each other's partial sums.
-    bufs = {}
+def _toposort(roots):
+    """Nodes reachable from ``roots``, each listed before every node it feeds gradients to.
 
-    def add_leaf(leaf, g):
-        if want_leaf is not None and id(leaf) not in want_leaf:
-            return
-        slot = leaf_grads.get(id(leaf))
-        if slot is None:
-            leaf_grads[id(leaf)] = [leaf, g]
-        else:
-            cur = slot[1]
-            slot[1] = None
-            slot[1] = acc(cur, g)
+    Every edge goes from a node to an older one (an op's inputs exist before it runs, and
+    in-place updates create newer nodes), so newest-first creation order is a topological
+    order: collect the reachable nodes, then sort by sequence number.
+    """
+    seen = set(roots)
+    stack = list(seen)
+    nodes = list(seen)  # in discovery order: nearly sorted already, which the sort exploits
+    while stack:
+        for child in stack.pop().next:
+            if type(child) is Node and child not in seen:
+                seen.add(child)
+                stack.append(child)
+                nodes.append(child)
+    nodes.sort(key=_SEQ, reverse=True)
+    return nodes
 
-    for t, g in zip(roots, root_grads):
-        node = t._grad_fn
-        if node is None:
-            add_leaf(t, g)
+
+_SEQ = operator.attrgetter("seq")
+
+
+def _sweep(order, call):
+    """Run each node of ``order`` on its complete output gradient; route what its VJP returns.
+
+    Routing is one step for any number of inputs: each input's gradient is normalised to the
+    input's shape and dtype, then added to the buffer of the node that produced the input (or
+    to the leaf's sum); inputs that need no gradient, got none, or lead to none of
+    ``inputs=`` get nothing.
+    """
+    slots = call.slots
+    owned = call.owned
+    capture = call.capture
+    needed = None if capture is None else capture.needed
+    create_graph = call.create_graph
+    retain_graph = call.retain_graph
+    anomaly = _STATE.anomaly is True
+    for node in order:
+        buf = slots.pop(node, None)
+        if buf is None:
             continue
-        b = bufs.get(node)
-        if b is None:
-            b = bufs[node] = [None] * node.n_out
-            root_nodes.append(node)
-        b[t._output_nr] = g if b[t._output_nr] is None else b[t._output_nr] + g
-
-    order = _toposort(root_nodes)
-
-    # With `inputs`, run only the nodes that lead to one of them.
-    needed = None
-    if inputs is not None:
-        needed = set()
-        for node in reversed(order):
-            hit = False
-            if want_node and any((id(node), i) in want_node for i in range(node.n_out)):
-                hit = True
-            for child in node.next:
-                if child is None:
-                    continue
-                if type(child) is Node:
-                    if id(child) in needed:
-                        hit = True
-                elif id(child) in want_leaf:
-                    hit = True
-            if hit:
-                needed.add(id(node))
-
-    state = _grad_mode.STATE
-    prev_enabled = state.enabled
-    state.enabled = create_graph
-    quiet = [b.quiet() for b in backends]
-    for q in quiet:
-        q.__enter__()
-    _gc_pause()  # see _gc_pause: the sweep creates no reference cycles
-    try:
-        anomaly = state.anomaly is True
-        special = want_node or needed is not None
-        for node in order:
-            buf = bufs.pop(node, None)
-            if buf is None:
+        if owned:  # the buffer now leaves the engine's hands (see _sum)
+            for g in buf:
+                owned.discard(id(g))
+        if capture is not None or node.hooks is not None or node.retained is not None:
+            if not _before_node(node, buf, call):
                 continue
-            ns = node.ns
-            if special or node.hooks is not None or node.retained is not None:
-                if needed is not None and id(node) not in needed:
-                    continue
-                _node_hooks_and_capture(
-                    node, buf, create_graph, accumulate, inputs, handed, want_node, captured
-                )
-                if needed is not None and not _leads_further(node, needed, want_leaf):
-                    continue
-            if node.guards is not None:
-                _check_guards(node)
-            saved = node.saved
-            if saved:
-                saved = _unpack_saved(node, create_graph, Tensor)
-            if node.out_meta is None:  # recorded by record(): one output, a bare gradient
-                g = buf[0]
-            else:
-                g = tuple(
-                    buf[i] if buf[i] is not None else _zeros_for(node, i, create_graph)
-                    for i in range(node.n_out)
-                )
-            xp = ns if create_graph else ns._xp
-            kw = node.kw
-            try:
-                grads = node.vjp(xp, g, *saved, **kw) if kw else node.vjp(xp, g, *saved)
-            except Exception as exc:
-                if node.trace is not None:
-                    exc.add_note(
-                        f"Error in the backward of {node.name}, whose forward was called at:\n"
-                        + "".join(node.trace)
-                    )
-                raise
-            if not retain_graph:
-                if node.saved:
-                    node.saved = RELEASED
-                node.out_data = None
-            nxt = node.next
-            if len(nxt) == 1:
-                # One input: no tuple to unpack.
-                target = nxt[0]
-                gi = grads
-                if target is not None and gi is not None:
-                    meta = node.meta[0]
-                    if meta is not None and (gi.shape != meta[0] or gi.dtype != meta[1] or len(meta) > 2):
-                        gi = _normalise(xp, gi, meta)
-                    if anomaly:
-                        _check_finite(ns, node, gi)
-                    if type(target) is Node:
-                        if needed is None or id(target) in needed:
-                            b = bufs.get(target)
-                            if b is None:
-                                b = bufs[target] = [None] * target.n_out
-                            idx = node.nidx[0]
-                            cur = b[idx]
-                            if cur is None:
-                                b[idx] = gi
-                            else:
-                                b[idx] = None  # so that acc() may see `cur` as unshared
-                                b[idx] = acc(cur, gi)
-                                cur = None
-                    else:
-                        add_leaf(target, gi)
-            else:
-                for target, idx, gi, meta in zip(nxt, node.nidx, grads, node.meta):
-                    if target is None or gi is None:
-                        continue
-                    if meta is not None and (gi.shape != meta[0] or gi.dtype != meta[1] or len(meta) > 2):
-                        gi = _normalise(xp, gi, meta)
-                    if anomaly:
-                        _check_finite(ns, node, gi)
-                    if type(target) is Node:
-                        if needed is not None and id(target) not in needed:
-                            continue
-                        b = bufs.get(target)
-                        if b is None:
-                            b = bufs[target] = [None] * target.n_out
-                        cur = b[idx]
-                        if cur is None:
-                            b[idx] = gi
-                        else:
-                            b[idx] = None  # so that acc() may see `cur` as unshared
-                            b[idx] = acc(cur, gi)
-                            cur = None
-                    else:
-                        add_leaf(target, gi)
-            # Drop this node's values now: they must not live on while the next node runs.
-            saved = g = grads = gi = buf = None
-        # Leaves, once all their contributions are summed.
-        for leaf, g in leaf_grads.values():
-            if leaf._hooks:
-                g = _run_hooks(leaf._hooks, g, create_graph, Tensor, leaf._ns)
-            if want_leaf is not None:
-                for k in want_leaf[id(leaf)]:
-                    captured[k] = g
-            if accumulate:
-                _accumulate(leaf, g, create_graph, Tensor, handed)
-                if leaf._post_hooks:
-                    for hook in leaf._post_hooks:
-                        hook(leaf)
-    finally:
-        _gc_resume()
-        for q in reversed(quiet):
-            q.__exit__(None, None, None)
-        state.enabled = prev_enabled
-        del _keep
-        bufs.clear()
-
-    if inputs is not None and not accumulate:
-        result = []
-        for k, (t, g) in enumerate(zip(inputs, captured)):
-            if g is None:
-                if not allow_unused:
-                    raise RuntimeError(
-                        f"{caller}(): input {k} was not used in the graph of the outputs (or "
-                        "does not require grad); pass allow_unused=True to get None for it"
-                    )
-                result.append(None)
-            else:
-                result.append(g if create_graph else Tensor._wrap_plain(t._ns, g))
-        return result
-    if inputs is not None and accumulate:
-        # backward(inputs=...) on non-leaf inputs accumulates into their .grad as well.
-        for t, g in zip(inputs, captured):
-            if t._grad_fn is not None and g is not None:
-                _accumulate(t, g, create_graph, Tensor, handed)
-    return None
+        ns = node.ns
+        xp = ns if create_graph else ns.backend.xp
+        # Run the node: its VJP on its output gradients, then free its saved values.
+        if node.guards is not None:
+            _check_guards(node)
+        saved = node.saved
+        if saved:
+            saved = _unpack_saved(node, create_graph)
+        g = buf[0] if node.out_meta is None else _output_grads(node, buf, create_graph)
+        kw = node.kw
+        try:
+            grads = node.vjp(xp, g, *saved, **kw) if kw else node.vjp(xp, g, *saved)
+        except Exception as exc:
+            _add_forward_trace(exc, node)
+            raise
+        if not retain_graph:
+            if node.saved:
+                node.saved = RELEASED
+            node.out_data = None
+        saved = g = buf = None
+        if len(node.next) == 1:  # a one-input VJP returns its gradient bare
+            grads = (grads,)
+        for target, idx, gi, meta in zip(node.next, node.nidx, grads, node.meta):
+            if target is None or gi is None:
+                continue
+            if meta is not None and (gi.shape != meta[0] or gi.dtype != meta[1] or len(meta) > 2):
+                gi = _normalise(xp, gi, meta)
+            if anomaly:
+                _check_finite(node, gi)
+            if type(target) is not Node:
+                call.add_leaf(target, gi)
+            elif needed is None or target in needed:
+                b = slots.get(target)
+                if b is None:
+                    b = slots[target] = [None] * target.n_out
+                cur = b[idx]
+                b[idx] = gi if cur is None else _sum(cur, gi, owned, target.ns)
+        # Drop this node's values now: they must not live on while the next node runs.
+        grads = gi = cur = None
 
 
-def _node_hooks_and_capture(node, buf, create_graph, accumulate, inputs, handed, want_node, captured):
-    """Tensor hooks and retain_grad of a node's outputs, then capture for xpgrad.grad."""
-    from ._tensor import Tensor  # here: _tensor imports _engine at module level
+def _before_node(node, buf, call):
+    """Tensor hooks and retain_grad of a node's outputs, and capture for ``inputs=``.
 
+    Returns False if the node is not to run (it leads to none of ``inputs``).
+    """
+    capture = call.capture
+    if capture is not None and node not in capture.needed:
+        return False
+    create_graph = call.create_graph
     for i in range(node.n_out):
         g = buf[i]
         if g is None:
             continue
         if node.hooks is not None and i in node.hooks:
-            g = buf[i] = _run_hooks(node.hooks[i], g, create_graph, Tensor, node.ns)
+            g = buf[i] = _run_hooks(node.hooks[i], g, create_graph, node.ns)
         if node.retained is not None and i in node.retained:
             t = node.retained[i]()
-            if t is not None and accumulate and inputs is None:
-                _accumulate(t, g, create_graph, Tensor, handed)
-        if want_node:
-            ks = want_node.get((id(node), i))
-            if ks is not None:
-                for k in ks:
-                    captured[k] = g
+            if t is not None and call.accumulate and capture is None:
+                _accumulate(t, g, create_graph, call.handed)
+    if capture is None:
+        return True
+    capture.at_node(node, buf)
+    return capture.leads_further(node)
+
+
+def _finish_leaves(call):
+    """Leaves, once all their contributions are summed: hooks, capture, ``.grad``."""
+    create_graph = call.create_graph
+    capture = call.capture
+    for leaf, g in call.leaves.values():
+        if leaf._hooks:
+            g = _run_hooks(leaf._hooks, g, create_graph, leaf._ns)
+        if capture is not None:
+            capture.at_leaf(leaf, g)
+        if call.accumulate:
+            _accumulate(leaf, g, create_graph, call.handed)
+            if leaf._post_hooks:
+                for hook in leaf._post_hooks:
+                    hook(leaf)
+
+
+class _Sweeping:
+    """Grad mode set to ``grad_enabled``, the roots' backends quiet, the cyclic GC paused."""
+
+    __slots__ = ("grad_enabled", "quiet", "prev_enabled")
+
+    def __init__(self, roots, grad_enabled):
+        backends = []
+        for r in roots:
+            backend = r._ns.backend
+            if all(backend is not b for b in backends):
+                backends.append(backend)
+        self.grad_enabled = grad_enabled
+        self.quiet = [b.quiet() for b in backends]
+
+    def __enter__(self):
+        self.prev_enabled = _STATE.enabled
+        _STATE.enabled = self.grad_enabled
+        for q in self.quiet:
+            q.__enter__()
+        _gc_pause()  # see _gc_pause: the sweep creates no reference cycles
+
+    def __exit__(self, *exc):
+        _gc_resume()
+        for q in reversed(self.quiet):
+            q.__exit__(None, None, None)
+        _STATE.enabled = self.prev_enabled
+
+
+# --------------------------------------------------------------------------------------------
+# Running one node.
+
+
+def _add_forward_trace(exc, node):
+    """Add the forward traceback of ``node`` (anomaly detection) to an error of its VJP."""
+    if node.trace is not None:
+        exc.add_note(
+            f"Error in the backward of {node.name}, whose forward was called at:\n" + "".join(node.trace)
+        )
+
+
+def _output_grads(node, buf, create_graph):
+    """A multi-output node's output gradients: zeros (or None) for outputs that got none."""
+    like = None
+    for g in buf:
+        if g is not None:
+            like = g  # an output gradient that did arrive: its device is the node's
+            break
+    return tuple(g if g is not None else _zeros_for(node, i, like, create_graph) for i, g in enumerate(buf))
+
+
+def _zeros_for(node, index, like, create_graph):
+    shape, dtype = node.out_meta[index]
+    if dtype is None or not node.materialize:
+        return None
+    ns = node.ns
+    backend = ns.backend
+    data = node.out_data[index] if node.out_data is not None else None
+    if data is None or type(data) is Packed:  # not kept: on the device of another output
+        data = like._data if create_graph and like is not None else like
+    device = None if data is None else backend.device(data)
+    if create_graph:
+        return ns.zeros(shape, dtype=dtype, device=device)
+    return backend.xp.zeros(shape, dtype=dtype, device=device)
+
+
+def _check_guards(node):
+    """Refuse to run ``node`` if an index, mask or condition it keeps was modified in place."""
+    for counter, version, what in node.guards:
+        if counter[0] != version:
+            raise RuntimeError(
+                f"one of the values needed for gradient computation of {node.name} (argument "
+                f"{what!r}) has been modified by an in-place operation: its version is "
+                f"{counter[0]}, expected version {version}. Use an out-of-place operation, or "
+                "clone the value before modifying it."
+            )
+
+
+def _unpack_saved(node, create_graph):
+    """The values ``node`` saved, as its VJP takes them (raw arrays, or Tensors under
+    ``create_graph``), each checked against in-place modification since it was saved."""
+    saved = node.saved
+    if saved is RELEASED:
+        raise RuntimeError(
+            f"Trying to backward through the graph a second time (through {node.name}), or to "
+            "use saved values after they have been freed. Saved values are freed after "
+            "backward; pass retain_graph=True to the first backward() if you need to backward "
+            "through the graph again."
+        )
+    versions = node.versions
+    if versions is NOTHING_TO_UNPACK:  # constants only (see _ops.make_binary)
+        return saved
+    if len(saved) == 1:  # the common unary case: one input Tensor
+        s = saved[0]
+        if type(s) is Tensor and version_of(s) == versions[0]:
+            return (s,) if create_graph else (s._data,)
+    out = []
+    for i, s in enumerate(saved):
+        if type(s) is Tensor and version_of(s) == versions[i]:
+            out.append(s if create_graph else s._data)
+        elif s is None:
+            out.append(None)
+        elif type(s) is OutRef:
+            out.append(_unpack_output(node, s.index, create_graph))
+        else:
+            out.append(_unpack_other(node, i, s, create_graph))
+    return out
+
+
+def _unpack_other(node, i, s, create_graph):
+    """A saved value other than an unmodified Tensor: a modified one (an error), a packed
+    value, a reference to the node's output, or a constant."""
+    ts = type(s)
+    if ts is Tensor:
+        expected = node.versions[i]
+        if version_of(s) != expected:
+            raise RuntimeError(
+                f"one of the values needed for gradient computation of {node.name} has "
+                f"been modified by an in-place operation: its version is {version_of(s)}, "
+                f"expected version {expected}. Use an out-of-place operation, or clone "
+                "the value before modifying it."
+            )
+        return s if create_graph else s._data
+    if ts is Packed:
+        if s.counter[0] != s.version:
+            raise RuntimeError(
+                f"one of the values needed for gradient computation of {node.name} has "
+                f"been modified by an in-place operation: its version is {s.counter[0]}, "
+                f"expected version {s.version}."
+            )
+        t = unpack(s, node.name)
+        return t if create_graph else t._data
+    if ts is OutRef:
+        return _unpack_output(node, s.index, create_graph)
+    return s
+
+
+def _unpack_output(node, index, create_graph):
+    """Output ``index`` of ``node``, kept as raw data (a Tensor again under create_graph)."""
+    counter, version = node.out_versions[index]
+    if counter[0] != version:
+        raise RuntimeError(
+            f"output {index} of {node.name}, needed for its gradient, has been "
+            f"modified by an in-place operation: its version is {counter[0]}, expected "
+            f"version {version}."
+        )
+    out_data = node.out_data
+    if out_data is None:  # freed meanwhile by a concurrent backward without retain_graph
+        raise RuntimeError(
+            f"Trying to backward through the graph a second time (through {node.name}): "
+            "its saved values were freed by another backward call; pass "
+            "retain_graph=True to the other calls."
+        )
+    data = out_data[index]
+    if type(data) is Packed:
+        data = unpack(data, node.name)._data
+    if create_graph:
+        data = Tensor._wrap_output(node.ns, data, node, index, counter)
+    return data
+
+
+def _run_hooks(hooks, g, create_graph, ns):
+    """Run tensor hooks on gradient ``g``; a hook's result replaces it, as torch checks it.
+
+    A result must be a Tensor of the same backend, shape, dtype and device: torch raises
+    ("hook ... has changed the type of value") rather than cast, and so does xpgrad.
+    """
+    backend = ns.backend
+    for hook in hooks:
+        r = hook(g if create_graph else Tensor._wrap_plain(ns, g))
+        if r is None:
+            continue
+        name = getattr(hook, "__name__", repr(hook))
+        if type(r) is not Tensor:
+            raise TypeError(f"expected Tensor, but hook {name!r} returned {type(r).__name__!r}")
+        data = g._data if create_graph else g
+        new = r._data
+        if r._ns is not ns:
+            raise RuntimeError(
+                f"hook {name!r} has changed the type of value (was a Tensor of backend "
+                f"{backend.name!r} got one of backend {r._ns.backend.name!r})"
+            )
+        if tuple(new.shape) != tuple(data.shape):
+            raise RuntimeError(
+                f"hook {name!r} has changed the size of value (was {tuple(data.shape)} got "
+                f"{tuple(new.shape)})"
+            )
+        if new.dtype != data.dtype:
+            raise RuntimeError(
+                f"hook {name!r} has changed the type of value (was {data.dtype} got {new.dtype})"
+            )
+        if backend.device(new) != backend.device(data):
+            raise RuntimeError(
+                f"hook {name!r} has changed the type of value (was on device "
+                f"{backend.device(data)} got {backend.device(new)})"
+            )
+        g = r if create_graph else new
+    return g
+
+
+def _check_finite(node, g):
+    data = g._data if type(g) is Tensor else g
+    xp = node.ns.backend.xp
+    if not bool(xp.all(xp.isfinite(data))):
+        where = "".join(node.trace) if node.trace else "(no forward trace recorded)"
+        raise RuntimeError(
+            f"Function '{node.name}Backward' returned nan or inf values in its gradient. "
+            f"Its forward was called at:\n{where}"
+        )
 
 
 # --------------------------------------------------------------------------------------------
@@ -708,102 +717,3 @@ def _gc_resume():
         _gc_depth -= 1
         if _gc_depth == 0 and _gc_was_enabled:
             gc.enable()
-
-
-# Accumulation into ``.grad`` is a read-modify-write of a value shared between backward calls
-# (torch locks each leaf's AccumulateGrad); one lock serialises these short updates, so that
-# concurrent calls never lose a contribution.
-_GRAD_LOCK = threading.RLock()
-
-
-def _add(a, b):
-    return a + b
-
-
-def _make_accumulate(backend, handed):
-    """``a + b`` for two gradient contributions, written into ``a`` when nothing else can see it.
-
-    ``a`` is a gradient the engine holds in one buffer slot: if its only references are that
-    slot and this call (CPython reference count), it owns its memory (not a view), it is not a
-    gradient handed to the user, and the shapes and dtypes agree, it is updated in place, which
-    saves an allocation of a full-size array per accumulation.
-    """
-    if backend is None or not backend.mutable:
-        return _add
-    may_alias = backend.may_alias
-    getrefcount = sys.getrefcount
-
-    def accumulate(a, b):
-        # References: the caller's local, this parameter and getrefcount's argument.
-        if (
-            getrefcount(a) <= 3
-            and id(a) not in handed
-            and a.shape == b.shape
-            and a.dtype == b.dtype
-            and not may_alias(a)
-        ):
-            a += b
-            return a
-        return a + b
-
-    return accumulate
-
-
-def _leads_further(node, needed, want_leaf):
-    for child in node.next:
-        if child is None:
-            continue
-        if type(child) is Node:
-            if id(child) in needed:
-                return True
-        elif id(child) in want_leaf:
-            return True
-    return False
-
-
-def _check_finite(ns, node, g):
-    data = g._data if hasattr(g, "_data") else g
-    xp = ns._xp
-    if not bool(xp.all(xp.isfinite(data))):
-        where = "".join(node.trace) if node.trace else "(no forward trace recorded)"
-        raise RuntimeError(
-            f"Function '{node.name}Backward' returned nan or inf values in its gradient. "
-            f"Its forward was called at:\n{where}"
-        )
-
-
-def _accumulate(t, g, create_graph, Tensor, handed):
-    """Add gradient ``g`` (raw, or Tensor under create_graph) into ``t.grad``.
-
-    ``handed`` holds the ids of arrays already given out in this backward (user-supplied root
-    gradients, gradients stored in another ``.grad``): a stored gradient never shares memory
-    with anything else, so a later in-place accumulation cannot change another tensor's value.
-    """
-    with _GRAD_LOCK:
-        _accumulate_locked(t, g, create_graph, Tensor, handed)
-
-
-def _accumulate_locked(t, g, create_graph, Tensor, handed):
-    ns = t._ns
-    if create_graph:
-        if type(g) is not Tensor:
-            g = Tensor._wrap_plain(ns, g)
-        t._grad = g if t._grad is None else t._grad + g
-        return
-    if type(g) is Tensor:
-        g = g._data
-    backend = ns._backend
-    current = t._grad
-    if current is None:
-        if id(g) in handed or backend.may_alias(g):
-            g = backend.copy(g)
-        handed.add(id(g))
-        t._grad = Tensor._wrap_plain(ns, g)
-    else:
-        if current._grad_fn is not None:
-            current = current.detach()
-        new = backend.add_inplace(current._data, g)
-        if new is not current._data:
-            current._data = new
-        bump_version(current)
-        t._grad = current

@@ -16,7 +16,7 @@ class _State(threading.local):
     # Class attributes are the defaults seen by every new thread.
     enabled = True
     anomaly = False
-    saved_hooks = None  # (pack, unpack) of the innermost saved_tensors_hooks
+    saved_hooks = None  # _hooks.Packer of the innermost saved_tensors_hooks
     extras = False  # anomaly or saved_hooks: recording must do more than the minimum
 
 

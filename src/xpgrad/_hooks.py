@@ -3,10 +3,48 @@
 from __future__ import annotations
 
 from . import _grad_mode
+from ._graph import Packed, counter_of
+from ._tensor import Tensor
 
 __all__ = ["saved_tensors_hooks", "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled"]
 
 _STATE = _grad_mode.STATE
+
+
+class Packer:
+    """The active pack and unpack hooks, as recording sees them (``_grad_mode.STATE.saved_hooks``).
+
+    A Node recorded while it is active calls :meth:`pack_saved` on its saved values and
+    :meth:`pack_output` on the raw outputs it keeps; each packed value becomes a
+    :class:`~xpgrad._graph.Packed` record, which the engine turns back into a Tensor with
+    :func:`unpack`.
+    """
+
+    __slots__ = ("pack_hook", "unpack_hook")
+
+    def __init__(self, pack_hook, unpack_hook):
+        self.pack_hook = pack_hook
+        self.unpack_hook = unpack_hook
+
+    def pack_saved(self, saved):
+        """``saved`` with every Tensor replaced by its packed record (other values as they are)."""
+        pack, unpack = self.pack_hook, self.unpack_hook
+        return tuple(Packed(pack(s), unpack, counter_of(s)) if type(s) is Tensor else s for s in saved)
+
+    def pack_output(self, ns, data):
+        """The packed record of a node's raw output ``data`` (of namespace ``ns``)."""
+        t = Tensor._wrap_plain(ns, data)
+        return Packed(self.pack_hook(t), self.unpack_hook, counter_of(t), raw=True)
+
+
+def unpack(packed, what):
+    """The Tensor a :class:`~xpgrad._graph.Packed` record stands for (``what``: for messages)."""
+    t = packed.unpack(packed.obj)
+    if type(t) is not Tensor:
+        raise TypeError(
+            f"saved_tensors_hooks: the unpack hook must return a Tensor, got {type(t).__name__} ({what})"
+        )
+    return t
 
 
 class saved_tensors_hooks:
@@ -30,7 +68,7 @@ class saved_tensors_hooks:
 
     def __enter__(self):
         self._prev.append(_STATE.saved_hooks)
-        _STATE.saved_hooks = (self.pack_hook, self.unpack_hook)
+        _STATE.saved_hooks = Packer(self.pack_hook, self.unpack_hook)
         _grad_mode.update_extras()
         return self
 

@@ -84,6 +84,9 @@ class Namespace(types.ModuleType):
         )
         self._backend = backend
         self._root = self  # the namespace an entry runs in (the extensions point to theirs)
+        # The backward engine's interface to a namespace: _engine.py and _autograd.py read
+        # nothing else of it (CONTRIBUTING.md, "The engine"). ``backend.xp`` is the raw namespace.
+        self.backend = backend
         self._xp = xp = backend.xp
         self.__array_api_version__ = API_VERSION
         self._supported_versions = SUPPORTED_VERSIONS
@@ -202,16 +205,6 @@ class Namespace(types.ModuleType):
         if self._backend.is_native(x):
             return self._ensure(self._backend.constant(x, fname, argname))
         raise TypeError(f"{fname}(): argument '{argname}' must be an array, got {type(x).__name__}")
-
-    def _device_of_node(self, node):
-        for m in node.out_data or ():
-            if hasattr(m, "get"):  # packed by saved_tensors_hooks
-                m = m.get(node.name)._data
-            return self._backend.device(m)
-        for t in node.next:
-            if type(t) is Tensor:
-                return t.device
-        return None
 
     def _scalar(self, data):
         xp = self._xp

@@ -17,7 +17,10 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from . import _grad_mode
-from ._engine import Node
+
+# ForeignCounter, bump_version and version_of are re-exported for the modules that use the
+# version counters with Tensors (they are defined in _graph.py).
+from ._graph import ForeignCounter, Node, bump_version, counter_of, version_of  # noqa: F401
 
 __all__ = ["Tensor", "Parameter"]
 
@@ -309,7 +312,8 @@ class Tensor:
         ``gradient`` is required unless the tensor has one element. The graph's saved values
         are freed afterwards unless ``retain_graph`` (default: ``create_graph``).
         """
-        from ._autograd import backward  # here: _autograd imports _tensor at module level
+        # Imported here: _autograd (the engine's entry points) imports this module.
+        from ._autograd import backward
 
         backward(
             (self,), None if gradient is None else (gradient,), retain_graph, create_graph, inputs=inputs
@@ -745,35 +749,9 @@ class Tensor:
 _new = object.__new__
 
 
-# Version counters are allocated lazily: most tensors are never modified in place, never viewed
-# and never detached, and a counter per op would be one more garbage-collected object each.
-
-
-class ForeignCounter(list):
-    """The version counter of a Tensor that wraps a raw backend array a caller passed to an op.
-
-    The caller can write into that array directly, which bumps no version, so a node that keeps
-    such a Tensor for its backward keeps a copy instead (see ``_ops.protect_kw``).
-    """
-
-    __slots__ = ()
-
-
-def version_of(t) -> int:
-    vc = t._vc
-    return 0 if vc is None else vc[0]
-
-
-def counter_of(t) -> list:
-    """``t``'s version counter, created if it has none yet (to be shared or bumped)."""
-    vc = t._vc
-    if vc is None:
-        vc = t._vc = [0]
-    return vc
-
-
-def bump_version(t) -> None:
-    counter_of(t)[0] += 1
+# Version counters (``version_of``, ``counter_of``, ``bump_version``, ``ForeignCounter``) live
+# in the graph module ``_graph.py``; they are imported here for the modules that use them with
+# Tensors.
 
 
 def _init(t, ns, data, grad_fn, output_nr, version):
