@@ -1,0 +1,546 @@
+"""The elementwise fast paths: one generator emits every elementwise function of a namespace.
+
+An entry of the elementwise tables (``_elementwise_functions.py``) says how to differentiate one
+function: ``unary(vjp, jvp=...)`` or ``binary(vjp1, vjp2, jvp=...)``. A VJP is
+``vjp(xp, g, ...)`` whose parameters after ``g`` name the values it needs (``x``/``out`` for a
+unary function, ``x1``/``x2``/``out`` for a binary one); exactly those are saved, and only those
+of the VJPs of inputs that require grad (``w * x`` with a constant ``x`` saves ``x`` alone). The
+``jvp`` is the forward-mode rule: ``ELEMENTWISE`` (derived from the VJPs, torch's
+``auto_element_wise``), ``LINEAR`` (the function applied to the tangents), or a function
+``jvp(xp, <names>)`` of the tangents (``x_t``; ``x1_t``/``x2_t``) and the VJP names.
+
+Every function is built from one source template (:func:`_source`), specialised to what the
+entry saves: the operand checks (exact types first: Tensor, Python ``float``/``int``), the Node
+for each combination of inputs that require grad (the VJP callers of a binary function are
+generated with it), the Tensor's initialisation (written once, :data:`_TENSOR_FIELDS`) and the
+forward-mode hook. The code of each specialisation is compiled once and shared by every
+namespace; a namespace's function is a closure over its backend's function, bound once.
+"""
+
+from __future__ import annotations
+
+import inspect
+import re
+from functools import cache
+
+from . import _grad_mode
+from ._backends import chunk_meta  # noqa: F401 - (this import and the next ones: read by the generated code)
+from ._engine import NOTHING_TO_UNPACK, OUT, Node  # noqa: F401
+from ._math import conj
+from ._ops import _PLAIN, _protect_array, record
+from ._tensor import Tensor, _new, version_of  # noqa: F401
+
+__all__ = [
+    "ELEMENTWISE",
+    "LINEAR",
+    "unary",
+    "binary",
+    "jvp_of",
+    "build",
+    "forward_hook",
+    "make_unary",
+    "make_binary",
+    "make_nondiff",
+]
+
+STATE = _grad_mode.STATE
+
+
+class _Marker:
+    """A forward-mode rule derived from the entry (placeholder until ``_optable`` provides it)."""
+
+    __slots__ = ("name",)
+
+    def __init__(self, name):
+        self.name = name
+
+    def __repr__(self):
+        return self.name
+
+
+LINEAR = _Marker("LINEAR")
+ELEMENTWISE = _Marker("ELEMENTWISE")
+
+
+class _ForwardOff:
+    """Forward mode as the fast paths see it until ``xpgrad._forward`` is wired in: never active."""
+
+    active = False
+
+
+# The forward-mode hook of the generated functions: after the result is built,
+# ``if FORWARD_STATE.active: forward_propagate(ns, name, rule, inputs, result)``, where
+# ``rule(tangents)`` evaluates the entry's jvp with the primals bound (globals, so that the
+# forward-mode module can be plugged in, and tests can plug in a recorder).
+FORWARD_STATE = _ForwardOff()
+
+
+def forward_propagate(ns, name, rule, inputs, out):
+    raise RuntimeError(f"{name}(): forward-mode AD is not available")
+
+
+# -- entries -------------------------------------------------------------------------------------
+
+_UNARY_NAMES = ("x", "out")
+_BINARY_NAMES = ("x1", "x2", "out")
+
+
+def _saved_names(vjp, allowed):
+    params = list(inspect.signature(vjp).parameters)
+    if params[:2] != ["xp", "g"]:
+        raise TypeError(f"VJP {vjp} must start with parameters (xp, g, ...), got {params}")
+    names = tuple(params[2:])
+    order = [n for n in allowed if n in names]
+    if list(names) != order:
+        raise TypeError(
+            f"VJP {vjp} parameters after (xp, g) must be an ordered subset of {allowed}, got {names}"
+        )
+    return names
+
+
+def _jvp_names(jvp, inputs):
+    if jvp is LINEAR or jvp is ELEMENTWISE:
+        return None
+    allowed = tuple(f"{n}_t" for n in inputs) + inputs + ("out",)
+    params = list(inspect.signature(jvp).parameters)
+    if params[:1] != ["xp"] or not set(params[1:]) <= set(allowed):
+        raise TypeError(f"JVP {jvp} must take (xp, ...) with names from {allowed}, got {params}")
+    return tuple(params[1:])
+
+
+class Entry:
+    """One elementwise function: its VJP per input and its forward-mode rule."""
+
+    __slots__ = ("inputs", "vjps", "names", "jvp", "jvp_names", "name")
+
+    def __init__(self, inputs, vjps, jvp, allowed):
+        self.inputs = inputs  # ("x",) or ("x1", "x2")
+        self.vjps = vjps
+        self.names = tuple(_saved_names(v, allowed) for v in vjps)
+        self.jvp = jvp
+        self.jvp_names = _jvp_names(jvp, inputs)
+        self.name = None  # set by name_entries
+
+    def __repr__(self):
+        return f"<elementwise entry {self.name}>"
+
+
+def unary(vjp, *, jvp):
+    """The entry of a differentiable function ``f(x, /)``."""
+    return Entry(("x",), (vjp,), jvp, _UNARY_NAMES)
+
+
+def binary(vjp1, vjp2, *, jvp):
+    """The entry of a differentiable function ``f(x1, x2, /)``; ``vjp1``/``vjp2``: each input's."""
+    return Entry(("x1", "x2"), (vjp1, vjp2), jvp, _BINARY_NAMES)
+
+
+def name_entries(table):
+    """Give each entry of ``table`` its function's name (used by ``LINEAR`` and messages)."""
+    for name, entry in table.items():
+        entry.name = name
+    return table
+
+
+# -- forward-mode rules --------------------------------------------------------------------------
+
+
+def jvp_of(entry):
+    """The forward-mode rule of ``entry``: ``rule(xp, tangents, primals, out)``.
+
+    ``tangents``: one per input, None where the input has none (a constant, a Python scalar);
+    ``primals``: the inputs; ``out``: the result. Returns the result's tangent, broadcast to the
+    result's shape and of its dtype (None if no input has a tangent). ``xp`` is the namespace the
+    rule runs on: the xpgrad namespace in forward mode (so that it can itself be differentiated),
+    or a raw backend namespace.
+    """
+    jvp = entry.jvp
+    if jvp is ELEMENTWISE:
+        raw = _elementwise_rule(entry)
+    elif jvp is LINEAR:
+        raw = _linear_rule(entry)
+    else:
+        raw = _explicit_rule(entry)
+
+    def rule(xp, tangents, primals, out):
+        for t in tangents:
+            if t is not None:
+                return _like_result(xp, raw(xp, tangents, primals, out), out)
+        return None
+
+    rule.__name__ = rule.__qualname__ = f"{entry.name}_jvp"
+    return rule
+
+
+def _elementwise_rule(entry):
+    # torch's auto_element_wise: sum_i conj(vjp_i(conj(t_i))). Right when every VJP is ``g``
+    # times a factor (holomorphic or real functions); non-holomorphic ones write their own.
+    pairs = tuple(zip(entry.vjps, entry.names))
+    inputs = entry.inputs
+
+    def raw(xp, tangents, primals, out):
+        values = dict(zip(inputs, primals))
+        values["out"] = out
+        total = None
+        for (vjp, names), t in zip(pairs, tangents):
+            if t is None:
+                continue
+            r = conj(xp, vjp(xp, conj(xp, t), *[values[n] for n in names]))
+            total = r if total is None else total + r
+        return total
+
+    return raw
+
+
+def _linear_rule(entry):
+    name = entry.name
+
+    def raw(xp, tangents, primals, out):
+        # A missing tangent is 0 (a Python scalar: the result is broadcast and cast afterwards).
+        return getattr(xp, name)(*[0 if t is None else t for t in tangents])
+
+    return raw
+
+
+def _explicit_rule(entry):
+    jvp = entry.jvp
+    names = entry.jvp_names
+    inputs = entry.inputs
+
+    def raw(xp, tangents, primals, out):
+        values = dict(zip(inputs, primals))
+        values["out"] = out
+        for n, t, p in zip(inputs, tangents, primals):
+            if t is None:
+                t = xp.zeros_like(p) if hasattr(p, "shape") else 0 * p
+            values[n + "_t"] = t
+        return jvp(xp, **{n: values[n] for n in names})
+
+    return raw
+
+
+def _like_result(xp, r, out):
+    """Tangent ``r`` with the result's shape and dtype (a constant operand may broadcast it, or
+    promote it: ``x * 1j`` of a real ``x``)."""
+    if r.shape != out.shape:
+        r = xp.broadcast_to(r, out.shape)
+    if r.dtype != out.dtype:
+        r = xp.astype(r, out.dtype)
+    return r
+
+
+def _bind(rule, ns, primals, out):
+    return lambda tangents: rule(ns, tangents, primals, out)
+
+
+def forward_hook(ns, name, rule, inputs, out):
+    """Forward mode for a hand-written elementwise function (``sign``, ``clip``): propagate the
+    tangents of ``inputs`` to ``out`` by ``rule`` (see :func:`jvp_of`)."""
+    if FORWARD_STATE.active:
+        forward_propagate(ns, name, _bind(rule, ns, inputs, out), inputs, out)
+
+
+# -- the generator ---------------------------------------------------------------------------------
+
+# Unary functions that a backend may answer with its input itself or a view of it (NumPy's
+# ``real`` of a real array, torch's ``conj``/``positive``/``real``): their result becomes a
+# tracked view of the input, as in torch.
+MAY_ALIAS_UNARY = frozenset({"real", "imag", "conj", "positive"})
+# Unary functions that return a real input itself in torch (``torch.conj(x) is x``): the same on
+# every backend, so that an in-place change of the result is one of ``x`` (NumPy's ``conj`` and
+# ``positive`` would return a copy, its ``real`` a view).
+IDENTITY_ON_REAL_UNARY = frozenset({"real", "conj", "positive"})
+
+# A new Tensor's fields, as the generated code sets them (``_tensor._init``'s, inline: this is the
+# hottest path of the library). Checked against ``Tensor.__slots__`` below.
+_TENSOR_FIELDS = {
+    "_data": "data",
+    "_ns": "ns",
+    "_requires_grad": "node is not None",
+    "_grad": "None",
+    "_grad_fn": "node",
+    "_output_nr": "0",
+    "_vc": "counter",
+    "_hooks": "None",
+    "_post_hooks": "None",
+    "_retains_grad": "False",
+    "_base": "None",
+    "_view_fn": "None",
+    "_view_version": "0",
+}
+if set(_TENSOR_FIELDS) != set(Tensor.__slots__) - {"__weakref__"}:  # pragma: no cover
+    raise ImportError("_fastpaths._TENSOR_FIELDS is out of date with Tensor.__slots__")
+
+# Names the generated code reads as globals, besides the imports: shared index tuples (so that
+# recording an op allocates none in the common cases), ...
+IDX1 = tuple((i,) for i in range(16))
+IDX2 = tuple(tuple((i, j) for j in range(16)) for i in range(16))
+NO_VERSIONS = NOTHING_TO_UNPACK  # saved values that are all constants: nothing to unpack
+PLAIN = _PLAIN
+new = _new
+protect = _protect_array
+
+# Python scalar operands taken as they are (bool, complex and arrays go through coercion).
+_UNARY_COERCE = """\
+        if type(x1) is not Tensor or x1._ns is not ns:
+            x1 = coerce(x1, name)
+        d1 = x1._data
+"""
+_BINARY_COERCE = """\
+        t1 = type(x1)
+        t2 = type(x2)
+        if t1 is Tensor and x1._ns is ns:
+            d1 = x1._data
+            r1 = x1._requires_grad
+            if t2 is Tensor and x2._ns is ns:
+                d2 = x2._data
+                r2 = x2._requires_grad
+            elif t2 is float or t2 is int:
+                d2 = x2
+                r2 = False
+            else:
+                d1, d2, r1, r2 = coerce(x1, x2, name)
+        elif (t1 is float or t1 is int) and t2 is Tensor and x2._ns is ns:
+            d1 = x1
+            r1 = False
+            d2 = x2._data
+            r2 = x2._requires_grad
+        else:
+            d1, d2, r1, r2 = coerce(x1, x2, name)
+"""
+_IDENTITY_ON_REAL = """\
+        if isdtype(d1.dtype, ("real floating", "integral")):
+            return x1  # torch's result: the input itself
+"""
+_MAY_ALIAS = """\
+        if data is d1:
+            return x1  # the input itself (real/conj/positive of a real array), as torch
+        if backend.may_be_view(data) and backend.shares_memory(data, d1):
+            return unary_view(ns, name, entry, f, x1, data)
+"""
+_BIND = """\
+    backend = ns._backend
+    native = backend.native_type
+    chunked = backend.chunked
+    ensure = ns._ensure
+    isdtype = ns._xp.isdtype
+"""
+_ENSURE = """\
+        if type(data) is not native:
+            data = ensure(data)
+"""
+_CHUNKED = """\
+            if chunked:  # gradient metadata with the chunks
+                node.meta = chunk_meta(ARGS)
+"""
+_SAVES_OUT = """\
+            if counter is not None:
+                node.out_data = (data,)
+                node.out_versions = ((counter, 0),)
+                if node.pack is not None:
+                    node.pack_outputs()
+"""
+_FORWARD = """\
+        if FORWARD_STATE.active:
+            forward_propagate(ns, name, bind(rule, ns, ARGS, t), ARGS, t)
+"""
+
+
+def _tuple(items):
+    return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
+
+
+def _saved_code(n, subset, names):
+    """``saved``/``versions``/``counter`` of the Node when the inputs in ``subset`` require grad.
+
+    ``names``: the values the VJPs of those inputs need, in canonical order. An input that
+    requires grad is a Tensor; the other one may be a Tensor (saved, version-checked), a Python
+    scalar (kept) or a raw backend array the caller passed (kept as a copy: the caller may write
+    into it).
+    """
+    if not names:
+        return []  # Node's defaults: nothing saved
+    values, versions, other = [], [], None
+    for v in names:
+        i = 1 if v == "x" else int(v[1]) if v != "out" else 0
+        if v == "out":
+            values.append("OUT")
+            versions.append("None")
+        elif i in subset:
+            values.append(f"x{i}")
+            versions.append(f"version_of(x{i})")
+        else:
+            other = i
+            values.append(f"(x{i} if t{i} is Tensor or t{i} in PLAIN else protect(ns, d{i}))")
+            versions.append(f"(version_of(x{i}) if t{i} is Tensor else None)")
+    lines = [f"saved = {_tuple(values)}"]
+    if other is not None and len(names) == 1:
+        # Only the other input's value: nothing to unpack at backward unless it is a Tensor.
+        lines.append(f"versions = (version_of(x{other}),) if t{other} is Tensor else NO_VERSIONS")
+    else:
+        lines.append(f"versions = {_tuple(versions)}")
+    if "out" in names:
+        lines.append("counter = [0]")
+    return lines
+
+
+def _block(n, subset, names):
+    """The Node of the function when exactly the inputs in ``subset`` require grad."""
+    lines = []
+    for i in subset:
+        lines += [
+            f"if x{i}._base is not None:",
+            f"    ns._refresh_view(x{i})",
+            f"fn = x{i}._grad_fn",
+            f"e{i} = x{i} if fn is None else fn",
+            f"n{i} = x{i}._output_nr",
+        ]
+    ins = range(1, n + 1)
+    nrs = [f"n{i}" if i in subset else "0" for i in ins]
+    small = " and ".join(f"n{i} < 16" for i in subset)
+    index = f"IDX{n}{''.join(f'[{r}]' for r in nrs)}"
+    saved = _saved_code(n, subset, names)
+    args = ["name", "vjp_" + "".join(map(str, subset)), "ns"]
+    args += [_tuple([f"e{i}" if i in subset else "None" for i in ins]), "ni"]
+    args += [_tuple([f"(d{i}.shape, d{i}.dtype)" if i in subset else "None" for i in ins])]
+    args += ["saved", "versions"] if saved else []
+    return [
+        *lines,
+        f"ni = {index} if {small} else {_tuple(nrs)}",
+        *saved,
+        f"node = Node({', '.join(args)})",
+    ]
+
+
+def _dispatch(n, i, subset, by_subset):
+    """Decision tree over which inputs require grad (at least one does): the Node of each
+    combination, for inputs ``i`` and after, given that those in ``subset`` do."""
+    if i > n:
+        canonical = _UNARY_NAMES if n == 1 else _BINARY_NAMES
+        return _block(n, subset, tuple(v for v in canonical if v in by_subset[subset]))
+    take = _dispatch(n, i + 1, subset + (i,), by_subset)
+    if i == n and not subset:  # the last input requires grad if no other one does
+        return take
+    skip = _dispatch(n, i + 1, subset, by_subset)
+    return [f"if r{i}:", *("    " + ln for ln in take), "else:", *("    " + ln for ln in skip)]
+
+
+def _callers(names):
+    """The node VJPs, one per combination of inputs that require grad: each takes the values its
+    combination saved and calls the entry's VJPs with the ones they name (a unary function's is
+    its VJP itself), so that a backward step costs one Python call on top of the formulas."""
+    if len(names) == 1:
+        return ["    vjp_1 = vjps[0]"]
+    calls = [f"vjp{k + 1}(xp, g{''.join(', ' + v for v in names[k])})" for k in (0, 1)]
+    out = ["    vjp1, vjp2 = vjps"]
+    for subset, body in (((1,), f"{calls[0]}, None"), ((2,), f"None, {calls[1]}"), ((1, 2), ", ".join(calls))):
+        needed = {v for i in subset for v in names[i - 1]}
+        params = "".join(", " + v for v in _BINARY_NAMES if v in needed)
+        fn = "vjp_" + "".join(map(str, subset))
+        out += [
+            f"    def {fn}(xp, g{params}):",
+            f"        return ({body})",
+            f"    {fn}.__name__ = {fn}.__qualname__ = name + '_vjp'",
+        ]
+    return out
+
+
+@cache
+def _source(n, differentiable, names, identity_on_real, may_alias):
+    """The code of ``factory(ns, name, fwd, entry, vjps, rule, coerce)``, which returns the
+    ``n``-ary function; ``names``: the values each input's VJP needs (when ``differentiable``)."""
+    ins = ["x1"] if n == 1 else ["x1", "x2"]
+    args = ", ".join(ins)
+    lines = ["def factory(ns, name, fwd, entry, vjps, rule, coerce):", *_BIND.splitlines()]
+    if differentiable:
+        lines += _callers(names)
+    lines += [f"    def f({args}, /):", *(_UNARY_COERCE if n == 1 else _BINARY_COERCE).splitlines()]
+    if identity_on_real:
+        lines += _IDENTITY_ON_REAL.splitlines()
+    lines += [f"        data = fwd({args.replace('x', 'd')})", *_ENSURE.splitlines()]
+    if may_alias:
+        lines += _MAY_ALIAS.splitlines()
+    lines += ["        node = counter = None"]
+    if differentiable:
+        # What each combination of inputs that require grad saves: its VJPs' names.
+        by_subset = {(1,): names[0]}
+        if n == 2:
+            by_subset.update({(2,): names[1], (1, 2): names[0] + names[1]})
+        cond = "x1._requires_grad" if n == 1 else "(r1 or r2)"
+        lines += [f"        if {cond} and STATE.enabled:"]
+        lines += ["            " + ln for ln in _dispatch(n, 1, (), by_subset)]
+        lines += _CHUNKED.replace("ARGS", _tuple(ins)).splitlines()
+        if any("out" in v for v in by_subset.values()):
+            lines += _SAVES_OUT.splitlines()
+    lines += ["        t = new(Tensor)", *(f"        t.{k} = {v}" for k, v in _TENSOR_FIELDS.items())]
+    if differentiable:
+        lines += _FORWARD.replace("ARGS", _tuple(ins)).splitlines()
+    lines += ["        return t", "    return f"]
+    src = "\n".join(lines) + "\n"
+    if n == 1:  # the spec's parameter name (the templates number the inputs)
+        src = re.sub(r"\bx1\b", "x", src)
+    kind = ("unary", "binary")[n - 1] + ("" if differentiable else " non-differentiable")
+    return compile(src, f"<xpgrad {kind} fast path>", "exec"), src
+
+
+def _factory(n, differentiable, names=None, identity_on_real=False, may_alias=False):
+    code, _ = _source(n, differentiable, names, identity_on_real, may_alias)
+    scope = {}
+    exec(code, globals(), scope)  # noqa: S102 - the fixed templates above
+    return scope["factory"]
+
+
+def build(ns, entry, fwd, name=None):
+    """The function of ``entry`` (an :class:`Entry`, or an arity for a non-differentiable one)
+    in namespace ``ns``, over the backend's function ``fwd``."""
+    if type(entry) is int:
+        n = entry
+        factory = _factory(n, False)
+        f = factory(ns, name, fwd, None, None, None, ns._coerce_unary if n == 1 else ns._coerce_binary)
+    else:
+        name = name or entry.name
+        n = len(entry.inputs)
+        backend = ns._backend
+        may_alias = n == 1 and name in MAY_ALIAS_UNARY and backend.aliases
+        factory = _factory(n, True, entry.names, n == 1 and name in IDENTITY_ON_REAL_UNARY, may_alias)
+        coerce = ns._coerce_unary if n == 1 else ns._coerce_binary
+        f = factory(ns, name, fwd, entry, entry.vjps, jvp_of(entry), coerce)
+    f.__name__ = f.__qualname__ = name
+    return f
+
+
+def _unary_view(ns, name, entry, f, x, data):
+    """The result of unary ``f`` that returned memory of ``x``: a view of ``x`` (torch's rule)."""
+    vjp = entry.vjps[0]
+    saved = tuple(x if n == "x" else OUT for n in entry.names[0])
+    t = record(ns, name, vjp, (x,), data, saved=saved, view_of=x)
+    if t._base is not None:
+        ns._set_view_fn(t, x, f)
+    forward_hook(ns, name, jvp_of(entry), (x,), t)
+    return t
+
+
+bind = _bind
+unary_view = _unary_view
+
+
+# -- the functions the tests and the namespace build ------------------------------------------------
+
+
+def make_unary(ns, name, fwd, vjp):
+    """A differentiable function ``f(x, /)`` with VJP ``vjp`` (forward rule: ``ELEMENTWISE``)."""
+    entry = unary(vjp, jvp=ELEMENTWISE)
+    entry.name = name
+    return build(ns, entry, fwd)
+
+
+def make_binary(ns, name, fwd, vjp1, vjp2):
+    """A differentiable function ``f(x1, x2, /)`` (forward rule: ``ELEMENTWISE``)."""
+    entry = binary(vjp1, vjp2, jvp=ELEMENTWISE)
+    entry.name = name
+    return build(ns, entry, fwd)
+
+
+def make_nondiff(ns, name, fwd, nargs):
+    """A function whose result never requires grad (comparisons, bitwise, predicates)."""
+    return build(ns, nargs, fwd, name)
