@@ -447,11 +447,15 @@ def _clip_rule(xp, tangents, primals, out):
     if lo is not None and hi is not None:
         r = xp.where(x > hi, hi_t, x_t)
         r = xp.where(x < lo, lo_t, r)
-        r = xp.where(lo > hi, hi_t, r)
+        swapped = lo > hi  # the result is max everywhere (torch's rule): a Python bool for scalars
+        if hasattr(swapped, "shape"):
+            r = xp.where(swapped, hi_t, r)
+        elif swapped:
+            r = hi_t
     elif lo is not None:
-        r = xp.where(x > lo, x_t, lo_t) if type(lo) is Tensor else xp.where(x >= lo, x_t, zero)
+        r = xp.where(x > lo, x_t, lo_t) if hasattr(lo, "shape") else xp.where(x >= lo, x_t, zero)
     elif hi is not None:
-        r = xp.where(x < hi, x_t, hi_t) if type(hi) is Tensor else xp.where(x <= hi, x_t, zero)
+        r = xp.where(x < hi, x_t, hi_t) if hasattr(hi, "shape") else xp.where(x <= hi, x_t, zero)
     else:
         r = x_t
     return _like_result(xp, r, out)
@@ -512,7 +516,10 @@ _DOCS = {
     "divide": (f"Calculates the division {_PAIR}.", "g / conj(x2) and -g * conj(x1 / x2**2)"),
     "exp": (f"Calculates the exponential function {_EACH}.", "g * conj(exp(x))"),
     "expm1": (f"Calculates exp(x) - 1 {_EACH}.", "g * conj(exp(x))"),
-    "floor": (f"Rounds to the greatest integer-valued number not greater than x_i, {_EACH}.", "zero, as torch"),
+    "floor": (
+        f"Rounds to the greatest integer-valued number not greater than x_i, {_EACH}.",
+        "zero, as torch",
+    ),
     "floor_divide": (f"Rounds the result of the division down to an integer-valued number, {_PAIR}.", "zero"),
     "hypot": (f"Square root of the sum of squares {_PAIR}.", "g * x1 / out and g * x2 / out"),
     "imag": (f"Returns the imaginary component {_EACH}.", "1j * g (d imag(a + ib) / db = 1)"),
@@ -520,9 +527,18 @@ _DOCS = {
     "log1p": (f"Calculates log(1 + x) {_EACH}.", "g / conj(x + 1)"),
     "log2": (f"Calculates the base 2 logarithm {_EACH}.", "g / conj(x * ln(2))"),
     "log10": (f"Calculates the base 10 logarithm {_EACH}.", "g / conj(x * ln(10))"),
-    "logaddexp": (f"Calculates log(exp(x1) + exp(x2)) {_PAIR}.", "g / (1 + exp(x2 - x1)) and g / (1 + exp(x1 - x2))"),
-    "maximum": (f"Computes the maximum value {_PAIR}.", "g to the larger input; split evenly at ties, as torch"),
-    "minimum": (f"Computes the minimum value {_PAIR}.", "g to the smaller input; split evenly at ties, as torch"),
+    "logaddexp": (
+        f"Calculates log(exp(x1) + exp(x2)) {_PAIR}.",
+        "g / (1 + exp(x2 - x1)) and g / (1 + exp(x1 - x2))",
+    ),
+    "maximum": (
+        f"Computes the maximum value {_PAIR}.",
+        "g to the larger input; split evenly at ties, as torch",
+    ),
+    "minimum": (
+        f"Computes the minimum value {_PAIR}.",
+        "g to the smaller input; split evenly at ties, as torch",
+    ),
     "multiply": (f"Calculates the product {_PAIR}.", "g * conj(x2) and g * conj(x1)"),
     "negative": (f"Computes the numerical negative {_EACH}.", "-g"),
     "nextafter": (
@@ -551,7 +567,10 @@ _DOCS = {
     "subtract": (f"Calculates the difference {_PAIR}.", "g and -g"),
     "tan": (f"Calculates the tangent {_EACH}.", "g * conj(1 + tan(x)**2)"),
     "tanh": (f"Calculates the hyperbolic tangent {_EACH}.", "g * conj(1 - tanh(x)**2)"),
-    "trunc": (f"Rounds to the nearest integer-valued number closer to zero than x_i, {_EACH}.", "zero, as torch"),
+    "trunc": (
+        f"Rounds to the nearest integer-valued number closer to zero than x_i, {_EACH}.",
+        "zero, as torch",
+    ),
     # not differentiable
     "bitwise_and": (f"Computes the bitwise AND {_PAIR}.", None),
     "bitwise_invert": (f"Inverts (flips) each bit {_EACH}.", None),
@@ -579,7 +598,7 @@ _DOCS = {
 _DEVIATIONS = {
     "acosh": "a real x below -1 gives a nan gradient (torch: a finite one for a nan value); on the "
     "complex cut between -1 and 1 the signed zero of the imaginary part picks the side, as the value",
-    "atan2": "the second derivative at the origin is 0 (torch: nan)",
+    "atan2": "the second derivative and the forward-mode tangent at the origin are 0 (torch: nan)",
     "conj": "a complex x gives a new array, not a conjugate view (torch: a write into the view changes x)",
     "copysign": "the second derivative at x1 == 0 is 0 (torch: nan)",
     "divide": "a Python scalar s in s / x saves x, so an in-place change of x makes backward raise "

@@ -433,7 +433,11 @@ def _callers(names):
         return ["    vjp_1 = vjps[0]"]
     calls = [f"vjp{k + 1}(xp, g{''.join(', ' + v for v in names[k])})" for k in (0, 1)]
     out = ["    vjp1, vjp2 = vjps"]
-    for subset, body in (((1,), f"{calls[0]}, None"), ((2,), f"None, {calls[1]}"), ((1, 2), ", ".join(calls))):
+    for subset, body in (
+        ((1,), f"{calls[0]}, None"),
+        ((2,), f"None, {calls[1]}"),
+        ((1, 2), ", ".join(calls)),
+    ):
         needed = {v for i in subset for v in names[i - 1]}
         params = "".join(", " + v for v in _BINARY_NAMES if v in needed)
         fn = "vjp_" + "".join(map(str, subset))
