@@ -65,7 +65,10 @@ ELEMENTWISE = _Marker("ELEMENTWISE")
 class _ForwardOff:
     """Forward mode as the fast paths see it until ``xpgrad._forward`` is wired in: never active."""
 
-    active = False
+    __slots__ = ("active",)
+
+    def __init__(self):
+        self.active = False
 
 
 # The forward-mode hook of the generated functions: after the result is built,
@@ -252,15 +255,16 @@ MAY_ALIAS_UNARY = frozenset({"real", "imag", "conj", "positive"})
 IDENTITY_ON_REAL_UNARY = frozenset({"real", "conj", "positive"})
 
 # A new Tensor's fields, as the generated code sets them (``_tensor._init``'s, inline: this is the
-# hottest path of the library). Checked against ``Tensor.__slots__`` below.
+# hottest path of the library), emitted with and without a Node. Checked against
+# ``Tensor.__slots__`` below.
 _TENSOR_FIELDS = {
     "_data": "data",
     "_ns": "ns",
-    "_requires_grad": "node is not None",
+    "_requires_grad": "{requires_grad}",
     "_grad": "None",
-    "_grad_fn": "node",
+    "_grad_fn": "{node}",
     "_output_nr": "0",
-    "_vc": "counter",
+    "_vc": "{counter}",
     "_hooks": "None",
     "_post_hooks": "None",
     "_retains_grad": "False",
@@ -334,11 +338,11 @@ _CHUNKED = """\
                 node.meta = chunk_meta(ARGS)
 """
 _SAVES_OUT = """\
-            if counter is not None:
-                node.out_data = (data,)
-                node.out_versions = ((counter, 0),)
-                if node.pack is not None:
-                    node.pack_outputs()
+            # the result is saved: it gets a version counter, checked at backward
+            node.out_data = (data,)
+            node.out_versions = ((counter, 0),)
+            if node.pack is not None:
+                node.pack_outputs()
 """
 _FORWARD = """\
         if FORWARD_STATE.active:
@@ -350,8 +354,9 @@ def _tuple(items):
     return f"({items[0]},)" if len(items) == 1 else f"({', '.join(items)})"
 
 
-def _saved_code(n, subset, names):
-    """``saved``/``versions``/``counter`` of the Node when the inputs in ``subset`` require grad.
+def _saved_code(subset, names):
+    """The ``saved`` and ``versions`` arguments of the Node when the inputs in ``subset`` require
+    grad (None: nothing saved).
 
     ``names``: the values the VJPs of those inputs need, in canonical order. An input that
     requires grad is a Tensor; the other one may be a Tensor (saved, version-checked), a Python
@@ -359,33 +364,30 @@ def _saved_code(n, subset, names):
     into it).
     """
     if not names:
-        return []  # Node's defaults: nothing saved
+        return None
     values, versions, other = [], [], None
     for v in names:
-        i = 1 if v == "x" else int(v[1]) if v != "out" else 0
         if v == "out":
             values.append("OUT")
             versions.append("None")
-        elif i in subset:
+            continue
+        i = 1 if v == "x" else int(v[1])
+        if i in subset:
             values.append(f"x{i}")
             versions.append(f"version_of(x{i})")
         else:
             other = i
             values.append(f"(x{i} if t{i} is Tensor or t{i} in PLAIN else protect(ns, d{i}))")
             versions.append(f"(version_of(x{i}) if t{i} is Tensor else None)")
-    lines = [f"saved = {_tuple(values)}"]
     if other is not None and len(names) == 1:
         # Only the other input's value: nothing to unpack at backward unless it is a Tensor.
-        lines.append(f"versions = (version_of(x{other}),) if t{other} is Tensor else NO_VERSIONS")
-    else:
-        lines.append(f"versions = {_tuple(versions)}")
-    if "out" in names:
-        lines.append("counter = [0]")
-    return lines
+        return _tuple(values), f"(version_of(x{other}),) if t{other} is Tensor else NO_VERSIONS"
+    return _tuple(values), _tuple(versions)
 
 
-def _block(n, subset, names):
-    """The Node of the function when exactly the inputs in ``subset`` require grad."""
+def _block(n, subset, names, counters):
+    """The Node of the function when exactly the inputs in ``subset`` require grad; ``counters``:
+    whether some combination saves the result (which then gets a version counter)."""
     lines = []
     for i in subset:
         lines += [
@@ -399,29 +401,27 @@ def _block(n, subset, names):
     nrs = [f"n{i}" if i in subset else "0" for i in ins]
     small = " and ".join(f"n{i} < 16" for i in subset)
     index = f"IDX{n}{''.join(f'[{r}]' for r in nrs)}"
-    saved = _saved_code(n, subset, names)
     args = ["name", "vjp_" + "".join(map(str, subset)), "ns"]
     args += [_tuple([f"e{i}" if i in subset else "None" for i in ins]), "ni"]
     args += [_tuple([f"(d{i}.shape, d{i}.dtype)" if i in subset else "None" for i in ins])]
-    args += ["saved", "versions"] if saved else []
-    return [
-        *lines,
-        f"ni = {index} if {small} else {_tuple(nrs)}",
-        *saved,
-        f"node = Node({', '.join(args)})",
-    ]
+    saved = _saved_code(subset, names)
+    args += saved or ()
+    lines += [f"ni = {index} if {small} else {_tuple(nrs)}", f"node = Node({', '.join(args)})"]
+    if counters:
+        lines.append("counter = [0]" if "out" in names else "counter = None")
+    return lines
 
 
-def _dispatch(n, i, subset, by_subset):
+def _dispatch(n, i, subset, by_subset, counters):
     """Decision tree over which inputs require grad (at least one does): the Node of each
     combination, for inputs ``i`` and after, given that those in ``subset`` do."""
     if i > n:
         canonical = _UNARY_NAMES if n == 1 else _BINARY_NAMES
-        return _block(n, subset, tuple(v for v in canonical if v in by_subset[subset]))
-    take = _dispatch(n, i + 1, subset + (i,), by_subset)
+        return _block(n, subset, tuple(v for v in canonical if v in by_subset[subset]), counters)
+    take = _dispatch(n, i + 1, subset + (i,), by_subset, counters)
     if i == n and not subset:  # the last input requires grad if no other one does
         return take
-    skip = _dispatch(n, i + 1, subset, by_subset)
+    skip = _dispatch(n, i + 1, subset, by_subset, counters)
     return [f"if r{i}:", *("    " + ln for ln in take), "else:", *("    " + ln for ln in skip)]
 
 
@@ -449,6 +449,16 @@ def _callers(names):
     return out
 
 
+def _init(indent, requires_grad, node, counter):
+    """The lines that create the result ``t`` (the one Tensor initialisation of this module)."""
+    pad = " " * indent
+    values = {"requires_grad": requires_grad, "node": node, "counter": counter}
+    return [
+        f"{pad}t = new(Tensor)",
+        *(f"{pad}t.{k} = {v.format(**values)}" for k, v in _TENSOR_FIELDS.items()),
+    ]
+
+
 @cache
 def _source(n, differentiable, names, identity_on_real, may_alias):
     """The code of ``factory(ns, name, fwd, entry, vjps, rule, coerce)``, which returns the
@@ -464,21 +474,25 @@ def _source(n, differentiable, names, identity_on_real, may_alias):
     lines += [f"        data = fwd({args.replace('x', 'd')})", *_ENSURE.splitlines()]
     if may_alias:
         lines += _MAY_ALIAS.splitlines()
-    lines += ["        node = counter = None"]
     if differentiable:
         # What each combination of inputs that require grad saves: its VJPs' names.
         by_subset = {(1,): names[0]}
         if n == 2:
             by_subset.update({(2,): names[1], (1, 2): names[0] + names[1]})
+        saves_out = [("out" in v) for v in by_subset.values()]
         cond = "x1._requires_grad" if n == 1 else "(r1 or r2)"
         lines += [f"        if {cond} and STATE.enabled:"]
-        lines += ["            " + ln for ln in _dispatch(n, 1, (), by_subset)]
+        lines += ["            " + ln for ln in _dispatch(n, 1, (), by_subset, any(saves_out))]
         lines += _CHUNKED.replace("ARGS", _tuple(ins)).splitlines()
-        if any("out" in v for v in by_subset.values()):
+        if all(saves_out):
             lines += _SAVES_OUT.splitlines()
-    lines += ["        t = new(Tensor)", *(f"        t.{k} = {v}" for k, v in _TENSOR_FIELDS.items())]
-    if differentiable:
+        elif any(saves_out):
+            lines += ["            if counter is not None:", *("    " + ln for ln in _SAVES_OUT.splitlines())]
+        lines += _init(12, "True", "node", "counter" if any(saves_out) else "None")
+        lines += ["        else:", *_init(12, "False", "None", "None")]
         lines += _FORWARD.replace("ARGS", _tuple(ins)).splitlines()
+    else:
+        lines += _init(8, "False", "None", "None")
     lines += ["        return t", "    return f"]
     src = "\n".join(lines) + "\n"
     if n == 1:  # the spec's parameter name (the templates number the inputs)
