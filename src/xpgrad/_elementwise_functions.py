@@ -433,12 +433,14 @@ def clip_vjp(xp, g, x, lo, hi, *, needs):
     return gx, glo, ghi
 
 
-def _clip_rule(xp, tangents, primals, out):
+def _clip_rule(xp, tangents, inputs, args=None, out=None, aux=None):
     """torch's clamp_jvp (array bounds) and auto_element_wise (Python scalar bounds, whose
     tangent is 0): the tangent of whichever of x, min, max the result takes. Ties go as in
     torch: to x when both bounds are given, to the bound when only one array bound is."""
-    x, lo, hi = primals
+    x, lo, hi = inputs
     x_t, lo_t, hi_t = tangents
+    if out is None:
+        out = xp.clip(x, lo, hi)
     if x_t is None:
         x_t = xp.zeros_like(out)
     zero = xp.zeros_like(x_t)

@@ -23,11 +23,12 @@ import inspect
 import re
 from functools import cache
 
-from . import _grad_mode
+from . import _forward, _grad_mode
 from ._backends import chunk_meta  # noqa: F401 - (this import and the next ones: read by the generated code)
 from ._engine import NOTHING_TO_UNPACK, OUT, Node  # noqa: F401
 from ._math import conj
 from ._ops import _PLAIN, _protect_array, record
+from ._optable import ELEMENTWISE, LINEAR
 from ._tensor import Tensor, _new, version_of  # noqa: F401
 
 __all__ = [
@@ -46,40 +47,12 @@ __all__ = [
 STATE = _grad_mode.STATE
 
 
-class _Marker:
-    """A forward-mode rule derived from the entry (placeholder until ``_optable`` provides it)."""
-
-    __slots__ = ("name",)
-
-    def __init__(self, name):
-        self.name = name
-
-    def __repr__(self):
-        return self.name
-
-
-LINEAR = _Marker("LINEAR")
-ELEMENTWISE = _Marker("ELEMENTWISE")
-
-
-class _ForwardOff:
-    """Forward mode as the fast paths see it until ``xpgrad._forward`` is wired in: never active."""
-
-    __slots__ = ("active",)
-
-    def __init__(self):
-        self.active = False
-
-
-# The forward-mode hook of the generated functions: after the result is built,
-# ``if FORWARD_STATE.active: forward_propagate(ns, name, rule, inputs, result)``, where
-# ``rule(tangents)`` evaluates the entry's jvp with the primals bound (globals, so that the
-# forward-mode module can be plugged in, and tests can plug in a recorder).
-FORWARD_STATE = _ForwardOff()
-
-
-def forward_propagate(ns, name, rule, inputs, out):
-    raise RuntimeError(f"{name}(): forward-mode AD is not available")
+# Forward mode as the generated code sees it: after the result is built,
+# ``if FORWARD_STATE.active: _forward.propagate(ns, name, rule, inputs, result)``, where
+# ``rule(tangents)`` evaluates the entry's rule with the primals bound. A module global (read at
+# call time: tests can plug in a recorder); the test must stay a plain attribute read, as it runs
+# on every call (a ``threading.local`` attribute costs ~130 ns, 12% of a no-grad ``sin``).
+FORWARD_STATE = _forward.STATE
 
 
 # -- entries -------------------------------------------------------------------------------------
@@ -149,13 +122,15 @@ def name_entries(table):
 
 
 def jvp_of(entry):
-    """The forward-mode rule of ``entry``: ``rule(xp, tangents, primals, out)``.
+    """The forward-mode rule of ``entry``: ``rule(xp, tangents, inputs, args=None, out=None)``,
+    called as ``_optable.jvp_of``'s rules are.
 
     ``tangents``: one per input, None where the input has none (a constant, a Python scalar);
-    ``primals``: the inputs; ``out``: the result. Returns the result's tangent, broadcast to the
-    result's shape and of its dtype (None if no input has a tangent). ``xp`` is the namespace the
-    rule runs on: the xpgrad namespace in forward mode (so that it can itself be differentiated),
-    or a raw backend namespace.
+    ``inputs``: the inputs; ``args``: unused (an elementwise function has no other argument);
+    ``out``: the result (computed by the backend's function of the entry's name if not given).
+    Returns the result's tangent, broadcast to the result's shape and of its dtype (None if no
+    input has a tangent). ``xp`` is the namespace the rule runs on: the xpgrad namespace in
+    forward mode (so that it can itself be differentiated), or a raw backend namespace.
     """
     jvp = entry.jvp
     if jvp is ELEMENTWISE:
@@ -165,10 +140,12 @@ def jvp_of(entry):
     else:
         raw = _explicit_rule(entry)
 
-    def rule(xp, tangents, primals, out):
+    def rule(xp, tangents, inputs, args=None, out=None, aux=None):
+        if out is None:
+            out = getattr(xp, entry.name)(*inputs)
         for t in tangents:
             if t is not None:
-                return _like_result(xp, raw(xp, tangents, primals, out), out)
+                return _like_result(xp, raw(xp, tangents, inputs, out), out)
         return None
 
     rule.__name__ = rule.__qualname__ = f"{entry.name}_jvp"
@@ -232,15 +209,15 @@ def _like_result(xp, r, out):
     return r
 
 
-def _bind(rule, ns, primals, out):
-    return lambda tangents: rule(ns, tangents, primals, out)
+def _bind(rule, ns, inputs, out):
+    return lambda tangents: rule(ns, tangents, inputs, None, out)
 
 
 def forward_hook(ns, name, rule, inputs, out):
     """Forward mode for a hand-written elementwise function (``sign``, ``clip``): propagate the
     tangents of ``inputs`` to ``out`` by ``rule`` (see :func:`jvp_of`)."""
     if FORWARD_STATE.active:
-        forward_propagate(ns, name, _bind(rule, ns, inputs, out), inputs, out)
+        _forward.propagate(ns, name, _bind(rule, ns, inputs, out), inputs, out)
 
 
 # -- the generator ---------------------------------------------------------------------------------
@@ -346,7 +323,7 @@ _SAVES_OUT = """\
 """
 _FORWARD = """\
         if FORWARD_STATE.active:
-            forward_propagate(ns, name, bind(rule, ns, ARGS, t), ARGS, t)
+            _forward.propagate(ns, name, bind(rule, ns, ARGS, t), ARGS, t)
 """
 
 
