@@ -23,7 +23,17 @@ from __future__ import annotations
 
 import math
 
-from ._fastpaths import ELEMENTWISE, LINEAR, _like_result, binary, build, forward_hook, name_entries, unary
+from ._fastpaths import (
+    ELEMENTWISE,
+    LINEAR,
+    RECORD_NO_FORWARD,
+    _like_result,
+    binary,
+    build,
+    forward_hook,
+    name_entries,
+    unary,
+)
 from ._math import conj, is_complex, sgn, to_complex
 from ._ops import record
 from ._tensor import Tensor
@@ -399,9 +409,10 @@ def clip(self, x, /, min=None, max=None):
     data = self._xp.clip(x._data, raw[0], raw[1])
     needs = tuple(type(a) is Tensor and a._requires_grad for a in (x, lo, hi))
     if lo is None and hi is None:
-        t = record(self, "clip", _clip_unbounded_vjp, (x, lo, hi), data)
+        t = record(self, "clip", _clip_unbounded_vjp, (x, lo, hi), data, **RECORD_NO_FORWARD)
     else:
-        t = record(self, "clip", clip_vjp, (x, lo, hi), data, saved=(x, lo, hi), kw={"needs": needs})
+        kw = {"needs": needs}
+        t = record(self, "clip", clip_vjp, (x, lo, hi), data, saved=(x, lo, hi), kw=kw, **RECORD_NO_FORWARD)
     forward_hook(self, "clip", _clip_rule, (x, lo, hi), t)
     return t
 

@@ -29,7 +29,7 @@ from ._engine import NOTHING_TO_UNPACK, OUT, Node  # noqa: F401
 from ._math import conj
 from ._ops import _PLAIN, _protect_array, record
 from ._optable import ELEMENTWISE, LINEAR
-from ._tensor import Tensor, _new, version_of  # noqa: F401
+from ._tensor import Tensor, _init, _new, version_of  # noqa: F401 (version_of: generated code)
 
 __all__ = [
     "ELEMENTWISE",
@@ -209,6 +209,11 @@ def _like_result(xp, r, out):
     return r
 
 
+# ``record`` arguments for a function that propagates its tangents itself (forward_hook): where
+# ``record`` propagates them too (``forward=True`` by default), it must not.
+RECORD_NO_FORWARD = {"forward": False} if "forward" in inspect.signature(record).parameters else {}
+
+
 def _bind(rule, ns, inputs, out):
     return lambda tangents: rule(ns, tangents, inputs, None, out)
 
@@ -231,26 +236,34 @@ MAY_ALIAS_UNARY = frozenset({"real", "imag", "conj", "positive"})
 # ``positive`` would return a copy, its ``real`` a view).
 IDENTITY_ON_REAL_UNARY = frozenset({"real", "conj", "positive"})
 
-# A new Tensor's fields, as the generated code sets them (``_tensor._init``'s, inline: this is the
-# hottest path of the library), emitted with and without a Node. Checked against
-# ``Tensor.__slots__`` below.
-_TENSOR_FIELDS = {
-    "_data": "data",
-    "_ns": "ns",
-    "_requires_grad": "{requires_grad}",
-    "_grad": "None",
-    "_grad_fn": "{node}",
-    "_output_nr": "0",
-    "_vc": "{counter}",
-    "_hooks": "None",
-    "_post_hooks": "None",
-    "_retains_grad": "False",
-    "_base": "None",
-    "_view_fn": "None",
-    "_view_version": "0",
-}
-if set(_TENSOR_FIELDS) != set(Tensor.__slots__) - {"__weakref__"}:  # pragma: no cover
-    raise ImportError("_fastpaths._TENSOR_FIELDS is out of date with Tensor.__slots__")
+
+def _tensor_fields():
+    """A new Tensor's fields as the generated code sets them, inline (this is the hottest path of
+    the library): ``_tensor._init``'s, read from a probe, so that a field added there is set
+    here too. Values are source text; ``{requires_grad}``, ``{node}``, ``{counter}`` are filled
+    in per branch (with or without a Node)."""
+    own = {
+        "_data": "data",
+        "_ns": "ns",
+        "_requires_grad": "{requires_grad}",
+        "_grad_fn": "{node}",
+        "_output_nr": "0",
+        "_vc": "{counter}",
+    }
+    probe = _new(Tensor)
+    _init(probe, None, None, None, 0, None)
+    fields = {}
+    for slot in Tensor.__slots__:
+        if slot == "__weakref__":
+            continue
+        value = getattr(probe, slot)
+        if slot not in own and not (value is None or type(value) in (bool, int)):
+            raise ImportError(f"_fastpaths: Tensor field {slot} starts as {value!r}, not a constant")
+        fields[slot] = own.get(slot, repr(value))
+    return fields
+
+
+_TENSOR_FIELDS = _tensor_fields()
 
 # Names the generated code reads as globals, besides the imports: shared index tuples (so that
 # recording an op allocates none in the common cases), ...
@@ -426,7 +439,7 @@ def _callers(names):
     return out
 
 
-def _init(indent, requires_grad, node, counter):
+def _create(indent, requires_grad, node, counter):
     """The lines that create the result ``t`` (the one Tensor initialisation of this module)."""
     pad = " " * indent
     values = {"requires_grad": requires_grad, "node": node, "counter": counter}
@@ -465,11 +478,11 @@ def _source(n, differentiable, names, identity_on_real, may_alias):
             lines += _SAVES_OUT.splitlines()
         elif any(saves_out):
             lines += ["            if counter is not None:", *("    " + ln for ln in _SAVES_OUT.splitlines())]
-        lines += _init(12, "True", "node", "counter" if any(saves_out) else "None")
-        lines += ["        else:", *_init(12, "False", "None", "None")]
+        lines += _create(12, "True", "node", "counter" if any(saves_out) else "None")
+        lines += ["        else:", *_create(12, "False", "None", "None")]
         lines += _FORWARD.replace("ARGS", _tuple(ins)).splitlines()
     else:
-        lines += _init(8, "False", "None", "None")
+        lines += _create(8, "False", "None", "None")
     lines += ["        return t", "    return f"]
     src = "\n".join(lines) + "\n"
     if n == 1:  # the spec's parameter name (the templates number the inputs)
@@ -508,7 +521,7 @@ def _unary_view(ns, name, entry, f, x, data):
     """The result of unary ``f`` that returned memory of ``x``: a view of ``x`` (torch's rule)."""
     vjp = entry.vjps[0]
     saved = tuple(x if n == "x" else OUT for n in entry.names[0])
-    t = record(ns, name, vjp, (x,), data, saved=saved, view_of=x)
+    t = record(ns, name, vjp, (x,), data, saved=saved, view_of=x, **RECORD_NO_FORWARD)
     if t._base is not None:
         ns._set_view_fn(t, x, f)
     forward_hook(ns, name, jvp_of(entry), (x,), t)
