@@ -22,6 +22,7 @@ Conventions (torch.autograd's, see derivatives.yaml):
 from __future__ import annotations
 
 import math
+import textwrap
 
 from ._fastpaths import (
     ELEMENTWISE,
@@ -637,8 +638,8 @@ def docstring(name):
     deviations = _DEVIATIONS.get(name)
     if name in BINARY and any(v != "out" for names in BINARY[name].names for v in names):
         deviations = _SCALAR_OPERAND if deviations is None else f"{deviations}; {_SCALAR_OPERAND}"
-    deviations = deviations or "none"
-    return f"{summary}\n\nGradient: {gradient}.\nDeviations from torch: {deviations}."
+    paragraphs = (summary, f"Gradient: {gradient}.", f"Deviations from torch: {deviations or 'none'}.")
+    return "\n\n".join(textwrap.fill(p, 88) for p in paragraphs)
 
 
 clip.__doc__ = docstring("clip")
