@@ -348,7 +348,8 @@ def _pow_vjp1_tensor(xp, g, x1, x2, out):
     return _pow_vjp1(xp, g, x1, x2)
 
 
-_POW_ARRAY = name_entries({"pow": binary(_pow_vjp1_tensor, _pow_vjp2, jvp=ELEMENTWISE)})["pow"]
+_POW_ARRAY = binary(_pow_vjp1_tensor, _pow_vjp2, jvp=ELEMENTWISE)
+_POW_ARRAY.name = "pow"
 
 
 def make_pow(ns, fwd):
@@ -370,15 +371,15 @@ def make_pow(ns, fwd):
 # ``sign`` is torch's ``sign`` for real input (piecewise constant: saves nothing) and its ``sgn``
 # for complex input (saves the input and the result).
 UNARY_METHODS = ("sign",)
-_SIGN = name_entries(
-    {"sign": unary(_zeros, jvp=ELEMENTWISE), "sgn": unary(_sgn_vjp, jvp=_sgn_jvp)},
-)
+_SIGN_REAL = unary(_zeros, jvp=ELEMENTWISE)
+_SIGN_COMPLEX = unary(_sgn_vjp, jvp=_sgn_jvp)
+_SIGN_REAL.name = _SIGN_COMPLEX.name = "sign"
 
 
 def make_sign(ns, fwd):
-    """``sign``: two fast paths, chosen by the dtype (see ``_SIGN``)."""
-    real_sign = build(ns, _SIGN["sign"], fwd)
-    complex_sign = build(ns, _SIGN["sgn"], fwd, name="sign")
+    """``sign``: two fast paths, chosen by the dtype."""
+    real_sign = build(ns, _SIGN_REAL, fwd)
+    complex_sign = build(ns, _SIGN_COMPLEX, fwd)
     coerce = ns._coerce_unary
     is_complex_dtype = ns._is_complex_dtype
 
