@@ -105,6 +105,14 @@ def test_abs_and_sign_of_complex_follow_torchs_rules():
     np.testing.assert_allclose(sgn_t, [0j, 2**0.5 - 2**0.5 * 1j])
 
 
+def test_atan2_tangent_at_the_origin_is_0_deviation():
+    # torch.autograd.forward_ad gives nan there (0/0 in its formula); xpgrad gives 0, as the
+    # first-order gradient both give (docs/deviations.md).
+    zero = np.zeros(1)
+    rule = _fastpaths.jvp_of(ef.BINARY["atan2"])
+    np.testing.assert_array_equal(rule(np, (np.ones(1), np.ones(1)), (zero, zero)), [0.0])
+
+
 def test_clip_ties_follow_torchs_clamp_jvp():
     # torch.autograd.forward_ad on torch.clamp at x == min and x == max: with both array bounds
     # the tangent is x's; with one array bound, the bound's; Python scalar bounds are inclusive.
