@@ -488,7 +488,8 @@ def _source(n, differentiable, names, identity_on_real, may_alias):
     if n == 1:  # the spec's parameter name (the templates number the inputs)
         src = re.sub(r"\bx1\b", "x", src)
     kind = ("unary", "binary")[n - 1] + ("" if differentiable else " non-differentiable")
-    return compile(src, f"<xpgrad {kind} fast path>", "exec"), src
+    # A file name under the package (xpgrad's own frames are left out of anomaly tracebacks).
+    return compile(src, f"{__file__} (generated {kind} fast path)", "exec"), src
 
 
 def _factory(n, differentiable, names=None, identity_on_real=False, may_alias=False):
