@@ -1,7 +1,7 @@
 """The suite catches bugs: plant a slightly wrong VJP, run the runner on that function's samples,
 and check that failures are reported, naming the function and the sample.
 
-Elementwise functions are closures built per namespace (``_ops.make_unary``): the planted one
+Elementwise functions are closures built per namespace (``_fastpaths.make_unary``): the planted one
 replaces the namespace attribute. Table entries (``_optable.op``) hold their VJPs: the planted
 one replaces them in the entry (and drops the node VJPs built from them). Functions not yet in
 the table look their VJP up as a module global when they record: the planted one replaces that
@@ -17,7 +17,7 @@ import pytest
 
 from xpgrad import _linear_algebra_functions, _statistical_functions
 from xpgrad import linalg as _linalg
-from xpgrad._ops import make_unary
+from xpgrad._fastpaths import make_unary
 from xpgrad.conformance._report import Report
 from xpgrad.conformance._suite import checks_for
 from xpgrad.testing import assert_check, iter_cases, op_db, run_check

@@ -246,7 +246,6 @@ def _functions(tree: ast.Module, prefix: str = ""):
 # the one wrapper template): the test fails for any other long function, and for an entry here
 # that is no longer too long (remove it then). The list is to become empty.
 LONG_FUNCTIONS_BEING_SPLIT = {
-    "_ops.py::make_binary": "issue 10, item 2: one wrapper template",
     "_function.py::Function.apply": "not yet split (Function.apply records a custom Function's node)",
 }
 

@@ -33,7 +33,7 @@ from . import fft as _fft_mod
 from . import linalg as _linalg_mod
 from . import special as _special_mod
 from ._backends import Backend, rechunked, resolve
-from ._ops import make_binary, make_nondiff, make_unary, record
+from ._ops import record
 from ._tensor import ForeignCounter, Tensor, _NotOperand, counter_of
 
 __all__ = ["Namespace", "namespace"]
@@ -101,27 +101,10 @@ class Namespace(types.ModuleType):
         )
         self._complex_dtypes = tuple(getattr(xp, n) for n in ("complex64", "complex128") if hasattr(xp, n))
         self._ensure = backend.ensure if backend.scalar_results else (lambda a: a)
-        # Elementwise functions: closures over the backend function, bound once.
-        for name, vjp in _elementwise_functions.UNARY.items():
-            setattr(self, name, make_unary(self, name, getattr(xp, name), vjp))
-        for name, (v1, v2) in _elementwise_functions.BINARY.items():
-            fwd = getattr(xp, name)
-            if name == "pow":  # its saved set depends on the exponent's type
-                setattr(self, name, _elementwise_functions.make_pow(self, fwd))
-                continue
-            setattr(self, name, make_binary(self, name, fwd, v1, v2))
-        for name in _elementwise_functions.NONDIFF_UNARY:
-            setattr(self, name, make_nondiff(self, name, getattr(xp, name), 1))
-        for name in _elementwise_functions.NONDIFF_BINARY:
-            setattr(self, name, make_nondiff(self, name, getattr(xp, name), 2))
-        for fname in (
-            list(_elementwise_functions.UNARY)
-            + list(_elementwise_functions.BINARY)
-            + list(_elementwise_functions.NONDIFF_UNARY + _elementwise_functions.NONDIFF_BINARY)
-        ):
-            fn = getattr(self, fname)
-            fn.__doc__ = getattr(getattr(xp, fname), "__doc__", None) or _SUMMARIES.get(fname)
-            fn.__module__ = self.__name__
+        # Elementwise functions: generated from their table entries, closures over the backend's
+        # function, bound once.
+        for name, fn in _elementwise_functions.functions(self):
+            setattr(self, name, fn)
         self.linalg = _linalg_mod.LinalgNamespace(self)
         self.fft = _fft_mod.FFTNamespace(self)
         self.special = _special_mod.SpecialNamespace(self)  # an extension beyond the standard
@@ -281,14 +264,10 @@ _SUMMARIES = {
     "astype": "Copy of an array cast to a dtype. The gradient is cast back to the input's dtype "
     "(its real part for a real input).",
     "can_cast": "Whether a cast from one dtype to another may occur under the standard's casting rules.",
-    "ceil": "Rounds each element toward +infinity. Gradient zero, as torch.",
-    "clip": "Clamps each element to [min, max]. Gradient 1 inside the range and at its bounds "
-    "(as torch); tensor bounds get the gradient where they are selected.",
     "empty": "An uninitialized array of the given shape (a leaf; requires_grad=False by default).",
     "empty_like": "An uninitialized array with the shape and dtype of x.",
     "eye": "A two-dimensional array with ones on the k-th diagonal and zeros elsewhere.",
     "finfo": "Machine limits of a floating-point dtype.",
-    "floor": "Rounds each element toward -infinity. Gradient zero, as torch.",
     "from_dlpack": "An array from an object supporting the DLPack protocol (shares memory where the "
     "backend does).",
     "full_like": "An array with the shape and dtype of x, filled with fill_value.",
@@ -300,7 +279,6 @@ _SUMMARIES = {
     "matrix_transpose": "Transposes the last two axes (a view).",
     "ones": "An array of the given shape filled with ones.",
     "ones_like": "An array of ones with the shape and dtype of x.",
-    "round": "Rounds each element to the nearest integer (half to even). Gradient zero, as torch.",
     "result_type": "The dtype of an operation on the given arrays and dtypes (type promotion).",
     "take": "Elements of x at the given integer indices along an axis. Repeated indices accumulate "
     "their gradients; a later in-place change of the indices makes backward raise.",
@@ -309,7 +287,6 @@ _SUMMARIES = {
     "tensordot": "Sum of products over the given axes of two arrays.",
     "tril": "The lower triangle (below the k-th diagonal) of each matrix; zeros above.",
     "triu": "The upper triangle (above the k-th diagonal) of each matrix; zeros below.",
-    "trunc": "Rounds each element toward zero. Gradient zero, as torch.",
     "vecdot": "Dot product of vectors along an axis (conjugating x1 for complex inputs).",
     "zeros": "An array of the given shape filled with zeros.",
     "zeros_like": "An array of zeros with the shape and dtype of x.",
