@@ -325,3 +325,14 @@ def test_an_aux_value_named_like_an_input_is_what_is_saved_for_it():
         x += 1  # the padded copy is saved, not x: backward does not raise (as torch)
     xp.sum(y).backward()
     np.testing.assert_allclose(x.grad.data, [2.0, 2.0, 2.0])
+
+
+def test_grad_fn_names_follow_one_style():
+    x = xp.asarray(np.ones((2, 2)), requires_grad=True)
+    assert repr(xp.sin(x).grad_fn) == "<SinBackward>"
+    assert repr(xp.sum(x).grad_fn) == "<SumBackward>"
+    assert repr(xp.linalg.inv(x + xp.eye(2)).grad_fn) == "<LinalgInvBackward>"
+    assert repr(xp.cumulative_sum(x, axis=0).grad_fn) == "<CumulativeSumBackward>"
+    assert repr(xp.fft.fft(x).grad_fn) == "<FftFftBackward>"
+    assert repr(x[0].grad_fn) == "<GetitemBackward>"
+    assert xp.linalg.inv(x + xp.eye(2)).grad_fn.name == "linalg.inv"

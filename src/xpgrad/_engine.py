@@ -32,6 +32,7 @@ from ._graph import (
     OUTS,
     RELEASED,
     Node,
+    backward_name,
     OutRef,
     Packed,
     bump_version,
@@ -683,7 +684,7 @@ def _check_finite(node, g):
     if not bool(xp.all(xp.isfinite(data))):
         where = "".join(node.trace) if node.trace else "(no forward trace recorded)"
         raise RuntimeError(
-            f"Function '{node.name}Backward' returned nan or inf values in its gradient. "
+            f"Function '{backward_name(node.name)}' returned nan or inf values in its gradient. "
             f"Its forward was called at:\n{where}"
         )
 

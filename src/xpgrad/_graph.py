@@ -211,7 +211,7 @@ class Node:
         self.out_data = tuple(None if d is None else packer.pack_output(ns, d) for d in self.out_data)
 
     def __repr__(self):
-        return f"<{self.name}Backward>"
+        return f"<{backward_name(self.name)}>"
 
     @property
     def next_functions(self):
@@ -242,3 +242,12 @@ class AccumulateGrad:
 
     def __repr__(self):
         return "<AccumulateGrad>"
+
+
+def backward_name(op_name):
+    """The name of the node of op ``op_name``, in one style: the op's name in CamelCase, then
+    ``Backward``. ``sum`` gives ``SumBackward``, ``linalg.solve`` ``LinalgSolveBackward``,
+    ``cumulative_sum`` ``CumulativeSumBackward``, a custom Function ``MyOp`` ``MyOpBackward``
+    (torch's names add a version digit, ``SumBackward0``)."""
+    parts = op_name.replace(".", "_").split("_")
+    return "".join(p[:1].upper() + p[1:] for p in parts if p) + "Backward"

@@ -81,7 +81,7 @@ class saved_tensors_hooks:
 class detect_anomaly:
     """Record forward tracebacks and fail on the first backward op that produces NaN or inf.
 
-    The error names the op (``'<op>Backward' returned nan or inf values``) and shows the
+    The error names the op's node (``'SqrtBackward' returned nan or inf values``) and shows the
     traceback of the forward call that created it. It slows forward and backward: use it to
     debug, not in production. Context manager and decorator.
 
