@@ -62,7 +62,7 @@ _LAZY_BACKENDS = {
     "dask": "dask.array",
     "array_api_strict": "array_api_strict",
 }
-_LAZY_MODULES = {"functional", "optim", "testing"}
+_LAZY_MODULES = {"forward_ad", "functional", "optim", "testing"}
 
 
 def __getattr__(name):

@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import inspect
 
-from . import _grad_mode
+from . import _forward, _grad_mode
 from ._backends import chunk_meta
 from ._engine import NOTHING_TO_UNPACK, OUT, OUTS, Node
 from ._tensor import ForeignCounter, Tensor, _init, _new, _NotOperand, counter_of, version_of
 
 STATE = _grad_mode.STATE
+FW = _forward.STATE  # forward mode: ``FW.active`` is 0 unless a dual level is open
 
 __all__ = ["record", "record_multi", "target", "make_unary", "make_binary", "make_nondiff"]
 
@@ -228,6 +229,8 @@ def record(ns, name, vjp, inputs, out, saved=(), kw=None, view_of=None, alias_ch
         _init(t, ns, out, None, 0, counter)
     if view_of is not None and ns._backend.aliases:
         ns._mark_view(t, view_of)
+    if FW.active:
+        _forward.propagate(ns, name, _forward.rule_for(ns, name, inputs, t, kw), inputs, t)
     return t
 
 
@@ -278,7 +281,10 @@ def record_multi(ns, name, vjp, inputs, outs, saved=(), kw=None, differentiable=
         for t, v in zip(results, view_of):
             if v is not None:
                 ns._mark_view(t, v)
-    return tuple(results)
+    results = tuple(results)
+    if FW.active:
+        _forward.propagate(ns, name, _forward.rule_for(ns, name, inputs, results, kw), inputs, results)
+    return results
 
 
 # --------------------------------------------------------------------------------------------
@@ -330,6 +336,7 @@ def make_unary(ns, name, fwd, vjp):
     identity_on_real = name in IDENTITY_ON_REAL_UNARY
     chunked = backend.chunked
     isdtype = ns._xp.isdtype
+    jvp = _forward.unary_rule(name, vjp, names)
 
     def f(x, /):
         if type(x) is not Tensor or x._ns is not ns:
@@ -387,6 +394,7 @@ def make_unary(ns, name, fwd, vjp):
             t._base = None
             t._view_fn = None
             t._view_version = 0
+            t._fw = None
         else:
             t._data = data
             t._ns = ns
@@ -401,6 +409,9 @@ def make_unary(ns, name, fwd, vjp):
             t._base = None
             t._view_fn = None
             t._view_version = 0
+            t._fw = None
+        if FW.active:
+            _forward.propagate(ns, name, lambda ts: jvp(x, t, ts), (x,), t)
         return t
 
     f.__name__ = f.__qualname__ = name
@@ -454,6 +465,7 @@ def make_binary(ns, name, fwd, vjp1, vjp2):
     ensure = ns._ensure
     chunked = ns._backend.chunked
     coerce = ns._coerce_binary
+    jvp = _forward.binary_rule(name, vjp1, names1, vjp2, names2)
 
     def f(x1, x2, /):
         t1 = type(x1)
@@ -541,6 +553,7 @@ def make_binary(ns, name, fwd, vjp1, vjp2):
             t._base = None
             t._view_fn = None
             t._view_version = 0
+            t._fw = None
         else:
             t._data = data
             t._ns = ns
@@ -555,6 +568,9 @@ def make_binary(ns, name, fwd, vjp1, vjp2):
             t._base = None
             t._view_fn = None
             t._view_version = 0
+            t._fw = None
+        if FW.active:
+            _forward.propagate(ns, name, lambda ts: jvp(x1, x2, t, ts), (x1, x2), t)
         return t
 
     f.__name__ = f.__qualname__ = name
