@@ -203,6 +203,18 @@ def bump_version(t):
 
 
 _next_seq = itertools.count().__next__
+
+
+def _fw_active():
+    from ._forward import STATE
+
+    return STATE.active != 0
+
+
+def _fw_out_tangent(node, index, t):
+    from ._forward import out_tangent
+
+    out_tangent(node, index, t)
 _STATE = _grad_mode.STATE
 _SEQ = operator.attrgetter("seq")
 
@@ -337,6 +349,8 @@ def _unpack_saved(node, create_graph, Tensor):
                 data = data.get(node.name)._data
             if create_graph:
                 data = Tensor._wrap_output(node.ns, data, node, s.index, counter)
+                if _fw_active():
+                    _fw_out_tangent(node, s.index, data)
             out.append(data)
         else:
             out.append(s)
@@ -435,9 +449,16 @@ def run_backward(
 
     With ``accumulate`` the results go into ``.grad`` of the leaves (or of ``inputs`` only);
     otherwise (``xpgrad.grad``) the gradients of ``inputs`` are returned and nothing is stored.
-    ``root_grads`` are raw arrays, or Tensors under ``create_graph``.
+    ``root_grads`` are raw arrays, or Tensors under ``create_graph`` or while a dual level is open.
     """
+    from ._forward import STATE as FW
     from ._tensor import Tensor
+
+    # Forward-over-reverse (issue 14): while a dual level is open, VJPs run on Tensors (the
+    # create_graph path; grad mode stays as create_graph says), so that the tangents of saved
+    # values flow into the gradients.
+    create_graph_requested = create_graph
+    create_graph = create_graph or FW.active != 0
 
     # What to capture: leaves by identity, non-leaves by (node, output index).
     want_leaf = None
@@ -518,7 +539,7 @@ def run_backward(
 
     state = _grad_mode.STATE
     prev_enabled = state.enabled
-    state.enabled = create_graph
+    state.enabled = create_graph_requested
     quiet = [b.quiet() for b in backends]
     for q in quiet:
         q.__enter__()
