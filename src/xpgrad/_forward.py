@@ -411,26 +411,28 @@ def make_dual(primal, tangent, *, level=None):
             f"{fname}: making a dual Tensor based on a Tensor that already has a forward gradient "
             f"at the same level {lvl} is not supported"
         )
-    from ._ops import record
-
     # The dual is a view of the primal (as torch's): differentiable with respect to it in
     # reverse mode, an alias in memory. Tangents of the primal at outer levels carry over.
     n = STATE.active
     STATE.active = lvl
     try:
-        d = record(ns, "make_dual", _identity_vjp, (primal,), primal._data, view_of=primal)
-        if d._base is not None:
-            ns._set_view_fn(d, primal, _alias)
+        d = _alias(primal, "make_dual")
     finally:
         STATE.active = n
     set_tangent(d, lvl, tangent)
     return d
 
 
-def _alias(b):
-    # The view function of a dual Tensor: the identity, as a fresh alias (replayed on a base's
-    # value or tangent).
-    return b._ns.reshape(b, tuple(b.shape))
+def _alias(b, name="alias"):
+    """A new Tensor that is a view of all of ``b`` (identity in value and gradient); also the view
+    function of such a view, replayed on a base's value or tangent."""
+    from ._ops import record
+
+    ns = b._ns
+    t = record(ns, name, _identity_vjp, (b,), b._data, view_of=b)
+    if t._base is not None:
+        ns._set_view_fn(t, b, _alias)
+    return t
 
 
 def unpack_dual(t, *, level=None):
@@ -572,6 +574,7 @@ def _sign_rule(ns, inputs, out, kw, ts):
 
 _RECORD_RULES = {
     "make_dual": lambda ns, inputs, out, kw, ts: ts[0],
+    "alias": lambda ns, inputs, out, kw, ts: ts[0],
     "positive": lambda ns, inputs, out, kw, ts: ts[0],
     "conj": lambda ns, inputs, out, kw, ts: ns.conj(ts[0]),
     "real": lambda ns, inputs, out, kw, ts: ns.real(ts[0]),
