@@ -171,28 +171,26 @@ def _zero_tangent(v):
 def _input_tangents(inputs, level):
     """One tangent per input at ``level`` (zeros where none), or None if no input has one."""
     found = False
-    out = []
+    raw = []
     for a in inputs:
         if type(a) is Tensor:
             tan = tangent_of(a, level) if (a._fw is not None or a._base is not None) else None
-            if tan is not None:
-                found = True
-                out.append(tan)
-            else:
-                out.append(_zero_input(a))
+            found = found or tan is not None
         elif isinstance(a, (tuple, list)):  # a sequence input (concat, stack)
-            sub = []
-            for e in a:
-                tan = tangent_of(e, level) if type(e) is Tensor else None
-                if tan is not None:
-                    found = True
-                    sub.append(tan)
-                else:
-                    sub.append(_zero_tangent(e))
-            out.append(tuple(sub))
+            tan = tuple(tangent_of(e, level) if type(e) is Tensor else None for e in a)
+            found = found or any(e is not None for e in tan)
         else:
-            out.append(_zero_tangent(a))
-    return tuple(out) if found else None
+            tan = None
+        raw.append(tan)
+    if not found:
+        return None
+    out = []
+    for a, tan in zip(inputs, raw):
+        if type(tan) is tuple:
+            out.append(tuple(_zero_tangent(e) if t is None else t for e, t in zip(a, tan)))
+        else:
+            out.append(_zero_tangent(a) if tan is None else tan)
+    return tuple(out)
 
 
 def _forget_zeros(tangents):
@@ -572,7 +570,22 @@ def _sign_rule(ns, inputs, out, kw, ts):
     return ns.zeros_like(out)
 
 
+def _add_at_rule(ns, inputs, out, kw, ts):
+    from ._manipulation_functions import _add_at
+
+    return _add_at(ns, ts[0], kw["index"], kw["axis"], tuple(out.shape))
+
+
+def _no_tangent(ns, inputs, out, kw, ts):
+    # Graph-only placeholders of in-place writes (their tangents: after_inplace/after_setitem).
+    return None
+
+
 _RECORD_RULES = {
+    "index_add": lambda ns, inputs, out, kw, ts: ns._index_add(tuple(out.shape), out.dtype, kw["key"], ts[0]),
+    "add_at": _add_at_rule,
+    "index_put": _no_tangent,
+    "copy_slices": _no_tangent,
     "make_dual": lambda ns, inputs, out, kw, ts: ts[0],
     "alias": lambda ns, inputs, out, kw, ts: ts[0],
     "positive": lambda ns, inputs, out, kw, ts: ts[0],
