@@ -215,6 +215,8 @@ def _fw_out_tangent(node, index, t):
     from ._forward import out_tangent
 
     out_tangent(node, index, t)
+
+
 _STATE = _grad_mode.STATE
 _SEQ = operator.attrgetter("seq")
 

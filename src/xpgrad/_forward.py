@@ -603,7 +603,12 @@ _RECORD_RULES = {
     "flip": lambda ns, inputs, out, kw, ts: ns.flip(ts[0], axis=kw["axis"]),
     "getitem": lambda ns, inputs, out, kw, ts: ts[0][kw["key"]],
     "stack": lambda ns, inputs, out, kw, ts: ns.stack(ts, axis=kw["axis"]),
+    "concat": lambda ns, inputs, out, kw, ts: ns.concat(
+        ts, axis=None if kw["shapes"] is not None else kw["axis"]
+    ),
     "matmul": _matmul_rule,
+    "matrix_transpose": lambda ns, inputs, out, kw, ts: ns.matrix_transpose(ts[0]),
+    "where": lambda ns, inputs, out, kw, ts: ns.where(kw["condition"], ts[0], ts[1]),
     "sign": _sign_rule,
 }
 

@@ -142,8 +142,7 @@ class Function(metaclass=_FunctionMeta):
         """Forward mode: the tangent of each output from one tangent per ``forward`` argument
         (zeros for a Tensor argument without one, None for a non-Tensor argument)."""
         raise NotImplementedError(
-            "You must implement the jvp function for custom autograd.Function to use it with "
-            "forward mode AD."
+            "You must implement the jvp function for custom autograd.Function to use it with forward mode AD."
         )
 
     @classmethod

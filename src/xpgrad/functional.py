@@ -174,7 +174,9 @@ def _forward_pass(func, ins, vs, fname):
     """``func(*ins)`` on dual Tensors with tangents ``vs`` (None: no tangent for that input):
     ``(is_tuple, outputs, tangents)``, a tangent None for an output that got none."""
     with _Level():
-        duals = tuple(p if w is None else _forward.make_dual(p, _tangent_like(w, p, fname)) for p, w in zip(ins, vs))
+        duals = tuple(
+            p if w is None else _forward.make_dual(p, _tangent_like(w, p, fname)) for p, w in zip(ins, vs)
+        )
         is_tuple, outs = _call(func, duals, fname)
         level = _forward.STATE.depth - 1
         tans = tuple(_forward.tangent_of(o, level) for o in outs)
@@ -273,9 +275,9 @@ def _check_jacobian_args(create_graph, strict, vectorize, strategy, fname):
     if strategy == "forward-mode":
         if create_graph:
             raise NotImplementedError(
-                f"{fname}(): `create_graph=True` and `strategy=\"forward-mode\"` are not supported "
+                f'{fname}(): `create_graph=True` and `strategy="forward-mode"` are not supported '
                 "together (as in torch). Please either set `create_graph=False` or "
-                "`strategy=\"reverse-mode\"`."
+                '`strategy="reverse-mode"`.'
             )
         if not vectorize:
             raise NotImplementedError(
@@ -450,5 +452,7 @@ def hvp(
                     )
                 tan = p._ns.zeros_like(p.detach())
             res.append(tan)
-        value = _forward.unpack_dual(outs[0])[0] if _forward.tangent_of(outs[0], level) is not None else outs[0]
+        value = (
+            _forward.unpack_dual(outs[0])[0] if _forward.tangent_of(outs[0], level) is not None else outs[0]
+        )
     return _finish((value,), create_graph, False), _finish(tuple(res), create_graph, in_tuple)
