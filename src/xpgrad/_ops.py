@@ -55,7 +55,7 @@ def _edges(inputs):
     return tuple(targets), tuple(idx), tuple(meta)
 
 
-def needs_grad(*inputs) -> bool:
+def _needs_node(*inputs) -> bool:
     """True if grad mode is on and any of ``inputs`` is a Tensor that requires grad."""
     if not STATE.enabled:
         return False
@@ -63,6 +63,16 @@ def needs_grad(*inputs) -> bool:
         if type(a) is Tensor and a._requires_grad:
             return True
     return False
+
+
+def needs_grad(*inputs) -> bool:
+    """True if an op on ``inputs`` must go through :func:`record`: grad mode is on and one of them
+    requires grad, or a dual level is open and one of them has a tangent (forward mode). An op
+    that skips ``record`` when this is False (a cheaper path for constants) never loses a
+    gradient or a tangent."""
+    if _needs_node(*inputs):
+        return True
+    return FW.active != 0 and _forward.has_tangent(*inputs)
 
 
 # Types of ``kw``/``saved`` values that are never arrays (skipped quickly by the protection scan;
@@ -215,7 +225,7 @@ def record(ns, name, vjp, inputs, out, saved=(), kw=None, view_of=None, alias_ch
             # A view op whose backend made a copy (torch's reshape of a non-contiguous array):
             # not a view, and no shared version counter (an in-place change of it is its own).
             view_of = None
-    if needs_grad(*inputs) and ns._is_differentiable_dtype(out.dtype):
+    if _needs_node(*inputs) and ns._is_differentiable_dtype(out.dtype):
         node, saved = _node(ns, name, vjp, inputs, saved, kw)
         if any(s is OUT for s in saved):
             if counter is None:
@@ -258,7 +268,7 @@ def record_multi(ns, name, vjp, inputs, outs, saved=(), kw=None, differentiable=
     else:
         counters = [None] * len(outs)
     results = []
-    if needs_grad(*inputs) and any(differentiable):
+    if _needs_node(*inputs) and any(differentiable):
         node, saved = _node(ns, name, vjp, inputs, saved, kw)
         node.n_out = len(outs)
         node.out_meta = tuple((o.shape, o.dtype) for o in outs)

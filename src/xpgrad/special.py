@@ -31,7 +31,7 @@ import types
 from dataclasses import dataclass, field
 
 from . import _backends
-from ._ops import OUT, record
+from ._ops import OUT, needs_grad, record
 from ._tensor import Tensor
 
 __all__ = ["SpecialNamespace", "FUNCTIONS", "ALIASES", "special_of"]
@@ -1264,7 +1264,7 @@ def _make(special, fn, public_name):
         data = _arrays(ns._backend, fn, data, float_params)[0]
         out = getattr(raw_special, fn.name)(*data)
         needs = tuple(t is not None and t._requires_grad for t in inputs)
-        if not any(needs):
+        if not any(needs) and not needs_grad(*inputs):  # (needs_grad: also a tangent, forward mode)
             return Tensor._wrap_plain(ns, ns._ensure(out))
         saved = tuple(t if t is not None else d for t, d in zip(inputs, data)) + (OUT,)
         return record(ns, qualified, _vjp, tuple(inputs), out, saved=saved, kw={"fn": fn, "needs": needs})
