@@ -20,7 +20,9 @@ rule is in: ``STRICT_RULES``).
 
 from __future__ import annotations
 
+import contextlib
 import traceback
+import warnings
 
 import numpy as np
 
@@ -88,7 +90,9 @@ def run_forward_check(
     result = CheckResult(op.name, name, dtype, check, backend, "pass", seed=seed)
     reason = None
     if apply_xfail:
-        reason = find_xfail(op, sample, check, dtype, backend) or find_known(known, op.name, name, dtype, check)
+        reason = find_xfail(op, sample, check, dtype, backend) or find_known(
+            known, op.name, name, dtype, check
+        )
         if reason is None:
             inherited = find_xfail(op, sample, _INHERITS[check], dtype, backend) or find_known(
                 known, op.name, name, dtype, _INHERITS[check]
@@ -140,7 +144,9 @@ def assert_forward_check(op, sample, dtype, ns, check, **kwargs) -> CheckResult:
             raise AssertionError(f"{r.op} [{r.sample}, {r.dtype}, {r.backend}] {r.check}: {r.message}")
         pytest.xfail(f"no forward rule yet: {r.message.splitlines()[0]}")
     if r.status == "fail":
-        raise AssertionError(f"{r.op} [{r.sample}, {r.dtype}, {r.backend}] {r.check}: {r.message} (seed {r.seed})")
+        raise AssertionError(
+            f"{r.op} [{r.sample}, {r.dtype}, {r.backend}] {r.check}: {r.message} (seed {r.seed})"
+        )
     return r
 
 
@@ -250,7 +256,7 @@ def _run(op, sample, dtype, ns, check, seed, rtol, atol):
 
     # torch
     try:
-        with tfw.dual_level():
+        with _quiet_torch_forward_ad(), tfw.dual_level():
             tin = _torch_duals(sample, dtype, tangents, rev, tfw)
             ts = _diff_outputs(select(op.call_torch(txp, *tin.args, **tin.kwargs), txp))
             if rev:
@@ -258,7 +264,10 @@ def _run(op, sample, dtype, ns, check, seed, rtol, atol):
                 troots = [(t, c) for (_, t), c in zip(ts, cots) if t.requires_grad]
                 if troots:
                     tgs = torch.autograd.grad(
-                        [t for t, _ in troots], tduals, [torch.tensor(c) for _, c in troots], allow_unused=True
+                        [t for t, _ in troots],
+                        tduals,
+                        [torch.tensor(c) for _, c in troots],
+                        allow_unused=True,
                     )
                 else:
                     tgs = (None,) * len(tduals)
@@ -284,6 +293,17 @@ def _run(op, sample, dtype, ns, check, seed, rtol, atol):
             continue
         acc.add(_assert_close(x if x is not None else np.zeros_like(t), t, rtol, atol, w))
     return acc.max_abs, acc.max_rel
+
+
+@contextlib.contextmanager
+def _quiet_torch_forward_ad():
+    """torch's forward AD loads its decompositions through torch.jit.script on first use, which
+    warns (DeprecationWarning, torch 2.13): not a difference of xpgrad's, so not an error here."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message="`torch.jit.script` is deprecated", category=DeprecationWarning
+        )
+        yield
 
 
 def _duals_of(inputs):
