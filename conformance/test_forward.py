@@ -12,8 +12,7 @@ from __future__ import annotations
 import pytest
 
 from xpgrad.conformance._suite import forward_pytest_params
-from xpgrad.testing import iter_cases, op_db
-from xpgrad.testing import _forward_runner
+from xpgrad.testing import _forward_runner, iter_cases, op_db
 from xpgrad.testing._forward_runner import assert_forward_check, run_forward_check
 
 from .conftest import backend_name, known_differences
