@@ -582,3 +582,55 @@ def test_jacobian_strategy_must_be_known():
         F.jacobian(f_wide, _ours(X0)[0], strategy="sideways")
     with pytest.raises(ValueError, match="'forward-mode' or 'reverse-mode'"):
         F.hessian(f_scalar, _ours(X0)[0], outer_jacobian_strategy="sideways")
+
+
+# -- the derivative table's rules through propagate -------------------------------------------------
+
+from xpgrad._optable import ELEMENTWISE, LINEAR, apply, op  # noqa: E402
+
+
+def _tbl_mul_vjps(xp, g, x1, x2, *, needs):
+    return (g * x2 if needs[0] else None, g * x1 if needs[1] else None)
+
+
+def _tbl_mul_jvp(xp, x1, x2, x1_t, x2_t):
+    return x1_t * x2 + x1 * x2_t
+
+
+@op(grads={("x1", "x2"): _tbl_mul_vjps}, jvp=_tbl_mul_jvp, scalars=True)
+def tbl_mul(xp, x1, x2, /):
+    return xp.multiply(x1, x2)
+
+
+@op(grads={"x": lambda xp, g, x: g * xp.cos(x)}, jvp=ELEMENTWISE)
+def tbl_sin(xp, x, /):
+    return xp.sin(x)
+
+
+@op(
+    grads={"x": lambda xp, g, *, x_shape, axis: xp.broadcast_to(xp.expand_dims(g, axis=axis), x_shape)},
+    jvp=LINEAR,
+)
+def tbl_sum(xp, x, /, *, axis=0):
+    return xp.sum(x, axis=axis)
+
+
+@op(grads={"x": lambda xp, g: g})
+def tbl_norule(xp, x, /):
+    return xp.asarray(x, copy=True)
+
+
+def test_table_rules_reach_propagate():
+    xp = _xp("numpy")
+    w = xp.asarray(W0)  # no tangent: an undefined (None) tangent for the rule
+    with fwAD.dual_level():
+        d = fwAD.make_dual(xp.asarray(X0), xp.asarray(V0))
+        y = apply(xp, tbl_sum, (apply(xp, tbl_mul, (apply(xp, tbl_sin, (d,), {}), 2.0), {}),), {"axis": 1})
+        z = apply(xp, tbl_mul, (w, w), {})  # no input has a tangent: no rule runs
+        assert fwAD.unpack_dual(z).tangent is None
+        with pytest.raises(
+            NotImplementedError, match="forward-mode derivative of tbl_norule is not implemented"
+        ):
+            apply(xp, tbl_norule, (d,), {})
+        tangent = fwAD.unpack_dual(y).tangent
+    _close(tangent, np.sum(2.0 * np.cos(X0) * V0, axis=1))

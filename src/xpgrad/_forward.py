@@ -159,19 +159,33 @@ def has_tangent(*values) -> bool:
     return False
 
 
-def _zero_tangent(v):
-    """The tangent an input without one contributes: zeros like it (0 for a Python scalar)."""
-    if type(v) is Tensor:
-        return _zero_input(v)
-    if isinstance(v, (tuple, list)):
-        return tuple(_zero_tangent(e) for e in v)
-    return 0 if v is not None else None
+def _zeros(t):
+    """Zeros like ``t``, not requiring grad."""
+    ns = t._ns
+    return Tensor._wrap_plain(ns, ns._xp.zeros_like(t._data))
+
+
+def zeros_for(tangents, inputs):
+    """``tangents`` with zeros (like the input; 0 for a Python scalar) where one is None, for a
+    rule that treats undefined tangents as zeros (LINEAR rules, custom Functions' ``jvp``)."""
+    out = []
+    for t, a in zip(tangents, inputs):
+        if isinstance(a, (tuple, list)):
+            out.append(zeros_for(t if t is not None else (None,) * len(a), a))
+        elif t is not None or a is None:
+            out.append(t)
+        elif type(a) is Tensor:
+            out.append(_zeros(a))
+        else:
+            out.append(0)
+    return tuple(out)
 
 
 def _input_tangents(inputs, level):
-    """One tangent per input at ``level`` (zeros where none), or None if no input has one."""
+    """One tangent per input at ``level`` (None where it has none: torch's undefined tangent; a
+    tuple for a sequence input), or None if no input has one."""
     found = False
-    raw = []
+    out = []
     for a in inputs:
         if type(a) is Tensor:
             tan = tangent_of(a, level) if (a._fw is not None or a._base is not None) else None
@@ -181,25 +195,8 @@ def _input_tangents(inputs, level):
             found = found or any(e is not None for e in tan)
         else:
             tan = None
-        raw.append(tan)
-    if not found:
-        return None
-    out = []
-    for a, tan in zip(inputs, raw):
-        if type(tan) is tuple:
-            out.append(tuple(_zero_tangent(e) if t is None else t for e, t in zip(a, tan)))
-        else:
-            out.append(_zero_tangent(a) if tan is None else tan)
-    return tuple(out)
-
-
-def _forget_zeros(tangents):
-    if _ZERO_IDS:
-        for t in tangents:
-            if type(t) is tuple:
-                _forget_zeros(t)
-            else:
-                _ZERO_IDS.discard(id(t))
+        out.append(tan)
+    return tuple(out) if found else None
 
 
 def _normalise(tan, out, aliased):
@@ -276,7 +273,6 @@ def propagate(ns, name, rule, inputs, outs) -> None:
             res = rule(tangents)
         finally:
             STATE.active = n
-            _forget_zeros(tangents)
         aliased = _aliasing(ns, tangents)
         if type(outs) is tuple:
             if type(res) is not tuple or len(res) != len(outs):
@@ -454,37 +450,6 @@ def unpack_dual(t, *, level=None):
     return p, tan
 
 
-# -- zero tangents ---------------------------------------------------------------------------------
-
-
-def is_zero(t) -> bool:
-    """True if ``t`` is the zero tangent :func:`propagate` passed for an input without one (or a
-    Python 0 for a scalar input). A rule may skip that input's term: torch's efficient zero
-    tensors, so that ``0 * nan`` (``pow``'s exponent term at a negative base) never enters a
-    tangent."""
-    if t is None:
-        return True
-    if type(t) is Tensor:
-        return id(t) in _ZERO_IDS
-    return type(t) is int and t == 0
-
-
-_ZERO_IDS: set[int] = set()
-
-
-def _zeros(t):
-    """Zeros like ``t``, not requiring grad."""
-    ns = t._ns
-    return Tensor._wrap_plain(ns, ns._xp.zeros_like(t._data))
-
-
-def _zero_input(t):
-    """The zero tangent of an input without one, remembered (while its rule runs) for is_zero."""
-    z = _zeros(t)
-    _ZERO_IDS.add(id(z))
-    return z
-
-
 # -- temporary rules -------------------------------------------------------------------------------
 # Until the derivative table (issue 10) carries a ``jvp`` for every op, the op runtime takes its
 # forward rules from here: the elementwise ones derived from their VJPs as torch's
@@ -499,6 +464,10 @@ _NOT_HOLOMORPHIC = {
     "imag": lambda ns, x, out, t: ns.imag(t),
     "conj": lambda ns, x, out, t: ns.conj(t),
 }
+
+
+def _undefined(t):
+    return t is None
 
 
 def _conj(ns, t):
@@ -535,9 +504,9 @@ def binary_rule(name, vjp1, names1, vjp2, names2):
         ns = out._ns
         t1, t2 = ts
         r = None
-        if not is_zero(t1):
+        if not _undefined(t1):
             r = term(ns, vjp1, names1, t1, x1, x2, out)
-        if not is_zero(t2):
+        if not _undefined(t2):
             r2 = term(ns, vjp2, names2, t2, x1, x2, out)
             r = r2 if r is None else r + r2
         return r
@@ -548,9 +517,9 @@ def binary_rule(name, vjp1, names1, vjp2, names2):
 def _matmul_rule(ns, inputs, out, kw, ts):
     (x1, x2), (t1, t2) = inputs, ts
     r = None
-    if not is_zero(t1):
+    if not _undefined(t1):
         r = ns.matmul(t1, x2)
-    if not is_zero(t2):
+    if not _undefined(t2):
         r2 = ns.matmul(x1, t2)
         r = r2 if r is None else r + r2
     return r
@@ -618,4 +587,6 @@ def rule_for(ns, name, inputs, out, kw):
     f = _RECORD_RULES.get(name)
     if f is None:
         return None
-    return lambda ts: f(ns, inputs, out, kw or {}, ts)
+    if f is _matmul_rule:  # skips undefined tangents itself
+        return lambda ts: f(ns, inputs, out, kw or {}, ts)
+    return lambda ts: f(ns, inputs, out, kw or {}, zeros_for(ts, inputs))

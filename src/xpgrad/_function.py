@@ -297,7 +297,8 @@ def _forward_tangents(cls, ctx, ns, args, saved_in, results):
     saved = ctx._saved_forward if ctx._saved_forward is not None else saved_in
 
     def rule(tangents):
-        out = cls.jvp(_ForwardCtx(ctx, tuple(saved)), *tangents)
+        # As torch: zeros for a Tensor argument without a tangent, None for a non-Tensor one.
+        out = cls.jvp(_ForwardCtx(ctx, tuple(saved)), *_forward.zeros_for(tangents, inputs))
         out = out if isinstance(out, tuple) else (out,)
         if len(out) != len(results):
             raise RuntimeError(

@@ -197,7 +197,7 @@ def _node(ns, name, vjp, inputs, saved, kw):
     return node, saved
 
 
-def record(ns, name, vjp, inputs, out, saved=(), kw=None, view_of=None, alias_check=True):
+def record(ns, name, vjp, inputs, out, saved=(), kw=None, view_of=None, alias_check=True, forward=True):
     """Wrap the raw result ``out`` of op ``name`` applied to ``inputs``.
 
     If grad mode is on, some input requires grad and ``out`` has a floating or complex dtype,
@@ -211,6 +211,10 @@ def record(ns, name, vjp, inputs, out, saved=(), kw=None, view_of=None, alias_ch
     version-checked at backward, raw backend arrays are copied. A result that is not declared a
     view (``view_of``) but shares memory with an input is copied (``alias_check=False`` only for
     graph-only placeholder results that are never handed out).
+
+    Forward mode: while a dual level is open, the result gets its tangents here
+    (:func:`_forward.propagate`); ``forward=False`` when the caller propagates them itself (the
+    derivative table's ``apply``, which has the entry's rule).
     """
     out = ns._ensure(out)
     if view_of is None and alias_check:
@@ -239,12 +243,14 @@ def record(ns, name, vjp, inputs, out, saved=(), kw=None, view_of=None, alias_ch
         _init(t, ns, out, None, 0, counter)
     if view_of is not None and ns._backend.aliases:
         ns._mark_view(t, view_of)
-    if FW.active:
+    if FW.active and forward:
         _forward.propagate(ns, name, _forward.rule_for(ns, name, inputs, t, kw), inputs, t)
     return t
 
 
-def record_multi(ns, name, vjp, inputs, outs, saved=(), kw=None, differentiable=None, view_of=None):
+def record_multi(
+    ns, name, vjp, inputs, outs, saved=(), kw=None, differentiable=None, view_of=None, forward=True
+):
     """Like :func:`record` for an op with several outputs; returns a tuple of Tensors.
 
     The VJP receives a tuple of output gradients (zeros for outputs that got none).
@@ -292,7 +298,7 @@ def record_multi(ns, name, vjp, inputs, outs, saved=(), kw=None, differentiable=
             if v is not None:
                 ns._mark_view(t, v)
     results = tuple(results)
-    if FW.active:
+    if FW.active and forward:
         _forward.propagate(ns, name, _forward.rule_for(ns, name, inputs, results, kw), inputs, results)
     return results
 
