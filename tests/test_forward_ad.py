@@ -275,23 +275,45 @@ def test_view_tangent_is_a_view_of_the_base_tangent():
         _close(tv, np.zeros(4))
 
 
-def test_in_place_on_dual_with_reverse_mode():
-    # An in-place op on a dual tensor in the graph: value, tangent and gradient as torch.
+@pytest.mark.parametrize("program", ["row", "saved"])
+def test_in_place_on_dual_with_reverse_mode(program):
+    # An in-place op on a dual tensor in the graph: value, tangent, gradient and the gradient's
+    # tangent (forward-over-reverse) as torch. "saved": the in-place multiply saves the value it
+    # overwrites (for the other factor's gradient): its snapshot must keep the old tangent.
     xp = _xp("numpy")
     x = xp.asarray(X0, requires_grad=True)
     tx = torch.tensor(X0, requires_grad=True)
     results = []
     for ns, fw, leaf in ((xp, fwAD, x), (_torch_ns(), tfw, tx)):
         with fw.dual_level():
-            d = fw.make_dual(leaf * 1.0, ns.asarray(V0))
-            d[0] *= ns.exp(d[1])
-            d += 2.0
+            # (a copy: an in-place change of a dual writes into the tangent it was given)
+            d = fw.make_dual(leaf * 1.0, ns.asarray(V0.copy()))
+            if program == "row":
+                d[0] *= ns.exp(d[1])
+                d += 2.0
+            else:
+                w = ns.exp(d[1]) * 1.0
+                d *= w[None, :]
             y = ns.sum(d**2)
             g = (xpgrad.grad(y, leaf) if ns is xp else torch.autograd.grad(y, leaf))[0]
             results.append((fw.unpack_dual(y).tangent * 1.0, g, fw.unpack_dual(g).tangent))
-    _close(results[0][0], results[1][0])
+    _close(results[0][0], results[1][0], tol=1e-9)
     _close(results[0][1], results[1][1])
-    _close(results[0][2], results[1][2])
+    _close(results[0][2], results[1][2], tol=1e-9)
+
+
+def test_in_place_writes_into_the_given_tangent_as_torch():
+    xp = _xp("numpy")
+    given = xp.asarray(V0.copy())
+    tgiven = torch.tensor(V0.copy())
+    with fwAD.dual_level():
+        d = fwAD.make_dual(xp.asarray(X0.copy()), given)
+        d *= 2.0
+    with tfw.dual_level():
+        td = tfw.make_dual(torch.tensor(X0.copy()), tgiven)
+        td *= 2.0
+    _close(given, tgiven)
+    _close(given, 2 * V0)
 
 
 # -- custom Functions -------------------------------------------------------------------------------

@@ -322,6 +322,20 @@ def _own_tangent(x, level):
     return tan
 
 
+def copy_tangents(src, dst) -> None:
+    """Give ``dst`` (a snapshot of ``src``'s value) copies of ``src``'s tangents at every visible
+    level: ``src``'s own are about to be overwritten in place."""
+    n = STATE.active
+    for level in range(n):
+        tan = tangent_of(src, level)
+        if tan is not None:
+            STATE.active = level
+            try:
+                set_tangent(dst, level, tan._ns.astype(tan, tan.dtype, copy=True))
+            finally:
+                STATE.active = n
+
+
 def after_inplace(x, r) -> None:
     """``x`` now holds ``r`` (the out-of-place result of an in-place operator): its tangent, at
     every level where ``x`` or ``r`` has one, now holds ``r``'s (written in place)."""

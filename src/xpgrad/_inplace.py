@@ -101,6 +101,8 @@ def _snapshot_saved(node, t):
     snap._grad_fn = t._grad_fn
     snap._output_nr = t._output_nr
     snap._requires_grad = t._requires_grad
+    if FW.active:
+        _forward.copy_tangents(t, snap)  # its tangents are about to be overwritten too
     node.saved = tuple(snap if s is t else s for s in node.saved)
     node.versions = tuple(0 if s is snap else v for s, v in zip(node.saved, node.versions))
 
