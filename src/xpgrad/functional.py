@@ -316,7 +316,7 @@ def _jacobian_forward(func, ins):
     """One forward-mode pass per input element (a column of the Jacobian)."""
     outs = None
     out_tuple = None
-    cols: list[list[list[Any]]] = []  # [input j][output i] -> columns
+    cols: list[list[list[Any]] | None] = []  # [input j][output i] -> columns (None: empty input)
     for j, t in enumerate(ins):
         ns = t._ns
         n = _flat_size(t)
@@ -337,7 +337,8 @@ def _jacobian_forward(func, ins):
     for j, t in enumerate(ins):
         for i, o in enumerate(outs):
             ns = o._ns
-            col = cols[j][i] if cols[j] is not None else []
+            per = cols[j]
+            col = per[i] if per is not None else []
             if col:
                 stacked = ns.stack(col, axis=-1)
             else:
