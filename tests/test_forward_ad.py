@@ -125,6 +125,9 @@ def test_unpack_dual_returns_the_tangent_given_and_none_elsewhere():
         assert isinstance(fwAD.unpack_dual(d), fwAD.UnpackedDualTensor)
         y = xp.sin(d)
         assert fwAD.unpack_dual(y.detach()).tangent is None  # detach drops tangents, as torch
+        z = y * 1.0
+        z.detach_()
+        assert fwAD.unpack_dual(z).tangent is None
     # Leaving the level drops its tangents.
     assert fwAD.unpack_dual(d).tangent is None
     assert fwAD.unpack_dual(y).tangent is None

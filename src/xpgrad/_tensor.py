@@ -331,6 +331,7 @@ class Tensor:
         self._output_nr = 0
         self._requires_grad = False
         self._retains_grad = False
+        self._fw = None  # and its forward-mode tangents, as torch
         return self
 
     @property
