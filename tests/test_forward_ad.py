@@ -659,3 +659,60 @@ def test_table_rules_reach_propagate():
             apply(xp, tbl_norule, (d,), {})
         tangent = fwAD.unpack_dual(y).tangent
     _close(tangent, np.sum(2.0 * np.cos(X0) * V0, axis=1))
+
+
+# -- every registry op with a forward rule against finite differences -------------------------------
+
+from xpgrad.testing import iter_cases, op_db  # noqa: E402
+from xpgrad.testing._forward_runner import _tangents_for, _xpgrad_duals  # noqa: E402
+from xpgrad.testing._runner import _as_list, _convert, find_xfail  # noqa: E402
+
+
+def _fd_params():
+    params, seen = [], set()
+    for case in iter_cases([o for o in op_db() if o.differentiable], dtypes=("float64",)):
+        if case.op.name in seen or find_xfail(case.op, case.sample, "gradcheck", "float64", "numpy"):
+            continue  # one sample per function; kinks listed as gradcheck xfails are not FD points
+        seen.add(case.op.name)
+        params.append(pytest.param(case, id=case.id))
+    return params
+
+
+def _outputs(op, ns, args, kwargs):
+    res = op.call(ns, *args, **kwargs)
+    res = _as_list(op.output(ns, res)) if op.output else _as_list(res)
+    return [r for r in res if type(r) is xpgrad.Tensor and ns._is_differentiable_dtype(r.dtype)]
+
+
+@pytest.mark.parametrize("case", _fd_params())
+def test_registry_jvps_match_finite_differences(case):
+    """The tangent an op's forward rule gives through dual Tensors (the runtime path: propagate,
+    normalisation) against central differences of the op, first float64 sample of each op."""
+    op, sample = case.op, case.sample
+    ns = _xp("numpy")
+    tangents = _tangents_for(sample, "float64", 14)
+    try:
+        with fwAD.dual_level():
+            xin = _xpgrad_duals(sample, "float64", ns, tangents, False)
+            got = [fwAD.unpack_dual(o).tangent for o in _outputs(op, ns, xin.args, xin.kwargs)]
+    except NotImplementedError as exc:
+        if "forward-mode derivative of" not in str(exc):
+            raise
+        pytest.xfail(f"no forward rule yet: {exc}")
+    eps = 1e-6
+
+    def at(sign):
+        it = iter(tangents)
+
+        def make_float(a, want_grad):
+            return ns.asarray(a + sign * eps * next(it) if want_grad else a)
+
+        conv = _convert(sample, "float64", make_float, lambda a: ns.asarray(a), True)
+        return [np.asarray(o.data) for o in _outputs(op, ns, conv.args, conv.kwargs)]
+
+    plus, minus = at(1), at(-1)
+    assert len(got) == len(plus)
+    for k, (g, p, m) in enumerate(zip(got, plus, minus)):
+        fd = (p - m) / (2 * eps)
+        ours = np.zeros_like(fd) if g is None else _np(g)
+        np.testing.assert_allclose(ours, fd, rtol=1e-5, atol=1e-6, err_msg=f"{op.name} output {k}")
