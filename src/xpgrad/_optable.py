@@ -48,7 +48,11 @@ from ._grad_mode import STATE as _GRAD
 from ._ops import OUT, OUTS, record, record_multi
 from ._tensor import Tensor
 
-__all__ = ["ELEMENTWISE", "LINEAR", "Op", "install", "jvp_of", "op"]
+__all__ = ["ELEMENTWISE", "LINEAR", "VARIABLE", "Op", "install", "jvp_of", "op"]
+
+#: ``outputs=VARIABLE``: a plain tuple of outputs whose count depends on the call (meshgrid,
+#: unstack). Any int ``outputs`` gives a plain tuple; the count itself is never read.
+VARIABLE = 0
 
 
 class _Marker:
