@@ -274,8 +274,8 @@ def propagate(ns, name, rule, inputs, outs) -> None:
         finally:
             STATE.active = n
         aliased = _aliasing(ns, tangents)
-        if type(outs) is tuple:
-            if type(res) is not tuple or len(res) != len(outs):
+        if isinstance(outs, tuple):  # several outputs (a namedtuple for the table's entries)
+            if not isinstance(res, tuple) or len(res) != len(outs):
                 raise RuntimeError(
                     f"forward-mode rule of {name} must return {len(outs)} tangents (a tuple), got "
                     f"{type(res).__name__}"
