@@ -270,7 +270,10 @@ def propagate(ns, name, rule, inputs, outs) -> None:
             )
         STATE.active = level
         try:
-            res = rule(tangents)
+            # Forward formulas legitimately give inf/nan at domain edges (sqrt at 0), as torch's
+            # do, without warnings: the backward's quiet arithmetic (_engine.run_backward).
+            with ns._backend.quiet():
+                res = rule(tangents)
         finally:
             STATE.active = n
         aliased = _aliasing(ns, tangents)
