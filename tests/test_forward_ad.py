@@ -716,3 +716,32 @@ def test_registry_jvps_match_finite_differences(case):
         fd = (p - m) / (2 * eps)
         ours = np.zeros_like(fd) if g is None else _np(g)
         np.testing.assert_allclose(ours, fd, rtol=1e-5, atol=1e-6, err_msg=f"{op.name} output {k}")
+
+
+def test_dual_levels_are_per_thread():
+    import threading
+
+    xp = _xp("numpy")
+    results = {}
+
+    def worker(k):
+        v = np.full(X0.shape, float(k))
+        with fwAD.dual_level():
+            d = fwAD.make_dual(xp.asarray(X0), xp.asarray(v))
+            for _ in range(50):
+                d = xp.sin(d) + d
+            results[k] = _np(fwAD.unpack_dual(d).tangent)
+
+    threads = [threading.Thread(target=worker, args=(k,)) for k in (1, 2)]
+    with fwAD.dual_level():  # a level of this thread only
+        for t in threads:
+            t.start()
+        for t in threads:
+            t.join()
+    expected = np.ones_like(X0)
+    x = X0.copy()
+    for _ in range(50):
+        expected = np.cos(x) * expected + expected
+        x = np.sin(x) + x
+    _close(results[1], expected)
+    _close(results[2], 2 * expected)

@@ -32,11 +32,13 @@ How a tangent moves:
 - **Exit.** Leaving a level drops every tangent of that level (torch clears them too), so
   ``unpack_dual`` afterwards gives ``tangent=None``.
 
-The state is process-wide, as torch's forward-AD levels are.
+Dual levels are per thread, as the grad modes are (torch's levels are process-wide): a level
+opened in one thread is not seen by another.
 """
 
 from __future__ import annotations
 
+import threading
 import weakref
 
 from ._tensor import Tensor
@@ -56,9 +58,9 @@ __all__ = [
 ]
 
 
-class _State:
-    __slots__ = ("active", "depth", "tensors", "outs")
-
+class _State(threading.local):
+    # Per thread, as the grad modes: a rule lowers ``active`` while it runs, which another
+    # thread must not see.
     def __init__(self):
         self.active = 0  # levels visible to propagate (== depth, except while a rule runs)
         self.depth = 0  # open levels
