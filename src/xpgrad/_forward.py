@@ -47,14 +47,20 @@ __all__ = [
     "STATE",
     "after_inplace",
     "after_setitem",
+    "binary_rule",
+    "copy_tangents",
     "enter_dual_level",
     "exit_dual_level",
     "has_tangent",
     "make_dual",
     "out_tangent",
     "propagate",
+    "rule_for",
     "set_tangent",
     "tangent_of",
+    "unary_rule",
+    "unpack_dual",
+    "zeros_for",
 ]
 
 
