@@ -1,16 +1,14 @@
-"""Forward-mode automatic differentiation, as ``torch.autograd.forward_ad``.
+"""Forward-mode automatic differentiation, as ``torch.autograd.forward_ad``::
 
-```python
-import numpy as np, xpgrad
-import xpgrad.forward_ad as fwAD
+    import numpy as np, xpgrad
+    import xpgrad.forward_ad as fwAD
 
-xp = xpgrad.numpy
-x = xp.asarray(np.linspace(0.0, 1.0, 5))
-v = xp.ones_like(x)
-with fwAD.dual_level():
-    y = xp.sin(fwAD.make_dual(x, v)) * 2
-    value, jv = fwAD.unpack_dual(y)   # jv = 2 cos(x) * v: a Jacobian-vector product
-```
+    xp = xpgrad.numpy
+    x = xp.asarray(np.linspace(0.0, 1.0, 5))
+    v = xp.ones_like(x)
+    with fwAD.dual_level():
+        y = xp.sin(fwAD.make_dual(x, v)) * 2
+        value, jv = fwAD.unpack_dual(y)  # jv = 2 cos(x) * v: a Jacobian-vector product
 
 A *dual* Tensor carries a tangent next to its value; every operation on dual Tensors computes
 the tangent of its result from its forward rule, in the same pass (no graph is recorded for
@@ -19,8 +17,9 @@ do: the tangent of a view is the same view of its base's tangent, and an in-plac
 dual Tensor (or a write into it through a view) updates its tangent in place.
 
 Differences from torch: levels nest (``dual_level`` inside ``dual_level`` gives forward-over-
-forward; torch raises "Nested forward mode AD is not supported"), and ``make_dual`` refuses a
-tangent whose dtype differs from the primal's (torch stores it as given). Both are listed in
+forward; torch raises "Nested forward mode AD is not supported"), a level belongs to the thread
+that opened it (as grad modes do; torch's are process-wide), and ``make_dual`` refuses a tangent
+whose dtype differs from the primal's (torch stores it as given). All are listed in
 docs/deviations.md.
 """
 
