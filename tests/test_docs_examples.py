@@ -1,9 +1,9 @@
 """The examples and the documentation's code run, and print what the documentation says.
 
 - Every script in ``examples/`` runs to completion (exit status 0) in a subprocess.
-- Every ```python block of README.md, docs/guide.md and docs/advanced.md that is marked
-  runnable (the line just before its fence is ``<!-- runnable -->``; see CONTRIBUTING.md) runs on
-  its own in a subprocess. When the block is followed by a ```text block, that block is its
+- Every ```python block of README.md, docs/guide.md, docs/advanced.md and docs/forward-mode.md
+  that is marked runnable (the line just before its fence is ``<!-- runnable -->``; see
+  CONTRIBUTING.md) runs on its own in a subprocess. When the block is followed by a ```text block, that block is its
   expected standard output (compared line by line, trailing whitespace ignored).
 
 Subprocesses run with ``-W error``, as the test suite does.
@@ -20,7 +20,12 @@ import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
-DOCS = [ROOT / "README.md", ROOT / "docs" / "guide.md", ROOT / "docs" / "advanced.md"]
+DOCS = [
+    ROOT / "README.md",
+    ROOT / "docs" / "guide.md",
+    ROOT / "docs" / "advanced.md",
+    ROOT / "docs" / "forward-mode.md",
+]
 MARKER = "<!-- runnable -->"
 TIMEOUT_S = 60
 

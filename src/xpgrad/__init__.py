@@ -55,7 +55,7 @@ __all__ = [
 ]
 
 # Lazy per-backend namespaces xpgrad.numpy, xpgrad.torch, ... (the table is _backends.SHORTCUTS)
-_LAZY_MODULES = {"functional", "optim", "testing"}
+_LAZY_MODULES = {"forward_ad", "functional", "optim", "testing"}
 
 
 def __getattr__(name):

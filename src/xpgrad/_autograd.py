@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ._engine import run_backward
+from ._forward import STATE as _fw
 from ._tensor import Tensor
 
 __all__ = ["backward", "grad"]
@@ -125,7 +126,7 @@ def backward(
         for k, t in enumerate(inputs):
             if not t._requires_grad:
                 raise RuntimeError(f"backward(): input {k} does not require grad")
-    roots = _root_grads(outputs, grad_tensors, create_graph, "backward", "grad_tensors")
+    roots = _root_grads(outputs, grad_tensors, create_graph or _fw.active != 0, "backward", "grad_tensors")
     run_backward(
         outputs,
         roots,
@@ -166,7 +167,7 @@ def grad(
         raise ValueError("grad(): materialize_grads=True requires allow_unused to be True or None")
     if retain_graph is None:
         retain_graph = create_graph
-    roots = _root_grads(outs, grad_outputs, create_graph, "grad", "grad_outputs")
+    roots = _root_grads(outs, grad_outputs, create_graph or _fw.active != 0, "grad", "grad_outputs")
     result = run_backward(
         outs,
         roots,

@@ -24,7 +24,7 @@ import gc
 import operator
 import threading
 
-from . import _grad_mode
+from . import _forward, _grad_mode
 from ._backends import like_chunks
 from ._graph import (
     NOTHING_TO_UNPACK,
@@ -58,6 +58,7 @@ __all__ = [
 ]
 
 _STATE = _grad_mode.STATE
+_FW = _forward.STATE
 
 
 # --------------------------------------------------------------------------------------------
@@ -329,8 +330,11 @@ def run_backward(
     """
     capture = None if inputs is None else _Capture(inputs)
     # call.create_graph: VJPs run on Tensors (and root_grads are Tensors); _Sweeping sets the
-    # grad mode during the sweep. Both are create_graph here.
-    call = _Call(list(root_grads), create_graph, retain_graph, accumulate, capture)
+    # grad mode during the sweep, as requested. While a dual level is open (forward-over-reverse)
+    # VJPs run on Tensors even without create_graph, so that the tangents of saved values flow
+    # into the gradients.
+    tensors = create_graph or _FW.active != 0
+    call = _Call(list(root_grads), tensors, retain_graph, accumulate, capture)
     order = _toposort(call.seed(roots, call.keep))
     if capture is not None:
         capture.prune(order)
@@ -636,6 +640,8 @@ def _unpack_output(node, index, create_graph):
         data = unpack(data, node.name)._data
     if create_graph:
         data = Tensor._wrap_output(node.ns, data, node, index, counter)
+        if _FW.active:  # forward-over-reverse: the output's tangent, kept by the node
+            _forward.out_tangent(node, index, data)
     return data
 
 

@@ -32,7 +32,7 @@ calls through one retained Function node do not interfere.
 
 from __future__ import annotations
 
-from . import _grad_mode
+from . import _forward, _grad_mode
 from ._engine import OUTS, Node, OutRef
 from ._ops import target
 from ._tensor import Tensor, _init, _new, counter_of, version_of
@@ -50,6 +50,7 @@ class FunctionCtx:
         self._materialize_grads = True
         self._dirty = ()
         self._applied = False
+        self._saved_forward = None  # what forward passed to save_for_forward (for jvp)
 
     def save_for_backward(self, *tensors):
         """Save Tensors (or None) for ``backward``; their in-place modification is detected."""
@@ -60,6 +61,16 @@ class FunctionCtx:
                     f"{type(t).__name__}; store other values as attributes of ctx"
                 )
         self._saved = tensors
+
+    def save_for_forward(self, *tensors):
+        """Save Tensors (or None) for ``jvp`` (forward mode), read there as ``ctx.saved_tensors``."""
+        for i, t in enumerate(tensors):
+            if t is not None and type(t) is not Tensor:
+                raise TypeError(
+                    f"save_for_forward(): argument {i} must be a Tensor or None, got "
+                    f"{type(t).__name__}; store other values as attributes of ctx"
+                )
+        self._saved_forward = tensors
 
     @property
     def saved_tensors(self):
@@ -103,6 +114,11 @@ class _BackwardCtx(FunctionCtx):
         return object.__getattribute__(self, "_unpacked")
 
 
+class _ForwardCtx(_BackwardCtx):
+    """The ctx of a ``jvp`` call: ``saved_tensors`` are those of ``save_for_forward`` (or, if
+    none, of ``save_for_backward``)."""
+
+
 class _FunctionMeta(type):
     def __call__(cls, *args, **kwargs):
         raise RuntimeError(
@@ -121,13 +137,26 @@ class Function(metaclass=_FunctionMeta):
     def backward(ctx, *grad_outputs):
         raise NotImplementedError("Function.backward must be overridden to differentiate this Function")
 
+    @staticmethod
+    def jvp(ctx, *grad_inputs):
+        """Forward mode: the tangent of each output from one tangent per ``forward`` argument
+        (zeros for a Tensor argument without one, None for a non-Tensor argument)."""
+        raise NotImplementedError(
+            "You must implement the jvp function for custom autograd.Function to use it with forward mode AD."
+        )
+
     @classmethod
     def apply(cls, *args, **kwargs):
         ctx = FunctionCtx()
         tensor_args = [a for a in args if type(a) is Tensor]
         ctx.needs_input_grad = tuple(type(a) is Tensor and a._requires_grad for a in args)
-        with _grad_mode.no_grad():
-            outputs = cls.forward(ctx, *args, **kwargs)
+        fw_active = _forward.STATE.active
+        _forward.STATE.active = 0  # forward's own ops carry no tangents: jvp gives them
+        try:
+            with _grad_mode.no_grad():
+                outputs = cls.forward(ctx, *args, **kwargs)
+        finally:
+            _forward.STATE.active = fw_active
         single = not isinstance(outputs, tuple)
         outs = (outputs,) if single else outputs
         # Inputs marked dirty were modified in place by forward (which bumped their version);
@@ -142,6 +171,10 @@ class Function(metaclass=_FunctionMeta):
         ns = tensor_args[0]._ns
         track = _grad_mode.STATE.enabled and any(ctx.needs_input_grad)
         if not track:
+            if fw_active and _forward.has_tangent(*tensor_args):
+                results = tuple(_fresh(ns, o) if id(o) in {id(a) for a in tensor_args} else o for o in outs)
+                _forward_tangents(cls, ctx, ns, args, saved_in, results)
+                return results[0] if single else results
             return outputs
         for a in tensor_args:
             if a._ns is not ns:
@@ -245,7 +278,36 @@ class Function(metaclass=_FunctionMeta):
             else:
                 _init(t, ns, o._data, None, 0, counters[i])
             results.append(t)
+        if fw_active:
+            _forward_tangents(cls, ctx, ns, args, saved_in, tuple(results))
         return results[0] if single else tuple(results)
+
+
+def _fresh(ns, o):
+    """A new Tensor sharing ``o``'s data and version counter (an input returned by forward as is
+    gets its own tangent without changing the input's)."""
+    t = _new(Tensor)
+    _init(t, ns, o._data, None, 0, counter_of(o))
+    return t
+
+
+def _forward_tangents(cls, ctx, ns, args, saved_in, results):
+    """Give the outputs of ``cls.apply`` their tangents from ``cls.jvp`` (forward mode)."""
+    inputs = tuple(a if type(a) is Tensor else None for a in args)
+    saved = ctx._saved_forward if ctx._saved_forward is not None else saved_in
+
+    def rule(tangents):
+        # As torch: zeros for a Tensor argument without a tangent, None for a non-Tensor one.
+        out = cls.jvp(_ForwardCtx(ctx, tuple(saved)), *_forward.zeros_for(tangents, inputs))
+        out = out if isinstance(out, tuple) else (out,)
+        if len(out) != len(results):
+            raise RuntimeError(
+                f"{cls.__name__}.jvp returned {len(out)} tangents, expected {len(results)} (one per "
+                "output of forward)"
+            )
+        return out
+
+    _forward.propagate(ns, cls.__name__, rule, inputs, results)
 
 
 def _is_complex(ns, dtype):

@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import weakref
 
-from . import _grad_mode
+from . import _forward, _grad_mode
 from ._autograd import grad
 from ._ops import record
 from ._tensor import Tensor, _NotOperand, bump_version, version_of
@@ -29,6 +29,7 @@ from ._tensor import Tensor, _NotOperand, bump_version, version_of
 __all__ = ["_inplace", "_setitem"]
 
 STATE = _grad_mode.STATE
+FW = _forward.STATE
 
 
 def _leaf_error(fname):
@@ -101,6 +102,8 @@ def _snapshot_saved(node, t):
     snap._grad_fn = t._grad_fn
     snap._output_nr = t._output_nr
     snap._requires_grad = t._requires_grad
+    if FW.active:
+        _forward.copy_tangents(t, snap)  # its tangents are about to be overwritten too
     node.saved = tuple(snap if s is t else s for s in node.saved)
     node.versions = tuple(0 if s is snap else v for s, v in zip(node.saved, node.versions))
 
@@ -109,6 +112,18 @@ def _inplace(self, x, opname, iop, other):
     """``x <op>= other``; ``self`` is the namespace."""
     fname = f"__i{opname}__"
     tracking = STATE.enabled and (x._requires_grad or _other_requires_grad(other))
+    if not tracking and FW.active and _forward.has_tangent(x, other):
+        # Forward mode only: the op runs out of place for the tangent, then both are written.
+        try:
+            r = getattr(self, opname)(x, other)
+        except _NotOperand:
+            return NotImplemented
+        _check_cast(self, fname, x.dtype, r.dtype)
+        if r.dtype != x.dtype:
+            r = self.astype(r, x.dtype)
+        _write(self, x, r._data)
+        _forward.after_inplace(x, r)
+        return x
     if not tracking:
         if type(other) is Tensor:
             if other._ns is not self:
@@ -144,6 +159,8 @@ def _inplace(self, x, opname, iop, other):
         r = self.astype(r, x.dtype)
     _snapshot_saved(r._grad_fn, x)
     _commit(self, x, r, None)
+    if FW.active:
+        _forward.after_inplace(x, r)
     return x
 
 
@@ -338,6 +355,7 @@ def _setitem(self, x, key, value):
     it was broadcast to (torch's ``index_put_``/``copy_``).
     """
     fname = "__setitem__"
+    user_key = key
     key, kept = self._keys(x, key, fname)
     if type(value) is Tensor:
         if value._ns is not self:
@@ -364,6 +382,8 @@ def _setitem(self, x, key, value):
     if not tracking:
         vd = vt._data if vt is not None else value
         _write(self, x, vd, key)
+        if FW.active:
+            _forward.after_setitem(x, user_key, value)
         return
     if x._grad_fn is None and x._requires_grad:
         raise _leaf_error(fname)
@@ -375,3 +395,5 @@ def _setitem(self, x, key, value):
         _check_cast(self, fname, x.dtype, vt.dtype)
         vt = self.astype(vt, x.dtype)
     _commit(self, x, vt, key, kept)
+    if FW.active:
+        _forward.after_setitem(x, user_key, value)

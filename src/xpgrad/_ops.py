@@ -7,12 +7,13 @@ paths of their own, generated in ``_fastpaths.py``.)
 
 from __future__ import annotations
 
-from . import _grad_mode
+from . import _forward, _grad_mode
 from ._backends import chunk_meta
 from ._engine import OUT, OUTS, Node
 from ._tensor import ForeignCounter, Tensor, _init, _new, _NotOperand, counter_of, version_of
 
 STATE = _grad_mode.STATE
+FW = _forward.STATE  # forward mode: ``FW.active`` is 0 unless a dual level is open
 
 __all__ = ["record", "record_multi", "target"]
 
@@ -42,7 +43,7 @@ def _edges(inputs):
     return tuple(targets), tuple(idx), tuple(meta)
 
 
-def needs_grad(*inputs) -> bool:
+def _needs_node(*inputs) -> bool:
     """True if grad mode is on and any of ``inputs`` is a Tensor that requires grad."""
     if not STATE.enabled:
         return False
@@ -50,6 +51,16 @@ def needs_grad(*inputs) -> bool:
         if type(a) is Tensor and a._requires_grad:
             return True
     return False
+
+
+def needs_grad(*inputs) -> bool:
+    """True if an op on ``inputs`` must go through :func:`record`: grad mode is on and one of them
+    requires grad, or a dual level is open and one of them has a tangent (forward mode). An op
+    that skips ``record`` when this is False (a cheaper path for constants) never loses a
+    gradient or a tangent."""
+    if _needs_node(*inputs):
+        return True
+    return FW.active != 0 and _forward.has_tangent(*inputs)
 
 
 # Types of ``kw``/``saved`` values that are never arrays (skipped quickly by the protection scan;
@@ -174,7 +185,7 @@ def _node(ns, name, vjp, inputs, saved, kw):
     return node, saved
 
 
-def record(ns, name, vjp, inputs, out, saved=(), kw=None, view_of=None, alias_check=True):
+def record(ns, name, vjp, inputs, out, saved=(), kw=None, view_of=None, alias_check=True, forward=True):
     """Wrap the raw result ``out`` of op ``name`` applied to ``inputs``.
 
     If grad mode is on, some input requires grad and ``out`` has a floating or complex dtype,
@@ -188,6 +199,10 @@ def record(ns, name, vjp, inputs, out, saved=(), kw=None, view_of=None, alias_ch
     version-checked at backward, raw backend arrays are copied. A result that is not declared a
     view (``view_of``) but shares memory with an input is copied (``alias_check=False`` only for
     graph-only placeholder results that are never handed out).
+
+    Forward mode: while a dual level is open, the result gets its tangents here
+    (:func:`_forward.propagate`); ``forward=False`` when the caller propagates them itself (the
+    derivative table's ``apply``, which has the entry's rule).
     """
     out = ns._ensure(out)
     if view_of is None and alias_check:
@@ -202,7 +217,7 @@ def record(ns, name, vjp, inputs, out, saved=(), kw=None, view_of=None, alias_ch
             # A view op whose backend made a copy (torch's reshape of a non-contiguous array):
             # not a view, and no shared version counter (an in-place change of it is its own).
             view_of = None
-    if needs_grad(*inputs) and ns._is_differentiable_dtype(out.dtype):
+    if _needs_node(*inputs) and ns._is_differentiable_dtype(out.dtype):
         node, saved = _node(ns, name, vjp, inputs, saved, kw)
         if any(s is OUT for s in saved):
             if counter is None:
@@ -216,10 +231,14 @@ def record(ns, name, vjp, inputs, out, saved=(), kw=None, view_of=None, alias_ch
         _init(t, ns, out, None, 0, counter)
     if view_of is not None and ns._backend.aliases:
         ns._mark_view(t, view_of)
+    if FW.active and forward:
+        _forward.propagate(ns, name, _forward.rule_for(ns, name, inputs, t, kw), inputs, t)
     return t
 
 
-def record_multi(ns, name, vjp, inputs, outs, saved=(), kw=None, differentiable=None, view_of=None):
+def record_multi(
+    ns, name, vjp, inputs, outs, saved=(), kw=None, differentiable=None, view_of=None, forward=True
+):
     """Like :func:`record` for an op with several outputs; returns a tuple of Tensors.
 
     The VJP receives a tuple of output gradients (zeros for outputs that got none).
@@ -243,7 +262,7 @@ def record_multi(ns, name, vjp, inputs, outs, saved=(), kw=None, differentiable=
     else:
         counters = [None] * len(outs)
     results = []
-    if needs_grad(*inputs) and any(differentiable):
+    if _needs_node(*inputs) and any(differentiable):
         node, saved = _node(ns, name, vjp, inputs, saved, kw)
         node.n_out = len(outs)
         node.out_meta = tuple((o.shape, o.dtype) for o in outs)
@@ -266,7 +285,10 @@ def record_multi(ns, name, vjp, inputs, outs, saved=(), kw=None, differentiable=
         for t, v in zip(results, view_of):
             if v is not None:
                 ns._mark_view(t, v)
-    return tuple(results)
+    results = tuple(results)
+    if FW.active and forward:
+        _forward.propagate(ns, name, _forward.rule_for(ns, name, inputs, results, kw), inputs, results)
+    return results
 
 
 __all__ += ["OUT", "OUTS", "needs_grad", "_NotOperand"]

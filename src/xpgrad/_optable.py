@@ -325,14 +325,14 @@ _SIMPLE = frozenset({int, float, bool, str, type(None), slice, type(Ellipsis)})
 def _record(ns, entry, flat, res, vjp, saved, kw, inputs, args):
     if entry.outputs is None:
         view_of = flat[0] if entry.view else None
-        t = record(ns, entry.node_name, vjp, flat, res, saved=saved, kw=kw, view_of=view_of)
+        t = record(ns, entry.node_name, vjp, flat, res, saved=saved, kw=kw, view_of=view_of, forward=False)
         if t._base is not None and view_of is not None:
             ns._set_view_fn(t, view_of, lambda b: apply(ns, entry, (b, *inputs[1:]), args))
         return t
     view_of = (flat[0],) * len(res) if entry.view else None
     outs = record_multi(
         ns, entry.node_name, vjp, flat, tuple(res), saved=saved, kw=kw,
-        differentiable=entry.differentiable, view_of=view_of,
+        differentiable=entry.differentiable, view_of=view_of, forward=False,
     )  # fmt: skip
     if view_of is not None:
         for i, t in enumerate(outs):

@@ -89,6 +89,7 @@ class Tensor:
         "_base",
         "_view_fn",
         "_view_version",
+        "_fw",  # forward-mode tangents: None, or {dual level: tangent Tensor} (see _forward.py)
         "__weakref__",
     )
 
@@ -106,6 +107,7 @@ class Tensor:
     _base: Tensor | None
     _view_fn: Callable[..., Any] | None
     _view_version: int
+    _fw: dict[int, Tensor | None] | None
 
     # Make NumPy hand binary operators with a Tensor back to the Tensor's reflected method,
     # and refuse np.sin(tensor)-style calls instead of silently converting.
@@ -333,6 +335,7 @@ class Tensor:
         self._output_nr = 0
         self._requires_grad = False
         self._retains_grad = False
+        self._fw = None  # and its forward-mode tangents, as torch
         return self
 
     @property
@@ -768,6 +771,7 @@ def _init(t, ns, data, grad_fn, output_nr, version):
     t._base = None
     t._view_fn = None
     t._view_version = 0
+    t._fw = None
 
 
 def Parameter(data: Any, requires_grad: bool = True) -> Tensor:

@@ -6,14 +6,20 @@ those structures. Inputs are detached inside (the caller's graph is only extende
 ``create_graph=True``), and with ``strict=True`` an output that does not depend on an input is
 an error instead of a zero.
 
-How forward-mode products are computed: xpgrad is a reverse-mode system, so ``jvp`` (and
-``hvp``, and ``jacobian(strategy="forward-mode")``) use the *double-VJP trick*: with a dummy
-cotangent ``u``, ``g(u) = J^T u`` is linear in ``u``, so ``J v`` is the VJP of ``g`` with
-cotangent ``v``. It costs one forward pass, two backward passes and the memory of the first
-backward's graph — about twice a VJP — and is exact (no finite differences).
+How the products are computed (see docs/forward-mode.md for the cost model):
 
-``vectorize=True`` is accepted for compatibility; rows (or columns) of a Jacobian are computed
-one VJP (JVP) at a time either way.
+- ``vjp``, ``vhp``: reverse mode (one backward; two for ``vhp``).
+- ``jvp``: forward mode (``xpgrad.forward_ad``): one pass of ``func`` on dual Tensors, which
+  computes the tangent next to each value; no graph is recorded (unless ``create_graph`` or
+  ``strict``).
+- ``hvp``: forward-over-reverse: the gradient is computed by a backward pass *inside* a dual
+  level, and the tangents of the values that backward reads give ``H v``.
+- ``jacobian(strategy="reverse-mode")``: one VJP per output element;
+  ``strategy="forward-mode"`` (``vectorize=True``, as torch requires): one JVP per input
+  element. ``hessian(outer_jacobian_strategy="forward-mode")``: the forward-mode Jacobian of
+  the gradient (forward-over-reverse).
+
+``vectorize=True`` computes rows (or columns) one at a time too: there is no vmap.
 """
 
 from __future__ import annotations
@@ -21,7 +27,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from . import _grad_mode
+from . import _forward, _grad_mode
 from ._autograd import grad as _grad
 from ._tensor import Tensor
 
@@ -44,18 +50,20 @@ def _as_tuple(x, argname, fname):
     )
 
 
-def _prepare_inputs(inputs, create_graph, fname):
+def _prepare_inputs(inputs, create_graph, fname, need_graph=True):
+    """The inputs as fresh Tensors: detached (requiring grad if ``need_graph``), or, under
+    ``create_graph``, aliases that keep the caller's graph."""
     is_tuple, ins = _as_tuple(inputs, "inputs", fname)
     prepared = []
     for t in ins:
+        if not t._ns._is_differentiable_dtype(t.dtype):
+            raise TypeError(f"{fname}(): inputs must have a floating or complex dtype, got {t.dtype}")
         if create_graph and t._requires_grad:
             # Keep the caller's graph: an alias that is a non-leaf of the same value.
-            p = t._ns.positive(t)
+            p = _forward._alias(t)
         else:
             p = t.detach()
-            p._requires_grad = t._ns._is_differentiable_dtype(t.dtype)
-            if not p._requires_grad:
-                raise TypeError(f"{fname}(): inputs must have a floating or complex dtype, got {t.dtype}")
+            p._requires_grad = need_graph or create_graph
         prepared.append(p)
     return is_tuple, tuple(prepared)
 
@@ -144,12 +152,50 @@ def jvp(
     create_graph: bool = False,
     strict: bool = False,
 ) -> tuple[Any, Any]:
-    """``(func(inputs), J v)``: the Jacobian-vector product, by the double-VJP trick."""
-    in_tuple, ins = _prepare_inputs(inputs, create_graph, "jvp")
+    """``(func(inputs), J v)``: the Jacobian-vector product, by forward mode (one pass of
+    ``func`` on dual Tensors). With ``create_graph`` the result is differentiable with respect
+    to the inputs and ``v`` (reverse-over-forward)."""
+    in_tuple, ins = _prepare_inputs(inputs, create_graph, "jvp", need_graph=strict)
     vs = _v_tuple(v, ins, "v", "jvp")
-    out_tuple, outs = _call(func, ins, "jvp")
-    res = _jvp_from(outs, ins, vs, create_graph, strict, "jvp")
+    out_tuple, outs, tans = _forward_pass(func, ins, vs, "jvp")
+    if strict:
+        # Which inputs the outputs depend on: the reverse graph recorded for that purpose.
+        _grads(outs, ins, tuple(o._ns.zeros_like(o.detach()) for o in outs), False, True, "jvp")
+        for i, tan in enumerate(tans):
+            if tan is None:
+                raise RuntimeError(
+                    f"jvp(): output {i} is independent of the inputs; not allowed in strict mode"
+                )
+    res = tuple(tan if tan is not None else o._ns.zeros_like(o.detach()) for tan, o in zip(tans, outs))
     return _finish(outs, create_graph, out_tuple), _finish(res, create_graph, out_tuple)
+
+
+def _forward_pass(func, ins, vs, fname):
+    """``func(*ins)`` on dual Tensors with tangents ``vs`` (None: no tangent for that input):
+    ``(is_tuple, outputs, tangents)``, a tangent None for an output that got none."""
+    with _Level():
+        duals = tuple(
+            p if w is None else _forward.make_dual(p, _tangent_like(w, p, fname)) for p, w in zip(ins, vs)
+        )
+        is_tuple, outs = _call(func, duals, fname)
+        level = _forward.STATE.depth - 1
+        tans = tuple(_forward.tangent_of(o, level) for o in outs)
+        prims = tuple(_forward.unpack_dual(o)[0] if t is not None else o for o, t in zip(outs, tans))
+    return is_tuple, prims, tans
+
+
+def _tangent_like(w, p, fname):
+    if w.dtype != p.dtype:
+        w = w._ns.astype(w, p.dtype)
+    return w
+
+
+class _Level:
+    def __enter__(self):
+        self.level = _forward.enter_dual_level()
+
+    def __exit__(self, *exc):
+        _forward.exit_dual_level(level=self.level)
 
 
 def _jvp_from(outs, ins, vs, create_graph, strict, fname):
@@ -197,49 +243,17 @@ def jacobian(
     """The Jacobian of ``func`` at ``inputs``: ``J[i][j]`` has shape ``out_i.shape + in_j.shape``.
 
     ``strategy="reverse-mode"`` computes one VJP per output element, ``"forward-mode"`` one
-    JVP per input element (better when inputs are fewer than outputs).
+    JVP per input element by forward mode (better when inputs are fewer than outputs); as in
+    torch, forward mode needs ``vectorize=True`` and does not support ``create_graph=True``,
+    and ``vectorize=True`` does not support ``strict=True``.
     """
-    if strategy not in ("reverse-mode", "forward-mode"):
-        raise ValueError(
-            f"jacobian(): argument 'strategy' must be 'reverse-mode' or 'forward-mode', got {strategy!r}"
-        )
+    _check_jacobian_args(create_graph, strict, vectorize, strategy, "jacobian")
     in_tuple, ins = _prepare_inputs(inputs, create_graph, "jacobian")
-    out_tuple, outs = _call(func, ins, "jacobian")
-    jac: list[list[Any]] = [[None] * len(ins) for _ in outs]
     if strategy == "reverse-mode":
-        for i, o in enumerate(outs):
-            ns = o._ns
-            n = _flat_size(o)
-            rows: list[list[Any]] = [[] for _ in ins]
-            for k in range(n):
-                e = ns.reshape(_one_hot(ns, n, k, o.dtype, o.device), tuple(o.shape))
-                cot = [e if m == i else ns.zeros_like(q.detach()) for m, q in enumerate(outs)]
-                gs = _grads(outs, ins, cot, create_graph, strict, "jacobian")
-                for j, g in enumerate(gs):
-                    rows[j].append(g)
-            for j, t in enumerate(ins):
-                if rows[j]:
-                    stacked = ns.stack(rows[j], axis=0)
-                else:
-                    stacked = ns.zeros((0,) + tuple(t.shape), dtype=t.dtype, device=t.device)
-                jac[i][j] = ns.reshape(stacked, tuple(o.shape) + tuple(t.shape))
+        out_tuple, outs = _call(func, ins, "jacobian")
+        jac = _jacobian_reverse(outs, ins, create_graph, strict)
     else:
-        for j, t in enumerate(ins):
-            ns = t._ns
-            n = _flat_size(t)
-            cols: list[list[Any]] = [[] for _ in outs]
-            for k in range(n):
-                e = ns.reshape(_one_hot(ns, n, k, t.dtype, t.device), tuple(t.shape))
-                vs = tuple(e if m == j else ns.zeros_like(q.detach()) for m, q in enumerate(ins))
-                js = _jvp_from(outs, ins, vs, create_graph, strict, "jacobian")
-                for i, col in enumerate(js):
-                    cols[i].append(col)
-            for i, o in enumerate(outs):
-                if cols[i]:
-                    stacked = ns.stack(cols[i], axis=-1)
-                else:
-                    stacked = ns.zeros(tuple(o.shape) + (0,), dtype=o.dtype, device=o.device)
-                jac[i][j] = ns.reshape(stacked, tuple(o.shape) + tuple(t.shape))
+        out_tuple, jac = _jacobian_forward(func, ins)
     jac = [[x if create_graph else x.detach() for x in row] for row in jac]
     if out_tuple and in_tuple:
         return tuple(tuple(row) for row in jac)
@@ -248,6 +262,89 @@ def jacobian(
     if in_tuple:
         return tuple(jac[0])
     return jac[0][0]
+
+
+def _check_jacobian_args(create_graph, strict, vectorize, strategy, fname):
+    """torch.autograd.functional's argument checks of jacobian and hessian."""
+    if strategy not in ("reverse-mode", "forward-mode"):
+        raise ValueError(
+            f"{fname}(): expected strategy to be either 'forward-mode' or 'reverse-mode', got "
+            f"{strategy!r}. Hint: if your function has more outputs than inputs, 'forward-mode' "
+            "tends to be more performant; otherwise, prefer 'reverse-mode'."
+        )
+    if strategy == "forward-mode":
+        if create_graph:
+            raise NotImplementedError(
+                f'{fname}(): `create_graph=True` and `strategy="forward-mode"` are not supported '
+                "together (as in torch). Please either set `create_graph=False` or "
+                '`strategy="reverse-mode"`.'
+            )
+        if not vectorize:
+            raise NotImplementedError(
+                f"{fname}(): computing a Jacobian using forward-AD or a forward-over-reverse "
+                "Hessian is only implemented for `vectorize=True` (as in torch)."
+            )
+    if vectorize and strict:
+        raise RuntimeError(
+            f"{fname}(): `strict=True` and `vectorize=True` are not supported together (as in "
+            "torch). Please either set `strict=False` or `vectorize=False`."
+        )
+
+
+def _jacobian_reverse(outs, ins, create_graph, strict):
+    jac: list[list[Any]] = [[None] * len(ins) for _ in outs]
+    for i, o in enumerate(outs):
+        ns = o._ns
+        n = _flat_size(o)
+        rows: list[list[Any]] = [[] for _ in ins]
+        for k in range(n):
+            e = ns.reshape(_one_hot(ns, n, k, o.dtype, o.device), tuple(o.shape))
+            cot = [e if m == i else ns.zeros_like(q.detach()) for m, q in enumerate(outs)]
+            gs = _grads(outs, ins, cot, create_graph, strict, "jacobian")
+            for j, g in enumerate(gs):
+                rows[j].append(g)
+        for j, t in enumerate(ins):
+            if rows[j]:
+                stacked = ns.stack(rows[j], axis=0)
+            else:
+                stacked = ns.zeros((0,) + tuple(t.shape), dtype=t.dtype, device=t.device)
+            jac[i][j] = ns.reshape(stacked, tuple(o.shape) + tuple(t.shape))
+    return jac
+
+
+def _jacobian_forward(func, ins):
+    """One forward-mode pass per input element (a column of the Jacobian)."""
+    outs = None
+    out_tuple = None
+    cols: list[list[list[Any]] | None] = []  # [input j][output i] -> columns (None: empty input)
+    for j, t in enumerate(ins):
+        ns = t._ns
+        n = _flat_size(t)
+        per_out: list[list[Any]] | None = None
+        for k in range(n):
+            e = ns.reshape(_one_hot(ns, n, k, t.dtype, t.device), tuple(t.shape))
+            vs = tuple(e if m == j else None for m in range(len(ins)))
+            out_tuple, outs_k, tans = _forward_pass(func, ins, vs, "jacobian")
+            outs = outs_k
+            if per_out is None:
+                per_out = [[] for _ in outs_k]
+            for i, (o, tan) in enumerate(zip(outs_k, tans)):
+                per_out[i].append(tan.detach() if tan is not None else o._ns.zeros_like(o.detach()))
+        cols.append(per_out)
+    if outs is None:  # every input is empty: one call for the outputs' structure
+        out_tuple, outs = _call(func, ins, "jacobian")
+    jac: list[list[Any]] = [[None] * len(ins) for _ in outs]
+    for j, t in enumerate(ins):
+        for i, o in enumerate(outs):
+            ns = o._ns
+            per = cols[j]
+            col = per[i] if per is not None else []
+            if col:
+                stacked = ns.stack(col, axis=-1)
+            else:
+                stacked = ns.zeros(tuple(o.shape) + (0,), dtype=o.dtype, device=o.device)
+            jac[i][j] = ns.reshape(stacked, tuple(o.shape) + tuple(t.shape))
+    return out_tuple, jac
 
 
 def _one_hot(ns, n, k, dtype, device):
@@ -283,6 +380,7 @@ def hessian(
     """The Hessian of scalar ``func`` at ``inputs`` (``H[i][j]`` of shape ``in_i.shape + in_j.shape``)."""
     f = _scalar_func(func, "hessian")
     in_tuple, _ = _as_tuple(inputs, "inputs", "hessian")
+    _check_jacobian_args(create_graph, strict, vectorize, outer_jacobian_strategy, "hessian")
 
     def gradient(*args):
         out = f(*args)
@@ -296,7 +394,12 @@ def hessian(
         return tuple(r if r is not None else a._ns.zeros_like(a.detach()) for r, a in zip(res, args))
 
     result = jacobian(
-        gradient, inputs, create_graph=create_graph, strict=strict, strategy=outer_jacobian_strategy
+        gradient,
+        inputs,
+        create_graph=create_graph,
+        strict=strict,
+        vectorize=vectorize,
+        strategy=outer_jacobian_strategy,
     )
     if not in_tuple:
         return result[0]
@@ -328,12 +431,29 @@ def hvp(
     create_graph: bool = False,
     strict: bool = False,
 ) -> tuple[Any, Any]:
-    """``(func(inputs), H v)`` for a scalar ``func``: the JVP of the gradient (double-VJP trick)."""
+    """``(func(inputs), H v)`` for a scalar ``func``: forward-over-reverse (the gradient computed
+    by a backward pass inside a dual level whose tangents are ``v``; its tangent is ``H v``)."""
     f = _scalar_func(func, "hvp")
     in_tuple, ins = _prepare_inputs(inputs, create_graph, "hvp")
-    _, outs = _call(f, ins, "hvp")
     vs = _v_tuple(v, ins, "v", "hvp")
-    with _grad_mode.enable_grad():
-        gs = _grads(outs, ins, (None,), True, strict, "hvp")
-        res = _jvp_from(gs, ins, vs, create_graph, strict, "hvp")
-    return _finish(outs, create_graph, False), _finish(res, create_graph, in_tuple)
+    with _Level():
+        level = _forward.STATE.depth - 1
+        duals = tuple(_forward.make_dual(p, _tangent_like(w, p, "hvp")) for p, w in zip(ins, vs))
+        _, outs = _call(f, duals, "hvp")
+        with _grad_mode.enable_grad():
+            gs = _grads(outs, duals, (None,), create_graph, strict, "hvp")
+        res = []
+        for i, (g, p) in enumerate(zip(gs, ins)):
+            tan = _forward.tangent_of(g, level)
+            if tan is None:
+                if strict:
+                    raise RuntimeError(
+                        f"hvp(): the gradient is independent of input {i} (the function is linear "
+                        "in it); not allowed in strict mode"
+                    )
+                tan = p._ns.zeros_like(p.detach())
+            res.append(tan)
+        value = (
+            _forward.unpack_dual(outs[0])[0] if _forward.tangent_of(outs[0], level) is not None else outs[0]
+        )
+    return _finish((value,), create_graph, False), _finish(tuple(res), create_graph, in_tuple)

@@ -18,9 +18,12 @@ import warnings
 from pathlib import Path
 
 from xpgrad.testing import CHECKS, run_check
+from xpgrad.testing._forward_runner import FORWARD_CHECKS, run_forward_check
 
 from ._report import Report
-from ._suite import BACKENDS, items, load_known, resolve_backend
+from ._suite import BACKENDS, forward_items, items, load_known, resolve_backend
+
+ALL_CHECKS = CHECKS + FORWARD_CHECKS
 
 
 def _split(values) -> list[str] | None:
@@ -47,7 +50,12 @@ def _parser(prog: str = "xpgrad-conformance") -> argparse.ArgumentParser:
     p.add_argument(
         "--only", nargs="+", metavar="NAME", help="only these functions (names or patterns: 'linalg.*')"
     )
-    p.add_argument("--checks", nargs="+", metavar="CHECK", help=f"only these checks, of {', '.join(CHECKS)}")
+    p.add_argument(
+        "--checks",
+        nargs="+",
+        metavar="CHECK",
+        help=f"only these checks, of {', '.join(ALL_CHECKS)} (jvp, fwd_rev: forward mode)",
+    )
     p.add_argument(
         "--known",
         action="append",
@@ -100,7 +108,9 @@ def run(backend: str, *, only=None, dtypes=None, checks=None, known_paths=(), pr
     """Run the selected checks; return (namespace, results, seconds)."""
     ns = resolve_backend(backend)
     known = load_known(ns._backend.name, known_paths)
-    todo = items(only=only, dtypes=dtypes, checks=checks)
+    todo = items(only=only, dtypes=dtypes, checks=checks) + forward_items(
+        only=only, dtypes=dtypes, checks=checks
+    )
     bar = progress(len(todo)) if progress else None
     results = []
     start = time.perf_counter()
@@ -110,10 +120,9 @@ def run(backend: str, *, only=None, dtypes=None, checks=None, known_paths=(), pr
         # As pytest runs the suite (filterwarnings = error): a warning is a failed check.
         with warnings.catch_warnings():
             warnings.simplefilter("error")
+            runner = run_forward_check if check in FORWARD_CHECKS else run_check
             results.append(
-                run_check(
-                    case.op, case.sample, case.dtype, ns, check, sample_name=case.sample_name, known=known
-                )
+                runner(case.op, case.sample, case.dtype, ns, check, sample_name=case.sample_name, known=known)
             )
     if bar is not None:
         bar.update(len(todo), "done")
@@ -126,9 +135,11 @@ def main(argv: list[str] | None = None, prog: str = "xpgrad-conformance") -> int
     args = _parser(prog).parse_args(argv)
     checks = _split(args.checks)
     if checks:
-        bad = [c for c in checks if c not in CHECKS]
+        bad = [c for c in checks if c not in ALL_CHECKS]
         if bad:
-            print(f"--checks: unknown check {', '.join(bad)}; expected {', '.join(CHECKS)}", file=sys.stderr)
+            print(
+                f"--checks: unknown check {', '.join(bad)}; expected {', '.join(ALL_CHECKS)}", file=sys.stderr
+            )
             return 2
     only, dtypes = _split(args.only), _split(args.dtypes)
     try:

@@ -18,15 +18,23 @@ from xpgrad.testing import DEFAULT_TOLERANCES, op_db
 __all__ = ["Report", "is_failure"]
 
 _DTYPE_ORDER = ("float32", "float64", "complex64", "complex128", "int64", "bool")
-_CHECK_LABEL = {"forward": "fwd", "first": "1st", "second": "2nd"}
+# Forward mode (issue 14): "jvp" the tangents of the outputs, "fwd_rev" forward-over-reverse.
+_CHECK_LABEL = {"forward": "fwd", "first": "1st", "second": "2nd", "jvp": "jvp", "fwd_rev": "f/r"}
 _MAX_LINES = 40  # failures listed on stdout
-_STATUS_RANK = {"skip": 0, "pass": 1, "xfail": 2, "xpass": 3, "fail": 4}
+# "norule": xpgrad has no forward-mode rule for the function yet (a forward-mode check only): never
+# shown as a pass; a failure of the run once ``_forward_runner.STRICT_RULES`` is True.
+_STATUS_RANK = {"skip": 0, "pass": 1, "xfail": 2, "norule": 3, "xpass": 4, "fail": 5}
 
 
 def is_failure(r) -> bool:
     """A result that fails the run: a failure, or a strict known difference that now passes."""
     if r.status == "fail":
         return True
+    if r.status == "norule":
+        # here: read at call time, so that a test may switch it
+        from xpgrad.testing._forward_runner import STRICT_RULES
+
+        return STRICT_RULES
     return r.status == "xpass" and not (r.xfail_reason or "").startswith("not strict: ")
 
 
@@ -122,7 +130,7 @@ class Report:
             for cell in cells.values():
                 for reason in cell.reasons:
                     self.notes.setdefault(reason, len(self.notes) + 1)
-        self.counts = {s: 0 for s in ("pass", "xfail", "fail", "xpass", "skip")}
+        self.counts = {s: 0 for s in ("pass", "xfail", "fail", "xpass", "norule", "skip")}
         for r in self.results:
             self.counts["fail" if r.status == "fail" else _status(r)] += 1
         self.failures = [r for r in self.results if is_failure(r)]
@@ -141,6 +149,8 @@ class Report:
         parts = [f"{c['pass']} passed", f"{c['xfail']} xfailed", f"{c['fail']} failed"]
         if c["xpass"]:
             parts.append(f"{c['xpass']} xpassed (strict: remove their known-difference entries)")
+        if c["norule"]:
+            parts.append(f"{c['norule']} without a forward-mode rule")
         if c["skip"]:
             parts.append(f"{c['skip']} skipped")
         return ", ".join(parts) + f" in {self.elapsed:.1f} s"
@@ -169,6 +179,8 @@ class Report:
             return "F:err" if e is None else f"F{e:.0e}"
         if s == "xpass":
             return "XPASS"
+        if s == "norule":
+            return "norule"
         return "skip"
 
     # -- text (stdout) ---------------------------------------------------------------------------
@@ -194,7 +206,8 @@ class Report:
                 row += " "
             lines.append(row.rstrip())
         lines += ["", "ok: every sample matches torch; xN: known difference, see note N; F<err>: fails (largest "
-                  "absolute error, or F:err for an exception); '.': not applicable"]  # fmt: skip
+                  "absolute error, or F:err for an exception); norule: no forward-mode rule yet; '.': not "
+                  "applicable. jvp: forward-mode tangents; f/r: forward-over-reverse"]  # fmt: skip
         if self.notes:
             lines.append("")
             lines.append("Known differences:")
@@ -239,7 +252,9 @@ class Report:
                 for n, t in self.tolerance_overrides.items()
             )]  # fmt: skip
         out += ["", "Cells: ✅ every sample matches torch; ⚠️ *n* known difference (note *n*); ❌ fails "
-                "(largest absolute error); blank: not applicable.", ""]  # fmt: skip
+                "(largest absolute error); 🚧 no forward-mode rule yet; blank: not applicable. Checks: fwd "
+                "values, 1st VJPs, 2nd double backward, jvp forward-mode tangents, f/r "
+                "forward-over-reverse.", ""]  # fmt: skip
         cols = [f"{d} {_CHECK_LABEL[c]}" for d in self.dtypes for c in self.columns[d]]
         out += ["| function | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
         for name, cells in self.rows.items():
@@ -275,6 +290,8 @@ class Report:
             return "❌ " + ("error" if e is None else f"{e:.1e}")
         if s == "xpass":
             return "❌ XPASS"
+        if s == "norule":
+            return "🚧 no rule"
         return "skip"
 
     # -- JSON --------------------------------------------------------------------------------------
@@ -327,11 +344,14 @@ class Report:
         parts.append(
             "<p>An element passes if |xpgrad − torch| ≤ atol + rtol·|torch| (non-finite values must match "
             "exactly). <b>fwd</b>: values; <b>1st</b>: vector-Jacobian products with a seeded random "
-            "cotangent; <b>2nd</b>: gradients of ⟨grad, w⟩ with create_graph.</p><p>"
+            "cotangent; <b>2nd</b>: gradients of ⟨grad, w⟩ with create_graph; <b>jvp</b>: forward-mode "
+            "tangents with a seeded random tangent; <b>f/r</b>: forward-over-reverse (the tangent of a "
+            "VJP computed in a dual level).</p><p>"
             "<span class='c pass'>ok</span> every sample matches torch "
             "<span class='c xfail'>xN</span> known difference (note N; hover for details) "
             "<span class='c fail'>F</span> fails (largest absolute error) "
             "<span class='c xpass'>XPASS</span> a known difference no longer shows "
+            "<span class='c norule'>norule</span> no forward-mode rule yet "
             "<span class='c na'></span> not applicable</p>"
         )
         if self.tolerance_overrides:
@@ -345,7 +365,8 @@ class Report:
         parts.append(
             f"<p class='counts'><span class='c pass'>{c['pass']} pass</span> "
             f"<span class='c xfail'>{c['xfail']} xfail</span> <span class='c fail'>{c['fail']} fail</span> "
-            f"<span class='c xpass'>{c['xpass']} xpass</span></p></div></div>"
+            f"<span class='c xpass'>{c['xpass']} xpass</span> "
+            f"<span class='c norule'>{c['norule']} no forward rule</span></p></div></div>"
         )
         failing = list(dict.fromkeys(r.op for r in self.failures))
         if failing:
@@ -415,7 +436,7 @@ class Report:
         n = len(cell.results)
         tip = [f"{name} {dtype} {check}: {n} sample{'s' * (n != 1)}"]
         counts = ", ".join(
-            f"{cell.count(k)} {k}" for k in ("pass", "xfail", "fail", "xpass") if cell.count(k)
+            f"{cell.count(k)} {k}" for k in ("pass", "xfail", "fail", "xpass", "norule") if cell.count(k)
         )
         tip.append(counts)
         for reason in cell.reasons:
@@ -459,7 +480,7 @@ white-space:nowrap;padding-right:14px}
 .c a{color:inherit;text-decoration:none}
 .pass{background:#d8f3dc;color:#1b5e20}.xfail{background:#ffe8a3;color:#7a4f01;font-weight:600}
 .fail{background:#f8b4b4;color:#7f1d1d;font-weight:700}.xpass{background:#f4a261;color:#5c2a00;font-weight:700}
-.na{background:#f9fafb}.skip{background:#e4e7ec}
+.na{background:#f9fafb}.skip{background:#e4e7ec}.norule{background:#dbe4ff;color:#243b7a}
 .fails td{border:1px solid #eaecf0;padding:3px 8px;vertical-align:top;font-size:13px}
 .fails th{background:#f2f4f7;border:1px solid #d0d5dd;padding:3px 8px}
 .fails pre{margin:0;white-space:pre-wrap;max-width:720px;font-size:12px}

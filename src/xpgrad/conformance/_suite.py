@@ -7,6 +7,7 @@ import importlib
 from fnmatch import fnmatchcase
 
 from xpgrad.testing import CHECKS, Case, find_known, find_xfail, iter_cases, op_db
+from xpgrad.testing._forward_runner import FORWARD_CHECKS
 
 from .known import load_known, load_known_tests
 
@@ -14,6 +15,9 @@ __all__ = [
     "BACKENDS",
     "checks_for",
     "expected_failure",
+    "forward_checks_for",
+    "forward_items",
+    "forward_pytest_params",
     "items",
     "load_known",
     "load_known_tests",
@@ -40,6 +44,14 @@ def checks_for(op) -> tuple[str, ...]:
     return CHECKS if op.second_order else CHECKS[:2]
 
 
+def forward_checks_for(op) -> tuple[str, ...]:
+    """The forward-mode checks that apply to ``op``: none for a non-differentiable function;
+    forward-over-reverse where second order is checked."""
+    if not op.differentiable:
+        return ()
+    return FORWARD_CHECKS if op.second_order else FORWARD_CHECKS[:1]
+
+
 def expected_failure(case: Case, check: str, backend: str, known=()) -> str | None:
     """The reason ``check`` of ``case`` is expected to fail on ``backend`` (OpInfo, then known)."""
     reason = find_xfail(case.op, case.sample, check, case.dtype, backend)
@@ -60,6 +72,44 @@ def items(only=None, dtypes=None, checks=None) -> list[tuple[Case, str]]:
             if checks is None or check in checks:
                 out.append((case, check))
     return out
+
+
+def forward_items(only=None, dtypes=None, checks=None) -> list[tuple[Case, str]]:
+    """Every (case, forward-mode check) to run (issue 14), selected as :func:`items`."""
+    ops = op_db()
+    if only:
+        ops = [op for op in ops if any(fnmatchcase(op.name, pat) for pat in only)]
+    out = []
+    for case in iter_cases(ops, dtypes=dtypes):
+        for check in forward_checks_for(case.op):
+            if checks is None or check in checks:
+                out.append((case, check))
+    return out
+
+
+def forward_pytest_params(backend_name: str, known=()) -> list:
+    """One ``pytest.param(case, check)`` per forward-mode item, ids ``<op>-<dtype>-<sample>-<check>``.
+    Known differences: the check's own entries (strict), else those of the matching reverse-mode
+    check (``first`` for ``jvp``, ``second`` for ``fwd_rev``) as non-strict xfails."""
+    import pytest
+
+    from xpgrad.testing._forward_runner import _INHERITS  # here: pytest is imported lazily too
+
+    backend = resolve_backend(backend_name)._backend.name
+    params = []
+    for case, check in forward_items():
+        reason = expected_failure(case, check, backend, known)
+        strict = True
+        if reason is None:
+            reason = expected_failure(case, _INHERITS[check], backend, known)
+            strict = False
+        marks = []
+        if reason is not None:
+            marks = [
+                pytest.mark.xfail(reason=reason, strict=strict and not reason.startswith("not strict: "))
+            ]
+        params.append(pytest.param(case, check, id=f"{case.id}-{check}", marks=marks))
+    return params
 
 
 def pytest_params(backend_name: str, known=()) -> list:

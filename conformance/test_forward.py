@@ -1,0 +1,51 @@
+"""Forward mode (issue 14): every OpInfo sample x dtype against torch's forward AD, first order
+(``jvp``: the tangents of the outputs) and forward-over-reverse (``fwd_rev``: the tangents of a
+VJP computed inside the dual level). See ``xpgrad.testing._forward_runner``.
+
+Ids read ``<op>-<dtype>-<sample>-<check>``. An op without a forward rule yet is an xfail naming
+it ("no forward rule yet"), never a pass; ``test_forward_rule_coverage`` lists them all. When
+every rule is in, ``STRICT_RULES`` becomes True and both turn into failures.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from xpgrad.conformance._suite import forward_pytest_params
+from xpgrad.testing import _forward_runner, iter_cases, op_db
+from xpgrad.testing._forward_runner import assert_forward_check, run_forward_check
+
+from .conftest import backend_name, known_differences
+
+
+def pytest_generate_tests(metafunc):
+    if "case" not in metafunc.fixturenames:
+        return
+    params = forward_pytest_params(backend_name(metafunc.config), known_differences(metafunc.config))
+    metafunc.parametrize(("case", "check"), params)
+
+
+def test_forward_mode(case, check, xp):
+    assert_forward_check(case.op, case.sample, case.dtype, xp, check, sample_name=case.sample_name)
+
+
+def test_forward_rule_coverage(xp):
+    """Which differentiable functions have no forward rule yet (the first float64 sample of each,
+    or its first dtype): a visible xfail listing them while STRICT_RULES is False."""
+    missing = []
+    for op in op_db():
+        if not op.differentiable:
+            continue
+        dtype = "float64" if "float64" in op.dtypes else op.dtypes[0]
+        cases = iter_cases([op], dtypes=(dtype,))
+        if not cases:
+            continue
+        c = cases[0]
+        r = run_forward_check(op, c.sample, c.dtype, xp, "jvp", sample_name=c.sample_name, apply_xfail=False)
+        if r.status == "norule":
+            missing.append(op.name)
+    if missing and not _forward_runner.STRICT_RULES:
+        pytest.xfail(
+            f"{len(missing)} differentiable functions have no forward rule yet: {', '.join(missing)}"
+        )
+    assert not missing, f"functions without a forward rule: {', '.join(missing)}"

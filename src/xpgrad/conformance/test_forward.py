@@ -1,0 +1,22 @@
+"""Forward mode (issue 14), one pytest test per OpInfo sample x dtype x forward-mode check
+(``jvp``, ``fwd_rev``) against torch (``pytest --pyargs xpgrad.conformance --xpgrad-backend NAME``).
+A function without a forward-mode rule yet is an xfail naming it, never a pass."""
+
+from __future__ import annotations
+
+from xpgrad.testing._forward_runner import assert_forward_check
+
+from ._suite import forward_pytest_params
+from .plugin import backend_name, known_differences
+
+
+def pytest_generate_tests(metafunc):
+    if "case" not in metafunc.fixturenames:
+        return
+    params = forward_pytest_params(backend_name(metafunc.config), known_differences(metafunc.config))
+    metafunc.parametrize(("case", "check"), params)
+
+
+def test_forward_mode(case, check, xpgrad_conformance_namespace):
+    xp = xpgrad_conformance_namespace
+    assert_forward_check(case.op, case.sample, case.dtype, xp, check, sample_name=case.sample_name)

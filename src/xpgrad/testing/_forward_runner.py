@@ -1,0 +1,348 @@
+"""Forward-mode checks of one (OpInfo, Sample, dtype) against torch (issue 14).
+
+Two checks, next to ``forward``/``first``/``second`` of :mod:`._runner`:
+
+- ``jvp``: the sample's differentiable inputs become dual Tensors with seeded random tangents
+  (complex for complex inputs); the tangents of the outputs are compared with torch's forward
+  AD (``torch.autograd.forward_ad``) on the same program.
+- ``fwd_rev`` (forward-over-reverse): inside the dual level, the VJP of the outputs with a
+  random cotangent is computed by a backward pass; the tangents of those gradients (a
+  Hessian-vector product) are compared with torch's double backward (``H v = grad <g, v>``,
+  ``g`` the gradient of the real scalar ``<f, w>``, so ``H`` is symmetric). torch's own
+  forward-over-reverse is not the reference: some of its formulas are wrong (``linalg.solve``
+  in torch 2.13: wrong for the matrix, no tangent for the right-hand side).
+
+Where torch has no forward-mode formula for a ``jvp`` check (it raises, or gives no tangent where
+xpgrad gives a nonzero one), the reference is torch's double-backward equivalent,
+``J v = d/du <J^T u, v>``.
+
+An op without a forward rule in xpgrad makes xpgrad raise "forward-mode derivative of X is not
+implemented": the check's status is then ``"norule"`` (not a pass, and not a failure until every
+rule is in: ``STRICT_RULES``).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import traceback
+import warnings
+
+import numpy as np
+
+from .. import forward_ad as fwAD
+from .._autograd import grad as _xgrad
+from .._grad_mode import enable_grad
+from .._tensor import Tensor
+from ._known import KnownDifference, find_known
+from ._opinfo import OpInfo, Sample
+from ._runner import (
+    _PRECISION,
+    CheckResult,
+    _Acc,
+    _as_list,
+    _assert_close,
+    _convert,
+    _Mismatch,
+    _random,
+    find_xfail,
+    seed_for,
+    to_numpy,
+    tolerances,
+    torch_default_dtype_like,
+)
+
+__all__ = ["FORWARD_CHECKS", "STRICT_RULES", "assert_forward_check", "run_forward_check"]
+
+FORWARD_CHECKS = ("jvp", "fwd_rev")
+
+# False while the derivative table's forward rules are still arriving: an op without one is
+# reported as "norule" (visible in the report and as an xfail in pytest) instead of failing.
+# The integrator sets it True once every differentiable op has a rule.
+STRICT_RULES = False
+
+# The reverse-mode check whose known differences a forward check inherits (as non-strict: a
+# gradient convention at a kink may or may not show in a directional derivative).
+_INHERITS = {"jvp": "first", "fwd_rev": "second"}
+
+_NO_RULE = "forward-mode derivative of "
+
+
+def run_forward_check(
+    op: OpInfo,
+    sample: Sample,
+    dtype: str,
+    ns,
+    check: str,
+    *,
+    sample_name: str | None = None,
+    seed: int | None = None,
+    apply_xfail: bool = True,
+    known: tuple[KnownDifference, ...] | list = (),
+) -> CheckResult:
+    """Run forward-mode ``check`` ("jvp" or "fwd_rev") of ``op`` on ``sample`` at ``dtype``."""
+    if check not in FORWARD_CHECKS:
+        raise ValueError(f"run_forward_check(): unknown check {check!r}; expected one of {FORWARD_CHECKS}")
+    name = sample_name or sample.name or "sample"
+    backend = ns._backend.name
+    if seed is None:
+        seed = seed_for(op.name, name, dtype, check)
+    result = CheckResult(op.name, name, dtype, check, backend, "pass", seed=seed)
+    reason = None
+    if apply_xfail:
+        reason = find_xfail(op, sample, check, dtype, backend) or find_known(
+            known, op.name, name, dtype, check
+        )
+        if reason is None:
+            inherited = find_xfail(op, sample, _INHERITS[check], dtype, backend) or find_known(
+                known, op.name, name, dtype, _INHERITS[check]
+            )
+            if inherited is not None:
+                reason = inherited if inherited.startswith("not strict: ") else "not strict: " + inherited
+    result.xfail_reason = reason
+    if not hasattr(ns, dtype) and dtype in _PRECISION:
+        result.status = "skip"
+        result.message = f"backend {backend!r} has no {dtype}"
+        return result
+    rtol, atol = tolerances(op, dtype)
+    try:
+        with torch_default_dtype_like(ns):
+            result.max_abs_error, result.max_rel_error = _run(op, sample, dtype, ns, check, seed, rtol, atol)
+    except _Mismatch as exc:
+        result.status = "fail"
+        result.max_abs_error, result.max_rel_error = exc.max_abs, exc.max_rel
+        result.message = str(exc)
+    except NotImplementedError as exc:
+        if _NO_RULE in str(exc):
+            result.status = "norule"
+            result.message = str(exc)
+        else:
+            result.status = "fail"
+            result.message = f"{type(exc).__name__}: {exc}"
+    except Exception as exc:  # noqa: BLE001 - any error of either side is a failed check
+        result.status = "fail"
+        tb = traceback.format_exception(type(exc), exc, exc.__traceback__)
+        result.message = f"{type(exc).__name__}: {exc}\n" + "".join(tb[-6:])
+    if reason is not None:
+        result.status = {"fail": "xfail", "pass": "xpass"}.get(result.status, result.status)
+    return result
+
+
+def assert_forward_check(op, sample, dtype, ns, check, **kwargs) -> CheckResult:
+    """:func:`run_forward_check` for pytest: raise on failure, xfail (or fail, with
+    ``STRICT_RULES``) where xpgrad has no forward rule, skip where nothing can be compared."""
+    import pytest
+
+    r = run_forward_check(op, sample, dtype, ns, check, apply_xfail=False, **kwargs)
+    if r.status == "skip":
+        pytest.skip(r.message)
+    if r.status == "norule":
+        if STRICT_RULES:
+            raise AssertionError(f"{r.op} [{r.sample}, {r.dtype}, {r.backend}] {r.check}: {r.message}")
+        pytest.xfail(f"no forward rule yet: {r.message.splitlines()[0]}")
+    if r.status == "fail":
+        raise AssertionError(
+            f"{r.op} [{r.sample}, {r.dtype}, {r.backend}] {r.check}: {r.message} (seed {r.seed})"
+        )
+    return r
+
+
+# -- the two sides -----------------------------------------------------------------------------------
+
+
+def _tangents_for(sample, dtype, seed):
+    """One seeded random tangent per differentiable input (in ``_convert``'s leaf order)."""
+    rng = np.random.default_rng(seed)
+    out = []
+
+    def make_float(a, want_grad):
+        if want_grad:
+            out.append(_random(rng, a.shape, a.dtype))
+        return a
+
+    _convert(sample, dtype, make_float, lambda a: a, True)
+    return out
+
+
+def _xpgrad_duals(sample, dtype, ns, tangents, requires_grad):
+    raw = ns._xp
+    it = iter(tangents)
+
+    def make_float(a, want_grad):
+        t = ns.asarray(raw.asarray(a), requires_grad=requires_grad and want_grad)
+        if want_grad:
+            return fwAD.make_dual(t, ns.asarray(raw.asarray(next(it))))
+        return t
+
+    return _convert(sample, dtype, make_float, lambda a: ns.asarray(raw.asarray(a)), True)
+
+
+def _torch_duals(sample, dtype, tangents, requires_grad, tfw):
+    import torch
+
+    it = iter(tangents)
+
+    def make_float(a, want_grad):
+        t = torch.tensor(np.array(a, order="C")).requires_grad_(requires_grad and want_grad)
+        if want_grad:
+            return tfw.make_dual(t, torch.tensor(np.array(next(it), order="C")))
+        return t
+
+    return _convert(sample, dtype, make_float, lambda a: torch.tensor(np.array(a, order="C")), True)
+
+
+def _torch_plain(sample, dtype, requires_grad):
+    import torch
+
+    def make_float(a, want_grad):
+        return torch.tensor(np.array(a, order="C")).requires_grad_(requires_grad and want_grad)
+
+    return _convert(sample, dtype, make_float, lambda a: torch.tensor(np.array(a, order="C")), True)
+
+
+def _diff_outputs(values):
+    """The floating/complex outputs (index, value)."""
+    out = []
+    for k, v in enumerate(values):
+        if type(v) is Tensor:
+            if v._ns._is_differentiable_dtype(v.dtype):
+                out.append((k, v))
+        elif hasattr(v, "dtype") and hasattr(v, "is_floating_point"):
+            if v.is_floating_point() or v.is_complex():
+                out.append((k, v))
+    return out
+
+
+def _run(op, sample, dtype, ns, check, seed, rtol, atol):
+    import array_api_compat.torch as txp
+    import torch.autograd.forward_ad as tfw
+
+    select = (lambda r, xp: _as_list(op.output(xp, r))) if op.output else (lambda r, xp: _as_list(r))
+    tangents = _tangents_for(sample, dtype, seed)
+    if not tangents:
+        return 0.0, 0.0
+    acc = _Acc()
+    rev = check == "fwd_rev"
+    rng = np.random.default_rng(seed + 1)
+
+    # xpgrad
+    with fwAD.dual_level(), enable_grad():
+        xin = _xpgrad_duals(sample, dtype, ns, tangents, rev)
+        xs = _diff_outputs(select(op.call(ns, *xin.args, **xin.kwargs), ns))
+        cots = [_random(rng, tuple(x.shape), to_numpy(fwAD.unpack_dual(x).primal).dtype) for _, x in xs]
+        if rev:
+            duals = _duals_of(xin)
+            roots = [(x, c) for (_, x), c in zip(xs, cots) if x.requires_grad]
+            if roots:
+                gs = _xgrad(
+                    [x for x, _ in roots],
+                    duals,
+                    [x._ns.asarray(x._ns._xp.asarray(c)) for x, c in roots],
+                    allow_unused=True,
+                )
+            else:
+                gs = (None,) * len(duals)
+            x_results = [None if g is None else fwAD.unpack_dual(g).tangent for g in gs]
+            x_like = duals
+        else:
+            x_results = [fwAD.unpack_dual(x).tangent for _, x in xs]
+            x_like = [x for _, x in xs]
+        x_results = [None if r is None else to_numpy(r) for r in x_results]
+        x_shapes = [tuple(x.shape) for x in x_like]
+
+    # torch
+    if rev:
+        # The reference is torch's double backward, the same Hessian-vector product: torch's own
+        # forward-over-reverse has wrong formulas for some ops (linalg.solve in torch 2.13).
+        t_results = _torch_double_backward(op, sample, dtype, tangents, cots, True, select)
+    else:
+        try:
+            with _quiet_torch_forward_ad(), tfw.dual_level():
+                tin = _torch_duals(sample, dtype, tangents, False, tfw)
+                ts = _diff_outputs(select(op.call_torch(txp, *tin.args, **tin.kwargs), txp))
+                t_results = [tfw.unpack_dual(t).tangent for _, t in ts]
+                t_results = [None if r is None else to_numpy(r) for r in t_results]
+        except (NotImplementedError, RuntimeError) as exc:
+            if not any(w in str(exc) for w in ("forward AD", "forward-mode", "forward grad")):
+                raise
+            t_results = None
+        if t_results is None or any(
+            t is None and x is not None and np.any(x != 0) for x, t in zip(x_results, t_results)
+        ):
+            # torch has no forward formula here (or drops the tangent): its double-VJP equivalent.
+            t_results = _torch_double_backward(op, sample, dtype, tangents, cots, False, select)
+
+    if len(x_results) != len(t_results):
+        raise _Mismatch(f"{len(x_results)} results, torch gives {len(t_results)}")
+    what = "tangent of the gradient of input" if rev else "tangent of output"
+    for k, (x, t, shape) in enumerate(zip(x_results, t_results, x_shapes)):
+        w = f"{what} {k}"
+        if x is not None and tuple(x.shape) != shape:
+            raise _Mismatch(f"{w}: shape {tuple(x.shape)}, expected {shape}")
+        if t is None:
+            if x is not None and np.any(x != 0):
+                raise _Mismatch(f"{w}: torch gives no tangent, xpgrad gives nonzero values")
+            continue
+        acc.add(_assert_close(x if x is not None else np.zeros_like(t), t, rtol, atol, w))
+    return acc.max_abs, acc.max_rel
+
+
+@contextlib.contextmanager
+def _quiet_torch_forward_ad():
+    """torch's forward AD loads its decompositions through torch.jit.script on first use, which
+    warns (DeprecationWarning, torch 2.13): not a difference of xpgrad's, so not an error here."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings(
+            "ignore", message="`torch.jit.script` is deprecated", category=DeprecationWarning
+        )
+        yield
+
+
+def _duals_of(inputs):
+    # The differentiable inputs as _convert listed them: the dual Tensors themselves.
+    return list(inputs.leaves)
+
+
+def _re_inner(torch, a, b):
+    """sum(Re(conj(a) * b)): the real inner product (of R^2n for complex arrays)."""
+    return torch.sum(torch.real(torch.conj(a) * b)) if a.is_complex() else torch.sum(a * b)
+
+
+def _torch_double_backward(op, sample, dtype, tangents, cots, rev, select):
+    """torch's reverse-mode equivalent of the forward-mode result.
+
+    ``rev`` False: ``J v = d/du <J^T u, v>`` (``u`` a dummy cotangent; ``J^T u`` is linear in
+    ``u``). True: ``H v = grad <g, v>`` with ``g`` the VJP of the outputs with ``cots``: ``g`` is
+    the gradient of a real scalar, whose Hessian is symmetric. Inner products are real
+    (``Re(conj(a) b)``), so complex inputs are treated as pairs of reals, as torch's gradients do.
+    """
+    import array_api_compat.torch as txp
+    import torch
+
+    tin = _torch_plain(sample, dtype, True)
+    leaves = list(tin.leaves)
+    outs = [t for _, t in _diff_outputs(select(op.call_torch(txp, *tin.args, **tin.kwargs), txp))]
+    vs = [torch.tensor(t) for t in tangents]
+    if not rev:
+        us = [torch.zeros_like(t, requires_grad=True) for t in outs]
+        roots = [(t, u) for t, u in zip(outs, us) if t.requires_grad]
+        if not roots:
+            return [None] * len(outs)
+        gs = torch.autograd.grad(
+            [t for t, _ in roots], leaves, [u for _, u in roots], create_graph=True, allow_unused=True
+        )
+        terms = [_re_inner(torch, g, v) for g, v in zip(gs, vs) if g is not None and g.requires_grad]
+        if not terms:
+            return [None] * len(outs)
+        res = torch.autograd.grad(sum(terms[1:], terms[0]), us, allow_unused=True)
+        return [None if r is None else to_numpy(r) for r in res]
+    roots = [(t, torch.tensor(c)) for t, c in zip(outs, cots) if t.requires_grad]
+    if not roots:
+        return [None] * len(leaves)
+    gs = torch.autograd.grad(
+        [t for t, _ in roots], leaves, [c for _, c in roots], create_graph=True, allow_unused=True
+    )
+    terms = [_re_inner(torch, g, v) for g, v in zip(gs, vs) if g is not None and g.requires_grad]
+    if not terms:
+        return [None] * len(leaves)
+    res = torch.autograd.grad(sum(terms[1:], terms[0]), leaves, allow_unused=True)
+    return [None if r is None else to_numpy(r) for r in res]
