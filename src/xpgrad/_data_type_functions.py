@@ -10,6 +10,15 @@ __all__ = ["astype", "can_cast", "finfo", "iinfo", "isdtype", "result_type", "__
 
 
 def astype(self, x, dtype, /, *, copy=True, device=None):
+    """Copy of ``x`` cast to ``dtype`` (``copy=False``: ``x`` itself when nothing changes, or
+    a view where the backend can give one).
+
+    Gradient: the output gradient cast back to ``x``'s dtype; a complex-to-real cast keeps the
+    real part of the gradient, as torch. Forward rule: the tangent cast the same way (its real
+    part for a complex-to-real cast). Deviations: none.
+    """
+    # Hand-written, not an entry: with copy=False it may return ``x`` itself (no node), as
+    # torch's ``to`` returns self when nothing changes.
     x = self._tensor(x, "astype")
     kwargs = {"copy": copy}
     if device is not None:
@@ -35,6 +44,8 @@ def _unwrap(self, v):
 
 
 def can_cast(self, from_, to, /):
+    """Whether a cast from dtype (or array) ``from_`` to dtype ``to`` may occur under the
+    standard's casting rules. Not differentiable."""
     if type(from_) is Tensor or self._backend.is_native(from_):
         from_ = from_.dtype  # the standard's meaning; some backends deprecate arrays here
     return self._xp.can_cast(from_, to)
@@ -74,6 +85,7 @@ class finfo_object:
 
 
 def finfo(self, type, /):
+    """Machine limits of a floating-point dtype (or of an array's dtype)."""
     fi = self._xp.finfo(_unwrap(self, type))
     return finfo_object(fi, _dtype_object(self, fi.dtype))
 
@@ -94,15 +106,19 @@ class iinfo_object:
 
 
 def iinfo(self, type, /):
+    """Machine limits of an integer dtype (or of an array's dtype)."""
     ii = self._xp.iinfo(_unwrap(self, type))
     return iinfo_object(ii, _dtype_object(self, ii.dtype))
 
 
 def isdtype(self, dtype, kind):
+    """Whether ``dtype`` is of ``kind`` ('real floating', 'integral', a dtype, or a tuple of
+    them)."""
     return self._xp.isdtype(dtype, kind)
 
 
 def result_type(self, *arrays_and_dtypes):
+    """The dtype of an operation on the given arrays and dtypes (type promotion)."""
     return self._xp.result_type(*(_unwrap(self, a) for a in arrays_and_dtypes))
 
 
