@@ -20,6 +20,7 @@ from . import (
     _indexing_functions,
     _inplace,
     _linear_algebra_functions,
+    _optable,
     _manipulation_functions,
     _ops,
     _searching_functions,
@@ -79,6 +80,7 @@ class Namespace(types.ModuleType):
             "torch-style reverse-mode autodiff (xpgrad)."
         )
         self._backend = backend
+        self._root = self  # the namespace an entry runs in (the extensions point to theirs)
         self._xp = xp = backend.xp
         self.__array_api_version__ = API_VERSION
         self._supported_versions = SUPPORTED_VERSIONS
@@ -291,8 +293,11 @@ _SUMMARIES = {
 
 def _install_category_functions():
     for module in CATEGORY_MODULES:
+        _optable.install(Namespace, module)
         for name in module.__all__:
             fn = getattr(module, name)
+            if type(fn) is _optable.Op:
+                continue
             if not (getattr(fn, "__doc__", None) or "").strip() and name in _SUMMARIES:
                 fn.__doc__ = _SUMMARIES[name]
             setattr(Namespace, name, fn)
