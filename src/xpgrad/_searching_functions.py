@@ -72,7 +72,8 @@ def where(xp, condition, x1, x2, /):
     ``x2`` the rest (torch.where); ``condition`` is a constant, and an in-place change of it
     before backward raises, as in torch. Deviations: none.
     """
-    if not hasattr(condition, "dtype") or not xp.isdtype(condition.dtype, "bool"):
-        got = condition.dtype if hasattr(condition, "dtype") else type(condition).__name__
-        raise TypeError(f"where(): argument 'condition' must be a boolean array, got {got}")
+    if not hasattr(condition, "dtype"):
+        raise TypeError(f"where(): argument 'condition' must be an array, got {type(condition).__name__}")
+    if not xp.isdtype(condition.dtype, "bool"):
+        raise TypeError(f"where(): argument 'condition' must have a boolean dtype, got {condition.dtype}")
     return xp.where(condition, x1, x2)
