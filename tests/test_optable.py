@@ -81,6 +81,32 @@ def my_halves(xp, x, /):
     return x[:n] + 0, x[n:] + 0
 
 
+def _exp_halves_vjp(xp, g, out):
+    return xp.concat([g[0] * out[0], g[1] * out[1]])
+
+
+def _exp_halves_jvp(xp, x_t, first, second):
+    n = first.shape[0]
+    return first * x_t[:n], second * x_t[n:]
+
+
+@op(grads={"x": _exp_halves_vjp}, jvp=_exp_halves_jvp, outputs=Pair)
+def my_exp_halves(xp, x, /):
+    """``exp`` of both halves of ``x`` (the VJP names ``out``: both outputs are saved)."""
+    n = x.shape[0] // 2
+    return xp.exp(x[:n]), xp.exp(x[n:])
+
+
+def _first_only_vjp(xp, g, first):
+    return xp.concat([g[0] * first, g[1]])
+
+
+@op(grads={"x": _first_only_vjp}, outputs=Pair)
+def my_halves_first(xp, x, /):
+    n = x.shape[0] // 2
+    return x[:n] * 1, x[n:] * 1
+
+
 @op(grads={"x": lambda xp, g, *, x_shape: xp.reshape(g, x_shape)}, jvp=LINEAR, view=True)
 def my_flat(xp, x, /):
     return xp.reshape(x, (-1,))
@@ -111,6 +137,8 @@ def _fd(entry, inputs, tangents, args, eps=1e-6):
     minus = entry.call(np, tuple(i - eps * t for i, t in zip(inputs, tangents)), args)
     if entry.aux:
         plus, minus = plus[0], minus[0]
+    if type(plus) is tuple or hasattr(plus, "_fields"):
+        return tuple((p - m) / (2 * eps) for p, m in zip(plus, minus))
     return (plus - minus) / (2 * eps)
 
 
@@ -176,6 +204,22 @@ def test_several_outputs_come_as_the_declared_named_tuple():
     np.testing.assert_allclose(x.grad.data, [0, 0, 3, 3])
 
 
+def test_outputs_named_by_a_vjp_are_saved_and_version_checked():
+    x = xp.asarray(np.arange(1.0, 5.0), requires_grad=True)
+    r = my_exp_halves.wrapper(xp, x)
+    xp.sum(r.first + r.second * 10).backward()
+    np.testing.assert_allclose(x.grad.data, np.exp(np.arange(1.0, 5.0)) * [1, 1, 10, 10])
+    r = my_halves_first.wrapper(xp, x)
+    assert len(r.first.grad_fn.saved) == 1  # only the named output
+    with xpgrad.no_grad():
+        r.second[0] = 0.0  # not saved: backward does not care
+    xp.sum(r.first + r.second).backward(retain_graph=True)
+    with xpgrad.no_grad():
+        r.first[0] = 0.0
+    with pytest.raises(RuntimeError, match="modified by an in-place operation"):
+        xp.sum(r.first).backward()
+
+
 def test_view_entries_are_tracked_views():
     base = xp.asarray(np.arange(4.0).reshape(2, 2), requires_grad=True)
     x = base * 1
@@ -208,6 +252,7 @@ def test_aux_values_reach_the_vjp_and_the_jvp():
         (my_sum, (np.arange(6.0).reshape(2, 3),), {"axis": 1, "dtype": None}),
         (my_mul, (np.array([1.0, -2.0]), np.array([0.5, 3.0])), {}),
         (my_take, (np.arange(4.0),), {"indices": np.array([3, 3, 0]), "axis": 0}),
+        (my_exp_halves, (np.array([1.0, -2.0, 3.0, 0.5]),), {}),
     ],
 )
 def test_jvp_rules_match_finite_differences(entry, inputs, args):

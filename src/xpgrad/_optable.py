@@ -43,6 +43,7 @@ from __future__ import annotations
 import inspect
 
 from . import _forward
+from ._engine import OutRef
 from ._grad_mode import STATE as _GRAD
 from ._ops import OUT, OUTS, record, record_multi
 from ._tensor import Tensor
@@ -107,10 +108,13 @@ class Op:
         self.seq_inputs = frozenset(n for n in self.inputs if n == "arrays" or n == self.var_input)
         self.jvp = jvp
         self.jvp_params = _vjp_params(self.name, jvp, 1) if callable(jvp) else ()
-        self._check_names()
         self.view = view
         self.outputs = outputs
         self.differentiable = differentiable
+        # A VJP may name one output of a namedtuple result (``sign`` of slogdet): only that one
+        # is saved, as torch does.
+        self.output_fields = tuple(getattr(outputs, "_fields", ()))
+        self._check_names()
         self.scalars = scalars
         self._plans = {}
         self.call = _make_call(self)
@@ -121,6 +125,7 @@ class Op:
 
     def _check_names(self):
         known = set(self.inputs) | set(self.args) | set(self.aux) | {"out", "needs"}
+        known |= set(self.output_fields)
         known |= {n + s for n in self.inputs for s in ("_shape", "_dtype")}
         for _, fn, params, _ in self.grads:
             for p in params:
@@ -302,7 +307,8 @@ def apply(ns, entry, inputs, args):
     if active is None:  # nothing requires grad: a node would not be built
         vjp, saved, kw = None, (), None
     else:
-        vjp, saved, kw = _node_parts(ns, entry, inputs, flat, active, args, aux)
+        n_out = 0 if entry.outputs is None else len(res)
+        vjp, saved, kw = _node_parts(ns, entry, inputs, active, args, aux, n_out)
     out = _record(ns, entry, flat, res, vjp, saved, kw, inputs, args)
     if _forward.STATE.active:
         _forward.propagate(ns, entry.node_name, _rule(ns, entry, inputs, args, out, aux), flat, out)
@@ -351,19 +357,21 @@ def _active(entry, inputs):
     return tuple(any(req[k] for k in keys) for keys, _, _, _ in entry.grads)
 
 
-def _node_parts(ns, entry, inputs, flat, active, args, aux):
-    """The node VJP, its saved values (inputs and OUT) and its keyword values."""
+def _node_parts(ns, entry, inputs, active, args, aux, n_out):
+    """The node VJP, its saved values (inputs and output references) and its keyword values."""
     layout = tuple(len(t) if type(t) is tuple else -1 for t in inputs)
-    key = (active, layout)
+    key = (active, layout, n_out)
     plan = entry._plans.get(key)
     if plan is None:
-        plan = entry._plans[key] = _plan(entry, active, layout)
+        plan = entry._plans[key] = _plan(entry, active, layout, n_out)
     saved_names, kw_names, vjp = plan
     by_name = dict(zip(entry.inputs, inputs))
     saved = []
     for n in saved_names:
         if n == "out":
-            saved.append(OUT if entry.outputs is None else OUTS)
+            saved.extend((OUT,) if n_out == 0 else _out_refs(n_out))
+        elif n in entry.output_fields:
+            saved.append(_out_refs(n_out)[entry.output_fields.index(n)])
         elif type(by_name[n]) is tuple:
             saved.extend(by_name[n])
         else:
@@ -385,6 +393,10 @@ def _node_parts(ns, entry, inputs, flat, active, args, aux):
     return vjp, tuple(saved), kw
 
 
+def _out_refs(n):
+    return OUTS[:n] if n <= len(OUTS) else tuple(OutRef(i) for i in range(n))
+
+
 def _meta(t, attr):
     if type(t) is tuple:
         return tuple(getattr(e._data, attr) for e in t)
@@ -393,12 +405,12 @@ def _meta(t, attr):
     return None
 
 
-def _plan(entry, active, layout):
+def _plan(entry, active, layout, n_out):
     """What the node keeps and how its VJP calls the entry's VJPs, for one set of active VJPs
     and one layout of sequence inputs (computed once, cached on the entry)."""
     saved_names = []
     kw_names = []
-    inputs = set(entry.inputs)
+    inputs = set(entry.inputs) | set(entry.output_fields)
     for (_, _, params, _), on in zip(entry.grads, active):
         if not on:
             continue
@@ -415,7 +427,9 @@ def _plan(entry, active, layout):
         slots[n] = (pos, ln)
         pos += 1 if ln < 0 else ln
     n_flat = pos
-    sizes = [(n, slots[n][1]) for n in saved_names if n != "out"]
+    sizes = [(n, slots[n][1]) for n in saved_names if n in slots]
+    if n_out:
+        sizes.append(("out", n_out))
     calls = [
         (keys, fn, params, joint)
         for (keys, fn, params, joint), on in zip(entry.grads, active)
@@ -519,6 +533,8 @@ def jvp_of(entry):
             vals.update(aux)
         vals.update(zip(entry.inputs, inputs))
         vals["out"] = out
+        if entry.output_fields and out is not None:
+            vals.update(zip(entry.output_fields, out))
         for n, t in zip(entry.inputs, inputs):
             vals[n + "_shape"] = _shape(t)
             vals[n + "_dtype"] = _dtype(t)
