@@ -4,8 +4,7 @@
 
 from __future__ import annotations
 
-from ._ops import record
-from ._optable import LINEAR, op
+from ._optable import LINEAR, apply, op
 from ._tensor import Tensor
 
 __all__ = [
@@ -85,16 +84,13 @@ def asarray(self, obj, /, *, dtype=None, device=None, copy=None, requires_grad=F
                 "asarray(): requires_grad=True with a Tensor input; use x.detach().requires_grad_() "
                 "for a new leaf"
             )
-        data = self._xp.asarray(obj._data, dtype=dtype, device=device, copy=copy)
-        if data is obj._data:
+        if (
+            copy is not True
+            and (dtype is None or dtype == obj.dtype)
+            and (device is None or device == obj.device)
+        ):
             return obj
-        if copy is True:
-            return record(self, "asarray", _identity_vjp, (obj,), data)
-        # Without copy=True the backend may return obj's memory: then the result is a view.
-        t = record(self, "asarray", _identity_vjp, (obj,), data, view_of=obj)
-        if t._base is not None:
-            self._set_view_fn(t, obj, lambda b: self.asarray(b, dtype=dtype, device=device, copy=copy))
-        return t
+        return apply(self, _asarray_tensor, (obj,), {"dtype": dtype, "device": device, "copy": copy})
     if isinstance(obj, (list, tuple)) and _contains_tensor(obj):
         if copy is False:
             raise ValueError("asarray(): copy=False is impossible for a nested sequence of Tensors")
@@ -148,6 +144,13 @@ def _is_array_api_dtype(self, dt):
 
 def _identity_vjp(xp, g):
     return g
+
+
+@op(grads={"obj": _identity_vjp}, jvp=LINEAR, view=True, name="asarray")
+def _asarray_tensor(xp, obj, /, *, dtype=None, device=None, copy=None):
+    # asarray of a Tensor: differentiable, and a view where the backend returned obj's memory
+    # (copy not True), as torch's ``as_tensor``.
+    return xp.asarray(obj, dtype=dtype, device=device, copy=copy)
 
 
 def empty(self, shape, *, dtype=None, device=None, requires_grad=False):

@@ -3,7 +3,7 @@ and a complex-to-real cast keeps the real part of the gradient, as torch)."""
 
 from __future__ import annotations
 
-from ._ops import record
+from ._optable import apply, op
 from ._tensor import Tensor
 
 __all__ = ["astype", "can_cast", "finfo", "iinfo", "isdtype", "result_type", "__array_namespace_info__"]
@@ -17,26 +17,30 @@ def astype(self, x, dtype, /, *, copy=True, device=None):
     real part of the gradient, as torch. Forward rule: the tangent cast the same way (its real
     part for a complex-to-real cast). Deviations: none.
     """
-    # Hand-written, not an entry: with copy=False it may return ``x`` itself (no node), as
-    # torch's ``to`` returns self when nothing changes.
+    # Hand-written around the entry below: with copy=False it returns ``x`` itself when
+    # nothing changes (no node), as torch's ``to`` returns self.
     x = self._tensor(x, "astype")
-    kwargs = {"copy": copy}
-    if device is not None:
-        kwargs["device"] = device
-    data = self._xp.astype(x._data, dtype, **kwargs)
-    if data is x._data:
+    if not copy and x.dtype == dtype and (device is None or device == x.device):
         return x
-    if copy:
-        return record(self, "astype", _astype_vjp, (x,), data)
-    # copy=False: the backend may return x's memory (a view), as torch's ``to`` may.
-    t = record(self, "astype", _astype_vjp, (x,), data, view_of=x)
-    if t._base is not None:
-        self._set_view_fn(t, x, lambda b: self.astype(b, dtype, copy=False, device=device))
-    return t
+    return apply(self, _astype, (x,), {"dtype": dtype, "copy": copy, "device": device})
 
 
 def _astype_vjp(xp, g):
     return g
+
+
+def _astype_jvp(xp, *, x_t, dtype):
+    if xp.isdtype(x_t.dtype, "complex floating") and not xp.isdtype(dtype, "complex floating"):
+        x_t = xp.real(x_t)
+    return xp.astype(x_t, dtype)
+
+
+@op(grads={"x": _astype_vjp}, jvp=_astype_jvp, view=True, name="astype")
+def _astype(xp, x, dtype, /, *, copy=True, device=None):
+    # A view only where the backend returned x's memory (copy=False), as torch's ``to``.
+    if device is None:
+        return xp.astype(x, dtype, copy=copy)
+    return xp.astype(x, dtype, copy=copy, device=device)
 
 
 def _unwrap(self, v):

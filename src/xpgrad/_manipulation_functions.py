@@ -11,9 +11,8 @@ are declared views, so in-place writes through them reach the base's graph.
 from __future__ import annotations
 
 from ._indexing_functions import take_vjp
-from ._math import normalize_axis
-from ._ops import record, record_multi
-from ._optable import LINEAR, op
+from ._math import device_of, normalize_axis
+from ._optable import LINEAR, apply, op
 
 __all__ = [
     "broadcast_arrays",
@@ -60,20 +59,24 @@ def broadcast_arrays(self, *arrays):
     (``torch.broadcast_tensors``), so it requires grad only if its input does.
     Deviations: none.
     """
-    # Hand-written: each output is a view of its *own* input (an entry's views are of its first
-    # input). Not composed of ``broadcast_to``: NumPy's broadcast_arrays results stay writeable,
-    # as torch's do, where its broadcast_to results are read-only.
+    # Hand-written: each output is a view of its *own* input (an entry's views are all of its
+    # first input), so each is one application of the entry below.
     ts = tuple(self._tensor(a, "broadcast_arrays", f"arrays[{i}]") for i, a in enumerate(arrays))
-    if not ts:
-        return ()
-    outs = self._xp.broadcast_arrays(*(t._data for t in ts))
-    res = []
-    for src, out in zip(ts, outs):
-        t = record(self, "broadcast_arrays", _identity_vjp, (src,), out, view_of=src)
-        if t._base is not None:
-            self._set_view_fn(t, src, lambda b, shape=tuple(out.shape): self.broadcast_to(b, shape))
-        res.append(t)
-    return tuple(res)
+    shape = self.broadcast_shapes(*(t.shape for t in ts))
+    return tuple(apply(self, _broadcast_one, (t,), {"shape": shape}) for t in ts)
+
+
+def _identity_vjp(xp, g):
+    return g
+
+
+@op(grads={"x": _identity_vjp}, jvp=LINEAR, view=True, name="broadcast_arrays")
+def _broadcast_one(xp, x, /, shape):
+    # One result of broadcast_arrays. Not broadcast_to: NumPy's broadcast_to gives a read-only
+    # view, its broadcast_arrays a writeable one (as torch's expand).
+    if tuple(x.shape) == shape:
+        return xp.broadcast_arrays(x)[0]
+    return xp.broadcast_arrays(x, xp.broadcast_to(xp.zeros((), dtype=x.dtype, device=device_of(x)), shape))[0]
 
 
 def broadcast_shapes(self, *shapes):
@@ -109,10 +112,6 @@ def broadcast_shapes(self, *shapes):
     return tuple(out)
 
 
-def _identity_vjp(xp, g):
-    return g
-
-
 @op(grads={"x": _identity_vjp}, jvp=LINEAR, view=True)
 def broadcast_to(xp, x, /, shape):
     """Broadcast ``x`` to ``shape`` (a view).
@@ -135,32 +134,29 @@ def _meshgrid_vjp(xp, g, *, arrays_shape, indexing):
     return tuple(grads)
 
 
-def meshgrid(self, *arrays, indexing="xy"):
+# ``outputs=VARIABLE``: a tuple of results whose length depends on the call (one per input
+# for meshgrid, one per index for unstack).
+VARIABLE = 0
+
+
+@op(grads={"arrays": _meshgrid_vjp}, jvp=LINEAR, outputs=VARIABLE)
+def meshgrid(xp, *arrays, indexing="xy"):
     """Coordinate matrices from 1-d coordinate vectors (``indexing`` 'xy' or 'ij').
 
     Gradient: input ``i``'s gradient is the gradient of output ``i`` summed over every axis
-    but the one that input varies along. The results are new arrays (NumPy's), where torch's
-    are broadcast views of the inputs: an in-place change of a result leaves the inputs alone.
+    but the one that input varies along. The results are new arrays (torch's are broadcast
+    views of the inputs): an in-place change of a result leaves the inputs alone.
     """
-    # Hand-written: a variable number of inputs and of outputs (see /work/wt/NEEDS.md).
     if indexing not in ("xy", "ij"):
         raise ValueError(f"meshgrid(): argument 'indexing' must be 'xy' or 'ij', got {indexing!r}")
-    ts = tuple(self._tensor(a, "meshgrid", f"arrays[{i}]") for i, a in enumerate(arrays))
-    for i, t in enumerate(ts):
-        if t.ndim != 1:
+    for i, a in enumerate(arrays):
+        if a.ndim != 1:
             raise ValueError(
-                f"meshgrid(): argument 'arrays[{i}]' must be 1-dimensional, got {t.ndim} dimensions"
+                f"meshgrid(): argument 'arrays[{i}]' must be 1-dimensional, got {a.ndim} dimensions"
             )
-    if not ts:
+    if not arrays:
         return ()
-    outs = self._xp.meshgrid(*(t._data for t in ts), indexing=indexing)
-    kw = {"arrays_shape": tuple(t.shape for t in ts), "indexing": indexing}
-    return record_multi(self, "meshgrid", _meshgrid_grads, ts, tuple(outs), kw=kw)
-
-
-def _meshgrid_grads(xp, g, **kw):
-    grads = _meshgrid_vjp(xp, g, **kw)
-    return grads[0] if len(grads) == 1 else grads
+    return tuple(xp.meshgrid(*arrays, indexing=indexing))
 
 
 # -- joining and splitting ------------------------------------------------------------------------
@@ -224,26 +220,17 @@ def _unstack_vjp(xp, g, *, axis):
     return xp.stack(_outputs(g), axis=axis)
 
 
-def unstack(self, x, /, *, axis=0):
+@op(grads={"x": _unstack_vjp}, jvp=LINEAR, view=True, outputs=VARIABLE)
+def unstack(xp, x, /, *, axis=0):
     """Split ``x`` along ``axis`` into a tuple of arrays, one per index (views of ``x``).
 
     Gradient: the entries' gradients stacked (zeros for entries that got none). Deviations:
     none.
     """
-    # Hand-written: the number of outputs depends on x's shape (see /work/wt/NEEDS.md).
-    x = self._tensor(x, "unstack")
     if x.ndim == 0:
         raise ValueError("unstack(): argument 'x' must have at least 1 dimension, got a 0-d array")
-    ax = normalize_axis(axis, x.ndim, "unstack")[0]
-    outs = self._xp.unstack(x._data, axis=ax)
-    ts = record_multi(
-        self, "unstack", _unstack_vjp, (x,), tuple(outs), kw={"axis": ax}, view_of=(x,) * len(outs)
-    )
-    if self._backend.mutable:
-        for i, t in enumerate(ts):
-            if t._base is not None:
-                self._set_view_fn(t, x, lambda b, i=i: self.unstack(b, axis=ax)[i])
-    return ts
+    normalize_axis(axis, x.ndim, "unstack")
+    return tuple(xp.unstack(x, axis=axis))
 
 
 # -- shapes ---------------------------------------------------------------------------------------
@@ -385,14 +372,8 @@ def repeat(xp, x, repeats, /, *, axis=None):
     if not isinstance(repeats, int):
         # repeat(x, repeats) is take(x, index): its gradient is take's (a scatter-add).
         n = _size(x.shape) if axis is None else x.shape[normalize_axis(axis, x.ndim, "repeat")[0]]
-        index = xp.repeat(xp.arange(n, device=_device(x)), repeats)
+        index = xp.repeat(xp.arange(n, device=device_of(x)), repeats)
     return out, {"index": index}
-
-
-def _device(a):
-    from array_api_compat import device
-
-    return device(a)
 
 
 def _tile_vjp(xp, g, *, x_shape, repetitions):
@@ -414,4 +395,3 @@ def tile(xp, x, repetitions, /):
     size) blocks, summed over the repetition axes). Deviations: none.
     """
     return xp.tile(x, tuple(repetitions))
-
