@@ -33,7 +33,7 @@ def _diff_vjp(xp, g, *, x_shape, axis, n, sizes):
     ax = normalize_axis(axis, len(x_shape))[0]
     total = sizes[0] + sizes[1] + sizes[2]
     if n == 0 and g.shape[ax] == sizes[1]:  # the backend returned x itself
-        return None, g, None
+        return g, None, None
     if total < n:  # empty result: no element depends on the inputs
         gc = zeros_along(xp, g, ax, total)
     else:
@@ -41,13 +41,14 @@ def _diff_vjp(xp, g, *, x_shape, axis, n, sizes):
         gc = xp.diff(g, axis=ax, n=n, prepend=pad, append=pad)
         if n % 2:
             gc = -gc
+    # gc is the gradient of prepend, x and append joined along the axis: split it.
     lead = (slice(None),) * ax
-    grads = []
+    parts = []
     start = 0
     for size in sizes:
-        grads.append(gc[lead + (slice(start, start + size), ...)] if size else None)
+        parts.append(gc[lead + (slice(start, start + size), ...)] if size else None)
         start += size
-    return tuple(grads)
+    return parts[1], parts[0], parts[2]
 
 
 def _diff_jvp(xp, *, x_t, prepend_t, append_t, prepend, append, axis, n):
