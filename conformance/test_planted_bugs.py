@@ -2,9 +2,8 @@
 and check that failures are reported, naming the function and the sample.
 
 Elementwise functions are closures built per namespace (``_ops.make_unary``): the planted one
-replaces the namespace attribute. A derivative-table entry (``_optable.op``) gets a wrong VJP in
-its ``grads`` (``_plant_entry``); functions that still record by hand look their VJP up as a
-module global when they record: the planted one replaces that global. ``monkeypatch`` restores both, and the last
+replaces the namespace attribute. Category functions look their VJP up as a module global when
+they record: the planted one replaces that global. ``monkeypatch`` restores both, and the last
 test checks that the restored functions pass again.
 """
 
@@ -52,18 +51,10 @@ def _plant_sin(monkeypatch, ns):
     monkeypatch.setattr(ns, "sin", make_unary(ns, "sin", ns._xp.sin, _wrong_sin_vjp))
 
 
-def _plant_entry(monkeypatch, entry, name):
-    """Make derivative-table ``entry``'s VJP of input ``name`` slightly wrong (its node VJPs,
-    built from ``entry.grads`` and cached in ``entry._plans``, are rebuilt)."""
-    grads = [
-        (keys, _wrong(fn) if name in keys else fn, params, joint) for keys, fn, params, joint in entry.grads
-    ]
-    monkeypatch.setattr(entry, "grads", grads)
-    monkeypatch.setattr(entry, "_plans", {})
-
-
 def _plant_matmul(monkeypatch, xp):
-    _plant_entry(monkeypatch, _linear_algebra_functions.matmul, "x1")
+    monkeypatch.setattr(
+        _linear_algebra_functions, "_matmul_vjp", _wrong(_linear_algebra_functions._matmul_vjp)
+    )
 
 
 def _plant_inv(monkeypatch, xp):
