@@ -74,8 +74,14 @@ def _stack_nested(self, obj, dtype, device):
 
 
 def asarray(self, obj, /, *, dtype=None, device=None, copy=None, requires_grad=False):
-    """Convert ``obj`` to a Tensor. A Tensor input stays in the graph (differentiably), and so
-    do Tensors nested in lists (they are stacked): gradients are never silently dropped."""
+    """Convert ``obj`` to a Tensor (a leaf for Python values and raw arrays).
+
+    Gradient: a Tensor input stays in the graph (the gradient passes through, cast back to its
+    dtype), and so do Tensors nested in lists (they are stacked): gradients are never silently
+    dropped. Deviations: none.
+    """
+    # Hand-written: ``obj`` is a Tensor, a raw array, a Python value or a nested sequence; a
+    # Tensor goes through the entry ``_asarray_tensor`` below (``obj`` itself when nothing changes).
     if type(obj) is Tensor:
         if obj._ns is not self:
             raise self._wrong_tensor(obj, "asarray", "obj")
@@ -191,7 +197,12 @@ def from_dlpack(self, x, /, *, device=None, copy=None, requires_grad=False):
 def full(self, shape, fill_value, *, dtype=None, device=None, requires_grad=False):
     """An array of ``shape`` filled with ``fill_value``: a Python scalar or, as NumPy and
     array_api_compat accept, a 0-d array (its dtype is the default; a 0-d Tensor that requires
-    grad gives a result that is differentiable in it, the sum of the result's gradient)."""
+    grad gives a result that is differentiable in it, the sum of the result's gradient).
+
+    Deviations: ``torch.full`` takes a 0-d tensor's value and drops its gradient silently;
+    xpgrad differentiates in ``fill_value`` (docs/deviations.md).
+    """
+    # Hand-written: a leaf creator, composed of public functions when fill_value requires grad.
     if type(fill_value) is Tensor or self._backend.is_native(fill_value):
         f = fill_value if type(fill_value) is Tensor else Tensor._wrap_plain(self, self._ensure(fill_value))
         if f._ns is not self:

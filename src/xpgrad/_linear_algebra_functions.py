@@ -50,7 +50,10 @@ def matmul(xp, x1, x2, /):
     """Matrix product, with the standard's rules for 1-d operands and batch broadcasting.
 
     Gradient: ``g @ x2^H`` and ``x1^H @ g`` (batch dimensions summed back), as torch; the
-    forward rule is ``x1_t @ x2 + x1 @ x2_t``. Deviations: none.
+    forward rule is ``x1_t @ x2 + x1 @ x2_t``. Deviations: with broadcast batch dimensions or a
+    1-d operand against a batch, torch saves reshaped copies of the operands (an in-place change
+    of an operand then does not raise there); xpgrad saves the operands and raises
+    (docs/deviations.md, "Saved values").
     """
     return xp.matmul(x1, x2)
 
@@ -123,7 +126,9 @@ def tensordot(xp, x1, x2, /, *, axes=2):
     """Sum of products over the given axes of two arrays.
 
     Gradient: the output gradient contracted with the conjugate of the other operand over its
-    free axes, axes put back in place; the forward rule is the product rule. Deviations: none.
+    free axes, axes put back in place; the forward rule is the product rule. Deviations: with
+    permuted axes torch saves permuted copies of the operands (an in-place change of an operand
+    then does not raise there); xpgrad saves the operands and raises (docs/deviations.md).
     """
     _tensordot_axes(axes, x1.ndim, x2.ndim)
     return xp.tensordot(x1, x2, axes=axes)
@@ -156,6 +161,8 @@ def vecdot(xp, x1, x2, /, *, axis=-1):
 
     Gradient: ``conj(g) * x2`` for ``x1`` and ``g * x1`` for ``x2`` (torch's convention for
     the conjugated operand); the forward rule is ``vecdot(x1_t, x2) + vecdot(x1, x2_t)``.
-    Deviations: none.
+    Deviations: when the operands broadcast, torch saves expanded copies (an in-place change of
+    an operand then does not raise there); xpgrad saves the operands and raises
+    (docs/deviations.md).
     """
     return xp.vecdot(x1, x2, axis=axis)

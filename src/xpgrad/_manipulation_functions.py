@@ -225,7 +225,8 @@ def unstack(xp, x, /, *, axis=0):
     """Split ``x`` along ``axis`` into a tuple of arrays, one per index (views of ``x``).
 
     Gradient: the entries' gradients stacked (zeros for entries that got none). Deviations:
-    none.
+    the entries are ordinary tracked views, so backward gives the gradient after an in-place
+    change of ``x`` or of an entry, where torch's ``unbind`` raises (docs/deviations.md).
     """
     if x.ndim == 0:
         raise ValueError("unstack(): argument 'x' must have at least 1 dimension, got a 0-d array")
