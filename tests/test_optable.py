@@ -16,7 +16,7 @@ import pytest
 import torch
 
 import xpgrad
-from xpgrad._optable import LINEAR, apply, jvp_of, op
+from xpgrad._optable import ELEMENTWISE, LINEAR, apply, jvp_of, op
 
 xp = xpgrad.numpy
 
@@ -280,3 +280,48 @@ def test_apply_refuses_a_tensor_of_another_backend():
 def test_entry_naming_an_unknown_value_is_refused_at_definition():
     with pytest.raises(TypeError, match="'y'"):
         op(grads={"x": lambda xp, g, y: g})(lambda xp, x, /: x)
+
+
+def _raises_vjp(xp, g, n):
+    raise NotImplementedError("the derivative of my_scale with respect to n is not implemented")
+
+
+@op(grads={"x": lambda xp, g, n: g * n, "n": _raises_vjp}, jvp=ELEMENTWISE)
+def my_scale(xp, x, n, /):
+    return x * n
+
+
+def test_undefined_tangents_are_skipped_by_elementwise_and_zeros_elsewhere():
+    x, n = np.array([1.0, 2.0]), np.array([3.0, 4.0])
+    # n has no tangent: its VJP (which raises) is never called, as torch's auto_element_wise.
+    np.testing.assert_allclose(jvp_of(my_scale)(np, (np.ones(2), None), (x, n), {}), [3.0, 4.0])
+    got = jvp_of(my_mul)(np, (None, np.ones(2)), (x, n), {})
+    np.testing.assert_allclose(got, x)
+    got = jvp_of(my_concat)(np, ((None, np.ones(1)),), ((x, n[:1]),), {"axis": 0})
+    np.testing.assert_allclose(got, [0.0, 0.0, 1.0])
+
+
+def _pad_vjp(xp, g, x, *, x_shape):
+    # ``x`` is what the forward saved for it (here only used for its dtype).
+    return xp.astype(g[: x_shape[0]] * 2, x.dtype)
+
+
+@op(grads={"x": _pad_vjp}, jvp=LINEAR, aux=("x",))
+def my_pad(xp, x, /, *, n=None):
+    """The forward names what is saved for ``x``: the padded copy when it pads (as torch's r2c FFT)."""
+    if n is None or n <= x.shape[0]:
+        return x * 2, {"x": x}
+    padded = xp.concat([x, xp.zeros(n - x.shape[0], dtype=x.dtype)])
+    return padded * 2, {"x": padded}
+
+
+def test_an_aux_value_named_like_an_input_is_what_is_saved_for_it():
+    x = xp.asarray(np.arange(3.0), requires_grad=True)
+    y = my_pad.wrapper(xp, x)
+    assert y.grad_fn.saved[0] is x  # its own array: the input itself, version-checked
+    y = my_pad.wrapper(xp, x, n=5)
+    assert y.grad_fn.saved[0] is not x and y.grad_fn.saved[0].shape == (5,)
+    with xpgrad.no_grad():
+        x += 1  # the padded copy is saved, not x: backward does not raise (as torch)
+    xp.sum(y).backward()
+    np.testing.assert_allclose(x.grad.data, [2.0, 2.0, 2.0])

@@ -48,7 +48,11 @@ from ._grad_mode import STATE as _GRAD
 from ._ops import OUT, OUTS, record, record_multi
 from ._tensor import Tensor
 
-__all__ = ["ELEMENTWISE", "LINEAR", "Op", "install", "jvp_of", "op"]
+__all__ = ["ELEMENTWISE", "LINEAR", "VARIABLE", "Op", "install", "jvp_of", "op"]
+
+#: ``outputs=VARIABLE``: a plain tuple of outputs whose count depends on the call (meshgrid,
+#: unstack). Any int ``outputs`` gives a plain tuple; the count itself is never read.
+VARIABLE = 0
 
 
 class _Marker:
@@ -372,6 +376,8 @@ def _node_parts(ns, entry, inputs, active, args, aux, n_out):
             saved.extend((OUT,) if n_out == 0 else _out_refs(n_out))
         elif n in entry.output_fields:
             saved.append(_out_refs(n_out)[entry.output_fields.index(n)])
+        elif aux is not None and n in aux:
+            saved.append(_stand_in(ns, by_name[n], aux[n]))
         elif type(by_name[n]) is tuple:
             saved.extend(by_name[n])
         else:
@@ -389,8 +395,17 @@ def _node_parts(ns, entry, inputs, active, args, aux, n_out):
         elif n.endswith("_dtype"):
             kw[n] = _meta(by_name[n[:-6]], "dtype")
     if aux is not None:
-        kw["__aux__"] = aux
+        kw["__aux__"] = {k: v for k, v in aux.items() if k not in by_name}
     return vjp, tuple(saved), kw
+
+
+def _stand_in(ns, t, raw):
+    """What is saved for input ``t`` when the forward names a value for it in ``aux`` (torch's
+    r2c FFT saves its zero-padded input, a new tensor): ``t`` itself if the value is its own
+    array (version-checked as usual), else a saved value of its own."""
+    if type(t) is Tensor and raw is t._data:
+        return t
+    return Tensor._wrap_plain(ns, raw)
 
 
 def _out_refs(n):
@@ -509,7 +524,9 @@ def jvp_of(entry):
     """The forward-mode rule of ``entry`` as ``rule(xp, tangents, inputs, args, out=None, aux=None)``.
 
     ``tangents`` and ``inputs`` have one value per differentiable input (tuples for sequence
-    inputs); ``args`` maps the other arguments to their values. With ``xp`` a raw backend
+    inputs); a tangent is None where the input has none (torch's undefined tangent: skipped by
+    ELEMENTWISE, zeros for the other rules, whose ``needs`` says which are defined); ``args``
+    maps the other arguments to their values. With ``xp`` a raw backend
     namespace the rule runs on raw arrays (``out``/``aux`` are computed if not given); with an
     xpgrad namespace it runs on Tensors. Raises ``NotImplementedError`` if the entry has none.
     """
@@ -519,6 +536,9 @@ def jvp_of(entry):
 
     def run(xp, tangents, inputs, args, out=None, aux=None):
         raw = not hasattr(xp, "_backend")  # an xpgrad namespace has a backend
+        needs = tuple(_has_tangent(t) for t in tangents)
+        if rule is not ELEMENTWISE:  # undefined tangents are zeros for these rules
+            tangents = tuple(_zeros_for(xp, t, i) for t, i in zip(tangents, inputs))
         if rule is LINEAR:
             if raw:
                 res = entry.call(xp, tuple(tangents), args)
@@ -541,10 +561,27 @@ def jvp_of(entry):
         if rule is ELEMENTWISE:
             return _elementwise_jvp(xp, entry, vals, tangents)
         vals.update((n + "_t", t) for n, t in zip(entry.inputs, tangents))
-        vals["needs"] = tuple(True for _ in entry.inputs)
+        vals["needs"] = needs
         return rule(xp, **{p: vals[p] for p in entry.jvp_params})
 
     return run
+
+
+def _has_tangent(t):
+    if type(t) is tuple:
+        return any(e is not None for e in t)
+    return t is not None
+
+
+def _zeros_for(xp, t, primal):
+    """The tangent ``t``, or zeros like ``primal`` where it is undefined (None)."""
+    if type(t) is tuple:
+        return tuple(_zeros_for(xp, e, p) for e, p in zip(t, primal))
+    if t is not None or primal is None:
+        return t
+    if type(primal) in (int, float, bool, complex):
+        return 0
+    return xp.zeros_like(primal)
 
 
 def _shape(t):
