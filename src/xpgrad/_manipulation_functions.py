@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from ._indexing_functions import take_vjp
 from ._math import device_of, normalize_axis
-from ._optable import LINEAR, apply, op
+from ._optable import LINEAR, VARIABLE, apply, op
 
 __all__ = [
     "broadcast_arrays",
@@ -132,11 +132,6 @@ def _meshgrid_vjp(xp, g, *, arrays_shape, indexing):
         others = tuple(a for a in range(n) if a != axes[i])
         grads.append(xp.sum(gi, axis=others) if others else gi)
     return tuple(grads)
-
-
-# ``outputs=VARIABLE``: a tuple of results whose length depends on the call (one per input
-# for meshgrid, one per index for unstack).
-VARIABLE = 0
 
 
 @op(grads={"arrays": _meshgrid_vjp}, jvp=LINEAR, outputs=VARIABLE)
