@@ -10,6 +10,8 @@ are declared views, so in-place writes through them reach the base's graph.
 
 from __future__ import annotations
 
+import math
+
 from ._indexing_functions import take_vjp
 from ._math import device_of, normalize_axis
 from ._optable import LINEAR, VARIABLE, apply, op
@@ -159,7 +161,7 @@ def meshgrid(xp, *arrays, indexing="xy"):
 
 def _concat_vjp(xp, g, *, arrays_shape, axis):
     if axis is None:
-        sizes = [_size(s) for s in arrays_shape]
+        sizes = [math.prod(s) for s in arrays_shape]
         ax = 0
     else:
         ax = normalize_axis(axis, len(arrays_shape[0]))[0]
@@ -172,13 +174,6 @@ def _concat_vjp(xp, g, *, arrays_shape, axis):
         grads.append(xp.reshape(gi, shape) if axis is None else gi)
         start += n
     return tuple(grads)
-
-
-def _size(shape):
-    n = 1
-    for d in shape:
-        n *= d
-    return n
 
 
 @op(grads={"arrays": _concat_vjp}, jvp=LINEAR)
@@ -340,7 +335,7 @@ def roll(xp, x, /, shift, *, axis=None):
 
 def _repeat_vjp(xp, g, *, x_shape, repeats, axis, index):
     flat = axis is None
-    base = (_size(x_shape),) if flat else tuple(x_shape)
+    base = (math.prod(x_shape),) if flat else tuple(x_shape)
     ax = 0 if flat else normalize_axis(axis, len(x_shape))[0]
     if index is None:
         # (..., n * repeats, ...) -> (..., n, repeats, ...), summed over the copies.
@@ -367,7 +362,7 @@ def repeat(xp, x, repeats, /, *, axis=None):
     index = None
     if not isinstance(repeats, int):
         # repeat(x, repeats) is take(x, index): its gradient is take's (a scatter-add).
-        n = _size(x.shape) if axis is None else x.shape[normalize_axis(axis, x.ndim, "repeat")[0]]
+        n = math.prod(x.shape) if axis is None else x.shape[normalize_axis(axis, x.ndim, "repeat")[0]]
         index = xp.repeat(xp.arange(n, device=device_of(x)), repeats)
     return out, {"index": index}
 
