@@ -2,9 +2,11 @@
 and check that failures are reported, naming the function and the sample.
 
 Elementwise functions are closures built per namespace (``_ops.make_unary``): the planted one
-replaces the namespace attribute. Category functions look their VJP up as a module global when
-they record: the planted one replaces that global. ``monkeypatch`` restores both, and the last
-test checks that the restored functions pass again.
+replaces the namespace attribute. Table entries (``_optable.op``) hold their VJPs: the planted
+one replaces them in the entry (and drops the node VJPs built from them). Functions not yet in
+the table look their VJP up as a module global when they record: the planted one replaces that
+global. ``monkeypatch`` restores all of them, and the last test checks that the restored
+functions pass again.
 """
 
 from __future__ import annotations
@@ -57,8 +59,15 @@ def _plant_matmul(monkeypatch, xp):
     )
 
 
+def _plant_entry(monkeypatch, entry):
+    """Plant into a table entry: its VJPs (and the node VJPs built from them) are replaced."""
+    grads = [(keys, _wrong(fn), params, joint) for keys, fn, params, joint in entry.grads]
+    monkeypatch.setattr(entry, "grads", grads)
+    monkeypatch.setattr(entry, "_plans", {})
+
+
 def _plant_inv(monkeypatch, xp):
-    monkeypatch.setattr(_linalg, "_inv_vjp", _wrong(_linalg._inv_vjp))
+    _plant_entry(monkeypatch, _linalg.inv)
 
 
 def _plant_prod(monkeypatch, xp):
