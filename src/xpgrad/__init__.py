@@ -16,6 +16,7 @@ from __future__ import annotations
 import importlib
 
 from ._autograd import backward, grad
+from ._backends import SHORTCUTS as _LAZY_BACKENDS
 from ._checkpoint import checkpoint
 from ._engine import Node
 from ._function import Function, FunctionCtx
@@ -53,15 +54,7 @@ __all__ = [
     "set_grad_enabled",
 ]
 
-# Lazy per-backend namespaces: xpgrad.numpy, xpgrad.torch, ...
-_LAZY_BACKENDS = {
-    "numpy": "numpy",
-    "torch": "torch",
-    "jax": "jax.numpy",
-    "cupy": "cupy",
-    "dask": "dask.array",
-    "array_api_strict": "array_api_strict",
-}
+# Lazy per-backend namespaces xpgrad.numpy, xpgrad.torch, ... (the table is _backends.SHORTCUTS)
 _LAZY_MODULES = {"functional", "optim", "testing"}
 
 

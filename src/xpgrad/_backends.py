@@ -8,7 +8,9 @@ memory the user holds. Code elsewhere never tests backend names.
 
 from __future__ import annotations
 
+import collections
 import contextlib
+import functools
 import importlib
 import operator
 import types
@@ -30,6 +32,9 @@ _ALIASES = {
     "dask.array": "dask.array",
     "array_api_strict": "array_api_strict",
 }
+# The lazy namespaces ``xpgrad.<name>`` (``xpgrad.numpy``, ``xpgrad.jax``, ...): each is
+# ``xpgrad.namespace(<module>)``, made on first access (xpgrad/__init__.py).
+SHORTCUTS = {name: _ALIASES[name] for name in ("numpy", "torch", "jax", "cupy", "dask", "array_api_strict")}
 
 
 def _short_name(xp) -> str:
@@ -76,7 +81,17 @@ def _raw_namespace(backend):
 
 
 class Backend:
-    """Capabilities of one wrapped array library."""
+    """Capabilities of one wrapped array library.
+
+    ``xp`` is the backend's array API namespace as xpgrad uses it: array_api_compat's, or an
+    overlay of it (:func:`_overlay`) where a function is missing or wrong (torch's ``std`` with
+    a non-integral correction and ``unique_all``; Dask's linear algebra, FFTs, ...). Every op's
+    forward and every VJP in a plain backward call it, so a workaround made here serves them all
+    and no op module catches a backend's ``NotImplementedError``.
+
+    The capability flags (set in ``__init__``, one comment each) are what the rest of xpgrad
+    asks; it never tests which backend it has.
+    """
 
     __slots__ = (
         "xp",
@@ -87,6 +102,8 @@ class Backend:
         "aliases",
         "checks_bounds",
         "chunked",
+        "scalar_results",
+        "fp_errstate",
         "_raw_xp",
         "_is_numpy",
         "_is_torch",
@@ -112,12 +129,23 @@ class Backend:
         # drops writes, Dask drops writes, CuPy wraps, torch writes the in-range part of an
         # integer-array setitem before raising and wraps negative take_along_dim indices.
         self.checks_bounds = self._is_numpy or _compat.is_array_api_strict_namespace(xp)
+        # Whether 0-d results may come back as scalars rather than arrays (NumPy's reductions
+        # and ufuncs return NumPy scalars): then ``ensure`` makes them arrays.
+        self.scalar_results = self._is_numpy
+        # Whether arithmetic reports inf/nan through NumPy's floating-point error state (NumPy;
+        # array_api_strict and Dask compute with NumPy; unknown libraries may): ``quiet`` then
+        # enters ``numpy.errstate``. torch, JAX and CuPy never warn about inf/nan values.
+        self.fp_errstate = not (
+            self._is_torch or _compat.is_jax_namespace(xp) or _compat.is_cupy_namespace(xp)
+        )
+        self._raw_xp = xp
         # Chunked arrays (Dask): gradients take their input's chunks (see ``like_chunks``), and
         # the namespace is an overlay adding what array_api_compat.dask lacks or gets wrong.
-        self._raw_xp = xp
         self.chunked = _compat.is_dask_namespace(xp)
         if self.chunked:
             self.xp = _dask_overlay(xp)
+        elif self._is_torch:
+            self.xp = _torch_overlay(xp)
         if self._is_numpy:
             import numpy
 
@@ -388,12 +416,13 @@ class Backend:
         """A context in which the backend does not warn about inf/nan arithmetic.
 
         Backward formulas legitimately produce inf/nan at domain edges (sqrt at 0, ...), as
-        torch's do, without warnings; NumPy would warn for each.
+        torch's do, without warnings; NumPy would warn for each. A no-op context on backends
+        without NumPy's floating-point error state (``fp_errstate``).
         """
+        if not self.fp_errstate:
+            return contextlib.nullcontext()
         import numpy
 
-        # Harmless for backends that do not compute with NumPy; needed for those that do
-        # (NumPy itself, array_api_strict, Dask on NumPy chunks).
         return numpy.errstate(all="ignore")
 
     # -- lazy backends: materialising between steps (used by xpgrad.optim.persist_each_step) --
@@ -436,6 +465,22 @@ def resolve(backend) -> Backend:
     b = Backend(xp, sample)
     _CACHE[id(xp)] = (xp, b)
     return b
+
+
+def values_at_hand(arr) -> bool:
+    """False for a raw array whose values are not known without computing it: a Dask array
+    (lazy) or a JAX tracer (inside ``jax.jit``/``grad``/``vmap``); True for eager arrays.
+
+    Not ``array_api_compat.is_lazy_array``, which answers True for every JAX array: eager JAX
+    arrays have their values at hand, and a check on them raises as on NumPy.
+    """
+    if _compat.is_dask_array(arr):
+        return False
+    if _compat.is_jax_array(arr):
+        import jax
+
+        return not isinstance(arr, jax.core.Tracer)
+    return True
 
 
 def _check_range(lo, hi, n, axis, fname):
@@ -523,42 +568,112 @@ TORCH_SPECIAL_SAME = frozenset(
 JAX_SPECIAL_NAMES = {"psi": "digamma"}
 
 
-def special_library(backend: Backend):
-    """``(kind, module)``: the backend's own library of special functions.
+class SpecialLibrary:
+    """A backend's own library of special functions, as special.py calls it.
 
-    kind is "scipy" (NumPy: scipy.special), "torch" (torch.special), "jax"
-    (jax.scipy.special), "cupy" (cupyx.scipy.special), "dask" (scipy.special applied to each
-    block) or None (array-api-strict and unknown libraries); module is None when the library
-    is not installed (SciPy is optional).
+    ``module``: the library (None: none, or not installed); ``native(name)``: its function for
+    SciPy's function ``name``, taking SciPy's arguments (None: it has none, special.py composes
+    the function or computes it with SciPy on a NumPy copy); ``blockwise``: call it on each
+    block of a chunked array (``map_blocks``); ``double_integer_loops``: SciPy's own functions,
+    whose single-precision loops for integer parameters (``bdtr``, ``yn``, ...) are deprecated,
+    so single-precision arguments are passed in double precision.
     """
-    xp = backend._raw_xp  # not Dask's overlay namespace
+
+    __slots__ = ("module", "blockwise", "double_integer_loops", "_names", "_adapters")
+
+    def __init__(self, module, *, names=None, adapters=None, blockwise=False, double_integer_loops=False):
+        self.module = module
+        self.blockwise = blockwise
+        self.double_integer_loops = double_integer_loops
+        self._names = names if names is not None else (lambda name: name)
+        self._adapters = adapters or {}
+
+    def native(self, name: str):
+        if self.module is None:
+            return None
+        adapt = self._adapters.get(name)
+        if adapt is not None:
+            return adapt(self.module)
+        native_name = self._names(name)
+        return None if native_name is None else getattr(self.module, native_name, None)
+
+
+def _none(lib):
+    return None
+
+
+def _scipy_spherical_j0(lib):
+    sph = getattr(lib, "spherical_jn", None)
+    return None if sph is None else (lambda x: sph(0, x))
+
+
+def _torch_polygamma(lib):
+    # torch.special.polygamma takes a Python integer order; an array order is left to SciPy.
+    return lambda n, x: lib.polygamma(int(n), x) if _is_scalar_int(n) else None
+
+
+def _is_scalar_int(n) -> bool:
+    return isinstance(n, int) or getattr(n, "ndim", 1) == 0
+
+
+# Adapters to SciPy's signatures, per kind of library (name -> function(library) -> callable).
+_SCIPY_ADAPTERS = {
+    "spherical_bessel_j0": _scipy_spherical_j0,  # SciPy has spherical_jn(n, x): order 0
+    "zeta": lambda lib: lambda x, q: lib.zeta(x, q),  # always the Hurwitz form (q given)
+}
+_CUPY_ADAPTERS = {
+    **_SCIPY_ADAPTERS,
+    "sinc": _none,  # not SciPy's normalized sinc: special.py composes it
+}
+_JAX_ADAPTERS = {
+    "spherical_bessel_j0": _none,  # jax.scipy.special has none
+    "sinc": _none,  # jax.scipy.special has none: special.py composes it
+}
+_TORCH_ADAPTERS = {
+    "polygamma": _torch_polygamma,
+    "multigammaln": lambda lib: lambda a, d: lib.multigammaln(a, int(d)),  # d: a Python int
+    "zeta": lambda lib: lib.zeta,  # torch.special.zeta(x, q): SciPy's argument order
+}
+
+
+def _torch_special_name(name: str) -> str | None:
+    if name in TORCH_SPECIAL_NAMES:
+        return TORCH_SPECIAL_NAMES[name]
+    return name if name in TORCH_SPECIAL_SAME else None
+
+
+def _import_or_none(name):
     try:
-        if backend._is_numpy:
-            return "scipy", importlib.import_module("scipy.special")
-        if backend._is_torch:
-            return "torch", importlib.import_module("torch.special")
-        if _compat.is_jax_namespace(xp):
-            return "jax", importlib.import_module("jax.scipy.special")
-        if _compat.is_cupy_namespace(xp):
-            return "cupy", importlib.import_module("cupyx.scipy.special")
-        if _compat.is_dask_namespace(xp):
-            return "dask", importlib.import_module("scipy.special")
+        return importlib.import_module(name)
     except ImportError:
-        if backend._is_numpy or _compat.is_dask_namespace(xp):
-            return "scipy", None
-        return None, None
-    return None, None
+        return None
 
 
-def special_native_name(kind: str, name: str) -> str | None:
-    """The name of SciPy's function ``name`` in a library of ``kind`` (None: look for none)."""
-    if kind == "torch":
-        if name in TORCH_SPECIAL_NAMES:
-            return TORCH_SPECIAL_NAMES[name]
-        return name if name in TORCH_SPECIAL_SAME else None
-    if kind == "jax":
-        return JAX_SPECIAL_NAMES.get(name, name)
-    return name
+def special_library(backend: Backend) -> SpecialLibrary:
+    """The backend's own library of special functions: scipy.special for NumPy (and for each
+    block of a Dask array), torch.special, jax.scipy.special, cupyx.scipy.special; none for
+    array-api-strict and unknown libraries. SciPy is optional (then ``module`` is None)."""
+    xp = backend._raw_xp  # not Dask's overlay namespace
+    if backend._is_numpy or backend.chunked:
+        return SpecialLibrary(
+            _import_or_none("scipy.special"),
+            adapters=_SCIPY_ADAPTERS,
+            blockwise=backend.chunked,
+            double_integer_loops=True,
+        )
+    if backend._is_torch:
+        return SpecialLibrary(
+            _import_or_none("torch.special"), names=_torch_special_name, adapters=_TORCH_ADAPTERS
+        )
+    if _compat.is_jax_namespace(xp):
+        return SpecialLibrary(
+            _import_or_none("jax.scipy.special"),
+            names=lambda name: JAX_SPECIAL_NAMES.get(name, name),
+            adapters=_JAX_ADAPTERS,
+        )
+    if _compat.is_cupy_namespace(xp):
+        return SpecialLibrary(_import_or_none("cupyx.scipy.special"), adapters=_CUPY_ADAPTERS)
+    return SpecialLibrary(None)
 
 
 def to_host(backend: Backend, arr):
@@ -619,23 +734,22 @@ def like_chunks(xp, g, chunks):
     Called by the engine's gradient normalisation for backends with ``chunked`` arrays, so the
     gradient of every input has that input's chunks (a ``broadcast_to`` or ``zeros`` inside a
     VJP would otherwise give Dask's default chunks: one chunk of the whole array for a
-    broadcast scalar). A no-op when the chunks already agree or are unknown (nan).
+    broadcast scalar). A no-op when the chunks already agree or are unknown (nan). Under
+    ``create_graph`` ``xp`` is the xpgrad namespace, which records the rechunk as an op
+    (``Namespace._record_rechunk``), so this module needs no Tensor.
     """
-    from ._tensor import Tensor
+    recorded = getattr(xp, "_record_rechunk", None)
+    if recorded is not None:
+        return recorded(g, chunks)
+    return rechunked(g, chunks)
 
-    d = g._data if type(g) is Tensor else g
-    have = getattr(d, "chunks", None)
+
+def rechunked(arr, chunks):
+    """Raw array ``arr`` with ``chunks``; ``arr`` itself when they agree or are unknown."""
+    have = getattr(arr, "chunks", None)
     if have is None or have == chunks or not _known_chunks(chunks) or not _known_chunks(have):
-        return g
-    if type(g) is Tensor:
-        from ._ops import record
-
-        return record(g._ns, "rechunk", _rechunk_vjp, (g,), d.rechunk(chunks))
-    return d.rechunk(chunks)
-
-
-def _rechunk_vjp(xp, g):
-    return g  # the engine rechunks it back to the input's chunks
+        return arr
+    return arr.rechunk(chunks)
 
 
 def _known_chunks(chunks) -> bool:
@@ -643,131 +757,106 @@ def _known_chunks(chunks) -> bool:
 
 
 def chunk_meta(inputs):
-    """Gradient metadata ``(shape, dtype, chunks)`` per input (None: no gradient wanted)."""
-    from ._tensor import Tensor
-
+    """Gradient metadata ``(shape, dtype, chunks)`` per input of an op (None: no gradient
+    wanted). ``inputs`` are Tensors (``_requires_grad``, ``_data``) or constants."""
     return tuple(
-        (a._data.shape, a._data.dtype, a._data.chunks) if type(a) is Tensor and a._requires_grad else None
+        (a._data.shape, a._data.dtype, a._data.chunks) if getattr(a, "_requires_grad", False) else None
         for a in inputs
     )
 
 
-class _Overlay:
-    """A namespace that forwards to ``base`` except for the functions in ``overrides``."""
+# What makes a module object a particular module (not copied into an overlay).
+_MODULE_IDENTITY = frozenset(
+    {"__name__", "__doc__", "__spec__", "__loader__", "__file__", "__path__", "__package__", "__cached__"}
+)
 
-    def __init__(self, base, overrides, **submodules):
-        self._base = base
-        self.__name__ = base.__name__
-        self.__dict__.update(overrides)
-        self.__dict__.update(submodules)
 
-    def __getattr__(self, name):
-        return getattr(self._base, name)
+def _overlay(base, overrides, **submodules):
+    """A namespace with the attributes of ``base`` except for the functions in ``overrides``.
 
-    def __repr__(self):
-        return f"<{self.__name__} with xpgrad's Dask workarounds>"
+    A plain module object holding a copy of the base's attributes: ``xp.<function>``, read by
+    ops on every call, stays as fast as on the base module. (A class with ``__getattr__``, or a
+    module ``__getattr__`` (PEP 562), makes every lookup several times slower.)
+    """
+    ns = types.ModuleType(base.__name__, getattr(base, "__doc__", None))
+    ns.__dict__.update((k, v) for k, v in vars(base).items() if k not in _MODULE_IDENTITY)
+    ns.__dict__.update(overrides)
+    ns.__dict__.update(submodules)
+    return ns
+
+
+# torch (through array_api_compat.torch): the functions it lacks or restricts.
+
+
+def _torch_overlay(xp):
+    """array_api_compat.torch with ``std`` for a non-integral ``correction`` (torch's ``std``
+    takes integers only, pytorch/pytorch#61492; its ``var`` takes any, and ``std`` is its square
+    root) and ``unique_all`` (``torch.unique`` returns no first-occurrence indices,
+    pytorch/pytorch#36748)."""
+
+    def std(x, /, *, axis=None, correction=0.0, keepdims=False):
+        try:
+            return xp.std(x, axis=axis, correction=correction, keepdims=keepdims)
+        except NotImplementedError:
+            return xp.sqrt(xp.var(x, axis=axis, correction=correction, keepdims=keepdims))
+
+    def unique_all(x, /):
+        try:
+            return xp.unique_all(x)
+        except NotImplementedError:
+            return _unique_all_from_inverse(xp, x)
+
+    return _overlay(xp, {"std": std, "unique_all": unique_all})
+
+
+def _unique_all_from_inverse(xp, x):
+    """``unique_all`` from ``unique_inverse`` and ``unique_counts``: the first occurrence of
+    each value is where its run starts in a stable sort of the inverse indices."""
+    values, inverse = xp.unique_inverse(x)
+    counts = xp.unique_counts(x).counts
+    order = xp.argsort(xp.reshape(inverse, (-1,)), stable=True)
+    starts = xp.cumulative_sum(counts, include_initial=True)[:-1]
+    indices = xp.take(order, xp.astype(starts, order.dtype), axis=0)
+    return _UniqueAllResult(values, indices, inverse, counts)
+
+
+# Dask: the functions array_api_compat.dask lacks or gets wrong, built from dask.array's own
+# tools (``apply_gufunc``, ``map_blocks``, lazy index arithmetic).
 
 
 def _dask_overlay(xp):
-    import dask
+    return _overlay(xp, _dask_functions(xp), linalg=_dask_linalg(xp), fft=_dask_fft(xp))
+
+
+def _np_dtype(x):
+    import numpy as np
+
+    return np.dtype(x.dtype)
+
+
+def _real_of(t):
+    import numpy as np
+
+    return np.empty((), dtype=t).real.dtype
+
+
+def _gufunc(func, signature, *args, dtypes, sizes=None, **kwargs):
+    """``dask.array.apply_gufunc`` with one matrix per task: the core dimensions are rechunked
+    to one chunk each (``allow_rechunk``), the batch dimensions keep theirs."""
     import dask.array as da
     import numpy as np
 
-    def np_dtype(x):
-        return np.dtype(x.dtype)
+    # ``meta`` rather than ``output_dtypes``: Dask never calls NumPy's linalg on empty metadata
+    # arrays (which warns or raises), nor casts a metadata array to each output dtype (which
+    # warns for a complex input with a real output: ComplexWarning).
+    meta = tuple(np.empty((0,), t) for t in dtypes) if isinstance(dtypes, tuple) else np.empty((0,), dtypes)
+    return da.apply_gufunc(
+        func, signature, *args, meta=meta, output_sizes=sizes, allow_rechunk=True, vectorize=False, **kwargs
+    )
 
-    def gufunc(func, signature, *args, dtypes, sizes=None, **kwargs):
-        # One matrix per task: the core dimensions are rechunked to one chunk each
-        # (allow_rechunk), the batch dimensions keep theirs. output_dtypes given, so Dask never
-        # calls NumPy's linalg on empty metadata arrays (which warns or raises).
-        # ``meta`` rather than ``output_dtypes``: Dask casts a metadata array to each output
-        # dtype, which warns for a complex input with a real output (ComplexWarning).
-        meta = (
-            tuple(np.empty((0,), t) for t in dtypes) if isinstance(dtypes, tuple) else np.empty((0,), dtypes)
-        )
-        return da.apply_gufunc(
-            func,
-            signature,
-            *args,
-            meta=meta,
-            output_sizes=sizes,
-            allow_rechunk=True,
-            vectorize=False,
-            **kwargs,
-        )
 
-    def real_of(t):
-        return np.empty((), dtype=t).real.dtype
-
-    def eye(n_rows, n_cols=None, /, *, k=0, dtype=None, device=None):
-        # dask.array.eye(n, m, k) builds a broken graph when m != n; build the identity from
-        # index comparisons instead (lazy, chunked like arange).
-        m = n_rows if n_cols is None else n_cols
-        dtype = dtype if dtype is not None else xp.float64
-        rows = da.arange(n_rows)[:, None]
-        cols = da.arange(m)[None, :]
-        return (cols - rows == k).astype(dtype)
-
-    def take_along_axis(x, indices, /, *, axis=-1):
-        axis = axis % x.ndim
-        shape = tuple(x.shape[d] if d == axis else max(x.shape[d], indices.shape[d]) for d in range(x.ndim))
-        ishape = tuple(indices.shape[d] if d == axis else shape[d] for d in range(x.ndim))
-        xs = da.broadcast_to(x, tuple(x.shape[d] if d == axis else shape[d] for d in range(x.ndim)))
-        ix = da.broadcast_to(indices, ishape)
-        # The taken axis in one chunk, the others aligned: one np.take_along_axis per block.
-        xs = xs.rechunk({axis: -1})
-        ix = ix.rechunk(tuple(c if d != axis else -1 for d, c in enumerate(xs.chunks)))
-        ix = ix.rechunk({d: xs.chunks[d] for d in range(x.ndim) if d != axis})
-        if 0 in ix.shape or 0 in xs.shape:
-            return da.zeros(ix.shape, dtype=x.dtype)
-        return da.map_blocks(
-            np.take_along_axis,
-            xs,
-            ix,
-            axis=axis,
-            chunks=ix.chunks,
-            dtype=x.dtype,
-            meta=np.empty((0,) * x.ndim, x.dtype),
-        )
-
-    def repeat(x, repeats, /, *, axis=None):
-        if axis is None:
-            x = da.reshape(x, (-1,))
-            axis = 0
-        if isinstance(repeats, int) and x.shape[axis] > 0:
-            return da.repeat(x, repeats, axis=axis)
-        # An array of repeats: the result's shape depends on its values, which Dask must know to
-        # build the graph; repeats (one integer per element along axis) are computed here.
-        r = np.asarray(repeats.compute() if hasattr(repeats, "compute") else repeats, dtype=np.int64)
-        n = x.shape[axis]
-        idx = np.repeat(np.arange(n), np.broadcast_to(r, (n,)))
-        return da.take(x, idx, axis=axis)
-
-    def searchsorted(x1, x2, /, *, side="left", sorter=None):
-        if sorter is not None:
-            x1 = x1[sorter]
-        if not hasattr(x2, "shape"):
-            x2 = da.asarray(np.asarray(x2, dtype=np_dtype(x1)))
-        if x2.ndim == 0:  # Dask's searchsorted mishandles a 0-d x2
-            return da.reshape(base.searchsorted(x1, da.reshape(x2, (1,)), side=side), ())
-        return base.searchsorted(x1, x2, side=side)
-
-    def from_dlpack(x, /, *, device=None, copy=None):
-        if isinstance(x, da.Array):
-            return x.copy() if copy else x
-        return da.from_array(np.from_dlpack(x))
-
-    # Arrays created without a reference (zeros inside a VJP, before the engine rechunks the
-    # gradient like its input) get chunks of at most 32 MiB rather than Dask's default 128 MiB,
-    # so that a few of them fit a small worker.
-    def _small_chunks(fn):
-        def create(shape, *args, chunks=None, **kwargs):
-            if chunks is None:
-                with dask.config.set({"array.chunk-size": "32MiB"}):
-                    return fn(shape, *args, **kwargs)
-            return fn(shape, *args, chunks=chunks, **kwargs)
-
-        return create
+def _dask_functions(xp):
+    """The main namespace's overrides."""
 
     def quiet(fn):
         def call(*args, **kwargs):
@@ -776,191 +865,287 @@ def _dask_overlay(xp):
 
         return call
 
-    def broadcast_to(x, /, shape):
-        # Dask makes each new or stretched dimension ONE chunk (a scalar broadcast to an 8 GiB
-        # gradient is one 8 GiB chunk, which a worker must hold or transfer whole). Here those
-        # dimensions get bounded chunks instead; the existing ones keep theirs.
-        shape = tuple(shape)
-        if tuple(x.shape) == shape:
-            return x
-        lead = len(shape) - x.ndim
-        want = tuple(
-            x.chunks[i - lead] if i >= lead and x.shape[i - lead] == n else "auto"
-            for i, n in enumerate(shape)
-        )
-        if 0 in shape or "auto" not in want:
-            return base.broadcast_to(x, shape)
-        chunks = da.core.normalize_chunks(want, shape, limit="32MiB", dtype=np.dtype(x.dtype))
-        return da.broadcast_to(x, shape, chunks=chunks)
-
     def reshape(x, /, shape, *, copy=None):
         # Dask reshapes only when chunk boundaries line up with the merged or split axes. Else:
         # the trailing axes in one chunk each (the leading one keeps its chunks), then the
         # whole array in one chunk as the last resort.
         try:
-            return base.reshape(x, shape, copy=copy)
+            return xp.reshape(x, shape, copy=copy)
         except NotImplementedError:
             pass
         try:
-            return base.reshape(x.rechunk({i: -1 for i in range(1, x.ndim)}), shape, copy=copy)
+            return xp.reshape(x.rechunk({i: -1 for i in range(1, x.ndim)}), shape, copy=copy)
         except NotImplementedError:
-            return base.reshape(x.rechunk(-1), shape, copy=copy)
+            return xp.reshape(x.rechunk(-1), shape, copy=copy)
 
-    base = xp
-    overrides = {
+    def searchsorted(x1, x2, /, *, side="left", sorter=None):
+        import dask.array as da
+        import numpy as np
+
+        if sorter is not None:
+            x1 = x1[sorter]
+        if not hasattr(x2, "shape"):
+            x2 = da.asarray(np.asarray(x2, dtype=_np_dtype(x1)))
+        if x2.ndim == 0:  # Dask's searchsorted mishandles a 0-d x2
+            return da.reshape(xp.searchsorted(x1, da.reshape(x2, (1,)), side=side), ())
+        return xp.searchsorted(x1, x2, side=side)
+
+    return {
         "reshape": reshape,
-        "broadcast_to": broadcast_to,
+        "broadcast_to": functools.partial(_dask_broadcast_to, xp),
         "tril": quiet(xp.tril),
         "take": quiet(xp.take),
         "triu": quiet(xp.triu),
-        "zeros": _small_chunks(xp.zeros),
-        "ones": _small_chunks(xp.ones),
-        "empty": _small_chunks(xp.empty),
-        "full": _small_chunks(xp.full),
-        "eye": eye,
-        "take_along_axis": take_along_axis,
-        "repeat": repeat,
+        "zeros": _dask_small_chunks(xp.zeros),
+        "ones": _dask_small_chunks(xp.ones),
+        "empty": _dask_small_chunks(xp.empty),
+        "full": _dask_small_chunks(xp.full),
+        "eye": functools.partial(_dask_eye, xp),
+        "take_along_axis": _dask_take_along_axis,
+        "repeat": _dask_repeat,
         "searchsorted": searchsorted,
-        "from_dlpack": from_dlpack,
+        "from_dlpack": _dask_from_dlpack,
     }
+
+
+def _dask_small_chunks(fn):
+    """Creation function ``fn`` giving chunks of at most 32 MiB rather than Dask's default 128
+    MiB to arrays created without a reference (zeros inside a VJP, before the engine rechunks
+    the gradient like its input), so that a few of them fit a small worker."""
+
+    def create(shape, *args, chunks=None, **kwargs):
+        import dask
+
+        if chunks is None:
+            with dask.config.set({"array.chunk-size": "32MiB"}):
+                return fn(shape, *args, **kwargs)
+        return fn(shape, *args, chunks=chunks, **kwargs)
+
+    return create
+
+
+def _dask_broadcast_to(xp, x, /, shape):
+    # Dask makes each new or stretched dimension ONE chunk (a scalar broadcast to an 8 GiB
+    # gradient is one 8 GiB chunk, which a worker must hold or transfer whole). Here those
+    # dimensions get bounded chunks instead; the existing ones keep theirs.
+    import dask.array as da
+    import numpy as np
+
+    shape = tuple(shape)
+    if tuple(x.shape) == shape:
+        return x
+    lead = len(shape) - x.ndim
+    want = tuple(
+        x.chunks[i - lead] if i >= lead and x.shape[i - lead] == n else "auto" for i, n in enumerate(shape)
+    )
+    if 0 in shape or "auto" not in want:
+        return xp.broadcast_to(x, shape)
+    chunks = da.core.normalize_chunks(want, shape, limit="32MiB", dtype=np.dtype(x.dtype))
+    return da.broadcast_to(x, shape, chunks=chunks)
+
+
+def _dask_eye(xp, n_rows, n_cols=None, /, *, k=0, dtype=None, device=None):
+    # dask.array.eye(n, m, k) builds a broken graph when m != n; build the identity from
+    # index comparisons instead (lazy, chunked like arange).
+    import dask.array as da
+
+    m = n_rows if n_cols is None else n_cols
+    dtype = dtype if dtype is not None else xp.float64
+    rows = da.arange(n_rows)[:, None]
+    cols = da.arange(m)[None, :]
+    return (cols - rows == k).astype(dtype)
+
+
+def _dask_take_along_axis(x, indices, /, *, axis=-1):
+    import dask.array as da
+    import numpy as np
+
+    axis = axis % x.ndim
+    shape = tuple(x.shape[d] if d == axis else max(x.shape[d], indices.shape[d]) for d in range(x.ndim))
+    ishape = tuple(indices.shape[d] if d == axis else shape[d] for d in range(x.ndim))
+    xs = da.broadcast_to(x, tuple(x.shape[d] if d == axis else shape[d] for d in range(x.ndim)))
+    ix = da.broadcast_to(indices, ishape)
+    # The taken axis in one chunk, the others aligned: one np.take_along_axis per block.
+    xs = xs.rechunk({axis: -1})
+    ix = ix.rechunk(tuple(c if d != axis else -1 for d, c in enumerate(xs.chunks)))
+    ix = ix.rechunk({d: xs.chunks[d] for d in range(x.ndim) if d != axis})
+    if 0 in ix.shape or 0 in xs.shape:
+        return da.zeros(ix.shape, dtype=x.dtype)
+    return da.map_blocks(
+        np.take_along_axis,
+        xs,
+        ix,
+        axis=axis,
+        chunks=ix.chunks,
+        dtype=x.dtype,
+        meta=np.empty((0,) * x.ndim, x.dtype),
+    )
+
+
+def _dask_repeat(x, repeats, /, *, axis=None):
+    import dask.array as da
+    import numpy as np
+
+    if axis is None:
+        x = da.reshape(x, (-1,))
+        axis = 0
+    if isinstance(repeats, int) and x.shape[axis] > 0:
+        return da.repeat(x, repeats, axis=axis)
+    # An array of repeats: the result's shape depends on its values, which Dask must know to
+    # build the graph; repeats (one integer per element along axis) are computed here.
+    r = np.asarray(repeats.compute() if hasattr(repeats, "compute") else repeats, dtype=np.int64)
+    n = x.shape[axis]
+    idx = np.repeat(np.arange(n), np.broadcast_to(r, (n,)))
+    return da.take(x, idx, axis=axis)
+
+
+def _dask_from_dlpack(x, /, *, device=None, copy=None):
+    import dask.array as da
+    import numpy as np
+
+    if isinstance(x, da.Array):
+        return x.copy() if copy else x
+    return da.from_array(np.from_dlpack(x))
+
+
+def _dask_linalg(xp):
+    """``xp.linalg`` with NumPy's linalg applied one matrix per task (``_gufunc``)."""
+    import dask.array as da
+    import numpy as np
 
     la = np.linalg
 
     def cholesky(x, /, *, upper=False):
-        out = gufunc(la.cholesky, "(m,m)->(m,m)", x, dtypes=np_dtype(x))
+        out = _gufunc(la.cholesky, "(m,m)->(m,m)", x, dtypes=_np_dtype(x))
         return da.conj(da.swapaxes(out, -1, -2)) if upper else out
 
-    def inv(x, /):
-        return gufunc(la.inv, "(m,m)->(m,m)", x, dtypes=np_dtype(x))
-
-    def det(x, /):
-        return gufunc(la.det, "(m,m)->()", x, dtypes=np_dtype(x))
-
     def slogdet(x, /):
-        t = np_dtype(x)
-        sign, logabs = gufunc(lambda a: tuple(la.slogdet(a)), "(m,m)->(),()", x, dtypes=(t, real_of(t)))
+        t = _np_dtype(x)
+        sign, logabs = _gufunc(lambda a: tuple(la.slogdet(a)), "(m,m)->(),()", x, dtypes=(t, _real_of(t)))
         return _SlogdetResult(sign, logabs)
 
     def solve(x1, x2, /):
-        t = np.result_type(np_dtype(x1), np_dtype(x2))
+        t = np.result_type(_np_dtype(x1), _np_dtype(x2))
         if x2.ndim == 1:
-            return gufunc(la.solve, "(m,m),(m)->(m)", x1, x2, dtypes=t)
-        return gufunc(la.solve, "(m,m),(m,k)->(m,k)", x1, x2, dtypes=t)
+            return _gufunc(la.solve, "(m,m),(m)->(m)", x1, x2, dtypes=t)
+        return _gufunc(la.solve, "(m,m),(m,k)->(m,k)", x1, x2, dtypes=t)
 
     def eigh(x, /):
-        t = np_dtype(x)
-        w, v = gufunc(lambda a: tuple(la.eigh(a)), "(m,m)->(m),(m,m)", x, dtypes=(real_of(t), t))
+        t = _np_dtype(x)
+        w, v = _gufunc(lambda a: tuple(la.eigh(a)), "(m,m)->(m),(m,m)", x, dtypes=(_real_of(t), t))
         return _EighResult(w, v)
 
-    def eigvalsh(x, /):
-        return gufunc(la.eigvalsh, "(m,m)->(m)", x, dtypes=real_of(np_dtype(x)))
-
     def eig(x, /):
-        c = np.result_type(np_dtype(x), np.complex64)
-        w, v = gufunc(lambda a: tuple(r.astype(c) for r in la.eig(a)), "(m,m)->(m),(m,m)", x, dtypes=(c, c))
+        c = np.result_type(_np_dtype(x), np.complex64)
+        w, v = _gufunc(lambda a: tuple(r.astype(c) for r in la.eig(a)), "(m,m)->(m),(m,m)", x, dtypes=(c, c))
         return _EigResult(w, v)
 
     def eigvals(x, /):
-        c = np.result_type(np_dtype(x), np.complex64)
-        return gufunc(lambda a: la.eigvals(a).astype(c), "(m,m)->(m)", x, dtypes=c)
-
-    def svd(x, /, *, full_matrices=True):
-        t = np_dtype(x)
-        m, n = x.shape[-2:]
-        k = min(m, n)
-        if full_matrices:
-            sig, sizes = "(m,n)->(m,m),(k),(n,n)", {"k": k}
-        else:
-            sig, sizes = "(m,n)->(m,k),(k),(k,n)", {"k": k}
-        u, s, vh = gufunc(
-            lambda a: tuple(la.svd(a, full_matrices=full_matrices)),
-            sig,
-            x,
-            dtypes=(t, real_of(t), t),
-            sizes=sizes,
-        )
-        return _SVDResult(u, s, vh)
-
-    def svdvals(x, /):
-        k = min(x.shape[-2:])
-        return gufunc(
-            lambda a: la.svd(a, compute_uv=False),
-            "(m,n)->(k)",
-            x,
-            dtypes=real_of(np_dtype(x)),
-            sizes={"k": k},
-        )
-
-    def qr(x, /, *, mode="reduced"):
-        t = np_dtype(x)
-        m, n = x.shape[-2:]
-        k = m if mode == "complete" else min(m, n)
-        q, r = gufunc(
-            lambda a: tuple(la.qr(a, mode=mode)),
-            "(m,n)->(m,k),(k,n)",
-            x,
-            dtypes=(t, t),
-            sizes={"k": k},
-        )
-        return _QRResult(q, r)
-
-    def pinv(x, /, *, rtol=None):
-        t = np_dtype(x)
-        m, n = x.shape[-2:]
-        if rtol is None:
-            rtol = max(m, n) * np.finfo(real_of(t)).eps
-        return gufunc(lambda a: la.pinv(a, rcond=rtol), "(m,n)->(n,m)", x, dtypes=t)
+        c = np.result_type(_np_dtype(x), np.complex64)
+        return _gufunc(lambda a: la.eigvals(a).astype(c), "(m,m)->(m)", x, dtypes=c)
 
     def matrix_rank(x, /, *, rtol=None):
-        s = svdvals(x)
+        s = _dask_svdvals(x)
         m, n = x.shape[-2:]
         if rtol is None:
-            rtol = max(m, n) * np.finfo(real_of(np_dtype(x))).eps
+            rtol = max(m, n) * np.finfo(_real_of(_np_dtype(x))).eps
         tol = da.max(s, axis=-1, keepdims=True) * rtol
         return da.count_nonzero(s > tol, axis=-1)
 
-    def matrix_power(x, n, /):
-        return gufunc(lambda a: la.matrix_power(a, n), "(m,m)->(m,m)", x, dtypes=np_dtype(x))
-
     def matrix_norm(x, /, *, keepdims=False, ord="fro"):
         if ord in (2, -2, "nuc"):
-            s = svdvals(x)
+            s = _dask_svdvals(x)
             r = {2: da.max, -2: da.min, "nuc": da.sum}[ord](s, axis=-1)
             return r[..., None, None] if keepdims else r
-        return base.linalg.matrix_norm(x, keepdims=keepdims, ord=ord)
+        return xp.linalg.matrix_norm(x, keepdims=keepdims, ord=ord)
 
     def cross(x1, x2, /, *, axis=-1):
-        t = np.result_type(np_dtype(x1), np_dtype(x2))
-        a1 = da.moveaxis(x1, axis, -1)
-        a2 = da.moveaxis(x2, axis, -1)
-        out = gufunc(np.cross, "(i),(i)->(i)", a1, a2, dtypes=t)
+        t = np.result_type(_np_dtype(x1), _np_dtype(x2))
+        out = _gufunc(
+            np.cross, "(i),(i)->(i)", da.moveaxis(x1, axis, -1), da.moveaxis(x2, axis, -1), dtypes=t
+        )
         return da.moveaxis(out, -1, axis)
 
-    linalg = _Overlay(
-        xp.linalg,
-        {
-            "cholesky": cholesky,
-            "inv": inv,
-            "det": det,
-            "slogdet": slogdet,
-            "solve": solve,
-            "eigh": eigh,
-            "eigvalsh": eigvalsh,
-            "eig": eig,
-            "eigvals": eigvals,
-            "svd": svd,
-            "svdvals": svdvals,
-            "qr": qr,
-            "pinv": pinv,
-            "matrix_rank": matrix_rank,
-            "matrix_power": matrix_power,
-            "matrix_norm": matrix_norm,
-            "cross": cross,
-        },
+    overrides = {
+        "cholesky": cholesky,
+        "inv": lambda x, /: _gufunc(la.inv, "(m,m)->(m,m)", x, dtypes=_np_dtype(x)),
+        "det": lambda x, /: _gufunc(la.det, "(m,m)->()", x, dtypes=_np_dtype(x)),
+        "slogdet": slogdet,
+        "solve": solve,
+        "eigh": eigh,
+        "eigvalsh": lambda x, /: _gufunc(la.eigvalsh, "(m,m)->(m)", x, dtypes=_real_of(_np_dtype(x))),
+        "eig": eig,
+        "eigvals": eigvals,
+        "svd": _dask_svd,
+        "svdvals": _dask_svdvals,
+        "qr": _dask_qr,
+        "pinv": _dask_pinv,
+        "matrix_rank": matrix_rank,
+        "matrix_power": lambda x, n, /: _gufunc(
+            lambda a: la.matrix_power(a, n), "(m,m)->(m,m)", x, dtypes=_np_dtype(x)
+        ),
+        "matrix_norm": matrix_norm,
+        "cross": cross,
+    }
+    return _overlay(xp.linalg, overrides)
+
+
+def _dask_svd(x, /, *, full_matrices=True):
+    import numpy as np
+
+    t = _np_dtype(x)
+    k = min(x.shape[-2:])
+    sig = "(m,n)->(m,m),(k),(n,n)" if full_matrices else "(m,n)->(m,k),(k),(k,n)"
+    u, s, vh = _gufunc(
+        lambda a: tuple(np.linalg.svd(a, full_matrices=full_matrices)),
+        sig,
+        x,
+        dtypes=(t, _real_of(t), t),
+        sizes={"k": k},
+    )
+    return _SVDResult(u, s, vh)
+
+
+def _dask_svdvals(x, /):
+    import numpy as np
+
+    k = min(x.shape[-2:])
+    return _gufunc(
+        lambda a: np.linalg.svd(a, compute_uv=False),
+        "(m,n)->(k)",
+        x,
+        dtypes=_real_of(_np_dtype(x)),
+        sizes={"k": k},
     )
 
-    # dask.array.fft transforms only along axes that are one chunk: rechunk those axes first.
-    def fft_along(fn, nd):
+
+def _dask_qr(x, /, *, mode="reduced"):
+    import numpy as np
+
+    t = _np_dtype(x)
+    m, n = x.shape[-2:]
+    k = m if mode == "complete" else min(m, n)
+    q, r = _gufunc(
+        lambda a: tuple(np.linalg.qr(a, mode=mode)), "(m,n)->(m,k),(k,n)", x, dtypes=(t, t), sizes={"k": k}
+    )
+    return _QRResult(q, r)
+
+
+def _dask_pinv(x, /, *, rtol=None):
+    import numpy as np
+
+    t = _np_dtype(x)
+    m, n = x.shape[-2:]
+    if rtol is None:
+        rtol = max(m, n) * np.finfo(_real_of(t)).eps
+    return _gufunc(lambda a: np.linalg.pinv(a, rcond=rtol), "(m,n)->(n,m)", x, dtypes=t)
+
+
+def _dask_fft(xp):
+    """``xp.fft``: dask.array.fft transforms only along axes that are one chunk, so those axes
+    are rechunked first."""
+
+    def along(fn, nd):
         def call(x, /, *args, **kwargs):
             if nd:
                 axes = kwargs.get("axes")
@@ -974,32 +1159,20 @@ def _dask_overlay(xp):
 
         return call
 
-    fft_names = ("fft", "ifft", "rfft", "irfft", "hfft", "ihfft")
-    fft = _Overlay(
-        xp.fft,
-        {
-            **{n: fft_along(getattr(xp.fft, n), False) for n in fft_names if hasattr(xp.fft, n)},
-            **{
-                n + "n": fft_along(getattr(xp.fft, n + "n"), True)
-                for n in fft_names
-                if hasattr(xp.fft, n + "n")
-            },
-        },
+    names = ("fft", "ifft", "rfft", "irfft", "hfft", "ihfft")
+    overrides = {n: along(getattr(xp.fft, n), False) for n in names if hasattr(xp.fft, n)}
+    overrides.update(
+        {n + "n": along(getattr(xp.fft, n + "n"), True) for n in names if hasattr(xp.fft, n + "n")}
     )
-    return _Overlay(xp, overrides, linalg=linalg, fft=fft)
+    return _overlay(xp.fft, overrides)
 
 
-def _named(name, fields):
-    import collections
-
-    return collections.namedtuple(name, fields)
-
-
-_SlogdetResult = _named("SlogdetResult", "sign logabsdet")
-_EighResult = _named("EighResult", "eigenvalues eigenvectors")
-_EigResult = _named("EigResult", "eigenvalues eigenvectors")
-_SVDResult = _named("SVDResult", "U S Vh")
-_QRResult = _named("QRResult", "Q R")
+_SlogdetResult = collections.namedtuple("SlogdetResult", "sign logabsdet")
+_EighResult = collections.namedtuple("EighResult", "eigenvalues eigenvectors")
+_EigResult = collections.namedtuple("EigResult", "eigenvalues eigenvectors")
+_SVDResult = collections.namedtuple("SVDResult", "U S Vh")
+_QRResult = collections.namedtuple("QRResult", "Q R")
+_UniqueAllResult = collections.namedtuple("UniqueAllResult", "values indices inverse_indices counts")
 
 
 def _dask_positions(shape, key):

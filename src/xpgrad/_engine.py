@@ -147,7 +147,7 @@ class Node:
             # hook that holds the values it packed, as checkpoint's recomputation does).
             self.pack = True if hooks is not None else None
             if hooks is not None and saved:
-                from ._tensor import Tensor
+                from ._tensor import Tensor  # here: _tensor imports _engine at module level
 
                 self.saved = tuple(Packed(hooks, s) if type(s) is Tensor else s for s in saved)
         else:
@@ -156,7 +156,7 @@ class Node:
 
     def pack_outputs(self):
         """Apply the saved-tensors pack hook to the raw outputs kept for the VJP."""
-        from ._tensor import Tensor
+        from ._tensor import Tensor  # here: _tensor imports _engine at module level
 
         hooks = _STATE.saved_hooks
         self.out_data = tuple(
@@ -437,7 +437,7 @@ def run_backward(
     otherwise (``xpgrad.grad``) the gradients of ``inputs`` are returned and nothing is stored.
     ``root_grads`` are raw arrays, or Tensors under ``create_graph``.
     """
-    from ._tensor import Tensor
+    from ._tensor import Tensor  # here: _tensor imports _engine at module level
 
     # What to capture: leaves by identity, non-leaves by (node, output index).
     want_leaf = None
@@ -660,7 +660,7 @@ def run_backward(
 
 def _node_hooks_and_capture(node, buf, create_graph, accumulate, inputs, handed, want_node, captured):
     """Tensor hooks and retain_grad of a node's outputs, then capture for xpgrad.grad."""
-    from ._tensor import Tensor
+    from ._tensor import Tensor  # here: _tensor imports _engine at module level
 
     for i in range(node.n_out):
         g = buf[i]

@@ -183,6 +183,156 @@ def _fmt(v) -> str:
 # -- gradcheck ---------------------------------------------------------------------------------
 
 
+class _Check:
+    """One gradcheck: the inputs checked, their finite-difference Jacobians, the failures."""
+
+    def __init__(self, fn, inputs, diff, eps, atol, rtol, check_grad_dtypes):
+        self.inputs = inputs
+        self.diff = diff
+        self.ns = ns = _namespace_of(inputs)
+        self.xp = ns._xp
+        self.atol, self.rtol = atol, rtol
+        self.check_grad_dtypes = check_grad_dtypes
+        with _grad_mode.enable_grad():
+            outs = _as_tuple(fn(*inputs))
+        self.keep = _diff_outputs(outs, "gradcheck")
+        self.checked = [outs[k] for k in self.keep]
+        self.failures: list[str] = []
+        self.numeric = {i: self._numeric(fn, i, eps) for i in diff}
+
+    def _numeric(self, fn, i, eps):
+        """``(re, im, n)``: per checked output, the finite-difference columns of input ``i``
+        stacked as ``(n, n_out)`` arrays (``im`` None for a real input)."""
+        xp = self.xp
+        (cols_re, *rest), n = _numerical_columns(fn, self.inputs, i, self.keep, eps)
+        dev = self.ns._backend.device(self.inputs[i]._data)
+
+        def stacked(columns):
+            return [_stack(xp, c, _size(o.shape), o.dtype, dev) for c, o in zip(columns, self.checked)]
+
+        return stacked(cols_re), (stacked(rest[0]) if rest else None), n
+
+    def analytical(self, cotangents):
+        """Gradients of sum_k Re(conj(v_k) * y_k) for each checked input (zeros if unused)."""
+        roots, gos = [], []
+        for o, v in zip(self.checked, cotangents):
+            if v is not None and o._requires_grad:
+                roots.append(o)
+                gos.append(v)
+        if roots:
+            targets = [self.inputs[i] for i in self.diff]
+            gs = _grad(roots, targets, gos, retain_graph=True, allow_unused=True)
+        else:
+            gs = (None,) * len(self.diff)
+        result = {}
+        for i, g in zip(self.diff, gs):
+            x = self.inputs[i]
+            if g is None:
+                result[i] = self.xp.zeros_like(x._data)
+                continue
+            if tuple(g.shape) != tuple(x.shape):
+                self.failures.append(
+                    f"input {i}: gradient has shape {tuple(g.shape)}, the input {tuple(x.shape)}"
+                )
+            elif self.check_grad_dtypes and g.dtype != x.dtype:
+                self.failures.append(f"input {i}: gradient has dtype {g.dtype}, the input {x.dtype}")
+            result[i] = g._data
+        return result
+
+    def numerical(self, i, project):
+        """Numerical gradient of input ``i`` for a real loss given by ``project(k, columns)``."""
+        xp = self.xp
+        re, im, n = self.numeric[i]
+        x = self.inputs[i]._data
+        real_dtype = self.ns.finfo(x.dtype).dtype  # the namespace returns a real dtype object
+        dev = self.ns._backend.device(x)
+        total_re = xp.zeros((n,), dtype=real_dtype, device=dev)
+        total_im = xp.zeros((n,), dtype=real_dtype, device=dev) if im is not None else None
+        for k in range(len(self.checked)):
+            p = project(k, re[k])
+            if p is not None:
+                total_re = total_re + xp.astype(p, real_dtype)
+                if im is not None:
+                    total_im = total_im + xp.astype(project(k, im[k]), real_dtype)
+        if im is None:
+            return xp.reshape(total_re, x.shape)
+        return xp.reshape(xp.astype(total_re, x.dtype) + xp.astype(total_im, x.dtype) * 1j, x.shape)
+
+    def compare(self, grads, project, where):
+        """Record a failure for each input whose gradient differs from the numerical one."""
+        xp, atol, rtol = self.xp, self.atol, self.rtol
+        for i in self.diff:
+            x = self.inputs[i]
+            a = grads[i]
+            if tuple(a.shape) != tuple(x.shape):
+                continue
+            num = self.numerical(i, project)
+            bad, count = _compare(xp, a, num, atol, rtol)
+            if not count:
+                continue
+            af = xp.reshape(a, (-1,))
+            nf = xp.reshape(num, (-1,))
+            lines = [
+                f"  element {_unravel(j, tuple(x.shape))}: analytical {_fmt(_scalar(xp, af[j]))}, "
+                f"numerical {_fmt(_scalar(xp, nf[j]))}"
+                for j in bad
+            ]
+            more = f"\n  ... and {count - len(bad)} more" if count > len(bad) else ""
+            self.failures.append(
+                f"Jacobian mismatch for input {i}{where} ({count} of {_size(x.shape)} elements, "
+                f"atol={atol}, rtol={rtol}):\n" + "\n".join(lines) + more
+            )
+
+    def fast(self, seed):
+        """One random cotangent per output (``fast_mode``)."""
+        xp = self.xp
+        rng = np.random.default_rng(seed)
+        vs = [
+            _random_like(xp, rng, tuple(o.shape), o.dtype, self.ns._backend.device(o._data))
+            for o in self.checked
+        ]
+
+        def project(k, cols):
+            v = xp.reshape(vs[k], (-1,))
+            # Re(conj(v) . column) for every input element (row of cols).
+            if _is_complex(xp, cols):
+                return xp.sum(_re(xp, cols) * _re(xp, v) + _im(xp, cols) * _im(xp, v), axis=1)
+            return xp.sum(cols * v, axis=1)
+
+        self.compare(self.analytical(vs), project, f" (random cotangent, seed {seed})")
+
+    def full(self):
+        """The whole Jacobian: one one-hot cotangent per real (and imaginary) output element;
+        stops at the first element that fails."""
+        xp = self.xp
+        for k, o in enumerate(self.checked):
+            m = _size(o.shape)
+            positions = (
+                xp.reshape(xp.arange(m, device=self.ns._backend.device(o._data)), tuple(o.shape))
+                if m
+                else None
+            )
+            for e in range(m):
+                for direction in (1.0, 1j) if _is_complex(xp, o._data) else (1.0,):
+                    cot = [None] * len(self.checked)
+                    cot[k] = xp.astype(positions == e, o.dtype) * direction
+
+                    def project(kk, cols, k=k, e=e, direction=direction):
+                        if kk != k:
+                            return None
+                        c = cols[:, e]
+                        # Re(conj(d) * c): Re(c) for d = 1, Im(c) for d = i.
+                        return _re(xp, c) if direction == 1.0 else _im(xp, c)
+
+                    label = "" if len(self.checked) == 1 else f" and output {self.keep[k]}"
+                    label += f", output element {_unravel(e, tuple(o.shape))}"
+                    if direction != 1.0:
+                        label += " (imaginary cotangent)"
+                    self.compare(self.analytical(cot), project, label)
+                    if self.failures:
+                        return
+
+
 def gradcheck(
     fn,
     inputs,
@@ -209,143 +359,20 @@ def gradcheck(
     """
     inputs = _as_tuple(inputs)
     ns = _namespace_of(inputs)
-    xp = ns._xp
     diff = [i for i, a in enumerate(inputs) if type(a) is Tensor and a._requires_grad]
     if not diff:
         raise ValueError("gradcheck(): expected at least one input Tensor that requires grad")
     for i in diff:
         if not ns._is_differentiable_dtype(inputs[i].dtype):
             raise ValueError(f"gradcheck(): input {i} requires grad but has dtype {inputs[i].dtype}")
-
-    with _grad_mode.enable_grad():
-        outs = _as_tuple(fn(*inputs))
-    keep = _diff_outputs(outs, "gradcheck")
-    checked = [outs[k] for k in keep]
-    failures: list[str] = []
-
-    numeric = {}
-    for i in diff:
-        (cols_re, *rest), n = _numerical_columns(fn, inputs, i, keep, eps)
-        cols_im = rest[0] if rest else None
-        dev = ns._backend.device(inputs[i]._data)
-        re = [_stack(xp, c, _size(o.shape), o.dtype, dev) for c, o in zip(cols_re, checked)]
-        im = (
-            None
-            if cols_im is None
-            else [_stack(xp, c, _size(o.shape), o.dtype, dev) for c, o in zip(cols_im, checked)]
-        )
-        numeric[i] = (re, im, n)
-
-    def analytical(cotangents):
-        """Gradients of sum_k Re(conj(v_k) * y_k) for each checked input (zeros if unused)."""
-        roots, gos = [], []
-        for o, v in zip(checked, cotangents):
-            if v is not None and o._requires_grad:
-                roots.append(o)
-                gos.append(v)
-        if roots:
-            gs = _grad(roots, [inputs[i] for i in diff], gos, retain_graph=True, allow_unused=True)
-        else:
-            gs = (None,) * len(diff)
-        result = {}
-        for i, g in zip(diff, gs):
-            x = inputs[i]
-            if g is None:
-                result[i] = xp.zeros_like(x._data)
-                continue
-            if tuple(g.shape) != tuple(x.shape):
-                failures.append(f"input {i}: gradient has shape {tuple(g.shape)}, the input {tuple(x.shape)}")
-            elif check_grad_dtypes and g.dtype != x.dtype:
-                failures.append(f"input {i}: gradient has dtype {g.dtype}, the input {x.dtype}")
-            result[i] = g._data
-        return result
-
-    def numerical(i, project):
-        """Numerical gradient of input ``i`` for a real loss given by ``project(k, columns)``."""
-        re, im, n = numeric[i]
-        x = inputs[i]._data
-        real_dtype = ns.finfo(x.dtype).dtype  # the namespace returns a real dtype object
-        total_re = xp.zeros((n,), dtype=real_dtype, device=ns._backend.device(x))
-        total_im = xp.zeros((n,), dtype=real_dtype, device=ns._backend.device(x)) if im is not None else None
-        for k in range(len(checked)):
-            p = project(k, re[k])
-            if p is not None:
-                total_re = total_re + xp.astype(p, real_dtype)
-                if im is not None:
-                    total_im = total_im + xp.astype(project(k, im[k]), real_dtype)
-        if im is None:
-            return xp.reshape(total_re, x.shape)
-        return xp.reshape(xp.astype(total_re, x.dtype) + xp.astype(total_im, x.dtype) * 1j, x.shape)
-
-    def check(grads, project, where):
-        for i in diff:
-            x = inputs[i]
-            a = grads[i]
-            if tuple(a.shape) != tuple(x.shape):
-                continue
-            num = numerical(i, project)
-            bad, count = _compare(xp, a, num, atol, rtol)
-            if count:
-                af = xp.reshape(a, (-1,))
-                nf = xp.reshape(num, (-1,))
-                lines = [
-                    f"  element {_unravel(j, tuple(x.shape))}: analytical {_fmt(_scalar(xp, af[j]))}, "
-                    f"numerical {_fmt(_scalar(xp, nf[j]))}"
-                    for j in bad
-                ]
-                more = f"\n  ... and {count - len(bad)} more" if count > len(bad) else ""
-                failures.append(
-                    f"Jacobian mismatch for input {i}{where} ({count} of {_size(x.shape)} elements, "
-                    f"atol={atol}, rtol={rtol}):\n" + "\n".join(lines) + more
-                )
-
+    check = _Check(fn, inputs, diff, eps, atol, rtol, check_grad_dtypes)
     if fast_mode:
-        rng = np.random.default_rng(seed)
-        vs = [_random_like(xp, rng, tuple(o.shape), o.dtype, ns._backend.device(o._data)) for o in checked]
-        grads = analytical(vs)
-
-        def project(k, cols):
-            v = xp.reshape(vs[k], (-1,))
-            # Re(conj(v) . column) for every input element (row of cols).
-            if _is_complex(xp, cols):
-                return xp.sum(_re(xp, cols) * _re(xp, v) + _im(xp, cols) * _im(xp, v), axis=1)
-            return xp.sum(cols * v, axis=1)
-
-        check(grads, project, f" (random cotangent, seed {seed})")
+        check.fast(seed)
     else:
-        for k, o in enumerate(checked):
-            m = _size(o.shape)
-            dev = ns._backend.device(o._data)
-            positions = xp.reshape(xp.arange(m, device=dev), tuple(o.shape)) if m else None
-            for e in range(m):
-                for direction in (1.0, 1j) if _is_complex(xp, o._data) else (1.0,):
-                    onehot = xp.astype(positions == e, o.dtype) * direction
-                    cot = [None] * len(checked)
-                    cot[k] = onehot
-                    grads = analytical(cot)
-
-                    def project(kk, cols, k=k, e=e, direction=direction):
-                        if kk != k:
-                            return None
-                        c = cols[:, e]
-                        # Re(conj(d) * c): Re(c) for d = 1, Im(c) for d = i.
-                        return _re(xp, c) if direction == 1.0 else _im(xp, c)
-
-                    label = "" if len(checked) == 1 else f" and output {keep[k]}"
-                    label += f", output element {_unravel(e, tuple(o.shape))}"
-                    if direction != 1.0:
-                        label += " (imaginary cotangent)"
-                    check(grads, project, label)
-                    if failures:
-                        break
-                if failures:
-                    break
-            if failures:
-                break
-
-    if failures:
+        check.full()
+    if check.failures:
         if raise_exception:
-            raise GradcheckError("gradcheck failed:\n" + "\n".join(failures))
+            raise GradcheckError("gradcheck failed:\n" + "\n".join(check.failures))
         return False
     return True
 

@@ -22,6 +22,7 @@ from __future__ import annotations
 import weakref
 
 from . import _grad_mode
+from ._autograd import grad
 from ._ops import record
 from ._tensor import Tensor, _NotOperand, bump_version, version_of
 
@@ -265,8 +266,6 @@ def _copy_slices_vjp(xp, g, *, view_fn, ns):
 
 def _view_transpose(ns, view_fn, u, like):
     """J^T u for the linear map ``view_fn`` (a chain of view ops), by differentiating it."""
-    from ._autograd import grad
-
     with _grad_mode.enable_grad():
         d = Tensor._wrap_plain(ns, ns._xp.zeros_like(like._data))
         d._requires_grad = True

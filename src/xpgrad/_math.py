@@ -6,6 +6,7 @@ A VJP runs with the raw backend namespace (plain backward) or with the xpgrad na
 
 from __future__ import annotations
 
+from ._backends import values_at_hand
 from ._tensor import Tensor
 
 _COMPLEX_CACHE: dict = {}
@@ -117,14 +118,7 @@ def _values_at_hand(a) -> bool:
     (lazy) or a JAX tracer (inside ``jax.jit``/``grad``/``vmap``)."""
     if isinstance(a, Tensor):  # under create_graph: the values are those of its raw array
         a = a._data
-    mod = type(a).__module__
-    if mod.startswith("dask"):
-        return False
-    if mod.startswith("jax"):
-        import jax
-
-        return not isinstance(a, jax.core.Tracer)
-    return True
+    return values_at_hand(a)
 
 
 def checked(xp, ok, error, result, batch_ndim=0):

@@ -20,17 +20,20 @@ from . import (
     _indexing_functions,
     _inplace,
     _linear_algebra_functions,
-    _optable,
     _manipulation_functions,
     _ops,
+    _optable,
     _searching_functions,
     _set_functions,
     _sorting_functions,
     _statistical_functions,
     _utility_functions,
 )
-from ._backends import Backend, resolve
-from ._ops import make_binary, make_nondiff, make_unary
+from . import fft as _fft_mod
+from . import linalg as _linalg_mod
+from . import special as _special_mod
+from ._backends import Backend, rechunked, resolve
+from ._ops import make_binary, make_nondiff, make_unary, record
 from ._tensor import ForeignCounter, Tensor, _NotOperand, counter_of
 
 __all__ = ["Namespace", "namespace"]
@@ -94,7 +97,7 @@ class Namespace(types.ModuleType):
             getattr(xp, n) for n in ("float32", "float64", "complex64", "complex128") if hasattr(xp, n)
         )
         self._complex_dtypes = tuple(getattr(xp, n) for n in ("complex64", "complex128") if hasattr(xp, n))
-        self._ensure = backend.ensure if backend._is_numpy else (lambda a: a)
+        self._ensure = backend.ensure if backend.scalar_results else (lambda a: a)
         # Elementwise functions: closures over the backend function, bound once.
         for name, vjp in _elementwise_functions.UNARY.items():
             setattr(self, name, make_unary(self, name, getattr(xp, name), vjp))
@@ -116,10 +119,6 @@ class Namespace(types.ModuleType):
             fn = getattr(self, fname)
             fn.__doc__ = getattr(getattr(xp, fname), "__doc__", None) or _SUMMARIES.get(fname)
             fn.__module__ = self.__name__
-        from . import fft as _fft_mod
-        from . import linalg as _linalg_mod
-        from . import special as _special_mod
-
         self.linalg = _linalg_mod.LinalgNamespace(self)
         self.fft = _fft_mod.FFTNamespace(self)
         self.special = _special_mod.SpecialNamespace(self)  # an extension beyond the standard
@@ -250,8 +249,6 @@ class Namespace(types.ModuleType):
 
     def _to_device(self, x, device, stream=None):
         """``x.to_device(device)``, differentiable: the gradient moves back to x's device."""
-        from ._ops import record
-
         src = self._backend.device(x._data)
         data = self._backend.to_device(x._data, device, stream)
         if data is x._data:
@@ -260,8 +257,22 @@ class Namespace(types.ModuleType):
             self, "to_device", _to_device_vjp, (x,), data, kw={"device": src, "backend": self._backend}
         )
 
+    def _record_rechunk(self, x, chunks):
+        """``x`` with ``chunks`` (chunked backends), recorded when ``x`` is a Tensor: the
+        engine's normalisation under ``create_graph`` (``_backends.like_chunks``)."""
+        if type(x) is not Tensor:
+            return rechunked(x, chunks)
+        data = rechunked(x._data, chunks)
+        if data is x._data:
+            return x
+        return record(self, "rechunk", _rechunk_vjp, (x,), data)
+
     def _refresh_view(self, t):
         _inplace.refresh_view(self, t)
+
+
+def _rechunk_vjp(xp, g):
+    return g  # the engine rechunks it back to the input's chunks
 
 
 def _to_device_vjp(xp, g, *, device, backend):

@@ -53,28 +53,13 @@ def unique_all(self, x, /):
     require grad.
     """
     x = self._tensor(x, "unique_all")
-    try:
-        r = self._xp.unique_all(x._data)
-    except NotImplementedError:  # e.g. torch (pytorch/pytorch#36748)
-        r = _unique_all_from_inverse(self._xp, x._data)
+    r = self._xp.unique_all(x._data)
     return UniqueAllResult(
         _values(self, "unique_all", x, r.values),
         _plain(self, r.indices),
         _plain(self, r.inverse_indices),
         _plain(self, r.counts),
     )
-
-
-def _unique_all_from_inverse(xp, x):
-    """``unique_all`` from ``unique_inverse`` and ``unique_counts``, for backends without it:
-    the first occurrence of each value is where its run starts in a stable sort of the inverse
-    indices."""
-    values, inverse = xp.unique_inverse(x)
-    counts = xp.unique_counts(x).counts
-    order = xp.argsort(xp.reshape(inverse, (-1,)), stable=True)
-    starts = xp.cumulative_sum(counts, include_initial=True)[:-1]
-    indices = xp.take(order, xp.astype(starts, order.dtype), axis=0)
-    return UniqueAllResult(values, indices, inverse, counts)
 
 
 def unique_counts(self, x, /):

@@ -97,10 +97,7 @@ def _var_vjp(xp, g, x, *, axis, keepdims, scale):
 def std(self, x, /, *, axis=None, correction=0.0, keepdims=False):
     x = self._tensor(x, "std")
     d = x._data
-    try:
-        data = self._xp.std(d, axis=axis, correction=correction, keepdims=keepdims)
-    except NotImplementedError:  # array_api_compat.torch: no non-integral float correction
-        data = self._xp.sqrt(self._xp.var(d, axis=axis, correction=correction, keepdims=keepdims))
+    data = self._xp.std(d, axis=axis, correction=correction, keepdims=keepdims)
     n = _count(d.shape, axis)
     return record(
         self,

@@ -113,7 +113,7 @@ class Tensor:
         """Wrap a raw array of any array API library (the backend is inferred from it)."""
         import array_api_compat
 
-        from ._namespace import namespace
+        from ._namespace import namespace  # here: _namespace imports _tensor at module level
 
         if type(data) is Tensor:
             raise TypeError("Tensor(): argument 'data' is already a Tensor; use .detach() or asarray()")
@@ -309,7 +309,7 @@ class Tensor:
         ``gradient`` is required unless the tensor has one element. The graph's saved values
         are freed afterwards unless ``retain_graph`` (default: ``create_graph``).
         """
-        from ._autograd import backward
+        from ._autograd import backward  # here: _autograd imports _tensor at module level
 
         backward(
             (self,), None if gradient is None else (gradient,), retain_graph, create_graph, inputs=inputs

@@ -13,25 +13,34 @@ and otherwise computed by SciPy on a NumPy copy (array-api-strict, or torch for 
 torch.special does not have). SciPy is optional: without it, a function that needs it raises
 an ``ImportError`` saying what to install.
 
-Each function is one entry of ``TABLE``: its parameters, one derivative per parameter
-(array API code on the ``xp`` it is handed, calling special functions through
-``special_of(xp)``, so the same formula serves a plain backward on raw arrays and
-``create_graph=True`` on Tensors, and every order), and a docstring. A parameter without a
-derivative (integer orders, the shape parameter of the incomplete gamma function, as in torch)
-raises ``NotImplementedError`` naming the function and the parameter when a gradient reaches
-it. Only real floating-point values are differentiable (SciPy's complex variants are not part
-of the namespace).
+Each function is one row of ``TABLE`` (``_def``): its parameters, one derivative per parameter
+(a VJP ``vjp(xp, g, <names>)`` as the derivative table's: the names after ``g`` are the
+parameters and ``out`` it needs, which is what the node saves; array API code on the ``xp`` it
+is handed, calling special functions through ``special_of(xp)``, so the same formula serves a
+plain backward on raw arrays, ``create_graph=True`` on Tensors, every order and forward mode),
+and a summary. Each row becomes a derivative-table entry (``_optable.op``; one per public name,
+torch's aliases included, a module attribute listed in ``__all__``) whose forward on raw arrays
+calls the backend's function, with ``jvp=ELEMENTWISE`` (every derivative is ``g`` times a real
+factor); ``_optable.install`` makes them methods of ``SpecialNamespace``, behind one step that
+binds SciPy-style arguments (``_bind``). A parameter without a derivative (integer orders, the
+shape parameter of the incomplete gamma function, as in torch) raises ``NotImplementedError``
+naming the function and the parameter when a gradient or a tangent reaches it. Only real
+floating-point values are differentiable (SciPy's complex variants are not part of the
+namespace).
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
 import math
 import operator
+import sys
 import types
 from dataclasses import dataclass, field
 
 from . import _backends
-from ._ops import OUT, record
+from ._optable import ELEMENTWISE, install, op
 from ._tensor import Tensor
 
 __all__ = ["SpecialNamespace", "FUNCTIONS", "ALIASES", "special_of"]
@@ -45,7 +54,7 @@ _DEG = math.pi / 180
 class _Fn:
     name: str
     params: tuple
-    grads: tuple  # per parameter: derivative(xp, sp, g, *args, out) -> gradient, or a str reason
+    grads: tuple  # per parameter: its VJP vjp(xp, g, <names>), or a str: why it has none
     doc: str
     generic: object = None  # composition from the standard's functions: generic(xp, *args)
     ints: frozenset = field(default_factory=frozenset)  # parameters that are integers
@@ -100,17 +109,20 @@ def _h(xp, u):
     )
 
 
-def _gamma_density(xp, sp, a, x):
+def _gamma_density(xp, a, x):
     """d/dx gammainc(a, x) = x**(a-1) exp(-x) / Gamma(a)."""
+    sp = special_of(xp)
     return xp.exp(sp.xlogy(a - 1, x) - x - sp.gammaln(a))
 
 
-def _beta_density(xp, sp, a, b, x):
+def _beta_density(xp, a, b, x):
     """d/dx betainc(a, b, x) = x**(a-1) (1-x)**(b-1) / B(a, b)."""
+    sp = special_of(xp)
     return xp.exp(sp.xlogy(a - 1, x) + sp.xlog1py(b - 1, -x) - sp.betaln(a, b))
 
 
-def _t_density(xp, sp, df, t):
+def _t_density(xp, df, t):
+    sp = special_of(xp)
     return xp.exp(
         sp.gammaln((df + 1) / 2)
         - sp.gammaln(df / 2)
@@ -119,11 +131,11 @@ def _t_density(xp, sp, df, t):
     )
 
 
-def _f_density(xp, sp, dfn, dfd, x):
+def _f_density(xp, dfn, dfd, x):
     """d/dx fdtr(dfn, dfd, x)."""
     den = dfd + dfn * x
     w = dfn * x / den
-    return _beta_density(xp, sp, dfn / 2, dfd / 2, w) * (dfn * dfd / (den * den))
+    return _beta_density(xp, dfn / 2, dfd / 2, w) * (dfn * dfd / (den * den))
 
 
 def _floor(xp, k):
@@ -250,57 +262,57 @@ def _g_radian(xp, d, m, s):
 
 
 # --------------------------------------------------------------------------------------------
-# The table. Derivatives take (xp, sp, g, *args, out) and return the gradient of that argument.
+# The table. Derivatives are VJPs vjp(xp, g, <parameters and out they need>).
 
 # Error function and normal distribution.
-_def("erf", "x", lambda xp, sp, g, x, out: g * (2 / _SQRT_PI) * xp.exp(-x * x), "Error function.")
+_def("erf", "x", lambda xp, g, x: g * (2 / _SQRT_PI) * xp.exp(-x * x), "Error function.")
 _def(
     "erfc",
     "x",
-    lambda xp, sp, g, x, out: g * (-2 / _SQRT_PI) * xp.exp(-x * x),
+    lambda xp, g, x: g * (-2 / _SQRT_PI) * xp.exp(-x * x),
     "Complementary error function, ``1 - erf(x)``.",
 )
 _def(
     "erfcx",
     "x",
-    lambda xp, sp, g, x, out: g * (2 * x * out - 2 / _SQRT_PI),
+    lambda xp, g, x, out: g * (2 * x * out - 2 / _SQRT_PI),
     "Scaled complementary error function, ``exp(x**2) * erfc(x)``.",
 )
 _def(
     "erfinv",
     "y",
-    lambda xp, sp, g, y, out: g * (_SQRT_PI / 2) * xp.exp(out * out),
+    lambda xp, g, out: g * (_SQRT_PI / 2) * xp.exp(out * out),
     "Inverse of the error function.",
 )
 _def(
     "ndtr",
     "x",
-    lambda xp, sp, g, x, out: g * xp.exp(-0.5 * x * x) / _SQRT_2PI,
+    lambda xp, g, x: g * xp.exp(-0.5 * x * x) / _SQRT_2PI,
     "Standard normal cumulative distribution function.",
 )
 _def(
     "ndtri",
     "y",
-    lambda xp, sp, g, y, out: g * _SQRT_2PI * xp.exp(0.5 * out * out),
+    lambda xp, g, out: g * _SQRT_2PI * xp.exp(0.5 * out * out),
     "Inverse of ``ndtr``: the standard normal quantile function.",
 )
 _def(
     "log_ndtr",
     "x",
-    lambda xp, sp, g, x, out: g * xp.exp(-0.5 * x * x - out) / _SQRT_2PI,
+    lambda xp, g, x, out: g * xp.exp(-0.5 * x * x - out) / _SQRT_2PI,
     "Logarithm of the standard normal cumulative distribution function.",
 )
 _def(
     "expit",
     "x",
-    lambda xp, sp, g, x, out: g * out * (1 - out),
+    lambda xp, g, out: g * out * (1 - out),
     "Logistic sigmoid, ``1 / (1 + exp(-x))``.",
     generic=_g_expit,
 )
 _def(
     "logit",
     "x",
-    lambda xp, sp, g, x, out: g / (x * (1 - x)),
+    lambda xp, g, x: g / (x * (1 - x)),
     "Logit, ``log(x / (1 - x))``, the inverse of ``expit``.",
     generic=lambda xp, x: xp.log(x) - xp.log1p(-x),
 )
@@ -309,39 +321,44 @@ _def(
 _def(
     "gammaln",
     "x",
-    lambda xp, sp, g, x, out: g * sp.psi(x),
+    lambda xp, g, x: g * special_of(xp).psi(x),
     "Logarithm of the absolute value of the gamma function.",
 )
 _def(
     "loggamma",
     "x",
-    lambda xp, sp, g, x, out: g * sp.psi(x),
+    lambda xp, g, x: g * special_of(xp).psi(x),
     "Principal branch of the logarithm of the gamma function (real arguments).",
 )
-_def("gamma", "x", lambda xp, sp, g, x, out: g * out * sp.psi(x), "Gamma function.")
+_def("gamma", "x", lambda xp, g, x, out: g * out * special_of(xp).psi(x), "Gamma function.")
 _def(
     "rgamma",
     "x",
-    lambda xp, sp, g, x, out: -g * out * sp.psi(x),
+    lambda xp, g, x, out: -g * out * special_of(xp).psi(x),
     "Reciprocal of the gamma function, ``1 / gamma(x)``.",
 )
 _def(
     "gammasgn",
     "x",
-    lambda xp, sp, g, x, out: xp.zeros_like(g * x),
+    lambda xp, g, x: xp.zeros_like(g * x),
     "Sign of the gamma function (piecewise constant: zero gradient).",
 )
 _def(
     "psi",
     "x",
-    lambda xp, sp, g, x, out: g * sp.polygamma(1, x),
+    lambda xp, g, x: g * special_of(xp).polygamma(1, x),
     "Digamma function, the derivative of ``gammaln``.",
 )
-_def("digamma", "x", lambda xp, sp, g, x, out: g * sp.polygamma(1, x), "Digamma function (alias of ``psi``).")
+_def(
+    "digamma",
+    "x",
+    lambda xp, g, x: g * special_of(xp).polygamma(1, x),
+    "Digamma function (alias of ``psi``).",
+)
 _def(
     "polygamma",
     "n x",
-    (_no(_INT_ORDER), lambda xp, sp, g, n, x, out: g * sp.polygamma(n + 1, x)),
+    (_no(_INT_ORDER), lambda xp, g, n, x: g * special_of(xp).polygamma(n + 1, x)),
     "Polygamma function, the ``n``-th derivative of the digamma function (``n``: integer order).",
     ints=("n",),
 )
@@ -349,7 +366,7 @@ _def(
     "multigammaln",
     "a d",
     (
-        lambda xp, sp, g, a, d, out: g * sum(sp.psi(a - j / 2) for j in range(int(d))),
+        lambda xp, g, a, d: g * sum(special_of(xp).psi(a - j / 2) for j in range(int(d))),
         _no("it is the integer dimension"),
     ),
     "Logarithm of the multivariate gamma function of dimension ``d`` (a Python integer).",
@@ -358,60 +375,60 @@ _def(
 _def(
     "gammainc",
     "a x",
-    (_no(_SHAPE), lambda xp, sp, g, a, x, out: g * _gamma_density(xp, sp, a, x)),
+    (_no(_SHAPE), lambda xp, g, a, x: g * _gamma_density(xp, a, x)),
     "Regularized lower incomplete gamma function.",
 )
 _def(
     "gammaincc",
     "a x",
-    (_no(_SHAPE), lambda xp, sp, g, a, x, out: -g * _gamma_density(xp, sp, a, x)),
+    (_no(_SHAPE), lambda xp, g, a, x: -g * _gamma_density(xp, a, x)),
     "Regularized upper incomplete gamma function, ``1 - gammainc(a, x)``.",
 )
 _def(
     "gammaincinv",
     "a y",
-    (_no(_SHAPE), lambda xp, sp, g, a, y, out: g / _gamma_density(xp, sp, a, out)),
+    (_no(_SHAPE), lambda xp, g, a, out: g / _gamma_density(xp, a, out)),
     "Inverse of ``gammainc`` in ``x``.",
 )
 _def(
     "gammainccinv",
     "a y",
-    (_no(_SHAPE), lambda xp, sp, g, a, y, out: -g / _gamma_density(xp, sp, a, out)),
+    (_no(_SHAPE), lambda xp, g, a, out: -g / _gamma_density(xp, a, out)),
     "Inverse of ``gammaincc`` in ``x``.",
 )
 _def(
     "betaln",
     "a b",
     (
-        lambda xp, sp, g, a, b, out: g * (sp.psi(a) - sp.psi(a + b)),
-        lambda xp, sp, g, a, b, out: g * (sp.psi(b) - sp.psi(a + b)),
+        lambda xp, g, a, b: g * (special_of(xp).psi(a) - special_of(xp).psi(a + b)),
+        lambda xp, g, a, b: g * (special_of(xp).psi(b) - special_of(xp).psi(a + b)),
     ),
     "Natural logarithm of the absolute value of the beta function.",
 )
 _def(
     "betainc",
     "a b x",
-    (_no(_SHAPE), _no(_SHAPE), lambda xp, sp, g, a, b, x, out: g * _beta_density(xp, sp, a, b, x)),
+    (_no(_SHAPE), _no(_SHAPE), lambda xp, g, a, b, x: g * _beta_density(xp, a, b, x)),
     "Regularized incomplete beta function.",
 )
 _def(
     "betaincc",
     "a b x",
-    (_no(_SHAPE), _no(_SHAPE), lambda xp, sp, g, a, b, x, out: -g * _beta_density(xp, sp, a, b, x)),
+    (_no(_SHAPE), _no(_SHAPE), lambda xp, g, a, b, x: -g * _beta_density(xp, a, b, x)),
     "Complement of the regularized incomplete beta function, ``1 - betainc(a, b, x)``.",
 )
 _def(
     "betaincinv",
     "a b y",
-    (_no(_SHAPE), _no(_SHAPE), lambda xp, sp, g, a, b, y, out: g / _beta_density(xp, sp, a, b, out)),
+    (_no(_SHAPE), _no(_SHAPE), lambda xp, g, a, b, out: g / _beta_density(xp, a, b, out)),
     "Inverse of ``betainc`` in ``x``.",
 )
 _def(
     "poch",
     "z m",
     (
-        lambda xp, sp, g, z, m, out: g * out * (sp.psi(z + m) - sp.psi(z)),
-        lambda xp, sp, g, z, m, out: g * out * sp.psi(z + m),
+        lambda xp, g, z, m, out: g * out * (special_of(xp).psi(z + m) - special_of(xp).psi(z)),
+        lambda xp, g, z, m, out: g * out * special_of(xp).psi(z + m),
     ),
     "Pochhammer symbol, ``gamma(z + m) / gamma(z)``.",
 )
@@ -419,8 +436,8 @@ _def(
     "binom",
     "n k",
     (
-        lambda xp, sp, g, n, k, out: g * out * (sp.psi(n + 1) - sp.psi(n - k + 1)),
-        lambda xp, sp, g, n, k, out: g * out * (sp.psi(n - k + 1) - sp.psi(k + 1)),
+        lambda xp, g, n, k, out: g * out * (special_of(xp).psi(n + 1) - special_of(xp).psi(n - k + 1)),
+        lambda xp, g, n, k, out: g * out * (special_of(xp).psi(n - k + 1) - special_of(xp).psi(k + 1)),
     ),
     "Binomial coefficient as a function of two real variables.",
 )
@@ -431,7 +448,7 @@ _def(
     "x q",
     (
         _no("as in torch, the derivative of the Hurwitz zeta function in its exponent is not implemented"),
-        lambda xp, sp, g, x, q, out: -g * x * sp.zeta(x + 1, q),
+        lambda xp, g, x, q: -g * x * special_of(xp).zeta(x + 1, q),
     ),
     "Hurwitz zeta function ``sum((k + q)**-x for k >= 0)``; the Riemann zeta function when ``q`` is None.",
     defaults={"q": None},
@@ -445,75 +462,87 @@ _def(
 
 # Bessel functions.
 _def(
-    "i0", "x", lambda xp, sp, g, x, out: g * sp.i1(x), "Modified Bessel function of the first kind, order 0."
+    "i0",
+    "x",
+    lambda xp, g, x: g * special_of(xp).i1(x),
+    "Modified Bessel function of the first kind, order 0.",
 )
 _def(
     "i0e",
     "x",
-    lambda xp, sp, g, x, out: g * (sp.i1e(x) - xp.sign(x) * out),
+    lambda xp, g, x, out: g * (special_of(xp).i1e(x) - xp.sign(x) * out),
     "Exponentially scaled modified Bessel function of the first kind, order 0.",
 )
 
 
-def _i1_grad(xp, sp, g, x, out):
+def _i1_grad(xp, g, x):
+
+    sp = special_of(xp)
     return g * _near(xp, x, 0.0, 1e-3, lambda t: 0.5 + 3 / 16 * t * t, lambda v: sp.i0(v) - sp.i1(v) / v)
 
 
-def _i1e_grad(xp, sp, g, x, out):
+def _i1e_grad(xp, g, x, out):
+
+    sp = special_of(xp)
     z = x == 0
     xs = _safe(xp, x, z)
     return g * xp.where(z, _fill(xp, x, 0.5), sp.i0e(x) - out * (xp.sign(x) + 1 / xs))
 
 
-def _j1_grad(xp, sp, g, x, out):
+def _j1_grad(xp, g, x):
+
+    sp = special_of(xp)
     return g * _near(xp, x, 0.0, 1e-3, lambda t: 0.5 - 3 / 16 * t * t, lambda v: sp.j0(v) - sp.j1(v) / v)
 
 
 _def("i1", "x", _i1_grad, "Modified Bessel function of the first kind, order 1.")
 _def("i1e", "x", _i1e_grad, "Exponentially scaled modified Bessel function of the first kind, order 1.")
-_def("j0", "x", lambda xp, sp, g, x, out: -g * sp.j1(x), "Bessel function of the first kind, order 0.")
+_def("j0", "x", lambda xp, g, x: -g * special_of(xp).j1(x), "Bessel function of the first kind, order 0.")
 _def("j1", "x", _j1_grad, "Bessel function of the first kind, order 1.")
-_def("y0", "x", lambda xp, sp, g, x, out: -g * sp.y1(x), "Bessel function of the second kind, order 0.")
+_def("y0", "x", lambda xp, g, x: -g * special_of(xp).y1(x), "Bessel function of the second kind, order 0.")
 _def(
     "y1",
     "x",
-    lambda xp, sp, g, x, out: g * (sp.y0(x) - out / x),
+    lambda xp, g, x, out: g * (special_of(xp).y0(x) - out / x),
     "Bessel function of the second kind, order 1.",
 )
 _def(
     "yn",
     "n x",
-    (_no(_INT_ORDER), lambda xp, sp, g, n, x, out: g * (sp.yn(n - 1, x) - sp.yn(n + 1, x)) / 2),
+    (
+        _no(_INT_ORDER),
+        lambda xp, g, n, x: g * (special_of(xp).yn(n - 1, x) - special_of(xp).yn(n + 1, x)) / 2,
+    ),
     "Bessel function of the second kind of integer order ``n``.",
     ints=("n",),
 )
 _def(
     "k0",
     "x",
-    lambda xp, sp, g, x, out: -g * sp.k1(x),
+    lambda xp, g, x: -g * special_of(xp).k1(x),
     "Modified Bessel function of the second kind, order 0.",
 )
 _def(
     "k1",
     "x",
-    lambda xp, sp, g, x, out: g * (-sp.k0(x) - out / x),
+    lambda xp, g, x, out: g * (-special_of(xp).k0(x) - out / x),
     "Modified Bessel function of the second kind, order 1.",
 )
 _def(
     "k0e",
     "x",
-    lambda xp, sp, g, x, out: g * (out - sp.k1e(x)),
+    lambda xp, g, x, out: g * (out - special_of(xp).k1e(x)),
     "Exponentially scaled modified Bessel function of the second kind, order 0.",
 )
 _def(
     "k1e",
     "x",
-    lambda xp, sp, g, x, out: g * (out * (1 - 1 / x) - sp.k0e(x)),
+    lambda xp, g, x, out: g * (out * (1 - 1 / x) - special_of(xp).k0e(x)),
     "Exponentially scaled modified Bessel function of the second kind, order 1.",
 )
 
 
-def _sph_j0_grad(xp, sp, g, x, out):
+def _sph_j0_grad(xp, g, x):
     # (cos(x) - sin(x)/x) / x = -x/3 + x**3/30 - x**5/840 + ...
     return g * _near(
         xp,
@@ -536,32 +565,32 @@ _def(
 # Information theory and losses.
 
 
-def _xlogy_dx(xp, sp, g, x, y, out):
+def _xlogy_dx(xp, g, x, y):
     return g * xp.where(x == 0, xp.zeros_like(x * y), xp.log(y) + 0 * x)
 
 
-def _xlog1py_dx(xp, sp, g, x, y, out):
+def _xlog1py_dx(xp, g, x, y):
     return g * xp.where(x == 0, xp.zeros_like(x * y), xp.log1p(y) + 0 * x)
 
 
 _def(
     "xlogy",
     "x y",
-    (_xlogy_dx, lambda xp, sp, g, x, y, out: g * x / y),
+    (_xlogy_dx, lambda xp, g, x, y: g * x / y),
     "``x * log(y)``, zero where ``x == 0``.",
     generic=_g_xlogy,
 )
 _def(
     "xlog1py",
     "x y",
-    (_xlog1py_dx, lambda xp, sp, g, x, y, out: g * x / (1 + y)),
+    (_xlog1py_dx, lambda xp, g, x, y: g * x / (1 + y)),
     "``x * log1p(y)``, zero where ``x == 0``.",
     generic=_g_xlog1py,
 )
 _def(
     "entr",
     "x",
-    lambda xp, sp, g, x, out: -g * (xp.log(x) + 1),
+    lambda xp, g, x: -g * (xp.log(x) + 1),
     "Elementwise entropy, ``-x * log(x)`` (0 at 0, -inf below).",
     generic=_g_entr,
 )
@@ -569,8 +598,8 @@ _def(
     "rel_entr",
     "x y",
     (
-        lambda xp, sp, g, x, y, out: g * (xp.log(x / y) + 1),
-        lambda xp, sp, g, x, y, out: -g * x / y,
+        lambda xp, g, x, y: g * (xp.log(x / y) + 1),
+        lambda xp, g, x, y: -g * x / y,
     ),
     "Elementwise relative entropy, ``x * log(x / y)`` for positive ``x`` and ``y``.",
     generic=_g_rel_entr,
@@ -579,25 +608,25 @@ _def(
     "kl_div",
     "x y",
     (
-        lambda xp, sp, g, x, y, out: g * xp.log(x / y),
-        lambda xp, sp, g, x, y, out: g * (1 - x / y),
+        lambda xp, g, x, y: g * xp.log(x / y),
+        lambda xp, g, x, y: g * (1 - x / y),
     ),
     "Elementwise Kullback-Leibler divergence, ``x * log(x / y) - x + y``.",
     generic=_g_kl_div,
 )
 
 
-def _huber_ddelta(xp, sp, g, delta, r, out):
+def _huber_ddelta(xp, g, delta, r):
     a = xp.abs(r) + 0 * delta
     return g * xp.where(a <= delta, xp.zeros_like(a), a - delta)
 
 
-def _huber_dr(xp, sp, g, delta, r, out):
+def _huber_dr(xp, g, delta, r):
     d = delta + 0 * r
     return g * xp.where(xp.abs(r) <= d, r + 0 * d, d * xp.sign(r))
 
 
-def _pseudo_huber_ddelta(xp, sp, g, delta, r, out):
+def _pseudo_huber_ddelta(xp, g, delta, r):
     s = xp.sqrt(1 + (r / delta) ** 2)
     return g * (2 * delta * (s - 1) - r * r / (delta * s))
 
@@ -612,7 +641,7 @@ _def(
 _def(
     "pseudo_huber",
     "delta r",
-    (_pseudo_huber_ddelta, lambda xp, sp, g, delta, r, out: g * r / xp.sqrt(1 + (r / delta) ** 2)),
+    (_pseudo_huber_ddelta, lambda xp, g, delta, r: g * r / xp.sqrt(1 + (r / delta) ** 2)),
     "Pseudo-Huber loss, ``delta**2 * (sqrt(1 + (r / delta)**2) - 1)``.",
     generic=_g_pseudo_huber,
 )
@@ -622,7 +651,7 @@ _def(
 
 def _boxcox_dl(lx_of):
     # d/dl (exp(l*L) - 1) / l = L**2 h(l*L), h the derivative of expm1(u)/u.
-    def d(xp, sp, g, x, lmbda, out):
+    def d(xp, g, x, lmbda):
         lx = lx_of(xp, x)
         return g * lx * lx * _h(xp, lmbda * lx)
 
@@ -633,7 +662,7 @@ _def(
     "boxcox",
     "x lmbda",
     (
-        lambda xp, sp, g, x, lmbda, out: g * xp.exp((lmbda - 1) * xp.log(x)),
+        lambda xp, g, x, lmbda: g * xp.exp((lmbda - 1) * xp.log(x)),
         _boxcox_dl(lambda xp, x: xp.log(x)),
     ),
     "Box-Cox transform, ``(x**lmbda - 1) / lmbda`` (``log(x)`` where ``lmbda == 0``).",
@@ -643,7 +672,7 @@ _def(
     "boxcox1p",
     "x lmbda",
     (
-        lambda xp, sp, g, x, lmbda, out: g * xp.exp((lmbda - 1) * xp.log1p(x)),
+        lambda xp, g, x, lmbda: g * xp.exp((lmbda - 1) * xp.log1p(x)),
         _boxcox_dl(lambda xp, x: xp.log1p(x)),
     ),
     "Box-Cox transform of ``1 + x``.",
@@ -652,10 +681,10 @@ _def(
 
 
 def _inv_boxcox_grads(shift):
-    def dy(xp, sp, g, y, lmbda, out):
+    def dy(xp, g, y, lmbda, out):
         return g * (out + shift) / (1 + lmbda * y)
 
-    def dl(xp, sp, g, y, lmbda, out):
+    def dl(xp, g, y, lmbda, out):
         # d/dl log1p(l*y)/l = y**2 q(l*y), q(v) = (v/(1+v) - log1p(v)) / v**2.
         def series(t):
             return -1 / 2 + t * (2 / 3 + t * (-3 / 4 + t * (4 / 5 - t * 5 / 6)))
@@ -672,18 +701,18 @@ _def(
 _def("inv_boxcox1p", "y lmbda", _inv_boxcox_grads(1), "Inverse of ``boxcox1p``.", generic=_g_inv_boxcox1p)
 
 # Elementary functions.
-_def("cbrt", "x", lambda xp, sp, g, x, out: g / (3 * out * out), "Cube root.", generic=_g_cbrt)
-_def("exp2", "x", lambda xp, sp, g, x, out: g * out * math.log(2), "``2**x``.", generic=lambda xp, x: 2.0**x)
+_def("cbrt", "x", lambda xp, g, out: g / (3 * out * out), "Cube root.", generic=_g_cbrt)
+_def("exp2", "x", lambda xp, g, out: g * out * math.log(2), "``2**x``.", generic=lambda xp, x: 2.0**x)
 _def(
     "exp10",
     "x",
-    lambda xp, sp, g, x, out: g * out * math.log(10),
+    lambda xp, g, out: g * out * math.log(10),
     "``10**x``.",
     generic=lambda xp, x: 10.0**x,
 )
 
 
-def _exprel_grad(xp, sp, g, x, out):
+def _exprel_grad(xp, g, x):
     return g * _h(xp, x)
 
 
@@ -691,35 +720,35 @@ _def("exprel", "x", _exprel_grad, "Relative error exponential, ``(exp(x) - 1) / 
 _def(
     "cosm1",
     "x",
-    lambda xp, sp, g, x, out: -g * xp.sin(x),
+    lambda xp, g, x: -g * xp.sin(x),
     "``cos(x) - 1``, accurate near 0.",
     generic=lambda xp, x: -2 * xp.sin(x / 2) ** 2,
 )
 _def(
     "cosdg",
     "x",
-    lambda xp, sp, g, x, out: -g * _DEG * xp.sin(_DEG * x),
+    lambda xp, g, x: -g * _DEG * xp.sin(_DEG * x),
     "Cosine of an angle in degrees.",
     generic=lambda xp, x: xp.cos(_DEG * x),
 )
 _def(
     "sindg",
     "x",
-    lambda xp, sp, g, x, out: g * _DEG * xp.cos(_DEG * x),
+    lambda xp, g, x: g * _DEG * xp.cos(_DEG * x),
     "Sine of an angle in degrees.",
     generic=lambda xp, x: xp.sin(_DEG * x),
 )
 _def(
     "tandg",
     "x",
-    lambda xp, sp, g, x, out: g * _DEG * (1 + out * out),
+    lambda xp, g, out: g * _DEG * (1 + out * out),
     "Tangent of an angle in degrees.",
     generic=lambda xp, x: xp.tan(_DEG * x),
 )
 _def(
     "cotdg",
     "x",
-    lambda xp, sp, g, x, out: -g * _DEG * (1 + out * out),
+    lambda xp, g, out: -g * _DEG * (1 + out * out),
     "Cotangent of an angle in degrees.",
     generic=lambda xp, x: 1 / xp.tan(_DEG * x),
 )
@@ -727,16 +756,16 @@ _def(
     "radian",
     "d m s",
     (
-        lambda xp, sp, g, d, m, s, out: g * _DEG,
-        lambda xp, sp, g, d, m, s, out: g * (_DEG / 60),
-        lambda xp, sp, g, d, m, s, out: g * (_DEG / 3600),
+        lambda xp, g: g * _DEG,
+        lambda xp, g: g * (_DEG / 60),
+        lambda xp, g: g * (_DEG / 3600),
     ),
     "An angle given in degrees, minutes and seconds, in radians.",
     generic=_g_radian,
 )
 
 
-def _sinc_grad(xp, sp, g, x, out):
+def _sinc_grad(xp, g, x):
     p2 = math.pi**2
 
     def series(t):
@@ -752,11 +781,14 @@ def _sinc_grad(xp, sp, g, x, out):
 _def("sinc", "x", _sinc_grad, "Normalized sinc, ``sin(pi x) / (pi x)`` (1 at 0).", generic=_g_sinc)
 
 # Exponential integrals, elliptic integrals, dilogarithm, hypergeometric, Legendre.
-_def("exp1", "x", lambda xp, sp, g, x, out: -g * xp.exp(-x) / x, "Exponential integral E1.")
-_def("expi", "x", lambda xp, sp, g, x, out: g * xp.exp(x) / x, "Exponential integral Ei.")
+_def("exp1", "x", lambda xp, g, x: -g * xp.exp(-x) / x, "Exponential integral E1.")
+_def("expi", "x", lambda xp, g, x: g * xp.exp(x) / x, "Exponential integral Ei.")
 
 
-def _expn_grad(xp, sp, g, n, x, out):
+def _expn_grad(xp, g, n, x):
+
+    sp = special_of(xp)
+
     # d/dx E_n(x) = -E_{n-1}(x); E_{-1}(x) = exp(-x) (x + 1) / x**2.
     def e_minus_1():
         return xp.exp(-x) * (x + 1) / (x * x)
@@ -782,21 +814,30 @@ def _dk_series(t):
     return math.pi / 2 * (1 / 4 + t * (9 / 32 + t * 75 / 256))
 
 
-def _ellipk_grad(xp, sp, g, m, out):
+def _ellipk_grad(xp, g, m):
+
+    sp = special_of(xp)
+
     def exact(v):
         return (sp.ellipe(v) - (1 - v) * sp.ellipk(v)) / (2 * v * (1 - v))
 
     return g * _near(xp, m, 0.0, 1e-4, _dk_series, exact)
 
 
-def _ellipkm1_grad(xp, sp, g, p, out):
+def _ellipkm1_grad(xp, g, p):
+
+    sp = special_of(xp)
+
     def exact(v):
         return (sp.ellipe(1 - v) - v * sp.ellipkm1(v)) / (2 * v * (1 - v))
 
     return -g * _near(xp, p, 1.0, 1e-4, lambda t: _dk_series(-t), exact)
 
 
-def _ellipe_grad(xp, sp, g, m, out):
+def _ellipe_grad(xp, g, m):
+
+    sp = special_of(xp)
+
     def exact(v):
         return (sp.ellipe(v) - sp.ellipk(v)) / (2 * v)
 
@@ -813,7 +854,7 @@ _def(
 _def("ellipe", "m", _ellipe_grad, "Complete elliptic integral of the second kind, parameter ``m``.")
 
 
-def _spence_grad(xp, sp, g, z, out):
+def _spence_grad(xp, g, z):
     # log(1 + t) / (-t) = -(1 - t/2 + t^2/3 - t^3/4 + ...)
     return g * _near(
         xp, z, 1.0, 1e-3, lambda t: -(1 + t * (-1 / 2 + t * (1 / 3 - t / 4))), lambda v: xp.log(v) / (1 - v)
@@ -832,7 +873,7 @@ _def(
     (
         _no("the derivative in the parameters is not implemented"),
         _no("the derivative in the parameters is not implemented"),
-        lambda xp, sp, g, a, b, x, out: g * (a / b) * sp.hyp1f1(a + 1, b + 1, x),
+        lambda xp, g, a, b, x: g * (a / b) * special_of(xp).hyp1f1(a + 1, b + 1, x),
     ),
     "Confluent hypergeometric function 1F1.",
 )
@@ -842,7 +883,9 @@ _def(
     (
         _no(_INT_ORDER),
         _no("the derivative in the degree is not implemented"),
-        lambda xp, sp, g, m, v, x, out: g * (v * x * out - (v + m) * sp.lpmv(m, v - 1, x)) / (x * x - 1),
+        lambda xp, g, m, v, x, out: (
+            g * (v * x * out - (v + m) * special_of(xp).lpmv(m, v - 1, x)) / (x * x - 1)
+        ),
     ),
     "Associated Legendre function of integer order ``m`` and real degree ``v``.",
 )
@@ -851,28 +894,28 @@ _def(
 _def(
     "chdtr",
     "v x",
-    (_no(_DF), lambda xp, sp, g, v, x, out: g * 0.5 * _gamma_density(xp, sp, v / 2, x / 2)),
+    (_no(_DF), lambda xp, g, v, x: g * 0.5 * _gamma_density(xp, v / 2, x / 2)),
     "Chi-square cumulative distribution function.",
 )
 _def(
     "chdtrc",
     "v x",
-    (_no(_DF), lambda xp, sp, g, v, x, out: -g * 0.5 * _gamma_density(xp, sp, v / 2, x / 2)),
+    (_no(_DF), lambda xp, g, v, x: -g * 0.5 * _gamma_density(xp, v / 2, x / 2)),
     "Chi-square survival function.",
 )
 _def(
     "chdtri",
     "v p",
-    (_no(_DF), lambda xp, sp, g, v, p, out: -g / (0.5 * _gamma_density(xp, sp, v / 2, out / 2))),
+    (_no(_DF), lambda xp, g, v, out: -g / (0.5 * _gamma_density(xp, v / 2, out / 2))),
     "Inverse of ``chdtrc`` in ``x``.",
 )
 _def(
     "gdtr",
     "a b x",
     (
-        lambda xp, sp, g, a, b, x, out: g * x * _gamma_density(xp, sp, b, a * x),
+        lambda xp, g, a, b, x: g * x * _gamma_density(xp, b, a * x),
         _no(_SHAPE),
-        lambda xp, sp, g, a, b, x, out: g * a * _gamma_density(xp, sp, b, a * x),
+        lambda xp, g, a, b, x: g * a * _gamma_density(xp, b, a * x),
     ),
     "Gamma distribution cumulative distribution function (rate ``a``, shape ``b``).",
 )
@@ -880,70 +923,70 @@ _def(
     "gdtrc",
     "a b x",
     (
-        lambda xp, sp, g, a, b, x, out: -g * x * _gamma_density(xp, sp, b, a * x),
+        lambda xp, g, a, b, x: -g * x * _gamma_density(xp, b, a * x),
         _no(_SHAPE),
-        lambda xp, sp, g, a, b, x, out: -g * a * _gamma_density(xp, sp, b, a * x),
+        lambda xp, g, a, b, x: -g * a * _gamma_density(xp, b, a * x),
     ),
     "Gamma distribution survival function.",
 )
 _def(
     "pdtr",
     "k m",
-    (_no(_DISCRETE), lambda xp, sp, g, k, m, out: -g * _gamma_density(xp, sp, _floor(xp, k) + 1, m)),
+    (_no(_DISCRETE), lambda xp, g, k, m: -g * _gamma_density(xp, _floor(xp, k) + 1, m)),
     "Poisson cumulative distribution function.",
 )
 _def(
     "pdtrc",
     "k m",
-    (_no(_DISCRETE), lambda xp, sp, g, k, m, out: g * _gamma_density(xp, sp, _floor(xp, k) + 1, m)),
+    (_no(_DISCRETE), lambda xp, g, k, m: g * _gamma_density(xp, _floor(xp, k) + 1, m)),
     "Poisson survival function.",
 )
 _def(
     "pdtri",
     "k y",
-    (_no(_DISCRETE), lambda xp, sp, g, k, y, out: -g / _gamma_density(xp, sp, _floor(xp, k) + 1, out)),
+    (_no(_DISCRETE), lambda xp, g, k, out: -g / _gamma_density(xp, _floor(xp, k) + 1, out)),
     "Inverse of ``pdtr`` in ``m``.",
     ints=("k",),
 )
 
 
-def _bdtr_dp(xp, sp, k, n, p):
+def _bdtr_dp(xp, k, n, p):
     k = _floor(xp, k)
-    return -_beta_density(xp, sp, n - k, k + 1, 1 - p)
+    return -_beta_density(xp, n - k, k + 1, 1 - p)
 
 
 _def(
     "bdtr",
     "k n p",
-    (_no(_DISCRETE), _no(_DISCRETE), lambda xp, sp, g, k, n, p, out: g * _bdtr_dp(xp, sp, k, n, p)),
+    (_no(_DISCRETE), _no(_DISCRETE), lambda xp, g, k, n, p: g * _bdtr_dp(xp, k, n, p)),
     "Binomial cumulative distribution function.",
     ints=("n",),
 )
 _def(
     "bdtrc",
     "k n p",
-    (_no(_DISCRETE), _no(_DISCRETE), lambda xp, sp, g, k, n, p, out: -g * _bdtr_dp(xp, sp, k, n, p)),
+    (_no(_DISCRETE), _no(_DISCRETE), lambda xp, g, k, n, p: -g * _bdtr_dp(xp, k, n, p)),
     "Binomial survival function.",
     ints=("n",),
 )
 _def(
     "bdtri",
     "k n y",
-    (_no(_DISCRETE), _no(_DISCRETE), lambda xp, sp, g, k, n, y, out: g / _bdtr_dp(xp, sp, k, n, out)),
+    (_no(_DISCRETE), _no(_DISCRETE), lambda xp, g, k, n, out: g / _bdtr_dp(xp, k, n, out)),
     "Inverse of ``bdtr`` in ``p``.",
     ints=("n",),
 )
 _def(
     "nbdtr",
     "k n p",
-    (_no(_DISCRETE), _no(_DISCRETE), lambda xp, sp, g, k, n, p, out: g * _beta_density(xp, sp, n, k + 1, p)),
+    (_no(_DISCRETE), _no(_DISCRETE), lambda xp, g, k, n, p: g * _beta_density(xp, n, k + 1, p)),
     "Negative binomial cumulative distribution function.",
     ints=("k", "n"),
 )
 _def(
     "nbdtrc",
     "k n p",
-    (_no(_DISCRETE), _no(_DISCRETE), lambda xp, sp, g, k, n, p, out: -g * _beta_density(xp, sp, n, k + 1, p)),
+    (_no(_DISCRETE), _no(_DISCRETE), lambda xp, g, k, n, p: -g * _beta_density(xp, n, k + 1, p)),
     "Negative binomial survival function.",
     ints=("k", "n"),
 )
@@ -953,7 +996,7 @@ _def(
     (
         _no(_DISCRETE),
         _no(_DISCRETE),
-        lambda xp, sp, g, k, n, y, out: g / _beta_density(xp, sp, n, k + 1, out),
+        lambda xp, g, k, n, out: g / _beta_density(xp, n, k + 1, out),
     ),
     "Inverse of ``nbdtr`` in ``p``.",
     ints=("k", "n"),
@@ -961,31 +1004,31 @@ _def(
 _def(
     "fdtr",
     "dfn dfd x",
-    (_no(_DF), _no(_DF), lambda xp, sp, g, dfn, dfd, x, out: g * _f_density(xp, sp, dfn, dfd, x)),
+    (_no(_DF), _no(_DF), lambda xp, g, dfn, dfd, x: g * _f_density(xp, dfn, dfd, x)),
     "F distribution cumulative distribution function.",
 )
 _def(
     "fdtrc",
     "dfn dfd x",
-    (_no(_DF), _no(_DF), lambda xp, sp, g, dfn, dfd, x, out: -g * _f_density(xp, sp, dfn, dfd, x)),
+    (_no(_DF), _no(_DF), lambda xp, g, dfn, dfd, x: -g * _f_density(xp, dfn, dfd, x)),
     "F distribution survival function.",
 )
 _def(
     "fdtri",
     "dfn dfd p",
-    (_no(_DF), _no(_DF), lambda xp, sp, g, dfn, dfd, p, out: g / _f_density(xp, sp, dfn, dfd, out)),
+    (_no(_DF), _no(_DF), lambda xp, g, dfn, dfd, out: g / _f_density(xp, dfn, dfd, out)),
     "Inverse of ``fdtr`` in ``x``.",
 )
 _def(
     "stdtr",
     "df t",
-    (_no(_DF), lambda xp, sp, g, df, t, out: g * _t_density(xp, sp, df, t)),
+    (_no(_DF), lambda xp, g, df, t: g * _t_density(xp, df, t)),
     "Student t cumulative distribution function.",
 )
 _def(
     "stdtrit",
     "df p",
-    (_no(_DF), lambda xp, sp, g, df, p, out: g / _t_density(xp, sp, df, out)),
+    (_no(_DF), lambda xp, g, df, out: g / _t_density(xp, df, out)),
     "Inverse of ``stdtr`` in ``t``.",
 )
 
@@ -1009,8 +1052,8 @@ FUNCTIONS = tuple(sorted(set(TABLE) | set(ALIASES) | set(COMPOSITES)))
 
 
 # --------------------------------------------------------------------------------------------
-# Raw special functions of one backend (forward values; used by the namespace and by VJPs in a
-# plain backward).
+# Raw special functions of one backend (forward values; used by the entries' forwards and by
+# VJPs in a plain backward).
 
 
 class _RawSpecial:
@@ -1018,7 +1061,7 @@ class _RawSpecial:
 
     def __init__(self, backend):
         self._backend = backend
-        self._kind, self._lib = _backends.special_library(backend)
+        self._lib = _backends.special_library(backend)
 
     def __getattr__(self, name):
         if name.startswith("_"):
@@ -1055,41 +1098,6 @@ def _missing_scipy(name, backend):
     )
 
 
-def _native_for(raw, fn):
-    """The backend library's own function for ``fn`` (adapted to SciPy's signature), or None."""
-    kind, lib = raw._kind, raw._lib
-    if lib is None:
-        return None
-    name = fn.name
-    if name == "spherical_bessel_j0":
-        if kind in ("scipy", "dask", "cupy"):
-            sph = getattr(lib, "spherical_jn", None)
-            return None if sph is None else (lambda x: sph(0, x))
-        if kind == "jax":
-            return None
-    if name == "sinc" and kind in ("jax", "cupy"):
-        return None
-    if name == "zeta" and kind in ("scipy", "dask", "cupy"):
-        return lambda x, q: lib.zeta(x, q)
-    native_name = _backends.special_native_name(kind, name)
-    if kind == "torch":
-        if name == "polygamma":
-            return lambda n, x: lib.polygamma(int(n), x) if _is_scalar_int(n) else None
-        if name == "multigammaln":
-            return lambda a, d: lib.multigammaln(a, int(d))
-        if name == "zeta":
-            return lib.zeta
-    if native_name is None:
-        return None
-    return getattr(lib, native_name, None)
-
-
-def _is_scalar_int(n):
-    if isinstance(n, int):
-        return True
-    return getattr(n, "ndim", 1) == 0
-
-
 def _host_for(raw, fn):
     """SciPy's function on a NumPy copy (None when SciPy is missing)."""
     try:
@@ -1122,15 +1130,14 @@ def _with_integer_loops(f):
 def _raw_function(raw, fn):
     backend = raw._backend
     xp = backend.xp
-    native = _native_for(raw, fn)
-    if native is not None and fn.ints and raw._kind in ("scipy", "dask"):
+    native = raw._lib.native(fn.name)
+    if native is not None and fn.ints and raw._lib.double_integer_loops:
         native = _with_integer_loops(native)
     host = None
-    dask = raw._kind == "dask"
-    float_params = [i for i, p in enumerate(fn.params) if p not in fn.ints]
+    dask = raw._lib.blockwise
 
-    def call(*args):
-        args, dtype, device = _arrays(backend, fn, args, float_params)
+    def call(*args, public=None):
+        args, dtype = _arrays(backend, fn, args, public)
         out = None
         if native is not None:
             if dask:
@@ -1149,7 +1156,7 @@ def _raw_function(raw, fn):
                 out = _backends.map_blocks(backend, host, *args, dtype=dtype)
             else:
                 hargs = [_backends.to_host(backend, a) if backend.is_native(a) else a for a in args]
-                out = _backends.from_host(backend, host(*hargs), device)
+                out = _backends.from_host(backend, host(*hargs), _device_of(backend, args))
         out = backend.ensure(out)
         if dtype is not None and out.dtype != dtype:
             out = xp.astype(out, dtype)
@@ -1159,133 +1166,200 @@ def _raw_function(raw, fn):
     return call
 
 
-def _arrays(backend, fn, args, float_params):
-    """Python scalars as arrays of the floating dtype of the call (integer parameters may stay
-    Python integers); returns ``(args, dtype, device)``."""
+def _arrays(backend, fn, args, public=None):
+    """``(args, dtype)``: the arguments of a call of ``special.<public>`` checked (arrays of a
+    real dtype or real Python numbers), Python numbers as arrays of the floating dtype of the
+    call (integers for integer parameters stay Python integers), and that dtype."""
     xp = backend.xp
     dtype = None
-    device = None
-    arrays = [a for a in args if backend.is_native(a)]
-    if arrays:
-        device = backend.device(arrays[0])
-    floats = [args[i] for i in float_params if i < len(args) and backend.is_native(args[i])]
-    floats = [a for a in floats if xp.isdtype(a.dtype, "real floating")]
-    if floats:
-        dtype = xp.result_type(*floats) if len(floats) > 1 else floats[0].dtype
-    else:
-        dtype = xp.asarray(0.0, device=device).dtype
-    out = []
+    numbers = False
     for i, a in enumerate(args):
-        if a is None or backend.is_native(a):
-            out.append(a)
-        elif fn.params[i] in fn.ints and isinstance(a, int) and not isinstance(a, bool):
-            out.append(a)
+        if backend.is_native(a):
+            kind = _dtype_kind(backend, a.dtype)
+            if kind == "complex":
+                raise TypeError(
+                    f"special.{public or fn.name}(): argument '{fn.params[i]}' must have a real-valued "
+                    f"dtype, got {a.dtype}"
+                )
+            if kind == "real" and fn.params[i] not in fn.ints:
+                dtype = a.dtype if dtype is None or dtype == a.dtype else xp.result_type(dtype, a.dtype)
         elif isinstance(a, (int, float)) and not isinstance(a, bool):
-            out.append(xp.asarray(a, dtype=dtype, device=device))
-        else:
+            numbers = True
+        elif a is not None:
             raise TypeError(
-                f"special.{fn.name}(): argument '{fn.params[i]}' must be an array or a real Python "
-                f"number, got {type(a).__name__}"
+                f"special.{public or fn.name}(): argument '{fn.params[i]}' must be an array or a real "
+                f"Python number, got {type(a).__name__}"
             )
-    return out, dtype, device
+    if dtype is None or numbers:
+        device = _device_of(backend, args)
+        if dtype is None:
+            dtype = xp.asarray(0.0, device=device).dtype
+    if numbers:
+        args = [
+            a
+            if a is None or backend.is_native(a) or (isinstance(a, int) and fn.params[i] in fn.ints)
+            else xp.asarray(a, dtype=dtype, device=device)
+            for i, a in enumerate(args)
+        ]
+    return args, dtype
+
+
+def _device_of(backend, args):
+    return next((backend.device(a) for a in args if backend.is_native(a)), None)
+
+
+_DTYPE_KINDS: dict = {}
+
+
+def _dtype_kind(backend, dtype):
+    """ "real", "complex" or "other" (cached: ``isdtype`` is slow on some backends)."""
+    key = (backend.name, dtype)
+    kind = _DTYPE_KINDS.get(key)
+    if kind is None:
+        xp = backend.xp
+        kind = _DTYPE_KINDS[key] = (
+            "real"
+            if xp.isdtype(dtype, "real floating")
+            else "complex"
+            if xp.isdtype(dtype, "complex floating")
+            else "other"
+        )
+    return kind
+
+
+# --------------------------------------------------------------------------------------------
+# The derivative table's entries: one ``Op`` per public name, built from ``TABLE`` (the table
+# is compact data; each entry is what ``@op`` would make of a hand-written forward).
+
+
+def _missing_derivative(public, param, reason):
+    """The VJP of a parameter without a derivative: raises when a gradient (or, in forward
+    mode, a tangent) reaches it."""
+
+    def vjp(xp, g):
+        raise NotImplementedError(
+            f"the derivative of special.{public} with respect to {param} is not implemented ({reason})"
+        )
+
+    vjp.__name__ = f"{public}_{param}_not_implemented"
+    return vjp
+
+
+# Deviations from torch (docs/deviations.md), by SciPy name.
+_NO_TORCH_GRAD = (
+    "torch.special's {} has no derivative (its result silently does not require grad); here it is "
+    "differentiable (docs/deviations.md)."
+)
+_DEVIATIONS = {
+    **{
+        n: _NO_TORCH_GRAD.format(t)
+        for n, t in (
+            ("j0", "bessel_j0"),
+            ("j1", "bessel_j1"),
+            ("y0", "bessel_y0"),
+            ("y1", "bessel_y1"),
+            ("k0", "modified_bessel_k0"),
+            ("k1", "modified_bessel_k1"),
+            ("k0e", "scaled_modified_bessel_k0"),
+            ("k1e", "scaled_modified_bessel_k1"),
+            ("spherical_bessel_j0", "spherical_bessel_j0"),
+        )
+    },
+    "sinc": "the second derivative at 0 is -pi**2/3 (the Taylor polynomial fills the removable "
+    "singularity), where torch gives nan (docs/deviations.md).",
+}
+_ALIAS_DEVIATIONS = {"modified_bessel_i0": "modified_bessel_i0", "modified_bessel_i1": "modified_bessel_i1"}
+
+
+def _doc(fn, public):
+    alias = f" torch.special's name of ``{fn.name}``." if public != fn.name else ""
+    grads = "; ".join(
+        f"``{p}``: not differentiable ({d}): a gradient or tangent reaching it raises NotImplementedError"
+        if isinstance(d, str)
+        else f"``{p}``: differentiable"
+        for p, d in zip(fn.params, fn.grads)
+    )
+    if public in _ALIAS_DEVIATIONS:
+        dev = _NO_TORCH_GRAD.format(_ALIAS_DEVIATIONS[public])
+    else:
+        dev = _DEVIATIONS.get(fn.name, "none.")
+    return (
+        f"{fn.doc}{alias}\n\n"
+        f"Same values as ``scipy.special.{fn.name}`` (computed by the backend's own special functions "
+        f"where it has them; real floating-point arguments).\n\n"
+        f"Gradient: {grads}. Forward mode: the same derivatives times the tangents, summed over the "
+        f"inputs (elementwise).\n\nDeviations from torch: {dev}"
+    )
+
+
+def _forward(fn, public):
+    """The forward on raw arrays of ``special.<public>``, with the signature ``(xp, <params>)``."""
+
+    def forward(xp, *args):
+        if fn.name == "zeta" and args[1] is None:
+            args = (args[0], 1.0)  # the Riemann zeta function is the Hurwitz one at q = 1
+        return getattr(special_of(xp), fn.name)(*args, public=public)
+
+    kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    forward.__signature__ = inspect.Signature(
+        [inspect.Parameter("xp", inspect.Parameter.POSITIONAL_ONLY)]
+        + [inspect.Parameter(p, kind, default=fn.defaults.get(p, inspect.Parameter.empty)) for p in fn.params]
+    )
+    forward.__name__ = forward.__qualname__ = public
+    forward.__doc__ = _doc(fn, public)
+    return forward
+
+
+def _entry(fn, public):
+    grads = {
+        p: _missing_derivative(public, p, d) if isinstance(d, str) else d for p, d in zip(fn.params, fn.grads)
+    }
+    return op(grads=grads, jvp=ELEMENTWISE, scalars=True, name=public)(_forward(fn, public))
+
+
+for _public in sorted(set(TABLE) | set(ALIASES)):
+    globals()[_public] = _entry(TABLE[ALIASES.get(_public, _public)], _public)
+__all__ += sorted(set(TABLE) | set(ALIASES))
+
+
+def _bind(fn, public, ns, args, kwargs):
+    """The arguments of a call of ``special.<public>``, in parameter order, as SciPy's ufuncs take
+    them (by position or by name; each an array or a real Python number), with clear errors;
+    Python numbers become arrays of the call's floating dtype (integer orders stay integers), so
+    that the derivatives always see arrays."""
+    q = f"special.{public}()"
+    params = fn.params
+    if len(args) > len(params):
+        raise TypeError(f"{q} takes {len(params)} arguments, got {len(args)}")
+    values = list(args)
+    for p in params[len(values) :]:
+        if p in kwargs:
+            values.append(kwargs.pop(p))
+        elif p in fn.defaults:
+            values.append(fn.defaults[p])
+        else:
+            raise TypeError(f"{q} missing required argument '{p}'")
+    if kwargs:
+        raise TypeError(f"{q} got an unexpected keyword argument '{next(iter(kwargs))}'")
+    native = ns._backend.is_native
+    if all(type(v) is Tensor or v is None or native(v) for v in values):
+        return values  # the forward checks the dtypes
+    raw = _arrays(ns._backend, fn, [v._data if type(v) is Tensor else v for v in values], public)[0]
+    return [v if type(v) is Tensor else r for v, r in zip(values, raw)]
+
+
+def _with_scipy_arguments(method, fn, public):
+    """The generated wrapper ``method`` of ``special.<public>``, called with the arguments
+    :func:`_bind` makes of SciPy-style ones."""
+
+    def call(self, *args, **kwargs):
+        return method(self, *_bind(fn, public, self._root, args, kwargs))
+
+    return functools.update_wrapper(call, method)
 
 
 # --------------------------------------------------------------------------------------------
 # The namespace.
-
-
-def _vjp(xp, g, *saved, fn, needs):
-    *args, out = saved
-    sp = special_of(xp)
-    if isinstance(sp, SpecialNamespace):
-        # Under create_graph: constants join the Tensors as Tensors (a raw array of some
-        # backends, e.g. array-api-strict, refuses a Tensor operand).
-        wrap = xp._backend.is_native
-        args = [Tensor._wrap_plain(xp, a) if type(a) is not Tensor and wrap(a) else a for a in args]
-    grads = []
-    for i, need in enumerate(needs):
-        if not need:
-            grads.append(None)
-            continue
-        d = fn.grads[i]
-        if isinstance(d, str):
-            raise NotImplementedError(
-                f"the derivative of special.{fn.name} with respect to {fn.params[i]} is not implemented ({d})"
-            )
-        grads.append(d(xp, sp, g, *args, out))
-    return grads[0] if len(needs) == 1 else tuple(grads)
-
-
-def _make(special, fn, public_name):
-    ns = special._ns
-    raw_special = special._raw
-    qualified = f"special.{public_name}"
-    params = fn.params
-    float_params = [i for i, p in enumerate(params) if p not in fn.ints]
-
-    def f(*args, **kwargs):
-        values = list(args)
-        if len(values) > len(params):
-            raise TypeError(f"{qualified}() takes {len(params)} arguments, got {len(values)}")
-        for p in params[len(values) :]:
-            if p in kwargs:
-                values.append(kwargs.pop(p))
-            elif p in fn.defaults:
-                values.append(fn.defaults[p])
-            else:
-                raise TypeError(f"{qualified}() missing required argument '{p}'")
-        if kwargs:
-            raise TypeError(f"{qualified}() got an unexpected keyword argument '{next(iter(kwargs))}'")
-        if fn.name == "zeta" and values[1] is None:
-            values[1] = 1.0  # the Riemann zeta function is the Hurwitz one at q = 1
-        inputs = []
-        data = []
-        for p, v in zip(params, values):
-            if type(v) is Tensor:
-                if v._ns is not ns:
-                    raise ns._wrong_tensor(v, qualified, p)
-                if ns._is_complex_dtype(v._data.dtype):
-                    raise TypeError(
-                        f"{qualified}(): argument '{p}' must have a real-valued dtype, got {v._data.dtype}"
-                    )
-                inputs.append(v)
-                data.append(v._data)
-            elif ns._backend.is_native(v):
-                inputs.append(None)
-                data.append(ns._ensure(v))
-            elif isinstance(v, (int, float)) and not isinstance(v, bool):
-                inputs.append(None)
-                data.append(v)
-            else:
-                raise TypeError(
-                    f"{qualified}(): argument '{p}' must be an array or a real Python number, got "
-                    f"{type(v).__name__}"
-                )
-        data = _arrays(ns._backend, fn, data, float_params)[0]
-        out = getattr(raw_special, fn.name)(*data)
-        needs = tuple(t is not None and t._requires_grad for t in inputs)
-        if not any(needs):
-            return Tensor._wrap_plain(ns, ns._ensure(out))
-        saved = tuple(t if t is not None else d for t, d in zip(inputs, data)) + (OUT,)
-        return record(ns, qualified, _vjp, tuple(inputs), out, saved=saved, kw={"fn": fn, "needs": needs})
-
-    f.__name__ = f.__qualname__ = public_name
-    f.__module__ = special.__name__
-    sig = ", ".join(params[: len(params) - len(fn.defaults)])
-    if fn.defaults:
-        sig += ", " + ", ".join(f"{k}={v!r}" for k, v in fn.defaults.items())
-    diff = []
-    for p, d in zip(params, fn.grads):
-        diff.append(
-            f"``{p}``: not differentiable ({d})" if isinstance(d, str) else f"``{p}``: differentiable"
-        )
-    alias = f" (torch.special's name of ``{fn.name}``)" if public_name != fn.name else ""
-    f.__doc__ = (
-        f"{public_name}({sig})\n\n{fn.doc}{alias}\n\n"
-        f"Same values as ``scipy.special.{fn.name}`` (computed by the backend's own special "
-        "functions where it has them). Gradients: " + "; ".join(diff) + "."
-    )
-    return f
 
 
 def _axis_arg(fname, axis, dim):
@@ -1301,17 +1375,12 @@ class SpecialNamespace(types.ModuleType):
 
     def __init__(self, ns):
         super().__init__(f"{ns.__name__}.special")
-        self._ns = ns
-        self._raw = special_of(ns._xp)
+        self._ns = self._root = ns  # _root: the namespace the generated wrappers run in
         self.__all__ = list(FUNCTIONS)
         self.__doc__ = (
             f"Differentiable special functions over {ns._xp.__name__} (xpgrad): SciPy's array API "
             "dispatch list and torch.special's functions."
         )
-        for name, fn in TABLE.items():
-            setattr(self, name, _make(self, fn, name))
-        for alias, name in ALIASES.items():
-            setattr(self, alias, _make(self, TABLE[name], alias))
 
     def __repr__(self):
         return f"<namespace {self.__name__!r} (xpgrad special functions)>"
@@ -1322,7 +1391,8 @@ class SpecialNamespace(types.ModuleType):
     def __dir__(self):
         return sorted(set(super().__dir__()) | set(FUNCTIONS))
 
-    # -- composites: written with differentiable functions, so every order comes for free -----
+    # -- composites: not table entries, as each is built from the namespace's own differentiable
+    # functions (their VJPs and forward rules), so every order and forward mode come for free.
 
     def logsumexp(self, x, /, axis=None, *, keepdims=False, dim=None, keepdim=None):
         """logsumexp(x, axis=None, *, keepdims=False)
@@ -1330,6 +1400,9 @@ class SpecialNamespace(types.ModuleType):
         ``log(sum(exp(x), axis))``, computed stably (the maximum is subtracted first; it is a
         constant of the computation, so the gradient is exactly ``softmax(x)``). ``axis``:
         an int, a tuple of ints or None (all axes); torch's ``dim``/``keepdim`` are accepted.
+
+        Gradient: ``softmax(x)`` times ``g``; forward mode through the same composition.
+        Deviations from torch: none.
         """
         ns = self._ns
         axis = _axis_arg("logsumexp", axis, dim)
@@ -1348,6 +1421,9 @@ class SpecialNamespace(types.ModuleType):
 
         ``exp(x) / sum(exp(x), axis)`` (``axis=None``: over all elements, as SciPy; torch's
         ``dim`` is accepted).
+
+        Gradient: that of ``exp(log_softmax(x))``; forward mode through the same composition.
+        Deviations from torch: none.
         """
         return self._ns.exp(self.log_softmax(x, axis, dim=dim))
 
@@ -1356,6 +1432,9 @@ class SpecialNamespace(types.ModuleType):
 
         ``x - logsumexp(x, axis, keepdims=True)`` (``axis=None``: over all elements; torch's
         ``dim`` is accepted).
+
+        Gradient: ``g - softmax(x) * sum(g, axis)``; forward mode through the same composition.
+        Deviations from torch: none.
         """
         axis = _axis_arg("log_softmax", axis, dim)
         x = self._ns._tensor(x, "special.log_softmax")
@@ -1364,14 +1443,29 @@ class SpecialNamespace(types.ModuleType):
     def expm1(self, x, /):
         """expm1(x)
 
-        ``exp(x) - 1`` (torch.special's name of the standard function ``expm1``)."""
+        ``exp(x) - 1`` (torch.special's name of the standard function ``expm1``).
+
+        Gradient: that of ``expm1`` (its forward rule too). Deviations from torch: none."""
         return self._ns.expm1(x)
 
     def log1p(self, x, /):
         """log1p(x)
 
-        ``log(1 + x)`` (torch.special's name of the standard function ``log1p``)."""
+        ``log(1 + x)`` (torch.special's name of the standard function ``log1p``).
+
+        Gradient: that of ``log1p`` (its forward rule too). Deviations from torch: none."""
         return self._ns.log1p(x)
+
+
+def _install():
+    """The entries as methods of SpecialNamespace, each behind :func:`_bind`."""
+    install(SpecialNamespace, sys.modules[__name__], prefix="special.")
+    for name in TABLE.keys() | ALIASES.keys():
+        method = _with_scipy_arguments(getattr(SpecialNamespace, name), TABLE[ALIASES.get(name, name)], name)
+        setattr(SpecialNamespace, name, method)
+
+
+_install()
 
 
 def _axes(axis, ndim):

@@ -24,6 +24,6 @@ __all__ = ["main"]
 
 def main(argv: list[str] | None = None) -> int:
     """The ``xpgrad-conformance`` command; returns its exit status."""
-    from .__main__ import main as _main
+    from .__main__ import main as _main  # on call: importing the package stays cheap
 
     return _main(argv)

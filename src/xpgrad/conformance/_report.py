@@ -62,7 +62,7 @@ class Cell:
 
 def _categories() -> dict[str, str]:
     """function name -> its sample module (its spec category)."""
-    from xpgrad.testing.samples import sample_modules
+    from xpgrad.testing.samples import sample_modules  # on call: the report alone needs it
 
     out = {}
     for mod in sample_modules():
@@ -75,7 +75,7 @@ def _categories() -> dict[str, str]:
 def _versions(ns) -> dict[str, str]:
     import torch
 
-    import xpgrad
+    import xpgrad  # for its version; torch above is optional and imported on call too
 
     versions = {"xpgrad": getattr(xpgrad, "__version__", "?"), "torch": torch.__version__}
     raw = ns._xp

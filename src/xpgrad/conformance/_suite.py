@@ -26,7 +26,7 @@ BACKENDS = ("numpy", "torch", "array_api_strict", "jax", "dask", "cupy")
 
 def resolve_backend(name: str):
     """The xpgrad namespace over ``name`` (raises ValueError, TypeError or ImportError)."""
-    import xpgrad
+    import xpgrad  # the package, for xpgrad.namespace (this module is a part of it)
 
     if name in ("jax", "jax.numpy"):  # float64 and complex128 are checked too
         importlib.import_module("jax").config.update("jax_enable_x64", True)

@@ -44,6 +44,7 @@ def pytest_configure(config):
     name = config.getoption("--xpgrad-backend")
     if name is None:
         return
+    # on use: pytest loads this plugin in every run; xpgrad and its samples only when asked
     from ._suite import resolve_backend
 
     try:
@@ -58,6 +59,7 @@ def pytest_report_header(config):
 
 
 def known_differences(config):
+    # on use: pytest loads this plugin in every run; xpgrad and its samples only when asked
     from ._suite import load_known, resolve_backend
 
     ns = resolve_backend(backend_name(config))
@@ -67,6 +69,7 @@ def known_differences(config):
 @pytest.fixture(scope="session")
 def xpgrad_conformance_namespace(pytestconfig):
     """The xpgrad namespace over the backend under test (``--xpgrad-backend``)."""
+    # on use: pytest loads this plugin in every run; xpgrad and its samples only when asked
     from ._suite import resolve_backend
 
     return resolve_backend(backend_name(pytestconfig))

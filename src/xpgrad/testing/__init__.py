@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import functools
 
+from .._namespace import namespace
+from .._tensor import Tensor
 from ._known import KnownDifference, find_known
 from ._opinfo import ALL_FLOAT, COMPLEX, FLOAT, OpInfo, Sample
 from ._runner import (
@@ -31,6 +33,7 @@ from ._runner import (
     to_numpy,
     tolerances,
 )
+from .samples import load_ops
 
 __all__ = [
     "ALL_FLOAT",
@@ -58,8 +61,6 @@ __all__ = [
 
 @functools.lru_cache(maxsize=1)
 def _op_db() -> tuple:
-    from .samples import load_ops
-
     return tuple(load_ops())
 
 
@@ -70,9 +71,6 @@ def op_db() -> list[OpInfo]:
 
 def _namespace_for(inputs, backend):
     import array_api_compat
-
-    from .. import namespace
-    from .._tensor import Tensor
 
     if backend is not None:
         return namespace(backend)
@@ -107,8 +105,6 @@ def assert_grads_match_torch(
     ``AssertionError`` naming the output or input, the errors and the seed.
     """
     import torch
-
-    from .._tensor import Tensor
 
     ns = _namespace_for(inputs, backend)
     x_args, t_args, x_leaves, t_leaves, labels = [], [], [], [], []
