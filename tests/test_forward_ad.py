@@ -673,6 +673,8 @@ def _fd_params():
     for case in iter_cases([o for o in op_db() if o.differentiable], dtypes=("float64",)):
         if case.op.name in seen or find_xfail(case.op, case.sample, "gradcheck", "float64", "numpy"):
             continue  # one sample per function; kinks listed as gradcheck xfails are not FD points
+        if "tie" in case.sample_name:
+            continue  # ties (sort, max): central differences average the tied branches
         seen.add(case.op.name)
         params.append(pytest.param(case, id=case.id))
     return params
@@ -695,10 +697,8 @@ def test_registry_jvps_match_finite_differences(case):
         with fwAD.dual_level():
             xin = _xpgrad_duals(sample, "float64", ns, tangents, False)
             got = [fwAD.unpack_dual(o).tangent for o in _outputs(op, ns, xin.args, xin.kwargs)]
-    except NotImplementedError as exc:
-        if "forward-mode derivative of" not in str(exc):
-            raise
-        pytest.xfail(f"no forward rule yet: {exc}")
+    except NotImplementedError as exc:  # every differentiable op has a rule: a missing one fails
+        raise AssertionError(f"{op.name}: {exc}") from exc
     eps = 1e-6
 
     def at(sign):

@@ -4,7 +4,7 @@
 
 from __future__ import annotations
 
-from ._ops import record
+from ._optable import LINEAR, apply, op
 from ._tensor import Tensor
 
 __all__ = [
@@ -47,6 +47,11 @@ def _like_raw(self, x, fname):
 
 
 def arange(self, start, /, stop=None, step=1, *, dtype=None, device=None, requires_grad=False):
+    """Evenly spaced values within the half-open interval [start, stop), ``step`` apart.
+
+    A leaf (``requires_grad=True`` makes it require grad). Not differentiable in its
+    arguments (Python numbers).
+    """
     data = self._xp.arange(start, stop, step, dtype=dtype, device=device)
     return _leaf(self, data, requires_grad, "arange")
 
@@ -69,8 +74,14 @@ def _stack_nested(self, obj, dtype, device):
 
 
 def asarray(self, obj, /, *, dtype=None, device=None, copy=None, requires_grad=False):
-    """Convert ``obj`` to a Tensor. A Tensor input stays in the graph (differentiably), and so
-    do Tensors nested in lists (they are stacked): gradients are never silently dropped."""
+    """Convert ``obj`` to a Tensor (a leaf for Python values and raw arrays).
+
+    Gradient: a Tensor input stays in the graph (the gradient passes through, cast back to its
+    dtype), and so do Tensors nested in lists (they are stacked): gradients are never silently
+    dropped. Deviations: none.
+    """
+    # Hand-written: ``obj`` is a Tensor, a raw array, a Python value or a nested sequence; a
+    # Tensor goes through the entry ``_asarray_tensor`` below (``obj`` itself when nothing changes).
     if type(obj) is Tensor:
         if obj._ns is not self:
             raise self._wrong_tensor(obj, "asarray", "obj")
@@ -79,16 +90,13 @@ def asarray(self, obj, /, *, dtype=None, device=None, copy=None, requires_grad=F
                 "asarray(): requires_grad=True with a Tensor input; use x.detach().requires_grad_() "
                 "for a new leaf"
             )
-        data = self._xp.asarray(obj._data, dtype=dtype, device=device, copy=copy)
-        if data is obj._data:
+        if (
+            copy is not True
+            and (dtype is None or dtype == obj.dtype)
+            and (device is None or device == obj.device)
+        ):
             return obj
-        if copy is True:
-            return record(self, "asarray", _identity_vjp, (obj,), data)
-        # Without copy=True the backend may return obj's memory: then the result is a view.
-        t = record(self, "asarray", _identity_vjp, (obj,), data, view_of=obj)
-        if t._base is not None:
-            self._set_view_fn(t, obj, lambda b: self.asarray(b, dtype=dtype, device=device, copy=copy))
-        return t
+        return apply(self, _asarray_tensor, (obj,), {"dtype": dtype, "device": device, "copy": copy})
     if isinstance(obj, (list, tuple)) and _contains_tensor(obj):
         if copy is False:
             raise ValueError("asarray(): copy=False is impossible for a nested sequence of Tensors")
@@ -144,21 +152,37 @@ def _identity_vjp(xp, g):
     return g
 
 
+@op(grads={"obj": _identity_vjp}, jvp=LINEAR, view=True, name="asarray")
+def _asarray_tensor(xp, obj, /, *, dtype=None, device=None, copy=None):
+    # asarray of a Tensor: differentiable, and a view where the backend returned obj's memory
+    # (copy not True), as torch's ``as_tensor``.
+    return xp.asarray(obj, dtype=dtype, device=device, copy=copy)
+
+
 def empty(self, shape, *, dtype=None, device=None, requires_grad=False):
+    """An uninitialized array of ``shape`` (a leaf; ``requires_grad=False`` by default)."""
     return _leaf(self, self._xp.empty(shape, dtype=dtype, device=device), requires_grad, "empty")
 
 
 def empty_like(self, x, /, *, dtype=None, device=None, requires_grad=False):
+    """An uninitialized array with the shape (and dtype, device) of ``x``.
+
+    A leaf: not differentiable in ``x`` (only its shape is used).
+    """
     data = self._xp.empty_like(_like_raw(self, x, "empty_like"), dtype=dtype, device=device)
     return _leaf(self, data, requires_grad, "empty_like")
 
 
 def eye(self, n_rows, n_cols=None, /, *, k=0, dtype=None, device=None, requires_grad=False):
+    """A two-dimensional array with ones on the ``k``-th diagonal and zeros elsewhere (a leaf)."""
     data = self._xp.eye(n_rows, n_cols, k=k, dtype=dtype, device=device)
     return _leaf(self, data, requires_grad, "eye")
 
 
 def from_dlpack(self, x, /, *, device=None, copy=None, requires_grad=False):
+    """An array from an object supporting the DLPack protocol (sharing memory where the
+    backend does); a leaf. A Tensor that requires grad is refused (call ``.detach()``).
+    """
     if type(x) is Tensor:
         x._refuse_if_tracked("from_dlpack")
     kwargs = {}
@@ -173,7 +197,12 @@ def from_dlpack(self, x, /, *, device=None, copy=None, requires_grad=False):
 def full(self, shape, fill_value, *, dtype=None, device=None, requires_grad=False):
     """An array of ``shape`` filled with ``fill_value``: a Python scalar or, as NumPy and
     array_api_compat accept, a 0-d array (its dtype is the default; a 0-d Tensor that requires
-    grad gives a result that is differentiable in it, the sum of the result's gradient)."""
+    grad gives a result that is differentiable in it, the sum of the result's gradient).
+
+    Deviations: ``torch.full`` takes a 0-d tensor's value and drops its gradient silently;
+    xpgrad differentiates in ``fill_value`` (docs/deviations.md).
+    """
+    # Hand-written: a leaf creator, composed of public functions when fill_value requires grad.
     if type(fill_value) is Tensor or self._backend.is_native(fill_value):
         f = fill_value if type(fill_value) is Tensor else Tensor._wrap_plain(self, self._ensure(fill_value))
         if f._ns is not self:
@@ -201,46 +230,68 @@ def full(self, shape, fill_value, *, dtype=None, device=None, requires_grad=Fals
 
 
 def full_like(self, x, /, fill_value, *, dtype=None, device=None, requires_grad=False):
+    """An array with the shape (and dtype, device) of ``x``, filled with ``fill_value``.
+
+    A leaf: not differentiable in ``x`` (only its shape is used).
+    """
     data = self._xp.full_like(_like_raw(self, x, "full_like"), fill_value, dtype=dtype, device=device)
     return _leaf(self, data, requires_grad, "full_like")
 
 
 def linspace(self, start, stop, /, num, *, dtype=None, device=None, endpoint=True, requires_grad=False):
+    """``num`` evenly spaced numbers over [start, stop] (``endpoint=False``: [start, stop)).
+
+    A leaf. Not differentiable in its arguments (Python numbers).
+    """
     data = self._xp.linspace(start, stop, num, dtype=dtype, device=device, endpoint=endpoint)
     return _leaf(self, data, requires_grad, "linspace")
 
 
 def ones(self, shape, *, dtype=None, device=None, requires_grad=False):
+    """An array of ``shape`` filled with ones (a leaf)."""
     return _leaf(self, self._xp.ones(shape, dtype=dtype, device=device), requires_grad, "ones")
 
 
 def ones_like(self, x, /, *, dtype=None, device=None, requires_grad=False):
+    """An array of ones with the shape (and dtype, device) of ``x``; a leaf, not
+    differentiable in ``x``."""
     data = self._xp.ones_like(_like_raw(self, x, "ones_like"), dtype=dtype, device=device)
     return _leaf(self, data, requires_grad, "ones_like")
 
 
 def zeros(self, shape, *, dtype=None, device=None, requires_grad=False):
+    """An array of ``shape`` filled with zeros (a leaf)."""
     return _leaf(self, self._xp.zeros(shape, dtype=dtype, device=device), requires_grad, "zeros")
 
 
 def zeros_like(self, x, /, *, dtype=None, device=None, requires_grad=False):
+    """An array of zeros with the shape (and dtype, device) of ``x``; a leaf, not
+    differentiable in ``x``."""
     data = self._xp.zeros_like(_like_raw(self, x, "zeros_like"), dtype=dtype, device=device)
     return _leaf(self, data, requires_grad, "zeros_like")
-
-
-def tril(self, x, /, *, k=0):
-    x = self._tensor(x, "tril")
-    return record(self, "tril", _tril_vjp, (x,), self._xp.tril(x._data, k=k), kw={"k": k})
 
 
 def _tril_vjp(xp, g, *, k):
     return xp.tril(g, k=k)
 
 
-def triu(self, x, /, *, k=0):
-    x = self._tensor(x, "triu")
-    return record(self, "triu", _triu_vjp, (x,), self._xp.triu(x._data, k=k), kw={"k": k})
+@op(grads={"x": _tril_vjp}, jvp=LINEAR)
+def tril(xp, x, /, *, k=0):
+    """The lower triangle (on and below the ``k``-th diagonal) of each matrix; zeros above.
+
+    Gradient: the lower triangle of the output gradient. Deviations: none.
+    """
+    return xp.tril(x, k=k)
 
 
 def _triu_vjp(xp, g, *, k):
     return xp.triu(g, k=k)
+
+
+@op(grads={"x": _triu_vjp}, jvp=LINEAR)
+def triu(xp, x, /, *, k=0):
+    """The upper triangle (on and above the ``k``-th diagonal) of each matrix; zeros below.
+
+    Gradient: the upper triangle of the output gradient. Deviations: none.
+    """
+    return xp.triu(x, k=k)

@@ -7,8 +7,10 @@ accumulates (as torch's ``index_put_(accumulate=True)``); the scatter is itself 
 
 from __future__ import annotations
 
-from . import _inplace
+from . import _backends, _inplace
+from ._math import device_of
 from ._ops import record
+from ._optable import LINEAR, op
 from ._tensor import Tensor
 
 __all__ = [
@@ -17,7 +19,6 @@ __all__ = [
     "_index_add",
     "_keys",
     "_set_view_fn",
-    "_take_scatter",
     "take",
     "take_along_axis",
 ]
@@ -161,72 +162,74 @@ def _index_add_vjp(xp, g, *, key, getitem):
     return g[key] if type(g) is Tensor else getitem(g, key)
 
 
-def take(self, x, indices, /, *, axis=None):
-    x = self._tensor(x, "take")
-    idx = self._raw(indices, "take", "indices")
+def _take_axis(axis, ndim, fname=""):
+    """``take``'s axis as a non-negative int (``None`` only for a 1-d ``x``)."""
     if axis is None:
-        if x.ndim != 1:
-            raise ValueError(f"take(): argument 'axis' is required for a {x.ndim}-d array")
-        axis = 0
-    if not -max(x.ndim, 1) <= axis < max(x.ndim, 1):
+        if ndim != 1:
+            raise ValueError(f"{fname}(): argument 'axis' is required for a {ndim}-d array")
+        return 0
+    if not -max(ndim, 1) <= axis < max(ndim, 1):
         raise IndexError(
-            f"take(): argument 'axis' value {axis} is out of range for an array of {x.ndim} dimensions"
+            f"{fname}(): argument 'axis' value {axis} is out of range for an array of {ndim} dimensions"
         )
-    axis = axis % max(x.ndim, 1)
-    self._backend.check_take(x._data, idx, axis, "take")
-    data = self._xp.take(x._data, idx, axis=axis)
-    return record(
-        self,
-        "take",
-        _take_vjp,
-        (x,),
-        data,
-        kw={
-            "ns": self,
-            "idx": indices if type(indices) is Tensor else idx,
-            "axis": axis,
-            "shape": x._data.shape,
-            "along": False,
-        },
-    )
+    return axis % max(ndim, 1)
 
 
-def take_along_axis(self, x, indices, /, *, axis=-1):
-    x = self._tensor(x, "take_along_axis")
-    idx = self._raw(indices, "take_along_axis", "indices")
-    if not -max(x.ndim, 1) <= axis < max(x.ndim, 1):
-        raise IndexError(
-            f"take_along_axis(): argument 'axis' value {axis} is out of range for an array of {x.ndim} dimensions"
-        )
-    axis = axis % max(x.ndim, 1)
-    self._backend.check_take(x._data, idx, axis, "take_along_axis")
-    data = self._xp.take_along_axis(x._data, idx, axis=axis)
-    return record(
-        self,
-        "take_along_axis",
-        _take_along_vjp,
-        (x,),
-        data,
-        saved=(x,),  # torch's gather keeps its input (for its shape): same saved set
-        kw={
-            "ns": self,
-            # A raw array: record keeps a copy (torch's take_along_dim keeps its own index
-            # array, so modifying the caller's indices later changes nothing).
-            "idx": idx,
-            "axis": axis,
-            "shape": x._data.shape,
-            "along": True,
-        },
-    )
+def _check_indices(indices, fname):
+    if not hasattr(indices, "dtype"):
+        raise TypeError(f"{fname}(): argument 'indices' must be an array, got {type(indices).__name__}")
 
 
-def _take_along_vjp(xp, g, x, **kw):
-    return _take_vjp(xp, g, **kw)
+def _backend_of(xp):
+    """The :class:`Backend` of raw namespace ``xp`` (a VJP is handed the namespace only)."""
+    hit = _backends._CACHE.get(id(xp))
+    return hit[1] if hit is not None and hit[0] is xp else _backends.resolve(xp)
 
 
-def _along_key(xp, ns, idx, axis, ndim):
+def _take_vjp(xp, g, *, indices, axis, x_shape):
+    return take_vjp(xp, g, indices=indices, axis=_take_axis(axis, len(x_shape)), x_shape=x_shape)
+
+
+@op(grads={"x": _take_vjp}, jvp=LINEAR)
+def take(xp, x, indices, /, *, axis=None):
+    """Elements of ``x`` at the integer ``indices`` along ``axis`` (required unless ``x`` is 1-d).
+
+    Gradient: the output gradient scatter-added at ``indices`` (repeated indices accumulate, as
+    torch's ``index_select``); a later in-place change of ``indices`` makes backward raise, as
+    in torch. Deviations: none.
+    """
+    _check_indices(indices, "take")
+    ax = _take_axis(axis, x.ndim, "take")
+    _backend_of(xp).check_take(x, indices, ax, "take")
+    return xp.take(x, indices, axis=ax)
+
+
+def _take_along_axis_vjp(xp, g, *, x, index, axis):
+    # ``x`` is named only to be saved, as torch's gather saves its input (for its shape).
+    ax = _take_axis(axis, x.ndim)
+    return take_vjp(xp, g, indices=index, axis=ax, x_shape=tuple(x.shape), along=True)
+
+
+@op(grads={"x": _take_along_axis_vjp}, jvp=LINEAR, aux=("index",))
+def take_along_axis(xp, x, indices, /, *, axis=-1):
+    """Values of ``x`` at ``indices`` matched along ``axis`` (``indices`` broadcasts with ``x``
+    on the other axes).
+
+    Gradient: the output gradient scatter-added at ``indices`` (repeated indices accumulate).
+    The node keeps its own copy of ``indices``, as torch's ``take_along_dim`` does: a later
+    in-place change of them changes nothing. Deviations: none.
+    """
+    _check_indices(indices, "take_along_axis")
+    ax = _take_axis(axis, x.ndim, "take_along_axis")
+    b = _backend_of(xp)
+    b.check_take(x, indices, ax, "take_along_axis")
+    out = xp.take_along_axis(x, indices, axis=ax)
+    return out, {"index": b.copy(indices) if b.mutable else indices}
+
+
+def _along_key(xp, idx, axis, ndim):
     """Integer-array key selecting what take_along_axis(x, idx, axis) selected."""
-    dev = ns._backend.device(idx)
+    dev = device_of(idx)
     key = []
     for d in range(ndim):
         if d == axis:
@@ -238,12 +241,12 @@ def _along_key(xp, ns, idx, axis, ndim):
     return tuple(key)
 
 
-def _scatter_key(xp, ns, idx, axis, along, in_shape):
+def _scatter_key(xp, idx, axis, along, in_shape):
     """Integer-array key (all axes advanced) for scatter-adding take's gradient."""
-    dev = ns._backend.device(idx)
     ndim = len(in_shape)
     if along:
-        return _along_key(xp, ns, idx, axis, ndim)
+        return _along_key(xp, idx, axis, ndim)
+    dev = device_of(idx)
     nd_idx = idx.ndim
     out_nd = ndim - 1 + nd_idx
     key = []
@@ -260,32 +263,14 @@ def _scatter_key(xp, ns, idx, axis, along, in_shape):
     return tuple(key)
 
 
-def _take_vjp(xp, g, *, ns, idx, axis, shape, along):
-    if type(g) is Tensor:  # create_graph: a recorded scatter whose VJP is take again
-        return ns._take_scatter(shape, g, idx, axis, along)
-    key = _scatter_key(ns._xp, ns, idx, axis, along, shape)
-    z = ns._xp.zeros(shape, dtype=g.dtype, device=ns._backend.device(g))
-    return ns._backend.index_add(z, key, g)
-
-
-def _take_scatter(self, shape, values, idx, axis, along):
-    """Zeros of ``shape`` with ``values`` scatter-added where take(..., idx, axis) read."""
-    vd = values._data
-    key = _scatter_key(self._xp, self, idx, axis, along, shape)
-    z = self._xp.zeros(shape, dtype=vd.dtype, device=self._backend.device(vd))
-    data = self._backend.index_add(z, key, vd)
-    return record(
-        self,
-        "take_scatter",
-        _take_scatter_vjp,
-        (values,),
-        data,
-        kw={"ns": self, "idx": idx, "axis": axis, "along": along},
-    )
-
-
-def _take_scatter_vjp(xp, g, *, ns, idx, axis, along):
-    raw = idx
+def take_vjp(xp, g, *, indices, axis, x_shape, along=False):
+    """Zeros of ``x_shape`` with ``g`` scatter-added where ``take(x, indices, axis=axis)``
+    (``take_along_axis`` if ``along``) read: the adjoint of that gather, for any ``xp``. Under
+    ``create_graph`` (``g`` a Tensor) the scatter is recorded, its VJP being the gather."""
     if type(g) is Tensor:
-        return ns.take_along_axis(g, raw, axis=axis) if along else ns.take(g, raw, axis=axis)
-    return xp.take_along_axis(g, raw, axis=axis) if along else xp.take(g, raw, axis=axis)
+        key = _scatter_key(g._ns._xp, indices, axis, along, x_shape)
+        return xp._index_add(x_shape, g.dtype, key, g)
+    key = _scatter_key(xp, indices, axis, along, x_shape)
+    b = _backend_of(xp)
+    z = xp.zeros(x_shape, dtype=g.dtype, device=b.device(g))
+    return b.index_add(z, key, g)

@@ -257,42 +257,6 @@ def _to_device_vjp(xp, g, *, device, backend):
     return backend.to_device(g, device)
 
 
-# The standard's one-line summaries, with the gradient convention, for the functions whose
-# module gives them no docstring of their own (``help(xp.arange)``).
-_SUMMARIES = {
-    "arange": "Evenly spaced values within a half-open interval [start, stop). Not differentiable.",
-    "astype": "Copy of an array cast to a dtype. The gradient is cast back to the input's dtype "
-    "(its real part for a real input).",
-    "can_cast": "Whether a cast from one dtype to another may occur under the standard's casting rules.",
-    "empty": "An uninitialized array of the given shape (a leaf; requires_grad=False by default).",
-    "empty_like": "An uninitialized array with the shape and dtype of x.",
-    "eye": "A two-dimensional array with ones on the k-th diagonal and zeros elsewhere.",
-    "finfo": "Machine limits of a floating-point dtype.",
-    "from_dlpack": "An array from an object supporting the DLPack protocol (shares memory where the "
-    "backend does).",
-    "full_like": "An array with the shape and dtype of x, filled with fill_value.",
-    "iinfo": "Machine limits of an integer dtype.",
-    "isdtype": "Whether a dtype is of a given kind ('real floating', 'integral', ...).",
-    "linspace": "Evenly spaced numbers over a closed (or half-open) interval. Not differentiable.",
-    "matmul": "Matrix product, with the standard's rules for 1-d operands and batch broadcasting. "
-    "Gradients g @ x2^H and x1^H @ g, as torch.",
-    "matrix_transpose": "Transposes the last two axes (a view).",
-    "ones": "An array of the given shape filled with ones.",
-    "ones_like": "An array of ones with the shape and dtype of x.",
-    "result_type": "The dtype of an operation on the given arrays and dtypes (type promotion).",
-    "take": "Elements of x at the given integer indices along an axis. Repeated indices accumulate "
-    "their gradients; a later in-place change of the indices makes backward raise.",
-    "take_along_axis": "Values of x at indices matched along an axis. Repeated indices accumulate "
-    "their gradients.",
-    "tensordot": "Sum of products over the given axes of two arrays.",
-    "tril": "The lower triangle (below the k-th diagonal) of each matrix; zeros above.",
-    "triu": "The upper triangle (above the k-th diagonal) of each matrix; zeros below.",
-    "vecdot": "Dot product of vectors along an axis (conjugating x1 for complex inputs).",
-    "zeros": "An array of the given shape filled with zeros.",
-    "zeros_like": "An array of zeros with the shape and dtype of x.",
-}
-
-
 def _install_category_functions():
     for module in CATEGORY_MODULES:
         _optable.install(Namespace, module)
@@ -300,8 +264,6 @@ def _install_category_functions():
             fn = getattr(module, name)
             if type(fn) is _optable.Op:
                 continue
-            if not (getattr(fn, "__doc__", None) or "").strip() and name in _SUMMARIES:
-                fn.__doc__ = _SUMMARIES[name]
             setattr(Namespace, name, fn)
 
 

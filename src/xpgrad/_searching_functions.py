@@ -3,7 +3,7 @@ return indices or counts, which never require grad."""
 
 from __future__ import annotations
 
-from ._ops import record
+from ._optable import op
 from ._tensor import Tensor
 
 __all__ = ["argmax", "argmin", "count_nonzero", "nonzero", "searchsorted", "where"]
@@ -51,32 +51,29 @@ def searchsorted(self, x1, x2, /, *, side="left", sorter=None):
     return _plain(self, self._xp.searchsorted(d1, d2, side=side, sorter=sorter))
 
 
-def where(self, condition, x1, x2, /):
+def _where_x1_vjp(xp, g, *, condition):
+    return xp.where(condition, g, xp.zeros_like(g))
+
+
+def _where_x2_vjp(xp, g, *, condition):
+    return xp.where(condition, xp.zeros_like(g), g)
+
+
+def _where_jvp(xp, *, condition, x1_t, x2_t):
+    return xp.where(condition, x1_t, x2_t)
+
+
+@op(grads={"x1": _where_x1_vjp, "x2": _where_x2_vjp}, jvp=_where_jvp, scalars=True)
+def where(xp, condition, x1, x2, /):
     """Elements of ``x1`` where ``condition`` is True, of ``x2`` elsewhere (broadcast together;
     ``x1``/``x2`` may be Python scalars).
 
-    Differentiable in ``x1`` and ``x2``: ``x1`` gets the output gradient where ``condition``
-    holds and zero elsewhere, ``x2`` the rest (torch.where). ``condition`` is a constant.
+    Gradient: ``x1`` gets the output gradient where ``condition`` holds and zero elsewhere,
+    ``x2`` the rest (torch.where); ``condition`` is a constant, and an in-place change of it
+    before backward raises, as in torch. Deviations: none.
     """
-    c = self._raw(condition, "where", "condition")
-    if not self._xp.isdtype(c.dtype, "bool"):
-        raise TypeError(f"where(): argument 'condition' must have a boolean dtype, got {c.dtype}")
-    d1, r1 = self._operand(x1, "where", "x1")
-    d2, r2 = self._operand(x2, "where", "x2")
-    data = self._xp.where(c, d1, d2)
-    # The condition is kept as given (a Tensor is version-checked at backward, see record).
-    return record(
-        self,
-        "where",
-        _where_vjp,
-        (x1, x2),
-        data,
-        kw={"condition": condition if type(condition) is Tensor else c, "needs": (r1, r2)},
-    )
-
-
-def _where_vjp(xp, g, *, condition, needs):
-    zero = xp.zeros_like(g)
-    g1 = xp.where(condition, g, zero) if needs[0] else None
-    g2 = xp.where(condition, zero, g) if needs[1] else None
-    return g1, g2
+    if not hasattr(condition, "dtype"):
+        raise TypeError(f"where(): argument 'condition' must be an array, got {type(condition).__name__}")
+    if not xp.isdtype(condition.dtype, "bool"):
+        raise TypeError(f"where(): argument 'condition' must have a boolean dtype, got {condition.dtype}")
+    return xp.where(condition, x1, x2)

@@ -6,7 +6,7 @@ indices, which never require grad."""
 
 from __future__ import annotations
 
-from ._ops import needs_grad, record
+from ._optable import op
 from ._tensor import Tensor
 
 __all__ = ["argsort", "sort"]
@@ -20,28 +20,28 @@ def argsort(self, x, /, *, axis=-1, descending=False, stable=True):
     return Tensor._wrap_plain(self, self._ensure(data))
 
 
-def sort(self, x, /, *, axis=-1, descending=False, stable=True):
-    """``x`` sorted along ``axis`` (``descending``; ``stable`` keeps tied elements in their
-    original order).
-
-    Differentiable: the gradient of output position ``j`` goes to the input element sorted to
-    ``j``. For the gradient the permutation is always computed with a stable sort (a valid
-    result for ``stable=False`` too), so the tie rule is deterministic and matches torch.
-    """
-    x = self._tensor(x, "sort")
-    d = x._data
-    xp = self._xp
-    if not needs_grad(x):
-        return record(self, "sort", None, (x,), xp.sort(d, axis=axis, descending=descending, stable=stable))
-    if d.ndim == 0:
-        raise ValueError("sort(): argument 'x' must have at least 1 dimension, got a 0-d array")
-    perm = xp.argsort(d, axis=axis, descending=descending, stable=True)
-    data = xp.take_along_axis(d, perm, axis=axis)
-    return record(self, "sort", _sort_vjp, (x,), data, kw={"perm": perm, "axis": axis})
-
-
 def _sort_vjp(xp, g, *, perm, axis):
     # out[..., j] = x[..., perm[j]], so grad[..., perm[j]] = g[..., j]: gather g through the
     # inverse permutation (itself an argsort of perm, as perm is a permutation).
     inverse = xp.argsort(perm, axis=axis)
     return xp.take_along_axis(g, inverse, axis=axis)
+
+
+def _sort_jvp(xp, *, x_t, perm, axis):
+    return xp.take_along_axis(x_t, perm, axis=axis)
+
+
+@op(grads={"x": _sort_vjp}, jvp=_sort_jvp, aux=("perm",))
+def sort(xp, x, /, *, axis=-1, descending=False, stable=True):
+    """``x`` sorted along ``axis`` (``descending``; ``stable`` keeps tied elements in their
+    original order).
+
+    Gradient: the gradient of output position ``j`` goes to the input element sorted to ``j``;
+    the forward rule gathers the tangent through the same permutation. The permutation is
+    always computed with a stable sort (a valid result for ``stable=False`` too), so the tie
+    rule is deterministic and matches torch. Deviations: none.
+    """
+    if x.ndim == 0:
+        raise ValueError("sort(): argument 'x' must have at least 1 dimension, got a 0-d array")
+    perm = xp.argsort(x, axis=axis, descending=descending, stable=True)
+    return xp.take_along_axis(x, perm, axis=axis), {"perm": perm}

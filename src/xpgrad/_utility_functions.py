@@ -9,7 +9,7 @@ with ``diff`` itself, so every order of derivative works.
 from __future__ import annotations
 
 from ._math import normalize_axis, zeros_along
-from ._ops import record
+from ._optable import op
 from ._tensor import Tensor
 
 __all__ = ["all", "any", "diff"]
@@ -29,15 +29,46 @@ def any(self, x, /, *, axis=None, keepdims=False):
     return Tensor._wrap_plain(self, self._ensure(data))
 
 
-def diff(self, x, /, *, axis=-1, n=1, prepend=None, append=None):
+def _diff_vjp(xp, g, *, x_shape, axis, n, sizes):
+    ax = normalize_axis(axis, len(x_shape))[0]
+    total = sizes[0] + sizes[1] + sizes[2]
+    if n == 0 and g.shape[ax] == sizes[1]:  # the backend returned x itself
+        return g, None, None
+    if total < n:  # empty result: no element depends on the inputs
+        gc = zeros_along(xp, g, ax, total)
+    else:
+        pad = zeros_along(xp, g, ax, n)
+        gc = xp.diff(g, axis=ax, n=n, prepend=pad, append=pad)
+        if n % 2:
+            gc = -gc
+    # gc is the gradient of prepend, x and append joined along the axis: split it.
+    lead = (slice(None),) * ax
+    parts = []
+    start = 0
+    for size in sizes:
+        parts.append(gc[lead + (slice(start, start + size), ...)] if size else None)
+        start += size
+    return parts[1], parts[0], parts[2]
+
+
+def _diff_jvp(xp, *, x_t, prepend_t, append_t, prepend, append, axis, n):
+    kwargs = {}
+    if prepend is not None:
+        kwargs["prepend"] = prepend_t
+    if append is not None:
+        kwargs["append"] = append_t
+    return xp.diff(x_t, axis=axis, n=n, **kwargs)
+
+
+@op(grads={("x", "prepend", "append"): _diff_vjp}, jvp=_diff_jvp, aux=("sizes",))
+def diff(xp, x, /, *, axis=-1, n=1, prepend=None, append=None):
     """The ``n``-th discrete difference of ``x`` along ``axis``, after joining ``prepend`` and
     ``append`` to ``x`` along that axis.
 
-    Differentiable in ``x``, ``prepend`` and ``append`` (each gets its slice of the transposed
-    difference of the output gradient, as torch.diff, which is composed of differentiable
-    slices and a concatenation).
+    Gradient: ``x``, ``prepend`` and ``append`` each get their slice of the transposed
+    difference of the output gradient (diff is linear; as torch.diff, which is composed of
+    differentiable slices and a concatenation). Deviations: none.
     """
-    x = self._tensor(x, "diff")
     if not isinstance(n, int) or isinstance(n, bool) or n < 0:
         raise ValueError(f"diff(): argument 'n' must be a non-negative int, got {n!r}")
     if x.ndim == 0:
@@ -45,41 +76,8 @@ def diff(self, x, /, *, axis=-1, n=1, prepend=None, append=None):
     ax = normalize_axis(axis, x.ndim, "diff")[0]
     kwargs = {}
     sizes = [0, x.shape[ax], 0]
-    parts = [None, x, None]
-    for k, (name, v) in ((0, ("prepend", prepend)), (2, ("append", append))):
-        if v is None:
-            continue
-        v = self._tensor(v, "diff", name)
-        kwargs[name] = v._data
-        sizes[k] = v.shape[ax] if v.ndim == x.ndim else 1
-        parts[k] = v
-    data = self._xp.diff(x._data, axis=ax, n=n, **kwargs)
-    needs = tuple(type(p) is Tensor and p._requires_grad for p in parts)
-    return record(
-        self,
-        "diff",
-        _diff_vjp,
-        tuple(parts),
-        data,
-        kw={"axis": ax, "n": n, "sizes": tuple(sizes), "needs": needs},
-    )
-
-
-def _diff_vjp(xp, g, *, axis, n, sizes, needs):
-    total = sizes[0] + sizes[1] + sizes[2]
-    if n == 0 and g.shape[axis] == sizes[1]:  # the backend returned x itself
-        return None, g, None
-    if total < n:  # empty result: no element depends on the inputs
-        gc = zeros_along(xp, g, axis, total)
-    else:
-        pad = zeros_along(xp, g, axis, n)
-        gc = xp.diff(g, axis=axis, n=n, prepend=pad, append=pad)
-        if n % 2:
-            gc = -gc
-    lead = (slice(None),) * axis
-    grads = []
-    start = 0
-    for need, size in zip(needs, sizes, strict=True):
-        grads.append(gc[lead + (slice(start, start + size), ...)] if need else None)
-        start += size
-    return tuple(grads)
+    for k, name, v in ((0, "prepend", prepend), (2, "append", append)):
+        if v is not None:
+            kwargs[name] = v
+            sizes[k] = v.shape[ax] if v.ndim == x.ndim else 1
+    return xp.diff(x, axis=ax, n=n, **kwargs), {"sizes": tuple(sizes)}

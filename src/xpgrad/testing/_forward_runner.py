@@ -55,10 +55,10 @@ __all__ = ["FORWARD_CHECKS", "STRICT_RULES", "assert_forward_check", "run_forwar
 
 FORWARD_CHECKS = ("jvp", "fwd_rev")
 
-# False while the derivative table's forward rules are still arriving: an op without one is
-# reported as "norule" (visible in the report and as an xfail in pytest) instead of failing.
-# The integrator sets it True once every differentiable op has a rule.
-STRICT_RULES = False
+# Every differentiable op of the table has a forward rule: one without fails the run. (False
+# reports such an op as "norule", visible in the report and as an xfail in pytest: for a fork
+# that adds ops before their rules.)
+STRICT_RULES = True
 
 # The reverse-mode check whose known differences a forward check inherits (as non-strict: a
 # gradient convention at a kink may or may not show in a directional derivative).
