@@ -187,22 +187,7 @@ class Function(metaclass=_FunctionMeta):
                 and ns._is_differentiable_dtype(o.dtype)
             )
             diff.append(ok)
-        edges = []
-        idx = []
-        meta = []
-        devices = []
-        device = ns._backend.device
-        for a in args:
-            if type(a) is Tensor and a._requires_grad:
-                edges.append(target(a))
-                idx.append(a._output_nr)
-                meta.append((a._data.shape, a._data.dtype))
-                devices.append(device(a._data))
-            elif type(a) is Tensor:
-                edges.append(None)
-                idx.append(0)
-                meta.append(None)
-                devices.append(None)
+        edges, idx, meta, devices = _edges_of(ns, args)
         arg_is_tensor = tuple(type(a) is Tensor for a in args)
         input_ids = {id(a) for a in tensor_args}
 
@@ -250,34 +235,7 @@ class Function(metaclass=_FunctionMeta):
             node.out_versions = tuple(None if c is None else (c, c[0]) for c in counters)
             if node.pack is not None:
                 node.pack_outputs()
-        results = []
-        for i, (o, d) in enumerate(zip(outs, diff)):
-            if type(o) is not Tensor:
-                results.append(o)
-                continue
-            if d and id(o) in dirty:
-                if o._grad_fn is None and o._requires_grad:
-                    raise RuntimeError(
-                        f"{cls.__name__}.apply(): a leaf Tensor that requires grad was modified in "
-                        "place by forward (mark_dirty); use a copy, or run outside the graph"
-                    )
-                if o._base is not None:
-                    raise RuntimeError(
-                        f"{cls.__name__}.apply(): mark_dirty on a view is not supported; modify the "
-                        "base tensor, or a copy"
-                    )
-                o._grad_fn = node
-                o._output_nr = i
-                o._requires_grad = True
-                o._retains_grad = False
-                results.append(o)
-                continue
-            t = _new(Tensor)
-            if d:
-                _init(t, ns, o._data, node, i, counters[i])
-            else:
-                _init(t, ns, o._data, None, 0, counters[i])
-            results.append(t)
+        results = _node_outputs(cls, ns, node, outs, diff, dirty, counters)
         if fw_active:
             _forward_tangents(cls, ctx, ns, args, saved_in, tuple(results))
         return results[0] if single else tuple(results)
@@ -312,6 +270,59 @@ def _forward_tangents(cls, ctx, ns, args, saved_in, results):
 
 def _is_complex(ns, dtype):
     return ns._xp.isdtype(dtype, "complex floating")
+
+
+def _edges_of(ns, args):
+    """The node's edges: one per Tensor argument (None where it needs no gradient), with the
+    output index, (shape, dtype) and device of each input that requires grad."""
+    edges, idx, meta, devices = [], [], [], []
+    device = ns._backend.device
+    for a in args:
+        if type(a) is Tensor and a._requires_grad:
+            edges.append(target(a))
+            idx.append(a._output_nr)
+            meta.append((a._data.shape, a._data.dtype))
+            devices.append(device(a._data))
+        elif type(a) is Tensor:
+            edges.append(None)
+            idx.append(0)
+            meta.append(None)
+            devices.append(None)
+    return edges, idx, meta, devices
+
+
+def _node_outputs(cls, ns, node, outs, diff, dirty, counters):
+    """The Tensors ``apply`` returns: output ``i`` of ``node`` for each differentiable output
+    (the dirty input object itself, now produced by the node), plain Tensors for the others."""
+    results = []
+    for i, (o, d) in enumerate(zip(outs, diff)):
+        if type(o) is not Tensor:
+            results.append(o)
+            continue
+        if d and id(o) in dirty:
+            if o._grad_fn is None and o._requires_grad:
+                raise RuntimeError(
+                    f"{cls.__name__}.apply(): a leaf Tensor that requires grad was modified in "
+                    "place by forward (mark_dirty); use a copy, or run outside the graph"
+                )
+            if o._base is not None:
+                raise RuntimeError(
+                    f"{cls.__name__}.apply(): mark_dirty on a view is not supported; modify the "
+                    "base tensor, or a copy"
+                )
+            o._grad_fn = node
+            o._output_nr = i
+            o._requires_grad = True
+            o._retains_grad = False
+            results.append(o)
+            continue
+        t = _new(Tensor)
+        if d:
+            _init(t, ns, o._data, node, i, counters[i])
+        else:
+            _init(t, ns, o._data, None, 0, counters[i])
+        results.append(t)
+    return results
 
 
 def _expandable(shape, to):
