@@ -99,3 +99,75 @@ def test_user_code_matches_torch_to_1e_12(name, fn, inputs):
 def test_user_code_on_other_backends(backend):
     for _, fn, inputs in CASES[:5]:
         assert_grads_match_torch(fn, *inputs, second_order=True, rtol=1e-10, atol=1e-10, backend=backend)
+
+
+# -- forward mode on the same user code (issue 14): functional.jvp, forward-mode jacobian and
+# forward-over-reverse hvp against torch.autograd.functional ------------------------------------
+
+_SINGLE = [c for c in CASES if c[0] != "stack_concat_index"]  # one output each
+_SCALAR = ("softmax_cross_entropy", "rosenbrock", "least_squares")
+
+
+def _both(inputs):
+    import torch
+
+    import xpgrad
+
+    xp = xpgrad.numpy
+    return tuple(xp.asarray(a) for a in inputs), tuple(torch.asarray(a) for a in inputs)
+
+
+def _torch(f, *args, **kwargs):
+    import warnings
+
+    with warnings.catch_warnings():  # torch's vmap path warns that torch.jit.script is deprecated
+        warnings.simplefilter("ignore", DeprecationWarning)
+        return f(*args, **kwargs)
+
+
+def _close(ours, theirs):
+    if isinstance(theirs, (tuple, list)):  # torch's forward-mode jacobian gives a list
+        assert isinstance(ours, tuple) and len(ours) == len(theirs)
+        for a, b in zip(ours, theirs):
+            _close(a, b)
+        return
+    np.testing.assert_allclose(np.asarray(ours.data), theirs.detach().numpy(), rtol=1e-10, atol=1e-10)
+
+
+@pytest.mark.parametrize("name,fn,inputs", _SINGLE, ids=[c[0] for c in _SINGLE])
+def test_user_code_forward_mode_matches_torch_functional(name, fn, inputs):
+    import torch.autograd.functional as tf
+
+    from xpgrad import functional as xf
+
+    ours, theirs = _both(inputs)
+    rng = np.random.default_rng(7)
+    v = [rng.standard_normal(np.shape(a)) for a in inputs]
+    v_ours, v_theirs = _both(v)
+    out_o, jvp_o = xf.jvp(fn, ours, v_ours)
+    out_t, jvp_t = _torch(tf.jvp, fn, theirs, v_theirs)
+    _close(out_o, out_t)
+    _close(jvp_o, jvp_t)
+    jac_o = xf.jacobian(fn, ours, strategy="forward-mode", vectorize=True)
+    jac_t = _torch(tf.jacobian, fn, theirs, strategy="forward-mode", vectorize=True)
+    _close(jac_o, jac_t)
+
+
+@pytest.mark.parametrize("name,fn,inputs", [c for c in _SINGLE if c[0] in _SCALAR], ids=list(_SCALAR))
+def test_user_code_hvp_forward_over_reverse_matches_torch(name, fn, inputs):
+    import torch.autograd.functional as tf
+
+    from xpgrad import functional as xf
+
+    ours, theirs = _both(inputs)
+    rng = np.random.default_rng(8)
+    v = [rng.standard_normal(np.shape(a)) for a in inputs]
+    v_ours, v_theirs = _both(v)
+    if len(inputs) == 1:
+        ours, theirs, v_ours, v_theirs = ours[0], theirs[0], v_ours[0], v_theirs[0]
+    _, hv_o = xf.hvp(fn, ours, v_ours)
+    _, hv_t = _torch(tf.hvp, fn, theirs, v_theirs)
+    _close(hv_o, hv_t)
+    h_o = xf.hessian(fn, ours, outer_jacobian_strategy="forward-mode", vectorize=True)
+    h_t = _torch(tf.hessian, fn, theirs, outer_jacobian_strategy="forward-mode", vectorize=True)
+    _close(h_o, h_t)
