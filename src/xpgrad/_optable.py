@@ -121,6 +121,11 @@ class Op:
         self._check_names()
         self.scalars = scalars
         self._plans = {}
+        # Precomputed for the runtime: the inputs of each VJP entry (indices), and whether every
+        # input is a single array (no sequence input, no Python scalars: the common, fast case).
+        self._grad_idx = tuple(tuple(self.inputs.index(k) for k in keys) for keys, _, _, _ in self.grads)
+        self._plain = not self.seq_inputs and not scalars
+        self._layout0 = (-1,) * len(self.inputs)
         self.call = _make_call(self)
         self.wrapper = _make_wrapper(self)
 
@@ -296,17 +301,30 @@ def _flat(inputs):
 def apply(ns, entry, inputs, args):
     """Run entry ``entry`` on ``inputs`` (one per differentiable input) and ``args`` (the other
     arguments by name) in namespace ``ns``; the result as Tensors, recorded."""
-    inputs = tuple(_coerce_input(ns, entry, n, v) for n, v in zip(entry.inputs, inputs))
+    if entry._plain:
+        fixed = None
+        for i, v in enumerate(inputs):
+            if type(v) is not Tensor or v._ns is not ns:
+                if fixed is None:
+                    fixed = list(inputs)
+                fixed[i] = _coerce_input(ns, entry, entry.inputs[i], v)
+        if fixed is not None:
+            inputs = tuple(fixed)
+        raw = tuple(None if t is None else t._data for t in inputs)
+    else:
+        inputs = tuple(_coerce_input(ns, entry, n, v) for n, v in zip(entry.inputs, inputs))
+        raw = tuple(_raw_input(t) for t in inputs)
     raw_args = args
-    for k, v in args.items():
-        if type(v) not in _SIMPLE:
+    for v in args.values():
+        tv = type(v)
+        if tv not in _SIMPLE and not (tv is tuple and all(type(e) in _SIMPLE for e in v)):
             raw_args = {k: _raw_arg(ns, entry, k, v) for k, v in args.items()}
             break
-    res = entry.call(ns._xp, tuple(_raw_input(t) for t in inputs), raw_args)
+    res = entry.call(ns._xp, raw, raw_args)
     aux = None
     if entry.aux:
         res, aux = res
-    flat = _flat(inputs)
+    flat = inputs if entry._plain else _flat(inputs)
     active = _active(entry, inputs)
     if active is None:  # nothing requires grad: a node would not be built
         vjp, saved, kw = None, (), None
@@ -355,47 +373,47 @@ def _active(entry, inputs):
     """Which VJP entries are needed (a tuple of bools), or None if no input requires grad."""
     if not _GRAD.enabled:
         return None
-    req = {n: _requires(t) for n, t in zip(entry.inputs, inputs)}
-    if not any(req.values()):
+    req = [_requires(t) for t in inputs]
+    if True not in req:
         return None
-    return tuple(any(req[k] for k in keys) for keys, _, _, _ in entry.grads)
+    return tuple(any(req[i] for i in idx) for idx in entry._grad_idx)
 
 
 def _node_parts(ns, entry, inputs, active, args, aux, n_out):
     """The node VJP, its saved values (inputs and output references) and its keyword values."""
-    layout = tuple(len(t) if type(t) is tuple else -1 for t in inputs)
+    layout = entry._layout0 if entry._plain else tuple(len(t) if type(t) is tuple else -1 for t in inputs)
     key = (active, layout, n_out)
     plan = entry._plans.get(key)
     if plan is None:
         plan = entry._plans[key] = _plan(entry, active, layout, n_out)
-    saved_names, kw_names, vjp = plan
-    by_name = dict(zip(entry.inputs, inputs))
+    saved_spec, kw_spec, vjp = plan
     saved = []
-    for n in saved_names:
-        if n == "out":
+    for kind, i in saved_spec:
+        if kind == 0:  # an input
+            t = inputs[i]
+            name = entry.inputs[i]
+            if aux is not None and name in aux:
+                saved.append(_stand_in(ns, t, aux[name]))
+            elif type(t) is tuple:
+                saved.extend(t)
+            else:
+                saved.append(t)
+        elif kind == 1:  # all outputs
             saved.extend((OUT,) if n_out == 0 else _out_refs(n_out))
-        elif n in entry.output_fields:
-            saved.append(_out_refs(n_out)[entry.output_fields.index(n)])
-        elif aux is not None and n in aux:
-            saved.append(_stand_in(ns, by_name[n], aux[n]))
-        elif type(by_name[n]) is tuple:
-            saved.extend(by_name[n])
-        else:
-            saved.append(by_name[n])
+        else:  # one output, by its field name
+            saved.append(_out_refs(n_out)[i])
     kw = {}
-    for n in kw_names:
-        if n in args:
-            kw[n] = args[n]
-        elif aux is not None and n in aux:
-            continue  # added after protection (fresh values of the forward's own)
-        elif n == "needs":
-            kw[n] = tuple(_requires(t) for t in inputs)
-        elif n.endswith("_shape"):
-            kw[n] = _meta(by_name[n[:-6]], "shape")
-        elif n.endswith("_dtype"):
-            kw[n] = _meta(by_name[n[:-6]], "dtype")
+    for name, kind, i in kw_spec:
+        if kind == 0:
+            kw[name] = args[name]
+        elif kind == 1:
+            kw[name] = tuple(_requires(t) for t in inputs)
+        elif kind == 2:
+            kw[name] = _meta(inputs[i], "shape")
+        elif kind == 3:
+            kw[name] = _meta(inputs[i], "dtype")
     if aux is not None:
-        kw["__aux__"] = {k: v for k, v in aux.items() if k not in by_name}
+        kw["__aux__"] = {k: v for k, v in aux.items() if k not in entry.inputs}
     return vjp, tuple(saved), kw
 
 
@@ -452,6 +470,30 @@ def _plan(entry, active, layout, n_out):
     ]  # fmt: skip
     needs_of = {keys: tuple(entry.inputs.index(k) for k in keys) for keys, _, _, _ in calls}
 
+    saved_spec = []
+    for n in saved_names:
+        if n == "out":
+            saved_spec.append((1, 0))
+        elif n in entry.output_fields:
+            saved_spec.append((2, entry.output_fields.index(n)))
+        else:
+            saved_spec.append((0, entry.inputs.index(n)))
+    kw_spec = []
+    for n in kw_names:
+        if n in entry.args:
+            kw_spec.append((n, 0, 0))
+        elif n in entry.aux:
+            continue  # added after protection (fresh values of the forward's own)
+        elif n == "needs":
+            kw_spec.append((n, 1, 0))
+        elif n.endswith("_shape"):
+            kw_spec.append((n, 2, entry.inputs.index(n[:-6])))
+        elif n.endswith("_dtype"):
+            kw_spec.append((n, 3, entry.inputs.index(n[:-6])))
+    if n_flat == len(entry.inputs) and not n_out and not entry.aux:
+        vjp = _generated_vjp(entry, calls, saved_names, kw_names, slots, n_flat)
+        return tuple(saved_spec), tuple(kw_spec), vjp
+
     def vjp(xp, g, *saved, **kw):
         vals = _unflatten(saved_names, sizes, saved)
         aux = kw.pop("__aux__", None)
@@ -472,7 +514,41 @@ def _plan(entry, active, layout, n_out):
         return res[0] if n_flat == 1 else tuple(res)
 
     vjp.__name__ = vjp.__qualname__ = f"{entry.name}_vjp"
-    return tuple(saved_names), tuple(kw_names), vjp
+    return tuple(saved_spec), tuple(kw_spec), vjp
+
+
+def _generated_vjp(entry, calls, saved_names, kw_names, slots, n_flat):
+    """The node VJP as one generated function (single output, one array per input): a single
+    Python call on top of the entry's VJPs, which get their values by name."""
+    kw_params = [n for n in kw_names if n != "needs"]
+    head = ["xp", "g", *saved_names]
+    if kw_names:
+        head.append("*")
+        head.extend(kw_names)
+    lines = [f"def vjp({', '.join(head)}):", f"    res = [None] * {n_flat}"]
+    scope = {}
+    for k, (keys, fn, params, joint) in enumerate(calls):
+        scope[f"f{k}"] = fn
+        args = []
+        for p in params:
+            if p == "needs":
+                picks = ", ".join(f"needs[{entry.inputs.index(key)}]" for key in keys)
+                args.append(f"needs=({picks},)")
+            else:
+                args.append(f"{p}={p}")
+        call = f"f{k}(xp, g{''.join(', ' + a for a in args)})"
+        if joint:
+            lines.append(f"    r = {call}")
+            for j, key in enumerate(keys):
+                lines.append(f"    res[{slots[key][0]}] = r[{j}]")
+        else:
+            lines.append(f"    res[{slots[keys[0]][0]}] = {call}")
+    lines.append("    return res[0]" if n_flat == 1 else "    return tuple(res)")
+    del kw_params
+    exec(compile("\n".join(lines) + "\n", f"<{entry.name} node vjp>", "exec"), scope)  # noqa: S102
+    vjp = scope["vjp"]
+    vjp.__name__ = vjp.__qualname__ = f"{entry.name}_vjp"
+    return vjp
 
 
 def _unflatten(names, sizes, saved):
