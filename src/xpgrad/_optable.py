@@ -490,7 +490,7 @@ def _plan(entry, active, layout, n_out):
             kw_spec.append((n, 2, entry.inputs.index(n[:-6])))
         elif n.endswith("_dtype"):
             kw_spec.append((n, 3, entry.inputs.index(n[:-6])))
-    if n_flat == len(entry.inputs) and not n_out and not entry.aux:
+    if not entry.seq_inputs and not n_out and not entry.aux:
         vjp = _generated_vjp(entry, calls, saved_names, kw_names, slots, n_flat)
         return tuple(saved_spec), tuple(kw_spec), vjp
 
