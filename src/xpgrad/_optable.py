@@ -270,8 +270,8 @@ def _raw_arg(ns, entry, name, v):
         return v._data
     if type(v) is tuple and any(type(e) is Tensor for e in v):
         return tuple(_raw_arg(ns, entry, name, e) for e in v)
-    if ns._backend.is_native(v):
-        return ns._ensure(v)
+    if ns._backend.is_native(v):  # a torch tensor that requires grad is refused (constant)
+        return ns._ensure(ns._backend.constant(v, entry.node_name, name))
     return v
 
 
