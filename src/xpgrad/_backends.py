@@ -467,6 +467,13 @@ def resolve(backend) -> Backend:
     return b
 
 
+def backend_of(xp) -> Backend:
+    """The :class:`Backend` of raw namespace ``xp``, from the cache (a VJP is handed only its
+    namespace, and a scatter needs the backend's ``index_add``)."""
+    hit = _CACHE.get(id(xp))
+    return hit[1] if hit is not None and hit[0] is xp else resolve(xp)
+
+
 def values_at_hand(arr) -> bool:
     """False for a raw array whose values are not known without computing it: a Dask array
     (lazy) or a JAX tracer (inside ``jax.jit``/``grad``/``vmap``); True for eager arrays.

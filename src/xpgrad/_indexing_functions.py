@@ -182,8 +182,7 @@ def _check_indices(indices, fname):
 
 def _backend_of(xp):
     """The :class:`Backend` of raw namespace ``xp`` (a VJP is handed the namespace only)."""
-    hit = _backends._CACHE.get(id(xp))
-    return hit[1] if hit is not None and hit[0] is xp else _backends.resolve(xp)
+    return _backends.backend_of(xp)
 
 
 def _take_vjp(xp, g, *, indices, axis, x_shape):
