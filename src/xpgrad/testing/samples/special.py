@@ -351,7 +351,9 @@ def _op(public):
         xfail=xfail,
         torch_fn=torch_fn,
         rtol={"float32": 2e-3},
-        atol={"float32": 1e-3},
+        # i1's second derivative (i1 - (x i1' - i1) / x**2) cancels near 0: in float32 xpgrad's
+        # and torch's formulas differ by up to 2e-3 there (both agree in float64).
+        atol={"float32": 3e-3 if name == "i1" else 1e-3},
     )
 
 
