@@ -434,10 +434,15 @@ def _sweep(order, call):
                 call.add_leaf(target, gi)
             elif needed is None or target in needed:
                 b = slots.get(target)
-                if b is None:
-                    b = slots[target] = [None] * target.n_out
-                cur = b[idx]
-                b[idx] = gi if cur is None else _sum(cur, gi, owned, target.ns)
+                if b is None:  # the first gradient to reach this node
+                    if target.n_out == 1:
+                        slots[target] = [gi]
+                    else:
+                        b = slots[target] = [None] * target.n_out
+                        b[idx] = gi
+                else:
+                    cur = b[idx]
+                    b[idx] = gi if cur is None else _sum(cur, gi, owned, target.ns)
         # Drop this node's values now: they must not live on while the next node runs.
         grads = gi = cur = None
 
