@@ -302,15 +302,18 @@ def apply(ns, entry, inputs, args):
     """Run entry ``entry`` on ``inputs`` (one per differentiable input) and ``args`` (the other
     arguments by name) in namespace ``ns``; the result as Tensors, recorded."""
     if entry._plain:
-        fixed = None
-        for i, v in enumerate(inputs):
-            if type(v) is not Tensor or v._ns is not ns:
-                if fixed is None:
-                    fixed = list(inputs)
-                fixed[i] = _coerce_input(ns, entry, entry.inputs[i], v)
-        if fixed is not None:
-            inputs = tuple(fixed)
-        raw = tuple(None if t is None else t._data for t in inputs)
+        if len(inputs) == 1:  # the common case, kept short
+            x = inputs[0]
+            if type(x) is not Tensor or x._ns is not ns:
+                x = _coerce_input(ns, entry, entry.inputs[0], x)
+                inputs = (x,)
+            raw = (None if x is None else x._data,)
+        else:
+            inputs = tuple(
+                v if type(v) is Tensor and v._ns is ns else _coerce_input(ns, entry, n, v)
+                for n, v in zip(entry.inputs, inputs)
+            )
+            raw = tuple(None if t is None else t._data for t in inputs)
     else:
         inputs = tuple(_coerce_input(ns, entry, n, v) for n, v in zip(entry.inputs, inputs))
         raw = tuple(_raw_input(t) for t in inputs)
@@ -325,13 +328,16 @@ def apply(ns, entry, inputs, args):
     if entry.aux:
         res, aux = res
     flat = inputs if entry._plain else _flat(inputs)
-    active = _active(entry, inputs)
+    active = _active(entry, inputs) if _GRAD.enabled else None
     if active is None:  # nothing requires grad: a node would not be built
         vjp, saved, kw = None, (), None
     else:
         n_out = 0 if entry.outputs is None else len(res)
         vjp, saved, kw = _node_parts(ns, entry, inputs, active, args, aux, n_out)
-    out = _record(ns, entry, flat, res, vjp, saved, kw, inputs, args)
+    if entry.outputs is None and not entry.view:
+        out = record(ns, entry.node_name, vjp, flat, res, saved, kw, None, True, False)
+    else:
+        out = _record(ns, entry, flat, res, vjp, saved, kw, inputs, args)
     if _forward.STATE.active:
         _forward.propagate(ns, entry.node_name, _rule(ns, entry, inputs, args, out, aux), flat, out)
     return out
