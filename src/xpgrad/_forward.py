@@ -539,72 +539,22 @@ def binary_rule(name, vjp1, names1, vjp2, names2):
     return rule
 
 
-def _matmul_rule(ns, inputs, out, kw, ts):
-    (x1, x2), (t1, t2) = inputs, ts
-    r = None
-    if not _undefined(t1):
-        r = ns.matmul(t1, x2)
-    if not _undefined(t2):
-        r2 = ns.matmul(x1, t2)
-        r = r2 if r is None else r + r2
-    return r
-
-
-def _permute_rule(ns, inputs, out, kw, ts):
-    inverse = kw["inverse"]
-    axes = [0] * len(inverse)
-    for i, a in enumerate(inverse):
-        axes[a] = i
-    return ns.permute_dims(ts[0], tuple(axes))
-
-
-def _sign_rule(ns, inputs, out, kw, ts):
-    if ns._is_complex_dtype(inputs[0].dtype):
-        raise NotImplementedError("forward-mode derivative of sign is not implemented for complex input")
-    return ns.zeros_like(out)
-
-
-def _add_at_rule(ns, inputs, out, kw, ts):
-    # here: the op modules import _ops, which imports this module
-    from ._manipulation_functions import _add_at
-
-    return _add_at(ns, ts[0], kw["index"], kw["axis"], tuple(out.shape))
-
-
 def _no_tangent(ns, inputs, out, kw, ts):
     # Graph-only placeholders of in-place writes (their tangents: after_inplace/after_setitem).
     return None
 
 
+# Rules of the ops recorded by hand through ``_ops.record`` (table entries carry their own).
 _RECORD_RULES = {
     "index_add": lambda ns, inputs, out, kw, ts: ns._index_add(tuple(out.shape), out.dtype, kw["key"], ts[0]),
-    "add_at": _add_at_rule,
     "index_put": _no_tangent,
     "copy_slices": _no_tangent,
     "make_dual": lambda ns, inputs, out, kw, ts: ts[0],
     "alias": lambda ns, inputs, out, kw, ts: ts[0],
-    "positive": lambda ns, inputs, out, kw, ts: ts[0],
-    "conj": lambda ns, inputs, out, kw, ts: ns.conj(ts[0]),
-    "real": lambda ns, inputs, out, kw, ts: ns.real(ts[0]),
-    "imag": lambda ns, inputs, out, kw, ts: ns.imag(ts[0]),
-    "astype": lambda ns, inputs, out, kw, ts: ts[0],
-    "broadcast_to": lambda ns, inputs, out, kw, ts: ns.broadcast_to(ts[0], tuple(out.shape)),
-    "sum": lambda ns, inputs, out, kw, ts: ns.sum(ts[0], axis=kw["axis"], keepdims=kw["keepdims"]),
-    "mean": lambda ns, inputs, out, kw, ts: ns.mean(ts[0], axis=kw["axis"], keepdims=kw["keepdims"]),
-    "reshape": lambda ns, inputs, out, kw, ts: ns.reshape(ts[0], tuple(out.shape)),
-    "expand_dims": lambda ns, inputs, out, kw, ts: ns.reshape(ts[0], tuple(out.shape)),
-    "squeeze": lambda ns, inputs, out, kw, ts: ns.reshape(ts[0], tuple(out.shape)),
-    "permute_dims": _permute_rule,
-    "flip": lambda ns, inputs, out, kw, ts: ns.flip(ts[0], axis=kw["axis"]),
     "getitem": lambda ns, inputs, out, kw, ts: ts[0][kw["key"]],
-    "stack": lambda ns, inputs, out, kw, ts: ns.stack(ts, axis=kw["axis"]),
-    "concat": lambda ns, inputs, out, kw, ts: ns.concat(
-        ts, axis=None if kw["shapes"] is not None else kw["axis"]
-    ),
-    "matmul": _matmul_rule,
-    "matrix_transpose": lambda ns, inputs, out, kw, ts: ns.matrix_transpose(ts[0]),
-    "where": lambda ns, inputs, out, kw, ts: ns.where(kw["condition"], ts[0], ts[1]),
-    "sign": _sign_rule,
+    "to_device": lambda ns, inputs, out, kw, ts: ts[0].to_device(out.device),
+    # A Dask rechunk changes the layout, not the values: the tangent is the input's.
+    "rechunk": lambda ns, inputs, out, kw, ts: ts[0],
 }
 
 
@@ -613,6 +563,4 @@ def rule_for(ns, name, inputs, out, kw):
     f = _RECORD_RULES.get(name)
     if f is None:
         return None
-    if f is _matmul_rule:  # skips undefined tangents itself
-        return lambda ts: f(ns, inputs, out, kw or {}, ts)
     return lambda ts: f(ns, inputs, out, kw or {}, zeros_for(ts, inputs))
