@@ -47,7 +47,6 @@ __all__ = [
     "STATE",
     "after_inplace",
     "after_setitem",
-    "binary_rule",
     "copy_tangents",
     "enter_dual_level",
     "exit_dual_level",
@@ -58,7 +57,6 @@ __all__ = [
     "rule_for",
     "set_tangent",
     "tangent_of",
-    "unary_rule",
     "unpack_dual",
     "zeros_for",
 ]
@@ -475,68 +473,9 @@ def unpack_dual(t, *, level=None):
     return p, tan
 
 
-# -- temporary rules -------------------------------------------------------------------------------
-# Until the derivative table (issue 10) carries a ``jvp`` for every op, the op runtime takes its
-# forward rules from here: the elementwise ones derived from their VJPs as torch's
-# ``auto_element_wise`` does (``conj(vjp(conj(t)))``, right for holomorphic and real functions),
-# plus a handful of linear and bilinear ops. The integrator replaces ``rule_for`` and the two
-# elementwise factories by the table's rules.
-
-# Complex functions that are not holomorphic: their tangent is not conj(vjp(conj(t))).
-_NOT_HOLOMORPHIC = {
-    "abs": lambda ns, x, out, t: ns.real(ns.conj(ns.sign(x)) * t),
-    "real": lambda ns, x, out, t: ns.real(t),
-    "imag": lambda ns, x, out, t: ns.imag(t),
-    "conj": lambda ns, x, out, t: ns.conj(t),
-}
-
-
-def _undefined(t):
-    return t is None
-
-
-def _conj(ns, t):
-    return ns.conj(t) if ns._is_complex_dtype(t.dtype) else t
-
-
-def unary_rule(name, vjp, names):
-    """The forward rule ``rule(x, out, tangents)`` of elementwise ``name`` from its VJP."""
-    special = _NOT_HOLOMORPHIC.get(name)
-
-    def rule(x, out, ts):
-        (t,) = ts
-        ns = x._ns
-        complex_in = ns._is_complex_dtype(x.dtype)
-        if special is not None and complex_in:
-            return special(ns, x, out, t)
-        args = [x if n == "x" else out for n in names]
-        if complex_in or ns._is_complex_dtype(t.dtype):
-            return _conj(ns, vjp(ns, _conj(ns, t), *args))
-        return vjp(ns, t, *args)
-
-    return rule
-
-
-def binary_rule(name, vjp1, names1, vjp2, names2):
-    """The forward rule ``rule(x1, x2, out, tangents)`` of elementwise ``name`` from its VJPs:
-    ``conj(vjp1(conj(t1))) + conj(vjp2(conj(t2)))``, a term only for an input with a tangent."""
-
-    def term(ns, vjp, names, t, x1, x2, out):
-        vals = {"x1": x1, "x2": x2, "out": out}
-        return _conj(ns, vjp(ns, _conj(ns, t), *[vals[n] for n in names]))
-
-    def rule(x1, x2, out, ts):
-        ns = out._ns
-        t1, t2 = ts
-        r = None
-        if not _undefined(t1):
-            r = term(ns, vjp1, names1, t1, x1, x2, out)
-        if not _undefined(t2):
-            r2 = term(ns, vjp2, names2, t2, x1, x2, out)
-            r = r2 if r is None else r + r2
-        return r
-
-    return rule
+# -- rules of the ops recorded by hand -------------------------------------------------------------
+# Table entries and the elementwise functions carry their own rules (``_optable``,
+# ``_fastpaths``); the few ops recorded through ``_ops.record`` directly take theirs from here.
 
 
 def _no_tangent(ns, inputs, out, kw, ts):

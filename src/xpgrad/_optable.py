@@ -376,9 +376,8 @@ def _requires(t):
 
 
 def _active(entry, inputs):
-    """Which VJP entries are needed (a tuple of bools), or None if no input requires grad."""
-    if not _GRAD.enabled:
-        return None
+    """Which VJP entries are needed (a tuple of bools), or None if no input requires grad
+    (the caller has checked that grad mode is on)."""
     req = [_requires(t) for t in inputs]
     if True not in req:
         return None
@@ -526,7 +525,6 @@ def _plan(entry, active, layout, n_out):
 def _generated_vjp(entry, calls, saved_names, kw_names, slots, n_flat):
     """The node VJP as one generated function (single output, one array per input): a single
     Python call on top of the entry's VJPs, which get their values by name."""
-    kw_params = [n for n in kw_names if n != "needs"]
     head = ["xp", "g", *saved_names]
     if kw_names:
         head.append("*")
@@ -550,7 +548,6 @@ def _generated_vjp(entry, calls, saved_names, kw_names, slots, n_flat):
         else:
             lines.append(f"    res[{slots[keys[0]][0]}] = {call}")
     lines.append("    return res[0]" if n_flat == 1 else "    return tuple(res)")
-    del kw_params
     exec(compile("\n".join(lines) + "\n", f"<{entry.name} node vjp>", "exec"), scope)  # noqa: S102
     vjp = scope["vjp"]
     vjp.__name__ = vjp.__qualname__ = f"{entry.name}_vjp"
