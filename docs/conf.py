@@ -5,8 +5,9 @@ is generated from the docstrings: autodoc for ``xpgrad``, ``functional``, ``forw
 the namespace's functions (made per backend) are listed through ``xpgrad.numpy`` by
 ``_namespace_page`` below, into ``api/namespace.rst`` (generated, not committed).
 
-The conformance report page links ``conformance/report.html`` when a report directory is given
-by ``XPGRAD_CONFORMANCE_REPORT`` (CI writes one with ``xpgrad-conformance --report``).
+The conformance report page links ``conformance/report.html``: the report of the directory given
+by ``XPGRAD_CONFORMANCE_REPORT`` (CI writes one with ``xpgrad-conformance --report``), or else one
+this configuration makes by running the conformance suite on NumPy.
 """
 
 from __future__ import annotations
@@ -65,14 +66,15 @@ OPTIONAL_PAGES = ["works-with", "fuzzing"]
 _SPECIAL = "\\*`|_[]<>"
 
 
+def _escape_plain(text: str) -> str:
+    return "".join("\\" + ch if ch in _SPECIAL else ch for ch in text)
+
+
 def _escape(text: str) -> str:
-    out = []
-    for ch in text:
-        if ch in _SPECIAL:
-            out.append("\\" + ch)
-        else:
-            out.append(ch)
-    return "".join(out)
+    """``text`` as reST: its inline literals (double backticks, as the docstrings write code) are
+    kept as markup; every other character reST would read as markup is escaped."""
+    parts = re.split(r"(``[^`]+``)", text)
+    return "".join(p if p.startswith("``") and p.endswith("``") else _escape_plain(p) for p in parts)
 
 
 def _summary(name: str, obj: object) -> str:
@@ -161,18 +163,51 @@ _namespace_page()
 
 
 # -- the conformance report ----------------------------------------------------------------------
+# Every build has the report page: the report of XPGRAD_CONFORMANCE_REPORT when given (CI passes
+# the one it made from the installed wheel), otherwise one made here (the NumPy suite, about a
+# minute on 2 cores) and kept in _build/conformance-report until a source file changes.
 
-html_extra_path: list[str] = []
-_report = os.environ.get("XPGRAD_CONFORMANCE_REPORT")
+
+def _sources_mtime() -> float:
+    return max(f.stat().st_mtime for f in (HERE.parent / "src" / "xpgrad").rglob("*.py"))
+
+
+def _conformance_report() -> Path:
+    given = os.environ.get("XPGRAD_CONFORMANCE_REPORT")
+    if given:
+        if not (Path(given) / "report.html").exists():
+            raise RuntimeError(f"XPGRAD_CONFORMANCE_REPORT={given!r}: no report.html there")
+        return Path(given)
+    cached = HERE / "_build" / "conformance-report"
+    if (cached / "report.html").exists() and (cached / "report.html").stat().st_mtime > _sources_mtime():
+        return cached
+    import importlib.util
+    import subprocess
+
+    if importlib.util.find_spec("torch") is None:
+        raise RuntimeError(
+            'the conformance report page needs torch: pip install -e ".[docs]" installs it '
+            "(or set XPGRAD_CONFORMANCE_REPORT to a directory written by xpgrad-conformance --report)"
+        )
+    print("docs: running the conformance suite on NumPy for the report page (about a minute)")
+    env = dict(
+        os.environ, PYTHONPATH=os.pathsep.join([str(HERE.parent / "src"), os.environ.get("PYTHONPATH", "")])
+    )
+    cmd = [sys.executable, "-m", "xpgrad.conformance", "--backend", "numpy", "--report", str(cached)]
+    done = subprocess.run([*cmd, "--quiet", "--no-progress"], env=env, capture_output=True, text=True)
+    if not (cached / "report.html").exists():  # exit status 1 (a failed check) still writes a report
+        raise RuntimeError(f"{' '.join(cmd)} wrote no report:\n{done.stdout}\n{done.stderr}")
+    return cached
+
+
+_report = _conformance_report()
 _extra = HERE / "_build" / "extra"
-if _report and (Path(_report) / "report.html").exists():
-    shutil.rmtree(_extra, ignore_errors=True)
-    (_extra / "conformance").mkdir(parents=True)
-    for f in ("report.html", "report.md", "report.json"):
-        if (Path(_report) / f).exists():
-            shutil.copy(Path(_report) / f, _extra / "conformance" / f)
-    html_extra_path.append(str(_extra))
-    tags.add("conformance_report")  # type: ignore[name-defined]  # noqa: F821
+shutil.rmtree(_extra, ignore_errors=True)
+(_extra / "conformance").mkdir(parents=True)
+for _f in ("report.html", "report.md", "report.json"):
+    if (_report / _f).exists():
+        shutil.copy(_report / _f, _extra / "conformance" / _f)
+html_extra_path = [str(_extra)]
 
 
 # -- docstrings written as "field: description" lists ---------------------------------------------
