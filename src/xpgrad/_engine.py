@@ -284,16 +284,29 @@ class _Capture:
         for k in self.leaf[id(leaf)]:
             self.grads[k] = g
 
+    def check_reached(self, roots, caller):
+        """Raise if no edge of the graph (``roots`` and the nodes :meth:`prune` kept) leads to
+        an input: before the sweep, so the error leaves the graph and its saved values intact
+        and a corrected call can follow (torch raises after its backward pass, having freed
+        the graph)."""
+        hit = {id(t) if t._grad_fn is None else (id(t._grad_fn), t._output_nr) for t in roots}
+        for node in self.needed:
+            for child, i in zip(node.next, node.nidx):
+                if child is not None:
+                    hit.add((id(child), i) if type(child) is Node else id(child))
+        for k, t in enumerate(self.inputs):
+            if (id(t) if t._grad_fn is None else (id(t._grad_fn), t._output_nr)) not in hit:
+                raise _unused_error(
+                    caller, k, "is not part of the graph of 'outputs' (they do not depend on it)"
+                )
+
     def results(self, caller, allow_unused, create_graph):
         """The gradients, one per input (``xpgrad.grad``'s result)."""
         result = []
         for k, (t, g) in enumerate(zip(self.inputs, self.grads)):
             if g is None:
-                if not allow_unused:
-                    raise RuntimeError(
-                        f"{caller}(): input {k} was not used in the graph of the outputs (or "
-                        "does not require grad); pass allow_unused=True to get None for it"
-                    )
+                if not allow_unused:  # reached, but no gradient flowed (a VJP returned None)
+                    raise _unused_error(caller, k, "received no gradient (every path to it gave None)")
                 result.append(None)
             else:
                 result.append(g if create_graph else Tensor._wrap_plain(t._ns, g))
@@ -304,6 +317,13 @@ class _Capture:
         for t, g in zip(self.inputs, self.grads):
             if t._grad_fn is not None and g is not None:
                 _accumulate(t, g, call.create_graph, call.handed)
+
+
+def _unused_error(caller, k, why):
+    return RuntimeError(
+        f"{caller}(): 'inputs'[{k}] {why}. Pass "
+        "allow_unused=True to get None for it (materialize_grads=True for zeros), or leave it out"
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -338,6 +358,8 @@ def run_backward(
     order = _toposort(call.seed(roots, call.keep))
     if capture is not None:
         capture.prune(order)
+        if not accumulate and not allow_unused:
+            capture.check_reached(roots, caller)
     with _Sweeping(roots, create_graph):
         try:
             _sweep(order, call)
