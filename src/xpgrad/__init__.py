@@ -90,7 +90,7 @@ def _installed(module_name):
         return _sys.modules[top] is not None
     try:
         return _importlib_util.find_spec(top) is not None
-    except (ImportError, ValueError):
+    except Exception:  # noqa: BLE001 - a finder that fails: not usable, as __getattr__ says
         return False
 
 

@@ -514,6 +514,16 @@ def backend_of(xp) -> Backend:
     return hit[1] if hit is not None and hit[0] is xp else resolve(xp)
 
 
+def dtype_hint(backend: Backend, dtype_name: str) -> str:
+    """What to do when ``backend`` gives a lower precision than ``dtype_name`` was asked for."""
+    if _compat.is_jax_namespace(backend._raw_xp) and dtype_name in ("float64", "complex128"):
+        return (
+            'JAX computes in 32 bits unless 64-bit mode is enabled: call jax.config.update("jax_enable_x64", '
+            "True) before making arrays, or pass float32 inputs"
+        )
+    return f"pass inputs of a dtype {backend.name} supports"
+
+
 def tracked_error(fname, argname):
     """The ``TypeError`` for a torch tensor that requires grad where xpgrad takes an array.
 

@@ -446,7 +446,9 @@ class Tensor:
         if self._requires_grad:
             raise RuntimeError(
                 f"{what}: can't convert a Tensor that requires grad, the gradient would be lost. "
-                "Call tensor.detach() first."
+                "Call tensor.detach() first for a constant; in code to differentiate, call the "
+                "Tensor's own namespace instead of NumPy's functions (xp = "
+                "array_api_compat.array_namespace(x), then xp.sin(x), xp.sum(x), ...)."
             )
 
     def __array__(self, dtype=None, copy=None):
