@@ -289,16 +289,25 @@ class _Capture:
         an input: before the sweep, so the error leaves the graph and its saved values intact
         and a corrected call can follow (torch raises after its backward pass, having freed
         the graph)."""
-        hit = {id(t) if t._grad_fn is None else (id(t._grad_fn), t._output_nr) for t in roots}
+        leaves = set(self.leaf)  # ids of the leaf inputs no edge has reached yet
+        outputs = set(self.node)  # (id(node), output index) of the non-leaf ones
+        for t in roots:
+            if t._grad_fn is None:
+                leaves.discard(id(t))
+            else:
+                outputs.discard((id(t._grad_fn), t._output_nr))
         for node in self.needed:
-            for child, i in zip(node.next, node.nidx):
-                if child is not None:
-                    hit.add((id(child), i) if type(child) is Node else id(child))
+            if not (leaves or outputs):
+                return
+            if leaves:
+                leaves.difference_update(map(id, node.next))
+            if outputs:
+                outputs.difference_update(zip(map(id, node.next), node.nidx))
+        unreached = leaves | outputs
         for k, t in enumerate(self.inputs):
-            if (id(t) if t._grad_fn is None else (id(t._grad_fn), t._output_nr)) not in hit:
-                raise _unused_error(
-                    caller, k, "is not part of the graph of 'outputs' (they do not depend on it)"
-                )
+            if (id(t) if t._grad_fn is None else (id(t._grad_fn), t._output_nr)) in unreached:
+                why = "is not part of the graph of 'outputs' (they do not depend on it)"
+                raise _unused_error(caller, k, why)
 
     def results(self, caller, allow_unused, create_graph):
         """The gradients, one per input (``xpgrad.grad``'s result)."""
