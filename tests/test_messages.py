@@ -266,6 +266,13 @@ def test_a_torch_tensor_that_requires_grad_is_refused_on_every_backend(backend):
     # The fix works on every backend.
     x = ns.asarray(t.detach(), requires_grad=True)
     assert x.requires_grad and x.is_leaf
+    # In a list too (torch.asarray of 0-d tensors that require grad drops their graph with a
+    # warning; NumPy's conversion raises torch's own error).
+    s = torch.tensor(1.0, requires_grad=True)
+    with pytest.raises(
+        TypeError, match=r"asarray\(\): argument 'obj' holds a torch tensor that requires grad"
+    ):
+        ns.asarray([s, s])
 
 
 # ---------------------------------------------------------------------------------------------

@@ -524,14 +524,14 @@ def dtype_hint(backend: Backend, dtype_name: str) -> str:
     return f"pass inputs of a dtype {backend.name} supports"
 
 
-def tracked_error(fname, argname):
+def tracked_error(fname, argname, verb="is"):
     """The ``TypeError`` for a torch tensor that requires grad where xpgrad takes an array.
 
     xpgrad would treat it as a constant: its ``.grad`` would stay None while torch records a
     graph underneath, a silent loss of gradients. Raised on every backend.
     """
     return TypeError(
-        f"{fname}(): argument '{argname}' is a torch tensor that requires grad; xpgrad cannot "
+        f"{fname}(): argument '{argname}' {verb} a torch tensor that requires grad; xpgrad cannot "
         "differentiate through torch's own graph and would treat it as a constant. Pass "
         "t.detach() for a constant, or xp.asarray(t.detach(), requires_grad=True) for a leaf of "
         "xpgrad's graph"
@@ -539,10 +539,15 @@ def tracked_error(fname, argname):
 
 
 def refuse_tracked(obj, fname, argname) -> None:
-    """Raise :func:`tracked_error` if ``obj`` is a torch tensor that requires grad (any backend:
-    ``xpgrad.numpy.asarray(t)`` would otherwise fail inside torch's own conversion)."""
-    if _compat.is_torch_array(obj) and obj.requires_grad:
-        raise tracked_error(fname, argname)
+    """Raise :func:`tracked_error` if ``obj`` is a torch tensor that requires grad, or a nested
+    sequence that starts with one (any backend: ``xpgrad.numpy.asarray(t)`` would otherwise fail
+    inside torch's own conversion, and torch's ``asarray([t0, t1])`` of 0-d tensors would drop
+    their graph with a warning). Only the first element is looked at: O(depth)."""
+    first = obj
+    while isinstance(first, (list, tuple)) and first:
+        first = first[0]
+    if _compat.is_torch_array(first) and first.requires_grad:
+        raise tracked_error(fname, argname, "is" if first is obj else "holds")
 
 
 def values_at_hand(arr) -> bool:

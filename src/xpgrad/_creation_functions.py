@@ -114,7 +114,7 @@ def asarray(self, obj, /, *, dtype=None, device=None, copy=None, requires_grad=F
         )
     if self._backend.is_native(obj):
         self._backend.constant(obj, "asarray", "obj")
-    else:  # an array of another library, copied: not one that carries torch's gradient
+    else:  # another library's array or a sequence, copied: not one that carries torch's gradient
         refuse_tracked(obj, "asarray", "obj")
     data = self._xp.asarray(obj, dtype=dtype, device=device, copy=copy)
     if not _is_array_api_dtype(self, data.dtype):
