@@ -656,9 +656,13 @@ def test_gradient_argument_on_another_device_raises_as_torch():
     x = sxp.asarray([1.0, 2.0], requires_grad=True)
     g = sxp.ones(2, device=other)
     with pytest.raises(
-        RuntimeError, match=r"backward\(\): invalid gradient 'grad_tensors'\[0\] - expected device"
+        RuntimeError, match=r"Tensor\.backward\(\): invalid gradient 'gradient' - expected device"
     ):
         (x * 2.0).backward(g)
+    with pytest.raises(
+        RuntimeError, match=r"backward\(\): invalid gradient 'grad_tensors'\[0\] - expected device"
+    ):
+        xpgrad.backward(x * 2.0, g)
     with pytest.raises(
         RuntimeError, match=r"grad\(\): invalid gradient 'grad_outputs'\[0\] - expected device"
     ):
@@ -726,8 +730,10 @@ def test_gradient_argument_of_another_backend_raises():
     txp = xpgrad.namespace(torch)
     x = nxp.asarray([1.0, 2.0], requires_grad=True)
     for g in (txp.ones(2, dtype=txp.float64), torch.ones(2, dtype=torch.float64)):
-        with pytest.raises(TypeError, match="grad_tensors"):
+        with pytest.raises(TypeError, match=r"Tensor\.backward\(\): .*'gradient'"):
             (x * 2.0).backward(g)
+        with pytest.raises(TypeError, match=r"backward\(\): .*'grad_tensors"):
+            xpgrad.backward(x * 2.0, g)
         with pytest.raises(TypeError, match="grad_outputs"):
             xpgrad.grad(x * 2.0, x, g)
         with pytest.raises(TypeError, match="grad"):

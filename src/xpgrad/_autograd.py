@@ -8,7 +8,7 @@ from ._engine import run_backward
 from ._forward import STATE as _fw
 from ._tensor import Tensor
 
-__all__ = ["backward", "grad"]
+__all__ = ["backward", "grad", "tensor_backward"]
 
 
 def _as_tensor_tuple(value, fname, argname):
@@ -29,7 +29,35 @@ def _as_tensor_tuple(value, fname, argname):
     )
 
 
-def _root_grads(outputs, grads, create_graph, fname, argname):
+class _Caller:
+    """How the caller spells its function and arguments, for error messages: ``y.backward(g)``
+    (``Tensor.backward``, one output, ``gradient``), ``xpgrad.backward(tensors, grad_tensors)``
+    or ``xpgrad.grad(outputs, inputs, grad_outputs)``."""
+
+    __slots__ = ("fname", "outs", "grads", "method")
+
+    def __init__(self, fname, outs, grads):
+        self.fname = fname
+        self.outs = outs
+        self.grads = grads
+        self.method = fname == "Tensor.backward"
+
+    def grad_of(self, i):
+        return f"'{self.grads}'" if self.method else f"'{self.grads}'[{i}]"
+
+    def grad_name(self, i):
+        return self.grads if self.method else f"{self.grads}[{i}]"
+
+    def output(self, i):
+        return "this tensor" if self.method else f"output {i}"
+
+
+_TENSOR_BACKWARD = _Caller("Tensor.backward", "self", "gradient")
+_BACKWARD = _Caller("backward", "tensors", "grad_tensors")
+_GRAD = _Caller("grad", "outputs", "grad_outputs")
+
+
+def _root_grads(outputs, grads, create_graph, call):
     if grads is None:
         grads = (None,) * len(outputs)
     elif type(grads) is Tensor or not isinstance(grads, Sequence):
@@ -37,53 +65,59 @@ def _root_grads(outputs, grads, create_graph, fname, argname):
     else:
         grads = tuple(grads)
     if len(grads) != len(outputs):
-        raise RuntimeError(f"{fname}(): got {len(grads)} gradients in '{argname}' for {len(outputs)} outputs")
-    return [
-        _root_grad(i, out, g, create_graph, fname, argname) for i, (out, g) in enumerate(zip(outputs, grads))
-    ]
+        raise RuntimeError(
+            f"{call.fname}(): got {len(grads)} gradients in '{call.grads}' for {len(outputs)} "
+            f"outputs in '{call.outs}'; pass one per output (None for a scalar output)"
+        )
+    return [_root_grad(i, out, g, create_graph, call) for i, (out, g) in enumerate(zip(outputs, grads))]
 
 
-def _root_grad(i, out, g, create_graph, fname, argname):
+def _root_grad(i, out, g, create_graph, call):
     """The gradient of output ``i`` as the engine takes it (raw, or a Tensor under create_graph)."""
     ns = out._ns
     backend = ns.backend
     raw = backend.xp
+    fname, argname, what = call.fname, call.grad_of(i), call.output(i)
     if g is None:
         if backend.size(out._data) != 1:
+            shape = tuple(out.shape)
+            where = "" if call.method else f" for output {i}"
             raise RuntimeError(
-                f"{fname}(): grad can be implicitly created only for scalar outputs; output "
-                f"{i} has shape {tuple(out.shape)}. Pass '{argname}' with a gradient of that shape."
+                f"{fname}(): grad can be implicitly created only for scalar outputs; {what} has "
+                f"shape {shape}. Pass '{call.grads}' with a gradient of shape {shape}{where} "
+                "(ones: the gradient of the sum), or reduce the output to a scalar first (xp.sum(y))"
             )
         data = raw.ones_like(out._data)
         return Tensor._wrap_plain(ns, data) if create_graph else data
     if type(g) is Tensor:
         if g._ns is not ns:
             raise TypeError(
-                f"{fname}(): '{argname}'[{i}] is on backend {g._ns.backend.name!r}, its "
-                f"output on {backend.name!r}"
+                f"{fname}(): {argname} is on backend {g._ns.backend.name!r}, {what} on "
+                f"{backend.name!r}; pass a gradient of {what}'s namespace"
             )
     elif backend.is_native(g):
         g = Tensor._wrap_plain(ns, backend.ensure(g))
     elif isinstance(g, (int, float, complex)) and not isinstance(g, bool):
         g = Tensor._wrap_plain(ns, raw.full_like(out._data, g))
     else:
-        raise TypeError(
-            f"{fname}(): '{argname}'[{i}] must be a Tensor, an array or None, got {type(g).__name__}"
+        raise backend.foreign_error(g, fname, call.grad_name(i)) or TypeError(
+            f"{fname}(): {argname} must be a Tensor, an array, a Python scalar or None, got "
+            f"{type(g).__name__}"
         )
     if tuple(g.shape) != tuple(out.shape):
         raise RuntimeError(
-            f"{fname}(): mismatch in shape: '{argname}'[{i}] has shape {tuple(g.shape)} and "
-            f"output {i} has shape {tuple(out.shape)}"
+            f"{fname}(): mismatch in shape: {argname} has shape {tuple(g.shape)} and {what} "
+            f"has shape {tuple(out.shape)}"
         )
     device = backend.device
     if device(g._data) != device(out._data):
         raise RuntimeError(
-            f"{fname}(): invalid gradient '{argname}'[{i}] - expected device "
-            f"{device(out._data)} (the device of output {i}) but got {device(g._data)}"
+            f"{fname}(): invalid gradient {argname} - expected device "
+            f"{device(out._data)} (the device of {what}) but got {device(g._data)}"
         )
     if raw.isdtype(g.dtype, "complex floating") != raw.isdtype(out.dtype, "complex floating"):
         raise RuntimeError(
-            f"{fname}(): '{argname}'[{i}] has dtype {g.dtype}, output {i} has dtype {out.dtype}; "
+            f"{fname}(): {argname} has dtype {g.dtype}, {what} has dtype {out.dtype}; "
             "one is complex and the other is not"
         )
     if g.dtype != out.dtype:
@@ -91,11 +125,12 @@ def _root_grad(i, out, g, create_graph, fname, argname):
     return g if create_graph else g._data
 
 
-def _check_roots(outputs, fname):
+def _check_roots(outputs, call):
     for i, t in enumerate(outputs):
         if not t._requires_grad:
+            what = "this tensor" if call.method else f"element {i} of '{call.outs}'"
             raise RuntimeError(
-                f"{fname}(): element {i} of the outputs does not require grad and has no grad_fn; "
+                f"{call.fname}(): {what} does not require grad and has no grad_fn; "
                 "nothing to differentiate (was it computed under no_grad, or from inputs that do "
                 "not require grad?)"
             )
@@ -116,17 +151,26 @@ def backward(
     ``inputs`` restricts accumulation to those tensors.
     """
     outputs = _as_tensor_tuple(tensors, "backward", "tensors")
-    _check_roots(outputs, "backward")
+    _run_backward(outputs, grad_tensors, retain_graph, create_graph, inputs, _BACKWARD)
+
+
+def tensor_backward(tensor, gradient, retain_graph, create_graph, inputs) -> None:
+    """``tensor.backward(gradient, ...)``: errors name ``Tensor.backward`` and ``gradient``."""
+    grads = None if gradient is None else (gradient,)
+    _run_backward((tensor,), grads, retain_graph, create_graph, inputs, _TENSOR_BACKWARD)
+
+
+def _run_backward(outputs, grad_tensors, retain_graph, create_graph, inputs, call):
+    fname = call.fname
+    _check_roots(outputs, call)
     if retain_graph is None:
         retain_graph = create_graph
     if inputs is not None:
-        inputs = _as_tensor_tuple(inputs, "backward", "inputs")
+        inputs = _as_tensor_tuple(inputs, fname, "inputs")
         if not inputs:
-            raise RuntimeError("backward(): argument 'inputs' must not be empty")
-        for k, t in enumerate(inputs):
-            if not t._requires_grad:
-                raise RuntimeError(f"backward(): input {k} does not require grad")
-    roots = _root_grads(outputs, grad_tensors, create_graph or _fw.active != 0, "backward", "grad_tensors")
+            raise RuntimeError(f"{fname}(): argument 'inputs' must not be empty")
+        _check_inputs(inputs, fname)
+    roots = _root_grads(outputs, grad_tensors, create_graph or _fw.active != 0, call)
     run_backward(
         outputs,
         roots,
@@ -136,6 +180,15 @@ def backward(
         accumulate=True,
         allow_unused=True,
     )
+
+
+def _check_inputs(inputs, fname):
+    for k, t in enumerate(inputs):
+        if not t._requires_grad:
+            raise RuntimeError(
+                f"{fname}(): 'inputs'[{k}] does not require grad; pass Tensors that do (leaves "
+                "made with requires_grad=True, or results computed from them)"
+            )
 
 
 def grad(
@@ -157,17 +210,15 @@ def grad(
     ins = _as_tensor_tuple(inputs, "grad", "inputs")
     if not ins:
         raise RuntimeError("grad(): argument 'inputs' must not be empty")
-    _check_roots(outs, "grad")
-    for k, t in enumerate(ins):
-        if not t._requires_grad:
-            raise RuntimeError(f"grad(): input {k} does not require grad")
+    _check_roots(outs, _GRAD)
+    _check_inputs(ins, "grad")
     if allow_unused is None:
         allow_unused = materialize_grads
     if materialize_grads and not allow_unused:
         raise ValueError("grad(): materialize_grads=True requires allow_unused to be True or None")
     if retain_graph is None:
         retain_graph = create_graph
-    roots = _root_grads(outs, grad_outputs, create_graph or _fw.active != 0, "grad", "grad_outputs")
+    roots = _root_grads(outs, grad_outputs, create_graph or _fw.active != 0, _GRAD)
     result = run_backward(
         outs,
         roots,

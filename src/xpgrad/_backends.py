@@ -35,6 +35,23 @@ _ALIASES = {
 # The lazy namespaces ``xpgrad.<name>`` (``xpgrad.numpy``, ``xpgrad.jax``, ...): each is
 # ``xpgrad.namespace(<module>)``, made on first access (xpgrad/__init__.py).
 SHORTCUTS = {name: _ALIASES[name] for name in ("numpy", "torch", "jax", "cupy", "dask", "array_api_strict")}
+# How to install each known backend (by top-level module): the hint of the errors raised when
+# one cannot be imported (``namespace("cupy")``, ``xpgrad.cupy``).
+INSTALL = {
+    "numpy": "pip install numpy",
+    "torch": "pip install torch",
+    "jax": 'pip install "jax[cpu]" (or a CUDA build, see the JAX installation guide)',
+    "cupy": "pip install cupy-cuda12x (or the package of your CUDA version, see the CuPy installation guide)",
+    "dask": 'pip install "dask[array]"',
+    "array_api_strict": "pip install array-api-strict",
+}
+
+
+def install_hint(backend: str) -> str:
+    """How to install ``backend`` (a short or module name), for error messages."""
+    top = _ALIASES.get(backend, backend).split(".")[0]
+    hint = INSTALL.get(top) or f"pip install {top.replace('_', '-')}"
+    return f"install it: {hint}"
 
 
 def _short_name(xp) -> str:
@@ -54,7 +71,10 @@ def _raw_namespace(backend):
         try:
             backend = importlib.import_module(module_name)
         except ImportError as exc:
-            raise ValueError(f"namespace(): backend {backend!r} could not be imported ({exc})") from None
+            raise ValueError(
+                f"namespace(): backend {backend!r} could not be imported ({exc}); "
+                f"{install_hint(backend)}, or pass an installed library"
+            ) from None
     if not isinstance(backend, types.ModuleType) and not hasattr(backend, "asarray"):
         raise TypeError(
             "namespace(): argument 'backend' must be an array API library (a module, a module "
@@ -175,13 +195,33 @@ class Backend:
         gradients.
         """
         if self._is_torch and arr.requires_grad:
-            raise TypeError(
-                f"{fname}(): argument '{argname}' is a torch tensor that requires grad; xpgrad "
-                "cannot differentiate through torch's own graph and would treat it as a constant. "
-                "Pass .detach() for a constant, or xp.asarray(t.detach(), requires_grad=True) "
-                "for a leaf of xpgrad's graph"
-            )
+            raise tracked_error(fname, argname)
         return arr
+
+    def foreign_error(self, obj, fname, argname):
+        """The ``TypeError`` for ``obj`` if it is an array of another library than this
+        backend (a torch tensor given to ``xpgrad.numpy``), else None.
+
+        Such an array cannot be combined with this backend's Tensors, and no other library can
+        combine it with a Tensor either: the operators raise this error rather than return
+        NotImplemented, in either operand order.
+        """
+        if not _compat.is_array_api_obj(obj) or self.is_native(obj):
+            return None
+        try:
+            lib = _short_name(_compat.array_namespace(obj))
+        except TypeError:
+            lib = type(obj).__module__.split(".")[0]
+        kind = f"{type(obj).__module__}.{type(obj).__qualname__}"
+        ns_name = f"xpgrad.{self.name}"  # the namespace's name (_namespace.Namespace)
+        value = "t.detach()" if _compat.is_torch_array(obj) and obj.requires_grad else "..."
+        return TypeError(
+            f"{fname}(): argument '{argname}' is an array of {lib} ({kind}), but this is "
+            f"{ns_name}, which takes its own Tensors, arrays of {self.name} and Python scalars: "
+            f"arrays of two libraries cannot be mixed. Convert it with {ns_name}.asarray({value}) "
+            "(a constant copy; xpgrad does not follow another library's graph, requires_grad=True "
+            f"makes it a leaf of xpgrad's), or compute on xpgrad.namespace({lib!r}) throughout"
+        )
 
     def ensure(self, data):
         """Make a backend result a proper array (NumPy returns scalars for 0-d results)."""
@@ -472,6 +512,42 @@ def backend_of(xp) -> Backend:
     namespace, and a scatter needs the backend's ``index_add``)."""
     hit = _CACHE.get(id(xp))
     return hit[1] if hit is not None and hit[0] is xp else resolve(xp)
+
+
+def dtype_hint(backend: Backend, dtype_name: str) -> str:
+    """What to do when ``backend`` gives a lower precision than ``dtype_name`` was asked for."""
+    if _compat.is_jax_namespace(backend._raw_xp) and dtype_name in ("float64", "complex128"):
+        return (
+            'JAX computes in 32 bits unless 64-bit mode is enabled: call jax.config.update("jax_enable_x64", '
+            "True) before making arrays, or pass float32 inputs"
+        )
+    return f"pass inputs of a dtype {backend.name} supports"
+
+
+def tracked_error(fname, argname, verb="is"):
+    """The ``TypeError`` for a torch tensor that requires grad where xpgrad takes an array.
+
+    xpgrad would treat it as a constant: its ``.grad`` would stay None while torch records a
+    graph underneath, a silent loss of gradients. Raised on every backend.
+    """
+    return TypeError(
+        f"{fname}(): argument '{argname}' {verb} a torch tensor that requires grad; xpgrad cannot "
+        "differentiate through torch's own graph and would treat it as a constant. Pass "
+        "t.detach() for a constant, or xp.asarray(t.detach(), requires_grad=True) for a leaf of "
+        "xpgrad's graph"
+    )
+
+
+def refuse_tracked(obj, fname, argname) -> None:
+    """Raise :func:`tracked_error` if ``obj`` is a torch tensor that requires grad, or a nested
+    sequence that starts with one (any backend: ``xpgrad.numpy.asarray(t)`` would otherwise fail
+    inside torch's own conversion, and torch's ``asarray([t0, t1])`` of 0-d tensors would drop
+    their graph with a warning). Only the first element is looked at: O(depth)."""
+    first = obj
+    while isinstance(first, (list, tuple)) and first:
+        first = first[0]
+    if _compat.is_torch_array(first) and first.requires_grad:
+        raise tracked_error(fname, argname, "is" if first is obj else "holds")
 
 
 def values_at_hand(arr) -> bool:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from . import _grad_mode
 from ._hooks import saved_tensors_hooks
-from ._tensor import Tensor
+from ._tensor import Tensor, version_of
 
 __all__ = ["checkpoint"]
 
@@ -26,6 +26,12 @@ class _Segment:
         self.kwargs = kwargs
         self.count = 0
         self.cache = {}
+        # The version of each Tensor argument before the first run: recomputing from an input
+        # modified in place since (by the function itself, or afterwards) would replay the
+        # function on other values.
+        named = [(f"argument {i}", a) for i, a in enumerate(args)]
+        named += [(f"keyword argument {k!r}", v) for k, v in kwargs.items()]
+        self.versions = [(name, t, version_of(t)) for name, t in named if type(t) is Tensor]
 
     def pack(self, tensor):
         k = self.count
@@ -44,7 +50,21 @@ class _Segment:
                 "state that changed since"
             ) from None
 
+    def _check_inputs(self):
+        for name, t, version in self.versions:
+            if version_of(t) != version:
+                fn = getattr(self.function, "__qualname__", None) or repr(self.function)
+                raise RuntimeError(
+                    f"checkpoint(): {name} of the checkpointed function {fn} was modified in place "
+                    f"(version {version_of(t)}, {version} when checkpoint() called it), by the "
+                    "function itself or after it returned; backward recomputes the function from "
+                    "its inputs, and would replay it on the modified values. Make the function "
+                    "use out-of-place operations on its inputs (a = a * 2, not a *= 2), or "
+                    "pass a copy"
+                )
+
     def _recompute(self):
+        self._check_inputs()
         saved = []
 
         def keep(t):
@@ -86,7 +106,8 @@ def checkpoint(function, *args, **kwargs):
     """Call ``function(*args, **kwargs)`` without keeping the values it saves for backward.
 
     Backward recomputes them by calling ``function`` again with the same arguments, so it must
-    be deterministic and must not modify its inputs in place. Every tensor it uses receives
+    be deterministic and must not modify its inputs in place (backward raises if a Tensor
+    argument was modified in place since the call). Every tensor it uses receives
     its gradient, including tensors it captures from an enclosing scope.
     """
     if not callable(function):

@@ -4,6 +4,7 @@
 
 from __future__ import annotations
 
+from ._backends import refuse_tracked
 from ._optable import LINEAR, apply, op
 from ._tensor import Tensor
 
@@ -113,6 +114,8 @@ def asarray(self, obj, /, *, dtype=None, device=None, copy=None, requires_grad=F
         )
     if self._backend.is_native(obj):
         self._backend.constant(obj, "asarray", "obj")
+    else:  # another library's array or a sequence, copied: not one that carries torch's gradient
+        refuse_tracked(obj, "asarray", "obj")
     data = self._xp.asarray(obj, dtype=dtype, device=device, copy=copy)
     if not _is_array_api_dtype(self, data.dtype):
         raise TypeError(

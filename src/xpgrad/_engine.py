@@ -284,16 +284,38 @@ class _Capture:
         for k in self.leaf[id(leaf)]:
             self.grads[k] = g
 
+    def check_reached(self, roots, caller):
+        """Raise if no edge of the graph (``roots`` and the nodes :meth:`prune` kept) leads to
+        an input: before the sweep, so the error leaves the graph and its saved values intact
+        and a corrected call can follow (torch raises after its backward pass, having freed
+        the graph)."""
+        leaves = set(self.leaf)  # ids of the leaf inputs no edge has reached yet
+        outputs = set(self.node)  # (id(node), output index) of the non-leaf ones
+        for t in roots:
+            if t._grad_fn is None:
+                leaves.discard(id(t))
+            else:
+                outputs.discard((id(t._grad_fn), t._output_nr))
+        for node in self.needed:
+            if not (leaves or outputs):
+                return
+            if leaves:
+                leaves.difference_update(map(id, node.next))
+            if outputs:
+                outputs.difference_update(zip(map(id, node.next), node.nidx))
+        unreached = leaves | outputs
+        for k, t in enumerate(self.inputs):
+            if (id(t) if t._grad_fn is None else (id(t._grad_fn), t._output_nr)) in unreached:
+                why = "is not part of the graph of 'outputs' (they do not depend on it)"
+                raise _unused_error(caller, k, why)
+
     def results(self, caller, allow_unused, create_graph):
         """The gradients, one per input (``xpgrad.grad``'s result)."""
         result = []
         for k, (t, g) in enumerate(zip(self.inputs, self.grads)):
             if g is None:
-                if not allow_unused:
-                    raise RuntimeError(
-                        f"{caller}(): input {k} was not used in the graph of the outputs (or "
-                        "does not require grad); pass allow_unused=True to get None for it"
-                    )
+                if not allow_unused:  # reached, but no gradient flowed (a VJP returned None)
+                    raise _unused_error(caller, k, "received no gradient (every path to it gave None)")
                 result.append(None)
             else:
                 result.append(g if create_graph else Tensor._wrap_plain(t._ns, g))
@@ -304,6 +326,13 @@ class _Capture:
         for t, g in zip(self.inputs, self.grads):
             if t._grad_fn is not None and g is not None:
                 _accumulate(t, g, call.create_graph, call.handed)
+
+
+def _unused_error(caller, k, why):
+    return RuntimeError(
+        f"{caller}(): 'inputs'[{k}] {why}. Pass "
+        "allow_unused=True to get None for it (materialize_grads=True for zeros), or leave it out"
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -338,6 +367,8 @@ def run_backward(
     order = _toposort(call.seed(roots, call.keep))
     if capture is not None:
         capture.prune(order)
+        if not accumulate and not allow_unused:
+            capture.check_reached(roots, caller)
     with _Sweeping(roots, create_graph):
         try:
             _sweep(order, call)

@@ -110,7 +110,7 @@ def _snapshot_saved(node, t):
 
 def _inplace(self, x, opname, iop, other):
     """``x <op>= other``; ``self`` is the namespace."""
-    fname = f"__i{opname}__"
+    fname = f"__{iop.__name__}__"  # the operator's own name (operator.imul -> __imul__)
     tracking = STATE.enabled and (x._requires_grad or _other_requires_grad(other))
     if not tracking and FW.active and _forward.has_tangent(x, other):
         # Forward mode only: the op runs out of place for the tangent, then both are written.
@@ -132,6 +132,9 @@ def _inplace(self, x, opname, iop, other):
         else:
             od = other
             if not isinstance(other, (bool, int, float, complex)) and not self._backend.is_native(other):
+                exc = self._backend.foreign_error(other, fname, "other")
+                if exc is not None:
+                    raise exc
                 return NotImplemented
         _check_cast(self, fname, x.dtype, _operand_dtype(self, x.dtype, od))
         if not self._backend.mutable:

@@ -131,9 +131,11 @@ class Namespace(types.ModuleType):
 
     def _wrong_tensor(self, t, fname, argname):
         return TypeError(
-            f"{fname}(): argument '{argname}' is a Tensor of backend {t._ns._backend.name!r}, but "
-            f"this is the {self.__name__} namespace; Tensors of different backends cannot be "
-            "mixed (move one with that namespace's asarray(...) or from_dlpack(...))"
+            f"{fname}(): argument '{argname}' is a Tensor of backend {t._ns._backend.name!r} "
+            f"({t._ns.__name__}), but this is {self.__name__}: Tensors of different backends "
+            "cannot be mixed, and no gradient flows from one to the other. Compute on one "
+            f"namespace throughout, or copy the values as a constant with "
+            f"{self.__name__}.from_dlpack(t.detach())"
         )
 
     def _coerce_unary(self, x, fname, argname="x"):
@@ -146,10 +148,7 @@ class Namespace(types.ModuleType):
             t = Tensor._wrap_plain(self, self._ensure(self._backend.constant(x, fname, argname)))
             t._vc = ForeignCounter((0,))  # the caller holds the array: kept values are copies
             return t
-        raise _NotOperand(
-            f"{fname}(): argument '{argname}' must be an array (a Tensor of {self.__name__} or "
-            f"an array of {self._xp.__name__}), got {type(x).__name__}"
-        )
+        raise self._not_operand(x, fname, argname, scalars=False)
 
     def _tensor(self, x, fname, argname="x"):
         return self._coerce_unary(x, fname, argname)
@@ -161,7 +160,8 @@ class Namespace(types.ModuleType):
         if type(x1) is not Tensor and type(x2) is not Tensor:
             if not (self._backend.is_native(x1) or self._backend.is_native(x2)):
                 raise _NotOperand(
-                    f"{fname}(): at least one of 'x1', 'x2' must be an array, got two Python scalars"
+                    f"{fname}(): at least one of 'x1', 'x2' must be an array, got two Python scalars; "
+                    f"make one an array with {self.__name__}.asarray(...)"
                 )
         return d1, d2, r1, r2
 
@@ -175,9 +175,7 @@ class Namespace(types.ModuleType):
             return x, False
         if self._backend.is_native(x):
             return self._ensure(self._backend.constant(x, fname, argname)), False
-        raise _NotOperand(
-            f"{fname}(): argument '{argname}' must be an array or a Python scalar, got {type(x).__name__}"
-        )
+        raise self._not_operand(x, fname, argname, scalars=True)
 
     def _raw(self, x, fname, argname="x"):
         """The raw data of an array argument (Tensor of this namespace or native array)."""
@@ -187,7 +185,21 @@ class Namespace(types.ModuleType):
             return x._data
         if self._backend.is_native(x):
             return self._ensure(self._backend.constant(x, fname, argname))
-        raise TypeError(f"{fname}(): argument '{argname}' must be an array, got {type(x).__name__}")
+        raise self._not_operand(x, fname, argname, scalars=False)
+
+    def _not_operand(self, x, fname, argname, scalars):
+        """The error for argument ``x`` of a type this namespace does not take: a ``TypeError``
+        saying how to convert an array of another library, else an :class:`OperandTypeError`
+        (which the operators turn into NotImplemented)."""
+        exc = self._backend.foreign_error(x, fname, argname)
+        if exc is not None:
+            return exc
+        what = f"a Tensor of {self.__name__}" + (", " if scalars else " or ")
+        what += f"an array of {self._backend.name}" + (" or a Python scalar" if scalars else "")
+        return _NotOperand(
+            f"{fname}(): argument '{argname}' must be an array ({what}), got {type(x).__name__}; "
+            f"convert it with {self.__name__}.asarray(...)"
+        )
 
     def _scalar(self, data):
         xp = self._xp

@@ -22,16 +22,24 @@ from . import _grad_mode
 # version counters with Tensors (they are defined in _graph.py).
 from ._graph import ForeignCounter, Node, bump_version, counter_of, version_of  # noqa: F401
 
-__all__ = ["Tensor", "Parameter"]
+__all__ = ["Tensor", "Parameter", "OperandTypeError"]
 
 _STATE = _grad_mode.STATE
 
 
-class _NotOperand(TypeError):
-    """Raised by namespace functions for an operand of unsupported type.
+class OperandTypeError(TypeError):
+    """An argument is of a type the function does not take (``xp.sin([1.0])``, ``xp.add(w, None)``).
 
-    Operators catch it and return NotImplemented, so Python can try the other operand.
+    A ``TypeError``; the message names the function, the argument and what it accepts. The
+    operators catch it and return ``NotImplemented``, so Python can try the other operand's
+    reflected method. An array of another library (a torch tensor given to ``xpgrad.numpy``) is
+    a plain ``TypeError`` that the operators let through: no other library can combine it with
+    a Tensor, and its message says how to convert it.
     """
+
+
+OperandTypeError.__module__ = "xpgrad"  # shown in tracebacks as its public name
+_NotOperand = OperandTypeError  # the name the modules below use
 
 
 class RemovableHandle:
@@ -315,11 +323,9 @@ class Tensor:
         are freed afterwards unless ``retain_graph`` (default: ``create_graph``).
         """
         # Imported here: _autograd (the engine's entry points) imports this module.
-        from ._autograd import backward
+        from ._autograd import tensor_backward
 
-        backward(
-            (self,), None if gradient is None else (gradient,), retain_graph, create_graph, inputs=inputs
-        )
+        tensor_backward(self, gradient, retain_graph, create_graph, inputs)
 
     def detach(self) -> Tensor:
         """A new leaf sharing this tensor's memory and version counter, not requiring grad."""
@@ -440,7 +446,9 @@ class Tensor:
         if self._requires_grad:
             raise RuntimeError(
                 f"{what}: can't convert a Tensor that requires grad, the gradient would be lost. "
-                "Call tensor.detach() first."
+                "Call tensor.detach() first for a constant; in code to differentiate, call the "
+                "Tensor's own namespace instead of NumPy's functions (xp = "
+                "array_api_compat.array_namespace(x), then xp.sin(x), xp.sum(x), ...)."
             )
 
     def __array__(self, dtype=None, copy=None):

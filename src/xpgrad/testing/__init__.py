@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import functools
 
+from .._backends import dtype_hint
 from .._namespace import namespace
 from .._tensor import Tensor
 from ._known import KnownDifference, find_known
@@ -83,6 +84,35 @@ def _namespace_for(inputs, backend):
     raise TypeError("assert_grads_match_torch(): no array among the inputs; pass backend=...")
 
 
+def _check_precision(ns, x, arr, i):
+    """Input ``i`` kept its precision on the backend (JAX makes float64 float32 by default)."""
+    import numpy as np
+
+    if ns.finfo(x.dtype).bits != np.finfo(arr.dtype).bits:
+        raise TypeError(
+            f"assert_grads_match_torch(): input {i} has dtype {arr.dtype}, but {ns.__name__} made "
+            f"it {x.dtype}, while torch computes in {arr.dtype}: {dtype_hint(ns.backend, arr.dtype.name)}"
+        )
+
+
+def _call_on_tensors(fn, args, ns):
+    """``fn(*args)`` on xpgrad Tensors; a NumPy function called on them gets a hint."""
+    try:
+        return fn(*args)
+    except TypeError as exc:
+        # NumPy's own message for np.sin(tensor), np.sum(tensor), ...: Tensor.__array_ufunc__ is
+        # None, so that NumPy refuses rather than silently converts (and drops the gradient).
+        if "__array_ufunc__=None" not in str(exc):
+            raise
+        name = getattr(fn, "__qualname__", None) or repr(fn)
+        raise TypeError(
+            f"assert_grads_match_torch(): {name} called a NumPy function on an xpgrad Tensor "
+            f"({exc}). NumPy's functions cannot record gradients: write {name} against its "
+            "input's namespace (xp = array_api_compat.array_namespace(x); xp.sin(x), xp.sum(x)), "
+            f"which is {ns.__name__} on xpgrad Tensors and array_api_compat.torch on torch tensors"
+        ) from exc
+
+
 def assert_grads_match_torch(
     fn,
     *inputs,
@@ -122,6 +152,7 @@ def assert_grads_match_torch(
         if arr.dtype.kind in "fc":
             dtype_name = dtype_name or arr.dtype.name
             x = ns.asarray(raw, copy=True, requires_grad=True)
+            _check_precision(ns, x, arr, i)
             t = torch.tensor(arr).requires_grad_(True)
             x_leaves.append(x)
             t_leaves.append(t)
@@ -138,7 +169,7 @@ def assert_grads_match_torch(
     for check in checks:
         try:
             compare_with_torch(
-                lambda: fn(*x_args),
+                lambda: _call_on_tensors(fn, x_args, ns),
                 lambda: fn(*t_args),
                 x_leaves,
                 t_leaves,
