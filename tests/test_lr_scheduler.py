@@ -14,6 +14,7 @@ import copy
 import importlib.util
 import math
 import pickle
+import re
 import warnings
 
 import array_api_compat.torch as tx
@@ -157,27 +158,46 @@ def halve_per_cycle(x):
     return 0.5**x
 
 
+def _halving(L):
+    """A user's scheduler: a subclass of LRScheduler with its own get_lr."""
+
+    class Halving(L.LRScheduler):
+        def get_lr(self):
+            return [g["lr"] * (0.5 if self.last_epoch % 3 == 2 else 1.0) for g in self.optimizer.param_groups]
+
+    return Halving
+
+
 def _momentum(opt):
     """CyclicLR and OneCycleLR cycle the momentum; Adagrad has none (see test_cycle_momentum_...)."""
     return {} if {"momentum", "betas"} & set(opt.defaults) else {"cycle_momentum": False}
 
 
 CASES = {
-    "StepLR": lambda L, opt: L.StepLR(opt, step_size=3, gamma=0.5),
-    "MultiStepLR-repeated": lambda L, opt: L.MultiStepLR(opt, milestones=[2, 5, 5, 7], gamma=0.3),
-    "ExponentialLR": lambda L, opt: L.ExponentialLR(opt, gamma=0.9),
-    "CosineAnnealingLR": lambda L, opt: L.CosineAnnealingLR(opt, T_max=4, eta_min=0.001),
-    "LambdaLR": lambda L, opt: L.LambdaLR(opt, lr_lambda=inverse_epoch),
-    "LambdaLR-callable-object": lambda L, opt: L.LambdaLR(opt, lr_lambda=[Warmup(4), inverse_epoch]),
-    "MultiplicativeLR": lambda L, opt: L.MultiplicativeLR(opt, lr_lambda=shrink),
-    "LinearLR": lambda L, opt: L.LinearLR(opt, start_factor=0.25, total_iters=4),
-    "LinearLR-decay": lambda L, opt: L.LinearLR(opt, start_factor=1.0, end_factor=0.1, total_iters=6),
-    "ConstantLR": lambda L, opt: L.ConstantLR(opt, factor=0.5, total_iters=3),
-    "PolynomialLR": lambda L, opt: L.PolynomialLR(opt, total_iters=6, power=2.0),
-    "CosineAnnealingWarmRestarts": lambda L, opt: L.CosineAnnealingWarmRestarts(opt, T_0=3, eta_min=0.001),
-    "CosineAnnealingWarmRestarts-Tmult2": lambda L, opt: L.CosineAnnealingWarmRestarts(opt, T_0=2, T_mult=2),
-    "CyclicLR-triangular": lambda L, opt: L.CyclicLR(
-        opt, base_lr=0.01, max_lr=0.1, step_size_up=3, **_momentum(opt)
+    "custom-LRScheduler-subclass": lambda L, opt, **kw: _halving(L)(opt, **kw),
+    "StepLR": lambda L, opt, **kw: L.StepLR(opt, step_size=3, gamma=0.5, **kw),
+    "MultiStepLR-repeated": lambda L, opt, **kw: L.MultiStepLR(opt, milestones=[2, 5, 5, 7], gamma=0.3, **kw),
+    "ExponentialLR": lambda L, opt, **kw: L.ExponentialLR(opt, gamma=0.9, **kw),
+    "CosineAnnealingLR": lambda L, opt, **kw: L.CosineAnnealingLR(opt, T_max=4, eta_min=0.001, **kw),
+    "LambdaLR": lambda L, opt, **kw: L.LambdaLR(opt, lr_lambda=inverse_epoch, **kw),
+    "LambdaLR-callable-object": lambda L, opt, **kw: L.LambdaLR(
+        opt, lr_lambda=[Warmup(4), inverse_epoch], **kw
+    ),
+    "MultiplicativeLR": lambda L, opt, **kw: L.MultiplicativeLR(opt, lr_lambda=shrink, **kw),
+    "LinearLR": lambda L, opt, **kw: L.LinearLR(opt, start_factor=0.25, total_iters=4, **kw),
+    "LinearLR-decay": lambda L, opt, **kw: L.LinearLR(
+        opt, start_factor=1.0, end_factor=0.1, total_iters=6, **kw
+    ),
+    "ConstantLR": lambda L, opt, **kw: L.ConstantLR(opt, factor=0.5, total_iters=3, **kw),
+    "PolynomialLR": lambda L, opt, **kw: L.PolynomialLR(opt, total_iters=6, power=2.0, **kw),
+    "CosineAnnealingWarmRestarts": lambda L, opt, **kw: L.CosineAnnealingWarmRestarts(
+        opt, T_0=3, eta_min=0.001, **kw
+    ),
+    "CosineAnnealingWarmRestarts-Tmult2": lambda L, opt, **kw: L.CosineAnnealingWarmRestarts(
+        opt, T_0=2, T_mult=2, **kw
+    ),
+    "CyclicLR-triangular": lambda L, opt, **kw: L.CyclicLR(
+        opt, base_lr=0.01, max_lr=0.1, step_size_up=3, **_momentum(opt), **kw
     ),
     "CyclicLR-triangular2": lambda L, opt: L.CyclicLR(
         opt,
@@ -201,7 +221,9 @@ CASES = {
         scale_mode="iterations",
         cycle_momentum=False,
     ),  # fmt: skip
-    "OneCycleLR": lambda L, opt: L.OneCycleLR(opt, max_lr=0.1, total_steps=STEPS + 1, **_momentum(opt)),
+    "OneCycleLR": lambda L, opt, **kw: L.OneCycleLR(
+        opt, max_lr=0.1, total_steps=STEPS + 1, **_momentum(opt), **kw
+    ),
     "OneCycleLR-three_phase": lambda L, opt: L.OneCycleLR(
         opt,
         max_lr=[0.1, 0.2],
@@ -345,3 +367,368 @@ def test_every_torch_scheduler_is_here():
     for name in TL.__all__:
         ours = getattr(lr_scheduler, name)
         assert ours is lr_scheduler.LRScheduler or issubclass(ours, lr_scheduler.LRScheduler), name
+
+
+# -- resuming with last_epoch, the deprecated step(epoch) -----------------------------------------
+
+RESUMABLE = [
+    name
+    for name in CASES
+    if "last_epoch" in CASES[name].__code__.co_varnames or "kw" in CASES[name].__code__.co_varnames
+]
+
+
+@pytest.mark.parametrize("case", RESUMABLE)
+def test_resume_with_last_epoch_matches_torch(case):
+    """The old way to resume: load the optimiser's state (it holds ``initial_lr``), then build
+    the scheduler with ``last_epoch``, without its state_dict."""
+    pair = Pair("numpy", "SGD")
+    sched, tsched = CASES[case](lr_scheduler, pair.opt), CASES[case](TL, pair.topt)
+    for _ in range(5):
+        pair.train_step()
+        sched.step()
+        tsched.step()
+    osd, tosd = copy.deepcopy(pair.opt.state_dict()), copy.deepcopy(pair.topt.state_dict())
+    pair.opt = pair.new_optimizer()
+    pair.topt = torch.optim.SGD(_groups(pair.tparams), **OPTIMIZERS["SGD"])
+    pair.opt.load_state_dict(osd)
+    pair.topt.load_state_dict(tosd)
+    sched, tsched = (
+        CASES[case](lr_scheduler, pair.opt, last_epoch=5),
+        CASES[case](TL, pair.topt, last_epoch=5),
+    )
+    pair.check(sched, tsched, "resumed")
+    for step in range(5):
+        pair.train_step()
+        sched.step()
+        tsched.step()
+        pair.check(sched, tsched, f"step {step} after resuming")
+
+
+def _deprecated_step(sched, epoch):
+    with pytest.warns(UserWarning, match="The epoch parameter in `scheduler.step\\(\\)` was not necessary"):
+        sched.step(epoch)
+
+
+CLOSED_FORM = ["StepLR", "MultiStepLR-repeated", "ExponentialLR", "CosineAnnealingLR", "LinearLR", "ConstantLR",
+               "PolynomialLR", "LambdaLR", "MultiplicativeLR", "CyclicLR-triangular", "OneCycleLR"]  # fmt: skip
+
+
+@pytest.mark.parametrize("case", CLOSED_FORM)
+def test_step_with_an_epoch_matches_torch(case):
+    """``step(epoch)`` jumps to ``epoch`` with the closed form where there is one (deprecated)."""
+    pair = Pair("numpy", "SGD")
+    sched, tsched = CASES[case](lr_scheduler, pair.opt), CASES[case](TL, pair.topt)
+    for epoch in [3, 1, 7, 7, None, 2, 0, 5, None, 12]:
+        pair.train_step()
+        if epoch is None:
+            sched.step()
+            tsched.step()
+        else:
+            _deprecated_step(sched, epoch)
+            _deprecated_step(tsched, epoch)
+        pair.check(sched, tsched, f"epoch {epoch}")
+
+
+@pytest.mark.parametrize("T_mult", [1, 2, 3])
+def test_warm_restarts_at_fractional_epochs_match_torch(T_mult):
+    """CosineAnnealingWarmRestarts.step(epoch) takes fractions of an epoch (not deprecated)."""
+    pair = Pair("numpy", "Adam")
+    sched = lr_scheduler.CosineAnnealingWarmRestarts(pair.opt, T_0=2, T_mult=T_mult, eta_min=1e-3)
+    tsched = TL.CosineAnnealingWarmRestarts(pair.topt, T_0=2, T_mult=T_mult, eta_min=1e-3)
+    for epoch in [0.25, 0.5, 1.75, 2.0, 2.5, None, 6.1, 13.0, 3.3, None, None, 0, 29.9]:
+        pair.train_step()
+        with warnings.catch_warnings():
+            warnings.simplefilter("error")
+            sched.step(epoch)
+        tsched.step(epoch)
+        pair.check(sched, tsched, f"epoch {epoch}")
+        assert (sched.T_cur, sched.T_i) == (tsched.T_cur, tsched.T_i)
+
+
+def test_plateau_with_an_epoch_matches_torch():
+    pair = Pair("numpy", "SGD")
+    sched = lr_scheduler.ReduceLROnPlateau(pair.opt, patience=0, factor=0.5)
+    tsched = TL.ReduceLROnPlateau(pair.topt, patience=0, factor=0.5)
+    for epoch, metric in [(None, 1.0), (7, 1.5), (None, 0.5), (3, 0.6)]:
+        if epoch is None:
+            sched.step(metric)
+            tsched.step(metric)
+        else:
+            with pytest.warns(UserWarning, match="The epoch parameter"):
+                sched.step(metric, epoch)
+            with pytest.warns(UserWarning, match="The epoch parameter"):
+                tsched.step(metric, epoch)
+        pair.check(sched, tsched, f"epoch {epoch}")
+
+
+# -- ReduceLROnPlateau's metric on every backend --------------------------------------------------
+
+BACKENDS = ["numpy", "array_api_strict", "torch"] + [
+    pytest.param(
+        b, marks=pytest.mark.skipif(not _installed(b), reason=f"{b} is not installed (optional backend)")
+    )
+    for b in ("jax", "dask")
+]
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_plateau_takes_the_metric_as_a_tensor_of_any_backend(backend):
+    """A 0-d Tensor (a loss that requires grad, say) or a one-element one acts as its float."""
+    xp = xpgrad.namespace(backend)
+    metrics = [1.0, 0.875, 0.9375, 0.96875, 0.953125, 0.5, 0.625, 0.75]  # exact in float32 (JAX)
+    as_floats = lr_scheduler.ReduceLROnPlateau(
+        optim.SGD([xp.asarray(np.ones(2), requires_grad=True)]), patience=1
+    )
+    as_tensors = lr_scheduler.ReduceLROnPlateau(
+        optim.SGD([xp.asarray(np.ones(2), requires_grad=True)]), patience=1
+    )
+    seen = []
+    for i, m in enumerate(metrics):
+        w = xp.asarray(np.array(m), requires_grad=True)
+        tensor = [w * 1.0, xp.asarray(np.array([m])), xp.asarray(np.array([[m]]))][i % 3]
+        as_floats.step(m)
+        as_tensors.step(tensor)
+        assert as_tensors.best == as_floats.best and type(as_tensors.best) is float
+        assert as_tensors.get_last_lr() == as_floats.get_last_lr()
+        seen.append(as_floats.get_last_lr()[0])
+    assert seen == pytest.approx([0.001] * 3 + [1e-4] * 4 + [1e-5])  # it did reduce, twice
+
+
+@pytest.mark.parametrize(
+    ("metric", "exc", "message"),
+    [
+        (
+            lambda: xpgrad.numpy.asarray([1.0, 2.0]),
+            ValueError,
+            "got a Tensor of shape (2,) (more than one element)",
+        ),
+        (lambda: None, TypeError, "got NoneType"),
+        (lambda: 1 + 2j, TypeError, "got complex"),
+        (lambda: "low", ValueError, "got str"),
+    ],
+    ids=["two-elements", "None", "complex", "str"],
+)
+def test_plateau_rejects_a_metric_that_is_no_number(metric, exc, message):
+    sched = lr_scheduler.ReduceLROnPlateau(optim.SGD([xpgrad.numpy.asarray([1.0], requires_grad=True)]))
+    with pytest.raises(
+        exc, match=re.escape("ReduceLROnPlateau.step(metrics): expected the monitored quantity")
+    ) as e:
+        sched.step(metric())
+    assert message in str(e.value) and "scheduler.step(val_loss)" in str(e.value)
+    assert sched.last_epoch == 0 and sched.num_bad_epochs == 0  # nothing recorded
+
+
+# -- bad input: the same exception type as torch, a message naming the scheduler -------------------
+
+
+def _two_optimizers(L, opt):
+    other = opt.__class__(opt.param_groups[0]["params"], lr=0.1)
+    return L.ExponentialLR(opt, gamma=0.9), L.StepLR(other, step_size=2)
+
+
+def _adagrad(L, opt):
+    """An Adagrad optimiser (no momentum to cycle) over ``opt``'s parameters."""
+    return (torch.optim if L is TL else optim).Adagrad([p for g in opt.param_groups for p in g["params"]])
+
+
+BAD = {
+    "ReduceLROnPlateau-factor": (lambda L, opt: L.ReduceLROnPlateau(opt, factor=1.0), "factor=1.0"),
+    "ReduceLROnPlateau-mode": (lambda L, opt: L.ReduceLROnPlateau(opt, mode="lowest"), "'min' or 'max'"),
+    "ReduceLROnPlateau-threshold_mode": (
+        lambda L, opt: L.ReduceLROnPlateau(opt, threshold_mode="relative"),
+        "'rel' or 'abs'",
+    ),
+    "ReduceLROnPlateau-min_lr": (lambda L, opt: L.ReduceLROnPlateau(opt, min_lr=[0.1]), "expected 2 min_lrs"),
+    "SequentialLR-empty": (lambda L, opt: L.SequentialLR(opt, [], milestones=[]), "at least one scheduler"),
+    "SequentialLR-milestones": (
+        lambda L, opt: L.SequentialLR(opt, [L.StepLR(opt, 2), L.StepLR(opt, 3)], milestones=[1, 2]),
+        "number of milestones to be equal to 2",
+    ),
+    "SequentialLR-plateau": (
+        lambda L, opt: L.SequentialLR(opt, [L.StepLR(opt, 2), L.ReduceLROnPlateau(opt)], milestones=[2]),
+        "does not support `ReduceLROnPlateau`",
+    ),
+    "SequentialLR-not-a-scheduler": (lambda L, opt: L.SequentialLR(opt, [3], milestones=[]), "index 0"),
+    "SequentialLR-two-optimizers": (
+        lambda L, opt: L.SequentialLR(opt, list(_two_optimizers(L, opt)), milestones=[2]),
+        "same optimizer",
+    ),
+    "ChainedScheduler-empty": (lambda L, opt: L.ChainedScheduler([]), "at least one scheduler"),
+    "ChainedScheduler-plateau": (
+        lambda L, opt: L.ChainedScheduler([L.ReduceLROnPlateau(opt)]),
+        "does not support `ReduceLROnPlateau`",
+    ),
+    "ChainedScheduler-two-optimizers": (
+        lambda L, opt: L.ChainedScheduler(_two_optimizers(L, opt)),
+        "same optimizer",
+    ),
+    "CyclicLR-mode": (lambda L, opt: L.CyclicLR(opt, 0.01, 0.1, mode="sawtooth"), "mode='sawtooth'"),
+    "CyclicLR-base_lr": (
+        lambda L, opt: L.CyclicLR(opt, [0.01], 0.1),
+        "base_lr has 1 values, param_groups has 2",
+    ),
+    "CyclicLR-Adagrad": (
+        lambda L, opt: L.CyclicLR(_adagrad(L, opt), 0.01, 0.1),
+        "pass cycle_momentum=False",
+    ),
+    "OneCycleLR-Adagrad": (
+        lambda L, opt: L.OneCycleLR(_adagrad(L, opt), 0.1, 10),
+        "pass cycle_momentum=False",
+    ),
+    "OneCycleLR-pct_start": (lambda L, opt: L.OneCycleLR(opt, 0.1, 10, pct_start=1), "pct_start, but got 1"),
+    "OneCycleLR-anneal": (
+        lambda L, opt: L.OneCycleLR(opt, 0.1, 10, anneal_strategy="cosine"),
+        "instead got cosine",
+    ),
+    "OneCycleLR-total_steps": (
+        lambda L, opt: L.OneCycleLR(opt, 0.1, total_steps=0),
+        "total_steps, but got 0",
+    ),
+    "OneCycleLR-no-length": (lambda L, opt: L.OneCycleLR(opt, 0.1, epochs=3), "total_steps OR"),
+    "CosineAnnealingWarmRestarts-T_0": (
+        lambda L, opt: L.CosineAnnealingWarmRestarts(opt, T_0=0),
+        "T_0, but got 0",
+    ),
+    "CosineAnnealingWarmRestarts-T_mult": (
+        lambda L, opt: L.CosineAnnealingWarmRestarts(opt, T_0=2, T_mult=1.5),
+        "T_mult >= 1, but got 1.5",
+    ),
+    "CosineAnnealingWarmRestarts-eta_min": (
+        lambda L, opt: L.CosineAnnealingWarmRestarts(opt, T_0=2, eta_min="0"),
+        "eta_min, but got 0 of type str",
+    ),
+    "CosineAnnealingWarmRestarts-negative-epoch": (
+        lambda L, opt: L.CosineAnnealingWarmRestarts(opt, T_0=2).step(-1),
+        "non-negative epoch, but got -1",
+    ),
+    "MultiplicativeLR-not-callable": (lambda L, opt: L.MultiplicativeLR(opt, 0.5), "should be a function"),
+    "LambdaLR-count": (
+        lambda L, opt: L.LambdaLR(opt, [inverse_epoch] * 3),
+        "Expected 2 lr_lambdas, but got 3",
+    ),
+    "ConstantLR-factor": (lambda L, opt: L.ConstantLR(opt, factor=1.5), "got factor=1.5"),
+    "LinearLR-start": (lambda L, opt: L.LinearLR(opt, start_factor=0.0), "got start_factor=0.0"),
+    "LinearLR-end": (lambda L, opt: L.LinearLR(opt, end_factor=1.5), "got end_factor=1.5"),
+    "StepLR-resume-without-initial_lr": (lambda L, opt: L.StepLR(opt, 2, last_epoch=3), "initial_lr"),
+    "StepLR-not-an-optimizer": (lambda L, opt: L.StepLR(object(), 2), "object is not an Optimizer"),
+}
+
+
+@pytest.mark.parametrize("case", list(BAD))
+def test_bad_input_raises_torchs_exception_type(case):
+    make, message = BAD[case]
+    pair = Pair("numpy", "SGD")
+    with pytest.raises(Exception) as theirs:
+        make(TL, pair.topt)
+    with pytest.raises(type(theirs.value)) as ours:
+        make(lr_scheduler, pair.opt)
+    assert message in str(ours.value)
+    who = case.split("-")[0]
+    assert who in str(ours.value) or case == "StepLR-not-an-optimizer", str(ours.value)
+
+
+def test_a_torch_optimizer_is_refused_with_a_hint():
+    topt = torch.optim.SGD([torch.zeros(2, requires_grad=True)], lr=0.1)
+    with pytest.raises(
+        TypeError, match="SGD is not an Optimizer: StepLR expects an xpgrad.optim optimiser"
+    ) as e:
+        lr_scheduler.StepLR(topt, step_size=2)
+    assert "use torch.optim.lr_scheduler with it" in str(e.value)
+
+
+def test_one_cycle_refuses_to_step_past_its_end_as_torch():
+    pair = Pair("numpy", "Adam")
+    sched, tsched = (
+        lr_scheduler.OneCycleLR(pair.opt, 0.1, total_steps=2),
+        TL.OneCycleLR(pair.topt, 0.1, total_steps=2),
+    )
+    for _ in range(2):
+        pair.train_step()
+        sched.step()
+        tsched.step()
+    with pytest.raises(ValueError, match="Tried to step 3 times. The specified number of total steps is 2"):
+        tsched.step()
+    with pytest.raises(ValueError, match="Tried to step 3 times. The specified number of total steps is 2"):
+        sched.step()
+
+
+# -- warnings: step order, get_lr outside step ------------------------------------------------------
+
+
+def test_step_before_optimizer_step_warns_as_torch():
+    pair = Pair("numpy", "SGD")
+    sched, tsched = lr_scheduler.StepLR(pair.opt, step_size=2), TL.StepLR(pair.topt, step_size=2)
+    for s in (tsched, sched):
+        with pytest.warns(
+            UserWarning, match="Detected call of `lr_scheduler.step\\(\\)` before `optimizer.step\\(\\)`"
+        ):
+            s.step()
+    pair.check(sched, tsched, "after the early step")
+    pair.train_step()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sched.step()  # only the first step is checked, as torch's
+
+
+def test_get_lr_outside_step_warns_as_torch():
+    pair = Pair("numpy", "SGD")
+    sched, tsched = lr_scheduler.ExponentialLR(pair.opt, 0.5), TL.ExponentialLR(pair.topt, 0.5)
+    for s in (tsched, sched):
+        with pytest.warns(UserWarning, match="please use `get_last_lr\\(\\)`"):
+            s.get_lr()
+    assert sched.state_dict()["_get_lr_called_within_step"] is False
+
+
+def test_a_replaced_optimizer_step_warns_as_torch():
+    pair = Pair("numpy", "SGD")
+    sched, tsched = lr_scheduler.StepLR(pair.opt, step_size=2), TL.StepLR(pair.topt, step_size=2)
+    pair.opt.step, pair.topt.step = (lambda closure=None: None), (lambda closure=None: None)
+    for s in (tsched, sched):
+        with pytest.warns(
+            UserWarning, match="`optimizer.step\\(\\)` has been overridden after learning rate scheduler"
+        ):
+            s.step()
+
+
+class CountingSGD(optim.Optimizer):
+    """A user's optimiser that implements ``step`` itself (not the built-in optimisers' path)."""
+
+    def __init__(self, params, lr=0.1):
+        super().__init__(params, {"lr": lr})
+        self.steps = 0
+
+    def step(self, closure=None):
+        self.steps += 1
+
+
+def test_a_users_optimizer_and_a_copy_of_an_optimizer_step_correctly():
+    opt = CountingSGD([xpgrad.numpy.asarray([1.0], requires_grad=True)])
+    sched = lr_scheduler.CosineAnnealingLR(opt, T_max=4)
+    opt.step()
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        sched.step()  # no false "step order" warning for a step() written by the user
+    assert opt.steps == 1
+    twin = copy.deepcopy(opt)
+    twin.step()
+    assert (opt.steps, twin.steps) == (1, 2)  # the copy's step() steps the copy
+
+    pair = Pair("numpy", "SGD")
+    lr_scheduler.StepLR(pair.opt, step_size=2)
+    before = [np.array(p.data) for p in pair.params]
+    twin = copy.deepcopy(pair.opt)
+    for p in twin.param_groups[0]["params"]:
+        p.grad = xpgrad.numpy.ones_like(p)
+    twin.step()
+    assert all(np.array_equal(np.asarray(p.data), b) for p, b in zip(pair.params, before))
+
+
+def test_several_schedulers_wrap_the_optimizer_step_once():
+    pair = Pair("numpy", "SGD")
+    lr_scheduler.StepLR(pair.opt, 2)
+    wrapped = pair.opt.step
+    lr_scheduler.ExponentialLR(pair.opt, 0.9)
+    assert pair.opt.step == wrapped
+    pair.train_step()
+    assert pair.opt._opt_called

@@ -14,7 +14,11 @@ __all__ = ["ReduceLROnPlateau"]
 
 
 def _metric_value(metrics: Any) -> float:
-    """``metrics`` as a Python float: a real number, or a Tensor of one element (any backend)."""
+    """``metrics`` as a Python float: a real number, or a Tensor of one element (any backend).
+
+    Raises TypeError for a value of another type (``None``, a complex number), ValueError for
+    a Tensor of several elements or a string that is no number.
+    """
     what = type(metrics).__name__
     try:
         if isinstance(metrics, Tensor):
@@ -27,7 +31,7 @@ def _metric_value(metrics: Any) -> float:
             metrics = t.item()
         return float(metrics)
     except (TypeError, ValueError) as e:
-        raise TypeError(
+        raise type(e)(
             "ReduceLROnPlateau.step(metrics): expected the monitored quantity as a real number "
             f"(a Python float or a one-element Tensor, such as a 0-d loss), got {what} ({e}): "
             "pass e.g. the validation loss, `scheduler.step(val_loss)`"
