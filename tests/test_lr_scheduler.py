@@ -154,8 +154,16 @@ class Warmup:
         return min(1.0, (epoch + 1) / self.steps)
 
 
-def halve_per_cycle(x):
-    return 0.5**x
+class Decay:
+    """A callable scale_fn that counts its calls (its ``__dict__`` is in the state_dict)."""
+
+    def __init__(self, rate):
+        self.rate = rate
+        self.calls = 0
+
+    def __call__(self, x):
+        self.calls += 1
+        return self.rate**x
 
 
 def _halving(L):
@@ -217,9 +225,9 @@ CASES = {
         base_lr=0.01,
         max_lr=0.1,
         step_size_up=2,
-        scale_fn=halve_per_cycle,
+        scale_fn=Decay(0.8),
         scale_mode="iterations",
-        cycle_momentum=False,
+        **_momentum(opt),
     ),  # fmt: skip
     "OneCycleLR": lambda L, opt, **kw: L.OneCycleLR(
         opt, max_lr=0.1, total_steps=STEPS + 1, **_momentum(opt), **kw
@@ -634,7 +642,10 @@ def test_a_torch_optimizer_is_refused_with_a_hint():
         TypeError, match="SGD is not an Optimizer: StepLR expects an xpgrad.optim optimiser"
     ) as e:
         lr_scheduler.StepLR(topt, step_size=2)
-    assert "use torch.optim.lr_scheduler with it" in str(e.value)
+    assert (
+        "(an optimiser of torch: use torch's schedulers with it, or build the optimiser with xpgrad.optim)"
+        in str(e.value)
+    )
 
 
 def test_one_cycle_refuses_to_step_past_its_end_as_torch():

@@ -28,10 +28,11 @@ EPOCH_DEPRECATION_WARNING = (
 def check_optimizer(optimizer: Any, who: str) -> Optimizer:
     """``optimizer`` itself, after checking that it is an xpgrad optimiser."""
     if not isinstance(optimizer, Optimizer):
+        module = type(optimizer).__module__.split(".")[0]
         hint = (
-            " (a torch.optim optimiser: use torch.optim.lr_scheduler with it, or build the "
+            f" (an optimiser of {module}: use {module}'s schedulers with it, or build the "
             "optimiser with xpgrad.optim)"
-            if type(optimizer).__module__.startswith("torch")
+            if hasattr(optimizer, "param_groups")
             else ""
         )
         raise TypeError(

@@ -127,13 +127,19 @@ class CyclicLR(LRScheduler):
             scale_factor = x / self.step_ratio
         else:
             scale_factor = (x - 1) / (self.step_ratio - 1)
-        scale = self.scale_fn(cycle if self.scale_mode == "cycle" else self.last_epoch)
-        lrs = [base + (top - base) * scale_factor * scale for base, top in zip(self.base_lrs, self.max_lrs)]
+        x_scale = cycle if self.scale_mode == "cycle" else self.last_epoch
+        # scale_fn is called once per group and value, as torch's (it may count its calls).
+        lrs = [
+            base + (top - base) * scale_factor * self.scale_fn(x_scale)
+            for base, top in zip(self.base_lrs, self.max_lrs)
+        ]
         if self.cycle_momentum:
-            for group, m_base, m_max in zip(
-                self.optimizer.param_groups, self.base_momentums, self.max_momentums
-            ):
-                _set_momentum(group, self.use_beta1, m_max - (m_max - m_base) * scale_factor * scale)
+            momentums = [
+                m_max - (m_max - m_base) * scale_factor * self.scale_fn(x_scale)
+                for m_base, m_max in zip(self.base_momentums, self.max_momentums)
+            ]
+            for group, m in zip(self.optimizer.param_groups, momentums):
+                _set_momentum(group, self.use_beta1, m)
         return lrs
 
     def state_dict(self) -> dict[str, Any]:
