@@ -32,74 +32,93 @@ __all__ = [
 LrLambda = Callable[[int], float]
 
 
-class _FunctionSchedule(LRScheduler):
-    """A schedule given by user functions of the epoch, one per parameter group.
+def _init_lambdas(
+    scheduler: LRScheduler, optimizer: Optimizer, lr_lambda: LrLambda | list[LrLambda], check_callable: bool
+) -> list[LrLambda]:
+    """One function per parameter group: ``lr_lambda`` repeated, or the list as given."""
+    n = len(optimizer.param_groups)
+    if not isinstance(lr_lambda, (list, tuple)):
+        fns = [lr_lambda] * n
+    else:
+        if len(lr_lambda) != n:
+            raise ValueError(
+                f"Expected {n} lr_lambdas, but got {len(lr_lambda)}: {type(scheduler).__name__} "
+                "takes one function, or one per parameter group"
+            )
+        fns = list(lr_lambda)
+    for fn in fns if check_callable else ():
+        if not callable(fn):
+            raise TypeError(
+                f"{type(scheduler).__name__}: lr_lambda should be a function (epoch -> factor), "
+                f"but got {type(fn).__name__}"
+            )
+    return fns
 
-    As torch, ``state_dict`` keeps no plain function or lambda (``None`` in their place), only
-    the ``__dict__`` of callable objects; ``load_state_dict`` updates those objects.
+
+def _lambdas_state_dict(scheduler: LRScheduler, lr_lambdas: list[LrLambda]) -> dict[str, Any]:
+    """As torch: no plain function or lambda is kept (``None`` in its place), only the
+    ``__dict__`` of a callable object."""
+    sd = {k: v for k, v in scheduler.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
+    sd["lr_lambdas"] = [function_state(fn) for fn in lr_lambdas]
+    return sd
+
+
+def _load_lambdas_state_dict(
+    scheduler: LRScheduler, lr_lambdas: list[LrLambda], state_dict: dict[str, Any]
+) -> None:
+    state_dict = dict(state_dict)
+    saved = state_dict.pop("lr_lambdas")
+    scheduler.__dict__.update(state_dict)
+    for fn, fn_state in zip(lr_lambdas, saved):
+        if fn_state is not None:
+            fn.__dict__.update(fn_state)
+
+
+class LambdaLR(LRScheduler):
+    """``lr = initial_lr * lr_lambda(epoch)``, with one function or one per parameter group.
+
+    ``state_dict`` keeps no plain function or lambda, only the ``__dict__`` of a callable
+    object (as torch).
     """
-
-    def __init__(
-        self,
-        optimizer: Optimizer,
-        lr_lambda: LrLambda | list[LrLambda],
-        last_epoch: int,
-        check_callable: bool = False,
-    ) -> None:
-        self.optimizer = optimizer
-        n = len(optimizer.param_groups)
-        if not isinstance(lr_lambda, (list, tuple)):
-            self.lr_lambdas: list[LrLambda] = [lr_lambda] * n
-        else:
-            if len(lr_lambda) != n:
-                raise ValueError(
-                    f"Expected {n} lr_lambdas, but got {len(lr_lambda)}: {type(self).__name__} "
-                    "takes one function, or one per parameter group"
-                )
-            self.lr_lambdas = list(lr_lambda)
-        for fn in self.lr_lambdas if check_callable else ():
-            if not callable(fn):
-                raise TypeError(
-                    f"{type(self).__name__}: lr_lambda should be a function (epoch -> factor), "
-                    f"but got {type(fn).__name__}"
-                )
-        super().__init__(optimizer, last_epoch)
-
-    def state_dict(self) -> dict[str, Any]:
-        sd = {k: v for k, v in self.__dict__.items() if k not in ("optimizer", "lr_lambdas")}
-        sd["lr_lambdas"] = [function_state(fn) for fn in self.lr_lambdas]
-        return sd
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        state_dict = dict(state_dict)
-        saved = state_dict.pop("lr_lambdas")
-        self.__dict__.update(state_dict)
-        for fn, fn_state in zip(self.lr_lambdas, saved):
-            if fn_state is not None:
-                fn.__dict__.update(fn_state)
-
-
-class LambdaLR(_FunctionSchedule):
-    """``lr = initial_lr * lr_lambda(epoch)``, with one function or one per parameter group."""
 
     def __init__(
         self, optimizer: Optimizer, lr_lambda: LrLambda | list[LrLambda], last_epoch: int = -1
     ) -> None:
-        super().__init__(optimizer, lr_lambda, last_epoch)
+        self.optimizer = optimizer
+        self.lr_lambdas = _init_lambdas(self, optimizer, lr_lambda, check_callable=False)
+        super().__init__(optimizer, last_epoch)
+
+    def state_dict(self) -> dict[str, Any]:
+        return _lambdas_state_dict(self, self.lr_lambdas)
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        _load_lambdas_state_dict(self, self.lr_lambdas, state_dict)
 
     def get_lr(self) -> list[float]:
         warn_get_lr_called_within_step(self)
         return [base * fn(self.last_epoch) for fn, base in zip(self.lr_lambdas, self.base_lrs)]
 
 
-class MultiplicativeLR(_FunctionSchedule):
+class MultiplicativeLR(LRScheduler):
     """Multiply the learning rate by ``lr_lambda(epoch)`` at every step (after the first), with
-    one function or one per parameter group."""
+    one function or one per parameter group.
+
+    ``state_dict`` keeps no plain function or lambda, only the ``__dict__`` of a callable
+    object (as torch).
+    """
 
     def __init__(
         self, optimizer: Optimizer, lr_lambda: LrLambda | list[LrLambda], last_epoch: int = -1
     ) -> None:
-        super().__init__(optimizer, lr_lambda, last_epoch, check_callable=True)
+        self.optimizer = optimizer
+        self.lr_lambdas = _init_lambdas(self, optimizer, lr_lambda, check_callable=True)
+        super().__init__(optimizer, last_epoch)
+
+    def state_dict(self) -> dict[str, Any]:
+        return _lambdas_state_dict(self, self.lr_lambdas)
+
+    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
+        _load_lambdas_state_dict(self, self.lr_lambdas, state_dict)
 
     def get_lr(self) -> list[float]:
         warn_get_lr_called_within_step(self)
