@@ -636,6 +636,18 @@ def test_bad_input_raises_torchs_exception_type(case):
     assert who in str(ours.value) or case == "StepLR-not-an-optimizer", str(ours.value)
 
 
+@pytest.mark.parametrize(
+    ("cls", "args"),
+    [("LambdaLR", [inverse_epoch]), ("MultiplicativeLR", [shrink]), ("StepLR", [2]), ("CyclicLR", [0.01, 0.1]),
+     ("OneCycleLR", [0.1, 10]), ("ReduceLROnPlateau", [])],
+)  # fmt: skip
+def test_something_else_than_an_optimizer_is_refused(cls, args):
+    with pytest.raises(
+        TypeError, match=f"^dict is not an Optimizer: {cls} expects an xpgrad.optim optimiser"
+    ):
+        getattr(lr_scheduler, cls)({"lr": 0.1}, *args)
+
+
 def test_a_torch_optimizer_is_refused_with_a_hint():
     topt = torch.optim.SGD([torch.zeros(2, requires_grad=True)], lr=0.1)
     with pytest.raises(

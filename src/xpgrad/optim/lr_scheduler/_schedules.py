@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from typing import Any
 
 from .._optimizer import Optimizer
-from ._base import LRScheduler, function_state, warn_get_lr_called_within_step
+from ._base import LRScheduler, check_optimizer, function_state, warn_get_lr_called_within_step
 
 __all__ = [
     "ConstantLR",
@@ -36,7 +36,7 @@ def _init_lambdas(
     scheduler: LRScheduler, optimizer: Optimizer, lr_lambda: LrLambda | list[LrLambda], check_callable: bool
 ) -> list[LrLambda]:
     """One function per parameter group: ``lr_lambda`` repeated, or the list as given."""
-    n = len(optimizer.param_groups)
+    n = len(check_optimizer(optimizer, type(scheduler).__name__).param_groups)
     if not isinstance(lr_lambda, (list, tuple)):
         fns = [lr_lambda] * n
     else:
