@@ -541,6 +541,17 @@ def test_data_item_tolist():
         x.item()
 
 
+@pytest.mark.parametrize("backend", ["numpy", "array_api_strict", "torch"])
+@pytest.mark.parametrize("shape", [(), (1,), (1, 1)])
+def test_item_of_one_element_of_any_shape(backend, shape):
+    # As torch's Tensor.item(); array-api-strict's float() takes 0-d arrays only.
+    xp = xpgrad.namespace(backend)
+    for value, dtype in [(1.5, xp.float64), (3, xp.int64), (True, xp.bool)]:
+        x = xp.reshape(xp.asarray(value, dtype=dtype), shape)
+        item = x.item()
+        assert item == value and type(item) is type(value)
+
+
 def test_conversion_of_tracked_tensor_to_numpy_is_refused():
     xp = xpgrad.namespace(np)
     x = xp.asarray([1.0, 2.0], requires_grad=True)

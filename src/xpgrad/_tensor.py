@@ -368,6 +368,8 @@ class Tensor:
         item = getattr(data, "item", None)
         if item is not None:
             return item()
+        if data.ndim != 0:  # the standard's float()/int() take 0-d arrays only
+            data = self._ns._xp.reshape(data, ())
         return self._ns._scalar(data)
 
     def tolist(self) -> Any:
