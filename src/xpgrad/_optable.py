@@ -83,7 +83,9 @@ _POS = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWO
 class Op:
     """One entry of the derivative table (see the module docstring)."""
 
-    def __init__(self, forward, grads, jvp, view, outputs, differentiable, aux, scalars, name, undefined=False):
+    def __init__(
+        self, forward, grads, jvp, view, outputs, differentiable, aux, scalars, name, undefined=False
+    ):
         self.forward = forward
         self.name = name or forward.__name__
         self.node_name = self.name  # ``install`` adds the extension's prefix ("linalg.solve")

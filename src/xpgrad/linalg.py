@@ -14,10 +14,10 @@ eigenvectors and singular vectors.
 Conventions shared by the decompositions (each function's docstring says which apply; the
 deviations from torch are listed in ``docs/deviations.md``):
 
-- Eigen/singular vector gradients with repeated eigen/singular values are infinite or NaN, as in
-  torch, except in the terms the vectors' cotangent (tangent) contributes exactly nothing to (0
-  there; in particular when the vector outputs get no gradient, the eigen/singular value
-  formula).
+- Eigen/singular vector derivatives at repeated eigen/singular values are infinite or NaN, as
+  in torch (``_over_gaps``). An output that got no gradient reaches the VJP as None (the
+  entries' ``undefined=True``) and its terms are skipped, as torch skips undefined gradients:
+  the eigen/singular values alone have finite gradients there.
 - No derivative formula branches on computed values (Dask stays lazy; ``jax.jit`` can trace
   them). Checks that a loss does not depend on the phase of complex vectors raise on eager
   backends, as torch; on lazy or traced arrays they turn the affected gradient into nan.
@@ -264,9 +264,8 @@ def eigh(xp, x, /):
     on it (complex: the backward checks this, as torch). Gradient: torch's,
     ``V (diag(gL) + skew(V^H gV) / E) V^H`` with ``E[i, j] = L_j - L_i``; the forward-mode rule
     is torch's ``linalg_eig_jvp`` (Hermitian tangent; torch's gauge: ``V^H dV`` has a zero
-    diagonal). Infinite at repeated eigenvalues, as torch. Deviation: there, the terms the
-    eigenvectors' cotangent contributes exactly nothing to are 0 (torch: nan/inf), so the
-    eigenvalues alone have a finite gradient.
+    diagonal). Infinite or nan at repeated eigenvalues once the eigenvectors get a gradient, as
+    torch; the eigenvalues alone have a finite gradient there. Deviations: none.
     """
     _matrix(x, "eigh", square=True)
     return tuple(xp.linalg.eigh(x))
@@ -309,7 +308,7 @@ def eig(xp, x, /):
     Gradient: torch's (``linalg_eig_backward``); the forward-mode rule is torch's
     ``linalg_eig_jvp`` (its gauge: ``V^{-1} dV`` has a zero diagonal, then the columns keep
     norm 1). Eigenvectors are defined up to a phase, which a loss must not depend on (the
-    backward checks this, as torch). Deviation: at repeated eigenvalues, as ``eigh``.
+    backward checks this, as torch). At repeated eigenvalues, as ``eigh``.
     """
     _matrix(x, "eig", square=True)
     _floating(xp, x, "eig")
@@ -527,8 +526,8 @@ def svd(xp, x, /, *, full_matrices=True):
 
     Gradient and forward-mode rule: torch's (``svd_backward``, ``linalg_svd_jvp``, with its
     gauge for the singular vectors). Singular vectors are defined up to sign (a shared phase
-    for complex input), which a loss must not depend on. At repeated singular values, as
-    ``eigh``. Deviation: with ``full_matrices=True`` the extra columns of U (rows of Vh) span a
+    for complex input), which a loss must not depend on. At repeated singular values (and at
+    zero ones when M != N), as ``eigh``. Deviation: with ``full_matrices=True`` the extra columns of U (rows of Vh) span a
     subspace but their basis is arbitrary: a loss may depend on them only through that
     subspace (e.g. ``U2 @ U2^H``), which gets its exact gradient (any other dependence raises
     in backward); torch ignores their gradient. Their tangent keeps U (Vh) unitary,
