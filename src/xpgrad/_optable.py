@@ -83,7 +83,9 @@ _POS = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWO
 class Op:
     """One entry of the derivative table (see the module docstring)."""
 
-    def __init__(self, forward, grads, jvp, view, outputs, differentiable, aux, scalars, name):
+    def __init__(
+        self, forward, grads, jvp, view, outputs, differentiable, aux, scalars, name, undefined=False
+    ):
         self.forward = forward
         self.name = name or forward.__name__
         self.node_name = self.name  # ``install`` adds the extension's prefix ("linalg.solve")
@@ -115,6 +117,7 @@ class Op:
         self.view = view
         self.outputs = outputs
         self.differentiable = differentiable
+        self.undefined = undefined
         # A VJP may name one output of a namedtuple result (``sign`` of slogdet): only that one
         # is saved, as torch does.
         self.output_fields = tuple(getattr(outputs, "_fields", ()))
@@ -149,7 +152,18 @@ class Op:
                 )
 
 
-def op(grads, *, jvp=None, view=False, outputs=None, differentiable=None, aux=(), scalars=False, name=None):
+def op(
+    grads,
+    *,
+    jvp=None,
+    view=False,
+    outputs=None,
+    differentiable=None,
+    aux=(),
+    scalars=False,
+    name=None,
+    undefined=False,
+):
     """Declare a table entry; decorates the forward on raw arrays (see the module docstring).
 
     ``grads``: input name (or tuple of names, for a joint VJP) -> VJP. ``jvp``: the forward-mode
@@ -158,11 +172,14 @@ def op(grads, *, jvp=None, view=False, outputs=None, differentiable=None, aux=()
     class or a count, for ops with several outputs; ``differentiable``: one bool per output.
     ``aux``: names of extra values the forward returns as ``(result, {name: value})``.
     ``scalars``: Python scalars are accepted for the inputs. ``name``: the public name, when it
-    differs from the forward's.
+    differs from the forward's. ``undefined`` (several outputs): an output that got no gradient
+    reaches the VJPs as None (torch's undefined gradient) instead of zeros, so that a VJP can
+    skip its terms by a test on structure, not on values (zeros cannot tell "no gradient" from
+    "a gradient that is zero here": ``linalg.eigh``).
     """
 
     def decorate(forward):
-        return Op(forward, grads, jvp, view, outputs, differentiable, aux, scalars, name)
+        return Op(forward, grads, jvp, view, outputs, differentiable, aux, scalars, name, undefined)
 
     return decorate
 
@@ -358,6 +375,10 @@ def _record(ns, entry, flat, res, vjp, saved, kw, inputs, args):
         ns, entry.node_name, vjp, flat, tuple(res), saved=saved, kw=kw,
         differentiable=entry.differentiable, view_of=view_of, forward=False,
     )  # fmt: skip
+    if entry.undefined:
+        node = next((t._grad_fn for t in outs if t._grad_fn is not None), None)
+        if node is not None:
+            node.materialize = False  # outputs without a gradient reach the VJP as None
     if view_of is not None:
         for i, t in enumerate(outs):
             if t._base is not None:

@@ -14,10 +14,10 @@ eigenvectors and singular vectors.
 Conventions shared by the decompositions (each function's docstring says which apply; the
 deviations from torch are listed in ``docs/deviations.md``):
 
-- Eigen/singular vector gradients with repeated eigen/singular values are infinite or NaN, as in
-  torch, except in the terms the vectors' cotangent (tangent) contributes exactly nothing to (0
-  there; in particular when the vector outputs get no gradient, the eigen/singular value
-  formula).
+- Eigen/singular vector derivatives at repeated eigen/singular values are infinite or NaN, as
+  in torch (``_over_gaps``). An output that got no gradient reaches the VJP as None (the
+  entries' ``undefined=True``) and its terms are skipped, as torch skips undefined gradients:
+  the eigen/singular values alone have finite gradients there.
 - No derivative formula branches on computed values (Dask stays lazy; ``jax.jit`` can trace
   them). Checks that a loss does not depend on the phase of complex vectors raise on eager
   backends, as torch; on lazy or traced arrays they turn the affected gradient into nan.
@@ -138,13 +138,19 @@ def _real(xp, a):
     return xp.real(a) if is_complex(xp, a) else a
 
 
-def _safe_div(xp, num, den):
-    """``num / den``, and 0 where ``num`` is 0 whatever ``den`` is (no nan from 0/0, also in
-    the derivative). Backward formulas use it where torch skips a term whose cotangent was
-    never given: an output with no gradient reaches a VJP as zeros, and the VJP may not ask
-    whether they are (no branch on values: lazy and traced arrays)."""
-    zero = num == 0
-    return xp.where(zero, xp.zeros_like(num), num / xp.where(zero, xp.ones_like(den), den))
+def _over_gaps(xp, m, w):
+    """``m[..., i, j] / (w[..., j] - w[..., i])`` off the diagonal, 0 on it: torch's ``m / E``,
+    the vectors' part of the derivatives of ``eigh``, ``eig`` and ``svd``.
+
+    A plain division, as torch's: inf or nan where ``w`` repeats. No value of ``m`` may be
+    trusted to mean "no contribution" there: ``m[i, j]`` is also exactly 0 when the loss depends
+    on the pair through ``w`` (``V diag(f(w)) V^H``: ``m[i, j]`` carries ``f(w_j) - f(w_i)``),
+    where the quotient's limit is not 0; and a mask on values (``where(m == 0, ...)``) would
+    also take the derivative of ``m`` away from every entry where it is 0, at any order. Terms
+    of an output that got no gradient are skipped by structure instead (``undefined=True``).
+    """
+    eye = _eye(xp, w.shape[-1], w)
+    return m / (w[..., None, :] - w[..., :, None] + eye) * (1 - eye)
 
 
 def _eps(xp, a):
@@ -220,17 +226,20 @@ def cholesky(xp, x, /, *, upper=False):
     return xp.linalg.cholesky(x, upper=upper)
 
 
+# The decompositions' VJPs receive None for an output that got no gradient (``undefined=True``)
+# and skip its terms, as torch does (``torch/csrc/autograd/FunctionsManual.cpp``).
+
+
 def _eigh_vjp(xp, g, out):
     gL, gV = g
     L, V = out
     vh = _mH(xp, V)
+    if gV is None:  # V diag(gL) V^H: finite at repeated eigenvalues
+        return xp.matmul(V * gL[..., None, :], vh)
     vhgv = xp.matmul(vh, gV)
-    n = L.shape[-1]
-    eye = _eye(xp, n, L)
-    e = L[..., None, :] - L[..., :, None] + eye  # e[i, j] = L_j - L_i, 1 on the diagonal
-    # Without a gradient for V (zeros) this is V diag(gL) V^H, finite at repeated eigenvalues.
-    skew = 0.5 * (vhgv - _mH(xp, vhgv))
-    inner = _safe_div(xp, skew, e) * (1 - eye) + _diag_embed(xp, gL)
+    inner = _over_gaps(xp, 0.5 * (vhgv - _mH(xp, vhgv)), L)
+    if gL is not None:
+        inner = inner + _diag_embed(xp, gL)
     r = xp.matmul(V, xp.matmul(inner, vh))
     if is_complex(xp, V):
         im = xp.imag(xp.linalg.diagonal(vhgv))
@@ -243,12 +252,10 @@ def _eigh_jvp(xp, x_t, out):
     # dV = V (dP / E) with E[i, j] = L_j - L_i and 0 on the diagonal (torch's gauge).
     L, V = out
     dp = xp.matmul(_mH(xp, V), xp.matmul(x_t, V))
-    eye = _eye(xp, L.shape[-1], L)
-    e = L[..., None, :] - L[..., :, None] + eye
-    return _real(xp, xp.linalg.diagonal(dp)), xp.matmul(V, _safe_div(xp, dp, e) * (1 - eye))
+    return _real(xp, xp.linalg.diagonal(dp)), xp.matmul(V, _over_gaps(xp, dp, L))
 
 
-@op(grads={"x": _eigh_vjp}, jvp=_eigh_jvp, outputs=EighResult)
+@op(grads={"x": _eigh_vjp}, jvp=_eigh_jvp, outputs=EighResult, undefined=True)
 def eigh(xp, x, /):
     """Eigenvalues (ascending, real) and eigenvectors (columns) of a complex Hermitian or real
     symmetric matrix ``x`` (..., M, M), as ``EighResult(eigenvalues, eigenvectors)``.
@@ -257,9 +264,8 @@ def eigh(xp, x, /):
     on it (complex: the backward checks this, as torch). Gradient: torch's,
     ``V (diag(gL) + skew(V^H gV) / E) V^H`` with ``E[i, j] = L_j - L_i``; the forward-mode rule
     is torch's ``linalg_eig_jvp`` (Hermitian tangent; torch's gauge: ``V^H dV`` has a zero
-    diagonal). Infinite at repeated eigenvalues, as torch. Deviation: there, the terms the
-    eigenvectors' cotangent contributes exactly nothing to are 0 (torch: nan/inf), so the
-    eigenvalues alone have a finite gradient.
+    diagonal). Infinite or nan at repeated eigenvalues once the eigenvectors get a gradient, as
+    torch; the eigenvalues alone have a finite gradient there. Deviations: none.
     """
     _matrix(x, "eigh", square=True)
     return tuple(xp.linalg.eigh(x))
@@ -269,16 +275,15 @@ def _eig_vjp(xp, g, out):
     gL, gV = g
     L, V = out
     vh = _mH(xp, V)
+    if gV is None:  # V^{-H} diag(gL) V^H
+        return xp.linalg.solve(vh, gL[..., :, None] * vh)
     vhgv = xp.matmul(vh, gV)
     d = xp.linalg.diagonal(vhgv)
     # Project onto the tangent space at V^H V of matrices with columns of norm 1.
     vhgv = vhgv - xp.matmul(vh, V * xp.real(d)[..., None, :])
-    n = L.shape[-1]
-    eye = _eye(xp, n, V)
-    lc = conj(xp, L)
-    e = lc[..., None, :] - lc[..., :, None] + eye
-    # Without a gradient for V (zeros) this is V^{-H} diag(gL) V^H.
-    inner = _safe_div(xp, vhgv, e) * (1 - eye) + xp.astype(_diag_embed(xp, gL), V.dtype)
+    inner = _over_gaps(xp, vhgv, conj(xp, L))
+    if gL is not None:
+        inner = inner + _diag_embed(xp, gL)
     r = xp.linalg.solve(vh, xp.matmul(inner, vh))
     im = xp.imag(d)
     return checked(xp, xp.abs(im) <= 1e-2, lambda: _gauge_error("eig", "eigenvectors"), r, im.ndim - 1)
@@ -289,14 +294,12 @@ def _eig_jvp(xp, x_t, out):
     # then projected so that the columns keep norm 1 (re(diag(V^H dV)) = 0).
     L, V = out
     dp = xp.linalg.solve(V, xp.matmul(_complex_like(xp, x_t, x_t), V))
-    eye = _eye(xp, L.shape[-1], V)
-    e = L[..., None, :] - L[..., :, None] + eye
-    dv = xp.matmul(V, _safe_div(xp, dp, e) * (1 - eye))
+    dv = xp.matmul(V, _over_gaps(xp, dp, L))
     norm = xp.real(xp.linalg.diagonal(xp.matmul(_mH(xp, V), dv)))
     return xp.linalg.diagonal(dp), dv - V * xp.astype(norm, V.dtype)[..., None, :]
 
 
-@op(grads={"x": _eig_vjp}, jvp=_eig_jvp, outputs=EigResult)
+@op(grads={"x": _eig_vjp}, jvp=_eig_jvp, outputs=EigResult, undefined=True)
 def eig(xp, x, /):
     """Eigenvalues and right eigenvectors (columns, unit norm) of a square matrix ``x``
     (..., M, M), as ``EigResult(eigenvalues, eigenvectors)``; both have a complex dtype
@@ -305,7 +308,7 @@ def eig(xp, x, /):
     Gradient: torch's (``linalg_eig_backward``); the forward-mode rule is torch's
     ``linalg_eig_jvp`` (its gauge: ``V^{-1} dV`` has a zero diagonal, then the columns keep
     norm 1). Eigenvectors are defined up to a phase, which a loss must not depend on (the
-    backward checks this, as torch). Deviation: at repeated eigenvalues, as ``eigh``.
+    backward checks this, as torch). At repeated eigenvalues, as ``eigh``.
     """
     _matrix(x, "eig", square=True)
     _floating(xp, x, "eig")
@@ -394,53 +397,60 @@ def qr(xp, x, /, *, mode="reduced"):
 
 
 def _svd_vjp(xp, g, out, full_matrices):
-    # torch's svd_backward. An output without a gradient reaches here as zeros: every term is
-    # then zero (_safe_div: also at repeated or zero singular values), as torch skips it.
+    # torch's svd_backward, each term only for the outputs that got a gradient.
     gU, gS, gVh = g
     U, S, Vh = out
     k = S.shape[-1]
     m = U.shape[-2]
     n = Vh.shape[-1]
     if full_matrices and m > k:
-        gU = _fold_extra_columns(xp, gU, U, k)
+        gU = None if gU is None else _fold_extra_columns(xp, gU, U, k)
         U = U[..., :, :k]
     if full_matrices and n > k:
-        gVh = _mH(xp, _fold_extra_columns(xp, _mH(xp, gVh), _mH(xp, Vh), k))
+        gVh = None if gVh is None else _mH(xp, _fold_extra_columns(xp, _mH(xp, gVh), _mH(xp, Vh), k))
         Vh = Vh[..., :k, :]
-    cplx = is_complex(xp, U)
-    uhgu = xp.matmul(_mH(xp, U), gU)
-    vhgv = xp.matmul(Vh, _mH(xp, gVh))
-    uhgu = uhgu - _mH(xp, uhgu)
-    vhgv = vhgv - _mH(xp, vhgv)
-    s2 = S * S
-    eye = _eye(xp, k, S)
-    e = s2[..., None, :] - s2[..., :, None] + eye
-    ga = _safe_div(xp, uhgu * S[..., None, :] + S[..., :, None] * vhgv, e) * (1 - eye)
-    ga = ga + _diag_embed(xp, xp.astype(gS, ga.dtype) if cplx else gS)
-    if cplx:
-        du = xp.linalg.diagonal(uhgu)
-        ga = ga + _diag_embed(xp, _safe_div(xp, du, xp.astype(2 * S, du.dtype)))
-    if m > k:
-        ga = xp.matmul(U, ga)
-        gusinv = _safe_div(xp, gU, xp.astype(S, gU.dtype)[..., None, :])
-        ga = ga + gusinv - xp.matmul(U, xp.matmul(_mH(xp, U), gusinv))
+    if gU is None and gVh is None:  # U diag(gS) Vh: finite at repeated or zero singular values
+        return xp.matmul(U * gS[..., None, :], Vh)
+    uhgu = None if gU is None else _skew(xp, xp.matmul(_mH(xp, U), gU))
+    vhgv = None if gVh is None else _skew(xp, xp.matmul(Vh, _mH(xp, gVh)))
+    ga = _over_gaps(xp, _svd_gap_terms(xp, uhgu, vhgv, S), S * S)
+    if gS is not None:
+        ga = ga + _diag_embed(xp, xp.astype(gS, ga.dtype) if is_complex(xp, ga) else gS)
+    if uhgu is not None and is_complex(xp, U):
+        ga = ga + _diag_embed(xp, xp.linalg.diagonal(uhgu) / xp.astype(2 * S, uhgu.dtype))
+    if m > k and gU is not None:
+        gusinv = gU / xp.astype(S, gU.dtype)[..., None, :]
+        ga = xp.matmul(U, ga) + gusinv - xp.matmul(U, xp.matmul(_mH(xp, U), gusinv))
         ga = xp.matmul(ga, Vh)
-    elif n > k:
-        ga = xp.matmul(ga, Vh)
-        sinvgvh = _safe_div(xp, gVh, xp.astype(S, gVh.dtype)[..., :, None])
-        ga = ga + sinvgvh - xp.matmul(xp.matmul(sinvgvh, _mH(xp, Vh)), Vh)
+    elif n > k and gVh is not None:
+        sinvgvh = gVh / xp.astype(S, gVh.dtype)[..., :, None]
+        ga = xp.matmul(ga, Vh) + sinvgvh - xp.matmul(xp.matmul(sinvgvh, _mH(xp, Vh)), Vh)
         ga = xp.matmul(U, ga)
     elif m >= n:
         ga = xp.matmul(U, xp.matmul(ga, Vh))
     else:
         ga = xp.matmul(xp.matmul(U, ga), Vh)
-    if cplx:
+    if is_complex(xp, U):
         # The loss must not depend on the phase of the singular vectors (torch's check).
-        imu = xp.imag(xp.linalg.diagonal(uhgu))
-        imv = xp.imag(xp.linalg.diagonal(vhgv))
+        imu = xp.zeros_like(S) if uhgu is None else xp.imag(xp.linalg.diagonal(uhgu))
+        imv = xp.zeros_like(S) if vhgv is None else xp.imag(xp.linalg.diagonal(vhgv))
         ok = xp.abs(imu + imv) <= 1e-2 * (1 + xp.abs(imv))
         ga = checked(xp, ok, lambda: _gauge_error("svd", "singular vectors"), ga, ok.ndim - 1)
     return ga
+
+
+def _skew(xp, a):
+    return a - _mH(xp, a)
+
+
+def _svd_gap_terms(xp, uhgu, vhgv, S):
+    """The numerator of the singular vectors' terms (torch's svd_backward): ``skew(U^H gU) S +
+    S skew(V^H gV)``, with the term of an output that got no gradient left out."""
+    if vhgv is None:
+        return uhgu * S[..., None, :]
+    if uhgu is None:
+        return S[..., :, None] * vhgv
+    return uhgu * S[..., None, :] + S[..., :, None] * vhgv
 
 
 def _fold_extra_columns(xp, gU, U, k):
@@ -483,23 +493,21 @@ def _svd_jvp(xp, x_t, out, full_matrices):
     v = _mH(xp, vh)
     dp = xp.matmul(_mH(xp, u), xp.matmul(x_t, v))
     d = xp.linalg.diagonal(dp)
-    eye = _eye(xp, k, S)
-    dpo = dp * (1 - eye)
+    dpo = dp * (1 - _eye(xp, k, S))
     s2 = S * S
-    e = s2[..., None, :] - s2[..., :, None] + eye
-    om_u = _safe_div(xp, dpo * S[..., None, :] + S[..., :, None] * _mH(xp, dpo), e)
-    om_v = _safe_div(xp, S[..., :, None] * dpo + _mH(xp, dpo) * S[..., None, :], e)
+    om_u = _over_gaps(xp, dpo * S[..., None, :] + S[..., :, None] * _mH(xp, dpo), s2)
+    om_v = _over_gaps(xp, S[..., :, None] * dpo + _mH(xp, dpo) * S[..., None, :], s2)
     if is_complex(xp, dp):
-        half = _diag_embed(xp, _safe_div(xp, d - xp.astype(xp.real(d), d.dtype), xp.astype(2 * S, d.dtype)))
+        half = _diag_embed(xp, (d - xp.astype(xp.real(d), d.dtype)) / xp.astype(2 * S, d.dtype))
         om_u = om_u + half
         om_v = om_v - half
     du = xp.matmul(u, om_u)
     dvh = -xp.matmul(om_v, vh)
     if m > k:
-        davs = _safe_div(xp, xp.matmul(x_t, v), S[..., None, :])
+        davs = xp.matmul(x_t, v) / S[..., None, :]
         du = du + davs - xp.matmul(u, xp.matmul(_mH(xp, u), davs))
     if n > k:
-        suda = _safe_div(xp, xp.matmul(_mH(xp, u), x_t), S[..., :, None])
+        suda = xp.matmul(_mH(xp, u), x_t) / S[..., :, None]
         dvh = dvh + suda - xp.matmul(xp.matmul(suda, v), vh)
     # The extra columns of a full U (rows of Vh) follow the first K so that U stays unitary:
     # dU2 = -U1 dU1^H U2 (deviation: torch gives them a zero tangent).
@@ -510,7 +518,7 @@ def _svd_jvp(xp, x_t, out, full_matrices):
     return du, _real(xp, d), dvh
 
 
-@op(grads={"x": _svd_vjp}, jvp=_svd_jvp, outputs=SVDResult)
+@op(grads={"x": _svd_vjp}, jvp=_svd_jvp, outputs=SVDResult, undefined=True)
 def svd(xp, x, /, *, full_matrices=True):
     """Singular value decomposition ``x = U diag(S) Vh`` of ``x`` (..., M, N), as
     ``SVDResult(U, S, Vh)``; ``S`` descending, real. ``full_matrices``: U (..., M, M) and
@@ -518,8 +526,8 @@ def svd(xp, x, /, *, full_matrices=True):
 
     Gradient and forward-mode rule: torch's (``svd_backward``, ``linalg_svd_jvp``, with its
     gauge for the singular vectors). Singular vectors are defined up to sign (a shared phase
-    for complex input), which a loss must not depend on. At repeated singular values, as
-    ``eigh``. Deviation: with ``full_matrices=True`` the extra columns of U (rows of Vh) span a
+    for complex input), which a loss must not depend on. At repeated singular values (and at
+    zero ones when M != N), as ``eigh``. Deviation: with ``full_matrices=True`` the extra columns of U (rows of Vh) span a
     subspace but their basis is arbitrary: a loss may depend on them only through that
     subspace (e.g. ``U2 @ U2^H``), which gets its exact gradient (any other dependence raises
     in backward); torch ignores their gradient. Their tangent keeps U (Vh) unitary,

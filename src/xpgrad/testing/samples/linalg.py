@@ -1,10 +1,13 @@
 """Samples for the ``linalg`` extension.
 
-Matrices are small and well conditioned (a random matrix plus a multiple of the identity).
+Matrices are small and well conditioned (a random matrix plus a multiple of the identity);
+``eigh``, ``eigvalsh`` and ``svd`` also have structured samples (exact zeros, decoupled blocks,
+integer-valued and diagonal matrices, with distinct eigen/singular values).
 Functions of Hermitian input (``eigh``, ``eigvalsh``, ``cholesky``) are called on a Hermitian
 (positive-definite) matrix built inside ``fn``, as torch's own tests do, so that the gradient is
 that of a function of an unconstrained matrix. Eigenvectors and singular vectors are defined up
-to a sign (a phase for complex input), so their samples compare gauge-invariant quantities.
+to a sign (a phase for complex input), so their samples compare gauge-invariant quantities
+(``|v|^2`` elementwise, smooth at exact zeros).
 """
 
 from __future__ import annotations
@@ -101,9 +104,18 @@ def _solve_samples(rng, dtype):
     yield Sample((a, _rand(rng, dtype, 2, 3, 1)), name="broadcast A, batched rhs")
 
 
+# Structured matrices (issue 19): exact zeros and decoupled blocks put exact zeros inside the
+# derivative formulas, whose derivatives must survive (second order, forward-over-reverse).
+_ISSUE_19 = np.array([[2.0, -0.5, -1.5], [0.5, 2.0, 0.5], [-0.5, -0.5, 1.0]])  # x + x^H: zeros
+
+
 def _herm_samples(rng, dtype):
     yield Sample((_rand(rng, dtype, 3, 3),), name="3x3")
     yield Sample((_rand(rng, dtype, 2, 3, 3),), name="batched 2x3x3")
+    yield Sample((_ISSUE_19,), name="structured: exact zeros")
+    blocks = np.array([[1.0, 0.5, 0, 0], [0.5, 1.5, 0, 0], [0, 0, -0.5, 0.25], [0, 0, 0.25, 2.0]])
+    yield Sample((blocks,), name="structured: decoupled blocks")
+    yield Sample((np.diag([1.0, 2.5, -3.0]),), name="structured: diagonal")
 
 
 def _cholesky_samples(rng, dtype):
@@ -126,17 +138,32 @@ def _svd_samples(rng, dtype):
     yield Sample((_rand(rng, dtype, 2, 3, 3),), {"full_matrices": False}, name="batched square")
     yield Sample((_rand(rng, dtype, 4, 3),), {"full_matrices": True}, name="full_matrices, tall 4x3")
     yield Sample((_rand(rng, dtype, 3, 5),), {"full_matrices": True}, name="full_matrices, wide 3x5")
+    blocks = np.array([[3.0, 0, 0], [0, 1, 2], [0, 0, 1], [0, 0, 0]])
+    for full in (False, True):
+        yield Sample((blocks,), {"full_matrices": full}, name=f"structured: blocks, full_matrices={full}")
+        yield Sample(
+            (blocks.T,), {"full_matrices": full}, name=f"structured: blocks, wide, full_matrices={full}"
+        )
+    yield Sample(
+        (np.array([[2.0, 1, 0], [0, 1, 0], [0, 0, -3]]),), {"full_matrices": False}, name="structured: square"
+    )
+
+
+def _sq(xp, v):
+    # |v|^2: invariant under the sign/phase of each vector, and smooth at the exact zeros of
+    # structured input (|v| is not).
+    return xp.real(v * xp.conj(v)) if xp.isdtype(v.dtype, "complex floating") else v * v
 
 
 def _svd_output(xp, r):
-    # |U| and |Vh| are invariant under the sign/phase of each singular vector pair; with
+    # |U|^2 and |Vh|^2 are invariant under the sign/phase of each singular vector pair; with
     # full_matrices=True only the first K columns of U (rows of Vh) are determined.
     k = r.S.shape[-1]
-    return [xp.abs(r.U[..., :, :k]), r.S, xp.abs(r.Vh[..., :k, :])]
+    return [_sq(xp, r.U[..., :, :k]), r.S, _sq(xp, r.Vh[..., :k, :])]
 
 
 def _eig_output(xp, r):
-    return [r.eigenvalues, xp.abs(r.eigenvectors)]
+    return [r.eigenvalues, _sq(xp, r.eigenvectors)]
 
 
 def _eig_samples(rng, dtype):
