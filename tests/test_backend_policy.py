@@ -71,6 +71,7 @@ def test_lazy_shortcuts_come_from_the_backend_table():
         xpgrad.nonsense  # noqa: B018
 
 
+@pytest.mark.requires_backend("jax", "dask")
 def test_values_at_hand():
     import dask.array as da
     import jax
@@ -85,6 +86,7 @@ def test_values_at_hand():
     assert seen == [False]
 
 
+@pytest.mark.requires_backend("jax", "dask")
 def test_special_libraries_are_described_by_capabilities():
     import scipy.special
 
@@ -108,7 +110,9 @@ def test_special_libraries_are_described_by_capabilities():
     assert _backends.special_library(xpgrad.array_api_strict._backend).module is None
 
 
-@pytest.mark.parametrize("backend", ["torch", "dask"])
+@pytest.mark.parametrize(
+    "backend", ["torch", pytest.param("dask", marks=pytest.mark.requires_backend("dask"))]
+)
 def test_overlay_namespaces_are_plain_modules(backend):
     # Ops read ``xp.<function>`` on every call: a plain module object keeps that lookup as fast
     # as on the backend's own module (a class __getattr__ made it several times slower).

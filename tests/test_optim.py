@@ -9,7 +9,6 @@ parameters (and learning rates) are compared after every step, including across 
 from __future__ import annotations
 
 import copy
-import importlib.util
 
 import array_api_compat.torch as tx
 import numpy as np
@@ -20,27 +19,12 @@ import xpgrad
 from xpgrad import optim
 from xpgrad.optim import lr_scheduler
 
-
-def _installed(module: str) -> bool:
-    return importlib.util.find_spec(module) is not None
-
-
-def _optional(name: str):
-    return pytest.param(
-        name,
-        marks=pytest.mark.skipif(
-            not _installed(name),
-            reason=f"{name} is not installed (optional backend; pip install xpgrad[backends])",
-        ),
-    )
-
-
 BACKENDS = [
     pytest.param("numpy"),
     pytest.param("array_api_strict"),
     pytest.param("torch"),
-    _optional("jax"),
-    _optional("dask"),
+    pytest.param("jax", marks=pytest.mark.requires_backend("jax")),
+    pytest.param("dask", marks=pytest.mark.requires_backend("dask")),
 ]
 
 RTOL, ATOL = 1e-10, 1e-12
@@ -132,8 +116,11 @@ OPTIMIZERS = [
 
 
 def _ids(case):
+    """``Name(k=v,...)``; a function by its name (its repr holds a memory address, which would make
+    the id differ between runs and between pytest-xdist's workers)."""
     name, kw = case
-    return name + "(" + ",".join(f"{k}={v}" for k, v in kw.items()) + ")"
+    values = {k: v.__qualname__ if callable(v) else v for k, v in kw.items()}
+    return name + "(" + ",".join(f"{k}={v}" for k, v in values.items()) + ")"
 
 
 def _groups(params, lr):
@@ -267,7 +254,7 @@ def test_update_is_in_place_on_numpy():
         y.backward()
 
 
-@pytest.mark.skipif(not _installed("jax"), reason="jax is not installed (optional backend)")
+@pytest.mark.requires_backend("jax")
 def test_jax_parameters_are_rebound_and_stay_leaves():
     import jax
 
@@ -490,7 +477,7 @@ def test_scheduler_step_before_optimizer_step_warns():
 # -- lazy backends -----------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(not _installed("dask"), reason="dask is not installed (optional backend)")
+@pytest.mark.requires_backend("dask")
 def test_persist_each_step_keeps_dask_graphs_small():
     import dask.array as da
 
