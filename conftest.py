@@ -25,14 +25,15 @@ import pytest  # noqa: E402
 # The generated matrices below (one test per op x dtype x sample x check) are most of the suite's
 # 35,000 tests and of its time. The quick default (no option) runs a deterministic sample of
 # each: every op's checks whose id has a CRC-32 of 0 modulo QUICK_ONE_IN, and at least one check
-# of every op (the one with the smallest CRC-32), the same tests on every run and machine. Every
-# other test runs in full. ``--full`` (or XPGRAD_FULL=1) runs everything; .ci/run does.
+# of every op (the one with the smallest CRC-32), the same tests on every run and machine. It
+# leaves out the LONG files (minutes each), and runs every other test in full. ``--full`` (or
+# XPGRAD_FULL=1) runs everything; .ci/run does.
 #
 # ``--subset N`` is the older, plain selection used by .ci/run on slow backends: it keeps one in
 # N of conformance/test_conformance.py and conformance/test_forward.py (CRC-32 of the test id,
 # no per-op minimum) and runs everything else in full. Giving it turns the quick default off.
 
-QUICK_ONE_IN = 8
+QUICK_ONE_IN = 16
 
 MATRICES = (
     "tests/test_ops_fd.py::test_finite_differences",
@@ -47,6 +48,9 @@ MATRICES = (
     "conformance/test_forward.py::test_forward_mode",
     "conformance/test_saved_sets.py::test_saved_set",
 )
+# Minutes each, and only where the optional backends are installed: a dask.distributed cluster
+# over 1 GiB of data (docs/backends.md, "Dask at scale").
+LONG = ("tests/test_dask_distributed.py",)
 SUBSET_FILES = ("conformance/test_conformance.py", "conformance/test_forward.py")
 
 
@@ -57,8 +61,8 @@ def pytest_addoption(parser):
         action="store_true",
         default=os.environ.get("XPGRAD_FULL") == "1",
         help="run every test (default: the quick run, a deterministic sample of the generated "
-        f"op x dtype x sample matrices, 1 in {QUICK_ONE_IN} and at least one per op). "
-        "XPGRAD_FULL=1 does the same",
+        f"op x dtype x sample matrices, 1 in {QUICK_ONE_IN} and at least one per op, without the "
+        f"minutes-long {', '.join(LONG)}). XPGRAD_FULL=1 does the same",
     )
     group.addoption(
         "--subset",
@@ -72,11 +76,21 @@ def pytest_addoption(parser):
 
 
 def selection(config) -> str:
-    """'full', 'subset' or 'quick': which of the three selections this run makes."""
+    """'full', 'subset', 'chosen' or 'quick': which selection this run makes.
+
+    The quick default samples only broad runs: pytest given directories (or nothing) and no
+    ``-k``/``-m``. A run that names a file or a test, or filters with ``-k``/``-m``, is 'chosen':
+    everything it selects runs (``pytest tests/test_ops_fd.py -k sin`` runs every check of sin).
+    """
     if config.getoption("--full"):
         return "full"
     if config.getoption("--subset") is not None:
         return "subset"
+    if config.getoption("keyword") or config.getoption("markexpr"):
+        return "chosen"
+    for arg in config.args:
+        if "::" in arg or (config.invocation_params.dir / arg).is_file():
+            return "chosen"
     return "quick"
 
 
@@ -97,10 +111,13 @@ def pytest_report_header(config):
     if mode == "quick":
         return (
             f"xpgrad quick run: 1 in {QUICK_ONE_IN} of the generated op x dtype x sample checks "
-            "(at least one per op), everything else in full; every test: --full or XPGRAD_FULL=1"
+            f"(at least one per op), not {', '.join(LONG)}, everything else in full; "
+            "every test: --full or XPGRAD_FULL=1"
         )
     if mode == "subset":
         return f"xpgrad subset run: 1 in {config.getoption('--subset')} of {', '.join(SUBSET_FILES)}"
+    if mode == "chosen":
+        return "xpgrad: files, tests or -k/-m named: every test they select (no quick sample)"
     return "xpgrad full run: every test"
 
 
@@ -135,8 +152,8 @@ def _is_matrix(item) -> bool:
     return _function_id(item).endswith(MATRICES)
 
 
-def _in_subset_files(item) -> bool:
-    return _function_id(item).split("::", 1)[0].endswith(SUBSET_FILES)
+def _in_files(item, files) -> bool:
+    return _function_id(item).split("::", 1)[0].endswith(files)
 
 
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{6,}")
@@ -152,15 +169,18 @@ def pytest_collection_modifyitems(config, items):
                 "explicit id (pytest.param(..., id=...) or ids=...)"
             )
     mode = selection(config)
-    if mode == "full":
+    if mode in ("full", "chosen"):
         return
     if mode == "quick":
         kept = _quick_keep(items)
-        chosen = [i in kept or not _is_matrix(item) for i, item in enumerate(items)]
+        chosen = [
+            (i in kept or not _is_matrix(item)) and not _in_files(item, LONG) for i, item in enumerate(items)
+        ]
     else:
         subset = config.getoption("--subset")
         chosen = [
-            not _in_subset_files(item) or zlib.crc32(item.name.encode()) % subset == 0 for item in items
+            not _in_files(item, SUBSET_FILES) or zlib.crc32(item.name.encode()) % subset == 0
+            for item in items
         ]
     drop = [item for item, c in zip(items, chosen) if not c]
     if drop:
