@@ -157,17 +157,29 @@ def _in_files(item, files) -> bool:
 
 
 _ADDRESS = re.compile(r"0x[0-9a-fA-F]{6,}")
-_ADDRESS_ERROR = pytest.StashKey[str]()
+# A test that must fail at setup, with this message (pytest_runtest_setup below).
+_SETUP_ERROR = pytest.StashKey[str]()
 
 
 def pytest_collection_modifyitems(config, items):
+    _select(config, items)
     for item in items:
         if _ADDRESS.search(item.nodeid):
-            item.stash[_ADDRESS_ERROR] = (
+            item.stash[_SETUP_ERROR] = (
                 "this test's id contains a memory address, so it changes from run to run and "
                 "pytest -n auto (pytest-xdist) cannot run the suite: give the parameter an "
                 "explicit id (pytest.param(..., id=...) or ids=...)"
             )
+        _mark_optional_backend(item)
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item):
+    if _SETUP_ERROR in item.stash:
+        pytest.fail(item.stash[_SETUP_ERROR], pytrace=False)
+
+
+def _select(config, items):
     mode = selection(config)
     if mode in ("full", "chosen"):
         return
@@ -200,29 +212,24 @@ def backends_required() -> bool:
     return os.environ.get("XPGRAD_REQUIRE_BACKENDS") == "1"
 
 
-def _missing(modules) -> list[str]:
+def _mark_optional_backend(item):
+    """Skip ``item`` (a marker: the summary names the test and the reason) where a backend of its
+    ``requires_backend`` marks is missing; under XPGRAD_REQUIRE_BACKENDS=1 it fails instead."""
+    modules = [m for mark in item.iter_markers("requires_backend") for m in mark.args]
     unknown = [m for m in modules if m not in OPTIONAL_BACKENDS]
     if unknown:
-        raise ValueError(
-            f"requires_backend{tuple(modules)}: {', '.join(unknown)} is not an optional backend of "
-            f"the `backends` extra ({', '.join(OPTIONAL_BACKENDS)}); a test dependency is imported plainly"
+        item.stash[_SETUP_ERROR] = (
+            f"requires_backend{tuple(modules)}: {', '.join(unknown)} is not an optional backend of the "
+            f"`backends` extra ({', '.join(OPTIONAL_BACKENDS)}); import a test dependency plainly"
         )
-    return [m for m in modules if importlib.util.find_spec(m) is None]
-
-
-@pytest.hookimpl(tryfirst=True)
-def pytest_runtest_setup(item):
-    if _ADDRESS_ERROR in item.stash:
-        pytest.fail(item.stash[_ADDRESS_ERROR], pytrace=False)
-    modules = [m for mark in item.iter_markers("requires_backend") for m in mark.args]
-    missing = _missing(modules)
+        return
+    missing = [m for m in modules if importlib.util.find_spec(m) is None]
     if not missing:
         return
     names = " and ".join(missing)
     if backends_required():
-        pytest.fail(
-            f"{names} not installed, and XPGRAD_REQUIRE_BACKENDS=1 requires the optional backends "
-            f"({INSTALL})",
-            pytrace=False,
+        item.stash[_SETUP_ERROR] = (
+            f"{names} not installed, and XPGRAD_REQUIRE_BACKENDS=1 requires the optional backends ({INSTALL})"
         )
-    pytest.skip(f"{names} not installed (optional backend; {INSTALL})")
+    else:
+        item.add_marker(pytest.mark.skip(reason=f"{names} not installed (optional backend; {INSTALL})"))
