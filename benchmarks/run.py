@@ -1,7 +1,7 @@
 """Run the benchmark suite: ``python -m benchmarks`` or ``python benchmarks/run.py``.
 
-Options: ``--quick`` (fewer repetitions, a 50,000-op chain instead of 1,000,000; under a
-minute), ``--only W1,W3`` (a subset), ``--json PATH`` (save every number, with the per-repetition
+Options: ``--quick`` (fewer repetitions, a 50,000-op chain instead of 1,000,000; about 50 s
+of one core, 1 to 4 minutes on a shared two-core machine: docs/performance.md), ``--only W1,W3`` (a subset), ``--json PATH`` (save every number, with the per-repetition
 samples and the environment).
 
 All implementations of a workload are measured side by side in this one process, round-robin
@@ -122,7 +122,7 @@ def _command() -> str:
 
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repetitions (under a minute)")
+    parser.add_argument("--quick", action="store_true", help="fewer repetitions (about 50 s of CPU)")
     parser.add_argument("--only", default=",".join(WORKLOADS), help="comma-separated subset, e.g. W1,W3")
     parser.add_argument("--json", metavar="PATH", help="save the results as JSON")
     args = parser.parse_args(argv)

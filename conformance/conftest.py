@@ -1,10 +1,9 @@
 """pytest options of the conformance suite: ``--backend`` picks the array library under test,
-``--known PATH`` adds a file of known differences (see ``src/xpgrad/conformance/known/``), ``--subset N``
-runs a deterministic 1/N of the gradient checks (for CI on slow backends)."""
+``--known PATH`` adds a file of known differences (see ``src/xpgrad/conformance/known/``). The
+test selection (the quick default, ``--full``, ``--subset N``) is the repository's conftest.py."""
 
 from __future__ import annotations
 
-import zlib
 from fnmatch import fnmatchcase
 from pathlib import Path
 
@@ -29,15 +28,6 @@ def pytest_addoption(parser):
         metavar="PATH",
         help="a Python file defining KNOWN = [KnownDifference(...), ...] for the backend under test "
         "(added to xpgrad/conformance/known/<backend>.py); may be repeated",
-    )
-    parser.addoption(
-        "--subset",
-        type=int,
-        default=1,
-        metavar="N",
-        help="run only the gradient checks of test_conformance.py and test_forward.py whose id hashes to 0 modulo N "
-        "(CRC-32 of the test id: the same 1/N on every run and machine); the edge-case and semantics "
-        "tests always run. Default 1: everything",
     )
 
 
@@ -83,21 +73,6 @@ def pytest_collection_modifyitems(config, items):
     ns = resolve_backend(backend_name(config))
     backend = ns._backend
     tests = load_known_tests(backend.name)
-    subset = config.getoption("--subset")
-    if subset < 1:
-        raise pytest.UsageError(f"--subset {subset}: expected a positive integer")
-    if subset > 1:
-        keep, drop = [], []
-        for item in items:
-            chosen = (
-                _HERE not in item.path.parents
-                or item.path.name not in ("test_conformance.py", "test_forward.py")
-                or zlib.crc32(item.name.encode()) % subset == 0
-            )
-            (keep if chosen else drop).append(item)
-        if drop:
-            config.hook.pytest_deselected(items=drop)
-            items[:] = keep
     for item in items:
         if _HERE not in item.path.parents:
             continue

@@ -9,19 +9,28 @@ docs/backends.md).
     python examples/dask_least_squares.py                 # 64 MiB, threads in this process (seconds)
     python examples/dask_least_squares.py --gib 4 --processes --memory-limit 1GiB
         # 4 GiB of data on 2 worker processes limited to 1 GiB each (larger than memory)
+
+Needs dask and distributed: pip install "xpgrad[backends]".
 """
 
 import argparse
+import sys
 
-import dask
-import dask.array as da
 import numpy as np
-from distributed import Client, LocalCluster
 
 import xpgrad
 
 
 def main(argv=None):
+    try:
+        import dask
+        import dask.array as da
+        from distributed import Client, LocalCluster
+    except ImportError as exc:
+        print(f"{exc.name} is not installed; this example needs dask and distributed")
+        print("(pip install 'xpgrad[backends]')")
+        sys.exit(0)
+
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--gib", type=float, default=1 / 16, help="size of the design matrix in GiB")
     p.add_argument("--processes", action="store_true", help="worker processes (default: threads)")

@@ -8,7 +8,6 @@ computed chunks. The fitted weights are compared with NumPy's least-squares solu
 Run:  python examples/dask_training.py          (needs dask: pip install "xpgrad[backends]")
 """
 
-import importlib.util
 import sys
 
 import numpy as np
@@ -18,10 +17,11 @@ from xpgrad import optim
 
 
 def main():
-    if importlib.util.find_spec("dask") is None:
+    try:
+        import dask.array as da
+    except ImportError:
         print("dask is not installed; this example needs it (pip install 'xpgrad[backends]')")
         sys.exit(0)
-    import dask.array as da
 
     rng = np.random.default_rng(0)
     n, d = 8_000, 8

@@ -6,21 +6,26 @@ xpgrad and ``backward()`` gives the gradient. Here: the Rosenbrock function
 ``scipy.optimize.rosen``, whose gradient is checked against SciPy's own ``rosen_der`` and
 Hessian-vector product against ``rosen_hess_prod``; then a few Newton steps minimise it.
 
-Run:  python examples/differentiate_scipy.py
+Run:  python examples/differentiate_scipy.py          (needs SciPy: pip install scipy)
 """
 
 import os
-
-os.environ.setdefault("SCIPY_ARRAY_API", "1")  # must be set before SciPy is imported
+import sys
 
 import numpy as np
-from scipy.optimize import rosen, rosen_der, rosen_hess, rosen_hess_prod
 
 import xpgrad
 from xpgrad.functional import hessian, hvp
 
 
 def main():
+    os.environ.setdefault("SCIPY_ARRAY_API", "1")  # must be set before SciPy is imported
+    try:
+        from scipy.optimize import rosen, rosen_der, rosen_hess, rosen_hess_prod
+    except ImportError:
+        print("scipy is not installed; this example needs it (pip install scipy)")
+        sys.exit(0)
+
     xp = xpgrad.numpy
     x0 = np.array([1.3, 0.7, 0.8, 1.9, 1.2])
 

@@ -35,14 +35,21 @@ def main():
     loss = loss_fn(w, xp.asarray(x), xp.asarray(y))
     loss.backward()
 
-    # torch.autograd on the same code
-    import torch
+    np.set_printoptions(precision=6, suppress=True)
+    try:
+        import torch
+    except ImportError:
+        print(f"loss   xpgrad: {float(loss):.12f}")
+        print("grad (xpgrad over NumPy):")
+        print(w.grad.data)
+        print("torch is not installed: the comparison with torch.autograd needs it (pip install torch)")
+        return
 
+    # torch.autograd on the same code
     wt = torch.tensor(w0, requires_grad=True)
     loss_t = loss_fn(wt, torch.tensor(x), torch.tensor(y))
     loss_t.backward()
 
-    np.set_printoptions(precision=6, suppress=True)
     print(f"loss   xpgrad: {float(loss):.12f}   torch: {float(loss_t.detach()):.12f}")
     print("grad (xpgrad over NumPy):")
     print(w.grad.data)

@@ -66,7 +66,8 @@ def test_quiet_enters_numpys_errstate_only_where_arithmetic_uses_it():
 
 def test_lazy_shortcuts_come_from_the_backend_table():
     # dir() lists the shortcuts of the installed backends (tests/test_messages.py: absent ones).
-    installed = {n for n, m in _backends.SHORTCUTS.items() if importlib.util.find_spec(m.split(".")[0])}
+    found = importlib.util.find_spec  # not a skip
+    installed = {n for n, m in _backends.SHORTCUTS.items() if found(m.split(".")[0])}
     assert {"numpy", "torch"} <= installed
     assert set(_backends.SHORTCUTS) & set(dir(xpgrad)) == installed
     assert xpgrad.numpy is xpgrad.namespace(_backends.SHORTCUTS["numpy"])
@@ -75,6 +76,7 @@ def test_lazy_shortcuts_come_from_the_backend_table():
         xpgrad.nonsense  # noqa: B018
 
 
+@pytest.mark.requires_backend("jax", "dask")
 def test_values_at_hand():
     import dask.array as da
     import jax
@@ -89,6 +91,7 @@ def test_values_at_hand():
     assert seen == [False]
 
 
+@pytest.mark.requires_backend("jax", "dask")
 def test_special_libraries_are_described_by_capabilities():
     import scipy.special
 
@@ -112,7 +115,9 @@ def test_special_libraries_are_described_by_capabilities():
     assert _backends.special_library(xpgrad.array_api_strict._backend).module is None
 
 
-@pytest.mark.parametrize("backend", ["torch", "dask"])
+@pytest.mark.parametrize(
+    "backend", ["torch", pytest.param("dask", marks=pytest.mark.requires_backend("dask"))]
+)
 def test_overlay_namespaces_are_plain_modules(backend):
     # Ops read ``xp.<function>`` on every call: a plain module object keeps that lookup as fast
     # as on the backend's own module (a class __getattr__ made it several times slower).

@@ -2,40 +2,20 @@
 
 JAX and Dask are not test dependencies: without them these tests are skipped with a reason
 (``pip install xpgrad[backends]``), except where ``XPGRAD_REQUIRE_BACKENDS=1`` is set (CI sets it:
-there a missing backend is a failure, not a skip). The full comparison with torch is
+there a missing backend is a failure, not a skip; the ``requires_backend`` marker, conftest.py). The full comparison with torch is
 ``python -m conformance --backend=jax`` / ``--backend=dask`` (docs/backends.md).
 """
 
 from __future__ import annotations
-
-import importlib.util
-import os
 
 import numpy as np
 import pytest
 
 import xpgrad
 
-
-def _installed(module: str) -> bool:
-    return os.environ.get("XPGRAD_REQUIRE_BACKENDS") == "1" or importlib.util.find_spec(module) is not None
-
-
 BACKENDS = [
-    pytest.param(
-        "jax",
-        marks=pytest.mark.skipif(
-            not _installed("jax"),
-            reason="jax is not installed (optional backend; pip install xpgrad[backends])",
-        ),
-    ),
-    pytest.param(
-        "dask",
-        marks=pytest.mark.skipif(
-            not _installed("dask"),
-            reason="dask is not installed (optional backend; pip install xpgrad[backends])",
-        ),
-    ),
+    pytest.param("jax", marks=pytest.mark.requires_backend("jax")),
+    pytest.param("dask", marks=pytest.mark.requires_backend("dask")),
 ]
 
 

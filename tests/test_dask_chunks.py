@@ -9,17 +9,11 @@ place (``_backends.like_chunks``, called by the engine's gradient normalisation)
 
 from __future__ import annotations
 
-import importlib.util
-import os
-
 import pytest
 
 import xpgrad
 
-pytestmark = pytest.mark.skipif(
-    os.environ.get("XPGRAD_REQUIRE_BACKENDS") != "1" and importlib.util.find_spec("dask") is None,
-    reason="dask is not installed (optional backend; pip install xpgrad[backends])",
-)
+pytestmark = pytest.mark.requires_backend("dask")
 
 SHAPE = (16384, 65536)  # float64: 8 GiB
 CHUNKS = (2048, 4096)  # 64 MiB each, 8 x 16 = 128 blocks

@@ -11,6 +11,7 @@ Subprocesses run with ``-W error``, as the test suite does.
 
 from __future__ import annotations
 
+import ast
 import os
 import subprocess
 import sys
@@ -112,3 +113,57 @@ def test_the_examples_and_the_advanced_guide_are_collected():
     blocks = runnable_blocks(ROOT / "docs" / "advanced.md")
     assert len(blocks) >= 7
     assert all(expected for _, _, expected in blocks)
+
+
+# Packages an example may import without being an optional dependency of it: xpgrad's own
+# dependencies (pyproject.toml's `dependencies`). Everything else that is not the standard
+# library is optional: without it the example says what to install and exits 0.
+_REQUIRED = {"xpgrad", "numpy", "array_api_compat"}
+
+
+def _optional_imports(script: Path) -> list[str]:
+    tree = ast.parse(script.read_text(encoding="utf-8"))
+    names = set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.Import):
+            names.update(alias.name.split(".")[0] for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            names.add(node.module.split(".")[0])
+    return sorted(names - _REQUIRED - set(sys.stdlib_module_names))
+
+
+_WITHOUT = [(script, module) for script in EXAMPLES for module in _optional_imports(script)]
+
+
+@pytest.mark.parametrize(("script", "module"), _WITHOUT, ids=[f"{s.name}-without-{m}" for s, m in _WITHOUT])
+def test_example_without_an_optional_dependency_says_what_to_install(script, module):
+    # A finder first on sys.meta_path makes the module unimportable, as on a machine where it is
+    # not installed: `import` raises ModuleNotFoundError (the examples catch ImportError).
+    prelude = (
+        "import runpy, sys\n"
+        "class Absent:\n"
+        "    def find_spec(self, name, path=None, target=None):\n"
+        f"        if name.split('.')[0] == {module!r}:\n"
+        "            raise ModuleNotFoundError(f'No module named {name!r}', name=name)\n"
+        "sys.meta_path.insert(0, Absent())\n"
+        f"sys.argv = [{str(script)!r}]\n"
+        f"runpy.run_path({str(script)!r}, run_name='__main__')\n"
+    )
+    proc = _run(["-c", prelude])
+    assert proc.returncode == 0, f"{script.name} without {module} failed:\n{proc.stdout}\n{proc.stderr}"
+    assert "pip install" in proc.stdout and module in proc.stdout, (
+        f"{script.name} without {module} does not say what to install:\n{proc.stdout}"
+    )
+
+
+def test_optional_dependencies_of_the_examples_are_found():
+    # The test above covers every example's optional imports: it finds the ones we know of.
+    found = {(s.name, m) for s, m in _WITHOUT}
+    assert {
+        ("dask_least_squares.py", "dask"),
+        ("dask_least_squares.py", "distributed"),
+        ("dask_training.py", "dask"),
+        ("quickstart.py", "torch"),
+        ("differentiate_scipy.py", "scipy"),
+        ("train_mlp.py", "matplotlib"),
+    } <= found

@@ -134,6 +134,7 @@ def test_sum_writes_only_into_arrays_the_engine_owns():
     assert _engine._sum(t, t, None, ns) is not t
 
 
+@pytest.mark.requires_backend("jax")
 def test_accumulation_on_an_immutable_backend():
     # An owned buffer on a backend without in-place writes (JAX) is summed out of place.
     import jax.numpy as jnp

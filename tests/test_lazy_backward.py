@@ -9,8 +9,6 @@ JAX and Dask are optional backends: without them these tests are skipped with a 
 
 from __future__ import annotations
 
-import importlib.util
-
 import numpy as np
 import pytest
 
@@ -92,14 +90,8 @@ def _reference(f, a, order):
     return np.asarray(_grads(ref, f, ref._xp.asarray(a), order).data)
 
 
-needs_jax = pytest.mark.skipif(
-    importlib.util.find_spec("jax") is None,
-    reason="jax is not installed (optional backend; pip install xpgrad[backends])",
-)
-needs_dask = pytest.mark.skipif(
-    importlib.util.find_spec("dask") is None,
-    reason="dask is not installed (optional backend; pip install xpgrad[backends])",
-)
+needs_jax = pytest.mark.requires_backend("jax")
+needs_dask = pytest.mark.requires_backend("dask")
 
 
 JAX_PARAMS = [(n, 1) for n in JAX_CASES] + [

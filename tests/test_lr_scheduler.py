@@ -11,7 +11,6 @@ torch's.
 from __future__ import annotations
 
 import copy
-import importlib.util
 import math
 import pickle
 import re
@@ -29,10 +28,6 @@ from xpgrad.optim import lr_scheduler
 TL = torch.optim.lr_scheduler
 STEPS = 12
 RELOAD_OURS_AT, RELOAD_TORCHS_AT = 4, 8
-
-
-def _installed(module: str) -> bool:
-    return importlib.util.find_spec(module) is not None
 
 
 # -- the problem: two parameter groups, a smooth non-quadratic loss ----------------------------
@@ -473,10 +468,7 @@ def test_plateau_with_an_epoch_matches_torch():
 # -- ReduceLROnPlateau's metric on every backend --------------------------------------------------
 
 BACKENDS = ["numpy", "array_api_strict", "torch"] + [
-    pytest.param(
-        b, marks=pytest.mark.skipif(not _installed(b), reason=f"{b} is not installed (optional backend)")
-    )
-    for b in ("jax", "dask")
+    pytest.param(b, marks=pytest.mark.requires_backend(b)) for b in ("jax", "dask")
 ]
 
 

@@ -8,9 +8,7 @@ Also the package's own attributes: ``help(xpgrad)``, ``inspect.getmembers``, ``h
 
 from __future__ import annotations
 
-import importlib.util
 import inspect
-import os
 import pydoc
 import sys
 
@@ -22,14 +20,7 @@ import torch
 import xpgrad
 from xpgrad.testing import assert_grads_match_torch
 
-
-def _installed(module: str) -> bool:
-    return os.environ.get("XPGRAD_REQUIRE_BACKENDS") == "1" or importlib.util.find_spec(module) is not None
-
-
-needs_jax = pytest.mark.skipif(
-    not _installed("jax"), reason="jax is not installed (optional backend; pip install xpgrad[backends])"
-)
+needs_jax = pytest.mark.requires_backend("jax")
 
 X0 = np.array([0.3, -0.7, 1.1])
 

@@ -9,7 +9,6 @@ middle of the run. The learning-rate schedulers are tested in test_lr_scheduler.
 from __future__ import annotations
 
 import copy
-import importlib.util
 
 import array_api_compat.torch as tx
 import numpy as np
@@ -19,27 +18,12 @@ import torch
 import xpgrad
 from xpgrad import optim
 
-
-def _installed(module: str) -> bool:
-    return importlib.util.find_spec(module) is not None
-
-
-def _optional(name: str):
-    return pytest.param(
-        name,
-        marks=pytest.mark.skipif(
-            not _installed(name),
-            reason=f"{name} is not installed (optional backend; pip install xpgrad[backends])",
-        ),
-    )
-
-
 BACKENDS = [
     pytest.param("numpy"),
     pytest.param("array_api_strict"),
     pytest.param("torch"),
-    _optional("jax"),
-    _optional("dask"),
+    pytest.param("jax", marks=pytest.mark.requires_backend("jax")),
+    pytest.param("dask", marks=pytest.mark.requires_backend("dask")),
 ]
 
 RTOL, ATOL = 1e-10, 1e-12
@@ -268,7 +252,7 @@ def test_update_is_in_place_on_numpy():
         y.backward()
 
 
-@pytest.mark.skipif(not _installed("jax"), reason="jax is not installed (optional backend)")
+@pytest.mark.requires_backend("jax")
 def test_jax_parameters_are_rebound_and_stay_leaves():
     import jax
 
@@ -410,7 +394,7 @@ def test_complex_parameters_raise_for_adaptive_methods():
 # -- lazy backends -----------------------------------------------------------------------------
 
 
-@pytest.mark.skipif(not _installed("dask"), reason="dask is not installed (optional backend)")
+@pytest.mark.requires_backend("dask")
 def test_persist_each_step_keeps_dask_graphs_small():
     import dask.array as da
 

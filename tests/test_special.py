@@ -204,9 +204,10 @@ def test_without_scipy_numpy_still_works_and_special_says_what_to_install(monkey
         sp.erf(x)
 
 
-@pytest.mark.parametrize("backend", ["jax", "dask"])
+@pytest.mark.parametrize(
+    "backend", [pytest.param(n, marks=pytest.mark.requires_backend(n)) for n in ["jax", "dask"]]
+)
 def test_optional_backends_forward_and_gradient(backend):
-    pytest.importorskip("jax" if backend == "jax" else "dask.array")
     if backend == "jax":
         import jax
 
