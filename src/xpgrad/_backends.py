@@ -217,8 +217,11 @@ class Backend:
     def setitem(self, arr, key, value):
         """Write ``value`` into ``arr[key]``; returns the array that holds the result.
 
-        Mutable backends write in place; immutable ones (JAX) get a functional update.
+        Mutable backends write in place; immutable ones (JAX) get a functional update. A key
+        holding ``None`` is written through :meth:`_setitem_newaxes` on every backend.
         """
+        if _has_newaxis(key):
+            return self._setitem_newaxes(arr, key, value)
         if self.mutable:
             if self._is_torch:
                 if getattr(value, "dtype", arr.dtype) != arr.dtype:
@@ -243,8 +246,56 @@ class Backend:
             return arr
         at = getattr(arr, "at", None)
         if at is not None:
+            # JAX's ``.at`` refuses a value with leading size-1 axes beyond the region's (NumPy,
+            # torch and the standard's broadcasting accept them): drop them.
+            lead = getattr(value, "ndim", 0) - _index_ndim(self, arr.ndim, key)
+            if lead > 0 and all(n == 1 for n in value.shape[:lead]):
+                value = self.xp.reshape(value, value.shape[lead:])
             return at[key].set(value)
         raise TypeError(f"__setitem__: arrays of backend {self.name!r} cannot be modified")
+
+    def _setitem_newaxes(self, arr, key, value):
+        """``arr[key] = value`` for a ``key`` holding ``None``, written as
+        ``expanded[key2] = value`` (see :meth:`_newaxes_as_slices`): array_api_strict refuses
+        ``None`` in a write, Dask misplaces it, JAX's ``.at`` rejects it with index arrays."""
+        expanded, key, axes = self._newaxes_as_slices(arr, key)
+        new = self.setitem(expanded, key, value)
+        return arr if self.aliases and new is expanded else self.xp.squeeze(new, axis=axes)
+
+    def _newaxes_as_slices(self, arr, key):
+        """``(expanded, key2, axes)`` with ``expanded[key2]`` the same region as ``arr[key]``
+        (``key`` holding ``None``), and ``key2`` free of ``None``.
+
+        Each ``None`` becomes ``:`` over a size-1 axis inserted into ``arr`` at ``axes``
+        (``expand_dims``: a view on backends that alias). The region, its shape and the order
+        of its axes are those of the original key, on NumPy's rules as on torch's: ``None`` and
+        ``:`` are both basic indices, so index arrays stay adjacent or apart alike. ``key2`` ends
+        with ``...`` if the key had none (array_api_strict wants every axis indexed).
+        """
+        xp = self.xp
+        items = key if type(key) is tuple else (key,)
+
+        def width(k):  # how many axes of ``arr`` the index ``k`` consumes
+            if k is None or k is Ellipsis or isinstance(k, bool):
+                return 0
+            return k.ndim if self.is_native(k) and xp.isdtype(k.dtype, "bool") else 1
+
+        consumed = sum(width(k) for k in items)
+        axes, key, pos = [], [], 0
+        for k in items:
+            if k is None:
+                axes.append(pos)
+                key.append(slice(None))
+                pos += 1
+            else:
+                key.append(k)
+                pos += arr.ndim - consumed if k is Ellipsis else width(k)
+        if not any(k is Ellipsis for k in key):
+            key.append(Ellipsis)
+        expanded = arr
+        for axis in axes:
+            expanded = xp.expand_dims(expanded, axis=axis)
+        return expanded, tuple(key), tuple(axes)
 
     def fix_key(self, arr, key):
         """An index ``key`` of ``arr`` that the backend accepts with the standard's meaning.
@@ -367,6 +418,10 @@ class Backend:
 
     def index_add(self, arr, key, values):
         """``arr[key] += values`` with repeated indices accumulating; returns the result."""
+        if _has_newaxis(key):
+            expanded, key, axes = self._newaxes_as_slices(arr, key)
+            new = self.index_add(expanded, key, values)
+            return arr if self.aliases and new is expanded else self.xp.squeeze(new, axis=axes)
         if self._is_numpy:
             import numpy
 
@@ -399,6 +454,9 @@ class Backend:
         """``arr[key]`` (after :meth:`fix_key`). Dask indexes with several or multi-dimensional
         integer arrays through their linear positions (one 1-d gather), which it supports."""
         if self.chunked:
+            if _has_newaxis(key):
+                # Dask fails on ``None`` beside index arrays; ``:`` over an inserted axis works
+                arr, key, _ = self._newaxes_as_slices(arr, key)
             with _dask_meta_quiet():
                 if _dask_needs_positions(key):
                     pos = _dask_positions(arr.shape, key)
@@ -510,6 +568,34 @@ def _unwrap_key(key):
     if isinstance(key, tuple):
         return tuple(_unwrap_key(k) for k in key)
     return getattr(key, "_array", key)
+
+
+def _index_ndim(backend, ndim, key) -> int:
+    """The number of axes of ``arr[key]`` for an ``ndim``-d ``arr`` (from the key alone)."""
+    items = key if type(key) is tuple else (key,)
+    out, consumed, arrays = 0, 0, -1
+    for k in items:
+        if k is None or isinstance(k, bool):
+            out += 1
+        elif k is Ellipsis:
+            continue
+        elif isinstance(k, slice):
+            out += 1
+            consumed += 1
+        elif backend.is_native(k):
+            mask = backend.xp.isdtype(k.dtype, "bool")
+            consumed += k.ndim if mask else 1
+            arrays = max(arrays, 1 if mask else k.ndim)  # index arrays broadcast together
+        else:
+            consumed += 1  # an integer
+    return out + max(arrays, 0) + (ndim - consumed)  # ``...`` or the implicit trailing axes
+
+
+def _has_newaxis(key) -> bool:
+    """Whether index ``key`` holds ``None`` (identity tests: a key may hold arrays)."""
+    if type(key) is tuple:
+        return any(k is None for k in key)
+    return key is None
 
 
 def _torch_index_add(arr, key, values):
