@@ -918,7 +918,50 @@ def _unique_all_from_inverse(xp, x):
 
 
 def _dask_overlay(xp):
-    return _overlay(xp, _dask_functions(xp), linalg=_dask_linalg(xp), fft=_dask_fft(xp))
+    ns = _overlay(xp, _dask_functions(xp), linalg=_dask_linalg(xp), fft=_dask_fft(xp))
+    for module in (ns, ns.linalg, ns.fft):
+        for name, fn in list(vars(module).items()):
+            if isinstance(fn, types.FunctionType) and not name.startswith("_"):
+                setattr(module, name, _dask_empty_in_one_chunk(fn))
+    return ns
+
+
+def _dask_if_empty(name, x, *args, **kwargs):
+    """NumPy's ``name(x, *args, **kwargs)`` as a Dask array if ``x`` is empty (of known shape),
+    else None. An empty array holds no values, so the result (or the error: a maximum of no
+    values) follows from its shape alone; NumPy, computing it on an empty stand-in, has the
+    standard's rules where Dask does not."""
+    if not any(n == 0 for n in x.shape) or any(n != n for n in x.shape):  # (n != n: nan, unknown)
+        return None
+    import array_api_compat.numpy as npx
+    import dask.array as da
+    import numpy as np
+
+    out = getattr(npx, name)(np.zeros(x.shape, dtype=_np_dtype(x)), *args, **kwargs)
+    return da.from_array(np.asarray(out))
+
+
+def _dask_empty_in_one_chunk(fn):
+    """``fn`` with its empty Dask array arguments (also inside a list or tuple) in one chunk
+    per axis. Dask cannot reshape an empty array cut into several chunks (NotImplementedError,
+    or TypeError "reduce() of empty iterable"), which ``ravel``, ``nonzero``, ``unique_*``,
+    boolean indexing, ``tile``, norms, ... do inside; an empty array holds no data, so
+    rechunking it costs nothing."""
+    import dask.array as da
+
+    def fix(a):
+        if type(a) is da.Array:
+            if 0 in a.shape and any(len(c) > 1 for c in a.chunks):
+                return a.rechunk(-1)
+        elif type(a) in (list, tuple) and a and type(a[0]) is da.Array:
+            return type(a)(fix(b) for b in a)
+        return a
+
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        return fn(*[fix(a) for a in args], **{k: fix(v) for k, v in kwargs.items()})
+
+    return call
 
 
 def _np_dtype(x):
@@ -943,6 +986,13 @@ def _gufunc(func, signature, *args, dtypes, sizes=None, **kwargs):
     # arrays (which warns or raises), nor casts a metadata array to each output dtype (which
     # warns for a complex input with a real output: ComplexWarning).
     meta = tuple(np.empty((0,), t) for t in dtypes) if isinstance(dtypes, tuple) else np.empty((0,), dtypes)
+    if all(0 in a.shape for a in args):
+        # empty input (Dask's apply_gufunc divides by zero): NumPy on empty stand-ins, whose
+        # results follow from the shapes alone
+        out = func(*(np.zeros(a.shape, dtype=_np_dtype(a)) for a in args), **kwargs)
+        if isinstance(out, tuple):
+            return tuple(da.from_array(np.asarray(o, dtype=m.dtype)) for o, m in zip(out, meta))
+        return da.from_array(np.asarray(out, dtype=meta.dtype))
     return da.apply_gufunc(
         func, signature, *args, meta=meta, output_sizes=sizes, allow_rechunk=True, vectorize=False, **kwargs
     )
@@ -961,7 +1011,10 @@ def _dask_functions(xp):
     def reshape(x, /, shape, *, copy=None):
         # Dask reshapes only when chunk boundaries line up with the merged or split axes. Else:
         # the trailing axes in one chunk each (the leading one keeps its chunks), then the
-        # whole array in one chunk as the last resort.
+        # whole array in one chunk as the last resort. An empty array: see _dask_if_empty.
+        empty = _dask_if_empty("reshape", x, shape)
+        if empty is not None:
+            return empty
         try:
             return xp.reshape(x, shape, copy=copy)
         except NotImplementedError:
@@ -983,8 +1036,23 @@ def _dask_functions(xp):
             return da.reshape(xp.searchsorted(x1, da.reshape(x2, (1,)), side=side), ())
         return xp.searchsorted(x1, x2, side=side)
 
+    def on_empty(name):
+        # Dask's max and min of an empty array raise for a reduction along non-empty axes and
+        # give an empty result for one along an empty axis (NumPy and the standard: the other
+        # way round); its roll and reshape cannot reshape some empty arrays.
+        fn = getattr(xp, name)
+
+        def call(x, /, *args, **kwargs):
+            empty = _dask_if_empty(name, x, *args, **kwargs)
+            return fn(x, *args, **kwargs) if empty is None else empty
+
+        return call
+
     return {
         "reshape": reshape,
+        "max": on_empty("max"),
+        "min": on_empty("min"),
+        "roll": on_empty("roll"),
         "broadcast_to": functools.partial(_dask_broadcast_to, xp),
         "tril": quiet(xp.tril),
         "take": quiet(xp.take),
