@@ -257,8 +257,11 @@ class Backend:
     def setitem(self, arr, key, value):
         """Write ``value`` into ``arr[key]``; returns the array that holds the result.
 
-        Mutable backends write in place; immutable ones (JAX) get a functional update.
+        Mutable backends write in place; immutable ones (JAX) get a functional update. A key
+        holding ``None`` is written through :meth:`_setitem_newaxes` on every backend.
         """
+        if _has_newaxis(key):
+            return self._setitem_newaxes(arr, key, value)
         if self.mutable:
             if self._is_torch:
                 if getattr(value, "dtype", arr.dtype) != arr.dtype:
@@ -283,8 +286,56 @@ class Backend:
             return arr
         at = getattr(arr, "at", None)
         if at is not None:
+            # JAX's ``.at`` refuses a value with leading size-1 axes beyond the region's (NumPy,
+            # torch and the standard's broadcasting accept them): drop them.
+            lead = getattr(value, "ndim", 0) - _index_ndim(self, arr.ndim, key)
+            if lead > 0 and all(n == 1 for n in value.shape[:lead]):
+                value = self.xp.reshape(value, value.shape[lead:])
             return at[key].set(value)
         raise TypeError(f"__setitem__: arrays of backend {self.name!r} cannot be modified")
+
+    def _setitem_newaxes(self, arr, key, value):
+        """``arr[key] = value`` for a ``key`` holding ``None``, written as
+        ``expanded[key2] = value`` (see :meth:`_newaxes_as_slices`): array_api_strict refuses
+        ``None`` in a write, Dask misplaces it, JAX's ``.at`` rejects it with index arrays."""
+        expanded, key, axes = self._newaxes_as_slices(arr, key)
+        new = self.setitem(expanded, key, value)
+        return arr if self.aliases and new is expanded else self.xp.squeeze(new, axis=axes)
+
+    def _newaxes_as_slices(self, arr, key):
+        """``(expanded, key2, axes)`` with ``expanded[key2]`` the same region as ``arr[key]``
+        (``key`` holding ``None``), and ``key2`` free of ``None``.
+
+        Each ``None`` becomes ``:`` over a size-1 axis inserted into ``arr`` at ``axes``
+        (``expand_dims``: a view on backends that alias). The region, its shape and the order
+        of its axes are those of the original key, on NumPy's rules as on torch's: ``None`` and
+        ``:`` are both basic indices, so index arrays stay adjacent or apart alike. ``key2`` ends
+        with ``...`` if the key had none (array_api_strict wants every axis indexed).
+        """
+        xp = self.xp
+        items = key if type(key) is tuple else (key,)
+
+        def width(k):  # how many axes of ``arr`` the index ``k`` consumes
+            if k is None or k is Ellipsis or isinstance(k, bool):
+                return 0
+            return k.ndim if self.is_native(k) and xp.isdtype(k.dtype, "bool") else 1
+
+        consumed = sum(width(k) for k in items)
+        axes, key, pos = [], [], 0
+        for k in items:
+            if k is None:
+                axes.append(pos)
+                key.append(slice(None))
+                pos += 1
+            else:
+                key.append(k)
+                pos += arr.ndim - consumed if k is Ellipsis else width(k)
+        if not any(k is Ellipsis for k in key):
+            key.append(Ellipsis)
+        expanded = arr
+        for axis in axes:
+            expanded = xp.expand_dims(expanded, axis=axis)
+        return expanded, tuple(key), tuple(axes)
 
     def fix_key(self, arr, key):
         """An index ``key`` of ``arr`` that the backend accepts with the standard's meaning.
@@ -407,6 +458,10 @@ class Backend:
 
     def index_add(self, arr, key, values):
         """``arr[key] += values`` with repeated indices accumulating; returns the result."""
+        if _has_newaxis(key):
+            expanded, key, axes = self._newaxes_as_slices(arr, key)
+            new = self.index_add(expanded, key, values)
+            return arr if self.aliases and new is expanded else self.xp.squeeze(new, axis=axes)
         if self._is_numpy:
             import numpy
 
@@ -439,6 +494,9 @@ class Backend:
         """``arr[key]`` (after :meth:`fix_key`). Dask indexes with several or multi-dimensional
         integer arrays through their linear positions (one 1-d gather), which it supports."""
         if self.chunked:
+            if _has_newaxis(key):
+                # Dask fails on ``None`` beside index arrays; ``:`` over an inserted axis works
+                arr, key, _ = self._newaxes_as_slices(arr, key)
             with _dask_meta_quiet():
                 if _dask_needs_positions(key):
                     pos = _dask_positions(arr.shape, key)
@@ -586,6 +644,34 @@ def _unwrap_key(key):
     if isinstance(key, tuple):
         return tuple(_unwrap_key(k) for k in key)
     return getattr(key, "_array", key)
+
+
+def _index_ndim(backend, ndim, key) -> int:
+    """The number of axes of ``arr[key]`` for an ``ndim``-d ``arr`` (from the key alone)."""
+    items = key if type(key) is tuple else (key,)
+    out, consumed, arrays = 0, 0, -1
+    for k in items:
+        if k is None or isinstance(k, bool):
+            out += 1
+        elif k is Ellipsis:
+            continue
+        elif isinstance(k, slice):
+            out += 1
+            consumed += 1
+        elif backend.is_native(k):
+            mask = backend.xp.isdtype(k.dtype, "bool")
+            consumed += k.ndim if mask else 1
+            arrays = max(arrays, 1 if mask else k.ndim)  # index arrays broadcast together
+        else:
+            consumed += 1  # an integer
+    return out + max(arrays, 0) + (ndim - consumed)  # ``...`` or the implicit trailing axes
+
+
+def _has_newaxis(key) -> bool:
+    """Whether index ``key`` holds ``None`` (identity tests: a key may hold arrays)."""
+    if type(key) is tuple:
+        return any(k is None for k in key)
+    return key is None
 
 
 def _torch_index_add(arr, key, values):
@@ -908,7 +994,50 @@ def _unique_all_from_inverse(xp, x):
 
 
 def _dask_overlay(xp):
-    return _overlay(xp, _dask_functions(xp), linalg=_dask_linalg(xp), fft=_dask_fft(xp))
+    ns = _overlay(xp, _dask_functions(xp), linalg=_dask_linalg(xp), fft=_dask_fft(xp))
+    for module in (ns, ns.linalg, ns.fft):
+        for name, fn in list(vars(module).items()):
+            if isinstance(fn, types.FunctionType) and not name.startswith("_"):
+                setattr(module, name, _dask_empty_in_one_chunk(fn))
+    return ns
+
+
+def _dask_if_empty(name, x, *args, **kwargs):
+    """NumPy's ``name(x, *args, **kwargs)`` as a Dask array if ``x`` is empty (of known shape),
+    else None. An empty array holds no values, so the result (or the error: a maximum of no
+    values) follows from its shape alone; NumPy, computing it on an empty stand-in, has the
+    standard's rules where Dask does not."""
+    if not any(n == 0 for n in x.shape) or any(n != n for n in x.shape):  # (n != n: nan, unknown)
+        return None
+    import array_api_compat.numpy as npx
+    import dask.array as da
+    import numpy as np
+
+    out = getattr(npx, name)(np.zeros(x.shape, dtype=_np_dtype(x)), *args, **kwargs)
+    return da.from_array(np.asarray(out))
+
+
+def _dask_empty_in_one_chunk(fn):
+    """``fn`` with its empty Dask array arguments (also inside a list or tuple) in one chunk
+    per axis. Dask cannot reshape an empty array cut into several chunks (NotImplementedError,
+    or TypeError "reduce() of empty iterable"), which ``ravel``, ``nonzero``, ``unique_*``,
+    boolean indexing, ``tile``, norms, ... do inside; an empty array holds no data, so
+    rechunking it costs nothing."""
+    import dask.array as da
+
+    def fix(a):
+        if type(a) is da.Array:
+            if 0 in a.shape and any(len(c) > 1 for c in a.chunks):
+                return a.rechunk(-1)
+        elif type(a) in (list, tuple) and a and type(a[0]) is da.Array:
+            return type(a)(fix(b) for b in a)
+        return a
+
+    @functools.wraps(fn)
+    def call(*args, **kwargs):
+        return fn(*[fix(a) for a in args], **{k: fix(v) for k, v in kwargs.items()})
+
+    return call
 
 
 def _np_dtype(x):
@@ -933,6 +1062,13 @@ def _gufunc(func, signature, *args, dtypes, sizes=None, **kwargs):
     # arrays (which warns or raises), nor casts a metadata array to each output dtype (which
     # warns for a complex input with a real output: ComplexWarning).
     meta = tuple(np.empty((0,), t) for t in dtypes) if isinstance(dtypes, tuple) else np.empty((0,), dtypes)
+    if all(0 in a.shape for a in args):
+        # empty input (Dask's apply_gufunc divides by zero): NumPy on empty stand-ins, whose
+        # results follow from the shapes alone
+        out = func(*(np.zeros(a.shape, dtype=_np_dtype(a)) for a in args), **kwargs)
+        if isinstance(out, tuple):
+            return tuple(da.from_array(np.asarray(o, dtype=m.dtype)) for o, m in zip(out, meta))
+        return da.from_array(np.asarray(out, dtype=meta.dtype))
     return da.apply_gufunc(
         func, signature, *args, meta=meta, output_sizes=sizes, allow_rechunk=True, vectorize=False, **kwargs
     )
@@ -951,7 +1087,10 @@ def _dask_functions(xp):
     def reshape(x, /, shape, *, copy=None):
         # Dask reshapes only when chunk boundaries line up with the merged or split axes. Else:
         # the trailing axes in one chunk each (the leading one keeps its chunks), then the
-        # whole array in one chunk as the last resort.
+        # whole array in one chunk as the last resort. An empty array: see _dask_if_empty.
+        empty = _dask_if_empty("reshape", x, shape)
+        if empty is not None:
+            return empty
         try:
             return xp.reshape(x, shape, copy=copy)
         except NotImplementedError:
@@ -973,8 +1112,23 @@ def _dask_functions(xp):
             return da.reshape(xp.searchsorted(x1, da.reshape(x2, (1,)), side=side), ())
         return xp.searchsorted(x1, x2, side=side)
 
+    def on_empty(name):
+        # Dask's max and min of an empty array raise for a reduction along non-empty axes and
+        # give an empty result for one along an empty axis (NumPy and the standard: the other
+        # way round); its roll and reshape cannot reshape some empty arrays.
+        fn = getattr(xp, name)
+
+        def call(x, /, *args, **kwargs):
+            empty = _dask_if_empty(name, x, *args, **kwargs)
+            return fn(x, *args, **kwargs) if empty is None else empty
+
+        return call
+
     return {
         "reshape": reshape,
+        "max": on_empty("max"),
+        "min": on_empty("min"),
+        "roll": on_empty("roll"),
         "broadcast_to": functools.partial(_dask_broadcast_to, xp),
         "tril": quiet(xp.tril),
         "take": quiet(xp.take),

@@ -71,6 +71,10 @@ def sum_to_shape(xp, g, shape):
     if gshape == shape:
         return g
     lead = len(gshape) - len(shape)
+    if lead < 0:  # the input has extra leading size-1 axes (``x[k] = v`` with v of more dims)
+        gshape = (1,) * -lead + gshape
+        g = xp.reshape(g, gshape)
+        lead = 0
     axes = tuple(range(lead)) + tuple(
         i + lead for i, n in enumerate(shape) if n == 1 and gshape[i + lead] != 1
     )

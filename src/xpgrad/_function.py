@@ -24,8 +24,9 @@ operations it is itself differentiable, so ``create_graph=True`` gives higher or
 As torch's: the tensors given to ``save_for_backward`` are kept by the graph node exactly as an
 op's saved values (version-checked, packed by ``saved_tensors_hooks``, an output saved as a
 reference to the node's output, never as the output Tensor) and are freed after a backward
-without ``retain_graph``; the ctx keeps no reference to the node or to the outputs, so a graph
-through a Function has no reference cycle. Each backward call hands ``backward`` a per-call view
+without ``retain_graph``; the ctx keeps no reference to the node or to the outputs (an output
+kept as a ctx attribute, which only a ``mark_dirty`` input can be, is moved to the node as a
+saved output: :func:`_outputs_on_ctx`), so a graph through a Function has no reference cycle. Each backward call hands ``backward`` a per-call view
 of the ctx (its own ``saved_tensors``, every other attribute shared), so concurrent backward
 calls through one retained Function node do not interfere.
 """
@@ -96,17 +97,23 @@ class FunctionCtx:
 
 
 class _BackwardCtx(FunctionCtx):
-    """The ctx of one backward call: its own ``saved_tensors``; every other attribute is the
+    """The ctx of one backward call: its own ``saved_tensors`` and the attributes that held an
+    output (see :func:`_outputs_on_ctx`), unpacked for this call; every other attribute is the
     Function's ctx's (read and written through)."""
 
-    def __init__(self, ctx, saved):  # FunctionCtx.__init__ is deliberately not run
+    def __init__(self, ctx, saved, attrs=None):  # FunctionCtx.__init__ is deliberately not run
         object.__setattr__(self, "_ctx", ctx)
         object.__setattr__(self, "_unpacked", saved)
+        object.__setattr__(self, "_attrs", attrs or {})
 
     def __getattr__(self, name):
+        attrs = object.__getattribute__(self, "_attrs")
+        if name in attrs:
+            return attrs[name]
         return getattr(object.__getattribute__(self, "_ctx"), name)
 
     def __setattr__(self, name, value):
+        object.__getattribute__(self, "_attrs").pop(name, None)
         setattr(object.__getattribute__(self, "_ctx"), name, value)
 
     @property
@@ -163,7 +170,7 @@ class Function(metaclass=_FunctionMeta):
         # they are returned as the very same objects, now produced by this Function.
         dirty = {id(t) for t in ctx._dirty}
         ctx._dirty = ()  # the dirty inputs become outputs: keeping them would be a cycle
-        saved_in = ctx._saved or ()
+        user_saved = ctx._saved or ()
         ctx._saved = None
         ctx._applied = True
         if not tensor_args:
@@ -173,7 +180,7 @@ class Function(metaclass=_FunctionMeta):
         if not track:
             if fw_active and _forward.has_tangent(*tensor_args):
                 results = tuple(_fresh(ns, o) if id(o) in {id(a) for a in tensor_args} else o for o in outs)
-                _forward_tangents(cls, ctx, ns, args, saved_in, results)
+                _forward_tangents(cls, ctx, ns, args, user_saved, results)
                 return results[0] if single else results
             return outputs
         for a in tensor_args:
@@ -201,6 +208,9 @@ class Function(metaclass=_FunctionMeta):
                 counters.append(None)  # an input returned as is: an independent new Tensor
             else:
                 counters.append(counter_of(o))
+        # Outputs kept as ctx attributes are saved too (else: ctx -> output -> node -> ctx).
+        attr_templates, attr_outputs = _outputs_on_ctx(ctx, outs, diff, dirty)
+        saved_in = tuple(user_saved) + attr_outputs
         # What the node keeps: saved inputs as Tensors, saved differentiable outputs as
         # references to the node's outputs (never the output Tensors: a reference cycle), saved
         # non-differentiable outputs as the Tensors forward returned (they have no grad_fn).
@@ -218,7 +228,9 @@ class Function(metaclass=_FunctionMeta):
         versions = tuple(version_of(s) if type(s) is Tensor else None for s in saved)
         node = Node(
             f"{cls.__name__}",
-            _make_vjp(cls, ctx, arg_is_tensor, tuple(meta), tuple(devices), len(outs), ns),
+            _make_vjp(
+                cls, ctx, arg_is_tensor, tuple(meta), tuple(devices), ns, (len(user_saved), attr_templates)
+            ),
             ns,
             tuple(edges),
             tuple(idx),
@@ -237,8 +249,67 @@ class Function(metaclass=_FunctionMeta):
                 node.pack_outputs()
         results = _node_outputs(cls, ns, node, outs, diff, dirty, counters)
         if fw_active:
-            _forward_tangents(cls, ctx, ns, args, saved_in, tuple(results))
+            _forward_tangents(cls, ctx, ns, args, user_saved, tuple(results))
+        for name in attr_templates:  # now kept by the node, handed to backward by _BackwardCtx
+            delattr(ctx, name)
         return results[0] if single else tuple(results)
+
+
+_CTX_OWN = frozenset(vars(FunctionCtx()))  # the ctx's own attributes (needs_input_grad, ...)
+
+
+def _outputs_on_ctx(ctx, outs, diff, dirty):
+    """The attributes of ``ctx`` that hold a differentiable output of the node, alone or in a
+    tuple or list (only a ``mark_dirty`` input can be one: other outputs are new Tensors).
+
+    Returns ``({name: template}, outputs)``: the template is the attribute's value with each
+    output replaced by its position in ``outputs`` (an ``int`` marker). The node saves
+    ``outputs`` as its saved outputs (as ``save_for_backward`` would: version-checked, packed
+    by ``saved_tensors_hooks``, freed after backward, differentiable under ``create_graph``) and
+    the attributes leave ``ctx``, which would otherwise close a reference cycle through the
+    output's ``grad_fn``.
+    """
+    wanted = {id(o) for o, d in zip(outs, diff) if d and id(o) in dirty}
+    if not wanted:
+        return {}, ()
+    templates, found, slots = {}, [], {}
+
+    def marker(v):
+        if type(v) is Tensor and id(v) in wanted:
+            if id(v) not in slots:  # one slot per output: the same object again in backward
+                slots[id(v)] = _Slot(len(found))
+                found.append(v)
+            return slots[id(v)]
+        return v
+
+    for name, value in vars(ctx).items():
+        if name in _CTX_OWN:
+            continue
+        if type(value) in (tuple, list) and any(type(v) is Tensor and id(v) in wanted for v in value):
+            templates[name] = type(value)(marker(v) for v in value)
+        elif type(value) is Tensor and id(value) in wanted:
+            templates[name] = marker(value)
+    return templates, tuple(found)
+
+
+class _Slot:
+    """In a ctx attribute's template (:func:`_outputs_on_ctx`): the saved output ``index``."""
+
+    __slots__ = ("index",)
+
+    def __init__(self, index):
+        self.index = index
+
+
+def _ctx_attrs(templates, values):
+    """The ctx attributes of one backward call: the templates with their saved outputs."""
+    out = {}
+    for name, t in templates.items():
+        if type(t) is _Slot:
+            out[name] = values[t.index]
+        else:
+            out[name] = type(t)(values[v.index] if type(v) is _Slot else v for v in t)
+    return out
 
 
 def _fresh(ns, o):
@@ -335,8 +406,12 @@ def _expandable(shape, to):
     return True
 
 
-def _make_vjp(cls, ctx, arg_is_tensor, meta, devices, n_out, ns):
+def _make_vjp(cls, ctx, arg_is_tensor, meta, devices, ns, ctx_saved):
+    """The node's VJP: ``cls.backward`` on a per-call ctx, its gradients checked as torch does.
+    ``ctx_saved``: how many saved values are ``save_for_backward``'s, and the templates of the
+    ctx attributes the rest stand for (:func:`_outputs_on_ctx`)."""
     name = f"{cls.__name__}Backward"
+    n_user, templates = ctx_saved
     n_args = len(arg_is_tensor)
     backend = ns._backend
 
@@ -351,8 +426,9 @@ def _make_vjp(cls, ctx, arg_is_tensor, meta, devices, n_out, ns):
             else:
                 wrapped.append(Tensor._wrap_plain(ns, gi))
         tensors = tuple(s if s is None or type(s) is Tensor else Tensor._wrap_plain(ns, s) for s in saved)
+        attrs = _ctx_attrs(templates, tensors[n_user:]) if templates else None
         with _grad_mode.set_grad_enabled(create_graph):
-            grads = cls.backward(_BackwardCtx(ctx, tensors), *wrapped)
+            grads = cls.backward(_BackwardCtx(ctx, tensors[:n_user], attrs), *wrapped)
         if not isinstance(grads, tuple):
             grads = (grads,)
         if len(grads) != n_args:

@@ -115,33 +115,8 @@ def _getitem(self, x, key):
     return t
 
 
-def _drop_newaxes(xp, key, g, ndim):
-    """Remove ``None`` from a basic ``key`` and the matching size-1 axes from ``g``.
-
-    Scattering ``g`` back with such a key is then valid on every backend (array_api_strict
-    rejects ``None`` in ``__setitem__``).
-    """
-    items = key if isinstance(key, tuple) else (key,)
-    if not any(k is None for k in items) or not _is_basic(key):
-        return key, g
-    consumed = sum(1 for k in items if k is not None and k is not Ellipsis)
-    pos = 0
-    drop = []
-    for k in items:
-        if k is None:
-            drop.append(pos)
-            pos += 1
-        elif k is Ellipsis:
-            pos += ndim - consumed
-        elif isinstance(k, slice):
-            pos += 1
-    new_key = tuple(k for k in items if k is not None)
-    keep = tuple(n for i, n in enumerate(g.shape) if i not in drop)
-    return new_key, xp.reshape(g, keep)
-
-
 def _getitem_vjp(xp, g, *, key, ns, accumulate, shape):
-    key, g = _drop_newaxes(xp, key, g, len(shape))
+    # (a key holding ``None`` scatters on every backend: see _backends.Backend.setitem)
     if type(g) is Tensor:  # create_graph: a differentiable scatter
         return ns._index_add(shape, g.dtype, key, g)
     b = ns._backend

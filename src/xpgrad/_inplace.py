@@ -93,6 +93,10 @@ def _write(ns, target, value_data, key=Ellipsis):
     bump_version(target)
 
 
+# ``_commit``'s key for "the whole value": not ``None``, which is a key (``x[None] = v``).
+WHOLE = object()
+
+
 def _snapshot_saved(node, t):
     """Replace ``t`` in ``node.saved`` by a copy of its current value (before it is overwritten)."""
     if node is None or not node.saved or not any(s is t for s in node.saved):
@@ -161,7 +165,7 @@ def _inplace(self, x, opname, iop, other):
     if r.dtype != x.dtype:
         r = self.astype(r, x.dtype)
     _snapshot_saved(r._grad_fn, x)
-    _commit(self, x, r, None)
+    _commit(self, x, r, WHOLE)
     if FW.active:
         _forward.after_inplace(x, r)
     return x
@@ -170,7 +174,7 @@ def _inplace(self, x, opname, iop, other):
 def _commit(ns, x, r, key, kept=None):
     """Make ``x`` hold ``r`` (the new value of ``x[key]``) in data and in the graph.
 
-    ``key`` None: ``r`` is the whole new value of ``x`` (an in-place operator's result, of
+    ``key`` :data:`WHOLE`: ``r`` is the whole new value of ``x`` (an in-place operator's result, of
     ``x``'s shape), which then takes ``r``'s graph. Otherwise ``x[key] = r`` (``r`` broadcast),
     recorded as an ``index_put``; ``kept`` is the key as the node keeps it (Tensors in it are
     version-checked).
@@ -180,8 +184,8 @@ def _commit(ns, x, r, key, kept=None):
         ns._refresh_view(x)
         # The view's new value, then the base's new graph through CopySlices.
         view_fn = x._view_fn
-        new_view = r if key is None else _index_put(ns, x, key, r, kept)
-        _write(ns, x, r._data, Ellipsis if key is None else key)
+        new_view = r if key is WHOLE else _index_put(ns, x, key, r, kept)
+        _write(ns, x, r._data, Ellipsis if key is WHOLE else key)
         _copy_slices(ns, base, new_view, view_fn)
         x._grad_fn = new_view._grad_fn
         x._output_nr = new_view._output_nr
@@ -190,7 +194,7 @@ def _commit(ns, x, r, key, kept=None):
         if base._requires_grad:
             _wake_views(x._vc)
         return
-    if key is None:
+    if key is WHOLE:
         _write(ns, x, r._data)
         node, nr, req = r._grad_fn, r._output_nr, r._requires_grad
     else:
@@ -246,7 +250,7 @@ def _index_put(ns, x, key, value, kept=None):
 
 
 def _index_put_vjp(xp, g, *, key, ns):
-    gv = g[key]
+    gv = g[key] if type(g) is Tensor else ns._backend.getitem(g, key)
     if type(g) is Tensor:  # create_graph: g selected where not overwritten (no inf * 0 = nan)
         keep = ns._backend.setitem(ns._xp.ones(g.shape, dtype=ns._xp.bool, device=g.device), key, False)
         return ns.where(keep, g, ns.zeros_like(g)), gv
@@ -350,6 +354,17 @@ def set_view_fn(ns, t, x, fn):
         register_view(t)
 
 
+def _with_ellipsis(key):
+    """A key holding ``None`` with a trailing ``...`` if it has none (the same index on NumPy and
+    torch): the node's VJP reads ``g[key]``, which array_api_strict allows only for a key that
+    covers every axis."""
+    if key is None:
+        return (None, Ellipsis)
+    if type(key) is tuple and any(k is None for k in key) and not any(k is Ellipsis for k in key):
+        return (*key, Ellipsis)
+    return key
+
+
 def _setitem(self, x, key, value):
     """``x[key] = value``, differentiable with respect to ``x`` and ``value``.
 
@@ -359,6 +374,7 @@ def _setitem(self, x, key, value):
     """
     fname = "__setitem__"
     user_key = key
+    key = _with_ellipsis(key)
     key, kept = self._keys(x, key, fname)
     if type(value) is Tensor:
         if value._ns is not self:
