@@ -58,6 +58,17 @@ def pytest_report_header(config):
     return None if name is None else f"xpgrad conformance backend: {name}"
 
 
+def pytest_report_teststatus(report, config):
+    """A check of the suite against finite differences (torch has no derivative) is its own
+    outcome: "N checked against finite differences" in the summary line."""
+    if not report.user_properties:
+        return None  # any other test (the plugin is loaded in every run)
+    # on use: pytest loads this plugin in every run; xpgrad and its samples only when asked
+    from ._suite import report_teststatus
+
+    return report_teststatus(report)
+
+
 def known_differences(config):
     # on use: pytest loads this plugin in every run; xpgrad and its samples only when asked
     from ._suite import load_known, resolve_backend
