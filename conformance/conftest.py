@@ -10,7 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from xpgrad.conformance._suite import load_known, load_known_tests, report_teststatus, resolve_backend
+from xpgrad.conformance._suite import (
+    load_known,
+    load_known_tests,
+    mark_report,
+    report_teststatus,
+    resolve_backend,
+)
 
 _HERE = Path(__file__).parent
 
@@ -57,6 +63,47 @@ def pytest_configure(config):
         resolve_backend(name)
     except (ValueError, TypeError, ImportError) as exc:
         raise pytest.UsageError(f"--backend {name!r}: {exc}") from None
+
+
+_DROPPED = pytest.StashKey[list]()
+
+
+def record_dropped(request, dropped: list[str]) -> None:
+    """Record the comparisons a test could not make (``dropped``: one reason each): they are
+    counted and listed in the terminal summary (``pytest_terminal_summary``), never silent."""
+    if dropped:
+        request.node.stash[_DROPPED] = list(dropped)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    mark_report(item, report)
+    dropped = item.stash.get(_DROPPED, None)
+    if dropped and report.when == "call":
+        report.xpgrad_dropped = dropped  # an attribute: pytest-xdist carries it to the controller
+    return report
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """The comparisons that were dropped (one side refuses an in-place change, ...), counted and
+    listed per test."""
+    tests = [
+        r
+        for reports in terminalreporter.stats.values()
+        for r in reports
+        if getattr(r, "when", None) == "call" and getattr(r, "xpgrad_dropped", None)
+    ]
+    if not tests:
+        return
+    total = sum(len(r.xpgrad_dropped) for r in tests)
+    terminalreporter.section(f"{total} comparisons dropped in {len(tests)} tests", sep="-")
+    for r in tests:
+        terminalreporter.line(f"{r.nodeid}: {len(r.xpgrad_dropped)} dropped")
+        for why in r.xpgrad_dropped[:6]:
+            terminalreporter.line(f"    {why}")
+        if len(r.xpgrad_dropped) > 6:
+            terminalreporter.line(f"    ... and {len(r.xpgrad_dropped) - 6} more")
 
 
 def pytest_report_teststatus(report, config):

@@ -24,6 +24,6 @@ def pytest_generate_tests(metafunc):
     metafunc.parametrize(("case", "check"), params)
 
 
-def test_conformance(case, check, xp, record_property):
+def test_conformance(case, check, xp, request):
     r = assert_check(case.op, case.sample, case.dtype, xp, check, sample_name=case.sample_name)
-    record_reference(record_property, r)
+    record_reference(request, r)

@@ -11,8 +11,6 @@ reasons. Where torch has no derivative (``fd_reference``) the reference is finit
 
 from __future__ import annotations
 
-import pytest
-
 from xpgrad.conformance._suite import forward_pytest_params, record_reference
 from xpgrad.testing import iter_cases, op_db
 from xpgrad.testing._forward_runner import assert_forward_check, run_forward_check
@@ -27,9 +25,9 @@ def pytest_generate_tests(metafunc):
     metafunc.parametrize(("case", "check"), params)
 
 
-def test_forward_mode(case, check, xp, record_property):
+def test_forward_mode(case, check, xp, request):
     r = assert_forward_check(case.op, case.sample, case.dtype, xp, check, sample_name=case.sample_name)
-    record_reference(record_property, r)
+    record_reference(request, r)
 
 
 def test_forward_rule_coverage(xp):

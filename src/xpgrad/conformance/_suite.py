@@ -117,20 +117,36 @@ def pytest_params(backend_name: str, known=()) -> list:
 # The pytest outcome of a check compared with finite differences: a passing test, counted apart
 # ("N checked against finite differences" in the summary line, "FD-CHECKED" with -v).
 FD_CATEGORY = "checked against finite differences"
-_REFERENCE_PROPERTY = "xpgrad_reference"
+_KEY: list = []  # the pytest StashKey (pytest is imported on use)
 
 
-def record_reference(record_property, result) -> None:
-    """Record what the check of ``result`` was compared with (pytest's ``record_property``
-    fixture): :func:`report_teststatus` shows a check against finite differences as its own
-    outcome."""
-    record_property(_REFERENCE_PROPERTY, result.reference)
+def _reference_key():
+    if not _KEY:
+        import pytest
+
+        _KEY.append(pytest.StashKey[str]())
+    return _KEY[0]
+
+
+def record_reference(request, result) -> None:
+    """Record on the test item what the check of ``result`` was compared with (``request`` is
+    pytest's fixture): :func:`report_teststatus` shows a pass against finite differences as its
+    own outcome."""
+    request.node.stash[_reference_key()] = result.reference
+
+
+def mark_report(item, report) -> None:
+    """In ``pytest_runtest_makereport``: copy the recorded reference to the report (an attribute,
+    so that pytest-xdist carries it to the controller)."""
+    reference = item.stash.get(_reference_key(), None)
+    if reference is not None and report.when == "call":
+        report.xpgrad_reference = reference
 
 
 def report_teststatus(report):
     """``pytest_report_teststatus`` of the conformance suites: a passing check whose reference is
     finite differences (torch has none) is its own outcome."""
     if report.when == "call" and report.passed and not hasattr(report, "wasxfail"):
-        if any(tuple(p) == (_REFERENCE_PROPERTY, FINITE_DIFFERENCES) for p in report.user_properties):
+        if getattr(report, "xpgrad_reference", None) == FINITE_DIFFERENCES:
             return FD_CATEGORY, "d", "FD-CHECKED"
     return None

@@ -18,7 +18,7 @@ def pytest_generate_tests(metafunc):
     metafunc.parametrize(("case", "check"), params)
 
 
-def test_forward_mode(case, check, xpgrad_conformance_namespace, record_property):
+def test_forward_mode(case, check, xpgrad_conformance_namespace, request):
     xp = xpgrad_conformance_namespace
     r = assert_forward_check(case.op, case.sample, case.dtype, xp, check, sample_name=case.sample_name)
-    record_reference(record_property, r)
+    record_reference(request, r)
