@@ -444,3 +444,16 @@ def test_python_scalar_divided_by_an_array_deviation():
         b += 1.0
     with pytest.raises(RuntimeError, match="modified by an in-place operation"):
         xpgrad.grad(ns.sum(z), x)
+
+
+def test_dropped_comparisons_are_counted(pytestconfig):
+    # NumPy's diagonal is a read-only view: xpgrad refuses an in-place change of it where torch
+    # accepts one. That comparison cannot be made: it is counted and named, never silently left out.
+    if backend_name(pytestconfig) != "numpy":
+        pytest.skip("saved sets do not depend on the backend: checked with --backend=numpy")
+    ns = resolve_backend("numpy")
+    case = next(c for c in _cases() if c.id == "linalg.diagonal-float64-3x3")
+    diffs, dropped, made = differences(case.op, case.sample, case.dtype, ns, "mutate")
+    assert not diffs and made > 0
+    assert len(dropped) == 1, dropped
+    assert dropped[0].startswith("grad (0,): in-place change of out0: xpgrad refuses it (ValueError"), dropped
