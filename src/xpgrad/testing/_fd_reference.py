@@ -26,6 +26,7 @@ import numpy as np
 from .._autograd import grad as _xgrad
 from .._grad_mode import enable_grad, no_grad
 from ._runner import (
+    NothingToCompare,
     _Acc,
     _as_list,
     _assert_close,
@@ -160,7 +161,7 @@ def compare_reverse(op, sample, dtype: str, ns, check: str, seed: int, rtol: flo
         xs = _as_list(op.output(ns, result)) if op.output else _as_list(result)
     x_diff = _differentiable_outputs(xs)
     if not xin.leaves:
-        return acc.max_abs, acc.max_rel
+        raise NothingToCompare("the sample has no differentiable input: no gradient to compare")
     point = _Point(op, sample, dtype, ns)
     xv, vs = _cotangents(x_diff, seed, None, check)
     xg = _xpgrad_vjp(x_diff, xv, xin.leaves, check == "second")

@@ -41,6 +41,7 @@ from ._opinfo import OpInfo, Sample
 from ._runner import (
     FINITE_DIFFERENCES,
     CheckResult,
+    NothingToCompare,
     _Acc,
     _as_list,
     _assert_close,
@@ -175,7 +176,7 @@ def _run(op, sample, dtype, ns, check, seed, rtol, atol, fd=False):
     select = (lambda r, xp: _as_list(op.output(xp, r))) if op.output else (lambda r, xp: _as_list(r))
     tangents = _tangents_for(sample, dtype, seed)
     if not tangents:
-        return 0.0, 0.0
+        raise NothingToCompare("the sample has no differentiable input: no tangent to compare")
     rev = check == "fwd_rev"
     rng = np.random.default_rng(seed + 1)
     x_results, x_shapes, cots = _xpgrad_side(op, sample, dtype, ns, tangents, rev, rng, select)

@@ -36,12 +36,18 @@ from ._opinfo import OpInfo, Sample
 __all__ = [
     "CHECKS",
     "DEFAULT_TOLERANCES",
+    "FINITE_DIFFERENCES",
+    "TORCH",
     "Case",
     "CheckResult",
+    "NothingToCompare",
     "assert_check",
     "compare_with_torch",
+    "expected_failure",
+    "find_fd_reference",
     "find_xfail",
     "iter_cases",
+    "missing_library",
     "run_check",
     "sample_cases",
     "seed_for",
@@ -109,6 +115,11 @@ class CheckResult:
     @property
     def ok(self) -> bool:
         return self.status in ("pass", "fd", "xfail", "skip")
+
+
+class NothingToCompare(Exception):
+    """A check that has nothing to compare (no differentiable input): reported as skipped, with
+    the reason, never as a pass."""
 
 
 class _Mismatch(AssertionError):
@@ -747,6 +758,8 @@ def finish_result(result: CheckResult, ns, dtype: str, run: Callable, on_error=N
         result.status = "fail"
         result.max_abs_error, result.max_rel_error = exc.max_abs, exc.max_rel
         result.message = str(exc)
+    except NothingToCompare as exc:
+        result.status, result.message = "skip", str(exc)
     except Exception as exc:  # noqa: BLE001 - any error of either side is a failed check
         missing = missing_library(exc)
         special = on_error(exc) if on_error is not None else None
@@ -809,6 +822,8 @@ def _run(op, sample, dtype, ns, check, seed, rtol, atol):
     # A non-differentiable function gets inputs that require grad: its outputs must not.
     xin = _xpgrad_inputs(sample, dtype, ns, differentiate or not op.differentiable, layout=seed)
     tin = _torch_inputs(sample, dtype, differentiate)
+    if differentiate and not xin.leaves:
+        raise NothingToCompare("the sample has no differentiable input: no gradient to compare")
     return compare_with_torch(
         lambda: op.call(ns, *xin.args, **xin.kwargs),
         lambda: op.call_torch(txp, *tin.args, **tin.kwargs),
