@@ -183,9 +183,7 @@ def _run(op, sample, dtype, ns, check, seed, rtol, atol, fd=False):
     if fd:
         from ._fd_reference import compare_forward_mode  # on use: it imports the runner
 
-        return compare_forward_mode(
-            op, sample, dtype, ns, rev, tangents, cots, x_results, x_shapes, rtol, atol
-        )
+        return compare_forward_mode(op, sample, dtype, rev, tangents, cots, x_results, x_shapes, rtol, atol)
     t_results = _torch_side(op, sample, dtype, tangents, cots, rev, select, x_results)
     if len(x_results) != len(t_results):
         raise _Mismatch(f"{len(x_results)} results, torch gives {len(t_results)}")

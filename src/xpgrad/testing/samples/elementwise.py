@@ -73,6 +73,8 @@ _SIGN_ZERO_COMPLEX = {
     "first": "torch 2.13 gives nan for sgn's gradient at 0j; xpgrad gives 0 (torch's sgn_backward formula "
     "masked at 0, see _sign_vjp); sgn is not differentiable there",
     "second": "torch 2.13 gives nan for sgn's gradient at 0j; xpgrad gives 0",
+    "fwd_rev": "torch 2.13's double backward of sgn at 0j gives nan (the reference Hessian-vector "
+    "product); xpgrad gives 0",
     "gradcheck": "sgn is not differentiable at 0j: central differences give 1/eps",
 }
 
