@@ -23,7 +23,10 @@ __all__ = [
     "items",
     "load_known",
     "load_known_tests",
+    "mark_report",
+    "pytest_params",
     "record_reference",
+    "report_teststatus",
     "resolve_backend",
 ]
 
