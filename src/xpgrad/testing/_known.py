@@ -29,8 +29,7 @@ class KnownDifference:
     function: the OpInfo name ("sin", "linalg.svd", "__getitem__").
     sample: the sample name as shown in reports ("ties", "int_array,Ellipsis").
     dtype: "float32", "complex*", "*".
-    check: "forward", "first", "second" (reverse mode), "jvp", "fwd_rev" (forward mode), or a
-        pattern ("*" for every check kind).
+    check: "forward", "first", "second", "jvp", "fwd_rev", or a pattern ("*": every kind).
     reason: what the backend does and why it differs (shown in reports).
     """
 
