@@ -4,12 +4,19 @@ test selection (the quick default, ``--full``, ``--subset N``) is the repository
 
 from __future__ import annotations
 
+import re
 from fnmatch import fnmatchcase
 from pathlib import Path
 
 import pytest
 
-from xpgrad.conformance._suite import load_known, load_known_tests, resolve_backend
+from xpgrad.conformance._suite import (
+    load_known,
+    load_known_tests,
+    mark_report,
+    report_teststatus,
+    resolve_backend,
+)
 
 _HERE = Path(__file__).parent
 
@@ -47,6 +54,57 @@ def pytest_configure(config):
         resolve_backend(name)
     except (ValueError, TypeError, ImportError) as exc:
         raise pytest.UsageError(f"--backend {name!r}: {exc}") from None
+
+
+_DROPPED = pytest.StashKey[list]()
+
+
+def record_dropped(request, dropped: list[str]) -> None:
+    """Record the comparisons a test could not make (``dropped``: one reason each): they are
+    counted and listed in the terminal summary (``pytest_terminal_summary``), never silent."""
+    if dropped:
+        request.node.stash[_DROPPED] = list(dropped)
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item, call):
+    report = yield
+    mark_report(item, report)
+    dropped = item.stash.get(_DROPPED, None)
+    if dropped and report.when == "call":
+        report.xpgrad_dropped = dropped  # an attribute: pytest-xdist carries it to the controller
+    return report
+
+
+def pytest_terminal_summary(terminalreporter, exitstatus, config):
+    """The comparisons that were dropped (one side refuses an in-place change, ...), counted and
+    listed per test, with their reasons."""
+    tests = [
+        r
+        for reports in terminalreporter.stats.values()
+        for r in reports
+        if getattr(r, "when", None) == "call" and getattr(r, "xpgrad_dropped", None)
+    ]
+    if not tests:
+        return
+    total = sum(len(r.xpgrad_dropped) for r in tests)
+    terminalreporter.section(f"{total} comparisons dropped in {len(tests)} tests", sep="-")
+    for r in tests:
+        # The same reason for several gradient subsets and targets: counted once per reason.
+        reasons: dict[str, int] = {}
+        for why in r.xpgrad_dropped:
+            key = re.sub(r" of (in|out)\d+:", " of an input:" if " of in" in why else " of an output:", why)
+            key = re.sub(r"^grad \([^)]*\): ", "", key)
+            reasons[key] = reasons.get(key, 0) + 1
+        terminalreporter.line(
+            f"{r.nodeid}: {len(r.xpgrad_dropped)} dropped: "
+            + "; ".join(f"{n} x {k}" for k, n in reasons.items())
+        )
+
+
+def pytest_report_teststatus(report, config):
+    """A check against finite differences (torch has no derivative) is its own outcome."""
+    return report_teststatus(report)
 
 
 def pytest_report_header(config):

@@ -284,15 +284,20 @@ def _floor_divide_fn(xp, a, b):
 
 def test_deviation_det_gradient_at_a_singular_matrix(xp):
     # docs/deviations.md: torch's first-order gradient is 0 at a singular matrix; the adjugate
-    # (what finite differences give) is the derivative everywhere.
-    a = np.array([[1.0, 2.0, 3.0], [2.0, 4.0, 6.0], [1.0, 0.0, 1.0]])
+    # (what finite differences give) is the derivative everywhere. The matrix has a zero row, so
+    # its determinant is exactly 0 whatever the LAPACK kernel, the pivot order and the threads
+    # (the premise, checked first: a nearly singular matrix made this difference machine-dependent).
+    a = np.array([[1.0, 2.0, 3.0], [0.0, 0.0, 0.0], [1.0, 0.0, 1.0]])
     ours = _first_grad(xp, _det_fn, 0)(a)
     fd = _central_difference(_value(xp, _det_fn), [a], 0)
     np.testing.assert_allclose(
         ours, fd, rtol=1e-6, atol=1e-8, err_msg=f"det: xpgrad vs finite differences ({DEVIATIONS})"
     )
+    assert np.abs(fd).max() > 1, "the adjugate of this matrix is not zero"
     t = torch.tensor(a, requires_grad=True)
-    (theirs,) = torch.autograd.grad(torch.linalg.det(t), [t])
+    det = torch.linalg.det(t)
+    assert det.item() == 0.0, f"torch's determinant of a matrix with a zero row is {det.item()!r}, not 0"
+    (theirs,) = torch.autograd.grad(det, [t])
     assert not np.allclose(theirs.numpy(), fd, atol=1e-6), (
         f"torch now follows finite differences: update {DEVIATIONS}"
     )

@@ -2,17 +2,17 @@
 (``jvp``: the tangents of the outputs) and forward-over-reverse (``fwd_rev``: the tangents of a
 VJP computed inside the dual level). See ``xpgrad.testing._forward_runner``.
 
-Ids read ``<op>-<dtype>-<sample>-<check>``. An op without a forward rule yet is an xfail naming
-it ("no forward rule yet"), never a pass; ``test_forward_rule_coverage`` lists them all. When
-every rule is in, ``STRICT_RULES`` becomes True and both turn into failures.
+Ids read ``<op>-<dtype>-<sample>-<check>``. Known differences are entries for the check itself
+(``jvp`` or ``fwd_rev``, never inherited from ``first``/``second``): strict xfails with their own
+reasons. Where torch has no derivative (``fd_reference``) the reference is finite differences
+("checked against finite differences"). An op without a forward rule fails;
+``test_forward_rule_coverage`` lists them all.
 """
 
 from __future__ import annotations
 
-import pytest
-
-from xpgrad.conformance._suite import forward_pytest_params
-from xpgrad.testing import _forward_runner, iter_cases, op_db
+from xpgrad.conformance._suite import forward_pytest_params, record_reference
+from xpgrad.testing import iter_cases, op_db
 from xpgrad.testing._forward_runner import assert_forward_check, run_forward_check
 
 from .conftest import backend_name, known_differences
@@ -25,13 +25,14 @@ def pytest_generate_tests(metafunc):
     metafunc.parametrize(("case", "check"), params)
 
 
-def test_forward_mode(case, check, xp):
-    assert_forward_check(case.op, case.sample, case.dtype, xp, check, sample_name=case.sample_name)
+def test_forward_mode(case, check, xp, request):
+    r = assert_forward_check(case.op, case.sample, case.dtype, xp, check, sample_name=case.sample_name)
+    record_reference(request, r)
 
 
 def test_forward_rule_coverage(xp):
-    """Which differentiable functions have no forward rule yet (the first float64 sample of each,
-    or its first dtype): a visible xfail listing them while STRICT_RULES is False."""
+    """Every differentiable function has a forward rule (checked on the first float64 sample of
+    each, or its first dtype)."""
     missing = []
     for op in op_db():
         if not op.differentiable:
@@ -44,8 +45,4 @@ def test_forward_rule_coverage(xp):
         r = run_forward_check(op, c.sample, c.dtype, xp, "jvp", sample_name=c.sample_name, apply_xfail=False)
         if r.status == "norule":
             missing.append(op.name)
-    if missing and not _forward_runner.STRICT_RULES:
-        pytest.xfail(
-            f"{len(missing)} differentiable functions have no forward rule yet: {', '.join(missing)}"
-        )
     assert not missing, f"functions without a forward rule: {', '.join(missing)}"

@@ -129,3 +129,84 @@ def test_planted_bug_fails_the_command_line(xp, monkeypatch, capsys, pytestconfi
 @pytest.mark.parametrize("name", list(PLANTED))
 def test_restored_functions_pass(name, xp):
     assert all(r.status in ("pass", "xfail") for _, r in _run(xp, name)), name
+
+
+# -- the finite-difference reference (where torch has no derivative) ---------------------------------
+
+
+def _planted_sin(first=0.0, second=0.0):
+    """An OpInfo whose reference is finite differences (``fd_reference``): a custom Function
+    computing sin whose derivative (VJP and JVP) is off by the relative error ``first``, and whose
+    VJP's own derivative (second order, forward-over-reverse) is off by ``second`` times the
+    cotangent (a term ``second * g * (x - x.detach())``, zero in value)."""
+    import xpgrad
+    from xpgrad.testing import OpInfo, Sample
+
+    class Sin(xpgrad.Function):
+        @staticmethod
+        def forward(ctx, x):
+            ctx.save_for_backward(x)
+            return x.__array_namespace__().sin(x)
+
+        @staticmethod
+        def backward(ctx, g):
+            (x,) = ctx.saved_tensors
+            return g * x.__array_namespace__().cos(x) * (1 + first) + second * g * (x - x.detach())
+
+        @staticmethod
+        def jvp(ctx, t):
+            (x,) = ctx.saved_tensors
+            return t * x.__array_namespace__().cos(x) * (1 + first)
+
+    def samples(rng, dtype):
+        yield Sample((rng.uniform(-2, 2, size=(5,)),), name="1d")
+        yield Sample((rng.uniform(-2, 2, size=(2, 3)),), name="2d")
+
+    return OpInfo(
+        "planted_sin",
+        samples,
+        fn=lambda xp, x: Sin.apply(x),
+        fd_reference=dict.fromkeys(("first", "second", "jvp", "fwd_rev"), "planted: no torch reference"),
+    )
+
+
+def _run_fd(xp, op, dtype="float64"):
+    from xpgrad.testing._forward_runner import run_forward_check
+
+    out = {}
+    for case in iter_cases([op], dtypes=(dtype,)):
+        for check in ("first", "second", "jvp", "fwd_rev"):
+            run = run_check if check in ("first", "second") else run_forward_check
+            r = run(op, case.sample, dtype, xp, check, sample_name=case.sample_name)
+            out.setdefault(check, []).append(r)
+    return out
+
+
+@pytest.mark.parametrize("dtype", ["float64", "float32"])
+def test_finite_difference_reference_passes_a_right_derivative(xp, dtype):
+    results = [r for rs in _run_fd(xp, _planted_sin(), dtype).values() for r in rs]
+    assert {r.status for r in results} == {"fd"}, [(r.sample, r.check, r.status, r.message) for r in results]
+    assert all(r.reference == "finite differences" and r.reference_reason for r in results)
+    assert Report(results, xp, elapsed=0.0).counts["fd"] == len(results)
+
+
+@pytest.mark.parametrize(
+    ("planted", "caught_by"),
+    [({"first": 1e-6}, ("first", "jvp")), ({"second": 1e-6}, ("second", "fwd_rev"))],
+    ids=["first_order", "second_order"],
+)
+def test_finite_difference_reference_catches_a_1e_6_error(xp, planted, caught_by):
+    # float64: the finite differences (Richardson-extrapolated, in float64) are accurate to about
+    # 1e-10 relative, so a 1e-6 error fails its checks. The second-order checks differentiate
+    # xpgrad's own first-order gradient: they see an error of the second order only (a first-order
+    # one is the first-order checks' to see).
+    results = _run_fd(xp, _planted_sin(**planted))
+    for check, rs in results.items():
+        want = "fail" if check in caught_by else "fd"
+        assert [r.status for r in rs] == [want] * len(rs), (check, [(r.status, r.message) for r in rs])
+    failed = [r for c in caught_by for r in results[c]]
+    assert all(
+        r.message.startswith("against finite differences (planted: no torch reference)") for r in failed
+    )
+    report = Report([r for rs in results.values() for r in rs], xp, elapsed=0.0)
+    assert not report.ok and report.counts["fail"] == len(failed)

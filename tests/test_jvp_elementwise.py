@@ -49,7 +49,7 @@ def _cases():
         reason = find_xfail(case.op, case.sample, "gradcheck", case.dtype, "numpy")
         marks = []
         if reason is not None:
-            marks.append(pytest.mark.xfail(reason=reason, strict=not reason.startswith("not strict: ")))
+            marks.append(pytest.mark.xfail(reason=reason, strict=True))
         params.append(pytest.param(case, id=case.id, marks=marks))
     return params
 

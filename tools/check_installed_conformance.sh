@@ -34,6 +34,14 @@ esac
 for f in report.html report.md report.json; do
   test -s "out/$f" || { echo "xpgrad-conformance wrote no out/$f" >&2; exit 1; }
 done
+# Each outcome counted apart: checks against finite differences (torch has no derivative), none
+# failed, none skipped (SciPy, from the conformance extra, is there).
+"$WORK/venv/bin/python" - <<'PY'
+import json
+counts = json.load(open("out/report.json"))["counts"]
+assert counts["fd"] > 0 and counts["fail"] == counts["xpass"] == counts["skip"] == 0, counts
+print("outcomes:", counts)
+PY
 "$WORK/venv/bin/python" -m xpgrad.conformance --backend array_api_strict --only sin --quiet --no-progress
 # Exit status 2 for a usage error.
 set +e

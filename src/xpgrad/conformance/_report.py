@@ -1,9 +1,13 @@
 """The conformance matrix of a run (function x dtype x check) as text, Markdown, JSON and HTML.
 
-One cell holds every sample of a function at one dtype and check: ``pass`` when all pass,
-``xfail`` when some are known differences (the reason is a numbered footnote), ``fail`` with the
-largest error when any fails, ``xpass`` when a known difference no longer shows (strict: the run
-fails, so the entry gets removed). A failing sample is listed with its seed.
+One cell holds every sample of a function at one dtype and check: ``pass`` when all match torch,
+``fd`` when some were checked against finite differences because torch has no derivative there
+(the reason is listed), ``xfail`` when some are known differences (the reason is a numbered
+footnote), ``fail`` with the largest error when any fails, ``xpass`` when a known difference no
+longer shows (every known difference is strict: the run fails, so the entry gets removed),
+``skip`` when a check cannot run here (a dtype the backend lacks, a library that is not
+installed: the reason and the install command are listed). A failing sample is listed with its
+seed. The summary line counts each outcome apart.
 """
 
 from __future__ import annotations
@@ -21,26 +25,35 @@ _DTYPE_ORDER = ("float32", "float64", "complex64", "complex128", "int64", "bool"
 # Forward mode (issue 14): "jvp" the tangents of the outputs, "fwd_rev" forward-over-reverse.
 _CHECK_LABEL = {"forward": "fwd", "first": "1st", "second": "2nd", "jvp": "jvp", "fwd_rev": "f/r"}
 _MAX_LINES = 40  # failures listed on stdout
-# "norule": xpgrad has no forward-mode rule for the function yet (a forward-mode check only): never
-# shown as a pass; a failure of the run once ``_forward_runner.STRICT_RULES`` is True.
-_STATUS_RANK = {"skip": 0, "pass": 1, "xfail": 2, "norule": 3, "xpass": 4, "fail": 5}
+# The outcome a cell shows: the most telling of its samples'. "fd": checked against finite
+# differences (torch has no derivative); "norule": xpgrad has no forward-mode rule (a failure).
+_STATUS_RANK = {"skip": 0, "pass": 1, "fd": 2, "xfail": 3, "norule": 4, "xpass": 5, "fail": 6}
+_STATUSES = ("pass", "fd", "xfail", "fail", "xpass", "norule", "skip")
+FD_OUTCOME = "checked against finite differences (torch has no derivative)"
 
 
 def is_failure(r) -> bool:
-    """A result that fails the run: a failure, or a strict known difference that now passes."""
-    if r.status == "fail":
-        return True
-    if r.status == "norule":
-        # here: read at call time, so that a test may switch it
-        from xpgrad.testing._forward_runner import STRICT_RULES
-
-        return STRICT_RULES
-    return r.status == "xpass" and not (r.xfail_reason or "").startswith("not strict: ")
+    """A result that fails the run: a failure, a check without a forward-mode rule, or a known
+    difference that no longer shows (every known difference is strict)."""
+    return r.status in ("fail", "norule", "xpass")
 
 
 def _status(r) -> str:
-    # A non-strict known difference that passes is a pass.
-    return "pass" if r.status == "xpass" and not is_failure(r) else r.status
+    return r.status
+
+
+def _by_reason(results, status, attr) -> dict[str, list]:
+    """{reason: results} for the results of ``status``, reasons in order of appearance."""
+    out: dict[str, list] = {}
+    for r in results:
+        if r.status == status:
+            out.setdefault(getattr(r, attr) or "", []).append(r)
+    return out
+
+
+def _functions(results) -> str:
+    names = list(dict.fromkeys(r.op for r in results))
+    return ", ".join(names[:8]) + (f" and {len(names) - 8} more" if len(names) > 8 else "")
 
 
 @dataclass
@@ -130,10 +143,13 @@ class Report:
             for cell in cells.values():
                 for reason in cell.reasons:
                     self.notes.setdefault(reason, len(self.notes) + 1)
-        self.counts = {s: 0 for s in ("pass", "xfail", "fail", "xpass", "norule", "skip")}
+        self.counts = {s: 0 for s in _STATUSES}
         for r in self.results:
-            self.counts["fail" if r.status == "fail" else _status(r)] += 1
+            self.counts[r.status] += 1
         self.failures = [r for r in self.results if is_failure(r)]
+        # Checks against finite differences, and checks that could not run, by reason.
+        self.fd_reasons = _by_reason(self.results, "fd", "reference_reason")
+        self.skip_reasons = _by_reason(self.results, "skip", "message")
         self.tolerance_overrides = {
             op.name: {d: [op.rtol.get(d, DEFAULT_TOLERANCES[d][0]), op.atol.get(d, DEFAULT_TOLERANCES[d][1])]
                       for d in sorted(set(op.rtol) | set(op.atol))}
@@ -146,14 +162,27 @@ class Report:
 
     def summary(self) -> str:
         c = self.counts
-        parts = [f"{c['pass']} passed", f"{c['xfail']} xfailed", f"{c['fail']} failed"]
+        parts = [
+            f"{c['pass']} passed",
+            f"{c['fd']} {FD_OUTCOME}",
+            f"{c['xfail']} known differences (xfail)",
+            f"{c['fail']} failed",
+        ]
         if c["xpass"]:
             parts.append(f"{c['xpass']} xpassed (strict: remove their known-difference entries)")
         if c["norule"]:
             parts.append(f"{c['norule']} without a forward-mode rule")
-        if c["skip"]:
-            parts.append(f"{c['skip']} skipped")
+        parts.append(f"{c['skip']} skipped" + (" (reasons below)" if c["skip"] else ""))
         return ", ".join(parts) + f" in {self.elapsed:.1f} s"
+
+    def outcome_sections(self) -> list[tuple[str, list[tuple[str, list]]]]:
+        """(title, [(reason, results)]) for the outcomes listed by reason: checks against finite
+        differences and skipped checks."""
+        return [
+            (f"Checked against finite differences: torch has no derivative ({self.counts['fd']})",
+             list(self.fd_reasons.items())),
+            (f"Skipped: could not run here ({self.counts['skip']})", list(self.skip_reasons.items())),
+        ]  # fmt: skip
 
     def title(self) -> str:
         v = self.versions
@@ -171,6 +200,8 @@ class Report:
         s = cell.status
         if s == "pass":
             return "ok"
+        if s == "fd":
+            return "fd"
         if s == "xfail":
             nums = [self.notes[x] for x in cell.reasons]
             return f"x{nums[0]}" + ("+" if len(nums) > 1 else "")
@@ -205,14 +236,19 @@ class Report:
                     row += (self._cell_text(cells.get((d, c))) or ".").ljust(w)
                 row += " "
             lines.append(row.rstrip())
-        lines += ["", "ok: every sample matches torch; xN: known difference, see note N; F<err>: fails (largest "
-                  "absolute error, or F:err for an exception); norule: no forward-mode rule yet; '.': not "
-                  "applicable. jvp: forward-mode tangents; f/r: forward-over-reverse"]  # fmt: skip
+        lines += ["", "ok: every sample matches torch; fd: torch has no derivative, checked against finite "
+                  "differences; xN: known difference, see note N; F<err>: fails (largest absolute error, or "
+                  "F:err for an exception); norule: no forward-mode rule; skip: could not run here (reason "
+                  "below); '.': not applicable. jvp: forward-mode tangents; f/r: forward-over-reverse"]  # fmt: skip
         if self.notes:
             lines.append("")
             lines.append("Known differences:")
             for reason, n in self.notes.items():
                 lines.append(f"  [{n}] {reason}")
+        for title, groups in self.outcome_sections():
+            if groups:
+                lines += ["", title + ":"]
+                lines += [f"  {len(rs)} checks of {_functions(rs)}: {reason}" for reason, rs in groups]
         if self.failures:
             lines.append("")
             lines.append("Failures:")
@@ -251,10 +287,11 @@ class Report:
                 f"`{n}` " + ", ".join(f"{d} {r:g}/{a:g}" for d, (r, a) in t.items())
                 for n, t in self.tolerance_overrides.items()
             )]  # fmt: skip
-        out += ["", "Cells: ✅ every sample matches torch; ⚠️ *n* known difference (note *n*); ❌ fails "
-                "(largest absolute error); 🚧 no forward-mode rule yet; blank: not applicable. Checks: fwd "
-                "values, 1st VJPs, 2nd double backward, jvp forward-mode tangents, f/r "
-                "forward-over-reverse.", ""]  # fmt: skip
+        out += ["", "Cells: ✅ every sample matches torch; 🧮 torch has no derivative: checked against finite "
+                "differences; ⚠️ *n* known difference (note *n*); ❌ fails (largest absolute error); 🚧 no "
+                "forward-mode rule; ⏭️ skipped (reason below); blank: not applicable. Checks: fwd values, "
+                "1st VJPs, 2nd double backward, jvp forward-mode tangents, f/r forward-over-reverse.",
+                ""]  # fmt: skip
         cols = [f"{d} {_CHECK_LABEL[c]}" for d in self.dtypes for c in self.columns[d]]
         out += ["| function | " + " | ".join(cols) + " |", "|---" * (len(cols) + 1) + "|"]
         for name, cells in self.rows.items():
@@ -266,6 +303,12 @@ class Report:
         if self.notes:
             out += ["", "## Known differences", ""]
             out += [f"{n}. {reason}" for reason, n in self.notes.items()]
+        for title, groups in self.outcome_sections():
+            if groups:
+                out += ["", f"## {title}", "", "| checks | functions | reason |", "|---|---|---|"]
+                out += [
+                    f"| {len(rs)} | {_functions(rs)} | {reason.replace('|', '/')} |" for reason, rs in groups
+                ]
         if self.failures:
             out += ["", "## Failures", "", "| function | sample | dtype | check | max abs | max rel | seed | message |",
                     "|---|---|---|---|---|---|---|---|"]  # fmt: skip
@@ -283,6 +326,8 @@ class Report:
         s = cell.status
         if s == "pass":
             return "✅"
+        if s == "fd":
+            return "🧮"
         if s == "xfail":
             return "⚠️ " + ",".join(str(self.notes[x]) for x in cell.reasons)
         if s == "fail":
@@ -292,7 +337,7 @@ class Report:
             return "❌ XPASS"
         if s == "norule":
             return "🚧 no rule"
-        return "skip"
+        return "⏭️"
 
     # -- JSON --------------------------------------------------------------------------------------
 
@@ -309,6 +354,23 @@ class Report:
             "tolerances": {d: {"rtol": r, "atol": a} for d, (r, a) in DEFAULT_TOLERANCES.items()},
             "tolerance_overrides": self.tolerance_overrides,
             "known_differences": {str(n): reason for reason, n in self.notes.items()},
+            "outcomes": {
+                "pass": "matches torch",
+                "fd": FD_OUTCOME,
+                "xfail": "a known difference (strict: its entry is removed when it no longer shows)",
+                "fail": "differs from the reference",
+                "xpass": "a known difference that no longer shows (fails the run)",
+                "norule": "no forward-mode rule (fails the run)",
+                "skip": "could not run here (a dtype the backend lacks, a library that is not installed)",
+            },
+            "finite_differences": [
+                {"reason": reason, "checks": len(rs), "functions": list(dict.fromkeys(r.op for r in rs))}
+                for reason, rs in self.fd_reasons.items()
+            ],
+            "skipped": [
+                {"reason": reason, "checks": len(rs), "functions": list(dict.fromkeys(r.op for r in rs))}
+                for reason, rs in self.skip_reasons.items()
+            ],
             "matrix": {
                 name: {
                     f"{d}/{c}": {
@@ -348,10 +410,12 @@ class Report:
             "tangents with a seeded random tangent; <b>f/r</b>: forward-over-reverse (the tangent of a "
             "VJP computed in a dual level).</p><p>"
             "<span class='c pass'>ok</span> every sample matches torch "
+            "<span class='c fd'>fd</span> torch has no derivative: checked against finite differences "
             "<span class='c xfail'>xN</span> known difference (note N; hover for details) "
             "<span class='c fail'>F</span> fails (largest absolute error) "
             "<span class='c xpass'>XPASS</span> a known difference no longer shows "
-            "<span class='c norule'>norule</span> no forward-mode rule yet "
+            "<span class='c norule'>norule</span> no forward-mode rule "
+            "<span class='c skip'>skip</span> could not run here (reason below) "
             "<span class='c na'></span> not applicable</p>"
         )
         if self.tolerance_overrides:
@@ -364,9 +428,11 @@ class Report:
             )
         parts.append(
             f"<p class='counts'><span class='c pass'>{c['pass']} pass</span> "
+            f"<span class='c fd'>{c['fd']} checked against finite differences</span> "
             f"<span class='c xfail'>{c['xfail']} xfail</span> <span class='c fail'>{c['fail']} fail</span> "
             f"<span class='c xpass'>{c['xpass']} xpass</span> "
-            f"<span class='c norule'>{c['norule']} no forward rule</span></p></div></div>"
+            f"<span class='c norule'>{c['norule']} no forward rule</span> "
+            f"<span class='c skip'>{c['skip']} skipped</span></p></div></div>"
         )
         failing = list(dict.fromkeys(r.op for r in self.failures))
         if failing:
@@ -424,6 +490,15 @@ class Report:
                     "</small></li>"
                 )
             parts.append("</ol>")
+        for title, groups in self.outcome_sections():
+            if groups:
+                parts.append(f"<h2>{e(title)}</h2><table class='fails'><tr><th>checks</th><th>functions</th>"
+                             "<th>reason</th></tr>")  # fmt: skip
+                parts += [
+                    f"<tr><td>{len(rs)}</td><td><code>{e(_functions(rs))}</code></td><td>{e(reason)}</td></tr>"
+                    for reason, rs in groups
+                ]
+                parts.append("</table>")
         args = " ".join(f"--{k}={v}" for k, v in self.args.items() if v)
         parts.append(f"<p class='foot'>xpgrad-conformance {e(args)}</p></body></html>")
         return "".join(parts)
@@ -435,13 +510,14 @@ class Report:
         s = cell.status
         n = len(cell.results)
         tip = [f"{name} {dtype} {check}: {n} sample{'s' * (n != 1)}"]
-        counts = ", ".join(
-            f"{cell.count(k)} {k}" for k in ("pass", "xfail", "fail", "xpass", "norule") if cell.count(k)
-        )
+        counts = ", ".join(f"{cell.count(k)} {k}" for k in _STATUSES if cell.count(k))
         tip.append(counts)
         for reason in cell.reasons:
             samples = [r.sample for r in cell.results if _status(r) == "xfail" and r.xfail_reason == reason]
             tip.append(f"[{self.notes[reason]}] {', '.join(samples)}: {reason}")
+        for r in cell.results:
+            if r.status in ("fd", "skip"):
+                tip.append(f"{r.sample}: {r.reference_reason if r.status == 'fd' else r.message}")
         for r in cell.failures[:5]:
             kind = "XPASS" if r.status == "xpass" else "FAIL"
             tip.append(f"{kind} {r.sample} (seed {r.seed}): max abs {_fmt(r.max_abs_error)}")
@@ -481,6 +557,7 @@ white-space:nowrap;padding-right:14px}
 .pass{background:#d8f3dc;color:#1b5e20}.xfail{background:#ffe8a3;color:#7a4f01;font-weight:600}
 .fail{background:#f8b4b4;color:#7f1d1d;font-weight:700}.xpass{background:#f4a261;color:#5c2a00;font-weight:700}
 .na{background:#f9fafb}.skip{background:#e4e7ec}.norule{background:#dbe4ff;color:#243b7a}
+.fd{background:#d0ebff;color:#0b3d66}
 .fails td{border:1px solid #eaecf0;padding:3px 8px;vertical-align:top;font-size:13px}
 .fails th{background:#f2f4f7;border:1px solid #d0d5dd;padding:3px 8px}
 .fails pre{margin:0;white-space:pre-wrap;max-width:720px;font-size:12px}

@@ -6,8 +6,10 @@ from __future__ import annotations
 import importlib
 from fnmatch import fnmatchcase
 
-from xpgrad.testing import CHECKS, Case, find_known, find_xfail, iter_cases, op_db
+from xpgrad.testing import CHECKS, Case, iter_cases, op_db
 from xpgrad.testing._forward_runner import FORWARD_CHECKS
+from xpgrad.testing._runner import FINITE_DIFFERENCES
+from xpgrad.testing._runner import expected_failure as _expected_failure
 
 from .known import load_known, load_known_tests
 
@@ -21,6 +23,10 @@ __all__ = [
     "items",
     "load_known",
     "load_known_tests",
+    "mark_report",
+    "pytest_params",
+    "record_reference",
+    "report_teststatus",
     "resolve_backend",
 ]
 
@@ -53,11 +59,9 @@ def forward_checks_for(op) -> tuple[str, ...]:
 
 
 def expected_failure(case: Case, check: str, backend: str, known=()) -> str | None:
-    """The reason ``check`` of ``case`` is expected to fail on ``backend`` (OpInfo, then known)."""
-    reason = find_xfail(case.op, case.sample, check, case.dtype, backend)
-    if reason is None:
-        reason = find_known(known, case.op.name, case.sample_name, case.dtype, check)
-    return reason
+    """The reason ``check`` of ``case`` is expected to fail on ``backend`` (the backend's known
+    differences, then the OpInfo's and sample's xfail, each for this check kind only)."""
+    return _expected_failure(case.op, case.sample, case.sample_name, check, case.dtype, backend, known)
 
 
 def items(only=None, dtypes=None, checks=None) -> list[tuple[Case, str]]:
@@ -87,45 +91,65 @@ def forward_items(only=None, dtypes=None, checks=None) -> list[tuple[Case, str]]
     return out
 
 
-def forward_pytest_params(backend_name: str, known=()) -> list:
-    """One ``pytest.param(case, check)`` per forward-mode item, ids ``<op>-<dtype>-<sample>-<check>``.
-    Known differences: the check's own entries (strict), else those of the matching reverse-mode
-    check (``first`` for ``jvp``, ``second`` for ``fwd_rev``) as non-strict xfails."""
+def _params(todo, backend_name: str, known) -> list:
     import pytest
-
-    from xpgrad.testing._forward_runner import _INHERITS  # here: pytest is imported lazily too
 
     backend = resolve_backend(backend_name)._backend.name
     params = []
-    for case, check in forward_items():
+    for case, check in todo:
         reason = expected_failure(case, check, backend, known)
-        strict = True
-        if reason is None:
-            reason = expected_failure(case, _INHERITS[check], backend, known)
-            strict = False
-        marks = []
-        if reason is not None:
-            marks = [
-                pytest.mark.xfail(reason=reason, strict=strict and not reason.startswith("not strict: "))
-            ]
+        marks = [pytest.mark.xfail(reason=reason, strict=True)] if reason is not None else []
         params.append(pytest.param(case, check, id=f"{case.id}-{check}", marks=marks))
     return params
+
+
+def forward_pytest_params(backend_name: str, known=()) -> list:
+    """One ``pytest.param(case, check)`` per forward-mode item, ids ``<op>-<dtype>-<sample>-<check>``;
+    an expected failure (an entry for this very check: ``jvp`` or ``fwd_rev``) is a strict xfail
+    with its reason."""
+    return _params(forward_items(), backend_name, known)
 
 
 def pytest_params(backend_name: str, known=()) -> list:
     """One ``pytest.param(case, check)`` per conformance item, ids ``<op>-<dtype>-<sample>-<check>``;
-    an expected failure is a strict xfail with its reason (``"not strict: ..."`` ones are not
-    strict). Shared by the installed plugin's suite and the clone's ``conformance/``."""
-    import pytest
+    an expected failure is a strict xfail with its reason. Shared by the installed plugin's suite
+    and the clone's ``conformance/``."""
+    return _params(items(), backend_name, known)
 
-    backend = resolve_backend(backend_name)._backend.name
-    params = []
-    for case, check in items():
-        reason = expected_failure(case, check, backend, known)
-        marks = (
-            [pytest.mark.xfail(reason=reason, strict=not reason.startswith("not strict: "))]
-            if reason is not None
-            else []
-        )
-        params.append(pytest.param(case, check, id=f"{case.id}-{check}", marks=marks))
-    return params
+
+# The pytest outcome of a check compared with finite differences: a passing test, counted apart
+# ("N checked against finite differences" in the summary line, "FD-CHECKED" with -v).
+FD_CATEGORY = "checked against finite differences"
+_KEY: list = []  # the pytest StashKey (pytest is imported on use)
+
+
+def _reference_key():
+    if not _KEY:
+        import pytest
+
+        _KEY.append(pytest.StashKey[str]())
+    return _KEY[0]
+
+
+def record_reference(request, result) -> None:
+    """Record on the test item what the check of ``result`` was compared with (``request`` is
+    pytest's fixture): :func:`report_teststatus` shows a pass against finite differences as its
+    own outcome."""
+    request.node.stash[_reference_key()] = result.reference
+
+
+def mark_report(item, report) -> None:
+    """In ``pytest_runtest_makereport``: copy the recorded reference to the report (an attribute,
+    so that pytest-xdist carries it to the controller)."""
+    reference = item.stash.get(_reference_key(), None)
+    if reference is not None and report.when == "call":
+        report.xpgrad_reference = reference
+
+
+def report_teststatus(report):
+    """``pytest_report_teststatus`` of the conformance suites: a passing check whose reference is
+    finite differences (torch has none) is its own outcome."""
+    if report.when == "call" and report.passed and not hasattr(report, "wasxfail"):
+        if getattr(report, "xpgrad_reference", None) == FINITE_DIFFERENCES:
+            return FD_CATEGORY, "d", "FD-CHECKED"
+    return None

@@ -16,15 +16,18 @@ Where torch has no forward-mode formula for a ``jvp`` check (it raises, or gives
 xpgrad gives a nonzero one), the reference is torch's double-backward equivalent,
 ``J v = d/du <J^T u, v>``.
 
-An op without a forward rule in xpgrad makes xpgrad raise "forward-mode derivative of X is not
-implemented": the check's status is then ``"norule"`` (not a pass, and not a failure until every
-rule is in: ``STRICT_RULES``).
+Where torch has no derivative at all (``fd_reference`` of the OpInfo or sample lists ``jvp`` or
+``fwd_rev``), the reference is finite differences of xpgrad's own function
+(:mod:`._fd_reference`), and the check's status is ``"fd"`` when it matches.
+
+Known differences are per check: a ``first`` entry does not cover ``jvp`` (each is strict, with
+its own reason). An op without a forward rule in xpgrad makes xpgrad raise "forward-mode
+derivative of X is not implemented": the check's status is then ``"norule"``, a failure.
 """
 
 from __future__ import annotations
 
 import contextlib
-import traceback
 import warnings
 
 import numpy as np
@@ -33,36 +36,27 @@ from .. import forward_ad as fwAD
 from .._autograd import grad as _xgrad
 from .._grad_mode import enable_grad
 from .._tensor import Tensor
-from ._known import KnownDifference, find_known
+from ._known import KnownDifference
 from ._opinfo import OpInfo, Sample
 from ._runner import (
-    _PRECISION,
+    FINITE_DIFFERENCES,
     CheckResult,
+    NothingToCompare,
     _Acc,
     _as_list,
     _assert_close,
     _convert,
     _Mismatch,
     _random,
-    find_xfail,
-    seed_for,
+    finish_result,
+    start_result,
     to_numpy,
     tolerances,
-    torch_default_dtype_like,
 )
 
-__all__ = ["FORWARD_CHECKS", "STRICT_RULES", "assert_forward_check", "run_forward_check"]
+__all__ = ["FORWARD_CHECKS", "assert_forward_check", "run_forward_check"]
 
 FORWARD_CHECKS = ("jvp", "fwd_rev")
-
-# Every differentiable op of the table has a forward rule: one without fails the run. (False
-# reports such an op as "norule", visible in the report and as an xfail in pytest: for a fork
-# that adds ops before their rules.)
-STRICT_RULES = True
-
-# The reverse-mode check whose known differences a forward check inherits (as non-strict: a
-# gradient convention at a kink may or may not show in a directional derivative).
-_INHERITS = {"jvp": "first", "fwd_rev": "second"}
 
 _NO_RULE = "forward-mode derivative of "
 
@@ -79,67 +73,33 @@ def run_forward_check(
     apply_xfail: bool = True,
     known: tuple[KnownDifference, ...] | list = (),
 ) -> CheckResult:
-    """Run forward-mode ``check`` ("jvp" or "fwd_rev") of ``op`` on ``sample`` at ``dtype``."""
+    """Run forward-mode ``check`` ("jvp" or "fwd_rev") of ``op`` on ``sample`` at ``dtype``; known
+    differences and references as :func:`xpgrad.testing.run_check`."""
     if check not in FORWARD_CHECKS:
         raise ValueError(f"run_forward_check(): unknown check {check!r}; expected one of {FORWARD_CHECKS}")
-    name = sample_name or sample.name or "sample"
-    backend = ns._backend.name
-    if seed is None:
-        seed = seed_for(op.name, name, dtype, check)
-    result = CheckResult(op.name, name, dtype, check, backend, "pass", seed=seed)
-    reason = None
-    if apply_xfail:
-        reason = find_xfail(op, sample, check, dtype, backend) or find_known(
-            known, op.name, name, dtype, check
-        )
-        if reason is None:
-            inherited = find_xfail(op, sample, _INHERITS[check], dtype, backend) or find_known(
-                known, op.name, name, dtype, _INHERITS[check]
-            )
-            if inherited is not None:
-                reason = inherited if inherited.startswith("not strict: ") else "not strict: " + inherited
-    result.xfail_reason = reason
-    if not hasattr(ns, dtype) and dtype in _PRECISION:
-        result.status = "skip"
-        result.message = f"backend {backend!r} has no {dtype}"
-        return result
+    result = start_result(op, sample, dtype, ns, check, sample_name, seed, apply_xfail, known)
     rtol, atol = tolerances(op, dtype)
-    try:
-        with torch_default_dtype_like(ns):
-            result.max_abs_error, result.max_rel_error = _run(op, sample, dtype, ns, check, seed, rtol, atol)
-    except _Mismatch as exc:
-        result.status = "fail"
-        result.max_abs_error, result.max_rel_error = exc.max_abs, exc.max_rel
-        result.message = str(exc)
-    except NotImplementedError as exc:
-        if _NO_RULE in str(exc):
-            result.status = "norule"
-            result.message = str(exc)
-        else:
-            result.status = "fail"
-            result.message = f"{type(exc).__name__}: {exc}"
-    except Exception as exc:  # noqa: BLE001 - any error of either side is a failed check
-        result.status = "fail"
-        tb = traceback.format_exception(type(exc), exc, exc.__traceback__)
-        result.message = f"{type(exc).__name__}: {exc}\n" + "".join(tb[-6:])
-    if reason is not None:
-        result.status = {"fail": "xfail", "pass": "xpass"}.get(result.status, result.status)
-    return result
+    fd = result.reference == FINITE_DIFFERENCES
+
+    def no_rule(exc):
+        if isinstance(exc, NotImplementedError) and _NO_RULE in str(exc):
+            return "norule", str(exc)
+        return None
+
+    return finish_result(
+        result, ns, dtype, lambda: _run(op, sample, dtype, ns, check, result.seed, rtol, atol, fd), no_rule
+    )
 
 
 def assert_forward_check(op, sample, dtype, ns, check, **kwargs) -> CheckResult:
-    """:func:`run_forward_check` for pytest: raise on failure, xfail (or fail, with
-    ``STRICT_RULES``) where xpgrad has no forward rule, skip where nothing can be compared."""
+    """:func:`run_forward_check` for pytest: raise on failure (also where xpgrad has no forward
+    rule), skip where the check cannot run here."""
     import pytest
 
     r = run_forward_check(op, sample, dtype, ns, check, apply_xfail=False, **kwargs)
     if r.status == "skip":
         pytest.skip(r.message)
-    if r.status == "norule":
-        if STRICT_RULES:
-            raise AssertionError(f"{r.op} [{r.sample}, {r.dtype}, {r.backend}] {r.check}: {r.message}")
-        pytest.xfail(f"no forward rule yet: {r.message.splitlines()[0]}")
-    if r.status == "fail":
+    if r.status in ("fail", "norule"):
         raise AssertionError(
             f"{r.op} [{r.sample}, {r.dtype}, {r.backend}] {r.check}: {r.message} (seed {r.seed})"
         )
@@ -212,19 +172,38 @@ def _diff_outputs(values):
     return out
 
 
-def _run(op, sample, dtype, ns, check, seed, rtol, atol):
-    import array_api_compat.torch as txp
-    import torch.autograd.forward_ad as tfw
-
+def _run(op, sample, dtype, ns, check, seed, rtol, atol, fd=False):
     select = (lambda r, xp: _as_list(op.output(xp, r))) if op.output else (lambda r, xp: _as_list(r))
     tangents = _tangents_for(sample, dtype, seed)
     if not tangents:
-        return 0.0, 0.0
-    acc = _Acc()
+        raise NothingToCompare("the sample has no differentiable input: no tangent to compare")
     rev = check == "fwd_rev"
     rng = np.random.default_rng(seed + 1)
+    x_results, x_shapes, cots = _xpgrad_side(op, sample, dtype, ns, tangents, rev, rng, select)
+    if fd:
+        from ._fd_reference import compare_forward_mode  # on use: it imports the runner
 
-    # xpgrad
+        return compare_forward_mode(op, sample, dtype, rev, tangents, cots, x_results, x_shapes, rtol, atol)
+    t_results = _torch_side(op, sample, dtype, tangents, cots, rev, select, x_results)
+    if len(x_results) != len(t_results):
+        raise _Mismatch(f"{len(x_results)} results, torch gives {len(t_results)}")
+    acc = _Acc()
+    what = "tangent of the gradient of input" if rev else "tangent of output"
+    for k, (x, t, shape) in enumerate(zip(x_results, t_results, x_shapes)):
+        w = f"{what} {k}"
+        if x is not None and tuple(x.shape) != shape:
+            raise _Mismatch(f"{w}: shape {tuple(x.shape)}, expected {shape}")
+        if t is None:
+            if x is not None and np.any(x != 0):
+                raise _Mismatch(f"{w}: torch gives no tangent, xpgrad gives nonzero values")
+            continue
+        acc.add(_assert_close(x if x is not None else np.zeros_like(t), t, rtol, atol, w))
+    return acc.max_abs, acc.max_rel
+
+
+def _xpgrad_side(op, sample, dtype, ns, tangents, rev, rng, select):
+    """xpgrad's results (NumPy; None: no tangent), the shapes they must have, and the cotangents
+    of the outputs (``rev``: the VJP's)."""
     with fwAD.dual_level(), enable_grad():
         xin = _xpgrad_duals(sample, dtype, ns, tangents, rev)
         xs = _diff_outputs(select(op.call(ns, *xin.args, **xin.kwargs), ns))
@@ -248,42 +227,35 @@ def _run(op, sample, dtype, ns, check, seed, rtol, atol):
             x_like = [x for _, x in xs]
         x_results = [None if r is None else to_numpy(r) for r in x_results]
         x_shapes = [tuple(x.shape) for x in x_like]
+    return x_results, x_shapes, cots
 
-    # torch
+
+def _torch_side(op, sample, dtype, tangents, cots, rev, select, x_results):
+    """torch's results: its forward AD, or its double backward (``rev``, or where torch has no
+    forward formula or drops a tangent xpgrad gives)."""
+    import array_api_compat.torch as txp
+    import torch.autograd.forward_ad as tfw
+
     if rev:
         # The reference is torch's double backward, the same Hessian-vector product: torch's own
         # forward-over-reverse has wrong formulas for some ops (linalg.solve in torch 2.13).
-        t_results = _torch_double_backward(op, sample, dtype, tangents, cots, True, select)
-    else:
-        try:
-            with _quiet_torch_forward_ad(), tfw.dual_level():
-                tin = _torch_duals(sample, dtype, tangents, False, tfw)
-                ts = _diff_outputs(select(op.call_torch(txp, *tin.args, **tin.kwargs), txp))
-                t_results = [tfw.unpack_dual(t).tangent for _, t in ts]
-                t_results = [None if r is None else to_numpy(r) for r in t_results]
-        except (NotImplementedError, RuntimeError) as exc:
-            if not any(w in str(exc) for w in ("forward AD", "forward-mode", "forward grad")):
-                raise
-            t_results = None
-        if t_results is None or any(
-            t is None and x is not None and np.any(x != 0) for x, t in zip(x_results, t_results)
-        ):
-            # torch has no forward formula here (or drops the tangent): its double-VJP equivalent.
-            t_results = _torch_double_backward(op, sample, dtype, tangents, cots, False, select)
-
-    if len(x_results) != len(t_results):
-        raise _Mismatch(f"{len(x_results)} results, torch gives {len(t_results)}")
-    what = "tangent of the gradient of input" if rev else "tangent of output"
-    for k, (x, t, shape) in enumerate(zip(x_results, t_results, x_shapes)):
-        w = f"{what} {k}"
-        if x is not None and tuple(x.shape) != shape:
-            raise _Mismatch(f"{w}: shape {tuple(x.shape)}, expected {shape}")
-        if t is None:
-            if x is not None and np.any(x != 0):
-                raise _Mismatch(f"{w}: torch gives no tangent, xpgrad gives nonzero values")
-            continue
-        acc.add(_assert_close(x if x is not None else np.zeros_like(t), t, rtol, atol, w))
-    return acc.max_abs, acc.max_rel
+        return _torch_double_backward(op, sample, dtype, tangents, cots, True, select)
+    try:
+        with _quiet_torch_forward_ad(), tfw.dual_level():
+            tin = _torch_duals(sample, dtype, tangents, False, tfw)
+            ts = _diff_outputs(select(op.call_torch(txp, *tin.args, **tin.kwargs), txp))
+            t_results = [tfw.unpack_dual(t).tangent for _, t in ts]
+            t_results = [None if r is None else to_numpy(r) for r in t_results]
+    except (NotImplementedError, RuntimeError) as exc:
+        if not any(w in str(exc) for w in ("forward AD", "forward-mode", "forward grad")):
+            raise
+        t_results = None
+    if t_results is None or any(
+        t is None and x is not None and np.any(x != 0) for x, t in zip(x_results, t_results)
+    ):
+        # torch has no forward formula here (or drops the tangent): its double-VJP equivalent.
+        t_results = _torch_double_backward(op, sample, dtype, tangents, cots, False, select)
+    return t_results
 
 
 @contextlib.contextmanager

@@ -5,8 +5,9 @@ standard leaves room: a warning NumPy raises, an index form array-api-strict ref
 rule. Such a difference is a :class:`KnownDifference`: which checks it covers (``fnmatch``
 patterns on the function, the sample name, the dtype and the check) and why. The conformance
 suite (``conformance/known/<backend>.py``) turns each match into an expected failure: the report
-shows it as ``xfail`` with its reason, and one that starts passing is reported so the entry gets
-removed (unless its reason starts with ``"not strict: "``).
+shows it as ``xfail`` with its reason, and one that starts passing fails the run (every known
+difference is strict) so the entry gets removed. An entry covers the check kinds its ``check``
+pattern matches, and no other: a ``first`` entry does not cover ``jvp``.
 
 Op-level differences that hold on every backend (torch's own deviations) stay in the OpInfos'
 ``xfail``.
@@ -28,7 +29,7 @@ class KnownDifference:
     function: the OpInfo name ("sin", "linalg.svd", "__getitem__").
     sample: the sample name as shown in reports ("ties", "int_array,Ellipsis").
     dtype: "float32", "complex*", "*".
-    check: "forward", "first", "second", or "*" for all three.
+    check: "forward", "first", "second", "jvp", "fwd_rev", or a pattern ("*": every kind).
     reason: what the backend does and why it differs (shown in reports).
     """
 

@@ -24,9 +24,16 @@ check to the reason (which names torch's behaviour). A key is ``"<check>"``,
 (finite differences in ``tests/test_ops_fd.py``). A backend's differences from torch in the
 conformance checks are data of their own, ``conformance/known/<backend>.py``
 (:class:`xpgrad.testing.KnownDifference`); backend keys here are for the finite-difference
-checks. An xfail that starts passing fails the run,
-except a reason starting with ``"not strict: "`` (a difference that shows only sometimes, e.g. a
-warn-once warning).
+checks. An xfail that starts passing fails the run: every known difference is strict, per
+check (``first`` does not cover ``jvp``: each check kind has its own entry and reason).
+
+Where torch has no derivative at all (a function torch lacks or cannot differentiate, a point
+where torch's reference formula is 0/0), there is nothing of torch's to compare a gradient with:
+``OpInfo.fd_reference`` and ``Sample.fd_reference`` (keyed as ``xfail``, the value saying why
+torch has none) make those checks compare xpgrad with finite differences of its own function
+instead (:mod:`xpgrad.testing._fd_reference`). Such a check passes or fails on that comparison
+and is reported as its own outcome, "checked against finite differences", never as a pass
+against torch nor as a known difference.
 """
 
 from __future__ import annotations
@@ -50,6 +57,8 @@ class Sample:
     sample exercises (shown in reports and test ids; unique within an op). ``xfail``: known
     differences of this sample only, keyed as ``OpInfo.xfail`` (e.g. a kink where central
     finite differences average the one-sided slopes: ``{"gradcheck": "..."}``).
+    ``fd_reference``: checks of this sample only whose reference is finite differences, keyed
+    as ``OpInfo.fd_reference``.
     """
 
     args: tuple
@@ -57,6 +66,7 @@ class Sample:
     name: str = ""
     grad: tuple | None = None
     xfail: dict = field(default_factory=dict)
+    fd_reference: dict = field(default_factory=dict)
 
 
 @dataclass
@@ -76,6 +86,8 @@ class OpInfo:
     xfail: {"first"|"second"|"forward"|"gradcheck"|"gradgradcheck": reason} known differences
         (a reason names the torch behaviour, or starts with "BUG:"), per check; keys may be
         "<check>:<dtype>" or "<check>:<dtype>:<backend>" (see the module docstring).
+    fd_reference: {"first"|"second"|"jvp"|"fwd_rev": why torch has no reference} checks whose
+        reference is finite differences of xpgrad's own function, keyed as ``xfail``.
     rtol/atol: per-dtype tolerance overrides, e.g. {"float32": (1e-3, 1e-4)}.
     differentiable: False for functions declared non-differentiable (outputs must not
         require grad); their samples still run forward.
@@ -89,6 +101,7 @@ class OpInfo:
     output: Callable | None = None
     second_order: bool = True
     xfail: dict = field(default_factory=dict)
+    fd_reference: dict = field(default_factory=dict)
     rtol: dict = field(default_factory=dict)
     atol: dict = field(default_factory=dict)
     differentiable: bool = True

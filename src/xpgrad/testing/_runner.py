@@ -36,12 +36,18 @@ from ._opinfo import OpInfo, Sample
 __all__ = [
     "CHECKS",
     "DEFAULT_TOLERANCES",
+    "FINITE_DIFFERENCES",
+    "TORCH",
     "Case",
     "CheckResult",
+    "NothingToCompare",
     "assert_check",
     "compare_with_torch",
+    "expected_failure",
+    "find_fd_reference",
     "find_xfail",
     "iter_cases",
+    "missing_library",
     "run_check",
     "sample_cases",
     "seed_for",
@@ -61,6 +67,11 @@ DEFAULT_TOLERANCES = {
 }
 
 
+# What a check is compared with (CheckResult.reference).
+TORCH = "torch"
+FINITE_DIFFERENCES = "finite differences"
+
+
 def tolerances(op: OpInfo | None, dtype: str, rtol=None, atol=None) -> tuple[float, float]:
     """(rtol, atol) for ``op`` at ``dtype``: explicit values, then the op's, then the defaults."""
     r, a = DEFAULT_TOLERANCES.get(dtype, (1e-7, 1e-9))
@@ -72,7 +83,16 @@ def tolerances(op: OpInfo | None, dtype: str, rtol=None, atol=None) -> tuple[flo
 
 @dataclass
 class CheckResult:
-    """The outcome of one check; ``status`` is "pass", "fail", "xfail", "xpass" or "skip"."""
+    """The outcome of one check.
+
+    ``status``: "pass" (matches torch), "fd" (torch has no reference here: matches finite
+    differences of xpgrad's own function), "fail", "xfail" (a known difference), "xpass" (a
+    known difference that no longer shows: a failure, strict), "skip" (cannot run here: a dtype
+    the backend lacks, a library that is not installed; ``message`` says which and how to
+    install it), or "norule" (forward mode: no rule for the function, a failure).
+    ``reference``: what xpgrad was compared with, :data:`TORCH` or :data:`FINITE_DIFFERENCES`;
+    ``reference_reason``: why not torch.
+    """
 
     op: str
     sample: str
@@ -85,6 +105,8 @@ class CheckResult:
     seed: int | None = None
     message: str = ""
     xfail_reason: str | None = None
+    reference: str = TORCH
+    reference_reason: str | None = None
 
     @property
     def id(self) -> str:
@@ -92,7 +114,12 @@ class CheckResult:
 
     @property
     def ok(self) -> bool:
-        return self.status in ("pass", "xfail", "skip")
+        return self.status in ("pass", "fd", "xfail", "skip")
+
+
+class NothingToCompare(Exception):
+    """A check that has nothing to compare (no differentiable input): reported as skipped, with
+    the reason, never as a pass."""
 
 
 class _Mismatch(AssertionError):
@@ -157,15 +184,62 @@ def iter_cases(ops, dtypes=None) -> list[Case]:
     return out
 
 
-def find_xfail(op: OpInfo, sample: Sample | None, check: str, dtype: str, backend: str) -> str | None:
-    """The reason ``check`` is expected to fail here, from the sample's and the op's xfail."""
-    for table in ((sample.xfail if sample is not None else {}), op.xfail):
+def _lookup(tables, check: str, dtype: str, backend: str) -> str | None:
+    """The first value of ``tables`` whose key ``"<check>[:<dtype>[:<backend>]]"`` matches."""
+    want = (check, dtype, backend)
+    for table in tables:
         for key, reason in table.items():
-            parts = key.split(":")
-            want = (check, dtype, backend)
-            if all(p in ("*", w) for p, w in zip(parts, want)):
+            if all(p in ("*", w) for p, w in zip(key.split(":"), want)):
                 return reason
     return None
+
+
+def find_xfail(op: OpInfo, sample: Sample | None, check: str, dtype: str, backend: str) -> str | None:
+    """The reason ``check`` is expected to fail here, from the sample's and the op's xfail."""
+    return _lookup(((sample.xfail if sample is not None else {}), op.xfail), check, dtype, backend)
+
+
+def find_fd_reference(op: OpInfo, sample: Sample | None, check: str, dtype: str, backend: str) -> str | None:
+    """Why torch has no reference for ``check`` here (its reference is then finite differences),
+    from the sample's and the op's ``fd_reference``; None where torch is the reference."""
+    tables = ((sample.fd_reference if sample is not None else {}), op.fd_reference)
+    return _lookup(tables, check, dtype, backend)
+
+
+# Libraries whose pip name differs from their import name; those the conformance extra brings.
+_PIP_NAME = {"jax": "jax", "dask": "dask[array]"}
+_CONFORMANCE_EXTRA = {"scipy", "torch"}
+
+
+def missing_library(exc: BaseException) -> str | None:
+    """The skip reason when ``exc`` says that an optional library is not installed, else None.
+
+    The library is the ImportError's ``name``, or the one its message tells to ``pip install``
+    (xpgrad's own messages do); it counts as missing only if it cannot be imported here, so an
+    ImportError of an installed library stays a failure.
+    """
+    import importlib.util
+    import re
+
+    if not isinstance(exc, ImportError):
+        return None
+    name = exc.name
+    if not name:
+        found = re.search(r"pip install ([A-Za-z0-9_\-]+)", str(exc))
+        name = found.group(1) if found else None
+    if not name:
+        return None
+    top = name.split(".")[0]
+    try:
+        if importlib.util.find_spec(top) is not None:
+            return None
+    except (ImportError, ValueError):
+        pass
+    what = str(exc).strip().splitlines()[0] if str(exc).strip() else f"no module named {top!r}"
+    how = f"pip install {_PIP_NAME.get(top, top)}"
+    if top in _CONFORMANCE_EXTRA:
+        how += ' (pip install "xpgrad[conformance]" brings it)'
+    return f"{top} is not installed ({what}); install it with: {how}"
 
 
 # -- conversion ------------------------------------------------------------------------------------
@@ -425,8 +499,10 @@ def _compare_outputs(xs, ts, rtol, atol, acc, what="output"):
         acc.add(_assert_close(to_numpy(x), to_numpy(t), rtol, atol, f"{what} {k}"))
 
 
-def _grads_match(xg, tg, leaves, labels, rtol, atol, acc, what):
-    """Compare gradients (None = no gradient) of each leaf; check dtype and shape."""
+def _grads_match(xg, tg, leaves, labels, rtol, atol, acc, what, exact_dtype=True):
+    """Compare gradients (None = no gradient) of each leaf; check dtype and shape.
+    ``exact_dtype`` False: the reference may be more precise than xpgrad's gradient (finite
+    differences in double precision)."""
     for g, tgk, leaf, label in zip(xg, tg, leaves, labels):
         w = f"{what} of input {label}"
         if g is not None and type(g) is Tensor and type(leaf) is Tensor:
@@ -442,7 +518,49 @@ def _grads_match(xg, tg, leaves, labels, rtol, atol, acc, what):
             continue
         tn = to_numpy(tgk)
         gn = to_numpy(g) if g is not None else np.zeros_like(tn)
-        acc.add(_assert_close(gn, tn, rtol, atol, w))
+        acc.add(_assert_close(gn, tn, rtol, atol, w, exact_dtype=exact_dtype))
+
+
+def _differentiable_outputs(xs, ts=None) -> list:
+    """(index, output) of xpgrad's floating/complex outputs, the ones that are differentiated;
+    integer and boolean outputs must not require grad."""
+    if ts is not None and len(xs) != len(ts):
+        raise _Mismatch(f"{len(xs)} outputs, torch gives {len(ts)}")
+    out = []
+    for k, x in enumerate(xs):
+        if type(x) is not Tensor:
+            continue
+        if not x._ns._is_differentiable_dtype(x.dtype):
+            if x.requires_grad:
+                raise _Mismatch(f"output {k} has dtype {x.dtype} and must not require grad")
+            continue
+        out.append((k, x))
+    return out
+
+
+def _cotangents(x_diff, seed, grad_outputs, check) -> tuple[list, list]:
+    """One cotangent per differentiated output (seeded random, or ``grad_outputs``): as xpgrad
+    Tensors (requiring grad for ``second``) and as NumPy arrays."""
+    rng = np.random.default_rng(seed)
+    xv, vs = [], []
+    for n, (_k, x) in enumerate(x_diff):
+        if grad_outputs is not None:
+            v = to_numpy(grad_outputs[n])
+        else:
+            v = _random(rng, tuple(x.shape), to_numpy(x).dtype)
+        xv.append(x._ns.asarray(x._ns._xp.asarray(v), requires_grad=check == "second"))
+        vs.append(v)
+    return xv, vs
+
+
+def _xpgrad_vjp(x_diff, xv, x_leaves, create: bool) -> tuple:
+    """xpgrad's gradients of the leaves for the cotangents ``xv`` (None: no gradient)."""
+    x_roots = [(x, v) for (_k, x), v in zip(x_diff, xv) if x.requires_grad]
+    if not x_roots:
+        return (None,) * len(x_leaves)
+    return _xgrad(
+        [r for r, _ in x_roots], x_leaves, [v for _, v in x_roots], create_graph=create, allow_unused=True
+    )
 
 
 def compare_with_torch(
@@ -486,44 +604,17 @@ def compare_with_torch(
                     )
         return acc.max_abs, acc.max_rel
 
-    # Integer and boolean outputs never require grad; the floating ones are differentiated.
-    x_diff, t_diff = [], []
-    if len(xs) != len(ts):
-        raise _Mismatch(f"{len(xs)} outputs, torch gives {len(ts)}")
-    for k, (x, t) in enumerate(zip(xs, ts)):
-        if type(x) is not Tensor:
-            continue
-        if not x._ns._is_differentiable_dtype(x.dtype):
-            if x.requires_grad:
-                raise _Mismatch(f"output {k} has dtype {x.dtype} and must not require grad")
-            continue
-        # An output torch marks as requiring grad while xpgrad does not (e.g. slogdet's sign)
-        # is fine if torch's gradient through it is zero: the comparison below decides.
-        x_diff.append((k, x))
-        t_diff.append(t)
+    # An output torch marks as requiring grad while xpgrad does not (e.g. slogdet's sign) is fine
+    # if torch's gradient through it is zero: the comparison below decides.
+    x_diff = _differentiable_outputs(xs, ts)
+    t_diff = [ts[k] for k, _x in x_diff]
     if not x_leaves:
         return acc.max_abs, acc.max_rel
-
-    rng = np.random.default_rng(seed)
-    xv, tv = [], []
-    for n, (_k, x) in enumerate(x_diff):
-        if grad_outputs is not None:
-            v = to_numpy(grad_outputs[n])
-        else:
-            v = _random(rng, tuple(x.shape), to_numpy(x).dtype)
-        raw = x._ns._xp.asarray(v)
-        xv.append(x._ns.asarray(raw, requires_grad=check == "second"))
-        tv.append(torch.tensor(v).requires_grad_(check == "second"))
-    x_roots = [(x, v) for (k, x), v in zip(x_diff, xv) if x.requires_grad]
-    t_roots = [(t, v) for t, v in zip(t_diff, tv) if isinstance(t, torch.Tensor) and t.requires_grad]
     create = check == "second"
-
-    if x_roots:
-        xg = _xgrad(
-            [r for r, _ in x_roots], x_leaves, [v for _, v in x_roots], create_graph=create, allow_unused=True
-        )
-    else:
-        xg = (None,) * len(x_leaves)
+    xv, vs = _cotangents(x_diff, seed, grad_outputs, check)
+    tv = [torch.tensor(v).requires_grad_(create) for v in vs]
+    xg = _xpgrad_vjp(x_diff, xv, x_leaves, create)
+    t_roots = [(t, v) for t, v in zip(t_diff, tv) if isinstance(t, torch.Tensor) and t.requires_grad]
     if t_roots:
         tg = torch.autograd.grad(
             [r for r, _ in t_roots], t_leaves, [v for _, v in t_roots], create_graph=create, allow_unused=True
@@ -537,45 +628,50 @@ def compare_with_torch(
 
     # Cotangents of outputs that are no root on one side get no gradient there (None).
     x_targets = list(x_leaves) + xv
-    t_targets = list(t_leaves) + tv
     x_labels = list(labels) + [f"cotangent of output {k}" for k, _x in x_diff]
-    xgg, tgg = _second_order(xg, tg, x_leaves, x_targets, t_targets, seed)
+    ws = second_order_weights(x_leaves, seed)
+    xgg = _xpgrad_second(xg, ws, x_targets)
+    tgg = _torch_second(tg, ws, list(t_leaves) + tv)
     _grads_match(xgg, tgg, x_targets, x_labels, rtol, atol, acc, "second-order gradient")
     return acc.max_abs, acc.max_rel
 
 
-def _second_order(xg, tg, x_leaves, x_targets, t_targets, seed):
-    """Gradients of s = sum_i Re<w_i, grad_i> (random ``w``) with respect to ``x_targets`` and
-    ``t_targets`` (the inputs and the cotangents), for xpgrad and torch."""
-    import torch
-
+def second_order_weights(x_leaves, seed) -> list:
+    """The random ``w`` of the second-order check, one per input: s = sum_i Re<w_i, grad_i>."""
     rng2 = np.random.default_rng(seed + 1)
-    xs_terms, ts_terms = [], []
-    for g, t, leaf in zip(xg, tg, x_leaves):
-        w = _random(rng2, tuple(leaf.shape), to_numpy(leaf.detach()).dtype)
+    return [_random(rng2, tuple(leaf.shape), to_numpy(leaf.detach()).dtype) for leaf in x_leaves]
+
+
+def _xpgrad_second(xg, ws, x_targets) -> tuple:
+    """xpgrad's gradients of s = sum_i Re<w_i, grad_i> with respect to ``x_targets`` (the inputs
+    and the cotangents)."""
+    terms = []
+    for g, w in zip(xg, ws):
         if g is not None and g.requires_grad:
             ns = g._ns
             wx = ns.asarray(ns._xp.asarray(w))
             c = ns.isdtype(g.dtype, "complex floating")
-            xs_terms.append(ns.sum(ns.real(ns.conj(wx) * g)) if c else ns.sum(wx * g))
+            terms.append(ns.sum(ns.real(ns.conj(wx) * g)) if c else ns.sum(wx * g))
+    if not terms:
+        return (None,) * len(x_targets)
+    s = terms[0]
+    for term in terms[1:]:
+        s = s + term
+    return _xgrad(s, x_targets, allow_unused=True)
+
+
+def _torch_second(tg, ws, t_targets) -> tuple:
+    """torch's gradients of s = sum_i Re<w_i, grad_i> with respect to ``t_targets``."""
+    import torch
+
+    terms = []
+    for t, w in zip(tg, ws):
         if t is not None and t.requires_grad:
             wt = torch.tensor(w)
-            ts_terms.append(
-                torch.sum(torch.real(torch.conj(wt) * t)) if t.is_complex() else torch.sum(wt * t)
-            )
-    if xs_terms:
-        s = xs_terms[0]
-        for term in xs_terms[1:]:
-            s = s + term
-        xgg = _xgrad(s, x_targets, allow_unused=True)
-    else:
-        xgg = (None,) * len(x_targets)
-    if ts_terms:
-        ts_sum = sum(ts_terms[1:], ts_terms[0])
-        tgg = torch.autograd.grad(ts_sum, t_targets, allow_unused=True)
-    else:
-        tgg = (None,) * len(t_targets)
-    return xgg, tgg
+            terms.append(torch.sum(torch.real(torch.conj(wt) * t)) if t.is_complex() else torch.sum(wt * t))
+    if not terms:
+        return (None,) * len(t_targets)
+    return torch.autograd.grad(sum(terms[1:], terms[0]), t_targets, allow_unused=True)
 
 
 # -- the runner ----------------------------------------------------------------------------------
@@ -604,6 +700,84 @@ def torch_default_dtype_like(ns):
         torch.set_default_dtype(old)
 
 
+@contextlib.contextmanager
+def torch_warns_always():
+    """torch's warn-once warnings (TORCH_WARN_ONCE: a complex-to-real cast, ...) raised at every
+    call: under warnings-as-errors a check then fails whenever it warns, not only when it is the
+    first of the process to warn, so its known difference is strict whatever the order of checks."""
+    import torch
+
+    old = torch.is_warn_always_enabled()
+    torch.set_warn_always(True)
+    try:
+        yield
+    finally:
+        torch.set_warn_always(old)
+
+
+def expected_failure(
+    op: OpInfo, sample: Sample | None, sample_name: str, check: str, dtype: str, backend: str, known=()
+) -> str | None:
+    """The reason ``check`` is expected to fail: the backend's known differences (``known``)
+    first, as a backend's difference shows before any of torch's (a warning in the forward),
+    then the sample's and the op's ``xfail``."""
+    reason = find_known(known, op.name, sample_name, dtype, check)
+    if reason is None:
+        reason = find_xfail(op, sample, check, dtype, backend)
+    return reason
+
+
+def start_result(op, sample, dtype, ns, check, sample_name, seed, apply_xfail, known) -> CheckResult:
+    """A :class:`CheckResult` for one check, with its expected failure and its reference."""
+    name = sample_name or sample.name or "sample"
+    backend = _backend_name(ns)
+    if seed is None:
+        seed = seed_for(op.name, name, dtype, check)
+    result = CheckResult(op.name, name, dtype, check, backend, "pass", seed=seed)
+    if apply_xfail:
+        result.xfail_reason = expected_failure(op, sample, name, check, dtype, backend, known)
+    result.reference_reason = find_fd_reference(op, sample, check, dtype, backend)
+    if result.reference_reason is not None:
+        result.reference = FINITE_DIFFERENCES
+    return result
+
+
+def finish_result(result: CheckResult, ns, dtype: str, run: Callable, on_error=None) -> CheckResult:
+    """Run ``run()`` (returns (max abs error, max rel error), raises on a difference) and set the
+    status: "pass"/"fd", "fail", "skip" (a dtype the backend lacks, a library not installed) or
+    ``on_error(exc)``'s status; then "xfail"/"xpass" where a failure is expected."""
+    if not hasattr(ns, dtype) and dtype in _PRECISION:
+        result.status = "skip"
+        result.message = f"backend {result.backend!r} has no {dtype}"
+        return result
+    try:
+        with torch_default_dtype_like(ns), torch_warns_always():
+            result.max_abs_error, result.max_rel_error = run()
+        result.status = "fd" if result.reference == FINITE_DIFFERENCES else "pass"
+    except _Mismatch as exc:
+        result.status = "fail"
+        result.max_abs_error, result.max_rel_error = exc.max_abs, exc.max_rel
+        result.message = str(exc)
+    except NothingToCompare as exc:
+        result.status, result.message = "skip", str(exc)
+    except Exception as exc:  # noqa: BLE001 - any error of either side is a failed check
+        missing = missing_library(exc)
+        special = on_error(exc) if on_error is not None else None
+        if missing is not None:
+            result.status, result.message = "skip", missing
+        elif special is not None:
+            result.status, result.message = special
+        else:
+            result.status = "fail"
+            tb = traceback.format_exception(type(exc), exc, exc.__traceback__)
+            result.message = f"{type(exc).__name__}: {exc}\n" + "".join(tb[-6:])
+    if result.reference == FINITE_DIFFERENCES and result.status == "fail":
+        result.message = f"against finite differences ({result.reference_reason}): {result.message}"
+    if result.xfail_reason is not None:
+        result.status = {"fail": "xfail", "pass": "xpass", "fd": "xpass"}.get(result.status, result.status)
+    return result
+
+
 def run_check(
     op: OpInfo,
     sample: Sample,
@@ -618,42 +792,27 @@ def run_check(
 ) -> CheckResult:
     """Run one check of ``op`` on ``sample`` at ``dtype`` with the xpgrad namespace ``ns``.
 
-    With ``apply_xfail`` a failure listed in the op's or sample's xfail, or in ``known`` (the
-    backend's known differences), becomes "xfail" and a pass "xpass"; without it the raw
-    "pass"/"fail" is returned.
+    The reference is torch, or finite differences of xpgrad's own function where the op or
+    sample says torch has none (``fd_reference``: status "fd" when it matches). With
+    ``apply_xfail`` a failure listed in ``known`` (the backend's known differences) or in the
+    op's or sample's xfail becomes "xfail" and a pass "xpass"; without it the raw status is
+    returned.
     """
-    name = sample_name or sample.name or "sample"
-    backend = _backend_name(ns)
-    if seed is None:
-        seed = seed_for(op.name, name, dtype, check)
-    result = CheckResult(op.name, name, dtype, check, backend, "pass", seed=seed)
-    reason = None
-    if apply_xfail:
-        reason = find_xfail(op, sample, check, dtype, backend)
-        if reason is None:
-            reason = find_known(known, op.name, name, dtype, check)
-    result.xfail_reason = reason
     if check not in CHECKS:
         raise ValueError(f"run_check(): unknown check {check!r}; expected one of {CHECKS}")
-    if not hasattr(ns, dtype) and dtype in _PRECISION:
-        result.status = "skip"
-        result.message = f"backend {backend!r} has no {dtype}"
-        return result
+    result = start_result(op, sample, dtype, ns, check, sample_name, seed, apply_xfail, known)
     rtol, atol = tolerances(op, dtype)
-    try:
-        with torch_default_dtype_like(ns):
-            result.max_abs_error, result.max_rel_error = _run(op, sample, dtype, ns, check, seed, rtol, atol)
-    except _Mismatch as exc:
-        result.status = "fail"
-        result.max_abs_error, result.max_rel_error = exc.max_abs, exc.max_rel
-        result.message = str(exc)
-    except Exception as exc:  # noqa: BLE001 - any error of either side is a failed check
-        result.status = "fail"
-        tb = traceback.format_exception(type(exc), exc, exc.__traceback__)
-        result.message = f"{type(exc).__name__}: {exc}\n" + "".join(tb[-6:])
-    if reason is not None:
-        result.status = {"fail": "xfail", "pass": "xpass"}.get(result.status, result.status)
-    return result
+    if result.reference == FINITE_DIFFERENCES and check != "forward":
+        from ._fd_reference import compare_reverse  # on use: it imports this module
+
+        def run():
+            return compare_reverse(op, sample, dtype, ns, check, result.seed, rtol, atol)
+    else:
+
+        def run():
+            return _run(op, sample, dtype, ns, check, result.seed, rtol, atol)
+
+    return finish_result(result, ns, dtype, run)
 
 
 def _run(op, sample, dtype, ns, check, seed, rtol, atol):
@@ -663,6 +822,8 @@ def _run(op, sample, dtype, ns, check, seed, rtol, atol):
     # A non-differentiable function gets inputs that require grad: its outputs must not.
     xin = _xpgrad_inputs(sample, dtype, ns, differentiate or not op.differentiable, layout=seed)
     tin = _torch_inputs(sample, dtype, differentiate)
+    if differentiate and not xin.leaves:
+        raise NothingToCompare("the sample has no differentiable input: no gradient to compare")
     return compare_with_torch(
         lambda: op.call(ns, *xin.args, **xin.kwargs),
         lambda: op.call_torch(txp, *tin.args, **tin.kwargs),

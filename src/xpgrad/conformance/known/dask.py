@@ -13,6 +13,10 @@ _MASK = (
     "a boolean-mask index gives a Dask result of unknown (nan) size: the gradient's shape, and its "
     "scatter back into the input, cannot be built without computing the mask"
 )
+_MASK_TANGENT = (
+    "a boolean-mask index gives a Dask result of unknown (nan) size: forward mode broadcasts the "
+    "tangent to that shape, which Dask cannot do (nor rechunk) without computing the mask"
+)
 _CAST = "torch: can_cast(float64, float32) is True (torch's casting rules); the standard and Dask say False"
 _LAZY = (
     "Dask computes lazily: NumPy's warning (ComplexWarning for a complex-to-real astype, a floating-point "
@@ -28,13 +32,22 @@ KNOWN = [
     K("__getitem__", "bool_mask,Ellipsis", "*", "second", _MASK),
     K("__getitem__", "bool_mask_empty", "*", "first", _MASK),
     K("__getitem__", "bool_mask_empty", "*", "second", _MASK),
+    K("__getitem__", "bool_mask", "*", "jvp", _MASK_TANGENT),
+    K("__getitem__", "bool_mask", "*", "fwd_rev", _MASK_TANGENT),
+    K("__getitem__", "bool_mask,Ellipsis", "*", "jvp", _MASK_TANGENT),
+    K("__getitem__", "bool_mask,Ellipsis", "*", "fwd_rev", _MASK_TANGENT),
+    K("__getitem__", "bool_mask_empty", "*", "jvp", _MASK_TANGENT),
+    K("__getitem__", "bool_mask_empty", "*", "fwd_rev", _MASK_TANGENT),
     K("astype", "to_float64", "complex*", "*", _LAZY),
     K("can_cast", "array", "*", "*", _CAST),
     K("can_cast", "float64->float32", "*", "*", _CAST),
     K("from_dlpack", "*", "*", "*", _DLPACK),
     K("sign", "at_zero", "complex*", "forward", _LAZY),
+    K("sign", "at_zero", "complex*", "jvp", _LAZY),
     K("sqrt", "at_zero", "*", "first", _LAZY),
     K("sqrt", "at_zero", "*", "second", _LAZY),
+    K("sqrt", "at_zero", "*", "jvp", _LAZY),
+    K("sqrt", "at_zero", "*", "fwd_rev", _LAZY),
 ]  # fmt: skip
 
 

@@ -73,6 +73,8 @@ _SIGN_ZERO_COMPLEX = {
     "first": "torch 2.13 gives nan for sgn's gradient at 0j; xpgrad gives 0 (torch's sgn_backward formula "
     "masked at 0, see _sign_vjp); sgn is not differentiable there",
     "second": "torch 2.13 gives nan for sgn's gradient at 0j; xpgrad gives 0",
+    "fwd_rev": "torch 2.13's double backward of sgn at 0j gives nan (the reference Hessian-vector "
+    "product); xpgrad gives 0",
     "gradcheck": "sgn is not differentiable at 0j: central differences give 1/eps",
 }
 
@@ -168,11 +170,15 @@ def _binary_values(name, rng, s1, s2, dtype):
 _POW_MASK = {
     "second": "deviation (docs/deviations.md): torch's pow_backward masks d/dx1 to 0 where x2 == 0 "
     "with a where(), which also zeroes the mixed second derivative; xpgrad keeps its true value "
-    "1/x1, as finite differences do (gradgradcheck passes)"
+    "1/x1, as finite differences do (gradgradcheck passes)",
+    "fwd_rev": "deviation (docs/deviations.md): torch's pow_backward masks d/dx1 to 0 where x2 == 0, so "
+    "the mixed second derivative in its Hessian-vector product (double backward) is 0; xpgrad gives 1/x1",
 }
 _POW_ZERO_BASE = {
     "second": "deviation (docs/deviations.md): torch 2.13's second derivative of pow is nan at x1 == 0 "
     "(log(0) inside its mask); xpgrad gives the finite limit",
+    "fwd_rev": "deviation (docs/deviations.md): torch 2.13's Hessian-vector product of pow (double "
+    "backward) is nan at x1 == 0 (log(0) inside its mask); xpgrad gives the finite limit",
     "gradgradcheck": "central differences move the zero base to -eps, where pow with a perturbed "
     "(non-integer) exponent is nan",
 }
@@ -211,6 +217,8 @@ def _binary_kinks(name, dtype):
                 "gradgradcheck": _GRAD_JUMPS,
                 "second": "torch's second derivative is nan at x1 = 0 (its copysign backward divides by x1 "
                 "inside a where); the first derivative is piecewise constant, xpgrad gives 0",
+                "fwd_rev": "torch's Hessian-vector product of copysign (double backward) is nan at x1 = 0 "
+                "(its copysign backward divides by x1 inside a where); xpgrad gives 0",
             },
         )
 
@@ -244,18 +252,18 @@ def _binary_samples(name):
     return samples
 
 
-_FLOOR_DIVIDE = "torch raises 'derivative for aten::floor_divide is not implemented'; xpgrad gives zeros"
+_FLOOR_DIVIDE = "torch raises 'derivative for aten::floor_divide is not implemented' (xpgrad gives zeros)"
 
 
 def _binary_op(name):
-    xfail = {}
+    fd_reference = {}
     if name == "floor_divide":
-        xfail = {"first": _FLOOR_DIVIDE, "second": _FLOOR_DIVIDE}
+        fd_reference = dict.fromkeys(("first", "second", "jvp", "fwd_rev"), _FLOOR_DIVIDE)
     return OpInfo(
         name,
         _binary_samples(name),
         dtypes=FLOAT if name in _BINARY_REAL_ONLY else ALL_FLOAT,
-        xfail=xfail,
+        fd_reference=fd_reference,
     )
 
 

@@ -9,9 +9,11 @@ constants of the sample.
 The torch reference of each function (``_torch_ref``) is, in order of preference:
 ``torch.special``'s own function where it has a derivative; a composition of torch functions
 (``rel_entr`` as ``x * log(x / y)``, the chi-square, gamma and Poisson distribution functions
-through ``torch.special.gammainc``); otherwise SciPy's values only, and the gradient checks are
-expected failures naming why, the gradients being checked against finite differences
-(``tests/test_ops_fd.py``, first and second order).
+through ``torch.special.gammainc``); otherwise SciPy's values only. Where torch has no derivative (its
+function lacks one, or only SciPy's values are at hand), and at points where the torch
+composition is 0/0, the gradient checks (``first``, ``second``, ``jvp``, ``fwd_rev``) compare
+xpgrad with finite differences of its own function instead (``fd_reference``): reported as
+"checked against finite differences", not as known differences.
 """
 
 from __future__ import annotations
@@ -305,43 +307,42 @@ _TORCH_COMPOSED = {
     "pdtr": lambda t, k, m: t.special.gammaincc(t.floor(k) + 1, m),
     "pdtrc": lambda t, k, m: t.special.gammainc(t.floor(k) + 1, m),
 }
-_NO_TORCH = "torch has no {name}: the reference gives SciPy's values only (gradients are checked against finite differences in tests/test_ops_fd.py)"
-_NO_TORCH_GRAD = "torch.special.{tname} has no derivative (its result silently does not require grad): xpgrad's gradient is checked against finite differences in tests/test_ops_fd.py"
+_NO_TORCH = "torch has no {name} (the values are checked against SciPy's)"
+_NO_TORCH_GRAD = "torch.special.{tname} has no derivative (its result silently does not require grad)"
 _NOT_IMPLEMENTED = "the derivative of {name} in {param} is not implemented, as in torch (both raise)"
-_REF_SINGULAR = "the torch reference formula is 0/0 at this point (its gradient is nan); xpgrad's is checked against finite differences"
+_REF_SINGULAR = "the torch reference formula is 0/0 at this point (its value and gradient are nan)"
+_FD_CHECKS = ("first", "second", "jvp", "fwd_rev")
 
 
 def _op(public):
     name = ALIASES.get(public, public)
     fn = TABLE[name]
-    xfail = {}
+    xfail, fd_reference = {}, {}
     if name in _TORCH_SAME:
         torch_fn = _same(_TORCH_SAME[name])
     elif name in _TORCH_COMPOSED:
         torch_fn = _composed(_TORCH_COMPOSED[name])
     elif name in _TORCH_NO_GRAD:
         torch_fn = _same(_TORCH_NO_GRAD[name])
-        reason = _NO_TORCH_GRAD.format(tname=_TORCH_NO_GRAD[name])
-        xfail.update({"first": reason, "second": reason})
+        fd_reference = dict.fromkeys(_FD_CHECKS, _NO_TORCH_GRAD.format(tname=_TORCH_NO_GRAD[name]))
     else:
         torch_fn = _scipy_values(name)
-        reason = _NO_TORCH.format(name=name)
-        xfail.update({"first": reason, "second": reason})
+        fd_reference = dict.fromkeys(_FD_CHECKS, _NO_TORCH.format(name=name))
     if not _differentiable(fn):
         reason = _NOT_IMPLEMENTED.format(name=name, param=fn.params[0])
-        xfail = {c: reason for c in ("first", "second", "gradcheck", "gradgradcheck")}
+        xfail = {c: reason for c in ("first", "second", "jvp", "fwd_rev", "gradcheck", "gradgradcheck")}
+        fd_reference = {}
 
     gen = _samples_for(public)
 
     def samples(rng, dtype, gen=gen, name=name):
         for s in gen(rng, dtype):
             if s.name in ("near 0", "lmbda near 0", "near 1") and name in _TORCH_COMPOSED:
-                s.xfail = {c: _REF_SINGULAR for c in ("forward", "first", "second")}
+                s.xfail = {"forward": _REF_SINGULAR}
+                s.fd_reference = dict.fromkeys(_FD_CHECKS, _REF_SINGULAR)
             if s.name == "near 0" and name == "sinc":
-                s.xfail = {
-                    "second": "torch's second derivative of sinc at 0 is nan (0/0 in its formula); "
-                    "xpgrad gives -pi**2/3 (Taylor polynomial), checked by finite differences"
-                }
+                reason = "torch's second derivative of sinc at 0 is nan (0/0 in its formula)"
+                s.fd_reference = {"second": reason, "fwd_rev": reason}
             yield s
 
     return OpInfo(
@@ -349,6 +350,7 @@ def _op(public):
         samples,
         dtypes=FLOAT,
         xfail=xfail,
+        fd_reference=fd_reference,
         torch_fn=torch_fn,
         rtol={"float32": 2e-3},
         # i1's second derivative (i1 - (x i1' - i1) / x**2) cancels near 0: in float32 xpgrad's

@@ -229,15 +229,13 @@ def _torch_bincount(txp, x, weights, minlength=0):
     return torch.bincount(x, weights=weights, minlength=minlength)
 
 
-_NO_TORCH_BINCOUNT = (
-    "torch.bincount has no derivative in weights (it raises); xpgrad's is checked by finite differences"
-)
+_NO_TORCH_BINCOUNT = "torch.bincount has no derivative in weights (it raises)"
 OPS.append(
     OpInfo(
         "bincount",
         _bincount_samples,
         dtypes=FLOAT,
         torch_fn=_torch_bincount,
-        xfail={"first": _NO_TORCH_BINCOUNT, "second": _NO_TORCH_BINCOUNT},
+        fd_reference=dict.fromkeys(("first", "second", "jvp", "fwd_rev"), _NO_TORCH_BINCOUNT),
     )
 )
