@@ -920,7 +920,8 @@ def _torch_overlay(xp):
 
 
 def _torch_unsigned(fn, name, x1, x2, **kwargs):
-    """``fn(x1, x2)`` (the function ``name``) for torch's uint16/uint32/uint64, or None where this cannot route it.
+    """``fn(x1, x2)`` (the function ``name``) for torch's uint16/uint32/uint64, or None where it
+    cannot be routed.
 
     torch (2.13) has dtypes but few kernels for them ("add_stub", "scatter_gather" not
     implemented): ``add`` and ``subtract`` of two arrays of one such dtype (or of one and a
@@ -1041,7 +1042,7 @@ def _gufunc(func, signature, *args, dtypes, sizes=None, **kwargs):
     if all(0 in a.shape for a in args):
         # empty input (Dask's apply_gufunc divides by zero): NumPy on empty stand-ins, whose
         # results follow from the shapes alone
-        out = func(*(np.zeros(a.shape, dtype=_np_dtype(a)) for a in args), **kwargs)
+        out = func(*(np.zeros(a.shape, dtype=_np_dtype(a)) for a in args))
         if isinstance(out, tuple):
             return tuple(da.from_array(np.asarray(o, dtype=m.dtype)) for o, m in zip(out, meta))
         return da.from_array(np.asarray(out, dtype=meta.dtype))
