@@ -960,8 +960,9 @@ def _overlay(base, overrides, **submodules):
 def _torch_overlay(xp):
     """array_api_compat.torch with ``std`` for a non-integral ``correction`` (torch's ``std``
     takes integers only, pytorch/pytorch#61492; its ``var`` takes any, and ``std`` is its square
-    root) and ``unique_all`` (``torch.unique`` returns no first-occurrence indices,
-    pytorch/pytorch#36748)."""
+    root), ``unique_all`` (``torch.unique`` returns no first-occurrence indices,
+    pytorch/pytorch#36748), and ``add``, ``subtract`` and ``take_along_axis`` of uint16, uint32
+    and uint64, which torch has no kernels for (see :func:`_torch_unsigned`)."""
 
     def std(x, /, *, axis=None, correction=0.0, keepdims=False):
         try:
@@ -975,7 +976,59 @@ def _torch_overlay(xp):
         except NotImplementedError:
             return _unique_all_from_inverse(xp, x)
 
-    return _overlay(xp, {"std": std, "unique_all": unique_all})
+    def unsigned_fallback(name):
+        fn = getattr(xp, name)
+
+        def call(x1, x2, /, **kwargs):
+            try:
+                return fn(x1, x2, **kwargs)
+            except NotImplementedError:
+                out = _torch_unsigned(fn, name, x1, x2, **kwargs)
+                if out is None:
+                    raise
+                return out
+
+        return call
+
+    overrides = {"std": std, "unique_all": unique_all}
+    overrides.update((name, unsigned_fallback(name)) for name in ("add", "subtract", "take_along_axis"))
+    return _overlay(xp, overrides)
+
+
+def _torch_unsigned(fn, name, x1, x2, **kwargs):
+    """``fn(x1, x2)`` (the function ``name``) for torch's uint16/uint32/uint64, or None where it
+    cannot be routed.
+
+    torch (2.13) has dtypes but few kernels for them ("add_stub", "scatter_gather" not
+    implemented): ``add`` and ``subtract`` of two arrays of one such dtype (or of one and a
+    Python int) run on the signed integers of the same width, whose two's complement arithmetic
+    wraps modulo 2**bits exactly as the unsigned one; ``take_along_axis`` gathers the same bits
+    through a signed view. Anything else (mixed dtypes: torch cannot promote them) stays an
+    error.
+    """
+    import torch
+
+    first = x1 if isinstance(x1, torch.Tensor) else x2
+    signed = _TORCH_UNSIGNED_AS_SIGNED.get(str(getattr(first, "dtype", None)))
+    if signed is None:
+        return None
+    sd = getattr(torch, signed)
+    if name == "take_along_axis":
+        return fn(x1.view(sd), x2, **kwargs).view(x1.dtype)
+    bits = torch.iinfo(sd).bits
+
+    def as_signed(v):
+        if isinstance(v, torch.Tensor):
+            return v.view(sd) if v.dtype == first.dtype else None
+        if isinstance(v, int) and not isinstance(v, bool) and 0 <= v < 2**bits:
+            return v - 2**bits if v >= 2 ** (bits - 1) else v  # the same bits, signed
+        return None
+
+    a, b = as_signed(x1), as_signed(x2)
+    if a is None or b is None:
+        return None
+    out = torch.add(a, b) if name == "add" else torch.sub(a, b)
+    return out.view(first.dtype)
 
 
 def _unique_all_from_inverse(xp, x):
@@ -1065,7 +1118,7 @@ def _gufunc(func, signature, *args, dtypes, sizes=None, **kwargs):
     if all(0 in a.shape for a in args):
         # empty input (Dask's apply_gufunc divides by zero): NumPy on empty stand-ins, whose
         # results follow from the shapes alone
-        out = func(*(np.zeros(a.shape, dtype=_np_dtype(a)) for a in args), **kwargs)
+        out = func(*(np.zeros(a.shape, dtype=_np_dtype(a)) for a in args))
         if isinstance(out, tuple):
             return tuple(da.from_array(np.asarray(o, dtype=m.dtype)) for o, m in zip(out, meta))
         return da.from_array(np.asarray(out, dtype=meta.dtype))

@@ -26,9 +26,10 @@ op's saved values (version-checked, packed by ``saved_tensors_hooks``, an output
 reference to the node's output, never as the output Tensor) and are freed after a backward
 without ``retain_graph``; the ctx keeps no reference to the node or to the outputs (an output
 kept as a ctx attribute, which only a ``mark_dirty`` input can be, is moved to the node as a
-saved output: :func:`_outputs_on_ctx`), so a graph through a Function has no reference cycle. Each backward call hands ``backward`` a per-call view
-of the ctx (its own ``saved_tensors``, every other attribute shared), so concurrent backward
-calls through one retained Function node do not interfere.
+saved output: :func:`_outputs_on_ctx`), so a graph through a Function has no reference cycle.
+Each backward call hands ``backward`` a per-call view of the ctx (its own ``saved_tensors``,
+every other attribute shared), so concurrent backward calls through one retained Function node
+do not interfere.
 """
 
 from __future__ import annotations

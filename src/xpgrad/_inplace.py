@@ -148,7 +148,12 @@ def _inplace(self, x, opname, iop, other):
             bump_version(x)
             return x
         data = x._data
-        new = iop(data, od)
+        try:
+            new = iop(data, od)
+        except NotImplementedError:
+            # No in-place kernel for this dtype (torch's uint16/32/64): the namespace's function,
+            # which the backend layer routes around the gap, then written into x.
+            new = self._backend.setitem(data, Ellipsis, getattr(self._xp, opname)(data, od))
         if new is not data:
             x._data = self._ensure(new)
         bump_version(x)
