@@ -44,10 +44,6 @@ BACKEND_NAME_ALLOWED: dict[tuple[str, str], str] = {
     ("xpgrad._tensor", "import numpy"): (
         "Tensor.__array__ is NumPy's conversion protocol: it returns a NumPy array whatever the backend"
     ),
-    ("xpgrad.special", "import numpy"): (
-        "SciPy's functions compute on NumPy arrays (host copies, Dask blocks): float32 arguments of "
-        "its integer-parameter loops are passed as float64 (a SciPy rule, not a backend branch)"
-    ),
     ("xpgrad.optim._optimizer", "import numpy"): (
         "state_dict() converts step counters to NumPy scalars as torch.optim keeps Python "
         "numbers; NumPy is a required dependency (not a backend branch)"

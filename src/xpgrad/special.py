@@ -1630,8 +1630,8 @@ def _guarded(fn, vjp):
 
     - *nan value, nan derivative*: where the value is nan (a nan argument, or a point outside
       the domain, ``logit(1.5)``), so is the derivative, whatever the formula gives there: a
-      finite derivative of a nan value is a silent wrong number. As the result itself is
-      returned there (not a constant), higher orders and tangents are nan too.
+      finite derivative of a nan value is a silent wrong number. The derivative is multiplied
+      by nan there (not replaced by a constant), so higher orders and tangents are nan too.
     - *float32 computed in float64* (where the namespace has float64): the formulas
       (densities ``exp(log terms)``, differences of scaled Bessel functions) lose digits in
       float32, up to 1e-3 relative; in float64 they are rounded once. A formula taking
@@ -1657,9 +1657,12 @@ def _guarded(fn, vjp):
             if recompute:
                 args["out"] = getattr(special_of(xp), fn.name)(*(_widen(xp, kw[p], wide) for p in fn.params))
             r = xp.astype(vjp(xp, _widen(xp, g, wide), **args), xp.float32)
+        # Constant factors, not where(m, g * d, r) (with d = inf, its derivative in g elsewhere
+        # is 0 * inf) nor where(isnan(out), out, r) (a path through out for every element).
         for point, d in at:
-            r = xp.where(kw[fn.params[0]] == point, g * d, r)
-        return xp.where(xp.isnan(out), out, r)
+            m = kw[fn.params[0]] == point
+            r = xp.where(m, g * xp.where(m, _fill(xp, r, d), xp.ones_like(r)), r)
+        return r * xp.where(xp.isnan(out), _fill(xp, r, math.nan), xp.ones_like(r))
 
     kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
     guarded.__signature__ = inspect.Signature([inspect.Parameter(n, kind) for n in ("xp", "g", *need)])
