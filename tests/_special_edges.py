@@ -791,12 +791,12 @@ def _mp_inverse(name, args):
     )
 
 
-def _diff(f, x, side=0):
-    """mpmath's derivative of ``f`` at ``x``, with a step relative to ``|x|`` (1e-300 and
-    1e300 are points too)."""
+def _diff(f, x, side=0, n=1):
+    """mpmath's ``n``-th derivative of ``f`` at ``x``, with a step relative to ``|x|`` (1e-300
+    and 1e300 are points too)."""
     if x == 0:
-        return mp.diff(f, x, direction=side)
-    return mp.diff(f, x, direction=side, h=abs(x) * mp.mpf(10) ** -(DPS // 3))
+        return mp.diff(f, x, n, direction=side)
+    return mp.diff(f, x, n, direction=side, h=abs(x) * mp.mpf(10) ** -(DPS // 3))
 
 
 def _mp_grad(fn, args, wrt, side):
@@ -889,3 +889,71 @@ def nan_rows(table):
             grad = NAN if e.wrt is not None else MP
             rows.append(Edge(fn, args, e.wrt, value=NAN, grad=grad, what=f"{params[i]} = nan"))
     return rows
+
+
+# -- second order -------------------------------------------------------------------------------
+# Points where the exact second derivative of a formula cancels (near a removable singularity
+# filled by a Taylor polynomial, at the switch to an asymptotic series), as (function, x, rtol
+# in float64 or None for the default, why).
+SECOND = [
+    ("i1e", 1e-3, None, ""),
+    ("i1e", -2e-4, None, ""),
+    ("i1e", 0.5, None, ""),
+    ("i1e", 60.0, None, ""),
+    ("i1", 2e-4, None, ""),
+    ("i1", 0.05, None, ""),
+    ("j1", 2e-4, None, ""),
+    ("j1", 0.05, None, ""),
+    ("sinc", 1e-3, None, ""),
+    ("sinc", 0.02, None, ""),
+    ("exprel", 1e-4, None, ""),
+    ("exprel", 0.05, None, ""),
+    ("exprel", 700.0, None, ""),
+    ("spherical_bessel_j0", 0.05, None, ""),
+    ("ellipk", 5e-5, None, ""),
+    ("ellipk", 0.01, None, ""),
+    ("ellipe", 5e-5, None, ""),
+    ("ellipkm1", 1 - 5e-5, None, ""),
+    ("spence", 1 + 5e-4, None, ""),
+    ("log_ndtr", -40.0, None, ""),
+    ("log_ndtr", -1000.0, None, ""),
+    ("erfcx", 30.0, None, ""),
+    ("erfcx", 1e3, None, ""),
+    ("expit", 40.0, None, ""),
+    ("i0e", 1e4, None, ""),
+    ("i0e", 60.0, None, ""),
+    ("k0e", 60.0, None, ""),
+    ("k1e", 60.0, None, ""),
+    ("ndtri", 1e-30, 2e-13, _AMPLIFIED),
+]
+
+
+def _k_second(order):
+    """The second derivative of ``k{order}e`` from K0 and K1 (K0' = -K1, K1' = -K0 - K1/x):
+    mpmath's Bessel K at 70 digits is slow to differentiate twice numerically."""
+
+    def d2(x):
+        k0, k1 = (mp.exp(x) * mp.besselk(n, x) for n in (0, 1))
+        d0 = k0 - k1
+        d1 = k1 * (1 - 1 / x) - k0
+        return d0 - d1 if order == 0 else d1 * (1 - 1 / x) + k1 / (x * x) - d0
+
+    return d2
+
+
+_SECOND_EXACT = {"k0e": _k_second(0), "k1e": _k_second(1)}
+
+
+@functools.cache
+def second_truth(fn, x, dtype):
+    """mpmath's second derivative of ``special.<fn>`` at ``x`` as ``dtype`` holds it."""
+    with mp.workdps(DPS):
+        v = mp.mpf(as_dtype(x, dtype))
+        name = ALIAS_OF.get(fn, fn)
+        if name in INVERSES:  # (f^-1)'' = -f''(r) / f'(r)**3 at r = f^-1(v)
+            forward = REFS[INVERSES[name]]
+            r = _mp_inverse(name, [v])
+            return _to_float(-_diff(forward, r, n=2) / _diff(forward, r) ** 3)
+        if name in _SECOND_EXACT:
+            return _to_float(_SECOND_EXACT[name](v))
+        return _to_float(_diff(REFS[name], v, n=2))

@@ -121,3 +121,89 @@ def test_composites_match_mpmath(backend, edge, dtype):
         if not _close(v, t, dtype, ULPS[dtype]["grad"] * EPS[dtype])
     ]
     assert not bad, f"gradient (index, xpgrad, mpmath): {bad}"
+
+
+def _second_params():
+    out = []
+    for backend in BACKENDS:
+        for fn, x, rtol, why in data.SECOND:
+            for dtype in ("float64", "float32"):
+                out.append(pytest.param(backend, fn, x, rtol, dtype, id=f"{backend}-{fn}({x!r})-{dtype}"))
+    return out
+
+
+@pytest.mark.parametrize(("backend", "fn", "x", "rtol", "dtype"), _second_params())
+def test_second_derivative_matches_mpmath(backend, fn, x, rtol, dtype):
+    """Second order (``create_graph=True``) where the exact formula of the derivative cancels:
+    near a removable singularity (Taylor polynomials), in the tails (asymptotic series)."""
+    xp = xpgrad.namespace(backend)
+    t = xp.asarray(x, dtype=getattr(xp, dtype), requires_grad=True)
+    with np.errstate(all="ignore"):
+        (g,) = xpgrad.grad(getattr(xp.special, fn)(t), [t], create_graph=True)
+        (h,) = xpgrad.grad(g, [t])
+    want = data.second_truth(fn, x, dtype)
+    rtol = rtol if rtol and dtype == "float64" else ULPS[dtype]["grad"] * EPS[dtype]
+    assert _close(float(h), want, dtype, rtol), f"second derivative {float(h)!r}, mpmath {want!r}"
+
+
+# -- where torch is wrong ---------------------------------------------------------------------
+# xpgrad (on NumPy) gives mpmath's value there and torch does not; the test fails when torch
+# changes, so that docs/deviations.md and docs/special-edges.md follow.
+TORCH_WRONG = [
+    (
+        "ndtr",
+        -13.0,
+        "float64",
+        "value",
+        "torch.special.ndtr is (1 + erf(x/sqrt 2))/2: 0 below -8",
+    ),  # SciPy: 3e-14
+    ("ndtr", -37.0, "float64", "value", "torch.special.ndtr is 0 in the far tail"),
+    ("polygamma", -1.0, "float64", "value", "torch.special.polygamma(1, x) is finite at the poles"),
+    ("j0", 2.5, "float64", "value", "torch.special.bessel_j0 is 1e-12 off in float64"),
+    ("y1", 2.5, "float64", "value", "torch.special.bessel_y1 is 1e-12 off in float64"),
+    ("log_ndtr", -1000.0, "float32", "grad", "torch's derivative of log_ndtr cancels in the tail"),
+    ("log_ndtr", -1e7, "float64", "grad", "torch's derivative of log_ndtr cancels in the tail"),
+    ("i1", 700.0, "float32", "grad", "torch's derivative of i1 is inf - inf where i0 and i1 overflow"),
+    (
+        "expit",
+        40.0,
+        "float64",
+        "grad",
+        "torch's derivative of expit, out * (1 - out), is 0 once out rounds to 1",
+    ),
+    ("erfcx", 1e5, "float64", "grad", "torch's derivative of erfcx, 2 x out - 2/sqrt(pi), cancels"),
+    ("i0e", 1e4, "float64", "grad", "torch's derivative of i0e, i1e - sign(x) i0e, cancels"),
+]
+
+
+def _torch_at(fn, x, dtype, kind):
+    import torch
+
+    t = torch.tensor(x, dtype=getattr(torch, dtype), requires_grad=True)
+    names = {"j0": "bessel_j0", "y1": "bessel_y1"}
+    if fn == "polygamma":
+        y = torch.special.polygamma(1, t)
+    else:
+        y = getattr(torch.special, names.get(fn, fn))(t)
+    if kind == "value":
+        return y.item()
+    (g,) = torch.autograd.grad(y, [t])
+    return g.item()
+
+
+@pytest.mark.parametrize(("fn", "x", "dtype", "kind", "why"), TORCH_WRONG, ids=lambda v: str(v)[:20])
+def test_where_torch_is_wrong_xpgrad_matches_mpmath(fn, x, dtype, kind, why):
+    pole = fn == "polygamma"  # polygamma(1, x) at the pole x = -1: +inf from both sides
+    edge = data.Edge(
+        fn, (1, x) if pole else (x,), 1 if pole else 0, value=data.INF if pole else data.MP, grad=data.POLE
+    )
+    want_value, want_grad = data.truth(edge, dtype)
+    want = want_value if kind == "value" else want_grad
+    value, grad = _evaluate(xpgrad.numpy, edge, dtype)
+    got = value if kind == "value" else grad
+    rtol = 1e-13 if fn == "ndtr" else ULPS[dtype][kind] * EPS[dtype]  # SciPy's ndtr(-13): 3e-14
+    assert _close(got, want, dtype, rtol), f"xpgrad {got!r}, mpmath {want!r}"
+    theirs = _torch_at(fn, x, dtype, kind)
+    assert not _close(theirs, want, dtype, rtol), (
+        f"torch now gives {theirs!r} (mpmath {want!r}): {why} no more"
+    )

@@ -120,14 +120,12 @@ def _h(xp, u):
         )
         return xp.where(inf, xp.where(v > 0, _fill(xp, v, math.inf), xp.zeros_like(v)), r)
 
-    return _near(
-        xp,
-        u,
-        0.0,
-        1e-2,
-        lambda t: 1 / 2 + t * (1 / 3 + t * (1 / 8 + t * (1 / 30 + t * (1 / 144 + t / 840)))),
-        exact,
-    )
+    return _near(xp, u, 0.0, 0.1, lambda t: _poly(t, _H_NEAR_0), exact)
+
+
+# sum(u**k (k+1)/(k+2)!): 10 terms, below 1e-17 relative for |u| < 0.1 (the exact form cancels
+# there, and its derivative more)
+_H_NEAR_0 = tuple((k + 1) / math.factorial(k + 2) for k in range(10))
 
 
 def _poly(t, coeffs):
@@ -763,15 +761,14 @@ _def(
 )
 
 
+# (cos(x) - sin(x)/x) / x = x sum((-1)**k 2k x**(2k-2) / (2k+1)!, k >= 1): 7 terms, below
+# 1e-20 relative for |x| < 0.1 (the exact form cancels there, and its derivative more).
+_SPH_J0_NEAR_0 = tuple((-1) ** k * 2 * k / math.factorial(2 * k + 1) for k in range(1, 8))
+
+
 def _sph_j0_grad(xp, g, x):
-    # (cos(x) - sin(x)/x) / x = -x/3 + x**3/30 - x**5/840 + ...
     return g * _near(
-        xp,
-        x,
-        0.0,
-        1e-2,
-        lambda t: t * (-1 / 3 + t * t * (1 / 30 - t * t / 840)),
-        lambda v: (xp.cos(v) - xp.sin(v) / v) / v,
+        xp, x, 0.0, 0.1, lambda t: t * _poly(t * t, _SPH_J0_NEAR_0), lambda v: (xp.cos(v) - xp.sin(v) / v) / v
     )
 
 
@@ -1031,16 +1028,16 @@ _def(
 
 
 def _sinc_grad(xp, g, x):
-    p2 = math.pi**2
-
-    def series(t):
-        return p2 * t * (-1 / 3 + p2 * t * t * (1 / 30 - p2 * t * t / 840))
-
+    # pi * spherical_bessel_j0'(pi x)
     def exact(v):
         pv = math.pi * v
         return (xp.cos(pv) - xp.sin(pv) / pv) / v
 
-    return g * _near(xp, x, 0.0, 1e-2 / math.pi, series, exact)
+    def series(t):
+        pt = math.pi * t
+        return math.pi * pt * _poly(pt * pt, _SPH_J0_NEAR_0)
+
+    return g * _near(xp, x, 0.0, 0.1 / math.pi, series, exact)
 
 
 _def(
@@ -1087,39 +1084,42 @@ _def(
 )
 
 
-# Near m = 0: K(m) = pi/2 (1 + m/4 + 9m^2/64 + 25m^3/256 + ...), E(m) = pi/2 (1 - m/4 - 3m^2/64 - 5m^3/256 - ...).
-def _dk_series(t):
-    return math.pi / 2 * (1 / 4 + t * (9 / 32 + t * 75 / 256))
+# Near m = 0 the exact derivatives cancel (by 1/m, their own derivatives by 1/m**2): the series
+# K(m) = pi/2 sum(c_n m**n), E(m) = pi/2 sum(-c_n m**n / (2n - 1)), c_n = (binom(2n, n) / 4**n)**2,
+# differentiated; 13 terms: below 1e-17 relative for |m| < 0.05.
+def _c(n):
+    return (math.comb(2 * n, n) / 4**n) ** 2
+
+
+_DK_NEAR_0 = tuple(math.pi / 2 * n * _c(n) for n in range(1, 14))
+_DE_NEAR_0 = tuple(-math.pi / 2 * n * _c(n) / (2 * n - 1) for n in range(1, 14))
 
 
 def _ellipk_grad(xp, g, m):
-
     sp = special_of(xp)
 
     def exact(v):
         return (sp.ellipe(v) - (1 - v) * sp.ellipk(v)) / (2 * v * (1 - v))
 
-    return g * _near(xp, m, 0.0, 1e-4, _dk_series, exact)
+    return g * _near(xp, m, 0.0, 0.05, lambda t: _poly(t, _DK_NEAR_0), exact)
 
 
 def _ellipkm1_grad(xp, g, p):
-
     sp = special_of(xp)
 
     def exact(v):
         return (sp.ellipe(1 - v) - v * sp.ellipkm1(v)) / (2 * v * (1 - v))
 
-    return -g * _near(xp, p, 1.0, 1e-4, lambda t: _dk_series(-t), exact)
+    return -g * _near(xp, p, 1.0, 0.05, lambda t: _poly(-t, _DK_NEAR_0), exact)
 
 
 def _ellipe_grad(xp, g, m):
-
     sp = special_of(xp)
 
     def exact(v):
         return (sp.ellipe(v) - sp.ellipk(v)) / (2 * v)
 
-    return g * _near(xp, m, 0.0, 1e-4, lambda t: -math.pi / 2 * (1 / 4 + t * (3 / 32 + t * 15 / 256)), exact)
+    return g * _near(xp, m, 0.0, 0.05, lambda t: _poly(t, _DE_NEAR_0), exact)
 
 
 # At m = 1 (p = 0) K has a log singularity: its derivative is +inf (the formula: 0 * inf).
@@ -1140,11 +1140,13 @@ _def(
 _def("ellipe", "m", _ellipe_grad, "Complete elliptic integral of the second kind, parameter ``m``.")
 
 
+# log(z) / (1 - z) = -log1p(t) / t = -sum((-t)**k / (k + 1)), t = z - 1: 14 terms, below 1e-18
+# relative for |t| < 0.05 (the exact form cancels there, and its derivative more).
+_SPENCE_NEAR_1 = tuple(-((-1) ** k) / (k + 1) for k in range(14))
+
+
 def _spence_grad(xp, g, z):
-    # log(1 + t) / (-t) = -(1 - t/2 + t^2/3 - t^3/4 + ...)
-    return g * _near(
-        xp, z, 1.0, 1e-3, lambda t: -(1 + t * (-1 / 2 + t * (1 / 3 - t / 4))), lambda v: xp.log(v) / (1 - v)
-    )
+    return g * _near(xp, z, 1.0, 0.05, lambda t: _poly(t, _SPENCE_NEAR_1), lambda v: xp.log(v) / (1 - v))
 
 
 _def(
@@ -1423,7 +1425,8 @@ def _raw_function(raw, fn):
 
     def call(*args, public=None):
         args, dtype = _arrays(backend, fn, args, public)
-        wide = _float64_for(xp) if dtype == xp.float32 else None
+        # (chunked arrays: in each block, where the cast to float32 is quiet too)
+        wide = _float64_for(xp) if dtype == xp.float32 and not dask else None
         if wide is not None:
             args = [_widen(xp, a, wide) for a in args]
         with backend.quiet():
@@ -1438,7 +1441,7 @@ def _raw_function(raw, fn):
         out = None
         if native is not None:
             if dask:
-                out = _backends.map_blocks(backend, native, *args, dtype=dtype)
+                out = _backends.map_blocks(backend, _in_double(native), *args, dtype=dtype)
             else:
                 out = native(*args)
         if out is None and fn.generic is not None:
@@ -1450,13 +1453,31 @@ def _raw_function(raw, fn):
                 if host is None:
                     raise _missing_scipy(fn.name, backend)
             if dask:
-                out = _backends.map_blocks(backend, host, *args, dtype=dtype)
+                out = _backends.map_blocks(backend, _in_double(host), *args, dtype=dtype)
             else:
                 hargs = [_backends.to_host(backend, a) if backend.is_native(a) else a for a in args]
                 out = _backends.from_host(backend, host(*hargs), _device_of(backend, args))
         return backend.ensure(out)
 
     call.__name__ = fn.name
+    return call
+
+
+def _in_double(f):
+    """``f`` on NumPy blocks, float32 ones computed in float64 and rounded once (quietly:
+    beyond float32's range the rounded value is inf)."""
+
+    def call(*args):
+        import numpy
+
+        if not any(getattr(a, "dtype", None) == numpy.float32 for a in args):
+            return f(*args)
+        out = f(*(a.astype(numpy.float64) if getattr(a, "dtype", None) == numpy.float32 else a for a in args))
+        if any(getattr(a, "dtype", None) == numpy.float64 for a in args):
+            return out
+        with numpy.errstate(over="ignore"):
+            return numpy.asarray(out).astype(numpy.float32)
+
     return call
 
 
