@@ -12,6 +12,7 @@ docs/special-edges.md is checked to be the one the rows make.
 from __future__ import annotations
 
 import math
+from pathlib import Path
 
 import _special_edges as data
 import numpy as np
@@ -126,7 +127,7 @@ def test_composites_match_mpmath(backend, edge, dtype):
 def _second_params():
     out = []
     for backend in BACKENDS:
-        for fn, x, rtol, why in data.SECOND:
+        for fn, x, rtol, _why in data.SECOND:
             for dtype in ("float64", "float32"):
                 out.append(pytest.param(backend, fn, x, rtol, dtype, id=f"{backend}-{fn}({x!r})-{dtype}"))
     return out
@@ -195,8 +196,13 @@ def _torch_at(fn, x, dtype, kind):
 def test_where_torch_is_wrong_xpgrad_matches_mpmath(fn, x, dtype, kind, why):
     pole = fn == "polygamma"  # polygamma(1, x) at the pole x = -1: +inf from both sides
     edge = data.Edge(
-        fn, (1, x) if pole else (x,), 1 if pole else 0, value=data.INF if pole else data.MP, grad=data.POLE
+        fn,
+        (1, x) if pole else (x,),
+        1 if pole else 0,
+        value=data.INF if pole else data.MP,
+        grad=data.POLE if pole else data.MP,
     )
+
     want_value, want_grad = data.truth(edge, dtype)
     want = want_value if kind == "value" else want_grad
     value, grad = _evaluate(xpgrad.numpy, edge, dtype)
@@ -207,3 +213,22 @@ def test_where_torch_is_wrong_xpgrad_matches_mpmath(fn, x, dtype, kind, why):
     assert not _close(theirs, want, dtype, rtol), (
         f"torch now gives {theirs!r} (mpmath {want!r}): {why} no more"
     )
+
+
+def test_the_docs_table_is_the_one_the_rows_make():
+    """docs/special-edges.md holds the table ``python tests/_special_edges.py`` writes from the
+    rows checked above (regenerate it with that command after changing a row)."""
+    page = (Path(__file__).resolve().parent.parent / "docs" / "special-edges.md").read_text()
+    start, end = page.index(data.BEGIN), page.index(data.END) + len(data.END)
+    assert page[start:end] + "\n" == data.render_table(special_mod.TABLE), (
+        "docs/special-edges.md is out of date: python tests/_special_edges.py"
+    )
+
+
+def test_every_function_has_rows():
+    """Every function of xp.special has a row at an ordinary point (and so nan rows) and at
+    least one edge point; the composites have rows too."""
+    names = {e.fn for e in data.EDGES}
+    missing = sorted(set(special_mod.TABLE) - names)
+    assert not missing, f"no edge rows for {missing}"
+    assert {e.fn for e in data.ROW_EDGES} == {"logsumexp", "softmax", "log_softmax"}
