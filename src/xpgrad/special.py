@@ -27,6 +27,14 @@ shape parameter of the incomplete gamma function, as in torch) raises ``NotImple
 naming the function and the parameter when a gradient or a tangent reaches it. Only real
 floating-point values are differentiable (SciPy's complex variants are not part of the
 namespace).
+
+At the edges of the domains (docs/special-edges.md, checked against mpmath by
+tests/test_special_edges.py) every function follows the same conventions, applied once by
+``_guarded`` and ``_raw_function`` rather than per formula: where the value is nan the
+derivative is nan; float32 arguments are computed in float64 where the backend has it and
+rounded once; the limits a formula cannot reach (``0 * inf``, ``inf - inf``) are data of the
+table (``at=``). Formulas that cancel or overflow use Taylor polynomials near removable
+singularities (``_near``) and asymptotic series in the tails (``_far``).
 """
 
 from __future__ import annotations
@@ -1582,6 +1590,19 @@ _DEVIATIONS = {
     },
     "sinc": "the second derivative at 0 is -pi**2/3 (the Taylor polynomial fills the removable "
     "singularity), where torch gives nan (docs/deviations.md).",
+    **{
+        n: f"{what}, where torch's is not (docs/special-edges.md)."
+        for n, what in (
+            ("ndtr", "the value in the lower tail (torch's is 0 below -8)"),
+            ("polygamma", "+-inf or nan at the poles, and 1e-16 relative for order 1"),
+            ("log_ndtr", "mpmath's derivative in the far tail (torch's cancels)"),
+            ("expit", "the derivative for x > 37 (torch's is 0)"),
+            ("i1", "the derivative where i0 and i1 overflow (torch's is inf - inf)"),
+            ("erfcx", "the derivative for large x (torch's cancels)"),
+            ("i0e", "the derivative for large |x| (torch's cancels)"),
+            ("i1e", "the derivative for large |x| (torch's cancels)"),
+        )
+    },
 }
 _ALIAS_DEVIATIONS = {"modified_bessel_i0": "modified_bessel_i0", "modified_bessel_i1": "modified_bessel_i1"}
 
@@ -1598,12 +1619,22 @@ def _doc(fn, public):
         dev = _NO_TORCH_GRAD.format(_ALIAS_DEVIATIONS[public])
     else:
         dev = _DEVIATIONS.get(fn.name, "none.")
+    points = "".join(
+        f" At {fn.params[0]} = {p}: " + ("" if v is None else f"value {v}, ") + f"derivative {d} (the limit)."
+        for p, (v, d) in fn.at.items()
+    )
+    source = (
+        "computed by xpgrad's own composition on every backend, more accurate than the libraries'"
+        if fn.own
+        else "computed by the backend's own special functions where it has them"
+    )
     return (
         f"{fn.doc}{alias}\n\n"
-        f"Same values as ``scipy.special.{fn.name}`` (computed by the backend's own special functions "
-        f"where it has them; real floating-point arguments).\n\n"
+        f"Same values as ``scipy.special.{fn.name}`` ({source}; real floating-point arguments).\n\n"
         f"Gradient: {grads}. Forward mode: the same derivatives times the tangents, summed over the "
-        f"inputs (elementwise).\n\nDeviations from torch: {dev}"
+        f"inputs (elementwise).\n\nAt the edges (docs/special-edges.md): where the value is nan, so "
+        f"is the derivative; float32 is computed in float64 where the backend has it.{points}\n\n"
+        f"Deviations from torch: {dev}"
     )
 
 
