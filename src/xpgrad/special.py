@@ -71,18 +71,23 @@ class _Fn:
     # limits at +-inf, the end of a domain): {point: (value or None: the library's, derivative)}.
     at: dict = field(default_factory=dict)
     own: bool = False  # the composition ``generic`` is more accurate than the libraries'
+    # float32 computed in float32: the function and its derivative are accurate there (products,
+    # quotients and exponentials of the arguments, no cancellation), so no float64 detour
+    single: bool = False
 
 
 TABLE: dict[str, _Fn] = {}
 
 
-def _def(name, params, grads, doc, generic=None, ints=(), defaults=None, at=None, own=False):
+def _def(name, params, grads, doc, generic=None, ints=(), defaults=None, at=None, own=False, single=False):
     params = tuple(params.split())
     if not isinstance(grads, tuple):
         grads = (grads,)
     assert len(grads) == len(params), name
     assert not at or len(params) == 1, name  # points of functions of one argument
-    TABLE[name] = _Fn(name, params, grads, doc, generic, frozenset(ints), defaults or {}, at or {}, own)
+    TABLE[name] = _Fn(
+        name, params, grads, doc, generic, frozenset(ints), defaults or {}, at or {}, own, single
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -460,13 +465,14 @@ def _expit_grad(xp, g, x):
     return g * (e / ((1 + e) * (1 + e)))
 
 
-_def("expit", "x", _expit_grad, "Logistic sigmoid, ``1 / (1 + exp(-x))``.", generic=_g_expit)
+_def("expit", "x", _expit_grad, "Logistic sigmoid, ``1 / (1 + exp(-x))``.", generic=_g_expit, single=True)
 _def(
     "logit",
     "x",
     lambda xp, g, x: g / (x * (1 - x)),
     "Logit, ``log(x / (1 - x))``, the inverse of ``expit``.",
     generic=lambda xp, x: xp.log(x) - xp.log1p(-x),
+    single=True,
 )
 
 # Gamma family.
@@ -502,6 +508,7 @@ _def(
     "x",
     lambda xp, g, x: xp.zeros_like(g * x),
     "Sign of the gamma function (piecewise constant: zero gradient).",
+    single=True,
 )
 _def(
     "psi",
@@ -812,6 +819,7 @@ _def(
     (_xlogy_dx, lambda xp, g, x, y: g * x / y),
     "``x * log(y)``, zero where ``x == 0``.",
     generic=_g_xlogy,
+    single=True,
 )
 _def(
     "xlog1py",
@@ -819,6 +827,7 @@ _def(
     (_xlog1py_dx, lambda xp, g, x, y: g * x / (1 + y)),
     "``x * log1p(y)``, zero where ``x == 0``.",
     generic=_g_xlog1py,
+    single=True,
 )
 _def(
     "entr",
@@ -826,6 +835,7 @@ _def(
     lambda xp, g, x: -g * (xp.log(x) + 1),
     "Elementwise entropy, ``-x * log(x)`` (0 at 0, -inf below).",
     generic=_g_entr,
+    single=True,
 )
 _def(
     "rel_entr",
@@ -836,6 +846,7 @@ _def(
     ),
     "Elementwise relative entropy, ``x * log(x / y)`` for positive ``x`` and ``y``.",
     generic=_g_rel_entr,
+    single=True,
 )
 _def(
     "kl_div",
@@ -846,6 +857,7 @@ _def(
     ),
     "Elementwise Kullback-Leibler divergence, ``x * log(x / y) - x + y``.",
     generic=_g_kl_div,
+    single=True,
 )
 
 
@@ -891,6 +903,7 @@ _def(
     (_huber_ddelta, _huber_dr),
     "Huber loss: ``r**2 / 2`` where ``|r| <= delta``, else ``delta * (|r| - delta / 2)``.",
     generic=_g_huber,
+    single=True,
 )
 _def(
     "pseudo_huber",
@@ -964,14 +977,22 @@ _def(
 _def("inv_boxcox1p", "y lmbda", _inv_boxcox_grads(1), "Inverse of ``boxcox1p``.", generic=_g_inv_boxcox1p)
 
 # Elementary functions.
-_def("cbrt", "x", lambda xp, g, out: g / (3 * out * out), "Cube root.", generic=_g_cbrt)
-_def("exp2", "x", lambda xp, g, out: g * out * math.log(2), "``2**x``.", generic=lambda xp, x: 2.0**x)
+_def("cbrt", "x", lambda xp, g, out: g / (3 * out * out), "Cube root.", generic=_g_cbrt, single=True)
+_def(
+    "exp2",
+    "x",
+    lambda xp, g, out: g * out * math.log(2),
+    "``2**x``.",
+    generic=lambda xp, x: 2.0**x,
+    single=True,
+)
 _def(
     "exp10",
     "x",
     lambda xp, g, out: g * out * math.log(10),
     "``10**x``.",
     generic=lambda xp, x: 10.0**x,
+    single=True,
 )
 
 
@@ -1000,6 +1021,7 @@ _def(
     lambda xp, g, x: -g * _DEG * _deg_sin_cos(xp, x)[0],
     "Cosine of an angle in degrees.",
     generic=lambda xp, x: _deg_sin_cos(xp, x)[1],
+    single=True,
 )
 _def(
     "sindg",
@@ -1007,6 +1029,7 @@ _def(
     lambda xp, g, x: g * _DEG * _deg_sin_cos(xp, x)[1],
     "Sine of an angle in degrees.",
     generic=lambda xp, x: _deg_sin_cos(xp, x)[0],
+    single=True,
 )
 _def(
     "tandg",
@@ -1014,6 +1037,7 @@ _def(
     lambda xp, g, out: g * _DEG * (1 + out * out),
     "Tangent of an angle in degrees.",
     generic=_g_tandg,
+    single=True,
 )
 _def(
     "cotdg",
@@ -1021,6 +1045,7 @@ _def(
     lambda xp, g, out: -g * _DEG * (1 + out * out),
     "Cotangent of an angle in degrees.",
     generic=_g_cotdg,
+    single=True,
 )
 _def(
     "radian",
@@ -1032,6 +1057,7 @@ _def(
     ),
     "An angle given in degrees, minutes and seconds, in radians.",
     generic=_g_radian,
+    single=True,
 )
 
 
@@ -1434,7 +1460,7 @@ def _raw_function(raw, fn):
     def call(*args, public=None):
         args, dtype = _arrays(backend, fn, args, public)
         # (chunked arrays: in each block, where the cast to float32 is quiet too)
-        wide = _float64_for(xp) if dtype == xp.float32 and not dask else None
+        wide = _float64_for(xp) if dtype == xp.float32 and not (dask or fn.single) else None
         if wide is not None:
             args = [_widen(xp, a, wide) for a in args]
         with backend.quiet():
@@ -1701,7 +1727,7 @@ def _guarded(fn, vjp):
 
     def guarded(xp, g, **kw):
         out = kw["out"]
-        wide = _float64_for(xp) if g.dtype == xp.float32 else None
+        wide = _float64_for(xp) if g.dtype == xp.float32 and not fn.single else None
         if wide is None:
             r = vjp(xp, g, **{n: kw[n] for n in names})
         else:
@@ -1709,11 +1735,14 @@ def _guarded(fn, vjp):
             if recompute:
                 args["out"] = getattr(special_of(xp), fn.name)(*(_widen(xp, kw[p], wide) for p in fn.params))
             r = xp.astype(vjp(xp, _widen(xp, g, wide), **args), xp.float32)
-        # Constant factors, not where(m, g * d, r) (with d = inf, its derivative in g elsewhere
-        # is 0 * inf) nor where(isnan(out), out, r) (a path through out for every element).
+        # Under create_graph, constant factors: not where(m, g * d, r) (with d = inf, its
+        # derivative in g elsewhere is 0 * inf) nor where(isnan(out), out, r) (a path through
+        # out for every element).
         for point, d in at:
             m = kw[fn.params[0]] == point
             r = xp.where(m, g * xp.where(m, _fill(xp, r, d), xp.ones_like(r)), r)
+        if not isinstance(getattr(xp, "special", None), SpecialNamespace):
+            return xp.where(xp.isnan(out), out, r)  # raw arrays: no graph, the cheaper form
         return r * xp.where(xp.isnan(out), _fill(xp, r, math.nan), xp.ones_like(r))
 
     kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
