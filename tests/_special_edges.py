@@ -6,7 +6,7 @@ function and its first derivative are there. Where both are numbers, they come f
 70 significant digits (``MP``: the function's definition in mpmath, ``mpmath.diff`` for the
 derivative, one-sided at the end of a domain); where one is not a number (nan, +-inf, or a limit
 at +-inf), the row states it, with the reason. ``tests/test_special_edges.py`` checks every row
-on xpgrad, in float64 and float32, and that the table of docs/special-edges.md is the one
+on xpgrad (NumPy, torch and array-api-strict backends), in float64 and float32, and that the table of docs/special-edges.md is the one
 :func:`render_table` writes from these rows::
 
     python tests/_special_edges.py > /tmp/table.md   # the table of docs/special-edges.md
@@ -28,20 +28,6 @@ INF = math.inf
 MP = "mpmath"  # the value (or derivative) is mpmath's at the point
 POLE = "pole"  # at a pole whose two sides disagree: +inf, -inf or nan, never a finite number
 DPS = 70
-
-
-class _Ref:
-    """mpmath definitions of the functions of ``xp.special`` (real arguments, ``mp.mpf``)."""
-
-
-def _nan_if_nan(f):
-    @functools.wraps(f)
-    def g(*args):
-        if any(mp.isnan(a) for a in args):
-            return mp.nan
-        return f(*args)
-
-    return g
 
 
 def _ginc(a, x):
@@ -741,7 +727,7 @@ def _r(fn, *x, **kw):
 _ORDINARY = (0.3, -1.2, 2.5, 0.7)
 _SHIFTED = (100.3, 101.7, 99.1, 100.0)  # float32: the shift by the maximum must not cost digits
 for _f in ("logsumexp", "softmax", "log_softmax"):
-    n = 1 if _f == "logsumexp" else None
+    n = 1 if _f == "logsumexp" else None  # logsumexp: one value per row
     _r(_f, *_ORDINARY, what="ordinary")
     _r(_f, *_SHIFTED, what="ordinary, large values")
     _r(_f, 1000, 1000.5, -3, what="beyond exp's overflow")
