@@ -45,8 +45,8 @@ BACKEND_NAME_ALLOWED: dict[tuple[str, str], str] = {
         "Tensor.__array__ is NumPy's conversion protocol: it returns a NumPy array whatever the backend"
     ),
     ("xpgrad.special", "import numpy"): (
-        "SciPy's functions compute on NumPy arrays (host copies, Dask blocks): float32 arguments of "
-        "its integer-parameter loops are passed as float64 (a SciPy rule, not a backend branch)"
+        "SciPy's functions compute on NumPy blocks of chunked arrays: float32 blocks are computed in "
+        "float64 and rounded quietly inside the block (a rule of the SciPy library, not a backend branch)"
     ),
     ("xpgrad.optim._optimizer", "import numpy"): (
         "state_dict() converts step counters to NumPy scalars as torch.optim keeps Python "

@@ -12,6 +12,7 @@ import collections
 import contextlib
 import functools
 import importlib
+import math
 import operator
 import types
 import warnings
@@ -743,17 +744,15 @@ class SpecialLibrary:
     ``module``: the library (None: none, or not installed); ``native(name)``: its function for
     SciPy's function ``name``, taking SciPy's arguments (None: it has none, special.py composes
     the function or computes it with SciPy on a NumPy copy); ``blockwise``: call it on each
-    block of a chunked array (``map_blocks``); ``double_integer_loops``: SciPy's own functions,
-    whose single-precision loops for integer parameters (``bdtr``, ``yn``, ...) are deprecated,
-    so single-precision arguments are passed in double precision.
+    block of a chunked array (``map_blocks``). (special.py computes single-precision arguments
+    in double precision where the backend has it, whatever the library.)
     """
 
-    __slots__ = ("module", "blockwise", "double_integer_loops", "_names", "_adapters")
+    __slots__ = ("module", "blockwise", "_names", "_adapters")
 
-    def __init__(self, module, *, names=None, adapters=None, blockwise=False, double_integer_loops=False):
+    def __init__(self, module, *, names=None, adapters=None, blockwise=False):
         self.module = module
         self.blockwise = blockwise
-        self.double_integer_loops = double_integer_loops
         self._names = names if names is not None else (lambda name: name)
         self._adapters = adapters or {}
 
@@ -778,7 +777,31 @@ def _scipy_spherical_j0(lib):
 
 def _torch_polygamma(lib):
     # torch.special.polygamma takes a Python integer order; an array order is left to SciPy.
-    return lambda n, x: lib.polygamma(int(n), x) if _is_scalar_int(n) else None
+    # Order 1 is torch's trigamma, 5e-10 off in float64 and finite at the poles (6.6e32 at -1):
+    # (-1)**(n+1) n! zeta(n + 1, x) instead, as torch itself computes the orders above 1.
+    def polygamma(n, x):
+        if not _is_scalar_int(n):
+            return None
+        n = int(n)
+        if n == 0:
+            return lib.digamma(x)
+        return _torch_zeta(lib)(float(n + 1), x) * ((-1) ** (n + 1) * float(math.factorial(n)))
+
+    return polygamma
+
+
+def _torch_zeta(lib):
+    # torch.special.zeta(x, q): SciPy's argument order; nan at q = +inf, where it is 0
+    def zeta(x, q):
+        z = lib.zeta(x, q)
+        return z.masked_fill(q == math.inf, 0.0) if hasattr(q, "shape") else z
+
+    return zeta
+
+
+def _torch_ndtr(lib):
+    # torch.special.ndtr is (1 + erf(x / sqrt(2))) / 2: 0 below -8 (ndtr(-13) is 6e-39)
+    return lambda x: lib.erfc(x * -math.sqrt(0.5)) * 0.5
 
 
 def _is_scalar_int(n) -> bool:
@@ -800,8 +823,9 @@ _JAX_ADAPTERS = {
 }
 _TORCH_ADAPTERS = {
     "polygamma": _torch_polygamma,
+    "ndtr": _torch_ndtr,
     "multigammaln": lambda lib: lambda a, d: lib.multigammaln(a, int(d)),  # d: a Python int
-    "zeta": lambda lib: lib.zeta,  # torch.special.zeta(x, q): SciPy's argument order
+    "zeta": _torch_zeta,
 }
 
 
@@ -828,7 +852,6 @@ def special_library(backend: Backend) -> SpecialLibrary:
             _import_or_none("scipy.special"),
             adapters=_SCIPY_ADAPTERS,
             blockwise=backend.chunked,
-            double_integer_loops=True,
         )
     if backend._is_torch:
         return SpecialLibrary(

@@ -27,6 +27,14 @@ shape parameter of the incomplete gamma function, as in torch) raises ``NotImple
 naming the function and the parameter when a gradient or a tangent reaches it. Only real
 floating-point values are differentiable (SciPy's complex variants are not part of the
 namespace).
+
+At the edges of the domains (docs/special-edges.md, checked against mpmath by
+tests/test_special_edges.py) every function follows the same conventions, applied once by
+``_guarded`` and ``_raw_function`` rather than per formula: where the value is nan the
+derivative is nan; float32 arguments are computed in float64 where the backend has it and
+rounded once; the limits a formula cannot reach (``0 * inf``, ``inf - inf``) are data of the
+table (``at=``). Formulas that cancel or overflow use Taylor polynomials near removable
+singularities (``_near``) and asymptotic series in the tails (``_far``).
 """
 
 from __future__ import annotations
@@ -59,17 +67,27 @@ class _Fn:
     generic: object = None  # composition from the standard's functions: generic(xp, *args)
     ints: frozenset = field(default_factory=frozenset)  # parameters that are integers
     defaults: dict = field(default_factory=dict)
+    # Values and derivatives at points where the library or the formula gives no number (the
+    # limits at +-inf, the end of a domain): {point: (value or None: the library's, derivative)}.
+    at: dict = field(default_factory=dict)
+    own: bool = False  # the composition ``generic`` is more accurate than the libraries'
+    # float32 computed in float32: the function and its derivative are accurate there (products,
+    # quotients and exponentials of the arguments, no cancellation), so no float64 detour
+    single: bool = False
 
 
 TABLE: dict[str, _Fn] = {}
 
 
-def _def(name, params, grads, doc, generic=None, ints=(), defaults=None):
+def _def(name, params, grads, doc, generic=None, ints=(), defaults=None, at=None, own=False, single=False):
     params = tuple(params.split())
     if not isinstance(grads, tuple):
         grads = (grads,)
     assert len(grads) == len(params), name
-    TABLE[name] = _Fn(name, params, grads, doc, generic, frozenset(ints), defaults or {})
+    assert not at or len(params) == 1, name  # points of functions of one argument
+    TABLE[name] = _Fn(
+        name, params, grads, doc, generic, frozenset(ints), defaults or {}, at or {}, own, single
+    )
 
 
 # --------------------------------------------------------------------------------------------
@@ -98,27 +116,120 @@ def _near(xp, x, at, eps, series, exact):
 
 def _h(xp, u):
     """``(u exp(u) - expm1(u)) / u**2`` = sum of ``u**k (k+1)/(k+2)!``: the derivative of
-    ``expm1(u) / u``."""
-    return _near(
+    ``expm1(u) / u``. Above 1 it is ``exp(u) (u - 1) / u**2 + 1/u**2``, with ``exp(u)`` in two
+    halves: ``u exp(u)`` overflows (to inf - inf) before the result does; 0 at -inf, inf at
+    +inf."""
+
+    def exact(v):
+        inf = xp.isinf(v)
+        big = (v > 1) & ~inf
+        vb = _safe(xp, v, ~big, 2.0)
+        vs = _safe(xp, v, big | inf, -1.0)
+        e = xp.exp(vb / 2)  # exp(u) (u - 1) / u**2 as e * (e * ...): overflows only with it
+        r = xp.where(
+            big,
+            e * (e * ((1 - 1 / vb) / vb)) + 1 / (vb * vb),
+            (vs * xp.exp(vs) - xp.expm1(vs)) / (vs * vs),
+        )
+        return xp.where(inf, xp.where(v > 0, _fill(xp, v, math.inf), xp.zeros_like(v)), r)
+
+    return _near(xp, u, 0.0, 0.1, lambda t: _poly(t, _H_NEAR_0), exact)
+
+
+# sum(u**k (k+1)/(k+2)!): 10 terms, below 1e-17 relative for |u| < 0.1 (the exact form cancels
+# there, and its derivative more)
+_H_NEAR_0 = tuple((k + 1) / math.factorial(k + 2) for k in range(10))
+
+
+def _poly(t, coeffs):
+    """``sum(c * t**k)`` (Horner)."""
+    r = coeffs[-1]
+    for c in reversed(coeffs[:-1]):
+        r = r * t + c
+    return r
+
+
+def _far(xp, x, at, far, exact):
+    """``far(x)`` where ``x > at`` (an asymptotic series, where ``exact`` cancels or
+    overflows), else ``exact(x)``; each branch sees safe values only."""
+    big = x > at
+    return xp.where(big, far(_safe(xp, x, ~big, 2.0 * at)), exact(_safe(xp, x, big, 1.0)))
+
+
+def _nan_where(xp, r, bad):
+    """``r`` with nan where ``bad`` (a derivative outside the domain of the function)."""
+    return xp.where(bad, _fill(xp, r, math.nan), r)
+
+
+def _bessel_series(nu_a, nu_b, sign):
+    """Coefficients ``c_k`` of ``sum(c_k z**-k)`` in the asymptotic expansion of
+    ``A_{nu_a}(z) - A_{nu_b}(z)``, ``A_nu`` being ``exp(-z) I_nu(z) sqrt(2 pi z)`` (sign -1) or
+    ``exp(z) K_nu(z) sqrt(2 z / pi)`` (sign +1), whose terms are
+    ``sign**k prod_{j<=k}(4 nu**2 - (2j - 1)**2) / (k! 8**k)`` (DLMF 10.40.1, 10.40.2). The
+    differences of the scaled Bessel functions in their derivatives cancel (by 2z relative);
+    the series does not. 15 terms: below 1e-17 relative for z > 50."""
+
+    def a(nu, k):
+        p = 1.0
+        for j in range(1, k + 1):
+            p *= (4 * nu * nu - (2 * j - 1) ** 2) / (8 * j)
+        return sign**k * p
+
+    return tuple(a(nu_a, k) - a(nu_b, k) for k in range(15))
+
+
+_I0_MINUS_I1 = _bessel_series(0, 1, -1)
+_K1_MINUS_K0 = _bessel_series(1, 0, 1)
+_BESSEL_FAR = 50.0
+
+
+def _i0e_minus_i1e(xp, z):
+    """``i0e(z) - i1e(z)`` for ``z >= 0``."""
+    sp = special_of(xp)
+    return _far(
         xp,
-        u,
-        0.0,
-        1e-2,
-        lambda t: 1 / 2 + t * (1 / 3 + t * (1 / 8 + t * (1 / 30 + t * (1 / 144 + t / 840)))),
-        lambda v: (v * xp.exp(v) - xp.expm1(v)) / (v * v),
+        z,
+        _BESSEL_FAR,
+        lambda v: _poly(1 / v, _I0_MINUS_I1) / xp.sqrt(2 * math.pi * v),
+        lambda v: sp.i0e(v) - sp.i1e(v),
     )
 
 
+def _k1e_minus_k0e(xp, x):
+    """``k1e(x) - k0e(x)`` for ``x > 0``."""
+    sp = special_of(xp)
+    return _far(
+        xp,
+        x,
+        _BESSEL_FAR,
+        lambda v: _poly(1 / v, _K1_MINUS_K0) * xp.sqrt(math.pi / (2 * v)),
+        lambda v: sp.k1e(v) - sp.k0e(v),
+    )
+
+
+def _like(xp, a, x):
+    """``a`` as an array of ``x``'s dtype where it is a Python number (a special function of
+    Python numbers alone computes in the default dtype: float32 on torch)."""
+    return xp.full_like(x, a) if isinstance(a, (int, float)) else a
+
+
 def _gamma_density(xp, a, x):
-    """d/dx gammainc(a, x) = x**(a-1) exp(-x) / Gamma(a)."""
+    """d/dx gammainc(a, x) = x**(a-1) exp(-x) / Gamma(a) (0 at x = +inf, where the exponent
+    is inf - inf)."""
     sp = special_of(xp)
-    return xp.exp(sp.xlogy(a - 1, x) - x - sp.gammaln(a))
+    a = _like(xp, a, x)
+    far = x == math.inf
+    xs = _safe(xp, x, far)
+    return xp.where(far, xp.zeros_like(xs), xp.exp(sp.xlogy(a - 1, xs) - xs - sp.gammaln(a)))
 
 
-def _beta_density(xp, a, b, x):
-    """d/dx betainc(a, b, x) = x**(a-1) (1-x)**(b-1) / B(a, b)."""
+def _beta_density(xp, a, b, x, xc=None):
+    """d/dx betainc(a, b, x) = x**(a-1) (1-x)**(b-1) / B(a, b); ``xc``: ``1 - x`` where the
+    caller has it without cancellation (x near 1)."""
     sp = special_of(xp)
-    return xp.exp(sp.xlogy(a - 1, x) + sp.xlog1py(b - 1, -x) - sp.betaln(a, b))
+    a, b = _like(xp, a, x), _like(xp, b, x)
+    tail = sp.xlog1py(b - 1, -x) if xc is None else sp.xlogy(b - 1, xc)
+    return xp.exp(sp.xlogy(a - 1, x) + tail - sp.betaln(a, b))
 
 
 def _t_density(xp, df, t):
@@ -134,8 +245,7 @@ def _t_density(xp, df, t):
 def _f_density(xp, dfn, dfd, x):
     """d/dx fdtr(dfn, dfd, x)."""
     den = dfd + dfn * x
-    w = dfn * x / den
-    return _beta_density(xp, dfn / 2, dfd / 2, w) * (dfn * dfd / (den * den))
+    return _beta_density(xp, dfn / 2, dfd / 2, dfn * x / den, dfd / den) * (dfn * dfd / (den * den))
 
 
 def _floor(xp, k):
@@ -162,22 +272,24 @@ def _g_expit(xp, x):
     return xp.where(x >= 0, 1 / (1 + e), e / (1 + e))
 
 
+# 0 where x == 0, unless y is nan (SciPy's, torch's; array-api-strict has no xlogy)
 def _g_xlogy(xp, x, y):
-    return xp.where(x == 0, xp.zeros_like(x * y), x * xp.log(y))
+    return xp.where((x == 0) & ~xp.isnan(y), xp.zeros_like(x * y), x * xp.log(y))
 
 
 def _g_xlog1py(xp, x, y):
-    return xp.where(x == 0, xp.zeros_like(x * y), x * xp.log1p(y))
+    return xp.where((x == 0) & ~xp.isnan(y), xp.zeros_like(x * y), x * xp.log1p(y))
 
 
 def _g_entr(xp, x):
     pos = x > 0
     xs = _safe(xp, x, ~pos)
-    return xp.where(pos, -x * xp.log(xs), xp.where(x == 0, xp.zeros_like(x), _fill(xp, x, -math.inf)))
+    below = xp.where(x == 0, xp.zeros_like(x), xp.where(x < 0, _fill(xp, x, -math.inf), x))  # nan: nan
+    return xp.where(pos, -x * xp.log(xs), below)
 
 
 def _g_rel_entr(xp, x, y):
-    x, y = x + 0 * y, y + 0 * x
+    x, y = xp.broadcast_arrays(x, y)
     both = (x > 0) & (y > 0)
     v = x * xp.log(_safe(xp, x, ~both) / _safe(xp, y, ~both))
     r = xp.where(both, v, _fill(xp, v, math.inf))
@@ -186,7 +298,7 @@ def _g_rel_entr(xp, x, y):
 
 
 def _g_kl_div(xp, x, y):
-    x, y = x + 0 * y, y + 0 * x
+    x, y = xp.broadcast_arrays(x, y)
     both = (x > 0) & (y > 0)
     v = x * xp.log(_safe(xp, x, ~both) / _safe(xp, y, ~both)) - x + y
     r = xp.where(both, v, _fill(xp, v, math.inf))
@@ -195,17 +307,15 @@ def _g_kl_div(xp, x, y):
 
 
 def _g_huber(xp, delta, r):
-    delta, r = delta + 0 * r, r + 0 * delta
+    delta, r = xp.broadcast_arrays(delta, r)
     a = xp.abs(r)
     v = xp.where(a <= delta, 0.5 * r * r, delta * (a - 0.5 * delta))
     return xp.where(delta < 0, _fill(xp, v, math.inf), v)
 
 
 def _g_pseudo_huber(xp, delta, r):
-    delta, r = delta + 0 * r, r + 0 * delta
-    ds = _safe(xp, delta, delta == 0)
-    v = ds * ds * (xp.sqrt(1 + (r / ds) ** 2) - 1)
-    v = xp.where(delta == 0, xp.zeros_like(v), v)
+    zero, ds, rs, h, q = _pseudo_huber_parts(xp, delta, r)
+    v = xp.where(zero, xp.zeros_like(h), ds * q)
     return xp.where(delta < 0, _fill(xp, v, math.inf), v)
 
 
@@ -218,16 +328,16 @@ def _g_boxcox1p(xp, x, lmbda):
 
 
 def _boxcox_from_log(xp, lx, lmbda):
-    lx = lx + 0 * lmbda
+    lx, lmbda = xp.broadcast_arrays(lx, lmbda)
     lz = lmbda == 0
-    ls = _safe(xp, lmbda + 0 * lx, lz)
+    ls = _safe(xp, lmbda, lz)
     return xp.where(lz, lx, xp.expm1(ls * lx) / ls)
 
 
 def _g_inv_boxcox1p(xp, y, lmbda):
-    y = y + 0 * lmbda
+    y, lmbda = xp.broadcast_arrays(y, lmbda)
     lz = lmbda == 0
-    ls = _safe(xp, lmbda + 0 * y, lz)
+    ls = _safe(xp, lmbda, lz)
     return xp.where(lz, xp.expm1(y), xp.expm1(xp.log1p(ls * y) / ls))
 
 
@@ -236,7 +346,12 @@ def _g_inv_boxcox(xp, y, lmbda):
 
 
 def _g_cbrt(xp, x):
-    return xp.sign(x) * xp.abs(x) ** (1 / 3)
+    # |x| ** (1/3) (1/3 rounded: 1e-14 off for tiny or huge x), then one Newton step
+    a = xp.abs(x)
+    y = a ** (1 / 3)
+    ok = (a > 0) & (a < math.inf)
+    ys = _safe(xp, y, ~ok)
+    return xp.sign(x) * xp.where(ok, ys - (ys * ys * ys - a) / (3 * ys * ys), y)
 
 
 def _g_sinc(xp, x):
@@ -249,6 +364,28 @@ def _g_sph_j0(xp, x):
     z = x == 0
     xs = _safe(xp, x, z)
     return xp.where(z, xp.ones_like(x), xp.sin(xs) / xs)
+
+
+def _deg_sin_cos(xp, x):
+    """``(sin, cos)`` of ``x`` degrees, reduced exactly to [-45, 45] degrees (``x - 90 n`` is
+    exact): exact zeros at multiples of 90 degrees, as SciPy's (``cos(pi / 2)`` is 6e-17)."""
+    n = xp.round(x / 90)
+    r = (x - 90 * n) * _DEG
+    s, c = xp.sin(r), xp.cos(r)
+    q = xp.remainder(n, 4.0)
+    sin = xp.where(q == 0, s, xp.where(q == 1, c, xp.where(q == 2, -s, -c)))
+    cos = xp.where(q == 0, c, xp.where(q == 1, -s, xp.where(q == 2, -c, s)))
+    return sin, cos
+
+
+def _g_tandg(xp, x):
+    s, c = _deg_sin_cos(xp, x)
+    return s / c
+
+
+def _g_cotdg(xp, x):
+    s, c = _deg_sin_cos(xp, x)
+    return c / s
 
 
 def _g_exprel(xp, x):
@@ -272,11 +409,26 @@ _def(
     lambda xp, g, x: g * (-2 / _SQRT_PI) * xp.exp(-x * x),
     "Complementary error function, ``1 - erf(x)``.",
 )
+# erfcx'(x) = 2 x erfcx(x) - 2/sqrt(pi) cancels (by 2 x**2 relative) for large x: there the
+# asymptotic series -1/(sqrt(pi) x**2) sum((-1)**n (2n+1)!! / (2 x**2)**n) (13 terms: below
+# 1e-17 relative for x > 12).
+_ERFCX_FAR = tuple((-1) ** n * math.prod(range(1, 2 * n + 2, 2)) / 2**n for n in range(13))
+
+
+def _erfcx_grad(xp, g, x, out):
+    def far(v):
+        t = 1 / (v * v)
+        return -t * _poly(t, _ERFCX_FAR) / _SQRT_PI
+
+    return g * _far(xp, x, 12.0, far, lambda v: 2 * v * out - 2 / _SQRT_PI)
+
+
 _def(
     "erfcx",
     "x",
-    lambda xp, g, x, out: g * (2 * x * out - 2 / _SQRT_PI),
+    _erfcx_grad,
     "Scaled complementary error function, ``exp(x**2) * erfc(x)``.",
+    at={-math.inf: (math.inf, -math.inf)},
 )
 _def(
     "erfinv",
@@ -299,22 +451,28 @@ _def(
 _def(
     "log_ndtr",
     "x",
-    lambda xp, g, x, out: g * xp.exp(-0.5 * x * x - out) / _SQRT_2PI,
+    # ndtr'(x) / ndtr(x) = sqrt(2/pi) / erfcx(-x/sqrt(2)): no exp(-x**2/2 - log_ndtr(x)), whose
+    # exponent cancels in the tail (float32 at -1000: 985.9 for 1000; float64 at -1e7: 1%).
+    lambda xp, g, x: g * math.sqrt(2 / math.pi) / special_of(xp).erfcx(x * -math.sqrt(0.5)),
     "Logarithm of the standard normal cumulative distribution function.",
 )
-_def(
-    "expit",
-    "x",
-    lambda xp, g, out: g * out * (1 - out),
-    "Logistic sigmoid, ``1 / (1 + exp(-x))``.",
-    generic=_g_expit,
-)
+
+
+def _expit_grad(xp, g, x):
+    # expit(x) expit(-x) = e / (1 + e)**2, e = exp(-|x|): out * (1 - out) is 0 once out
+    # rounds to 1 (x > 37 in float64), where the derivative is exp(-x).
+    e = xp.exp(-xp.abs(x))
+    return g * (e / ((1 + e) * (1 + e)))
+
+
+_def("expit", "x", _expit_grad, "Logistic sigmoid, ``1 / (1 + exp(-x))``.", generic=_g_expit, single=True)
 _def(
     "logit",
     "x",
     lambda xp, g, x: g / (x * (1 - x)),
     "Logit, ``log(x / (1 - x))``, the inverse of ``expit``.",
     generic=lambda xp, x: xp.log(x) - xp.log1p(-x),
+    single=True,
 )
 
 # Gamma family.
@@ -331,17 +489,26 @@ _def(
     "Principal branch of the logarithm of the gamma function (real arguments).",
 )
 _def("gamma", "x", lambda xp, g, x, out: g * out * special_of(xp).psi(x), "Gamma function.")
-_def(
-    "rgamma",
-    "x",
-    lambda xp, g, x, out: -g * out * special_of(xp).psi(x),
-    "Reciprocal of the gamma function, ``1 / gamma(x)``.",
-)
+
+
+def _rgamma_grad(xp, g, x, out):
+    # -psi(x) / gamma(x), which is 0 * inf at the zeros of 1/gamma: at x = -k (k = 0, 1, ...)
+    # the derivative is (-1)**k k!; at +inf it is 0.
+    sp = special_of(xp)
+    pole = (x <= 0) & (x == xp.floor(x))
+    k = -_safe(xp, x, ~pole, 0.0)
+    at_pole = (1 - 2 * xp.remainder(k, 2.0)) * sp.gamma(k + 1)
+    xs = _safe(xp, x, pole | (x == math.inf), 0.5)
+    return g * xp.where(pole, at_pole, -_safe(xp, out, pole, 1.0) * sp.psi(xs))
+
+
+_def("rgamma", "x", _rgamma_grad, "Reciprocal of the gamma function, ``1 / gamma(x)``.")
 _def(
     "gammasgn",
     "x",
     lambda xp, g, x: xp.zeros_like(g * x),
     "Sign of the gamma function (piecewise constant: zero gradient).",
+    single=True,
 )
 _def(
     "psi",
@@ -461,58 +628,123 @@ _def(
 )
 
 # Bessel functions.
+_INF = {math.inf: (math.inf, math.inf), -math.inf: (math.inf, -math.inf)}  # i0 at +-inf
+_ZERO_AT_INF = {math.inf: (0.0, 0.0), -math.inf: (0.0, 0.0)}  # decaying oscillations
 _def(
     "i0",
     "x",
     lambda xp, g, x: g * special_of(xp).i1(x),
     "Modified Bessel function of the first kind, order 0.",
+    at=_INF,
 )
 _def(
     "i0e",
     "x",
-    lambda xp, g, x, out: g * (special_of(xp).i1e(x) - xp.sign(x) * out),
+    # i1e(x) - sign(x) i0e(x), which cancels for large |x| (see _bessel_series)
+    lambda xp, g, x: -g * xp.sign(x) * _i0e_minus_i1e(xp, xp.abs(x)),
     "Exponentially scaled modified Bessel function of the first kind, order 0.",
 )
 
 
+def _bessel_1_near_0(sign):
+    """Coefficients in ``x**2`` of ``I1'(x)`` (``sign`` 1) or ``J1'(x)`` (-1):
+    ``sign**j (2j + 1) / (2 * 4**j j! (j + 1)!)``; six terms: below 1e-17 relative for |x| < 0.1."""
+    return tuple(
+        sign**j * (2 * j + 1) / (2 * 4**j * math.factorial(j) * math.factorial(j + 1)) for j in range(6)
+    )
+
+
+def _i1e_near_0():
+    """Coefficients in ``|x|`` of ``i1e'(x)`` (even in x): ``(k + 1) c_{k+1}``, ``c_m`` those of
+    ``exp(-x) I1(x)``; thirteen terms: below 1e-17 relative for |x| < 0.1."""
+    from fractions import Fraction
+
+    def c(m):
+        return sum(
+            Fraction((-1) ** (m - 2 * j - 1), math.factorial(m - 2 * j - 1))
+            / (2 ** (2 * j + 1) * math.factorial(j) * math.factorial(j + 1))
+            for j in range((m - 1) // 2 + 1)
+        )
+
+    return tuple(float((k + 1) * c(k + 1)) for k in range(13))
+
+
+_I1_NEAR_0 = _bessel_1_near_0(1)
+_J1_NEAR_0 = _bessel_1_near_0(-1)
+_I1E_NEAR_0 = _i1e_near_0()
+
+
+# Near 0, I1(x)/x and J1(x)/x cancel in the exact derivatives and, more, in their derivatives
+# (the second order): Taylor polynomials for |x| < 0.1.
 def _i1_grad(xp, g, x):
-
     sp = special_of(xp)
-    return g * _near(xp, x, 0.0, 1e-3, lambda t: 0.5 + 3 / 16 * t * t, lambda v: sp.i0(v) - sp.i1(v) / v)
+
+    def exact(v):  # exp(|x|) (i0e - i1e / x): no inf - inf where i0 and i1 overflow
+        return xp.exp(xp.abs(v)) * (sp.i0e(v) - sp.i1e(v) / v)
+
+    return g * _near(xp, x, 0.0, 0.1, lambda t: _poly(t * t, _I1_NEAR_0), exact)
 
 
-def _i1e_grad(xp, g, x, out):
-
+def _i1e_grad(xp, g, x):
+    # i0e(x) - i1e(x) (sign(x) + 1/x), even in x: (i0e - i1e)(|x|) - i1e(|x|) / |x|
     sp = special_of(xp)
-    z = x == 0
-    xs = _safe(xp, x, z)
-    return g * xp.where(z, _fill(xp, x, 0.5), sp.i0e(x) - out * (xp.sign(x) + 1 / xs))
+    return g * _near(
+        xp,
+        xp.abs(x),
+        0.0,
+        0.1,
+        lambda t: _poly(t, _I1E_NEAR_0),
+        lambda v: _i0e_minus_i1e(xp, v) - sp.i1e(v) / v,
+    )
 
 
 def _j1_grad(xp, g, x):
-
     sp = special_of(xp)
-    return g * _near(xp, x, 0.0, 1e-3, lambda t: 0.5 - 3 / 16 * t * t, lambda v: sp.j0(v) - sp.j1(v) / v)
+    return g * _near(xp, x, 0.0, 0.1, lambda t: _poly(t * t, _J1_NEAR_0), lambda v: sp.j0(v) - sp.j1(v) / v)
 
 
-_def("i1", "x", _i1_grad, "Modified Bessel function of the first kind, order 1.")
+def _yn_grad(xp, g, n, x):
+    # (Y_{n-1} - Y_{n+1}) / 2, which is -inf + inf at 0, where the derivative is +inf
+    sp = special_of(xp)
+    zero = x == 0
+    xs = _safe(xp, x, zero)
+    return g * xp.where(zero, _fill(xp, x, math.inf), (sp.yn(n - 1, xs) - sp.yn(n + 1, xs)) / 2)
+
+
+_def(
+    "i1",
+    "x",
+    _i1_grad,
+    "Modified Bessel function of the first kind, order 1.",
+    at={math.inf: (math.inf, math.inf), -math.inf: (-math.inf, math.inf)},
+)
 _def("i1e", "x", _i1e_grad, "Exponentially scaled modified Bessel function of the first kind, order 1.")
-_def("j0", "x", lambda xp, g, x: -g * special_of(xp).j1(x), "Bessel function of the first kind, order 0.")
-_def("j1", "x", _j1_grad, "Bessel function of the first kind, order 1.")
-_def("y0", "x", lambda xp, g, x: -g * special_of(xp).y1(x), "Bessel function of the second kind, order 0.")
+_def(
+    "j0",
+    "x",
+    lambda xp, g, x: -g * special_of(xp).j1(x),
+    "Bessel function of the first kind, order 0.",
+    at=_ZERO_AT_INF,
+)
+_def("j1", "x", _j1_grad, "Bessel function of the first kind, order 1.", at=_ZERO_AT_INF)
+_def(
+    "y0",
+    "x",
+    lambda xp, g, x: -g * special_of(xp).y1(x),
+    "Bessel function of the second kind, order 0.",
+    at={math.inf: (0.0, 0.0)},
+)
 _def(
     "y1",
     "x",
     lambda xp, g, x, out: g * (special_of(xp).y0(x) - out / x),
     "Bessel function of the second kind, order 1.",
+    at={math.inf: (0.0, 0.0), 0.0: (None, math.inf)},
 )
 _def(
     "yn",
     "n x",
-    (
-        _no(_INT_ORDER),
-        lambda xp, g, n, x: g * (special_of(xp).yn(n - 1, x) - special_of(xp).yn(n + 1, x)) / 2,
-    ),
+    (_no(_INT_ORDER), _yn_grad),
     "Bessel function of the second kind of integer order ``n``.",
     ints=("n",),
 )
@@ -531,26 +763,27 @@ _def(
 _def(
     "k0e",
     "x",
-    lambda xp, g, x, out: g * (out - special_of(xp).k1e(x)),
+    lambda xp, g, x: -g * _k1e_minus_k0e(xp, x),
     "Exponentially scaled modified Bessel function of the second kind, order 0.",
+    at={0.0: (None, -math.inf)},
 )
 _def(
     "k1e",
     "x",
-    lambda xp, g, x, out: g * (out * (1 - 1 / x) - special_of(xp).k0e(x)),
+    lambda xp, g, x, out: g * (_k1e_minus_k0e(xp, x) - out / x),
     "Exponentially scaled modified Bessel function of the second kind, order 1.",
+    at={0.0: (None, -math.inf)},
 )
 
 
+# (cos(x) - sin(x)/x) / x = x sum((-1)**k 2k x**(2k-2) / (2k+1)!, k >= 1): 7 terms, below
+# 1e-20 relative for |x| < 0.1 (the exact form cancels there, and its derivative more).
+_SPH_J0_NEAR_0 = tuple((-1) ** k * 2 * k / math.factorial(2 * k + 1) for k in range(1, 8))
+
+
 def _sph_j0_grad(xp, g, x):
-    # (cos(x) - sin(x)/x) / x = -x/3 + x**3/30 - x**5/840 + ...
     return g * _near(
-        xp,
-        x,
-        0.0,
-        1e-2,
-        lambda t: t * (-1 / 3 + t * t * (1 / 30 - t * t / 840)),
-        lambda v: (xp.cos(v) - xp.sin(v) / v) / v,
+        xp, x, 0.0, 0.1, lambda t: t * _poly(t * t, _SPH_J0_NEAR_0), lambda v: (xp.cos(v) - xp.sin(v) / v) / v
     )
 
 
@@ -560,17 +793,24 @@ _def(
     _sph_j0_grad,
     "Spherical Bessel function of the first kind, order 0, ``sin(x) / x``.",
     generic=_g_sph_j0,
+    at=_ZERO_AT_INF,
 )
 
 # Information theory and losses.
 
 
 def _xlogy_dx(xp, g, x, y):
-    return g * xp.where(x == 0, xp.zeros_like(x * y), xp.log(y) + 0 * x)
+    # torch's: log(y), but 0 where x == 0 and log(y) is -inf or nan (y <= 0); nan for nan y
+    zero = (x == 0) & (y <= 0)
+    ys = _safe(xp, y, zero)
+    return g * xp.where(zero, xp.zeros_like(ys), xp.log(ys))
 
 
 def _xlog1py_dx(xp, g, x, y):
-    return g * xp.where(x == 0, xp.zeros_like(x * y), xp.log1p(y) + 0 * x)
+    # torch's: log1p(y), but 0 where x == 0 and y <= -1; nan for nan y
+    zero = (x == 0) & (y <= -1)
+    ys = _safe(xp, y, zero, 0.0)
+    return g * xp.where(zero, xp.zeros_like(ys), xp.log1p(ys))
 
 
 _def(
@@ -579,6 +819,7 @@ _def(
     (_xlogy_dx, lambda xp, g, x, y: g * x / y),
     "``x * log(y)``, zero where ``x == 0``.",
     generic=_g_xlogy,
+    single=True,
 )
 _def(
     "xlog1py",
@@ -586,6 +827,7 @@ _def(
     (_xlog1py_dx, lambda xp, g, x, y: g * x / (1 + y)),
     "``x * log1p(y)``, zero where ``x == 0``.",
     generic=_g_xlog1py,
+    single=True,
 )
 _def(
     "entr",
@@ -593,6 +835,7 @@ _def(
     lambda xp, g, x: -g * (xp.log(x) + 1),
     "Elementwise entropy, ``-x * log(x)`` (0 at 0, -inf below).",
     generic=_g_entr,
+    single=True,
 )
 _def(
     "rel_entr",
@@ -603,6 +846,7 @@ _def(
     ),
     "Elementwise relative entropy, ``x * log(x / y)`` for positive ``x`` and ``y``.",
     generic=_g_rel_entr,
+    single=True,
 )
 _def(
     "kl_div",
@@ -613,22 +857,44 @@ _def(
     ),
     "Elementwise Kullback-Leibler divergence, ``x * log(x / y) - x + y``.",
     generic=_g_kl_div,
+    single=True,
 )
+
+
+# The losses are inf for delta < 0 (not a loss): their derivatives are nan there.
 
 
 def _huber_ddelta(xp, g, delta, r):
     a = xp.abs(r) + 0 * delta
-    return g * xp.where(a <= delta, xp.zeros_like(a), a - delta)
+    return g * _nan_where(xp, xp.where(a <= delta, xp.zeros_like(a), a - delta), delta < 0)
 
 
 def _huber_dr(xp, g, delta, r):
     d = delta + 0 * r
-    return g * xp.where(xp.abs(r) <= d, r + 0 * d, d * xp.sign(r))
+    return g * _nan_where(xp, xp.where(xp.abs(r) <= d, r + 0 * d, d * xp.sign(r)), delta < 0)
+
+
+def _pseudo_huber_parts(xp, delta, r):
+    """``(zero, delta, r, h, q)`` of pseudo_huber = ``delta * q``: ``h = hypot(delta, r)``,
+    ``q = h - delta = r * (r / (h + delta))`` (no cancellation for |r| << delta, no overflow
+    of ``(r / delta)**2`` for |r| >> delta); ``delta`` and ``r`` safe (1) where both are 0."""
+    zero = (delta == 0) & (r == 0)
+    ds, rs = _safe(xp, delta, zero), _safe(xp, r, zero)
+    h = xp.hypot(ds, rs)
+    return zero, ds, rs, h, rs * (rs / (h + ds))
 
 
 def _pseudo_huber_ddelta(xp, g, delta, r):
-    s = xp.sqrt(1 + (r / delta) ** 2)
-    return g * (2 * delta * (s - 1) - r * r / (delta * s))
+    # 2 delta (s - 1) - r**2 / (delta s), s = h / delta, is q**2 / h (|r| at delta = 0, the
+    # derivative from inside the domain delta >= 0)
+    zero, ds, rs, h, q = _pseudo_huber_parts(xp, delta, r)
+    return g * _nan_where(xp, xp.where(zero, xp.zeros_like(h), q * (q / h)), delta < 0)
+
+
+def _pseudo_huber_dr(xp, g, delta, r):
+    # r / sqrt(1 + (r / delta)**2) = r delta / h: 0 at delta = 0 (the loss is 0 for every r)
+    zero, ds, rs, h, q = _pseudo_huber_parts(xp, delta, r)
+    return g * _nan_where(xp, xp.where(zero, xp.zeros_like(h), rs * (ds / h)), delta < 0)
 
 
 _def(
@@ -637,44 +903,54 @@ _def(
     (_huber_ddelta, _huber_dr),
     "Huber loss: ``r**2 / 2`` where ``|r| <= delta``, else ``delta * (|r| - delta / 2)``.",
     generic=_g_huber,
+    single=True,
 )
 _def(
     "pseudo_huber",
     "delta r",
-    (_pseudo_huber_ddelta, lambda xp, g, delta, r: g * r / xp.sqrt(1 + (r / delta) ** 2)),
+    (_pseudo_huber_ddelta, _pseudo_huber_dr),
     "Pseudo-Huber loss, ``delta**2 * (sqrt(1 + (r / delta)**2) - 1)``.",
     generic=_g_pseudo_huber,
+    own=True,  # SciPy's overflows in (r / delta)**2 (nan for delta = 1e-200, r = 1)
 )
 
 # Box-Cox transforms.
 
 
-def _boxcox_dl(lx_of):
-    # d/dl (exp(l*L) - 1) / l = L**2 h(l*L), h the derivative of expm1(u)/u.
-    def d(xp, g, x, lmbda):
-        lx = lx_of(xp, x)
-        return g * lx * lx * _h(xp, lmbda * lx)
+def _boxcox_grads(log_of, end, inside):
+    """The derivatives of ``(exp(lmbda L) - 1) / lmbda``, ``L = log_of(x)`` (``log`` or
+    ``log1p``), which is -inf at ``x = end``; ``inside``: a safe value of ``x``."""
 
-    return d
+    def dx(xp, g, x, lmbda):
+        # exp((lmbda - 1) L): exactly 1 for lmbda = 1, also at x = end (exp(0 * -inf) is nan)
+        one = lmbda == 1
+        xs = _safe(xp, x, one, inside)
+        return g * xp.where(one, xp.ones_like(xs), xp.exp((lmbda - 1) * log_of(xp, xs)))
+
+    def dl(xp, g, x, lmbda):
+        # L**2 h(lmbda L), h the derivative of expm1(u)/u; at x = end, L = -inf: the value is
+        # -1/lmbda for lmbda > 0 (derivative 1/lmbda**2), -inf otherwise (derivative +inf)
+        at_end = x == end
+        xs = _safe(xp, x, at_end, inside)
+        lx = log_of(xp, xs)
+        ls = _safe(xp, lmbda, ~(at_end & (lmbda > 0)))
+        limit = xp.where(lmbda > 0, 1 / (ls * ls), _fill(xp, ls, math.inf))
+        return g * xp.where(at_end, limit, lx * lx * _h(xp, lmbda * lx))
+
+    return dx, dl
 
 
 _def(
     "boxcox",
     "x lmbda",
-    (
-        lambda xp, g, x, lmbda: g * xp.exp((lmbda - 1) * xp.log(x)),
-        _boxcox_dl(lambda xp, x: xp.log(x)),
-    ),
+    _boxcox_grads(lambda xp, x: xp.log(x), 0.0, 1.0),
     "Box-Cox transform, ``(x**lmbda - 1) / lmbda`` (``log(x)`` where ``lmbda == 0``).",
     generic=_g_boxcox,
 )
 _def(
     "boxcox1p",
     "x lmbda",
-    (
-        lambda xp, g, x, lmbda: g * xp.exp((lmbda - 1) * xp.log1p(x)),
-        _boxcox_dl(lambda xp, x: xp.log1p(x)),
-    ),
+    _boxcox_grads(lambda xp, x: xp.log1p(x), -1.0, 0.0),
     "Box-Cox transform of ``1 + x``.",
     generic=_g_boxcox1p,
 )
@@ -701,14 +977,22 @@ _def(
 _def("inv_boxcox1p", "y lmbda", _inv_boxcox_grads(1), "Inverse of ``boxcox1p``.", generic=_g_inv_boxcox1p)
 
 # Elementary functions.
-_def("cbrt", "x", lambda xp, g, out: g / (3 * out * out), "Cube root.", generic=_g_cbrt)
-_def("exp2", "x", lambda xp, g, out: g * out * math.log(2), "``2**x``.", generic=lambda xp, x: 2.0**x)
+_def("cbrt", "x", lambda xp, g, out: g / (3 * out * out), "Cube root.", generic=_g_cbrt, single=True)
+_def(
+    "exp2",
+    "x",
+    lambda xp, g, out: g * out * math.log(2),
+    "``2**x``.",
+    generic=lambda xp, x: 2.0**x,
+    single=True,
+)
 _def(
     "exp10",
     "x",
     lambda xp, g, out: g * out * math.log(10),
     "``10**x``.",
     generic=lambda xp, x: 10.0**x,
+    single=True,
 )
 
 
@@ -716,7 +1000,14 @@ def _exprel_grad(xp, g, x):
     return g * _h(xp, x)
 
 
-_def("exprel", "x", _exprel_grad, "Relative error exponential, ``(exp(x) - 1) / x``.", generic=_g_exprel)
+_def(
+    "exprel",
+    "x",
+    _exprel_grad,
+    "Relative error exponential, ``(exp(x) - 1) / x``.",
+    generic=_g_exprel,
+    at={math.inf: (math.inf, math.inf), -math.inf: (0.0, 0.0)},
+)
 _def(
     "cosm1",
     "x",
@@ -727,30 +1018,34 @@ _def(
 _def(
     "cosdg",
     "x",
-    lambda xp, g, x: -g * _DEG * xp.sin(_DEG * x),
+    lambda xp, g, x: -g * _DEG * _deg_sin_cos(xp, x)[0],
     "Cosine of an angle in degrees.",
-    generic=lambda xp, x: xp.cos(_DEG * x),
+    generic=lambda xp, x: _deg_sin_cos(xp, x)[1],
+    single=True,
 )
 _def(
     "sindg",
     "x",
-    lambda xp, g, x: g * _DEG * xp.cos(_DEG * x),
+    lambda xp, g, x: g * _DEG * _deg_sin_cos(xp, x)[1],
     "Sine of an angle in degrees.",
-    generic=lambda xp, x: xp.sin(_DEG * x),
+    generic=lambda xp, x: _deg_sin_cos(xp, x)[0],
+    single=True,
 )
 _def(
     "tandg",
     "x",
     lambda xp, g, out: g * _DEG * (1 + out * out),
     "Tangent of an angle in degrees.",
-    generic=lambda xp, x: xp.tan(_DEG * x),
+    generic=_g_tandg,
+    single=True,
 )
 _def(
     "cotdg",
     "x",
     lambda xp, g, out: -g * _DEG * (1 + out * out),
     "Cotangent of an angle in degrees.",
-    generic=lambda xp, x: 1 / xp.tan(_DEG * x),
+    generic=_g_cotdg,
+    single=True,
 )
 _def(
     "radian",
@@ -762,27 +1057,41 @@ _def(
     ),
     "An angle given in degrees, minutes and seconds, in radians.",
     generic=_g_radian,
+    single=True,
 )
 
 
 def _sinc_grad(xp, g, x):
-    p2 = math.pi**2
-
-    def series(t):
-        return p2 * t * (-1 / 3 + p2 * t * t * (1 / 30 - p2 * t * t / 840))
-
+    # pi * spherical_bessel_j0'(pi x)
     def exact(v):
         pv = math.pi * v
         return (xp.cos(pv) - xp.sin(pv) / pv) / v
 
-    return g * _near(xp, x, 0.0, 1e-2 / math.pi, series, exact)
+    def series(t):
+        pt = math.pi * t
+        return math.pi * pt * _poly(pt * pt, _SPH_J0_NEAR_0)
+
+    return g * _near(xp, x, 0.0, 0.1 / math.pi, series, exact)
 
 
-_def("sinc", "x", _sinc_grad, "Normalized sinc, ``sin(pi x) / (pi x)`` (1 at 0).", generic=_g_sinc)
+_def(
+    "sinc",
+    "x",
+    _sinc_grad,
+    "Normalized sinc, ``sin(pi x) / (pi x)`` (1 at 0).",
+    generic=_g_sinc,
+    at=_ZERO_AT_INF,
+)
 
 # Exponential integrals, elliptic integrals, dilogarithm, hypergeometric, Legendre.
 _def("exp1", "x", lambda xp, g, x: -g * xp.exp(-x) / x, "Exponential integral E1.")
-_def("expi", "x", lambda xp, g, x: g * xp.exp(x) / x, "Exponential integral Ei.")
+_def(
+    "expi",
+    "x",
+    lambda xp, g, x: g * xp.exp(x) / x,
+    "Exponential integral Ei.",
+    at={math.inf: (None, math.inf)},
+)
 
 
 def _expn_grad(xp, g, n, x):
@@ -809,56 +1118,69 @@ _def(
 )
 
 
-# Near m = 0: K(m) = pi/2 (1 + m/4 + 9m^2/64 + 25m^3/256 + ...), E(m) = pi/2 (1 - m/4 - 3m^2/64 - 5m^3/256 - ...).
-def _dk_series(t):
-    return math.pi / 2 * (1 / 4 + t * (9 / 32 + t * 75 / 256))
+# Near m = 0 the exact derivatives cancel (by 1/m, their own derivatives by 1/m**2): the series
+# K(m) = pi/2 sum(c_n m**n), E(m) = pi/2 sum(-c_n m**n / (2n - 1)), c_n = (binom(2n, n) / 4**n)**2,
+# differentiated; 13 terms: below 1e-17 relative for |m| < 0.05.
+def _c(n):
+    return (math.comb(2 * n, n) / 4**n) ** 2
+
+
+_DK_NEAR_0 = tuple(math.pi / 2 * n * _c(n) for n in range(1, 14))
+_DE_NEAR_0 = tuple(-math.pi / 2 * n * _c(n) / (2 * n - 1) for n in range(1, 14))
 
 
 def _ellipk_grad(xp, g, m):
-
     sp = special_of(xp)
 
     def exact(v):
         return (sp.ellipe(v) - (1 - v) * sp.ellipk(v)) / (2 * v * (1 - v))
 
-    return g * _near(xp, m, 0.0, 1e-4, _dk_series, exact)
+    return g * _near(xp, m, 0.0, 0.05, lambda t: _poly(t, _DK_NEAR_0), exact)
 
 
 def _ellipkm1_grad(xp, g, p):
-
     sp = special_of(xp)
 
     def exact(v):
         return (sp.ellipe(1 - v) - v * sp.ellipkm1(v)) / (2 * v * (1 - v))
 
-    return -g * _near(xp, p, 1.0, 1e-4, lambda t: _dk_series(-t), exact)
+    return -g * _near(xp, p, 1.0, 0.05, lambda t: _poly(-t, _DK_NEAR_0), exact)
 
 
 def _ellipe_grad(xp, g, m):
-
     sp = special_of(xp)
 
     def exact(v):
         return (sp.ellipe(v) - sp.ellipk(v)) / (2 * v)
 
-    return g * _near(xp, m, 0.0, 1e-4, lambda t: -math.pi / 2 * (1 / 4 + t * (3 / 32 + t * 15 / 256)), exact)
+    return g * _near(xp, m, 0.0, 0.05, lambda t: _poly(t, _DE_NEAR_0), exact)
 
 
-_def("ellipk", "m", _ellipk_grad, "Complete elliptic integral of the first kind, parameter ``m``.")
+# At m = 1 (p = 0) K has a log singularity: its derivative is +inf (the formula: 0 * inf).
+_def(
+    "ellipk",
+    "m",
+    _ellipk_grad,
+    "Complete elliptic integral of the first kind, parameter ``m``.",
+    at={1.0: (None, math.inf)},
+)
 _def(
     "ellipkm1",
     "p",
     _ellipkm1_grad,
     "Complete elliptic integral of the first kind around ``m = 1``: ``ellipk(1 - p)``.",
+    at={0.0: (None, -math.inf)},
 )
 _def("ellipe", "m", _ellipe_grad, "Complete elliptic integral of the second kind, parameter ``m``.")
 
 
+# log(z) / (1 - z) = -log1p(t) / t = -sum((-t)**k / (k + 1)), t = z - 1: 14 terms, below 1e-18
+# relative for |t| < 0.05 (the exact form cancels there, and its derivative more).
+_SPENCE_NEAR_1 = tuple(-((-1) ** k) / (k + 1) for k in range(14))
+
+
 def _spence_grad(xp, g, z):
-    # log(1 + t) / (-t) = -(1 - t/2 + t^2/3 - t^3/4 + ...)
-    return g * _near(
-        xp, z, 1.0, 1e-3, lambda t: -(1 + t * (-1 / 2 + t * (1 / 3 - t / 4))), lambda v: xp.log(v) / (1 - v)
-    )
+    return g * _near(xp, z, 1.0, 0.05, lambda t: _poly(t, _SPENCE_NEAR_1), lambda v: xp.log(v) / (1 - v))
 
 
 _def(
@@ -877,15 +1199,24 @@ _def(
     ),
     "Confluent hypergeometric function 1F1.",
 )
+
+
+def _lpmv_dx(xp, g, m, v, x, out):
+    # (v x P - (v + m) P_{v-1}) / (x**2 - 1) is 0/0 at x = 1; for m = 0 the limit is v (v + 1) / 2
+    sp = special_of(xp)
+    end = (x == 1) & (m == 0)
+    xs = _safe(xp, x, end, 0.5)
+    exact = (v * xs * out - (v + m) * sp.lpmv(m, v - 1, xs)) / (xs * xs - 1)
+    return g * xp.where(end, v * (v + 1) / 2 + 0 * xs, exact)
+
+
 _def(
     "lpmv",
     "m v x",
     (
         _no(_INT_ORDER),
         _no("the derivative in the degree is not implemented"),
-        lambda xp, g, m, v, x, out: (
-            g * (v * x * out - (v + m) * special_of(xp).lpmv(m, v - 1, x)) / (x * x - 1)
-        ),
+        _lpmv_dx,
     ),
     "Associated Legendre function of integer order ``m`` and real degree ``v``.",
 )
@@ -1108,40 +1439,43 @@ def _host_for(raw, fn):
         return lambda x: sps.spherical_jn(0, x)
     if fn.name == "zeta":
         return lambda x, q: sps.zeta(x, q)
-    f = getattr(sps, fn.name)
-    return _with_integer_loops(f) if fn.ints else f
-
-
-def _with_integer_loops(f):
-    """SciPy function ``f`` called in double precision: single-precision loops of functions
-    with integer parameters (``bdtr``, ``yn``, ...) take them as floats, which SciPy
-    deprecates."""
-
-    def call(*args):
-        import numpy
-
-        return f(
-            *(a.astype(numpy.float64) if getattr(a, "dtype", None) == numpy.float32 else a for a in args)
-        )
-
-    return call
+    return getattr(sps, fn.name)
 
 
 def _raw_function(raw, fn):
+    """``special_of(raw_xp).<fn.name>``: the backend's function (``fn.generic``, SciPy's on a
+    NumPy copy), without NumPy's warnings (SciPy's special functions give inf/nan at their
+    edges silently, as torch's do). Single-precision arguments are computed in double
+    precision where the backend has it and the result rounded once: the libraries' own
+    single-precision loops are less accurate (SciPy's Boost ``betainc``: 1e-5 relative;
+    torch's Bessel functions at large arguments: 1e-4) or deprecated (SciPy's loops taking
+    integer orders as floats), and every backend then gives the same values."""
     backend = raw._backend
     xp = backend.xp
-    native = raw._lib.native(fn.name)
-    if native is not None and fn.ints and raw._lib.double_integer_loops:
-        native = _with_integer_loops(native)
+    native = None if fn.own else raw._lib.native(fn.name)
     host = None
     dask = raw._lib.blockwise
+    values = [(p, v) for p, (v, _) in fn.at.items() if v is not None]
 
     def call(*args, public=None):
         args, dtype = _arrays(backend, fn, args, public)
+        # (chunked arrays: in each block, where the cast to float32 is quiet too)
+        wide = _float64_for(xp) if dtype == xp.float32 and not (dask or fn.single) else None
+        if wide is not None:
+            args = [_widen(xp, a, wide) for a in args]
+        with backend.quiet():
+            out = compute(args, wide or dtype)
+            if dtype is not None and out.dtype != dtype:
+                out = xp.astype(out, dtype)
+            for point, value in values:  # the table's value where the library's is not the limit
+                out = xp.where(args[0] == point, xp.full_like(out, value), out)
+        return out
+
+    def compute(args, dtype):
         out = None
         if native is not None:
             if dask:
-                out = _backends.map_blocks(backend, native, *args, dtype=dtype)
+                out = _backends.map_blocks(backend, _in_double(native), *args, dtype=dtype)
             else:
                 out = native(*args)
         if out is None and fn.generic is not None:
@@ -1153,16 +1487,31 @@ def _raw_function(raw, fn):
                 if host is None:
                     raise _missing_scipy(fn.name, backend)
             if dask:
-                out = _backends.map_blocks(backend, host, *args, dtype=dtype)
+                out = _backends.map_blocks(backend, _in_double(host), *args, dtype=dtype)
             else:
                 hargs = [_backends.to_host(backend, a) if backend.is_native(a) else a for a in args]
                 out = _backends.from_host(backend, host(*hargs), _device_of(backend, args))
-        out = backend.ensure(out)
-        if dtype is not None and out.dtype != dtype:
-            out = xp.astype(out, dtype)
-        return out
+        return backend.ensure(out)
 
     call.__name__ = fn.name
+    return call
+
+
+def _in_double(f):
+    """``f`` on NumPy blocks, float32 ones computed in float64 and rounded once (quietly:
+    beyond float32's range the rounded value is inf)."""
+
+    def call(*args):
+        import numpy
+
+        if not any(getattr(a, "dtype", None) == numpy.float32 for a in args):
+            return f(*args)
+        out = f(*(a.astype(numpy.float64) if getattr(a, "dtype", None) == numpy.float32 else a for a in args))
+        if any(getattr(a, "dtype", None) == numpy.float64 for a in args):
+            return out
+        with numpy.errstate(over="ignore"):
+            return numpy.asarray(out).astype(numpy.float32)
+
     return call
 
 
@@ -1267,6 +1616,19 @@ _DEVIATIONS = {
     },
     "sinc": "the second derivative at 0 is -pi**2/3 (the Taylor polynomial fills the removable "
     "singularity), where torch gives nan (docs/deviations.md).",
+    **{
+        n: f"{what}, where torch's is not (docs/special-edges.md)."
+        for n, what in (
+            ("ndtr", "the value in the lower tail (torch's is 0 below -8)"),
+            ("polygamma", "+-inf or nan at the poles, and 1e-16 relative for order 1"),
+            ("log_ndtr", "mpmath's derivative in the far tail (torch's cancels)"),
+            ("expit", "the derivative for x > 37 (torch's is 0)"),
+            ("i1", "the derivative where i0 and i1 overflow (torch's is inf - inf)"),
+            ("erfcx", "the derivative for large x (torch's cancels)"),
+            ("i0e", "the derivative for large |x| (torch's cancels)"),
+            ("i1e", "the derivative for large |x| (torch's cancels)"),
+        )
+    },
 }
 _ALIAS_DEVIATIONS = {"modified_bessel_i0": "modified_bessel_i0", "modified_bessel_i1": "modified_bessel_i1"}
 
@@ -1283,12 +1645,22 @@ def _doc(fn, public):
         dev = _NO_TORCH_GRAD.format(_ALIAS_DEVIATIONS[public])
     else:
         dev = _DEVIATIONS.get(fn.name, "none.")
+    points = "".join(
+        f" At {fn.params[0]} = {p}: " + ("" if v is None else f"value {v}, ") + f"derivative {d} (the limit)."
+        for p, (v, d) in fn.at.items()
+    )
+    source = (
+        "computed by xpgrad's own composition on every backend, more accurate than the libraries'"
+        if fn.own
+        else "computed by the backend's own special functions where it has them"
+    )
     return (
         f"{fn.doc}{alias}\n\n"
-        f"Same values as ``scipy.special.{fn.name}`` (computed by the backend's own special functions "
-        f"where it has them; real floating-point arguments).\n\n"
+        f"Same values as ``scipy.special.{fn.name}`` ({source}; real floating-point arguments).\n\n"
         f"Gradient: {grads}. Forward mode: the same derivatives times the tangents, summed over the "
-        f"inputs (elementwise).\n\nDeviations from torch: {dev}"
+        f"inputs (elementwise).\n\nAt the edges (docs/special-edges.md): where the value is nan, so "
+        f"is the derivative; float32 is computed in float64 where the backend has it.{points}\n\n"
+        f"Deviations from torch: {dev}"
     )
 
 
@@ -1310,9 +1682,79 @@ def _forward(fn, public):
     return forward
 
 
+# -- the edge conventions of every derivative, decided once (docs/special-edges.md) -------------
+
+_FLOAT64: dict[int, tuple] = {}
+
+
+def _float64_for(xp):
+    """``xp.float64`` where namespace ``xp`` (a backend's or xpgrad's) has it (JAX has it only
+    with x64 enabled), else None."""
+    hit = _FLOAT64.get(id(xp))
+    if hit is not None and hit[0] is xp:
+        return hit[1]
+    info = getattr(xp, "__array_namespace_info__", None)
+    has = info is not None and "float64" in info().dtypes(kind="real floating")
+    _FLOAT64[id(xp)] = (xp, xp.float64 if has else None)
+    return _FLOAT64[id(xp)][1]
+
+
+def _widen(xp, a, wide):
+    return xp.astype(a, wide) if getattr(a, "dtype", None) == xp.float32 else a
+
+
+def _guarded(fn, vjp):
+    """The derivative ``vjp`` of ``fn``, with the conventions every special function shares:
+
+    - *nan value, nan derivative*: where the value is nan (a nan argument, or a point outside
+      the domain, ``logit(1.5)``), so is the derivative, whatever the formula gives there: a
+      finite derivative of a nan value is a silent wrong number. The derivative is multiplied
+      by nan there (not replaced by a constant), so higher orders and tangents are nan too.
+    - *float32 computed in float64* (where the namespace has float64): the formulas
+      (densities ``exp(log terms)``, differences of scaled Bessel functions) lose digits in
+      float32, up to 1e-3 relative; in float64 they are rounded once. A formula taking
+      ``out`` gets it recomputed in float64 (a rounded ``out`` would carry float32's error).
+    - ``fn.at``: the table's derivatives at the points where the formula gives none (the
+      limits at +-inf, the end of a domain).
+    """
+    names = tuple(inspect.signature(vjp).parameters)[2:]
+    recompute = "out" in names
+    need = list(names)
+    for p in (*(fn.params if recompute else ()), *(fn.params[:1] if fn.at else ()), "out"):
+        if p not in need:
+            need.append(p)
+    at = tuple((p, d) for p, (_, d) in fn.at.items())
+
+    def guarded(xp, g, **kw):
+        out = kw["out"]
+        wide = _float64_for(xp) if g.dtype == xp.float32 and not fn.single else None
+        if wide is None:
+            r = vjp(xp, g, **{n: kw[n] for n in names})
+        else:
+            args = {n: _widen(xp, kw[n], wide) for n in names if n != "out"}
+            if recompute:
+                args["out"] = getattr(special_of(xp), fn.name)(*(_widen(xp, kw[p], wide) for p in fn.params))
+            r = xp.astype(vjp(xp, _widen(xp, g, wide), **args), xp.float32)
+        # Under create_graph, constant factors: not where(m, g * d, r) (with d = inf, its
+        # derivative in g elsewhere is 0 * inf) nor where(isnan(out), out, r) (a path through
+        # out for every element).
+        for point, d in at:
+            m = kw[fn.params[0]] == point
+            r = xp.where(m, g * xp.where(m, _fill(xp, r, d), xp.ones_like(r)), r)
+        if not isinstance(getattr(xp, "special", None), SpecialNamespace):
+            return xp.where(xp.isnan(out), out, r)  # raw arrays: no graph, the cheaper form
+        return r * xp.where(xp.isnan(out), _fill(xp, r, math.nan), xp.ones_like(r))
+
+    kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
+    guarded.__signature__ = inspect.Signature([inspect.Parameter(n, kind) for n in ("xp", "g", *need)])
+    guarded.__name__ = guarded.__qualname__ = getattr(vjp, "__name__", f"{fn.name}_vjp")
+    return guarded
+
+
 def _entry(fn, public):
     grads = {
-        p: _missing_derivative(public, p, d) if isinstance(d, str) else d for p, d in zip(fn.params, fn.grads)
+        p: _missing_derivative(public, p, d) if isinstance(d, str) else _guarded(fn, d)
+        for p, d in zip(fn.params, fn.grads)
     }
     return op(grads=grads, jvp=ELEMENTWISE, scalars=True, name=public)(_forward(fn, public))
 
@@ -1362,6 +1804,14 @@ def _with_scipy_arguments(method, fn, public):
 # The namespace.
 
 
+def _in_float64(ns, x):
+    """``(x, dtype)``: float32 Tensor ``x`` in float64 where the backend has it, and float32
+    (the dtype to return); otherwise ``x`` and None."""
+    if x.dtype == ns.float32 and _float64_for(ns) is not None:
+        return ns.astype(x, ns.float64), ns.float32
+    return x, None
+
+
 def _axis_arg(fname, axis, dim):
     if dim is not None:
         if axis is not None:
@@ -1397,48 +1847,74 @@ class SpecialNamespace(types.ModuleType):
     def logsumexp(self, x, /, axis=None, *, keepdims=False, dim=None, keepdim=None):
         """logsumexp(x, axis=None, *, keepdims=False)
 
-        ``log(sum(exp(x), axis))``, computed stably (the maximum is subtracted first; it is a
-        constant of the computation, so the gradient is exactly ``softmax(x)``). ``axis``:
-        an int, a tuple of ints or None (all axes); torch's ``dim``/``keepdim`` are accepted.
+        ``log(sum(exp(x), axis))``, computed stably: the largest entry other than +inf is
+        subtracted first (a constant of the computation, so the gradient is exactly
+        ``softmax(x)``), float32 in float64 where the backend has it. ``axis``: an int, a tuple
+        of ints or None (all axes); torch's ``dim``/``keepdim`` are accepted.
 
-        Gradient: ``softmax(x)`` times ``g``; forward mode through the same composition.
-        Deviations from torch: none.
+        Gradient: ``softmax(x)`` times ``g``; forward mode through the same composition. At
+        the edges (docs/special-edges.md), torch's values: +inf in a slice gives +inf, with
+        derivative nan for the +inf entries and 0 for the others; a slice of -inf gives -inf,
+        with nan derivatives; nan gives nan. Deviations from torch: none.
         """
         ns = self._ns
         axis = _axis_arg("logsumexp", axis, dim)
         if keepdim is not None:
             keepdims = keepdim
         x = ns._tensor(x, "special.logsumexp")
-        m = ns.max(x.detach(), axis=axis, keepdims=True)
+        xw, dtype = _in_float64(ns, x)
+        d = xw.detach()
+        m = ns.max(ns.where(d == math.inf, ns.full_like(d, -math.inf), d), axis=axis, keepdims=True)
         m = ns.where(ns.isfinite(m), m, ns.zeros_like(m))
-        s = ns.log(ns.sum(ns.exp(x - m), axis=axis, keepdims=True)) + m
+        s = ns.log(ns.sum(ns.exp(xw - m), axis=axis, keepdims=True)) + m
         if not keepdims:
             s = ns.squeeze(s, axis=_axes(axis, x.ndim))
-        return s
+        return s if dtype is None else ns.astype(s, dtype)
 
     def softmax(self, x, /, axis=None, *, dim=None):
         """softmax(x, axis=None)
 
         ``exp(x) / sum(exp(x), axis)`` (``axis=None``: over all elements, as SciPy; torch's
-        ``dim`` is accepted).
+        ``dim`` is accepted), computed as ``exp(z) / sum(exp(z))``, ``z = x - max(x)``, float32
+        in float64 where the backend has it.
 
-        Gradient: that of ``exp(log_softmax(x))``; forward mode through the same composition.
+        Gradient: that of the same composition; forward mode too. A slice holding +inf gives
+        nan everywhere in it (value and derivative), as torch and SciPy do (the limit would
+        not be a probability vector's derivative); a slice of -inf gives nan, as torch.
         Deviations from torch: none.
         """
-        return self._ns.exp(self.log_softmax(x, axis, dim=dim))
+        z, dtype = self._shifted(x, axis, dim, "special.softmax")
+        e = self._ns.exp(z)
+        out = e / self._ns.sum(e, axis=axis, keepdims=True)
+        return out if dtype is None else self._ns.astype(out, dtype)
 
     def log_softmax(self, x, /, axis=None, *, dim=None):
         """log_softmax(x, axis=None)
 
         ``x - logsumexp(x, axis, keepdims=True)`` (``axis=None``: over all elements; torch's
-        ``dim`` is accepted).
+        ``dim`` is accepted), computed as ``z - log(sum(exp(z)))``, ``z = x - max(x)``, float32
+        in float64 where the backend has it (``x - logsumexp`` rounds the large ``logsumexp``
+        first: up to 2.6e-5 off in float32).
 
         Gradient: ``g - softmax(x) * sum(g, axis)``; forward mode through the same composition.
-        Deviations from torch: none.
+        A slice holding +inf gives nan everywhere in it (value and derivative), as torch (SciPy
+        gives ``[nan, -inf, ...]``); a slice of -inf gives nan, as torch. Deviations from torch:
+        none.
         """
-        axis = _axis_arg("log_softmax", axis, dim)
-        x = self._ns._tensor(x, "special.log_softmax")
-        return x - self.logsumexp(x, axis, keepdims=True)
+        ns = self._ns
+        z, dtype = self._shifted(x, axis, dim, "special.log_softmax")
+        out = z - ns.log(ns.sum(ns.exp(z), axis=axis, keepdims=True))
+        return out if dtype is None else ns.astype(out, dtype)
+
+    def _shifted(self, x, axis, dim, fname):
+        """``(x - max(x, axis), dtype)``: the shift is a constant of the computation (+inf in a
+        slice makes it nan there; a slice of -inf is shifted by 0), in float64 for float32
+        ``x`` where the backend has it (``dtype``: the one to return, else None)."""
+        ns = self._ns
+        axis = _axis_arg(fname.split(".")[-1], axis, dim)
+        xw, dtype = _in_float64(ns, ns._tensor(x, fname))
+        m = ns.max(xw.detach(), axis=axis, keepdims=True)
+        return xw - ns.where(m == -math.inf, ns.zeros_like(m), m), dtype
 
     def expm1(self, x, /):
         """expm1(x)
