@@ -10,8 +10,6 @@ error class on Dask, never return something.
 
 from __future__ import annotations
 
-import importlib.util
-import os
 import warnings
 
 import numpy as np
@@ -19,10 +17,7 @@ import pytest
 
 import xpgrad
 
-pytestmark = pytest.mark.skipif(
-    os.environ.get("XPGRAD_REQUIRE_BACKENDS") != "1" and importlib.util.find_spec("dask") is None,
-    reason="dask is not installed (optional backend; pip install xpgrad[backends])",
-)
+pytestmark = pytest.mark.requires_backend("dask")
 
 # (shape, chunks): empty arrays whose other axis is cut into several chunks
 LAYOUTS = {

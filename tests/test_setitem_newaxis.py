@@ -11,9 +11,6 @@ JAX and Dask are optional: without them their cases skip with the reason, unless
 
 from __future__ import annotations
 
-import importlib.util
-import os
-
 import numpy as np
 import pytest
 import torch
@@ -77,17 +74,6 @@ def _kind(key):
     return kinds, ints
 
 
-def _required():
-    return os.environ.get("XPGRAD_REQUIRE_BACKENDS") == "1"
-
-
-def _optional(name, module):
-    installed = _required() or importlib.util.find_spec(module) is not None
-    return pytest.mark.skipif(
-        not installed, reason=f"{module} is not installed (optional backend; pip install xpgrad[backends])"
-    )
-
-
 # Cases whose value spans the masked axis: its gradient g[mask] has an unknown (nan) length on
 # Dask, which Dask cannot reshape to the value's shape (``x[mask] = v`` fails alike, no None).
 _VALUE_SPANS_MASK = {"None,mask", "mask,None"}
@@ -113,8 +99,8 @@ BACKENDS = [
     pytest.param("numpy"),
     pytest.param("torch"),
     pytest.param("array_api_strict"),
-    pytest.param("jax", marks=_optional("jax", "jax")),
-    pytest.param("dask", marks=_optional("dask", "dask")),
+    pytest.param("jax", marks=pytest.mark.requires_backend("jax")),
+    pytest.param("dask", marks=pytest.mark.requires_backend("dask")),
 ]
 
 

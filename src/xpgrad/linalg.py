@@ -308,7 +308,7 @@ def eig(xp, x, /):
     Gradient: torch's (``linalg_eig_backward``); the forward-mode rule is torch's
     ``linalg_eig_jvp`` (its gauge: ``V^{-1} dV`` has a zero diagonal, then the columns keep
     norm 1). Eigenvectors are defined up to a phase, which a loss must not depend on (the
-    backward checks this, as torch). At repeated eigenvalues, as ``eigh``.
+    backward checks this, as torch). Deviations: none; at repeated eigenvalues, as ``eigh``.
     """
     _matrix(x, "eig", square=True)
     _floating(xp, x, "eig")
