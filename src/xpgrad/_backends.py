@@ -828,10 +828,21 @@ def like_chunks(xp, g, chunks):
 
 
 def rechunked(arr, chunks):
-    """Raw array ``arr`` with ``chunks``; ``arr`` itself when they agree or are unknown."""
+    """Raw array ``arr`` with ``chunks``; ``arr`` itself when they agree or are unknown.
+
+    A broadcast made by ``_dask_broadcast_to`` (a reduction's gradient) is broadcast again
+    with ``chunks``, block by block from its small source, rather than split and merged.
+    """
     have = getattr(arr, "chunks", None)
     if have is None or have == chunks or not _known_chunks(chunks) or not _known_chunks(have):
         return arr
+    source = getattr(arr, _BROADCAST_OF, None)
+    if source is not None:
+        import dask.array as da
+
+        lead = arr.ndim - source.ndim
+        kept = tuple(chunks[i + lead] if n != 1 else (1,) for i, n in enumerate(source.shape))
+        return da.broadcast_to(rechunked(source, kept), arr.shape, chunks=chunks)
     return arr.rechunk(chunks)
 
 
@@ -1024,7 +1035,13 @@ def _dask_broadcast_to(xp, x, /, shape):
     if 0 in shape or "auto" not in want:
         return xp.broadcast_to(x, shape)
     chunks = da.core.normalize_chunks(want, shape, limit="32MiB", dtype=np.dtype(x.dtype))
-    return da.broadcast_to(x, shape, chunks=chunks)
+    out = da.broadcast_to(x, shape, chunks=chunks)
+    setattr(out, _BROADCAST_OF, x)  # see ``rechunked``
+    return out
+
+
+# The attribute of a Dask array made by ``_dask_broadcast_to`` that holds its source.
+_BROADCAST_OF = "_xpgrad_broadcast_of"
 
 
 def _dask_eye(xp, n_rows, n_cols=None, /, *, k=0, dtype=None, device=None):

@@ -140,8 +140,39 @@ def _drop_newaxes(xp, key, g, ndim):
     return new_key, xp.reshape(g, keep)
 
 
+def _selects_all(key, shape):
+    """Whether basic ``key`` (no ``None``) selects every element of an array of ``shape`` in
+    order (``...``, full slices, integers on axes of size 1): its gradient is then the output
+    gradient reshaped, with no scatter into zeros (which Dask runs as a ``setitem`` through
+    rechunked blocks)."""
+    items = key if type(key) is tuple else (key,)
+    if not _is_basic(items):
+        return False
+    ndim = len(shape)
+    spanned = ndim - sum(1 for k in items if k is not Ellipsis)  # the axes ``...`` stands for
+    axis = 0
+    for k in items:
+        if k is Ellipsis:
+            axis += spanned
+            continue
+        if axis >= ndim:
+            return False
+        n = shape[axis]
+        if n is None or n != n:  # an unknown size (Dask's nan)
+            return False
+        if isinstance(k, slice):
+            if range(*k.indices(n)) != range(n):
+                return False
+        elif n != 1:
+            return False
+        axis += 1
+    return True
+
+
 def _getitem_vjp(xp, g, *, key, ns, accumulate, shape):
     key, g = _drop_newaxes(xp, key, g, len(shape))
+    if _selects_all(key, shape):
+        return xp.reshape(g, shape)
     if type(g) is Tensor:  # create_graph: a differentiable scatter
         return ns._index_add(shape, g.dtype, key, g)
     b = ns._backend
