@@ -9,6 +9,7 @@ place (``_backends.like_chunks``, called by the engine's gradient normalisation)
 
 from __future__ import annotations
 
+import collections
 import importlib.util
 import os
 
@@ -65,3 +66,90 @@ def test_gradient_keeps_the_input_chunks(big, op):
     g = x.grad._data
     assert g.shape == SHAPE
     assert g.chunks == x._data.chunks, f"{op}: gradient chunks {g.chunksize} vs input {CHUNKS}"
+
+
+# Second order over a constant design matrix (issue 25). Least squares on X of 2^24 x 64 float64
+# (8 GiB) in 128 blocks of 64 MiB: the Hessian-vector product through ``create_graph`` and the
+# Gauss-Newton product (forward-mode J v, then J^T) must build the graph of the hand-written
+# 2/n X^T (X v): each block of X read by as many tasks, no transposed, re-chunked or scattered
+# copy of anything X-sized. (Before: 128 rechunk-merge, 128 rechunk-split, 128 swapaxes and a
+# setitem scatter on 64 blocks, which held X in memory between the two products.)
+
+LSTSQ_SHAPE = (2**24, 64)
+LSTSQ_CHUNKS = (2**17, 64)
+COPY_FAMILIES = ("rechunk-merge", "rechunk-split", "swapaxes", "transpose", "setitem", "zeros_like")
+
+
+def _families(arr):
+    """Task count of the Dask graph of ``arr`` per family (a key's name without its token)."""
+    names = (k[0] if isinstance(k, tuple) else k for k in arr.__dask_graph__())
+    return collections.Counter(name.rsplit("-", 1)[0] for name in names)
+
+
+def _most_reads(arr, source):
+    """The largest number of tasks of ``arr``'s graph that take one block of ``source``."""
+    from dask.core import flatten, get_dependencies
+
+    dsk = dict(arr.__dask_graph__())
+    blocks = set(flatten(source.__dask_keys__()))
+    reads = collections.Counter(d for k in dsk for d in get_dependencies(dsk, k) if d in blocks)
+    assert set(reads) == blocks, "the graph does not read every block of the source"
+    return max(reads.values())
+
+
+@pytest.fixture
+def lstsq():
+    import dask
+    import dask.array as da
+    import numpy as np
+
+    ns = xpgrad.namespace("dask")
+    with dask.config.set(scheduler=_never_compute):
+        rng = da.random.default_rng(0)
+        X = rng.standard_normal(LSTSQ_SHAPE, chunks=LSTSQ_CHUNKS)
+        y = rng.standard_normal(LSTSQ_SHAPE[:1], chunks=LSTSQ_CHUNKS[:1])
+        cols = LSTSQ_SHAPE[1]
+        v = np.arange(cols) / cols
+        w = ns.asarray(da.from_array(np.full(cols, 0.5)), requires_grad=True)
+        hand = 2.0 / LSTSQ_SHAPE[0] * (X.T @ (X @ v))
+        yield ns, X, y, w, ns.asarray(da.from_array(v)), hand
+
+
+def _assert_like_hand_written(got, hand, X):
+    families = _families(got)
+    assert {f: families[f] for f in COPY_FAMILIES if families[f]} == {}
+    assert _most_reads(got, X) <= _most_reads(hand, X)
+    assert len(got.__dask_graph__()) <= 1.3 * len(hand.__dask_graph__())
+
+
+def test_hessian_vector_product_graph_is_the_hand_written_one(lstsq):
+    ns, X, y, w, v, hand = lstsq
+    loss = ns.mean((ns.asarray(X) @ w - ns.asarray(y)) ** 2)
+    (g,) = xpgrad.grad(loss, [w], create_graph=True)
+    (hv,) = xpgrad.grad(ns.sum(g * v), [w])
+    assert hv._data.chunks == w._data.chunks
+    _assert_like_hand_written(hv._data, hand, X)
+
+
+def test_gauss_newton_product_graph_is_the_hand_written_one(lstsq):
+    ns, X, y, w, v, hand = lstsq
+
+    def residual(w):
+        return ns.asarray(X) @ w - ns.asarray(y)
+
+    _, jv = xpgrad.functional.jvp(residual, w.detach(), v)
+    # The forward-mode rule of X @ w has no term for X (no tangent): no zeros of X's size.
+    assert _families(jv._data)["zeros_like"] == 0
+    (gn,) = xpgrad.grad(residual(w), [w], grad_outputs=[2.0 / LSTSQ_SHAPE[0] * jv])
+    _assert_like_hand_written(gn._data, hand, X)
+
+
+def test_first_order_gradient_graph_has_no_rechunk(lstsq):
+    """The mean's gradient (a scalar broadcast to the residual's shape) is broadcast again
+    block by block with the residual's chunks, not split and merged."""
+    ns, X, y, w, _, _ = lstsq
+    loss = ns.mean((ns.asarray(X) @ w - ns.asarray(y)) ** 2)
+    loss.backward()
+    w0 = w._data
+    hand = 2.0 / LSTSQ_SHAPE[0] * (X.T @ (X @ w0 - y))
+    _assert_like_hand_written(w.grad._data, hand, X)
