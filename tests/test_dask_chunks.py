@@ -1,7 +1,8 @@
 """Dask gradients keep their input's chunks, on an 8 GiB lazy array in 64 MiB chunks.
 
-Nothing here computes: the array is ``dask.array.ones`` (a lazy graph of 128 blocks) and each
-test only builds the forward and backward graphs and reads the gradient's ``chunks``. Dask's own
+Nothing here computes (except one small test at the end): the array is ``dask.array.ones`` (a
+lazy graph of 128 blocks) and each test only builds the forward and backward graphs and reads the
+gradient's ``chunks``, or the task families of its graph. Dask's own
 defaults would have given several of these gradients as one 8 GiB block (``zeros(shape)`` and
 ``broadcast_to`` without chunks); xpgrad rechunks every gradient to its input's chunks in one
 place (``_backends.like_chunks``, called by the engine's gradient normalisation).
@@ -153,3 +154,25 @@ def test_first_order_gradient_graph_has_no_rechunk(lstsq):
     w0 = w._data
     hand = 2.0 / LSTSQ_SHAPE[0] * (X.T @ (X @ w0 - y))
     _assert_like_hand_written(w.grad._data, hand, X)
+
+
+@pytest.mark.parametrize("w_chunks", [2, 3], ids=["aligned", "misaligned"])
+@pytest.mark.parametrize("create_graph", [False, True])
+def test_a_broadcast_gradient_is_broadcast_again_with_the_input_chunks(w_chunks, create_graph):
+    """The gradient of ``mean(x, axis=1)`` is its (6, 1) output gradient broadcast to x's (6, 4):
+    built block by block with x's 2 x 2 chunks (when the output gradient's chunks line up with
+    them, no rechunk task at all; else the small output gradient is rechunked), plain or
+    recorded under ``create_graph``. Small and computed: the values are checked too."""
+    import dask.array as da
+    import numpy as np
+
+    ns = xpgrad.namespace("dask")
+    x = ns.asarray(da.ones((6, 4), chunks=2), requires_grad=True)
+    w = ns.asarray(da.from_array(np.arange(6.0), chunks=w_chunks))
+    loss = ns.sum(ns.mean(x, axis=1) * w)
+    (g,) = xpgrad.grad(loss, [x], create_graph=create_graph)
+    assert g._data.chunks == x._data.chunks
+    if w_chunks == 2:
+        assert _families(g._data)["rechunk-merge"] + _families(g._data)["rechunk-split"] == 0
+    want = np.broadcast_to(np.arange(6.0)[:, None] / 4, (6, 4))
+    np.testing.assert_allclose(g._data.compute(scheduler="sync"), want)
