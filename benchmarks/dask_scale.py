@@ -7,8 +7,8 @@
 
 Not part of ``benchmarks/run.py`` (it needs dask.distributed and minutes of wall time). For each
 workload, the xpgrad result and the hand-written one are first compared (they must agree),
-then each is computed ``--repeat`` times (the data generated again on the workers each time);
-reported: the minimum wall time, the peak process memory per worker (distributed's
+then both are computed in turn, ``--repeat`` times (the data generated again on the workers each
+time); reported: the minimum wall time, the peak process memory per worker (distributed's
 MemorySampler: the cluster's total divided by the number of workers), the bytes the workers
 spilled to disk, and the task counts of both graphs (as built, and after Dask's optimisation,
 which fuses blockwise steps: what the scheduler runs). Spilling is disabled unless ``--spill``
@@ -110,18 +110,27 @@ def _tasks(arr):
     return len(arr.__dask_graph__()), len(optimised.__dask_graph__())
 
 
-def _measure(client, arr, repeat, n_workers):
-    best, peak, spilled = float("inf"), 0.0, 0.0
-    for k in range(repeat):
-        ms = MemorySampler()
-        before = _spilled(client)
-        with ms.sample(str(k), interval=0.1):
-            t0 = time.perf_counter()
-            out = arr.compute()
-            best = min(best, time.perf_counter() - t0)
-        spilled = max(spilled, _spilled(client) - before)
-        peak = max(peak, max(b for _, b in ms.samples[str(k)]) / n_workers)
-    return best, peak, spilled, out
+def _measure_once(client, arr, n_workers):
+    """Wall time, peak process memory per worker and bytes spilled of one ``arr.compute()``."""
+    ms = MemorySampler()
+    before = _spilled(client)
+    with ms.sample("run", interval=0.1):
+        t0 = time.perf_counter()
+        out = arr.compute()
+        elapsed = time.perf_counter() - t0
+    peak = max(b for _, b in ms.samples["run"]) / n_workers
+    return elapsed, peak, _spilled(client) - before, out
+
+
+def _measure(client, arrays, repeat, n_workers):
+    """``[best time, peak, spilled, result]`` per array, the arrays computed in turn ``repeat``
+    times (interleaved, so that a change of load on a shared machine hits both alike)."""
+    stats = [[float("inf"), 0.0, 0.0, None] for _ in arrays]
+    for _ in range(repeat):
+        for st, arr in zip(stats, arrays):
+            t, peak, spilled, st[3] = _measure_once(client, arr, n_workers)
+            st[0], st[1], st[2] = min(st[0], t), max(st[1], peak), max(st[2], spilled)
+    return stats
 
 
 def main(argv=None):
@@ -155,8 +164,9 @@ def main(argv=None):
             if args.only and name not in args.only:
                 continue
             got, want, forward = build()
-            t_x, m_x, s_x, r_x = _measure(client, got, args.repeat, args.workers)
-            t_h, m_h, s_h, r_h = _measure(client, want, args.repeat, args.workers)
+            (t_x, m_x, s_x, r_x), (t_h, m_h, s_h, r_h) = _measure(
+                client, (got, want), args.repeat, args.workers
+            )
             if name == "concat-big":
                 assert float(r_x) <= 1e-12, r_x
             else:
