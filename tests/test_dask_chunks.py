@@ -176,3 +176,39 @@ def test_a_broadcast_gradient_is_broadcast_again_with_the_input_chunks(w_chunks,
         assert _families(g._data)["rechunk-merge"] + _families(g._data)["rechunk-split"] == 0
     want = np.broadcast_to(np.arange(6.0)[:, None] / 4, (6, 4))
     np.testing.assert_allclose(g._data.compute(scheduler="sync"), want)
+
+
+def test_matmul_contracts_a_transposed_operand_from_its_source():
+    """On Dask, ``matrix_transpose`` keeps its source: ``matmul`` contracts a transposed matrix
+    operand from it (no task makes a transposed copy, which Dask could not fuse into the
+    product when another task reads it too), and the transpose of a transpose is the array
+    itself. A source rewritten since (``__setitem__`` gives it a new key) is not used: the
+    transpose keeps the values it was made from. Small and computed."""
+    import dask.array as da
+    import numpy as np
+
+    raw = xpgrad.namespace("dask").backend.xp
+    rng = np.random.default_rng(0)
+    a0, b0, v0 = rng.standard_normal((6, 4)), rng.standard_normal((6, 3)), rng.standard_normal(6)
+    a, b, v = (da.from_array(m, chunks=2) for m in (a0, b0, v0))
+    aT, bT = raw.matrix_transpose(a), raw.matrix_transpose(b)
+    cT = raw.matrix_transpose(da.from_array(a0.T.copy(), chunks=2))
+    assert raw.matrix_transpose(aT) is a
+    cases = {
+        "aT @ b": (raw.matmul(aT, b), a0.T @ b0),
+        "aT @ v": (raw.matmul(aT, v), a0.T @ v0),
+        "bT @ a": (raw.matmul(bT, a), b0.T @ a0),
+        "v @ a": (raw.matmul(v, a), v0 @ a0),
+        "a @ aT": (raw.matmul(a, aT), a0 @ a0.T),
+        "aT @ bT.T": (raw.matmul(aT, raw.matrix_transpose(bT)), a0.T @ b0),
+        "bT @ cT (both transposed)": (raw.matmul(bT, cT), b0.T @ a0),
+        "batched @ aT": (raw.matmul(da.stack([a, a]), aT), np.stack([a0, a0]) @ a0.T),
+    }
+    for name, (got, want) in cases.items():
+        families = _families(got)
+        assert families["swapaxes"] + families["transpose"] == 0, name
+        np.testing.assert_allclose(got.compute(scheduler="sync"), want, rtol=1e-12, err_msg=name)
+    a[0, 0] = 100.0  # Dask's __setitem__ rewrites ``a``'s graph: aT still holds the old values
+    assert raw.matrix_transpose(aT) is not a
+    np.testing.assert_allclose(raw.matmul(aT, b).compute(scheduler="sync"), a0.T @ b0, rtol=1e-12)
+    np.testing.assert_allclose(raw.matrix_transpose(aT).compute(scheduler="sync"), a0, rtol=1e-12)

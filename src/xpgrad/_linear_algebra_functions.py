@@ -18,12 +18,11 @@ def _mT(xp, a):
 
 
 # 1-d operands are promoted to matrices as matmul does; broadcast batch dimensions are summed
-# back by the engine. No formula transposes a 1-d or 2-d operand: it is contracted over the
-# right axis by ``matmul`` (vector against matrix) or ``tensordot``, so a chunked backend
-# (Dask) reads each block of it once instead of first making a transposed copy, and the second
-# order of a product with a constant ``X`` gives ``X @ v`` and ``v @ X`` again, not a transpose
-# of a transpose. Batched operands keep ``g @ x2^H`` and ``x1^H @ g``: ``tensordot`` over batch
-# axes would copy an operand on NumPy.
+# back by the engine. Against a matrix, a vector gradient is contracted without a transpose
+# (``g @ x1``, ``x2 @ g``), so that the second order of ``X @ w`` with a constant ``X`` is ``X @ v``
+# again. The matrix cases keep ``g @ x2^H`` and ``x1^H @ g``, as torch: a transpose is a free view
+# on NumPy and torch, and Dask's overlay contracts a transposed operand without copying it
+# (``_backends._dask_matmul``).
 
 
 def _matmul_x1_vjp(xp, g, *, x2, x1_shape):
@@ -33,8 +32,6 @@ def _matmul_x1_vjp(xp, g, *, x2, x1_shape):
         return g[..., None] * b if nd1 > 1 else g * b
     if nd1 == 1:
         return xp.matmul(b, g) if g.ndim == 1 else xp.matmul(b, g[..., None])[..., 0]
-    if b.ndim == 2:
-        return xp.tensordot(g, b, axes=((g.ndim - 1,), (1,)))
     return xp.matmul(g, _mT(xp, b))
 
 
@@ -45,8 +42,6 @@ def _matmul_x2_vjp(xp, g, *, x1, x2_shape):
         return a[:, None] * g[..., None, :] if nd2 > 1 else a * g
     if nd2 == 1:
         return xp.matmul(g, a) if g.ndim == 1 else xp.matmul(g[..., None, :], a)[..., 0, :]
-    if a.ndim == 2 and g.ndim == 2:
-        return xp.tensordot(a, g, axes=((0,), (0,)))
     return xp.matmul(_mT(xp, a), g)
 
 
