@@ -1,7 +1,7 @@
 """Gradients written to avoid copies (issue 25), against torch.autograd on NumPy.
 
-The VJPs of ``matmul`` contract a 1-d or 2-d operand over the right axis (``matmul`` of a vector
-with a matrix, ``tensordot``) instead of transposing it first; the forward-mode rules of the
+The VJPs of ``matmul`` contract a vector gradient with a matrix operand (``g @ x1``, ``x2 @ g``)
+instead of transposing the matrix first; the forward-mode rules of the
 products skip the term of an operand without a tangent; the VJP of an index that selects the
 whole array (``x[:, None]``, ``x[..., 0]`` on an axis of size 1, ``x[:]``) is a reshape, not a
 scatter into zeros. Each layout is checked to first and second order, the ones the sample
