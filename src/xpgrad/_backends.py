@@ -937,10 +937,21 @@ def like_chunks(xp, g, chunks):
 
 
 def rechunked(arr, chunks):
-    """Raw array ``arr`` with ``chunks``; ``arr`` itself when they agree or are unknown."""
+    """Raw array ``arr`` with ``chunks``; ``arr`` itself when they agree or are unknown.
+
+    A broadcast made by ``_dask_broadcast_to`` (a reduction's gradient) is broadcast again
+    with ``chunks``, block by block from its small source, rather than split and merged.
+    """
     have = getattr(arr, "chunks", None)
     if have is None or have == chunks or not _known_chunks(chunks) or not _known_chunks(have):
         return arr
+    source = _derived_from(arr, _BROADCAST_OF)
+    if source is not None:
+        import dask.array as da
+
+        lead = arr.ndim - source.ndim
+        kept = tuple(chunks[i + lead] if n != 1 else (1,) for i, n in enumerate(source.shape))
+        return da.broadcast_to(rechunked(source, kept), arr.shape, chunks=chunks)
     return arr.rechunk(chunks)
 
 
@@ -1206,6 +1217,8 @@ def _dask_functions(xp):
         "min": on_empty("min"),
         "roll": on_empty("roll"),
         "broadcast_to": functools.partial(_dask_broadcast_to, xp),
+        "matrix_transpose": functools.partial(_dask_matrix_transpose, xp),
+        "matmul": functools.partial(_dask_matmul, xp),
         "tril": quiet(xp.tril),
         "take": quiet(xp.take),
         "triu": quiet(xp.triu),
@@ -1254,7 +1267,50 @@ def _dask_broadcast_to(xp, x, /, shape):
     if 0 in shape or "auto" not in want:
         return xp.broadcast_to(x, shape)
     chunks = da.core.normalize_chunks(want, shape, limit="32MiB", dtype=np.dtype(x.dtype))
-    return da.broadcast_to(x, shape, chunks=chunks)
+    return _derived(da.broadcast_to(x, shape, chunks=chunks), _BROADCAST_OF, x)  # see ``rechunked``
+
+
+# Dask arrays made by the overlay's ``broadcast_to`` and ``matrix_transpose`` keep their source
+# (and its key: ``__setitem__`` gives a Dask array a new one), so that a later step can work on
+# the source instead of the result's blocks.
+_BROADCAST_OF = "_xpgrad_broadcast_of"
+_TRANSPOSE_OF = "_xpgrad_transpose_of"
+
+
+def _derived(out, attr, source):
+    setattr(out, attr, (source, source.name))
+    return out
+
+
+def _derived_from(arr, attr):
+    """The source that ``arr`` was made from (``_derived``), None if none or since rewritten."""
+    kept = getattr(arr, attr, None)
+    if kept is None or kept[0].name != kept[1]:
+        return None
+    return kept[0]
+
+
+def _dask_matrix_transpose(xp, x, /):
+    # The transpose of a transpose is the array itself: under ``create_graph`` the next order
+    # transposes what a VJP transposed (``x1^H @ g``), and Dask would keep the blocks of that
+    # first transpose, read by two products, in memory between them (issue 25).
+    source = _derived_from(x, _TRANSPOSE_OF)
+    if source is not None:
+        return source
+    return _derived(xp.matrix_transpose(x), _TRANSPOSE_OF, x)
+
+
+def _dask_matmul(xp, x1, x2, /):
+    # A transposed matrix operand is contracted from its source (``tensordot`` over the axis
+    # the transpose would have moved): no task per block makes a transposed copy, which Dask
+    # could not fuse into the product when another task reads it too.
+    s1 = _derived_from(x1, _TRANSPOSE_OF) if x1.ndim == 2 and x2.ndim <= 2 else None
+    s2 = _derived_from(x2, _TRANSPOSE_OF) if x2.ndim == 2 else None
+    if s1 is None and s2 is None:
+        return xp.matmul(x1, x2)
+    a, a_axis = (x1, x1.ndim - 1) if s1 is None else (s1, 0)
+    b, b_axis = (x2, 0) if s2 is None else (s2, 1)
+    return xp.tensordot(a, b, axes=((a_axis,), (b_axis,)))
 
 
 def _dask_eye(xp, n_rows, n_cols=None, /, *, k=0, dtype=None, device=None):

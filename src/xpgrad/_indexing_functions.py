@@ -115,8 +115,41 @@ def _getitem(self, x, key):
     return t
 
 
+def _selects_all(key, shape):
+    """Whether basic ``key`` selects every element of an array of ``shape`` in order (``...``,
+    full slices, integers on axes of size 1, ``None``): its gradient is then the output gradient
+    reshaped (the axes ``None`` inserted have size 1), with no scatter into zeros (which Dask
+    runs as a ``setitem`` through rechunked blocks)."""
+    items = key if type(key) is tuple else (key,)
+    if not _is_basic(items):
+        return False
+    ndim = len(shape)
+    spanned = ndim - sum(1 for k in items if k is not Ellipsis and k is not None)  # what ``...`` stands for
+    axis = 0
+    for k in items:
+        if k is None:  # a new axis of size 1 in the result: no axis of ``shape``
+            continue
+        if k is Ellipsis:
+            axis += spanned
+            continue
+        if axis >= ndim:
+            return False
+        n = shape[axis]
+        if n is None or n != n:  # an unknown size (Dask's nan)
+            return False
+        if isinstance(k, slice):
+            if range(*k.indices(n)) != range(n):
+                return False
+        elif n != 1:
+            return False
+        axis += 1
+    return True
+
+
 def _getitem_vjp(xp, g, *, key, ns, accumulate, shape):
     # (a key holding ``None`` scatters on every backend: see _backends.Backend.setitem)
+    if _selects_all(key, shape):
+        return xp.reshape(g, shape)
     if type(g) is Tensor:  # create_graph: a differentiable scatter
         return ns._index_add(shape, g.dtype, key, g)
     b = ns._backend

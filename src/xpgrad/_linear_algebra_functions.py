@@ -18,7 +18,11 @@ def _mT(xp, a):
 
 
 # 1-d operands are promoted to matrices as matmul does; broadcast batch dimensions are summed
-# back by the engine.
+# back by the engine. Against a matrix, a vector gradient is contracted without a transpose
+# (``g @ x1``, ``x2 @ g``), so that the second order of ``X @ w`` with a constant ``X`` is ``X @ v``
+# again. The matrix cases keep ``g @ x2^H`` and ``x1^H @ g``, as torch: a transpose is a free view
+# on NumPy and torch, and Dask's overlay contracts a transposed operand without copying it
+# (``_backends._dask_matmul``).
 
 
 def _matmul_x1_vjp(xp, g, *, x2, x1_shape):
@@ -27,7 +31,7 @@ def _matmul_x1_vjp(xp, g, *, x2, x1_shape):
     if b.ndim == 1:
         return g[..., None] * b if nd1 > 1 else g * b
     if nd1 == 1:
-        return xp.matmul(g[..., None, :], _mT(xp, b))[..., 0, :]
+        return xp.matmul(b, g) if g.ndim == 1 else xp.matmul(b, g[..., None])[..., 0]
     return xp.matmul(g, _mT(xp, b))
 
 
@@ -37,12 +41,20 @@ def _matmul_x2_vjp(xp, g, *, x1, x2_shape):
     if a.ndim == 1:
         return a[:, None] * g[..., None, :] if nd2 > 1 else a * g
     if nd2 == 1:
-        return xp.matmul(_mT(xp, a), g[..., None])[..., 0]
+        return xp.matmul(g, a) if g.ndim == 1 else xp.matmul(g[..., None, :], a)[..., 0, :]
     return xp.matmul(_mT(xp, a), g)
 
 
-def _matmul_jvp(xp, *, x1, x2, x1_t, x2_t):
-    return xp.matmul(x1_t, x2) + xp.matmul(x1, x2_t)
+def _product_rule(f, x1, x2, x1_t, x2_t, needs, **kw):
+    """The tangent of bilinear ``f(x1, x2)``: one term per defined tangent (``needs``), so a
+    product with a constant (no tangent) costs one product, not one with zeros of its size."""
+    a = f(x1_t, x2, **kw) if needs[0] else None
+    b = f(x1, x2_t, **kw) if needs[1] else None
+    return b if a is None else (a if b is None else a + b)
+
+
+def _matmul_jvp(xp, *, x1, x2, x1_t, x2_t, needs):
+    return _product_rule(xp.matmul, x1, x2, x1_t, x2_t, needs)
 
 
 @op(grads={"x1": _matmul_x1_vjp, "x2": _matmul_x2_vjp}, jvp=_matmul_jvp)
@@ -117,8 +129,8 @@ def _tensordot_x2_vjp(xp, g, *, x1, axes, x2_shape):
     return xp.permute_dims(r, tuple(perm))
 
 
-def _tensordot_jvp(xp, *, x1, x2, x1_t, x2_t, axes):
-    return xp.tensordot(x1_t, x2, axes=axes) + xp.tensordot(x1, x2_t, axes=axes)
+def _tensordot_jvp(xp, *, x1, x2, x1_t, x2_t, axes, needs):
+    return _product_rule(xp.tensordot, x1, x2, x1_t, x2_t, needs, axes=axes)
 
 
 @op(grads={"x1": _tensordot_x1_vjp, "x2": _tensordot_x2_vjp}, jvp=_tensordot_jvp)
@@ -151,8 +163,8 @@ def _vecdot_x2_vjp(xp, g, *, x1, axis, x2_shape):
     return x1 * _vecdot_g(xp, g, axis, x1.ndim, len(x2_shape))
 
 
-def _vecdot_jvp(xp, *, x1, x2, x1_t, x2_t, axis):
-    return xp.vecdot(x1_t, x2, axis=axis) + xp.vecdot(x1, x2_t, axis=axis)
+def _vecdot_jvp(xp, *, x1, x2, x1_t, x2_t, axis, needs):
+    return _product_rule(xp.vecdot, x1, x2, x1_t, x2_t, needs, axis=axis)
 
 
 @op(grads={"x1": _vecdot_x1_vjp, "x2": _vecdot_x2_vjp}, jvp=_vecdot_jvp)

@@ -625,8 +625,9 @@ def jvp_of(entry):
 
     ``tangents`` and ``inputs`` have one value per differentiable input (tuples for sequence
     inputs); a tangent is None where the input has none (torch's undefined tangent: skipped by
-    ELEMENTWISE, zeros for the other rules, whose ``needs`` says which are defined); ``args``
-    maps the other arguments to their values. With ``xp`` a raw backend
+    ELEMENTWISE and by the rules that take ``needs``, which says which are defined, so that a
+    constant input costs no zeros of its size; zeros for the other rules); ``args`` maps the
+    other arguments to their values. With ``xp`` a raw backend
     namespace the rule runs on raw arrays (``out``/``aux`` are computed if not given); with an
     xpgrad namespace it runs on Tensors. Raises ``NotImplementedError`` if the entry has none.
     """
@@ -634,10 +635,12 @@ def jvp_of(entry):
     if rule is None:
         raise NotImplementedError(f"forward-mode derivative of {entry.node_name} is not implemented")
 
+    rule_needs = "needs" in entry.jvp_params  # the rule skips undefined tangents itself
+
     def run(xp, tangents, inputs, args, out=None, aux=None):
         raw = not hasattr(xp, "_backend")  # an xpgrad namespace has a backend
         needs = tuple(_has_tangent(t) for t in tangents)
-        if rule is not ELEMENTWISE:  # undefined tangents are zeros for these rules
+        if rule is not ELEMENTWISE and not rule_needs:  # undefined tangents are zeros for these
             tangents = tuple(_zeros_for(xp, t, i) for t, i in zip(tangents, inputs))
         if rule is LINEAR:
             if raw:
