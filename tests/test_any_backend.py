@@ -173,6 +173,29 @@ def test_dlpack_without_max_version_is_read():
     assert to_numpy(NoKeywordDLPack(np.float64(2.5))).shape == ()
 
 
+class _LegacyNamespace:
+    @staticmethod
+    def asarray(a, copy=None):
+        return NoKeywordDLPack(np.array(a.a) if copy else a.a)
+
+
+class ReadOnlyLegacy(NoKeywordDLPack):
+    """A read-only view behind legacy DLPack (marray's broadcast results): NumPy refuses to export
+    it ("signalling readonly is unsupported"); a copy the backend makes is read instead."""
+
+    def __array_namespace__(self, api_version=None):
+        return _LegacyNamespace
+
+
+def test_a_read_only_view_behind_legacy_dlpack_is_read_through_a_copy():
+    value = np.broadcast_to(np.asarray([1 + 2j, 3j]), (3, 2))
+    with pytest.raises(BufferError):
+        NoKeywordDLPack(value).__dlpack__()
+    out = to_numpy(ReadOnlyLegacy(value))
+    assert out.dtype == np.complex128 and out.shape == (3, 2)
+    np.testing.assert_array_equal(out, value)
+
+
 def test_todense_and_to_numpy_methods_are_read():
     class Sparse:
         def todense(self):

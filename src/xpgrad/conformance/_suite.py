@@ -11,6 +11,7 @@ from xpgrad.testing import CHECKS, Case, iter_cases, op_db
 from xpgrad.testing._forward_runner import FORWARD_CHECKS
 from xpgrad.testing._runner import FINITE_DIFFERENCES
 from xpgrad.testing._runner import expected_failure as _expected_failure
+from xpgrad.testing._runner import to_numpy as _read_back
 
 from .known import load_known, load_known_tests
 
@@ -132,7 +133,6 @@ def resolve_backend(name, to_numpy=None):
     whose arrays cannot be turned into NumPy is refused here, once, naming the remedy.
     """
     import xpgrad  # the package, for xpgrad.namespace (this module is a part of it)
-    from xpgrad.testing._runner import to_numpy as read
 
     if isinstance(name, str):
         if _split_spec(name)[0] in ("jax", "jax.numpy"):  # float64, complex128 checked too
@@ -146,7 +146,7 @@ def resolve_backend(name, to_numpy=None):
         if not callable(converter):
             raise TypeError(f"to_numpy: {to_numpy!r} is not a function")
         ns._backend.to_numpy = converter
-    values = read(ns._backend.xp.asarray([1.0, 2.0]))
+    values = _read_back(ns._backend.xp.asarray([1.0, 2.0]))
     if values.shape != (2,) or values.tolist() != [1.0, 2.0]:
         raise ValueError(
             f"reading values back from {ns._backend.name} gave {values!r} for [1.0, 2.0]: pass a "

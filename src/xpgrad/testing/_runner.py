@@ -28,6 +28,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .._autograd import grad as _xgrad
+from .._backends import backend_of_array
 from .._grad_mode import enable_grad
 from .._tensor import Tensor
 from ._known import KnownDifference, find_known
@@ -400,8 +401,6 @@ def to_numpy(a, converter=None):
     """
     import array_api_compat as compat
 
-    from .._backends import backend_of_array
-
     backend = None
     if type(a) is Tensor:
         backend = a._ns._backend
@@ -432,8 +431,24 @@ def to_numpy(a, converter=None):
         return a.get()
     out = _read_foreign(a)
     if out is None:
+        out = _read_a_copy(a)
+    if out is None:
         raise cannot_read_back(a, backend)
     return out
+
+
+def _read_a_copy(a):
+    """A NumPy array of a copy the backend makes of ``a``, or None: a read-only view (a broadcast
+    result) cannot leave through DLPack without ``max_version``, which cannot say "read-only"
+    (marray's ``__dlpack__``); a fresh copy is writable and contiguous."""
+    import array_api_compat as compat
+
+    try:
+        xp = compat.array_namespace(a)
+        copy = xp.asarray(a, copy=True)
+    except Exception:  # noqa: BLE001 - any failure: the array cannot be read this way either
+        return None
+    return _read_foreign(copy) if copy is not a else None
 
 
 # Chunk layouts for backends with chunked arrays (Dask): a sample's arrays are split so that
