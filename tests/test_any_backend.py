@@ -9,9 +9,11 @@ once, naming the remedy, and with a converter check it as any other.
 from __future__ import annotations
 
 import operator
+import os
 import subprocess
 import sys
 import types
+from pathlib import Path
 
 import array_api_compat
 import array_api_compat.numpy as cnp
@@ -323,18 +325,49 @@ def test_no_code_is_evaluated(factory_module, tmp_path):
     assert not marker.exists()
 
 
-def _cli(*args, env_path=None):
-    import os
+HERE = str(Path(__file__).parent)  # this module, importable in a subprocess: test_any_backend:OPAQUE
 
+
+def _run(command, *args, env_path=HERE):
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(p for p in (env_path, *sys.path) if p)
     return subprocess.run(
-        [sys.executable, "-m", "xpgrad.conformance", "--no-progress", "-q", *args],
-        capture_output=True,
-        text=True,
-        env=env,
-        timeout=300,
+        [sys.executable, "-m", *command, *args], capture_output=True, text=True, env=env, timeout=300
     )
+
+
+def _cli(*args, env_path=HERE):
+    return _run(("xpgrad.conformance", "--no-progress", "-q"), *args, env_path=env_path)
+
+
+def test_cli_refuses_an_unreadable_backend_once_and_checks_it_with_a_converter():
+    r = _cli("--backend", "test_any_backend:OPAQUE", "--only", "sin")
+    assert r.returncode == 2, r.stdout + r.stderr
+    assert r.stderr.count("cannot read values back from opaque: pass a converter") == 1
+    assert r.stdout == ""
+    r = _cli(
+        "--backend", "test_any_backend:OPAQUE", "--to-numpy", "test_any_backend:read_opaque", "--only", "sin"
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert " passed," in r.stdout and " 0 failed," in r.stdout
+
+
+def test_pytest_plugin_backend_spec_and_converter():
+    plugin = ("pytest", "-p", "no:cacheprovider", "--pyargs", "xpgrad.conformance", "-q")
+    r = _run(plugin, "--xpgrad-backend", "test_any_backend:OPAQUE")
+    assert r.returncode == 4, r.stdout + r.stderr  # pytest's usage error
+    assert "cannot read values back from opaque: pass a converter" in r.stdout + r.stderr
+    r = _run(
+        plugin,
+        "--xpgrad-backend",
+        "test_any_backend:OPAQUE",
+        "--xpgrad-to-numpy",
+        "test_any_backend:read_opaque",
+        "-k",
+        "test_gradients and sin-float64-1d",
+    )
+    assert r.returncode == 0, r.stdout + r.stderr
+    assert " passed" in r.stdout and "failed" not in r.stdout
 
 
 def test_cli_bad_spec_is_a_usage_error():
