@@ -212,6 +212,13 @@ def test_todense_and_to_numpy_methods_are_read():
     assert out.dtype == np.int16 and out.tolist() == [1, 2]
 
 
+def test_numpy_values_and_python_sequences_are_read_as_before():
+    assert to_numpy([1.0, 2.0]).tolist() == [1.0, 2.0]
+    assert to_numpy(3).dtype == np.asarray(3).dtype
+    out = to_numpy(np.float32(1.5))
+    assert out.dtype == np.float32 and out.shape == ()
+
+
 def test_a_converter_argument_reads_the_array():
     out = to_numpy(Opaque([1.0, 2.0]), converter=read_opaque)
     assert out.tolist() == [1.0, 2.0]

@@ -405,7 +405,7 @@ def to_numpy(a, converter=None):
     if type(a) is Tensor:
         backend = a._ns._backend
         a = a.data
-    if isinstance(a, (np.ndarray, np.generic, bool, int, float, complex)):
+    if isinstance(a, (np.ndarray, np.generic, bool, int, float, complex, list, tuple)):
         return np.asarray(a)
     if converter is None:
         backend = backend or backend_of_array(a)
