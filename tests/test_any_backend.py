@@ -302,6 +302,11 @@ def test_backend_as_a_factory_call(factory_module):
     assert xpgrad_spec_factory.CALLS[-1] == (np, 2.5, "a")
     resolve_backend("xpgrad_spec_factory:make(numpy.linalg)")
     assert xpgrad_spec_factory.CALLS[-1][0] is np.linalg
+    # once per spec: a factory may make a new namespace on each call (marray's does)
+    calls = len(xpgrad_spec_factory.CALLS)
+    first = resolve_backend("xpgrad_spec_factory:make(numpy, 3)")
+    assert resolve_backend(" xpgrad_spec_factory:make(numpy, 3) ") is first
+    assert len(xpgrad_spec_factory.CALLS) == calls + 1
 
 
 @pytest.mark.parametrize(

@@ -123,6 +123,9 @@ def load_object(spec: str):
         raise _spec_error(spec, f"calling {module_name}:{path} raised {type(exc).__name__}: {exc}") from None
 
 
+_RESOLVED: dict = {}  # --backend spec -> its xpgrad namespace
+
+
 def resolve_backend(name, to_numpy=None):
     """The xpgrad namespace over backend ``name`` (raises ValueError, TypeError or ImportError).
 
@@ -137,8 +140,14 @@ def resolve_backend(name, to_numpy=None):
     if isinstance(name, str):
         if _split_spec(name)[0] in ("jax", "jax.numpy"):  # float64, complex128 checked too
             importlib.import_module("jax").config.update("jax_enable_x64", True)
-        # A plain module name goes to xpgrad.namespace as is (short names: dask is dask.array).
-        ns = xpgrad.namespace(load_object(name) if ":" in name else name.strip())
+        key = name.strip()
+        ns = _RESOLVED.get(key)
+        if ns is None:
+            # A plain module name goes to xpgrad.namespace as is (short names: dask is dask.array).
+            ns = xpgrad.namespace(load_object(key) if ":" in key else key)
+            # Once per spec: a factory may make a new namespace (new array types) on each call,
+            # and every part of a run (options, fixtures, known differences) must share one.
+            _RESOLVED[key] = ns
     else:
         ns = xpgrad.namespace(name)
     if to_numpy is not None:
