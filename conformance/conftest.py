@@ -26,7 +26,14 @@ def pytest_addoption(parser):
         "--backend",
         default="numpy",
         help="array library under test: numpy (default), torch, array_api_strict, jax, dask, cupy, "
-        "or any importable array API module",
+        "any importable array API module, module:attr or module:factory(args)",
+    )
+    parser.addoption(
+        "--to-numpy",
+        default=None,
+        metavar="MODULE:FUNCTION",
+        help="a function making a NumPy array of one of the backend's arrays (where DLPack and "
+        "__array__ cannot read them)",
     )
     parser.addoption(
         "--known",
@@ -51,7 +58,7 @@ def pytest_configure(config):
     )
     name = backend_name(config)
     try:
-        resolve_backend(name)
+        resolve_backend(name, to_numpy=config.getoption("--to-numpy"))
     except (ValueError, TypeError, ImportError) as exc:
         raise pytest.UsageError(f"--backend {name!r}: {exc}") from None
 

@@ -125,6 +125,7 @@ class Backend:
         "chunked",
         "scalar_results",
         "fp_errstate",
+        "to_numpy",
         "_raw_xp",
         "_is_numpy",
         "_is_torch",
@@ -159,6 +160,10 @@ class Backend:
         self.fp_errstate = not (
             self._is_torch or _compat.is_jax_namespace(xp) or _compat.is_cupy_namespace(xp)
         )
+        # A function making a NumPy array of one of this backend's arrays, for the testing
+        # harness (``xpgrad.testing.to_numpy``) where DLPack and ``__array__`` cannot read it:
+        # None (found automatically) unless the backend author passes one.
+        self.to_numpy = None
         self._raw_xp = xp
         # Chunked arrays (Dask): gradients take their input's chunks (see ``like_chunks``), and
         # the namespace is an overlay adding what array_api_compat.dask lacks or gets wrong.
@@ -571,6 +576,14 @@ def backend_of(xp) -> Backend:
     namespace, and a scatter needs the backend's ``index_add``)."""
     hit = _CACHE.get(id(xp))
     return hit[1] if hit is not None and hit[0] is xp else resolve(xp)
+
+
+def backend_of_array(arr) -> Backend | None:
+    """The :class:`Backend` already made whose arrays have ``arr``'s type, or None."""
+    for _, b in list(_CACHE.values()):
+        if type(arr) is b.native_type:
+            return b
+    return None
 
 
 def dtype_hint(backend: Backend, dtype_name: str) -> str:

@@ -4,6 +4,7 @@ every OpInfo x sample x dtype x check against torch.autograd, with a matrix on s
 
     xpgrad-conformance --backend=numpy --report out/
     xpgrad-conformance --backend=my.array.library --only 'linalg.*' --dtypes float64
+    xpgrad-conformance --backend='marray:masked_namespace(numpy)' --to-numpy mypkg.testing:to_numpy
 
 Exit status: 0 when every check passes or is a known difference, 1 when one fails (or a strict
 known difference no longer shows), 2 for a usage error (unknown backend, nothing selected).
@@ -40,8 +41,15 @@ def _parser(prog: str = "xpgrad-conformance") -> argparse.ArgumentParser:
     p.add_argument(
         "--backend",
         default="numpy",
-        help=f"array library under test: {', '.join(BACKENDS)}, or any importable array API module "
+        help=f"array library under test: {', '.join(BACKENDS)}, any importable array API module, "
+        "module:attr (mypkg.ns:xp) or module:factory(args) (marray:masked_namespace(numpy)) "
         "(default: numpy)",
+    )
+    p.add_argument(
+        "--to-numpy",
+        metavar="MODULE:FUNCTION",
+        help="a function making a NumPy array of one of the backend's arrays, where DLPack and "
+        "__array__ cannot read them",
     )
     p.add_argument("--report", metavar="DIR", help="write report.md, report.json and report.html to DIR")
     p.add_argument(
@@ -104,9 +112,9 @@ class _Progress:
             self.stream.flush()
 
 
-def run(backend: str, *, only=None, dtypes=None, checks=None, known_paths=(), progress=None):
+def run(backend: str, *, only=None, dtypes=None, checks=None, known_paths=(), progress=None, to_numpy=None):
     """Run the selected checks; return (namespace, results, seconds)."""
-    ns = resolve_backend(backend)
+    ns = resolve_backend(backend, to_numpy=to_numpy)
     known = load_known(ns._backend.name, known_paths)
     todo = items(only=only, dtypes=dtypes, checks=checks) + forward_items(
         only=only, dtypes=dtypes, checks=checks
@@ -149,6 +157,7 @@ def main(argv: list[str] | None = None, prog: str = "xpgrad-conformance") -> int
             dtypes=dtypes,
             checks=checks,
             known_paths=args.known,
+            to_numpy=args.to_numpy,
             progress=lambda total: _Progress(total, sys.stderr, enabled=not args.no_progress),
         )
     except (ValueError, TypeError, ImportError) as exc:
@@ -167,6 +176,7 @@ def main(argv: list[str] | None = None, prog: str = "xpgrad-conformance") -> int
             "dtypes": ",".join(dtypes or ()),
             "checks": ",".join(checks or ()),
             "known": ",".join(args.known),
+            "to_numpy": args.to_numpy or "",
         },
     )
     if args.quiet:

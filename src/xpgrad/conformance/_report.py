@@ -100,9 +100,13 @@ def _versions(ns) -> dict[str, str]:
 
     versions = {"xpgrad": getattr(xpgrad, "__version__", "?"), "torch": torch.__version__}
     raw = ns._xp
-    mod = importlib.import_module(raw.__name__.split(".")[0]) if hasattr(raw, "__name__") else None
+    name = getattr(raw, "__name__", "")
+    try:
+        mod = importlib.import_module(name.split(".")[0]) if name else None
+    except ImportError:  # a namespace a factory made (--backend module:factory(args)) may name none
+        mod = None
     backend_version = getattr(raw, "__version__", None) or getattr(mod, "__version__", None)
-    if raw.__name__.startswith("array_api_compat."):
+    if name.startswith("array_api_compat."):
         wrapped = importlib.import_module(raw.__name__.split(".", 1)[1])
         backend_version = getattr(wrapped, "__version__", backend_version)
     versions[ns._backend.name] = str(backend_version or "?")

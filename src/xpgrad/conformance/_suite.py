@@ -3,6 +3,7 @@ differences, and the list of (case, check) items to run."""
 
 from __future__ import annotations
 
+import ast
 import importlib
 from fnmatch import fnmatchcase
 
@@ -10,6 +11,7 @@ from xpgrad.testing import CHECKS, Case, iter_cases, op_db
 from xpgrad.testing._forward_runner import FORWARD_CHECKS
 from xpgrad.testing._runner import FINITE_DIFFERENCES
 from xpgrad.testing._runner import expected_failure as _expected_failure
+from xpgrad.testing._runner import to_numpy as _read_back
 
 from .known import load_known, load_known_tests
 
@@ -23,6 +25,7 @@ __all__ = [
     "items",
     "load_known",
     "load_known_tests",
+    "load_object",
     "mark_report",
     "pytest_params",
     "record_reference",
@@ -34,13 +37,131 @@ __all__ = [
 BACKENDS = ("numpy", "torch", "array_api_strict", "jax", "dask", "cupy")
 
 
-def resolve_backend(name: str):
-    """The xpgrad namespace over ``name`` (raises ValueError, TypeError or ImportError)."""
+SPEC_FORMS = (
+    "a module (numpy, my.array.library), module:attr (mypkg.ns:xp) or module:factory(args) "
+    "(marray:masked_namespace(numpy)) whose arguments are module names or Python literals"
+)
+
+
+def _spec_error(spec: str, why: str) -> ValueError:
+    return ValueError(f"cannot use {spec!r}: {why}; expected {SPEC_FORMS}")
+
+
+def _dotted(node) -> str | None:
+    """``a.b.c`` of a Name/Attribute chain, else None."""
+    if isinstance(node, ast.Name):
+        return node.id
+    if isinstance(node, ast.Attribute):
+        head = _dotted(node.value)
+        return None if head is None else f"{head}.{node.attr}"
+    return None
+
+
+def _argument(spec: str, node):
+    """A factory's argument: a module (named by a dotted name) or a literal; nothing is evaluated."""
+    name = _dotted(node)
+    if name is not None:
+        try:
+            return importlib.import_module(name)
+        except ImportError as exc:
+            raise _spec_error(spec, f"argument {name!r} is not an importable module ({exc})") from None
+    try:
+        return ast.literal_eval(node)
+    except ValueError:
+        raise _spec_error(
+            spec, f"argument {ast.unparse(node)!r} is neither a module name nor a literal"
+        ) from None
+
+
+def _split_spec(spec: str) -> tuple[str, str]:
+    """``spec``'s module name (checked) and what follows its colon."""
+    if not isinstance(spec, str) or not spec.strip():
+        raise _spec_error(str(spec), "it is empty")
+    module_name, _, rest = spec.strip().partition(":")
+    module_name, rest = module_name.strip(), rest.strip()
+    if not module_name or any(not part.isidentifier() for part in module_name.split(".")):
+        raise _spec_error(spec, f"{module_name!r} is not a module name")
+    return module_name, rest
+
+
+def load_object(spec: str):
+    """The object that ``spec`` names: ``module``, ``module:attr.path`` or
+    ``module:factory(arg, key=arg)``, each argument a module name or a Python literal. Parsed
+    with ``ast``: the module is imported, the attributes looked up, the factory called; no other
+    code is evaluated. Raises ValueError (naming ``spec`` and the forms) or ImportError."""
+    module_name, rest = _split_spec(spec)
+    try:
+        obj = importlib.import_module(module_name)
+    except ImportError as exc:
+        raise _spec_error(spec, f"module {module_name!r} could not be imported ({exc})") from None
+    if not rest:
+        return obj
+    try:
+        node = ast.parse(rest, mode="eval").body
+    except SyntaxError:
+        raise _spec_error(spec, f"{rest!r} is not an attribute or a call") from None
+    call = node if isinstance(node, ast.Call) else None
+    path = _dotted(call.func if call is not None else node)
+    if path is None:
+        raise _spec_error(spec, f"{rest!r} is not an attribute or a call")
+    for attr in path.split("."):
+        try:
+            obj = getattr(obj, attr)
+        except AttributeError:
+            raise _spec_error(spec, f"{module_name} has no attribute {path!r}") from None
+    if call is None:
+        return obj
+    if not callable(obj):
+        raise _spec_error(spec, f"{module_name}:{path} is not callable")
+    if any(isinstance(a, ast.Starred) for a in call.args) or any(k.arg is None for k in call.keywords):
+        raise _spec_error(spec, "*args and **kwargs are not supported")
+    args = [_argument(spec, a) for a in call.args]
+    kwargs = {k.arg: _argument(spec, k.value) for k in call.keywords}
+    try:
+        return obj(*args, **kwargs)
+    except Exception as exc:  # noqa: BLE001 - the author's factory: any failure is a bad spec
+        raise _spec_error(spec, f"calling {module_name}:{path} raised {type(exc).__name__}: {exc}") from None
+
+
+_RESOLVED: dict = {}  # --backend spec -> its xpgrad namespace
+
+
+def resolve_backend(name, to_numpy=None):
+    """The xpgrad namespace over backend ``name`` (raises ValueError, TypeError or ImportError).
+
+    ``name``: a module name, ``module:attr`` or ``module:factory(args)`` (see
+    :func:`load_object`), or a namespace object. ``to_numpy``: a function making a NumPy array
+    of one of the backend's arrays, or its ``module:function`` name; stored on the backend
+    (``Backend.to_numpy``) for the harness. The backend's values must be readable: a backend
+    whose arrays cannot be turned into NumPy is refused here, once, naming the remedy.
+    """
     import xpgrad  # the package, for xpgrad.namespace (this module is a part of it)
 
-    if name in ("jax", "jax.numpy"):  # float64 and complex128 are checked too
-        importlib.import_module("jax").config.update("jax_enable_x64", True)
-    return xpgrad.namespace(name)
+    if isinstance(name, str):
+        if _split_spec(name)[0] in ("jax", "jax.numpy"):  # float64, complex128 checked too
+            importlib.import_module("jax").config.update("jax_enable_x64", True)
+        key = name.strip()
+        ns = _RESOLVED.get(key)
+        if ns is None:
+            # A plain module name goes to xpgrad.namespace as is (short names: dask is dask.array).
+            ns = xpgrad.namespace(load_object(key) if ":" in key else key)
+            # Once per spec: a factory may make a new namespace (new array types) on each call,
+            # and every part of a run (options, fixtures, known differences) must share one.
+            _RESOLVED[key] = ns
+    else:
+        ns = xpgrad.namespace(name)
+    if to_numpy is not None:
+        converter = load_object(to_numpy) if isinstance(to_numpy, str) else to_numpy
+        if not callable(converter):
+            raise TypeError(f"to_numpy: {to_numpy!r} is not a function")
+        ns._backend.to_numpy = converter
+    values = _read_back(ns._backend.xp.asarray([1.0, 2.0]))
+    if values.shape != (2,) or values.tolist() != [1.0, 2.0]:
+        raise ValueError(
+            f"reading values back from {ns._backend.name} gave {values!r} for [1.0, 2.0]: pass a "
+            "converter (to_numpy=...)"
+        )
+    return ns
 
 
 def checks_for(op) -> tuple[str, ...]:

@@ -3,6 +3,8 @@
 It adds two options, used by the suite's own test module (``pytest --pyargs xpgrad.conformance``):
 
 - ``--xpgrad-backend NAME``: the array library under test (default numpy);
+- ``--xpgrad-to-numpy MODULE:FUNCTION``: how to read the backend's arrays back into NumPy,
+  where DLPack and ``__array__`` cannot;
 - ``--xpgrad-known PATH``: a file of known differences (``KNOWN = [KnownDifference(...)]``),
   added to ``xpgrad/conformance/known/<backend>.py``; may be repeated.
 
@@ -26,7 +28,14 @@ def pytest_addoption(parser):
         default=None,
         metavar="NAME",
         help="array library under test: numpy (default), torch, array_api_strict, jax, dask, cupy, "
-        "or any importable array API module",
+        "any importable array API module, module:attr or module:factory(args)",
+    )
+    group.addoption(
+        "--xpgrad-to-numpy",
+        default=None,
+        metavar="MODULE:FUNCTION",
+        help="a function making a NumPy array of one of the backend's arrays (where DLPack and "
+        "__array__ cannot read them)",
     )
     group.addoption(
         "--xpgrad-known",
@@ -43,14 +52,15 @@ def backend_name(config) -> str:
 
 
 def pytest_configure(config):
-    name = config.getoption("--xpgrad-backend")
-    if name is None:
+    name, to_numpy = config.getoption("--xpgrad-backend"), config.getoption("--xpgrad-to-numpy")
+    if name is None and to_numpy is None:
         return
+    name = backend_name(config)
     # on use: pytest loads this plugin in every run; xpgrad and its samples only when asked
     from ._suite import resolve_backend
 
     try:
-        resolve_backend(name)
+        resolve_backend(name, to_numpy=to_numpy)
     except (ValueError, TypeError, ImportError) as exc:
         raise pytest.UsageError(f"--xpgrad-backend {name!r}: {exc}") from None
 

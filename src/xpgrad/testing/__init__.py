@@ -11,6 +11,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 
 from .._backends import dtype_hint
@@ -84,6 +85,25 @@ def _namespace_for(inputs, backend):
     raise TypeError("assert_grads_match_torch(): no array among the inputs; pass backend=...")
 
 
+@contextlib.contextmanager
+def _converter(ns, converter):
+    """While checking: ``converter`` reads ``ns``'s arrays back into NumPy (``Backend.to_numpy``)."""
+    if converter is None:
+        yield
+        return
+    if not callable(converter):
+        raise TypeError(
+            "assert_grads_match_torch(): argument 'to_numpy' must be a function making a NumPy array "
+            f"of one of the backend's arrays, got {type(converter).__name__}"
+        )
+    backend = ns._backend
+    previous, backend.to_numpy = backend.to_numpy, converter
+    try:
+        yield
+    finally:
+        backend.to_numpy = previous
+
+
 def _check_precision(ns, x, arr, i):
     """Input ``i`` kept its precision on the backend (JAX makes float64 float32 by default)."""
     import numpy as np
@@ -122,6 +142,7 @@ def assert_grads_match_torch(
     atol: float | None = None,
     backend=None,
     seed: int = 0,
+    to_numpy=None,
 ) -> None:
     """Check array API code ``fn`` on xpgrad against the same code on torch with torch.autograd.
 
@@ -133,10 +154,19 @@ def assert_grads_match_torch(
     ``seed``) and, with ``second_order``, the gradients of ``<grad, w>`` are compared within
     ``rtol``/``atol`` (default: :data:`DEFAULT_TOLERANCES` of the inputs' dtype). Raises
     ``AssertionError`` naming the output or input, the errors and the seed.
+
+    ``to_numpy``: a function making a NumPy array of one of the backend's arrays, for a backend
+    whose arrays have neither DLPack nor ``__array__`` (without it such a backend raises
+    TypeError "cannot read values back ...: pass a converter").
     """
+    ns = _namespace_for(inputs, backend)
+    with _converter(ns, to_numpy):
+        _assert_grads(fn, inputs, ns, grad_outputs, second_order, rtol, atol, seed)
+
+
+def _assert_grads(fn, inputs, ns, grad_outputs, second_order, rtol, atol, seed) -> None:
     import torch
 
-    ns = _namespace_for(inputs, backend)
     x_args, t_args, x_leaves, t_leaves, labels = [], [], [], [], []
     dtype_name = None
     for i, a in enumerate(inputs):
