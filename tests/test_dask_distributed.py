@@ -131,6 +131,8 @@ def test_least_squares_gradient(client):
 @pytest.fixture(scope="module")
 def hand_written_hvp(client):
     """The hand-written 2/n X^T (X v) (no xpgrad): its value, task count and peak memory."""
+    from distributed.diagnostics import MemorySampler
+
     X, _ = _data()
     v = np.arange(N_COLS, dtype=np.float64) / N_COLS
     want = 2.0 / N_ROWS * (X.T @ (X @ v))
@@ -144,6 +146,8 @@ def _like_hand_written(client, product, hand_written_hvp, label):
     """Compute ``product`` (a Dask array) and check it against the hand-written Hv: value,
     task count and peak memory per worker within 1.5x (issue 25: before, the Hv graph had 2x
     the tasks and held X's blocks between its two products)."""
+    from distributed.diagnostics import MemorySampler
+
     want, hand_tasks, hand_peak = hand_written_hvp
     assert _scheduler_tasks(client) == 0, "something was computed before .compute()"
     assert len(product.__dask_graph__()) <= 1.5 * hand_tasks
@@ -160,8 +164,6 @@ def _like_hand_written(client, product, hand_written_hvp, label):
 
 def test_least_squares_hessian_vector_product(client, hand_written_hvp):
     """HVP (create_graph, then a second backward) 2/n X^T (X v), against the hand-written one."""
-    from distributed.diagnostics import MemorySampler
-
     X, y = _data()
     w, _, _, _, _, hv = _least_squares(X, y)
     assert hv.data.chunks == w.data.chunks
@@ -171,6 +173,9 @@ def test_least_squares_hessian_vector_product(client, hand_written_hvp):
 def test_least_squares_gauss_newton_product(client, hand_written_hvp):
     """Gauss-Newton 2/n J^T (J v) of the residual X w - y (J v by forward mode, then J^T by
     ``grad``): for least squares the same matrix as the Hessian."""
+    import dask.array as da
+
+    xp = xpgrad.namespace("dask")
     X, y = _data()
     w = xp.asarray(da.from_array(np.full(N_COLS, 0.5)), requires_grad=True)
     v = xp.asarray(da.from_array(np.arange(N_COLS, dtype=np.float64) / N_COLS))
