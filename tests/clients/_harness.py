@@ -19,7 +19,6 @@ import pytest
 import xpgrad
 from xpgrad.testing import assert_grads_match_torch
 
-
 # Finite differences as tests/test_ops_fd.py takes them: Richardson-extrapolated, at a tolerance
 # that catches a 1e-6 relative error in the gradient.
 FD = {"method": "richardson", "rtol": 1e-7, "atol": 1e-9}
