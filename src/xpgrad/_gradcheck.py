@@ -101,6 +101,9 @@ def _random_like(xp, rng, shape, dtype, device):
 
 # -- the Jacobian, numerically -------------------------------------------------------------------
 
+# The largest step of Richardson's differences (a power of two: x + h is exact more often).
+_DEFAULT_EPS_RICHARDSON = 2.0**-7
+
 
 def _evaluate(fn, inputs, i, data, keep):
     """Raw data of the checked outputs of ``fn`` with input ``i`` replaced by ``data``."""
@@ -159,11 +162,37 @@ class _Line:
         return _evaluate(self.fn, self.inputs, self.i, self.inputs[self.i]._data + self.unit * h, self.keep)
 
     def taken(self, h):
-        """The step ``at(h)`` takes: ``x + h`` rounds, and ``(x + h) - x`` is exact (Sterbenz)."""
+        """The step ``at(h)`` takes: ``x + h`` rounds, ``(x + h) - x`` is the step taken."""
         xp = self.inputs[self.i]._ns._xp
         d = xp.reshape(self.inputs[self.i]._data, (-1,))
         step = _scalar(xp, xp.reshape(self.inputs[self.i]._data + self.unit * h, (-1,))[self.j] - d[self.j])
         return step.real if abs(step.real) >= abs(step.imag) else step.imag
+
+
+class _Path:
+    """``f(s)`` (an array or a tuple of arrays) as a line for :func:`_richardson`."""
+
+    def __init__(self, f):
+        self.f = f
+
+    def at(self, h):
+        return list(_as_tuple(self.f(h)))
+
+    def taken(self, h):
+        return h
+
+
+def richardson_derivative(f, xp=np, eps: float = _DEFAULT_EPS_RICHARDSON):
+    """``d/ds f(s)`` at ``s = 0`` by the differences of ``gradcheck(method="richardson")``.
+
+    ``f(s)`` returns an array of namespace ``xp`` (NumPy by default), or a tuple of them (then
+    the result is a list): e.g. ``f(s) = g(x + s * t)`` for the derivative of ``g`` at ``x``
+    along ``t``. Richardson-extrapolated central differences, one-sided where ``f`` is not finite
+    on one side of 0; for tests whose reference is finite differences (issue 24).
+    """
+    path = _Path(f)
+    out = _richardson(xp, path, path.at(0.0), eps)
+    return out if isinstance(f(0.0), tuple) else out[0]
 
 
 # Richardson extrapolation: steps h, h/2, h/4, ..., at most _RICHARDSON_LEVELS of them; the
@@ -452,7 +481,7 @@ class _Check:
 
 
 # The default step of each finite-difference method (``eps=None``).
-_DEFAULT_EPS = {"central": 1e-6, "richardson": 2.0**-7}
+_DEFAULT_EPS = {"central": 1e-6, "richardson": _DEFAULT_EPS_RICHARDSON}
 
 
 def _check_method(fname, method, eps):
