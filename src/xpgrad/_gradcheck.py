@@ -196,11 +196,12 @@ def richardson_derivative(f, xp=np, eps: float = _DEFAULT_EPS_RICHARDSON):
 
 
 # Richardson extrapolation: steps h, h/2, h/4, ..., at most _RICHARDSON_LEVELS of them; the
-# tableau stops earlier when its error estimate grows (round-off takes over) or falls below
-# _RICHARDSON_TINY relative to the estimate. The first step h is eps, divided by 4 up to
+# tableau stops earlier when its error estimate falls below _RICHARDSON_TINY relative to the
+# estimate, or grows (round-off takes over) once below _RICHARDSON_GOOD. The first step h is eps, divided by 4 up to
 # _RICHARDSON_SHRINK times while f is finite on one side of x only (near the edge of a domain).
 _RICHARDSON_LEVELS = 8
 _RICHARDSON_TINY = 2.0**-40
+_RICHARDSON_GOOD = 1e-6
 _RICHARDSON_SHRINK = 8
 
 
@@ -257,9 +258,13 @@ def _extrapolate(xp, quotient, previous, h, order, power):
             err = max(_max_abs(xp, row[m], row[m - 1]), _max_abs(xp, row[m], previous[m - 1]))
             if err <= best_err:
                 best, best_err = row[m], err
-        if _max_abs(xp, row[-1], previous[-1]) >= 2 * best_err:
-            break  # the highest order got worse: round-off dominates from here on
-        if best_err <= _RICHARDSON_TINY * max(_max_abs(xp, best, None), 1.0):
+        scale = max(_max_abs(xp, best, None), 1.0)
+        if best_err <= _RICHARDSON_TINY * scale:
+            break
+        # The highest order got worse with an estimate already good: round-off dominates from
+        # here on. (With a poor one, a kink or a jump near x is in reach of the larger steps:
+        # the smaller ones get past it.)
+        if _max_abs(xp, row[-1], previous[-1]) >= 2 * best_err and best_err <= _RICHARDSON_GOOD * scale:
             break
         previous = row
     return best
