@@ -6,8 +6,9 @@
 Runs every check of the conformance suite (values, first and second order, forward mode and
 forward-over-reverse) on the backend and, per function and dtype, prints the margin: the smallest
 ``(atol + rtol * |torch|) / |xpgrad - torch|`` over every compared element, with the tolerances
-the suite uses (``xpgrad.testing.tolerances``), and where it is reached. A check that fails, or
-is a known difference, is left out. With ``--below M`` only margins under ``M`` are printed.
+the suite uses (``xpgrad.testing.tolerances``), and where it is reached. A check that fails is
+listed first (``FAIL``, exit status 1); a known difference is left out. With ``--below M`` only
+margins under ``M`` are printed.
 
 The defaults of ``DEFAULT_TOLERANCES`` and the per-function overrides are chosen from these
 margins: 3 or more everywhere (10 for linear algebra and FFTs, whose round-off depends on the
@@ -46,9 +47,12 @@ def _margin(x, t, rtol, atol):
 
 
 def measure(backend, dtypes=None, only=None):
-    """{(function, dtype): (margin, sample, check, output)} over the suite's checks."""
+    """``(margins, failures)``: {(function, dtype): (margin, sample, check, output)} over the
+    suite's checks that pass, and the checks that fail (not known differences) with their
+    message's first line."""
     ns = resolve_backend(backend)
     found: dict = {}
+    failures: list = []
     current: list = [None]
     original = _runner._assert_close
 
@@ -69,6 +73,9 @@ def measure(backend, dtypes=None, only=None):
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
                 result = run(case.op, case.sample, case.dtype, ns, check, sample_name=case.sample_name)
+            if result.status == "fail":
+                first = result.message.splitlines()[0] if result.message else ""
+                failures.append(f"{case.op.name} [{case.sample_name}, {case.dtype}] {check}: {first}")
             if result.status not in ("pass", "xpass"):
                 continue
             for margin, what in current[1]:
@@ -78,7 +85,7 @@ def measure(backend, dtypes=None, only=None):
     finally:
         _runner._assert_close = original
         _forward_runner._assert_close = original
-    return found
+    return found, failures
 
 
 def main(argv=None):
@@ -89,12 +96,14 @@ def main(argv=None):
     parser.add_argument("--below", type=float, default=math.inf, help="print only margins under this")
     args = parser.parse_args(argv)
     dtypes = args.dtypes.split(",") if args.dtypes else None
-    found = measure(args.backend, dtypes, args.only)
+    found, failures = measure(args.backend, dtypes, args.only)
+    for line in failures:
+        print(f"      FAIL  {line}")
     rows = sorted(found.items(), key=lambda kv: kv[1][0])
     for (name, dtype), (margin, sample, check, what) in rows:
         if margin < args.below and not (args.only and not any(fnmatchcase(name, p) for p in args.only)):
             print(f"{margin:10.3g}  {name} [{sample}, {dtype}] {check}: {what}")
-    return 0
+    return 1 if failures else 0
 
 
 if __name__ == "__main__":

@@ -190,15 +190,16 @@ def richardson_derivative(f, xp=np, eps: float = _DEFAULT_EPS_RICHARDSON):
     along ``t``. Richardson-extrapolated central differences, one-sided where ``f`` is not finite
     on one side of 0; for tests whose reference is finite differences (issue 24).
     """
-    path = _Path(f)
-    out = _richardson(xp, path, path.at(0.0), eps)
-    return out if isinstance(f(0.0), tuple) else out[0]
+    at_zero = f(0.0)
+    out = _richardson(xp, _Path(f), list(_as_tuple(at_zero)), eps)
+    return out if isinstance(at_zero, tuple) else out[0]
 
 
 # Richardson extrapolation: steps h, h/2, h/4, ..., at most _RICHARDSON_LEVELS of them; the
 # tableau stops earlier when its error estimate falls below _RICHARDSON_TINY relative to the
-# estimate, or grows (round-off takes over) once below _RICHARDSON_GOOD. The first step h is eps, divided by 4 up to
-# _RICHARDSON_SHRINK times while f is finite on one side of x only (near the edge of a domain).
+# estimate, or grows (round-off takes over) once below _RICHARDSON_GOOD. The first step h is
+# eps, divided by 4 up to _RICHARDSON_SHRINK times while f is finite on one side of x only (near
+# the edge of a domain).
 _RICHARDSON_LEVELS = 8
 _RICHARDSON_TINY = 2.0**-40
 _RICHARDSON_GOOD = 1e-6
@@ -211,7 +212,7 @@ def _richardson(xp, line, base, eps):
     Central differences ``D(h) = (f(x + h) - f(x - h)) / 2h`` err by ``c1 h**2 + c2 h**4 + ...``:
     a Neville tableau over ``h, h/2, h/4, ...`` cancels one term per column, and the entry with
     the smallest error estimate wins (Ridders' method: an entry's error estimate is its distance
-    to the two entries of the column before it it was made from), until the estimates grow.
+    to the two entries of the previous column it is made from), until the estimates grow.
     Near the edge of a domain (``f`` finite at ``x`` but not on one side) the first step ``h``
     shrinks from ``eps`` until ``f`` is finite on both sides; at the edge itself, one-sided
     differences ``(f(x + h) - f(x)) / h`` of the finite side are extrapolated instead (error
@@ -229,7 +230,8 @@ def _richardson(xp, line, base, eps):
         def quotient(h, plus=None, minus=None):
             p = line.at(h) if plus is None else plus
             m = line.at(-h) if minus is None else minus
-            return [(a - b) / (line.taken(h) - line.taken(-h)) for a, b in zip(p, m)]
+            width = line.taken(h) - line.taken(-h)
+            return [(a - b) / width for a, b in zip(p, m)]
 
         previous, order, power = [quotient(h, plus, minus)], 2, 2
     else:
