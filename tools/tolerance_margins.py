@@ -26,7 +26,7 @@ from fnmatch import fnmatchcase
 
 import numpy as np
 
-from xpgrad.conformance._suite import forward_items, items, resolve_backend
+from xpgrad.conformance._suite import forward_items, items, load_known, resolve_backend
 from xpgrad.testing import _forward_runner, _runner
 
 
@@ -51,6 +51,7 @@ def measure(backend, dtypes=None, only=None):
     suite's checks that pass, and the checks that fail (not known differences) with their
     message's first line."""
     ns = resolve_backend(backend)
+    known = load_known(ns._backend.name)
     found: dict = {}
     failures: list = []
     current: list = [None]
@@ -72,7 +73,9 @@ def measure(backend, dtypes=None, only=None):
             current[:] = [case, []]
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                result = run(case.op, case.sample, case.dtype, ns, check, sample_name=case.sample_name)
+                result = run(
+                    case.op, case.sample, case.dtype, ns, check, sample_name=case.sample_name, known=known
+                )
             if result.status == "fail":
                 first = result.message.splitlines()[0] if result.message else ""
                 failures.append(f"{case.op.name} [{case.sample_name}, {case.dtype}] {check}: {first}")

@@ -329,8 +329,9 @@ _TORCH_TRIGAMMA = (
     "by up to 4.9e-10 relative (mpmath); the difference cancels: up to 2.7e-8 on these samples",
 )
 _BOXCOX32 = (
-    "float32 second derivatives in lmbda cancel (log(x)**2 terms of (x**lmbda - 1) / lmbda): against "
-    "the same inputs in float64, torch's are off by up to {torch} and xpgrad's by up to {xpgrad}"
+    "float32 second derivatives in lmbda are differences of nearly equal terms (the removable "
+    "singularity at lmbda = 0 is near): against the same inputs in float64, torch's are off by up "
+    "to {torch} and xpgrad's by up to {xpgrad} (on JAX, whose float32 log1p differs, more)"
 )
 _TOLERANCES = {
     "j0": {"float64": _TORCH_BESSEL},
@@ -341,14 +342,14 @@ _TOLERANCES = {
     "binom": {"float64": _TORCH_TRIGAMMA},
     "i1": {
         "float32": (
-            2e-3,
-            3e-3,
+            4e-3,
+            6e-3,
             "i1's second derivative (i1 - (x i1' - i1) / x**2) cancels near 0: torch's float32 formula "
             "is off by up to 1.9e-2 against float64, xpgrad's by 4e-7",
         )
     },
     "boxcox": {"float32": (3e-4, 3e-5, _BOXCOX32.format(torch="7.6e-5", xpgrad="1.4e-5"))},
-    "boxcox1p": {"float32": (3e-4, 3e-5, _BOXCOX32.format(torch="9.5e-5", xpgrad="6.3e-5"))},
+    "boxcox1p": {"float32": (5e-4, 5e-5, _BOXCOX32.format(torch="9.5e-5", xpgrad="6.3e-5"))},
     "inv_boxcox": {"float32": (5e-3, 5e-4, _BOXCOX32.format(torch="1.1e-3", xpgrad="1.1e-3"))},
     "inv_boxcox1p": {"float32": (3e-4, 3e-5, _BOXCOX32.format(torch="5.6e-5", xpgrad="5.8e-5"))},
     "exprel": {
