@@ -331,7 +331,7 @@ _TORCH_TRIGAMMA = (
 _BOXCOX32 = (
     "float32 second derivatives in lmbda are differences of nearly equal terms (the removable "
     "singularity at lmbda = 0 is near): against the same inputs in float64, torch's are off by up "
-    "to {torch} and xpgrad's by up to {xpgrad} (on JAX, whose float32 log1p differs, more)"
+    "to {torch} and xpgrad's by up to {xpgrad}"
 )
 _TOLERANCES = {
     "j0": {"float64": _TORCH_BESSEL},
