@@ -30,6 +30,9 @@ MAX_ELEMENTS = 64
 RTOL = 1e-7
 ATOL = 1e-9
 FD = {"method": "richardson", "rtol": RTOL, "atol": ATOL, "fast_mode": True, "check_grad_dtypes": True}
+# A sample with an output in single precision (astype to float32): its rounding (6e-8 relative)
+# divided by the steps limits the differences to about 3e-5.
+SINGLE = {"rtol": 1e-4, "atol": 1e-6}
 
 
 def _size(sample) -> int:
@@ -98,7 +101,12 @@ def test_finite_differences(case, backend, check):
         return result
 
     seed = seed_for(op.name, case.sample_name, case.dtype, backend, check)
+    outputs = fn(*inputs.leaves)
+    single = any(
+        o.dtype in (ns.float32, ns.complex64) for o in (outputs if isinstance(outputs, tuple) else (outputs,))
+    )
+    options = {**FD, **SINGLE} if single else FD
     if check == "gradcheck":
-        xpgrad.gradcheck(fn, tuple(inputs.leaves), seed=seed, **FD)
+        xpgrad.gradcheck(fn, tuple(inputs.leaves), seed=seed, **options)
     else:
-        xpgrad.gradgradcheck(fn, tuple(inputs.leaves), seed=seed, **FD)
+        xpgrad.gradgradcheck(fn, tuple(inputs.leaves), seed=seed, **options)

@@ -196,13 +196,14 @@ def richardson_derivative(f, xp=np, eps: float = _DEFAULT_EPS_RICHARDSON):
 
 
 # Richardson extrapolation: steps h, h/2, h/4, ..., at most _RICHARDSON_LEVELS of them; the
-# tableau stops earlier when its error estimate falls below _RICHARDSON_TINY relative to the
-# estimate, or grows (round-off takes over) once below _RICHARDSON_GOOD. The first step h is
-# eps, divided by 4 up to _RICHARDSON_SHRINK times while f is finite on one side of x only (near
-# the edge of a domain).
+# tableau stops earlier when its error estimate falls below _RICHARDSON_TINY times the outputs'
+# machine epsilon (relative to the estimate: 9e-13 in double precision), or grows (round-off
+# takes over) once below _RICHARDSON_GOOD times its square root (1e-6 in double, 2e-2 in single
+# precision). The first step h is eps, divided by 4 up to _RICHARDSON_SHRINK times while f is
+# finite on one side of x only (near the edge of a domain).
 _RICHARDSON_LEVELS = 8
-_RICHARDSON_TINY = 2.0**-40
-_RICHARDSON_GOOD = 1e-6
+_RICHARDSON_TINY = 2.0**12
+_RICHARDSON_GOOD = 2.0**6
 _RICHARDSON_SHRINK = 8
 
 
@@ -242,13 +243,17 @@ def _richardson(xp, line, base, eps):
             return [(o - b) / taken for o, b in zip(out, base)]
 
         previous, order, power = [quotient(h)], 1, 1
-    return _extrapolate(xp, quotient, previous, h, order, power)
+    epsilon = max((float(xp.finfo(b.dtype).eps) for b in base), default=2.0**-52)
+    return _extrapolate(xp, quotient, previous, h, (order, power), epsilon)
 
 
-def _extrapolate(xp, quotient, previous, h, order, power):
+def _extrapolate(xp, quotient, previous, h, powers, epsilon):
     """The Neville tableau of :func:`_richardson`: ``quotient(h)`` for halving ``h`` (the first
     row ``previous`` holds ``quotient(h)``); the error expansion has the powers ``order``,
-    ``order + power``, ``order + 2 power``, ... of ``h``."""
+    ``order + power``, ``order + 2 power``, ... of ``h`` (``powers = (order, power)``); the
+    outputs round to ``epsilon``."""
+    order, power = powers
+    tiny, good = _RICHARDSON_TINY * epsilon, _RICHARDSON_GOOD * math.sqrt(epsilon)
     best, best_err = previous[0], math.inf
     for _ in range(1, _RICHARDSON_LEVELS):
         h /= 2
@@ -261,12 +266,12 @@ def _extrapolate(xp, quotient, previous, h, order, power):
             if err <= best_err:
                 best, best_err = row[m], err
         scale = max(_max_abs(xp, best, None), 1.0)
-        if best_err <= _RICHARDSON_TINY * scale:
+        if best_err <= tiny * scale:
             break
         # The highest order got worse with an estimate already good: round-off dominates from
         # here on. (With a poor one, a kink or a jump near x is in reach of the larger steps:
         # the smaller ones get past it.)
-        if _max_abs(xp, row[-1], previous[-1]) >= 2 * best_err and best_err <= _RICHARDSON_GOOD * scale:
+        if _max_abs(xp, row[-1], previous[-1]) >= 2 * best_err and best_err <= good * scale:
             break
         previous = row
     return best
