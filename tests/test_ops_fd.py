@@ -11,10 +11,14 @@ sample, with a reason (a point where finite differences do not apply: a tie, a k
 
 from __future__ import annotations
 
+import functools
+
 import numpy as np
 import pytest
 
 import xpgrad
+from xpgrad import _statistical_functions as _stats
+from xpgrad import special as _special
 from xpgrad.testing import iter_cases, op_db, seed_for
 from xpgrad.testing._runner import _xpgrad_inputs, find_xfail
 
@@ -26,7 +30,7 @@ MAX_ELEMENTS = 64
 # Richardson-extrapolated differences (xpgrad.gradcheck's method="richardson") are accurate to
 # about 1e-10 relative on these samples (8e-9 at worst: ellipk's second order near 0), so an
 # element passes within RTOL (and ATOL for gradients near 0): a gradient 1e-6 off relative is
-# caught wherever its magnitude exceeds 1.1e-3 (tests/test_resolution.py plants such errors).
+# caught wherever its magnitude exceeds 1.1e-3 (test_a_planted_error_is_caught below).
 RTOL = 1e-7
 ATOL = 1e-9
 FD = {"method": "richardson", "rtol": RTOL, "atol": ATOL, "fast_mode": True, "check_grad_dtypes": True}
@@ -110,3 +114,62 @@ def test_finite_differences(case, backend, check):
         xpgrad.gradcheck(fn, tuple(inputs.leaves), seed=seed, **options)
     else:
         xpgrad.gradgradcheck(fn, tuple(inputs.leaves), seed=seed, **options)
+
+
+# -- resolution: where torch has no derivative, finite differences catch a 1e-6 error -------------
+
+PLANTED = {
+    "special.j0": lambda: _special.j0,
+    "special.kl_div": lambda: _special.kl_div,
+    "bincount": lambda: _stats.bincount,
+}
+
+
+def _bias(order, eps=1e-6):
+    """A VJP's result ``(1 + eps)`` times too large (first order), or with only its derivatives
+    so (second order: ``v + eps (v - detach(v))``, the value unchanged)."""
+
+    def bias(v):
+        if v is None:
+            return v
+        if order == "first":
+            return v * (1 + eps)
+        return v + (v - v.detach()) * eps if hasattr(v, "detach") else v
+
+    return bias
+
+
+@pytest.mark.parametrize("order", ["first", "second"])
+@pytest.mark.parametrize("name", list(PLANTED))
+def test_a_planted_error_is_caught(name, order, monkeypatch):
+    """Functions torch cannot differentiate (a Bessel function, a divergence, bincount's weights):
+    a relative error of 1e-6 planted into the VJP fails gradcheck (first order) or gradgradcheck
+    (second order only; gradcheck still passes) on every sample."""
+    entry = PLANTED[name]()
+    bias = _bias(order)
+
+    def biased(fn):
+        @functools.wraps(fn)
+        def wrapper(*args, **kwargs):
+            out = fn(*args, **kwargs)
+            return tuple(bias(v) for v in out) if isinstance(out, tuple) else bias(out)
+
+        return wrapper
+
+    monkeypatch.setattr(entry, "grads", [(k, biased(f), p, j) for k, f, p, j in entry.grads])
+    monkeypatch.setattr(entry, "_plans", {})
+    params = [p for p in _params() if p.values[0].op.name == name and p.values[1] == "numpy" and not p.marks]
+    caught = {"gradcheck": [], "gradgradcheck": []}
+    for p in params:
+        case, backend, check = p.values
+        if case.dtype != "float64":
+            continue
+        try:
+            test_finite_differences(case, backend, check)
+            caught[check].append(False)
+        except xpgrad.GradcheckError:
+            caught[check].append(True)
+    failing = "gradcheck" if order == "first" else "gradgradcheck"
+    assert caught[failing] and all(caught[failing]), (name, order, caught)
+    if order == "second":
+        assert not any(caught["gradcheck"]), (name, caught)
