@@ -1,6 +1,6 @@
 """Forward-mode rules of ``xp.special`` (issue 14): every function is a derivative-table entry
 with ``jvp=ELEMENTWISE`` (the tangent is each input's VJP applied to its tangent, summed), and
-each rule is checked here against central finite differences of the forward, for every sample
+each rule is checked here against finite differences of the forward (Richardson-extrapolated), for every sample
 of the registry (``xpgrad/testing/samples/special.py``), on raw NumPy arrays:
 
 - with a random tangent on each differentiable input alone, and on all of them together (the
@@ -22,6 +22,7 @@ import pytest
 
 import xpgrad
 from xpgrad import special as special_mod
+from xpgrad._gradcheck import richardson_derivative
 from xpgrad._optable import Op, jvp_of
 from xpgrad.testing import iter_cases, op_db, seed_for
 
@@ -32,8 +33,10 @@ CASES = [
     if c.op.name.removeprefix("special.") not in COMPOSITES
 ]
 # Samples differentiated in at least one argument with a derivative (zetac has none: its
-# samples are the error case below).
-EPS = 1e-6
+# samples are the error case below). The reference is Richardson-extrapolated finite differences
+# (as tests/test_ops_fd.py's), at a tolerance that catches a 1e-6 relative error in a tangent.
+RTOL = 1e-7
+ATOL = 1e-9
 
 
 def _name(case):
@@ -61,11 +64,13 @@ def _tangents(case, inputs, which):
 
 
 def _central(entry, inputs, tangents):
+    """Richardson-extrapolated central differences of the forward along the tangents."""
+
     def at(s):
-        moved = tuple(a if t is None else a + s * EPS * t for a, t in zip(inputs, tangents))
+        moved = tuple(a if t is None else a + s * t for a, t in zip(inputs, tangents))
         return np.asarray(entry.call(np, moved, {}))
 
-    return (at(1) - at(-1)) / (2 * EPS)
+    return richardson_derivative(at)
 
 
 def _differentiable(case):
@@ -100,7 +105,7 @@ def test_rule_matches_central_differences(case):
         # forward_ad broadcasts a rule's tangent to the result's shape (a tangent that does not
         # depend on the other, broadcast, inputs keeps its own shape).
         got = np.broadcast_to(got, out.shape)
-        np.testing.assert_allclose(got, _central(entry, inputs, tangents), rtol=2e-6, atol=1e-7)
+        np.testing.assert_allclose(got, _central(entry, inputs, tangents), rtol=RTOL, atol=ATOL)
 
 
 @pytest.mark.parametrize(
@@ -134,11 +139,11 @@ def test_rule_on_tensors_and_reverse_over_forward(case):
         probe = np.random.default_rng(seed_for(case.id, "probe", i)).standard_normal(np.shape(inputs[i]))
 
         def rule_at(s, i=i, probe=probe):
-            moved = tuple(a + s * EPS * probe if k == i else a for k, a in enumerate(inputs))
+            moved = tuple(a + s * probe if k == i else a for k, a in enumerate(inputs))
             return np.sum(np.broadcast_to(jvp_of(entry)(np, tangents, moved, {}), w.shape) * w)
 
-        fd = (rule_at(1) - rule_at(-1)) / (2 * EPS)
-        np.testing.assert_allclose(np.sum(g * probe), fd, rtol=1e-5, atol=1e-7)
+        fd = richardson_derivative(rule_at)
+        np.testing.assert_allclose(np.sum(g * probe), fd, rtol=RTOL, atol=ATOL)
 
 
 _MISSING = [

@@ -22,6 +22,7 @@ from ._opinfo import ALL_FLOAT, COMPLEX, FLOAT, OpInfo, Sample
 from ._runner import (
     CHECKS,
     DEFAULT_TOLERANCES,
+    PROGRAM_TOLERANCES,
     Case,
     CheckResult,
     _Mismatch,
@@ -43,6 +44,7 @@ __all__ = [
     "COMPLEX",
     "DEFAULT_TOLERANCES",
     "FLOAT",
+    "PROGRAM_TOLERANCES",
     "Case",
     "CheckResult",
     "KnownDifference",
@@ -152,8 +154,10 @@ def assert_grads_match_torch(
     and complex inputs are differentiated; other inputs and Python values are constants. The
     values, the vector-Jacobian products for ``grad_outputs`` (default: random, seeded by
     ``seed``) and, with ``second_order``, the gradients of ``<grad, w>`` are compared within
-    ``rtol``/``atol`` (default: :data:`DEFAULT_TOLERANCES` of the inputs' dtype). Raises
-    ``AssertionError`` naming the output or input, the errors and the seed.
+    ``rtol``/``atol`` (default: :data:`PROGRAM_TOLERANCES` of the inputs' dtype, looser than
+    the conformance suite's per-function :data:`DEFAULT_TOLERANCES`: a whole program may compute
+    in another order on the two sides). Raises ``AssertionError`` naming the output or input,
+    the errors and the seed.
 
     ``to_numpy``: a function making a NumPy array of one of the backend's arrays, for a backend
     whose arrays have neither DLPack nor ``__array__`` (without it such a backend raises
@@ -192,7 +196,8 @@ def _assert_grads(fn, inputs, ns, grad_outputs, second_order, rtol, atol, seed) 
             t = torch.tensor(arr)
         x_args.append(x)
         t_args.append(t)
-    r, a = tolerances(None, dtype_name or "float64", rtol, atol)
+    r, a = PROGRAM_TOLERANCES.get(dtype_name or "float64", PROGRAM_TOLERANCES["float64"])
+    r, a = (r if rtol is None else rtol), (a if atol is None else atol)
     if grad_outputs is not None and not isinstance(grad_outputs, (list, tuple)):
         grad_outputs = [grad_outputs]
     checks = ("forward", "first", "second") if second_order else ("forward", "first")

@@ -88,7 +88,12 @@ class OpInfo:
         "<check>:<dtype>" or "<check>:<dtype>:<backend>" (see the module docstring).
     fd_reference: {"first"|"second"|"jvp"|"fwd_rev": why torch has no reference} checks whose
         reference is finite differences of xpgrad's own function, keyed as ``xfail``.
-    rtol/atol: per-dtype tolerance overrides, e.g. {"float32": (1e-3, 1e-4)}.
+    rtol/atol: per-dtype tolerance overrides of :data:`DEFAULT_TOLERANCES`, e.g.
+        ``rtol={"float32": 3e-4}, atol={"float32": 3e-5}``: only where the reference (torch) or
+        the computation itself is genuinely less accurate than the dtype allows.
+    tolerance_reasons: {dtype: why} for every dtype ``rtol``/``atol`` override (required,
+        ``tests/test_tolerances.py``): which side is less accurate, by how much, and why
+        (measured against a float64 or mpmath value).
     differentiable: False for functions declared non-differentiable (outputs must not
         require grad); their samples still run forward.
     torch_fn: ``torch_fn(torch_xp, *args, **kwargs)`` when torch must be called differently.
@@ -106,6 +111,7 @@ class OpInfo:
     atol: dict = field(default_factory=dict)
     differentiable: bool = True
     torch_fn: Callable | None = None
+    tolerance_reasons: dict = field(default_factory=dict)
 
     def call(self, xp, *args, **kwargs):
         if self.fn is not None:

@@ -14,12 +14,29 @@ _TIES_1D = np.array([3.0, 1.0, 2.0, 1.0, 3.0, 0.0, 1.0])
 _TIES_2D = np.array([[2.0, 1.0, 2.0, 0.0], [1.0, 1.0, 1.0, 1.0], [5.0, 4.0, 5.0, 4.0]])
 
 
+# Finite differences do not apply at a tie: xpgrad, as torch, routes each tied element's gradient
+# through the stable order; moving one of them by +eps or -eps puts it after or before its twin.
+_FD_TIES = {
+    "gradcheck": "sort at ties: central differences average the two orders of a tied pair (each input "
+    "of the pair gets the mean of the cotangents of the pair's two outputs); xpgrad, as torch, gives "
+    "each input the cotangent of its own output in the stable order",
+    "gradgradcheck": "sort at ties: the gradient (the cotangent permuted by the order) jumps between the "
+    "two orders of a tied pair, so central differences of it grow as 1/eps; xpgrad, as torch, gives 0 "
+    "(sort is piecewise linear)",
+}
+
+
 def _sort_samples(rng, dtype):
     r = rng.standard_normal
-    yield Sample((_TIES_1D.copy(),), name="ties")
-    yield Sample((_TIES_1D.copy(),), {"descending": True}, name="ties, descending")
-    yield Sample((_TIES_2D.copy(),), {"axis": 0}, name="ties, axis=0")
-    yield Sample((_TIES_2D.T.copy(),), {"axis": -1, "descending": True}, name="ties, axis=-1, descending")
+    yield Sample((_TIES_1D.copy(),), name="ties", xfail=dict(_FD_TIES))
+    yield Sample((_TIES_1D.copy(),), {"descending": True}, name="ties, descending", xfail=dict(_FD_TIES))
+    yield Sample((_TIES_2D.copy(),), {"axis": 0}, name="ties, axis=0", xfail=dict(_FD_TIES))
+    yield Sample(
+        (_TIES_2D.T.copy(),),
+        {"axis": -1, "descending": True},
+        name="ties, axis=-1, descending",
+        xfail=dict(_FD_TIES),
+    )
     yield Sample((r((3, 4, 5)),), {"axis": 1}, name="3-d, axis=1")
     yield Sample((r((6,)),), {"stable": False}, name="stable=False")
     yield Sample((r((6,)),), {"stable": False, "descending": True}, name="stable=False, descending")
