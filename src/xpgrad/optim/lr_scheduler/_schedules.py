@@ -74,18 +74,17 @@ def _load_lambdas_state_dict(
             fn.__dict__.update(fn_state)
 
 
-class LambdaLR(LRScheduler):
-    """``lr = initial_lr * lr_lambda(epoch)``, with one function or one per parameter group.
+class _LambdaScheduler(LRScheduler):
+    """A schedule of ``lr_lambda`` functions, one or one per parameter group; ``state_dict``
+    keeps no plain function or lambda, only the ``__dict__`` of a callable object (as torch)."""
 
-    ``state_dict`` keeps no plain function or lambda, only the ``__dict__`` of a callable
-    object (as torch).
-    """
+    _check_callable = False
 
     def __init__(
         self, optimizer: Optimizer, lr_lambda: LrLambda | list[LrLambda], last_epoch: int = -1
     ) -> None:
         self.optimizer = optimizer
-        self.lr_lambdas = _init_lambdas(self, optimizer, lr_lambda, check_callable=False)
+        self.lr_lambdas = _init_lambdas(self, optimizer, lr_lambda, check_callable=self._check_callable)
         super().__init__(optimizer, last_epoch)
 
     def state_dict(self) -> dict[str, Any]:
@@ -94,12 +93,20 @@ class LambdaLR(LRScheduler):
     def load_state_dict(self, state_dict: dict[str, Any]) -> None:
         _load_lambdas_state_dict(self, self.lr_lambdas, state_dict)
 
+
+class LambdaLR(_LambdaScheduler):
+    """``lr = initial_lr * lr_lambda(epoch)``, with one function or one per parameter group.
+
+    ``state_dict`` keeps no plain function or lambda, only the ``__dict__`` of a callable
+    object (as torch).
+    """
+
     def get_lr(self) -> list[float]:
         warn_get_lr_called_within_step(self)
         return [base * fn(self.last_epoch) for fn, base in zip(self.lr_lambdas, self.base_lrs)]
 
 
-class MultiplicativeLR(LRScheduler):
+class MultiplicativeLR(_LambdaScheduler):
     """Multiply the learning rate by ``lr_lambda(epoch)`` at every step (after the first), with
     one function or one per parameter group.
 
@@ -107,18 +114,7 @@ class MultiplicativeLR(LRScheduler):
     object (as torch).
     """
 
-    def __init__(
-        self, optimizer: Optimizer, lr_lambda: LrLambda | list[LrLambda], last_epoch: int = -1
-    ) -> None:
-        self.optimizer = optimizer
-        self.lr_lambdas = _init_lambdas(self, optimizer, lr_lambda, check_callable=True)
-        super().__init__(optimizer, last_epoch)
-
-    def state_dict(self) -> dict[str, Any]:
-        return _lambdas_state_dict(self, self.lr_lambdas)
-
-    def load_state_dict(self, state_dict: dict[str, Any]) -> None:
-        _load_lambdas_state_dict(self, self.lr_lambdas, state_dict)
+    _check_callable = True
 
     def get_lr(self) -> list[float]:
         warn_get_lr_called_within_step(self)
