@@ -24,6 +24,29 @@ MARGIN = 1e-2
 LIMIT = 1e3
 
 
+# The share of inputs with structure (exact zeros, integer values, repeated values, decoupled
+# blocks): where random values are generic, these reach the branches of a formula that only exact
+# structure takes (a zero off-diagonal block of a decomposition, a tie, an exact 0).
+STRUCTURED = 0.3
+
+
+def _structured(rng, v: np.ndarray) -> np.ndarray:
+    """``v`` given one kind of exact structure."""
+    kind = str(rng.choice(["zeros", "integers", "repeated", "blocks"]))
+    if kind == "zeros":
+        return np.where(rng.random(v.shape) < 0.5, 0, v)
+    if kind == "integers":
+        return np.round(2 * v)
+    if kind == "repeated" and v.size:
+        return rng.choice(v.ravel()[:2], size=v.shape)
+    if kind == "blocks" and v.ndim == 2 and min(v.shape) >= 2:
+        k, j = int(rng.integers(1, v.shape[0])), int(rng.integers(1, v.shape[1]))
+        v = v.copy()
+        v[:k, j:] = 0
+        v[k:, :j] = 0
+    return v
+
+
 class GenFail(Exception):
     """The program being generated went out of range; the generator starts again."""
 
@@ -42,8 +65,9 @@ def _gap_sorted(a, axis):
 
 class _Gen:
     def __init__(self, rng, dtype: str):
-        import array_api_compat.torch as txp
+        from ._torch_ns import torch_namespace
 
+        txp = torch_namespace()
         self.rng = rng
         self.dtype = dtype
         self.is_complex = dtype.startswith("complex")
@@ -106,6 +130,8 @@ class _Gen:
         v = self.rng.standard_normal(shape)
         if cplx:
             v = v + 1j * self.rng.standard_normal(shape)
+        if self.rng.random() < STRUCTURED:
+            return _structured(self.rng, np.round(v, 3))
         return np.round(v, 3)
 
     def new_input(self, kind, shape, cplx=None, value=None):
@@ -196,6 +222,9 @@ class _Gen:
         one entry per axis or a trailing ``...``), and the shape it selects."""
         r = len(shape)
         choices = ["..."] if setitem else ["...", "None, ..."]
+        if setitem and self.fancy_setitem:  # beyond the standard: array-api-strict refuses None there
+            choices += ["None", "None, ...", "..., None"]
+            choices += [f"{int(self.rng.integers(0, shape[0]))}, None, ...", "None, 1:, ..."] if r else []
         if r >= 1:
             n = shape[0]
             tail = ", ..." if r > 1 else ""
@@ -530,6 +559,169 @@ _reg("linalg.trace", 0.3, _matrix_op("linalg.trace", "xp.linalg.trace({a})", lam
 _reg("matrix_transpose", 0.5, _matrix_op("matrix_transpose", "{a}.mT", lambda a: True))
 
 
+# Decompositions, through results that do not depend on the gauge the backend picks (the sign or
+# phase of each eigen- or singular vector): |v|^2 entrywise, or a matrix function V f(w) V^H.
+# Eigen- and singular values kept apart (their gaps, the condition of the formula's 1/(w_i - w_j)).
+
+_HERM = "({a} + xp.conj({a}.mT))"
+
+
+def _decomposition(name, tmpl, ok, square=True):
+    def op(g):
+        a = _square(g) if square else g.pick(g.floats(rank=2))
+        if a is None or min(g.shape(a)) < 2 or not ok(g.val(a)):
+            return None
+        code = tmpl.format(a=a, h=_HERM.format(a=a), k=min(g.shape(a)))
+        return g.emit(f"{(o := g.name('v'))} = {code}", name, defines=o, uses=(a,))
+
+    return op
+
+
+def _herm_gap_ok(a):
+    return _eig_gap_ok(a) and _cond_ok(a + np.conj(a.T), 1e3)
+
+
+def _eig_ok(a):
+    """General eig: eigenvalues apart and well conditioned (a non-normal matrix magnifies errors)."""
+    try:
+        w, v = np.linalg.eig(a)
+    except np.linalg.LinAlgError:
+        return False
+    gaps = np.abs(w[:, None] - w[None, :]) + np.eye(len(w))
+    return bool(np.min(gaps) > 0.1 and np.linalg.cond(v) < 20)
+
+
+def _svd_ok(a):
+    s = np.linalg.svd(a, compute_uv=False)
+    return bool(np.min(s) > 0.05 and np.min(-np.diff(s), initial=1.0) > 0.05)
+
+
+_EIGH_V = "xp.linalg.eigh({h}).eigenvectors"
+_reg(
+    "linalg.eigh.vectors",
+    0.4,
+    _decomposition("linalg.eigh.vectors", f"{_EIGH_V} * xp.conj({_EIGH_V})", _herm_gap_ok),
+)
+_reg(
+    "linalg.eigh.function",
+    0.4,
+    _decomposition(
+        "linalg.eigh.function",
+        f"({_EIGH_V} * xp.sin(xp.linalg.eigh({{h}}).eigenvalues)) @ xp.conj({_EIGH_V}.mT)",
+        _herm_gap_ok,
+    ),
+)
+# eig's order is the backend's LAPACK's: only results symmetric in the eigenvalues are compared
+# (a matrix function V f(w) V^-1 = f(A), a sum over the eigenvalues).
+_EIG = "xp.linalg.eig({a})"
+_reg(
+    "linalg.eig.values",
+    0.3,
+    _decomposition("linalg.eig.values", "xp.sum(xp.real(xp.exp(xp.linalg.eigvals({a}) / 2)))", _eig_ok),
+)
+_reg(
+    "linalg.eig.function",
+    0.3,
+    _decomposition(
+        "linalg.eig.function",
+        f"({_EIG}.eigenvectors * xp.sin({_EIG}.eigenvalues)) @ xp.linalg.inv({_EIG}.eigenvectors)",
+        _eig_ok,
+    ),
+)
+_SVD = "xp.linalg.svd({a}, full_matrices={full})"
+for _full in (False, True):
+    _u = _SVD.replace("{full}", str(_full)) + ".U[..., :{k}]"
+    _vh = _SVD.replace("{full}", str(_full)) + ".Vh[..., :{k}, :]"
+    _reg(
+        f"linalg.svd.vectors.full_matrices={_full}",
+        0.3,
+        _decomposition(
+            f"linalg.svd.vectors.full_matrices={_full}", f"{_u} * xp.conj({_u})", _svd_ok, square=False
+        ),
+    )
+    _reg(
+        f"linalg.svd.function.full_matrices={_full}",
+        0.3,
+        _decomposition(
+            f"linalg.svd.function.full_matrices={_full}",
+            f"({_u} * xp.tanh(xp.linalg.svdvals({{a}}))) @ {_vh}",
+            _svd_ok,
+            square=False,
+        ),
+    )
+_reg(
+    "linalg.qr",
+    0.3,
+    _decomposition("linalg.qr", "xp.linalg.qr({a}).Q @ xp.linalg.qr({a}).R", _svd_ok, square=False),
+)
+_reg("linalg.qr.R", 0.3, _decomposition("linalg.qr.R", "xp.linalg.qr({a}).R", _svd_ok, square=False))
+_reg("linalg.pinv", 0.3, _decomposition("linalg.pinv", "xp.linalg.pinv({a})", _svd_ok, square=False))
+_reg(
+    "linalg.matrix_norm",
+    0.3,
+    _decomposition("linalg.matrix_norm", "xp.linalg.matrix_norm({a}, ord='nuc')", _svd_ok, square=False),
+)
+
+
+# -- special functions, often at the edges of their domains ------------------------------------
+# (name, arity, where the derivative is defined with a margin, the edge values drawn for a new input)
+
+
+def _uniform(lo, hi):
+    return lambda rng, shape: np.round(rng.uniform(lo, hi, shape), 4)
+
+
+_SPECIAL = {
+    "erf": (1, None, _uniform(-6, 6)),
+    "erfc": (1, None, _uniform(-3, 9)),
+    "erfcx": (1, lambda a: bool(np.all(a > -2)), _uniform(-2, 30)),
+    "expit": (1, None, _uniform(-40, 40)),
+    "logit": (1, lambda a: bool(np.all((a > 1e-4) & (a < 1 - 1e-4))), _uniform(1e-4, 1e-2)),
+    "ndtr": (1, None, _uniform(-9, 9)),
+    "log_ndtr": (1, None, _uniform(-40, 6)),
+    "ndtri": (1, lambda a: bool(np.all((a > 1e-4) & (a < 1 - 1e-4))), _uniform(1e-4, 1 - 1e-4)),
+    "i0": (1, lambda a: bool(np.all(np.abs(a) < 6)), _uniform(-1e-3, 1e-3)),
+    "i1": (1, lambda a: bool(np.all(np.abs(a) < 6)), _uniform(-1e-3, 1e-3)),
+    "i0e": (1, None, _uniform(-200, 200)),
+    "i1e": (1, None, _uniform(-1e-2, 1e-2)),
+    "gammaln": (1, lambda a: bool(np.all(a > 0.05)), _uniform(0.05, 100)),
+    "digamma": (1, lambda a: bool(np.all(a > 0.05)), _uniform(0.05, 100)),
+    "entr": (1, lambda a: bool(np.all(a > 0.01)), _uniform(0.01, 20)),
+    "sinc": (1, None, _uniform(-1e-3, 1e-3)),
+    "xlogy": (2, lambda a, b: bool(np.all(b > 0.05)), _uniform(0.05, 50)),
+    "xlog1py": (2, lambda a, b: bool(np.all(b > -0.95)), _uniform(-0.95, 50)),
+}
+
+
+def _special(name):
+    arity, ok, edge = _SPECIAL[name]
+
+    def op(g):
+        if g.is_complex:
+            return None
+        shape = g.rand_shape()
+        edge_input = g.rng.random() < 0.5
+        args = [g.pick(g.floats("real"))] * arity
+        if arity == 2 and args[0] is not None:
+            args[1] = g.operand(g.shape(args[0]), cplx=False)
+        if edge_input or args[0] is None:
+            kind = "leaf" if g.n_leaves() < 4 else "const"
+            args[-1] = g.new_input(kind, shape, cplx=False, value=edge(g.rng, shape))
+            if arity == 2:
+                args[0] = g.operand(shape, cplx=False)
+        vals = np.broadcast_arrays(*(g.val(a) for a in args))
+        if ok is not None and not ok(*vals):
+            return None
+        code = f"{(o := g.name('v'))} = xp.special.{name}({', '.join(args)})"
+        return g.emit(code, f"special.{name}", defines=o, uses=tuple(args))
+
+    return op
+
+
+for _n in _SPECIAL:
+    _reg(f"special.{_n}", 0.3, _special(_n))
+
+
 def _solve(g):
     a = _square(g)
     if not _cond_ok(g.val(a)):
@@ -758,7 +950,7 @@ def _setitem(g):
     expr, sel = g.index_expr(g.shape(t), setitem=True)
     v = _value_for(g, t, sel)
     uses = (t,) if v == "0.5" else (t, v)
-    op = "setitem_ellipsis" if expr == "..." else "setitem"
+    op = "setitem_ellipsis" if expr == "..." else "setitem_newaxis" if "None" in expr else "setitem"
     return g.emit(f"{t}[{expr}] = {v}", op, mutates=t, uses=uses)
 
 

@@ -11,8 +11,13 @@ _TEMPLATE = """\
 # xpgrad fuzz reproducer ({backend} backend): {title}
 import numpy as np
 import torch
+import types
+
 import array_api_compat.torch as txp
 import xpgrad
+
+# array_api_compat.torch with the torch.special functions the program calls as xp.special.*
+txp = types.SimpleNamespace(**vars(txp), special=torch.special)
 
 {source}
 

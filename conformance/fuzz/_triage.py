@@ -49,9 +49,11 @@ def promote(program: Program) -> Program:
 
 def _loss(program: Program, values: dict) -> float:
     """sum_k Re<v_k, output_k> on torch in float64, no autograd (the function being differentiated)."""
-    import array_api_compat.torch as txp
     import torch
 
+    from ._torch_ns import torch_namespace
+
+    txp = torch_namespace()
     with torch.no_grad(), warnings.catch_warnings():
         warnings.simplefilter("ignore")
         env = {i.name: torch.tensor(np.array(values.get(i.name, i.value))) for i in program.inputs}
