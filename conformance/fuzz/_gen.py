@@ -224,13 +224,17 @@ class _Gen:
         choices = ["..."] if setitem else ["...", "None, ..."]
         if setitem and self.fancy_setitem:  # beyond the standard: array-api-strict refuses None there
             choices += ["None", "None, ...", "..., None"]
-            choices += [f"{int(self.rng.integers(0, shape[0]))}, None, ...", "None, 1:, ..."] if r else []
-        if r >= 1:
+            choices += (
+                [f"{int(self.rng.integers(0, shape[0]))}, None, ...", "None, 1:, ..."]
+                if r and shape[0]
+                else []
+            )
+        if r >= 1 and shape[0] >= 1:  # (an empty axis has no integer index)
             n = shape[0]
             tail = ", ..." if r > 1 else ""
             choices += [f"{int(self.rng.integers(0, n))}{tail}", f"{'1:' if n > 1 else ':'}{tail}"]
             choices += [f":{max(1, n - 1)}{tail}", f"::2{tail}"]
-        if r == 2:
+        if r == 2 and min(shape) >= 1:
             choices += [f":, {int(self.rng.integers(0, shape[1]))}", "..., 1:" if shape[1] > 1 else "..., :"]
             choices += [f"{int(self.rng.integers(0, shape[0]))}, 1:" if shape[1] > 1 else "0, :"]
         expr = str(self.rng.choice(choices))
