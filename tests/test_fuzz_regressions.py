@@ -262,3 +262,22 @@ def test_a_view_op_that_copies_shares_no_version_counter():
     tr *= 0.5
     tv.sum().backward()
     np.testing.assert_allclose(_np(x.grad), tx.grad.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "array_api_strict", "torch"])
+def test_broadcast_to_the_same_shape_is_a_writeable_view_as_torch(backend):
+    # Found by the fuzzer (seed 2026015241): NumPy's broadcast_to returns a read-only view even
+    # when nothing is broadcast; torch's expand to the same shape is a writeable view.
+    xp = xpgrad.namespace(backend)
+    a = xp.asarray([1.0, 2.0, 3.0], dtype=xp.float64, requires_grad=True)
+    v = xp.sin(a)
+    w = xp.broadcast_to(v, (3,))
+    w[::2] = 0.5
+    xp.sum(v * v).backward()
+    ta = torch.tensor([1.0, 2.0, 3.0], dtype=torch.float64, requires_grad=True)
+    tv = torch.sin(ta)
+    tw = tv.expand(3)
+    tw[::2] = 0.5
+    torch.sum(tv * tv).backward()
+    np.testing.assert_allclose(np.asarray(v.detach().tolist()), tv.detach().numpy())
+    np.testing.assert_allclose(np.asarray(a.grad.tolist()), ta.grad.numpy(), rtol=1e-12)
