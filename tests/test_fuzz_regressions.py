@@ -281,3 +281,19 @@ def test_broadcast_to_the_same_shape_is_a_writeable_view_as_torch(backend):
     torch.sum(tv * tv).backward()
     np.testing.assert_allclose(np.asarray(v.detach().tolist()), tv.detach().numpy())
     np.testing.assert_allclose(np.asarray(a.grad.tolist()), ta.grad.numpy(), rtol=1e-12)
+
+
+@pytest.mark.parametrize("backend", ["numpy", "array_api_strict", "torch"])
+def test_log_ndtr_second_order_at_a_large_argument(backend):
+    # Found by the fuzzer (seed 2026010271): the derivative sqrt(2/pi) / erfcx(-x/sqrt(2)) overflows
+    # right of 0, and its own derivative was inf / inf = nan (true 0; torch -0.0).
+    xp = xpgrad.namespace(backend)
+    values = [-5.0, 0.0, 5.0, 30.0, 1e5]  # (the far left tail, where torch is wrong: special-edges)
+    x = xp.asarray(values, dtype=xp.float64, requires_grad=True)
+    (g,) = xpgrad.grad(xp.sum(xp.special.log_ndtr(x)), [x], create_graph=True)
+    (h,) = xpgrad.grad(xp.sum(g), [x])
+    t = torch.tensor(values, dtype=torch.float64, requires_grad=True)
+    (tg,) = torch.autograd.grad(torch.special.log_ndtr(t).sum(), [t], create_graph=True)
+    (th,) = torch.autograd.grad(tg.sum(), [t])
+    np.testing.assert_allclose(np.asarray(g.tolist()), tg.detach().numpy(), rtol=1e-12, atol=0)
+    np.testing.assert_allclose(np.asarray(h.tolist()), th.numpy(), rtol=1e-10, atol=0)

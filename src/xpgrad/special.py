@@ -448,14 +448,23 @@ _def(
     lambda xp, g, out: g * _SQRT_2PI * xp.exp(0.5 * out * out),
     "Inverse of ``ndtr``: the standard normal quantile function.",
 )
-_def(
-    "log_ndtr",
-    "x",
-    # ndtr'(x) / ndtr(x) = sqrt(2/pi) / erfcx(-x/sqrt(2)): no exp(-x**2/2 - log_ndtr(x)), whose
-    # exponent cancels in the tail (float32 at -1000: 985.9 for 1000; float64 at -1e7: 1%).
-    lambda xp, g, x: g * math.sqrt(2 / math.pi) / special_of(xp).erfcx(x * -math.sqrt(0.5)),
-    "Logarithm of the standard normal cumulative distribution function.",
-)
+
+
+def _log_ndtr_grad(xp, g, x):
+    # ndtr'(x) / ndtr(x). Left of 0: sqrt(2/pi) / erfcx(-x/sqrt(2)), no exp(-x**2/2 - log_ndtr(x))
+    # whose exponent cancels in the tail (float32 at -1000: 985.9 for 1000; float64 at -1e7: 1%).
+    # Right of 0: pdf(x) / ndtr(x) (ndtr >= 1/2), where erfcx(-x/sqrt(2)) overflows and its own
+    # derivative, inf / inf, made the second order nan (true 0). Each branch on a safe input.
+    sp = special_of(xp)
+    left = x < 0
+    zero = xp.zeros_like(x)
+    xl, xr = xp.where(left, x, zero), xp.where(left, zero, x)
+    tail = math.sqrt(2 / math.pi) / sp.erfcx(xl * -math.sqrt(0.5))
+    body = xp.exp(-0.5 * xr * xr) / (_SQRT_2PI * sp.ndtr(xr))
+    return g * xp.where(left, tail, body)
+
+
+_def("log_ndtr", "x", _log_ndtr_grad, "Logarithm of the standard normal cumulative distribution function.")
 
 
 def _expit_grad(xp, g, x):
