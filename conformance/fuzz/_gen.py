@@ -686,8 +686,9 @@ _SPECIAL = {
     "ndtri": (1, lambda a: bool(np.all((a > 1e-4) & (a < 1 - 1e-4))), _uniform(1e-4, 1 - 1e-4)),
     "i0": (1, lambda a: bool(np.all(np.abs(a) < 6)), _uniform(-1e-3, 1e-3)),
     "i1": (1, lambda a: bool(np.all(np.abs(a) < 6)), _uniform(-1e-3, 1e-3)),
-    "i0e": (1, None, _uniform(-200, 200)),
-    "i1e": (1, None, _uniform(-1e-2, 1e-2)),
+    # exp(-|x|) I(x): a kink at 0 (the second order jumps there)
+    "i0e": (1, lambda a: bool(np.all(np.abs(a) > MARGIN)), _uniform(-200, 200)),
+    "i1e": (1, lambda a: bool(np.all(np.abs(a) > MARGIN)), _uniform(0.02, 0.2)),
     "gammaln": (1, lambda a: bool(np.all(a > 0.05)), _uniform(0.05, 100)),
     "digamma": (1, lambda a: bool(np.all(a > 0.05)), _uniform(0.05, 100)),
     "entr": (1, lambda a: bool(np.all(a > 0.01)), _uniform(0.01, 20)),
