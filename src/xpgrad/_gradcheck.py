@@ -118,13 +118,13 @@ def _evaluate(fn, inputs, i, data, keep):
     return [outs[k]._data for k in keep]
 
 
-def _numerical_columns(fn, inputs, i, keep, eps, method="central"):
+def _numerical_columns(fn, inputs, i, keep, eps, method="central", target=0.0):
     """Finite-difference Jacobian columns of input ``i``.
 
     Returns ``(re, im)``: for each checked output, a ``(n_in, n_out)`` array whose row ``j`` is
     ``d y / d Re(x_j)`` (``re``) and ``d y / d Im(x_j)`` (``im``; None for a real input).
     ``method``: "central" (one central difference, step ``eps``) or "richardson"
-    (:func:`_richardson`, largest step ``eps``).
+    (:func:`_richardson`, largest step ``eps``, stopping at the relative accuracy ``target``).
     """
     x = inputs[i]
     ns = x._ns
@@ -141,7 +141,7 @@ def _numerical_columns(fn, inputs, i, keep, eps, method="central"):
             # A new array x + step * e_j: no in-place write, so immutable backends work.
             line = _Line(fn, inputs, i, keep, xp.astype(positions == j, d.dtype) * direction, j)
             if method == "richardson":
-                col = _richardson(xp, line, base, eps)
+                col = _richardson(xp, line, base, eps, target)
             else:
                 plus, minus = line.at(eps), line.at(-eps)
                 col = [(p - m) / (2 * eps) for p, m in zip(plus, minus)]
@@ -207,7 +207,7 @@ _RICHARDSON_GOOD = 2.0**6
 _RICHARDSON_SHRINK = 8
 
 
-def _richardson(xp, line, base, eps):
+def _richardson(xp, line, base, eps, target=0.0):
     """Richardson-extrapolated difference quotients along ``line`` (one per checked output).
 
     Central differences ``D(h) = (f(x + h) - f(x - h)) / 2h`` err by ``c1 h**2 + c2 h**4 + ...``:
@@ -217,7 +217,8 @@ def _richardson(xp, line, base, eps):
     Near the edge of a domain (``f`` finite at ``x`` but not on one side) the first step ``h``
     shrinks from ``eps`` until ``f`` is finite on both sides; at the edge itself, one-sided
     differences ``(f(x + h) - f(x)) / h`` of the finite side are extrapolated instead (error
-    ``c1 h + c2 h**2 + ...``).
+    ``c1 h + c2 h**2 + ...``). The extrapolation stops once its error estimate is below
+    ``target`` relative to the estimate (or the outputs' round-off allows no better).
     """
     h, side = eps, 0
     for _ in range(_RICHARDSON_SHRINK + 1):
@@ -244,16 +245,17 @@ def _richardson(xp, line, base, eps):
 
         previous, order, power = [quotient(h)], 1, 1
     epsilon = max((float(xp.finfo(b.dtype).eps) for b in base), default=2.0**-52)
-    return _extrapolate(xp, quotient, previous, h, (order, power), epsilon)
+    return _extrapolate(xp, quotient, previous, h, (order, power), (epsilon, target))
 
 
-def _extrapolate(xp, quotient, previous, h, powers, epsilon):
+def _extrapolate(xp, quotient, previous, h, powers, accuracy):
     """The Neville tableau of :func:`_richardson`: ``quotient(h)`` for halving ``h`` (the first
     row ``previous`` holds ``quotient(h)``); the error expansion has the powers ``order``,
     ``order + power``, ``order + 2 power``, ... of ``h`` (``powers = (order, power)``); the
-    outputs round to ``epsilon``."""
+    outputs round to ``epsilon``, and ``target`` is enough (``accuracy = (epsilon, target)``)."""
     order, power = powers
-    tiny, good = _RICHARDSON_TINY * epsilon, _RICHARDSON_GOOD * math.sqrt(epsilon)
+    epsilon, target = accuracy
+    tiny, good = max(_RICHARDSON_TINY * epsilon, target), _RICHARDSON_GOOD * math.sqrt(epsilon)
     best, best_err = previous[0], math.inf
     for _ in range(1, _RICHARDSON_LEVELS):
         h /= 2
@@ -357,13 +359,15 @@ class _Check:
         self.keep = _diff_outputs(outs, "gradcheck")
         self.checked = [outs[k] for k in self.keep]
         self.failures: list[str] = []
+        # Richardson's differences stop at 1% of the tolerance: no need to be more accurate.
         self.numeric = {i: self._numeric(fn, i, eps, method) for i in diff}
 
     def _numeric(self, fn, i, eps, method):
         """``(re, im, n)``: per checked output, the finite-difference columns of input ``i``
         stacked as ``(n, n_out)`` arrays (``im`` None for a real input)."""
         xp = self.xp
-        (cols_re, *rest), n = _numerical_columns(fn, self.inputs, i, self.keep, eps, method)
+        target = self.rtol / 100
+        (cols_re, *rest), n = _numerical_columns(fn, self.inputs, i, self.keep, eps, method, target)
         dev = self.ns._backend.device(self.inputs[i]._data)
 
         def stacked(columns):
