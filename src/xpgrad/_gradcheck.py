@@ -539,10 +539,9 @@ def gradcheck(
     precision, 1e-6 where it carries 1e-12 of round-off (special functions). ``"richardson"``:
     central differences at steps ``eps`` (default 2**-7), ``eps/2``, ``eps/4``, ...,
     Richardson-extrapolated (Ridders' method) until the error estimate is below ``rtol / 100`` or
-    stops improving, and
-    one-sided differences where ``fn`` is not finite on one side (the edge of a domain): a
-    float64 gradient to about 1e-10 relative at about three times the cost, so that ``rtol``
-    can be 1e-7 (a 1e-6 relative error is caught).
+    stops improving, and one-sided differences where ``fn`` is not finite on one side (the edge
+    of a domain): a float64 gradient to about 1e-10 relative at about three times the cost, so
+    that ``rtol`` can be 1e-7 (a 1e-6 relative error is caught).
     """
     eps = _check_method("gradcheck", method, eps)
     inputs = _as_tuple(inputs)
