@@ -139,7 +139,7 @@ def _numerical_columns(fn, inputs, i, keep, eps, method="central", target=0.0):
         cols = [[] for _ in keep]
         for j in range(n):
             # A new array x + step * e_j: no in-place write, so immutable backends work.
-            line = _Line(fn, inputs, i, keep, xp.astype(positions == j, d.dtype) * direction, j)
+            line = _Line(fn, inputs, i, keep, xp.astype(positions == j, d.dtype) * direction, j, direction)
             if method == "richardson":
                 col = _richardson(xp, line, base, eps, target)
             else:
@@ -153,20 +153,28 @@ def _numerical_columns(fn, inputs, i, keep, eps, method="central", target=0.0):
 
 class _Line:
     """``fn``'s checked outputs along ``unit`` (one element ``j`` of input ``i``, real or
-    imaginary direction): ``at(h)`` gives them at ``x + h * unit`` and the step taken."""
+    imaginary ``direction``): ``at(h)`` gives them at ``x + h * unit``, ``taken(h)`` the step."""
 
-    def __init__(self, fn, inputs, i, keep, unit, j):
-        self.fn, self.inputs, self.i, self.keep, self.unit, self.j = fn, inputs, i, keep, unit, j
+    def __init__(self, fn, inputs, i, keep, unit, j, direction=1.0):
+        self.fn, self.inputs, self.i, self.keep, self.unit = fn, inputs, i, keep, unit
+        self.j, self.direction = j, direction
+        self.component = None  # x_j's real or imaginary part, as a NumPy scalar of its precision
 
     def at(self, h):
         return _evaluate(self.fn, self.inputs, self.i, self.inputs[self.i]._data + self.unit * h, self.keep)
 
     def taken(self, h):
-        """The step ``at(h)`` takes: ``x + h`` rounds, ``(x + h) - x`` is the step taken."""
-        xp = self.inputs[self.i]._ns._xp
-        d = xp.reshape(self.inputs[self.i]._data, (-1,))
-        step = _scalar(xp, xp.reshape(self.inputs[self.i]._data + self.unit * h, (-1,))[self.j] - d[self.j])
-        return step.real if abs(step.real) >= abs(step.imag) else step.imag
+        """The step ``at(h)`` takes: ``x + h`` rounds, ``(x + h) - x`` is the step taken (IEEE
+        arithmetic in the input's precision, as the backend's)."""
+        if self.component is None:
+            data = self.inputs[self.i]._data
+            xp = self.inputs[self.i]._ns._xp
+            bits = int(xp.finfo(data.dtype).bits)
+            value = _scalar(xp, xp.reshape(data, (-1,))[self.j])
+            part = value.real if self.direction == 1.0 else complex(value).imag
+            self.component = np.dtype(f"float{bits}").type(part)
+        x = self.component
+        return float((x + type(x)(h)) - x)
 
 
 class _Path:
