@@ -118,13 +118,13 @@ def _evaluate(fn, inputs, i, data, keep):
     return [outs[k]._data for k in keep]
 
 
-def _numerical_columns(fn, inputs, i, keep, eps, method="central"):
+def _numerical_columns(fn, inputs, i, keep, eps, method="central", target=0.0):
     """Finite-difference Jacobian columns of input ``i``.
 
     Returns ``(re, im)``: for each checked output, a ``(n_in, n_out)`` array whose row ``j`` is
     ``d y / d Re(x_j)`` (``re``) and ``d y / d Im(x_j)`` (``im``; None for a real input).
     ``method``: "central" (one central difference, step ``eps``) or "richardson"
-    (:func:`_richardson`, largest step ``eps``).
+    (:func:`_richardson`, largest step ``eps``, stopping at the relative accuracy ``target``).
     """
     x = inputs[i]
     ns = x._ns
@@ -139,9 +139,9 @@ def _numerical_columns(fn, inputs, i, keep, eps, method="central"):
         cols = [[] for _ in keep]
         for j in range(n):
             # A new array x + step * e_j: no in-place write, so immutable backends work.
-            line = _Line(fn, inputs, i, keep, xp.astype(positions == j, d.dtype) * direction, j)
+            line = _Line(fn, inputs, i, keep, xp.astype(positions == j, d.dtype) * direction, j, direction)
             if method == "richardson":
-                col = _richardson(xp, line, base, eps)
+                col = _richardson(xp, line, base, eps, target)
             else:
                 plus, minus = line.at(eps), line.at(-eps)
                 col = [(p - m) / (2 * eps) for p, m in zip(plus, minus)]
@@ -153,20 +153,28 @@ def _numerical_columns(fn, inputs, i, keep, eps, method="central"):
 
 class _Line:
     """``fn``'s checked outputs along ``unit`` (one element ``j`` of input ``i``, real or
-    imaginary direction): ``at(h)`` gives them at ``x + h * unit`` and the step taken."""
+    imaginary ``direction``): ``at(h)`` gives them at ``x + h * unit``, ``taken(h)`` the step."""
 
-    def __init__(self, fn, inputs, i, keep, unit, j):
-        self.fn, self.inputs, self.i, self.keep, self.unit, self.j = fn, inputs, i, keep, unit, j
+    def __init__(self, fn, inputs, i, keep, unit, j, direction=1.0):
+        self.fn, self.inputs, self.i, self.keep, self.unit = fn, inputs, i, keep, unit
+        self.j, self.direction = j, direction
+        self.component = None  # x_j's real or imaginary part, as a NumPy scalar of its precision
 
     def at(self, h):
         return _evaluate(self.fn, self.inputs, self.i, self.inputs[self.i]._data + self.unit * h, self.keep)
 
     def taken(self, h):
-        """The step ``at(h)`` takes: ``x + h`` rounds, ``(x + h) - x`` is the step taken."""
-        xp = self.inputs[self.i]._ns._xp
-        d = xp.reshape(self.inputs[self.i]._data, (-1,))
-        step = _scalar(xp, xp.reshape(self.inputs[self.i]._data + self.unit * h, (-1,))[self.j] - d[self.j])
-        return step.real if abs(step.real) >= abs(step.imag) else step.imag
+        """The step ``at(h)`` takes: ``x + h`` rounds, ``(x + h) - x`` is the step taken (IEEE
+        arithmetic in the input's precision, as the backend's)."""
+        if self.component is None:
+            data = self.inputs[self.i]._data
+            xp = self.inputs[self.i]._ns._xp
+            bits = int(xp.finfo(data.dtype).bits)
+            value = _scalar(xp, xp.reshape(data, (-1,))[self.j])
+            part = value.real if self.direction == 1.0 else complex(value).imag
+            self.component = np.dtype(f"float{bits}").type(part)
+        x = self.component
+        return float((x + type(x)(h)) - x)
 
 
 class _Path:
@@ -207,7 +215,7 @@ _RICHARDSON_GOOD = 2.0**6
 _RICHARDSON_SHRINK = 8
 
 
-def _richardson(xp, line, base, eps):
+def _richardson(xp, line, base, eps, target=0.0):
     """Richardson-extrapolated difference quotients along ``line`` (one per checked output).
 
     Central differences ``D(h) = (f(x + h) - f(x - h)) / 2h`` err by ``c1 h**2 + c2 h**4 + ...``:
@@ -217,7 +225,8 @@ def _richardson(xp, line, base, eps):
     Near the edge of a domain (``f`` finite at ``x`` but not on one side) the first step ``h``
     shrinks from ``eps`` until ``f`` is finite on both sides; at the edge itself, one-sided
     differences ``(f(x + h) - f(x)) / h`` of the finite side are extrapolated instead (error
-    ``c1 h + c2 h**2 + ...``).
+    ``c1 h + c2 h**2 + ...``). The extrapolation stops once its error estimate is below
+    ``target`` relative to the estimate (or the outputs' round-off allows no better).
     """
     h, side = eps, 0
     for _ in range(_RICHARDSON_SHRINK + 1):
@@ -244,16 +253,17 @@ def _richardson(xp, line, base, eps):
 
         previous, order, power = [quotient(h)], 1, 1
     epsilon = max((float(xp.finfo(b.dtype).eps) for b in base), default=2.0**-52)
-    return _extrapolate(xp, quotient, previous, h, (order, power), epsilon)
+    return _extrapolate(xp, quotient, previous, h, (order, power), (epsilon, target))
 
 
-def _extrapolate(xp, quotient, previous, h, powers, epsilon):
+def _extrapolate(xp, quotient, previous, h, powers, accuracy):
     """The Neville tableau of :func:`_richardson`: ``quotient(h)`` for halving ``h`` (the first
     row ``previous`` holds ``quotient(h)``); the error expansion has the powers ``order``,
     ``order + power``, ``order + 2 power``, ... of ``h`` (``powers = (order, power)``); the
-    outputs round to ``epsilon``."""
+    outputs round to ``epsilon``, and ``target`` is enough (``accuracy = (epsilon, target)``)."""
     order, power = powers
-    tiny, good = _RICHARDSON_TINY * epsilon, _RICHARDSON_GOOD * math.sqrt(epsilon)
+    epsilon, target = accuracy
+    tiny, good = max(_RICHARDSON_TINY * epsilon, target), _RICHARDSON_GOOD * math.sqrt(epsilon)
     best, best_err = previous[0], math.inf
     for _ in range(1, _RICHARDSON_LEVELS):
         h /= 2
@@ -357,13 +367,15 @@ class _Check:
         self.keep = _diff_outputs(outs, "gradcheck")
         self.checked = [outs[k] for k in self.keep]
         self.failures: list[str] = []
+        # Richardson's differences stop at 1% of the tolerance: no need to be more accurate.
         self.numeric = {i: self._numeric(fn, i, eps, method) for i in diff}
 
     def _numeric(self, fn, i, eps, method):
         """``(re, im, n)``: per checked output, the finite-difference columns of input ``i``
         stacked as ``(n, n_out)`` arrays (``im`` None for a real input)."""
         xp = self.xp
-        (cols_re, *rest), n = _numerical_columns(fn, self.inputs, i, self.keep, eps, method)
+        target = self.rtol / 100
+        (cols_re, *rest), n = _numerical_columns(fn, self.inputs, i, self.keep, eps, method, target)
         dev = self.ns._backend.device(self.inputs[i]._data)
 
         def stacked(columns):
@@ -534,10 +546,10 @@ def gradcheck(
     (default 1e-6), accurate to about 1e-10 relative for a function computed to full float64
     precision, 1e-6 where it carries 1e-12 of round-off (special functions). ``"richardson"``:
     central differences at steps ``eps`` (default 2**-7), ``eps/2``, ``eps/4``, ...,
-    Richardson-extrapolated (Ridders' method) until the error estimate stops improving, and
-    one-sided differences where ``fn`` is not finite on one side (the edge of a domain): a
-    float64 gradient to about 1e-10 relative at two to four times the cost, so that ``rtol``
-    can be 1e-7 (a 1e-6 relative error is caught).
+    Richardson-extrapolated (Ridders' method) until the error estimate is below ``rtol / 100`` or
+    stops improving, and one-sided differences where ``fn`` is not finite on one side (the edge
+    of a domain): a float64 gradient to about 1e-10 relative at about three times the cost, so
+    that ``rtol`` can be 1e-7 (a 1e-6 relative error is caught).
     """
     eps = _check_method("gradcheck", method, eps)
     inputs = _as_tuple(inputs)

@@ -342,7 +342,16 @@ _TOLERANCES = {
     "y0": {"float64": _TORCH_BESSEL},
     "y1": {"float64": _TORCH_BESSEL},
     "poch": {"float64": _TORCH_TRIGAMMA},
-    "binom": {"float64": _TORCH_TRIGAMMA},
+    "binom": {
+        "float64": _TORCH_TRIGAMMA,
+        "float32": (
+            3e-4,
+            3e-5,
+            "float32 derivatives of binom are differences of digammas (psi(n + 1) - psi(n - k + 1)), "
+            "which cancel: against float64 torch's are off by up to 3.8e-6, xpgrad's by 2.2e-6 on NumPy "
+            "(SciPy's digamma, 6e-8 relative) and 3.4e-5 on JAX (jax.scipy's float32 digamma, 3.6e-6)",
+        ),
+    },
     "i1": {
         "float32": (
             4e-3,
@@ -351,7 +360,7 @@ _TOLERANCES = {
             "is off by up to 1.9e-2 against float64, xpgrad's by 4e-7",
         )
     },
-    "boxcox": {"float32": (3e-4, 3e-5, _BOXCOX32.format(torch="7.6e-5", xpgrad="1.4e-5"))},
+    "boxcox": {"float32": (1e-3, 2e-4, _BOXCOX32.format(torch="7.6e-5", xpgrad="1.4e-5 (3.9e-4 on JAX)"))},
     "boxcox1p": {"float32": (5e-4, 5e-5, _BOXCOX32.format(torch="9.5e-5", xpgrad="6.3e-5"))},
     "inv_boxcox": {"float32": (5e-3, 5e-4, _BOXCOX32.format(torch="1.1e-3", xpgrad="1.1e-3"))},
     "inv_boxcox1p": {"float32": (3e-4, 3e-5, _BOXCOX32.format(torch="5.6e-5", xpgrad="5.8e-5"))},
