@@ -17,6 +17,7 @@ import functools
 from .._backends import dtype_hint
 from .._namespace import namespace
 from .._tensor import Tensor
+from . import _fd_reference  # noqa: F401 - attaches the finite-difference checks to the runner
 from ._known import KnownDifference, find_known
 from ._opinfo import ALL_FLOAT, COMPLEX, FLOAT, OpInfo, Sample
 from ._runner import (

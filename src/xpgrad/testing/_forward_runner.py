@@ -39,6 +39,7 @@ from .._tensor import Tensor
 from ._known import KnownDifference
 from ._opinfo import OpInfo, Sample
 from ._runner import (
+    FD_CHECKS,
     FINITE_DIFFERENCES,
     CheckResult,
     NothingToCompare,
@@ -181,9 +182,7 @@ def _run(op, sample, dtype, ns, check, seed, rtol, atol, fd=False):
     rng = np.random.default_rng(seed + 1)
     x_results, x_shapes, cots = _xpgrad_side(op, sample, dtype, ns, tangents, rev, rng, select)
     if fd:
-        from ._fd_reference import compare_forward_mode  # on use: it imports the runner
-
-        return compare_forward_mode(op, sample, dtype, rev, tangents, cots, x_results, x_shapes, rtol, atol)
+        return FD_CHECKS["forward"](op, sample, dtype, rev, tangents, cots, x_results, x_shapes, rtol, atol)
     t_results = _torch_side(op, sample, dtype, tangents, cots, rev, select, x_results)
     if len(x_results) != len(t_results):
         raise _Mismatch(f"{len(x_results)} results, torch gives {len(t_results)}")

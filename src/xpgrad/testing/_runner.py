@@ -900,6 +900,11 @@ def finish_result(result: CheckResult, ns, dtype: str, run: Callable, on_error=N
     return result
 
 
+# The finite-difference comparisons (``_fd_reference``, a module above this one: it imports the
+# runner), attached by it at import: {"reverse": compare_reverse, "forward": compare_forward_mode}.
+FD_CHECKS: dict = {}
+
+
 def run_check(
     op: OpInfo,
     sample: Sample,
@@ -925,10 +930,9 @@ def run_check(
     result = start_result(op, sample, dtype, ns, check, sample_name, seed, apply_xfail, known)
     rtol, atol = tolerances(op, dtype)
     if result.reference == FINITE_DIFFERENCES and check != "forward":
-        from ._fd_reference import compare_reverse  # on use: it imports this module
 
         def run():
-            return compare_reverse(op, sample, dtype, ns, check, result.seed, rtol, atol)
+            return FD_CHECKS["reverse"](op, sample, dtype, ns, check, result.seed, rtol, atol)
     else:
 
         def run():
