@@ -48,7 +48,7 @@ KNOWN: list[FuzzKnown] = [
     # Backends without views (docs/backends.md): a slice, reshape or transpose is a new array.
     FuzzKnown(
         "raise mismatch*",
-        ("i*|setitem",),
+        ("i*|setitem|setitem_*",),
         "JAX and Dask have no views: an in-place write into a slice, reshape or transpose is a "
         "write into a new array, so it neither reaches the base nor raises where torch's view "
         "of a leaf or of a saved value does; the gradient is the one of the program as it ran "
