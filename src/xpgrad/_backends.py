@@ -19,7 +19,7 @@ import warnings
 
 import array_api_compat as _compat
 
-__all__ = ["Backend", "chunk_meta", "like_chunks", "resolve"]
+__all__ = ["Backend", "chunk_meta", "like_chunks", "resolve", "shapes_match"]
 
 # Short module names accepted by ``xpgrad.namespace("...")``.
 _ALIASES = {
@@ -46,6 +46,19 @@ INSTALL = {
     "dask": 'pip install "dask[array]"',
     "array_api_strict": "pip install array-api-strict",
 }
+
+
+def shapes_match(a, b) -> bool:
+    """True if shapes ``a`` and ``b`` can be the same: equal lengths, and each pair of
+    dimensions equal or one of them unknown (``None`` in the array API standard, ``nan`` on
+    Dask, e.g. after a boolean mask), as the shape checks of ``grad``/``backward`` need."""
+    a, b = tuple(a), tuple(b)
+    if a == b:
+        return True
+    return len(a) == len(b) and all(
+        m == n or m is None or n is None or m != m or n != n  # (n != n: nan)
+        for m, n in zip(a, b)
+    )
 
 
 def install_hint(backend: str) -> str:
@@ -286,6 +299,10 @@ class Backend:
                     )
                     arr.view(sd)[key] = v
                     return arr
+            if self.chunked:
+                mask = _dask_lazy_mask(arr, key, value)
+                if mask is not None:  # Dask's __setitem__ cannot broadcast to a nan length
+                    return _dask_mask_put(arr, mask, value, accumulate=False)
             if self.lazy and _compat.is_dask_array(arr) and 0 in arr[key].shape:
                 return arr  # nothing to write; Dask's __setitem__ rejects empty regions
             arr[key] = value
@@ -479,6 +496,9 @@ class Backend:
         if at is not None and not self.mutable:
             return at[key].add(values)
         if self.chunked:
+            mask = _dask_lazy_mask(arr, key, values)
+            if mask is not None:
+                return _dask_mask_put(arr, mask, values, accumulate=True)
             out = _dask_index_add(arr, key, values)
             if out is not None:
                 return out
@@ -1614,6 +1634,66 @@ def _dask_positions(shape, key):
         r = da.reshape(r, tuple(lens[d] if j == where else 1 for j in range(len(out_shape))))
         pos = pos + r * strides[d]
     return da.broadcast_to(pos, out_shape)
+
+
+def _dask_lazy_mask(arr, key, value):
+    """The boolean Dask array of a key that is one lazy mask (``arr[mask]``, the mask over the
+    leading axes of ``arr``) written with an array value; None for any other write."""
+    import numpy as np
+
+    items = key if isinstance(key, tuple) else (key,)
+    if len(items) != 1 or getattr(value, "ndim", 0) == 0:
+        return None
+    mask = items[0]
+    if not _compat.is_dask_array(mask) or np.dtype(mask.dtype) != np.bool_:
+        return None
+    if not 1 <= mask.ndim <= arr.ndim or tuple(mask.shape) != tuple(arr.shape[: mask.ndim]):
+        return None
+    return mask
+
+
+def _dask_mask_put(arr, mask, values, accumulate):
+    """``arr[mask] = values`` (``+=`` if ``accumulate``) for a lazy boolean ``mask`` over the
+    leading axes of ``arr`` and ``values`` of the masked region's unknown (nan) length, which
+    Dask's ``__setitem__`` cannot broadcast to.
+
+    The mask is flattened (C order, the order of ``arr[mask]``'s values); each block of it is
+    one task that fills a block of zeros with its slice of the values, at the offset given by
+    the counts of the blocks before it. The values are gathered into one task (their blocks
+    have unknown lengths, so they cannot be split to match).
+    """
+    import dask
+    import dask.array as da
+    import numpy as np
+
+    k = mask.ndim
+    rest = tuple(arr.shape[k:])
+    flat = mask.reshape(math.prod(arr.shape[:k]))
+    values = da.asarray(values)
+    if values.dtype != arr.dtype:
+        values = values.astype(arr.dtype)
+    gathered = dask.delayed(np.block)(values.to_delayed().tolist()) if values.ndim else values
+    offset = 0
+    parts = []
+    for n, block in zip(flat.chunks[0], flat.to_delayed().tolist()):
+        part = dask.delayed(_mask_fill_block)(block, gathered, offset, (n, *rest), np.dtype(arr.dtype))
+        parts.append(da.from_delayed(part, (n, *rest), dtype=arr.dtype))
+        offset = dask.delayed(operator.add)(offset, dask.delayed(np.count_nonzero)(block))
+    scattered = da.concatenate(parts, axis=0).reshape(arr.shape)
+    if accumulate:
+        return arr + scattered
+    return da.where(mask.reshape(mask.shape + (1,) * len(rest)), scattered, arr)
+
+
+def _mask_fill_block(mask, values, offset, shape, dtype):
+    import numpy as np
+
+    out = np.zeros(shape, dtype)
+    n = int(np.count_nonzero(mask))
+    if values.ndim == len(shape) and values.shape[0] != 1:  # one value per masked element
+        values = values[offset : offset + n]
+    out[mask] = values  # (else: broadcast)
+    return out
 
 
 def _dask_index_add(arr, key, values):
