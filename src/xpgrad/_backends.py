@@ -19,7 +19,7 @@ import warnings
 
 import array_api_compat as _compat
 
-__all__ = ["Backend", "chunk_meta", "like_chunks", "resolve", "shapes_match"]
+__all__ = ["Backend", "adopt_unknown_chunks", "chunk_meta", "like_chunks", "resolve", "shapes_match"]
 
 # Short module names accepted by ``xpgrad.namespace("...")``.
 _ALIASES = {
@@ -1634,6 +1634,55 @@ def _dask_positions(shape, key):
         r = da.reshape(r, tuple(lens[d] if j == where else 1 for j in range(len(out_shape))))
         pos = pos + r * strides[d]
     return da.broadcast_to(pos, out_shape)
+
+
+def adopt_unknown_chunks(g, like):
+    """Raw Dask ``g`` of known shape cut into the blocks of ``like``, an array of the same
+    shape but for dimensions of unknown (nan) length (a boolean mask's result): ``g`` itself
+    for any other pair.
+
+    A gradient passed for such an output has a known shape; Dask combines arrays with unknown
+    chunks only block by block, so the gradient takes the output's blocks: the lengths of the
+    output's blocks along each unknown axis (known when the blocks are computed, lazily) give
+    the offsets at which ``g`` is cut.
+    """
+    import dask
+    import dask.array as da
+    import numpy as np
+
+    if not (_compat.is_dask_array(g) and _compat.is_dask_array(like)) or g.ndim != like.ndim:
+        return g
+    unknown = [a for a, c in enumerate(like.chunks) if not all(n == n for n in c)]
+    if not unknown or not _known_chunks(g.chunks):
+        return g
+    g = g.rechunk(tuple((n,) if a in unknown else like.chunks[a] for a, n in enumerate(g.shape)))
+    like_blocks, g_blocks = like.to_delayed(), g.to_delayed()
+    starts = {}
+    for a in unknown:
+        offsets = [0]
+        for j in range(like.numblocks[a] - 1):
+            first = like_blocks[tuple(j if d == a else 0 for d in range(like.ndim))]
+            offsets.append(dask.delayed(operator.add)(offsets[-1], dask.delayed(_length_along)(first, a)))
+        starts[a] = offsets
+    parts = np.empty(like.numblocks, dtype=object)
+    for idx in np.ndindex(*like.numblocks):
+        source = g_blocks[tuple(0 if d in unknown else i for d, i in enumerate(idx))]
+        cuts = tuple((a, starts[a][idx[a]]) for a in unknown)
+        block = dask.delayed(_cut_like)(source, like_blocks[idx], cuts)
+        shape = tuple(math.nan if d in unknown else like.chunks[d][i] for d, i in enumerate(idx))
+        parts[idx] = da.from_delayed(block, shape, dtype=g.dtype)
+    return da.block(parts.tolist(), allow_unknown_chunksizes=True)
+
+
+def _length_along(block, axis):
+    return block.shape[axis]
+
+
+def _cut_like(source, like, cuts):
+    key = [slice(None)] * source.ndim
+    for axis, start in cuts:
+        key[axis] = slice(start, start + like.shape[axis])
+    return source[tuple(key)]
 
 
 def _dask_lazy_mask(arr, key, value):
