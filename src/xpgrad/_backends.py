@@ -970,14 +970,20 @@ def like_chunks(xp, g, chunks):
 
 
 def rechunked(arr, chunks):
-    """Raw array ``arr`` with ``chunks``; ``arr`` itself when they agree or are unknown.
+    """Raw array ``arr`` with ``chunks``; ``arr`` itself when they agree or ``chunks`` are
+    unknown. An ``arr`` of unknown chunks (a boolean mask's result) is first joined into one
+    block of the known shape.
 
     A broadcast made by ``_dask_broadcast_to`` (a reduction's gradient) is broadcast again
     with ``chunks``, block by block from its small source, rather than split and merged.
     """
     have = getattr(arr, "chunks", None)
-    if have is None or have == chunks or not _known_chunks(chunks) or not _known_chunks(have):
+    if have is None or have == chunks or not _known_chunks(chunks):
         return arr
+    if not _known_chunks(have):  # a boolean mask's result, for an input of known shape
+        if len(have) != len(chunks):
+            return arr
+        arr = _dask_of_known_shape(arr, tuple(sum(c) for c in chunks))
     source = _derived_from(arr, _BROADCAST_OF)
     if source is not None:
         import dask.array as da
@@ -986,6 +992,17 @@ def rechunked(arr, chunks):
         kept = tuple(chunks[i + lead] if n != 1 else (1,) for i, n in enumerate(source.shape))
         return da.broadcast_to(rechunked(source, kept), arr.shape, chunks=chunks)
     return arr.rechunk(chunks)
+
+
+def _dask_of_known_shape(arr, shape):
+    """Dask ``arr`` of unknown (nan) chunks as one block of ``shape``, its known shape (lazy:
+    one task joins the blocks)."""
+    import dask
+    import dask.array as da
+    import numpy as np
+
+    joined = dask.delayed(np.block)(arr.to_delayed().tolist())
+    return da.from_delayed(joined, shape, dtype=arr.dtype, meta=arr._meta)
 
 
 def _known_chunks(chunks) -> bool:
@@ -1691,6 +1708,8 @@ def _dask_lazy_mask(arr, key, value):
     import numpy as np
 
     items = key if isinstance(key, tuple) else (key,)
+    if len(items) == 2 and items[1] is Ellipsis:  # x[mask, ...] is x[mask]
+        items = items[:1]
     if len(items) != 1 or getattr(value, "ndim", 0) == 0:
         return None
     mask = items[0]
