@@ -145,7 +145,8 @@ def _nan_where_not_right(got, want, rtol: float) -> bool:
             if a.shape != b.shape:
                 return False
             if a.dtype.kind == "c":
-                a = np.where(np.isnan(a.real), b.real, a.real) + 1j * np.where(np.isnan(a.imag), b.imag, a.imag)
+                real = np.where(np.isnan(a.real), b.real, a.real)
+                a = real + 1j * np.where(np.isnan(a.imag), b.imag, a.imag)
             else:
                 a = np.where(np.isnan(a), b, a)
         patched.append(a)
