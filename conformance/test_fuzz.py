@@ -229,3 +229,17 @@ def test_to_numpy_of_a_torch_zero_tensor_gradient():
     a = to_numpy(gg)
     assert a.shape == (3,) and a.dtype == np.float32
     np.testing.assert_array_equal(a, 0.0)
+
+
+def test_a_nan_gradient_is_told_apart_from_a_wrong_one():
+    # "torch raises, xpgrad's gradient is nan" (Dask's gauge check, docs/deviations.md) only
+    # where no finite entry is wrong: a nan next to a wrong value stays "is wrong".
+    from .fuzz._triage import _nan_where_not_right
+
+    fd = [np.array([1.0 + 2.0j, -1.0j]), np.array([3.0, 4.0])]
+    nan = complex(np.nan, np.nan)
+    assert _nan_where_not_right([np.array([nan, nan]), np.array([3.0, 4.0])], fd, 1e-4)
+    assert _nan_where_not_right([np.array([nan, -1.0j]), None], [fd[0], np.zeros(2)], 1e-4)
+    assert not _nan_where_not_right([np.array([np.nan + 2.0j, 5.0j]), fd[1]], fd, 1e-4)  # 5j wrong
+    assert not _nan_where_not_right([np.array([complex(np.nan, 0.0), -1.0j]), fd[1]], fd, 1e-4)  # 0j
+    assert not _nan_where_not_right(fd, fd, 1e-4)  # no nan: not this class

@@ -297,3 +297,65 @@ def test_log_ndtr_second_order_at_a_large_argument(backend):
     (th,) = torch.autograd.grad(tg.sum(), [t])
     np.testing.assert_allclose(np.asarray(g.tolist()), tg.detach().numpy(), rtol=1e-12, atol=0)
     np.testing.assert_allclose(np.asarray(h.tolist()), th.numpy(), rtol=1e-10, atol=0)
+
+
+# -- a boolean mask on Dask: the result's length is unknown (nan) --------------------------------
+
+MASK = np.array([[True, False, True], [False, False, False], [False, True, False]])
+X34 = np.arange(12.0).reshape(3, 4) / 7 - 0.5
+
+
+def _dask_leaf(a):
+    import dask.array as da
+
+    return xpgrad.namespace("dask").asarray(da.from_array(a, chunks=2), requires_grad=True)
+
+
+@pytest.mark.requires_backend("dask")
+@pytest.mark.parametrize("how", ["grad", "backward"])
+def test_a_masked_result_of_unknown_length_takes_a_gradient_of_known_shape(how):
+    # Found by the fuzzer on Dask (seed 32): x[..., 1:][m] has shape (nan,); a gradient of
+    # shape (3,) for it raised "mismatch in shape" (an unknown dimension matches any), and the
+    # scatter back into x[..., 1:] could not broadcast to the nan length.
+    import dask.array as da
+
+    xp = xpgrad.namespace("dask")
+    x = _dask_leaf(X34)
+    v = x[..., 1:][xp.asarray(da.from_array(MASK, chunks=2))]
+    assert v.shape[0] != v.shape[0]  # nan: unknown until computed
+    cot = np.array([1.0, -2.0, 3.0])
+    t = torch.tensor(X34, requires_grad=True)
+    (tg,) = torch.autograd.grad(t[..., 1:][torch.tensor(MASK)], [t], torch.tensor(cot))
+    if how == "grad":
+        (g,) = xpgrad.grad([v], [x], [xp.asarray(da.from_array(cot))])
+    else:
+        v.backward(xp.asarray(da.from_array(cot)))
+        g = x.grad
+    np.testing.assert_array_equal(np.asarray(g.data.compute()), tg.numpy())
+
+
+@pytest.mark.requires_backend("dask")
+def test_a_mask_over_the_leading_axes_on_dask_scatters_its_rows_back():
+    import dask.array as da
+
+    xp = xpgrad.namespace("dask")
+    rows = np.array([True, False, True])
+    x = _dask_leaf(X34)
+    v = x[xp.asarray(da.from_array(rows, chunks=2))]  # (nan, 4)
+    w = np.arange(8.0).reshape(2, 4) - 3
+    (g,) = xpgrad.grad([xp.sin(v)], [x], [xp.asarray(da.from_array(w, chunks=(1, 3)))])
+    t = torch.tensor(X34, requires_grad=True)
+    (tg,) = torch.autograd.grad(torch.sin(t[torch.tensor(rows)]), [t], torch.tensor(w))
+    np.testing.assert_allclose(np.asarray(g.data.compute()), tg.numpy(), rtol=1e-14)
+
+
+@pytest.mark.requires_backend("dask")
+def test_an_unknown_dimension_matches_but_a_known_one_is_still_checked():
+    import dask.array as da
+
+    xp = xpgrad.namespace("dask")
+    x = _dask_leaf(X34)
+    v = x[xp.asarray(da.from_array(np.array([True, False, True])))]  # (nan, 4)
+    for bad in (np.ones((2, 3)), np.ones(2)):
+        with pytest.raises(RuntimeError, match=r"grad\(\): mismatch in shape"):
+            xpgrad.grad([v], [x], [xp.asarray(da.from_array(bad))])

@@ -162,3 +162,33 @@ def test_dask_backward_computes_nothing(name, order):
     assert not computed
     assert isinstance(g.data, da.Array)
     np.testing.assert_allclose(np.asarray(g.data.compute()), _reference(f, a, order), rtol=1e-7, atol=1e-10)
+
+
+@needs_dask
+def test_gauge_check_on_dask_gives_nan_not_a_wrong_gradient():
+    # The fuzzer's eigh program (Dask seed 19): |V|^2 written as V * conj(V) with two eigh calls
+    # is gauge-invariant, but each call alone depends on the phase of the eigenvectors, so
+    # torch's backward raises, as xpgrad's does eagerly. Dask cannot raise without computing:
+    # the gradient is nan, in both parts of every entry, also where another term adds a finite
+    # gradient (no finite part of it is wrong).
+    import dask.array as da
+    import torch
+
+    h = np.array([[2.0, 1.0 + 1.0j], [1.0 - 1.0j, 3.0]])
+    cot = np.array([[1.0 + 0.5j, -0.3j], [0.2, 1.0 - 1.0j]])
+
+    def run(ns, x, leaf):
+        out = ns.linalg.eigh(x).eigenvectors * ns.conj(ns.linalg.eigh(x).eigenvectors)
+        return xpgrad.grad(ns.sum(ns.real(ns.conj(ns.asarray(cot)) * out)) + ns.sum(ns.real(x)), leaf)[0]
+
+    t = torch.tensor(h, requires_grad=True)
+    with pytest.raises(RuntimeError, match="specified up to multiplication by e\\^\\{i phi\\}"):
+        tv = torch.linalg.eigh(t).eigenvectors * torch.conj(torch.linalg.eigh(t).eigenvectors)
+        torch.sum(torch.real(torch.conj(torch.tensor(cot)) * tv)).backward()
+    x = xpgrad.numpy.asarray(h, requires_grad=True)
+    with pytest.raises(RuntimeError, match="specified up to multiplication by e\\^\\{i phi\\}"):
+        run(xpgrad.numpy, x, x)
+    ns = xpgrad.namespace("dask")
+    x = ns.asarray(da.from_array(h), requires_grad=True)
+    g = np.asarray(run(ns, x, x).data.compute())
+    assert np.all(np.isnan(g.real)) and np.all(np.isnan(g.imag))

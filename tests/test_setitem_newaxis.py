@@ -74,22 +74,16 @@ def _kind(key):
     return kinds, ints
 
 
-# Cases whose value spans the masked axis: its gradient g[mask] has an unknown (nan) length on
-# Dask, which Dask cannot reshape to the value's shape (``x[mask] = v`` fails alike, no None).
-_VALUE_SPANS_MASK = {"None,mask", "mask,None"}
-
-
 def _known(backend, cid, key, order):
     """The backend's own limits, as strict xfails (the same key without ``None`` fails alike)."""
     kinds, ints = _kind(key)
-    if backend == "dask" and "bool" in kinds and order == 2:
+    if backend == "dask" and "bool" in kinds and order == 2 and cid.endswith("-broadcast"):
+        # (a value that spans the masked axis takes the gradient g[mask] joined to its shape)
         return "Dask: second order through a boolean index broadcasts to an unknown (nan) length"
     if backend == "array_api_strict" and "int" in kinds:
         return "array_api_strict refuses index arrays in __setitem__ ('Fancy indexing __setitem__')"
     if backend == "array_api_strict" and "bool" in kinds:
         return "array_api_strict allows a boolean index only as the sole index"
-    if backend == "dask" and cid in _VALUE_SPANS_MASK:
-        return "Dask: the value's gradient g[mask] has an unknown (nan) length; no reshape"
     if backend == "dask" and ints > 1:
         return "Dask: no indexing with several index arrays ('Don't yet support nd fancy indexing')"
     return None

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
+from ._backends import adopt_unknown_chunks, shapes_match
 from ._engine import run_backward
 from ._forward import STATE as _fw
 from ._tensor import Tensor
@@ -104,7 +105,7 @@ def _root_grad(i, out, g, create_graph, call):
             f"{fname}(): {argname} must be a Tensor, an array, a Python scalar or None, got "
             f"{type(g).__name__}"
         )
-    if tuple(g.shape) != tuple(out.shape):
+    if not shapes_match(g.shape, out.shape):  # an unknown (nan/None) dimension matches any
         raise RuntimeError(
             f"{fname}(): mismatch in shape: {argname} has shape {tuple(g.shape)} and {what} "
             f"has shape {tuple(out.shape)}"
@@ -122,6 +123,9 @@ def _root_grad(i, out, g, create_graph, call):
         )
     if g.dtype != out.dtype:
         g = ns.astype(g, out.dtype)
+    if backend.chunked and tuple(g.shape) != tuple(out.shape) and not g._requires_grad:
+        # an output of unknown (nan) length: the gradient takes its blocks (Dask)
+        g = Tensor._wrap_plain(ns, adopt_unknown_chunks(g._data, out._data))
     return g if create_graph else g._data
 
 

@@ -19,7 +19,7 @@ import warnings
 
 import array_api_compat as _compat
 
-__all__ = ["Backend", "chunk_meta", "like_chunks", "resolve"]
+__all__ = ["Backend", "adopt_unknown_chunks", "chunk_meta", "like_chunks", "resolve", "shapes_match"]
 
 # Short module names accepted by ``xpgrad.namespace("...")``.
 _ALIASES = {
@@ -46,6 +46,19 @@ INSTALL = {
     "dask": 'pip install "dask[array]"',
     "array_api_strict": "pip install array-api-strict",
 }
+
+
+def shapes_match(a, b) -> bool:
+    """True if shapes ``a`` and ``b`` can be the same: equal lengths, and each pair of
+    dimensions equal or one of them unknown (``None`` in the array API standard, ``nan`` on
+    Dask, e.g. after a boolean mask), as the shape checks of ``grad``/``backward`` need."""
+    a, b = tuple(a), tuple(b)
+    if a == b:
+        return True
+    return len(a) == len(b) and all(
+        m == n or m is None or n is None or m != m or n != n  # (n != n: nan)
+        for m, n in zip(a, b)
+    )
 
 
 def install_hint(backend: str) -> str:
@@ -286,6 +299,10 @@ class Backend:
                     )
                     arr.view(sd)[key] = v
                     return arr
+            if self.chunked:
+                mask = _dask_lazy_mask(arr, key, value)
+                if mask is not None:  # Dask's __setitem__ cannot broadcast to a nan length
+                    return _dask_mask_put(arr, mask, value, accumulate=False)
             if self.lazy and _compat.is_dask_array(arr) and 0 in arr[key].shape:
                 return arr  # nothing to write; Dask's __setitem__ rejects empty regions
             arr[key] = value
@@ -479,6 +496,9 @@ class Backend:
         if at is not None and not self.mutable:
             return at[key].add(values)
         if self.chunked:
+            mask = _dask_lazy_mask(arr, key, values)
+            if mask is not None:
+                return _dask_mask_put(arr, mask, values, accumulate=True)
             out = _dask_index_add(arr, key, values)
             if out is not None:
                 return out
@@ -950,14 +970,20 @@ def like_chunks(xp, g, chunks):
 
 
 def rechunked(arr, chunks):
-    """Raw array ``arr`` with ``chunks``; ``arr`` itself when they agree or are unknown.
+    """Raw array ``arr`` with ``chunks``; ``arr`` itself when they agree or ``chunks`` are
+    unknown. An ``arr`` of unknown chunks (a boolean mask's result) is first joined into one
+    block of the known shape.
 
     A broadcast made by ``_dask_broadcast_to`` (a reduction's gradient) is broadcast again
     with ``chunks``, block by block from its small source, rather than split and merged.
     """
     have = getattr(arr, "chunks", None)
-    if have is None or have == chunks or not _known_chunks(chunks) or not _known_chunks(have):
+    if have is None or have == chunks or not _known_chunks(chunks):
         return arr
+    if not _known_chunks(have):  # a boolean mask's result, for an input of known shape
+        if len(have) != len(chunks):
+            return arr
+        arr = _dask_of_known_shape(arr, tuple(sum(c) for c in chunks))
     source = _derived_from(arr, _BROADCAST_OF)
     if source is not None:
         import dask.array as da
@@ -966,6 +992,17 @@ def rechunked(arr, chunks):
         kept = tuple(chunks[i + lead] if n != 1 else (1,) for i, n in enumerate(source.shape))
         return da.broadcast_to(rechunked(source, kept), arr.shape, chunks=chunks)
     return arr.rechunk(chunks)
+
+
+def _dask_of_known_shape(arr, shape):
+    """Dask ``arr`` of unknown (nan) chunks as one block of ``shape``, its known shape (lazy:
+    one task joins the blocks)."""
+    import dask
+    import dask.array as da
+    import numpy as np
+
+    joined = dask.delayed(np.block)(arr.to_delayed().tolist())
+    return da.from_delayed(joined, shape, dtype=arr.dtype, meta=arr._meta)
 
 
 def _known_chunks(chunks) -> bool:
@@ -1614,6 +1651,117 @@ def _dask_positions(shape, key):
         r = da.reshape(r, tuple(lens[d] if j == where else 1 for j in range(len(out_shape))))
         pos = pos + r * strides[d]
     return da.broadcast_to(pos, out_shape)
+
+
+def adopt_unknown_chunks(g, like):
+    """Raw Dask ``g`` of known shape cut into the blocks of ``like``, an array of the same
+    shape but for dimensions of unknown (nan) length (a boolean mask's result): ``g`` itself
+    for any other pair.
+
+    A gradient passed for such an output has a known shape; Dask combines arrays with unknown
+    chunks only block by block, so the gradient takes the output's blocks: the lengths of the
+    output's blocks along each unknown axis (known when the blocks are computed, lazily) give
+    the offsets at which ``g`` is cut.
+    """
+    import dask
+    import dask.array as da
+    import numpy as np
+
+    if not (_compat.is_dask_array(g) and _compat.is_dask_array(like)) or g.ndim != like.ndim:
+        return g
+    unknown = [a for a, c in enumerate(like.chunks) if not all(n == n for n in c)]
+    if not unknown or not _known_chunks(g.chunks):
+        return g
+    g = g.rechunk(tuple((n,) if a in unknown else like.chunks[a] for a, n in enumerate(g.shape)))
+    like_blocks, g_blocks = like.to_delayed(), g.to_delayed()
+    starts = {}
+    for a in unknown:
+        offsets = [0]
+        for j in range(like.numblocks[a] - 1):
+            first = like_blocks[tuple(j if d == a else 0 for d in range(like.ndim))]
+            offsets.append(dask.delayed(operator.add)(offsets[-1], dask.delayed(_length_along)(first, a)))
+        starts[a] = offsets
+    parts = np.empty(like.numblocks, dtype=object)
+    for idx in np.ndindex(*like.numblocks):
+        source = g_blocks[tuple(0 if d in unknown else i for d, i in enumerate(idx))]
+        cuts = tuple((a, starts[a][idx[a]]) for a in unknown)
+        block = dask.delayed(_cut_like)(source, like_blocks[idx], cuts)
+        shape = tuple(math.nan if d in unknown else like.chunks[d][i] for d, i in enumerate(idx))
+        parts[idx] = da.from_delayed(block, shape, dtype=g.dtype)
+    return da.block(parts.tolist(), allow_unknown_chunksizes=True)
+
+
+def _length_along(block, axis):
+    return block.shape[axis]
+
+
+def _cut_like(source, like, cuts):
+    key = [slice(None)] * source.ndim
+    for axis, start in cuts:
+        key[axis] = slice(start, start + like.shape[axis])
+    return source[tuple(key)]
+
+
+def _dask_lazy_mask(arr, key, value):
+    """The boolean Dask array of a key that is one lazy mask (``arr[mask]``, the mask over the
+    leading axes of ``arr``) written with an array value; None for any other write."""
+    import numpy as np
+
+    items = key if isinstance(key, tuple) else (key,)
+    if len(items) == 2 and items[1] is Ellipsis:  # x[mask, ...] is x[mask]
+        items = items[:1]
+    if len(items) != 1 or getattr(value, "ndim", 0) == 0:
+        return None
+    mask = items[0]
+    if not _compat.is_dask_array(mask) or np.dtype(mask.dtype) != np.bool_:
+        return None
+    if not 1 <= mask.ndim <= arr.ndim or tuple(mask.shape) != tuple(arr.shape[: mask.ndim]):
+        return None
+    return mask
+
+
+def _dask_mask_put(arr, mask, values, accumulate):
+    """``arr[mask] = values`` (``+=`` if ``accumulate``) for a lazy boolean ``mask`` over the
+    leading axes of ``arr`` and ``values`` of the masked region's unknown (nan) length, which
+    Dask's ``__setitem__`` cannot broadcast to.
+
+    The mask is flattened (C order, the order of ``arr[mask]``'s values); each block of it is
+    one task that fills a block of zeros with its slice of the values, at the offset given by
+    the counts of the blocks before it. The values are gathered into one task (their blocks
+    have unknown lengths, so they cannot be split to match).
+    """
+    import dask
+    import dask.array as da
+    import numpy as np
+
+    k = mask.ndim
+    rest = tuple(arr.shape[k:])
+    flat = mask.reshape(math.prod(arr.shape[:k]))
+    values = da.asarray(values)
+    if values.dtype != arr.dtype:
+        values = values.astype(arr.dtype)
+    gathered = dask.delayed(np.block)(values.to_delayed().tolist()) if values.ndim else values
+    offset = 0
+    parts = []
+    for n, block in zip(flat.chunks[0], flat.to_delayed().tolist()):
+        part = dask.delayed(_mask_fill_block)(block, gathered, offset, (n, *rest), np.dtype(arr.dtype))
+        parts.append(da.from_delayed(part, (n, *rest), dtype=arr.dtype))
+        offset = dask.delayed(operator.add)(offset, dask.delayed(np.count_nonzero)(block))
+    scattered = da.concatenate(parts, axis=0).reshape(arr.shape)
+    if accumulate:
+        return arr + scattered
+    return da.where(mask.reshape(mask.shape + (1,) * len(rest)), scattered, arr)
+
+
+def _mask_fill_block(mask, values, offset, shape, dtype):
+    import numpy as np
+
+    out = np.zeros(shape, dtype)
+    n = int(np.count_nonzero(mask))
+    if values.ndim == len(shape) and values.shape[0] != 1:  # one value per masked element
+        values = values[offset : offset + n]
+    out[mask] = values  # (else: broadcast)
+    return out
 
 
 def _dask_index_add(arr, key, values):

@@ -25,7 +25,7 @@ import operator
 import threading
 
 from . import _forward, _grad_mode
-from ._backends import like_chunks
+from ._backends import like_chunks, shapes_match
 from ._graph import (
     NOTHING_TO_UNPACK,
     OUT,
@@ -80,7 +80,7 @@ def sum_to_shape(xp, g, shape):
     )
     if axes:
         g = xp.sum(g, axis=axes, keepdims=True)
-    if lead or tuple(g.shape) != shape:
+    if lead or not shapes_match(g.shape, shape):  # an unknown (nan) dimension matches any
         g = xp.reshape(g, shape)
     return g
 

@@ -139,7 +139,10 @@ def checked(xp, ok, error, result, batch_ndim=0):
     good = xp.all(ok, axis=axes) if axes else ok
     extra = result.ndim - good.ndim
     good = xp.reshape(good, tuple(good.shape) + (1,) * extra)
-    return xp.where(good, result, xp.asarray(float("nan"), dtype=result.dtype))
+    nan = float("nan")
+    # complex: nan in both parts, so that no part of a sum with it looks finite
+    fill = complex(nan, nan) if is_complex(xp, result) else nan
+    return xp.where(good, result, xp.asarray(fill, dtype=result.dtype))
 
 
 def all_true_at_hand(xp, cond) -> bool:

@@ -20,6 +20,7 @@ from . import _grad_mode
 
 # ForeignCounter, bump_version and version_of are re-exported for the modules that use the
 # version counters with Tensors (they are defined in _graph.py).
+from ._backends import shapes_match
 from ._graph import ForeignCounter, Node, bump_version, counter_of, version_of  # noqa: F401
 
 __all__ = ["Tensor", "Parameter", "OperandTypeError"]
@@ -235,7 +236,7 @@ class Tensor:
                 f"grad: the gradient is on backend {value._ns._backend.name!r}, the tensor on "
                 f"{self._ns._backend.name!r}"
             )
-        if tuple(value.shape) != tuple(self.shape):
+        if not shapes_match(value.shape, self.shape):
             raise RuntimeError(
                 f"grad: assigned gradient has shape {tuple(value.shape)}, expected {tuple(self.shape)}"
             )

@@ -669,7 +669,8 @@ def _cotangents(x_diff, seed, grad_outputs, check) -> tuple[list, list]:
         if grad_outputs is not None:
             v = to_numpy(grad_outputs[n])
         else:
-            v = _random(rng, tuple(x.shape), to_numpy(x).dtype)
+            a = to_numpy(x)  # (its shape: Dask's after a boolean mask is unknown until computed)
+            v = _random(rng, a.shape, a.dtype)
         xv.append(x._ns.asarray(x._ns._xp.asarray(v), requires_grad=check == "second"))
         vs.append(v)
     return xv, vs

@@ -9,10 +9,6 @@ real limits of lazy, chunked arrays. Regenerate after a Dask upgrade: run
 
 from xpgrad.testing import KnownDifference as K
 
-_MASK = (
-    "a boolean-mask index gives a Dask result of unknown (nan) size: the gradient's shape, and its "
-    "scatter back into the input, cannot be built without computing the mask"
-)
 _MASK_TANGENT = (
     "a boolean-mask index gives a Dask result of unknown (nan) size: forward mode broadcasts the "
     "tangent to that shape, which Dask cannot do (nor rechunk) without computing the mask"
@@ -26,12 +22,6 @@ _LAZY = (
 _DLPACK = "a Dask array has no __dlpack__ (it is a lazy graph, not a buffer): from_dlpack of one cannot be zero-copy"
 
 KNOWN = [
-    K("__getitem__", "bool_mask", "*", "first", _MASK),
-    K("__getitem__", "bool_mask", "*", "second", _MASK),
-    K("__getitem__", "bool_mask,Ellipsis", "*", "first", _MASK),
-    K("__getitem__", "bool_mask,Ellipsis", "*", "second", _MASK),
-    K("__getitem__", "bool_mask_empty", "*", "first", _MASK),
-    K("__getitem__", "bool_mask_empty", "*", "second", _MASK),
     K("__getitem__", "bool_mask", "*", "jvp", _MASK_TANGENT),
     K("__getitem__", "bool_mask", "*", "fwd_rev", _MASK_TANGENT),
     K("__getitem__", "bool_mask,Ellipsis", "*", "jvp", _MASK_TANGENT),
