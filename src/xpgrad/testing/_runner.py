@@ -30,6 +30,7 @@ import numpy as np
 from .._autograd import grad as _xgrad
 from .._backends import backend_of_array
 from .._grad_mode import enable_grad
+from .._profile import read_back
 from .._tensor import Tensor
 from ._known import KnownDifference, find_known
 from ._opinfo import OpInfo, Sample
@@ -333,88 +334,17 @@ def _convert(sample: Sample, dtype: str, make_float, make_const, differentiate: 
     return _Inputs(args, kwargs, leaves, labels)
 
 
-class _NoKeywordDLPack:
-    """``arr`` for ``np.from_dlpack`` where ``arr.__dlpack__`` takes no keywords (marray's:
-    ``__dlpack__(self)``): NumPy's own call passes ``max_version`` and may raise TypeError."""
-
-    def __init__(self, arr):
-        self.arr = arr
-
-    def __dlpack__(self, **_):
-        return self.arr.__dlpack__()
-
-    def __dlpack_device__(self):
-        device = getattr(self.arr, "__dlpack_device__", None)
-        return device() if device is not None else (1, 0)  # kDLCPU
-
-
-_READ_ERRORS = (TypeError, RuntimeError, BufferError, ValueError, AttributeError, NotImplementedError)
-# Methods of array libraries that give a NumPy array (or something np.asarray reads): sparse
-# arrays' todense(), to_numpy() / numpy(), CuPy-like get().
-_READ_METHODS = ("todense", "to_numpy", "numpy", "get")
-
-
-def cannot_read_back(arr, backend=None) -> TypeError:
-    """The one error for a backend whose arrays the harness cannot turn into NumPy."""
-    name = backend.name if backend is not None else type(arr).__module__.split(".")[0]
-    return TypeError(
-        f"cannot read values back from {name}: pass a converter (to_numpy=...). Its arrays "
-        f"({type(arr).__module__}.{type(arr).__qualname__}) have no DLPack (__dlpack__), no "
-        f"__array__ and no {'(), '.join(_READ_METHODS)}() giving a NumPy array: pass a function "
-        "making a NumPy array of one, as assert_grads_match_torch(..., to_numpy=f) or "
-        "xpgrad-conformance --to-numpy module:function (pytest: --to-numpy, --xpgrad-to-numpy)"
-    )
-
-
-def _numeric(value):
-    """``np.asarray(value)``, or None where that gives an object array (NumPy could not read it)."""
-    try:
-        out = np.asarray(value)
-    except _READ_ERRORS:
-        return None
-    return None if out.dtype == object else out
-
-
-def _read_foreign(a):
-    """A NumPy array of array ``a`` of a library the harness does not know, or None."""
-    try:
-        return np.from_dlpack(a)
-    except _READ_ERRORS:
-        pass
-    if hasattr(a, "__dlpack__"):
-        try:
-            return np.from_dlpack(_NoKeywordDLPack(a))
-        except _READ_ERRORS:
-            pass
-    out = _numeric(a) if hasattr(a, "__array__") else None
-    if out is not None:
-        return out
-    for method in _READ_METHODS:
-        fn = getattr(a, method, None)
-        if callable(fn):
-            try:
-                value = fn()
-            except _READ_ERRORS:
-                continue
-            out = value if isinstance(value, np.ndarray) else _read_foreign(value) if value is not a else None
-            out = _numeric(out) if out is not None else None
-            if out is not None:
-                return out
-    return None
-
-
 def to_numpy(a, converter=None):
     """A NumPy copy of an xpgrad Tensor, a backend array, a torch tensor or a Python scalar.
 
-    An array of another library is read with ``converter``, else its backend's converter
-    (``Backend.to_numpy``, set by ``xpgrad-conformance --to-numpy`` or
-    ``assert_grads_match_torch(to_numpy=...)``), else DLPack (with or without ``max_version``),
+    An array is read with ``converter``, else its backend profile's converter
+    (``to_numpy``, set by ``xpgrad-conformance --to-numpy``,
+    ``assert_grads_match_torch(to_numpy=...)`` or the profile), else as
+    :func:`xpgrad._profile.read_back` finds: DLPack (with or without ``max_version``),
     ``__array__``, ``todense()``, ``to_numpy()``, ``numpy()`` or ``get()``. Raises TypeError
     ("cannot read values back ... pass a converter") where none gives a numeric NumPy array,
     never an object array.
     """
-    import array_api_compat as compat
-
     backend = None
     if type(a) is Tensor:
         backend = a._ns._backend
@@ -424,45 +354,7 @@ def to_numpy(a, converter=None):
     if converter is None:
         backend = backend or backend_of_array(a)
         converter = backend.to_numpy if backend is not None else None
-    if converter is not None:
-        out = _numeric(converter(a))
-        if out is None:
-            raise TypeError(
-                f"to_numpy: the converter {getattr(converter, '__qualname__', converter)!r} gave no "
-                f"numeric NumPy array for a {type(a).__qualname__}"
-            )
-        return out
-    if compat.is_torch_array(a):
-        if a._is_zerotensor():
-            # torch's ZeroTensor gradients (e.g. second order through abs or amax) have no
-            # storage: .numpy(force=True) can read or write through a null pointer (segfault).
-            import torch
-
-            return torch.zeros(tuple(a.shape), dtype=a.dtype).numpy()
-        # force: resolves conjugate/negative views.
-        return a.detach().cpu().numpy(force=True)
-    if compat.is_cupy_array(a):
-        return a.get()
-    out = _read_foreign(a)
-    if out is None:
-        out = _read_a_copy(a)
-    if out is None:
-        raise cannot_read_back(a, backend)
-    return out
-
-
-def _read_a_copy(a):
-    """A NumPy array of a copy the backend makes of ``a``, or None: a read-only view (a broadcast
-    result) cannot leave through DLPack without ``max_version``, which cannot say "read-only"
-    (marray's ``__dlpack__``); a fresh copy is writable and contiguous."""
-    import array_api_compat as compat
-
-    try:
-        xp = compat.array_namespace(a)
-        copy = xp.asarray(a, copy=True)
-    except Exception:  # noqa: BLE001 - any failure: the array cannot be read this way either
-        return None
-    return _read_foreign(copy) if copy is not a else None
+    return read_back(a, converter, backend.name if backend is not None else None)
 
 
 # Chunk layouts for backends with chunked arrays (Dask): a sample's arrays are split so that
