@@ -412,3 +412,27 @@ def test_cli_factory_backend_and_converter(tmp_path):
         env_path=str(tmp_path),
     )
     assert r.returncode == 2 and "has no attribute 'nope'" in r.stderr
+
+
+# -- selecting checks in the installed command (--subset, --shard) ---------------------------
+
+
+def test_subset_and_shards_partition_the_selection():
+    from xpgrad.conformance.__main__ import parse_shard, select
+
+    todo = list(range(23))
+    assert select(todo, 4) == [0, 4, 8, 12, 16, 20]
+    shards = [select(todo, 2, (i, 3)) for i in (1, 2, 3)]
+    assert sorted(x for s in shards for x in s) == select(todo, 2)  # disjoint, complete
+    assert parse_shard("2/3") == (2, 3)
+    for bad in ("0/3", "4/3", "a/b", "3"):
+        with pytest.raises(ValueError, match="--shard"):
+            parse_shard(bad)
+
+
+def test_cli_subset_and_shard(capsys):
+    from xpgrad.conformance.__main__ import main
+
+    assert main(["--backend=numpy", "--only=sin", "--checks=first", "--subset=2", "--shard=1/2", "-q"]) == 0
+    assert main(["--backend=numpy", "--only=sin", "--shard=3/2"]) == 2
+    assert "--shard" in capsys.readouterr().err
