@@ -27,7 +27,7 @@ from typing import Any
 
 import array_api_compat as _compat
 
-__all__ = ["Profile", "cannot_read_back", "detect", "read_back"]
+__all__ = ["DynamicShape", "Profile", "cannot_read_back", "detect", "input_shape", "read_back"]
 
 EXTENSIONS = ("linalg", "fft")
 # The standard's dtypes, as names (a backend lists those it has in __array_namespace_info__).
@@ -244,3 +244,25 @@ def read_back(a, converter=None, name=None):
     if out is None:
         raise cannot_read_back(a, name)
     return out
+
+
+# -- dynamic dimensions -------------------------------------------------------------------------
+
+
+class DynamicShape(tuple):
+    """An array's shape holding unknown sizes (``None``, as the standard allows for libraries
+    that build graphs), with the array itself as ``ref``: what a gradient is broadcast against
+    or counted over, the sizes being known to the backend only. Kept (a reference, no copy) only
+    where a shape has a ``None``; elsewhere a shape is a plain tuple."""
+
+    ref: Any
+
+
+def input_shape(arr):
+    """``arr.shape``, or a :class:`DynamicShape` referring to ``arr`` where a size is None."""
+    shape = arr.shape
+    if any(n is None for n in shape):
+        dynamic = DynamicShape(shape)
+        dynamic.ref = arr
+        return dynamic
+    return shape
