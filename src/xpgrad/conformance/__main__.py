@@ -248,7 +248,11 @@ def main(argv: list[str] | None = None, prog: str = "xpgrad-conformance") -> int
         (out / "report.md").write_text(report.markdown(), encoding="utf-8")
         (out / "report.json").write_text(report.json(), encoding="utf-8")
         (out / "report.html").write_text(report.html(), encoding="utf-8")
-        print(f"report written to {out / 'report.html'} (and report.md, report.json)", file=sys.stderr)
+        (out / "summary.md").write_text(report.summary_markdown(), encoding="utf-8")
+        print(
+            f"report written to {out / 'report.html'} (and report.md, report.json; summary.md for CI)",
+            file=sys.stderr,
+        )
     return 0 if report.ok else 1
 
 

@@ -184,7 +184,8 @@ def iter_cases(ops, dtypes=None) -> list[Case]:
     """Every (op, dtype, sample) of ``ops``; ``dtypes`` restricts the dtypes.
 
     Ids are ``<op>-<dtype>-<sample>`` (a function with several OpInfos shares its name; a
-    colliding id gets ``#2``, ``#3``...).
+    colliding id gets ``_2``, ``_3``...), made of the characters ``pytest -k`` accepts in a
+    name (:func:`safe_id`: ``k=1,wide`` becomes ``k:1_wide``).
     """
     out = []
     seen: dict[str, int] = {}
@@ -193,11 +194,39 @@ def iter_cases(ops, dtypes=None) -> list[Case]:
             if dtypes is not None and dtype not in dtypes:
                 continue
             for name, s in sample_cases(op, dtype):
-                base = f"{op.name}-{dtype}-{name}"
+                base = safe_id(f"{op.name}-{dtype}-{name}")
                 n = seen.get(base, 0) + 1
                 seen[base] = n
-                out.append(Case(op, dtype, name, s, base if n == 1 else f"{base}#{n}"))
+                out.append(Case(op, dtype, name, s, base if n == 1 else f"{base}_{n}"))
     return out
+
+
+def _traceback_text(exc, last=6) -> str:
+    """The traceback of ``exc`` from the last frame in xpgrad's own code (not its testing
+    harness) that called into the backend, or its last ``last`` frames if that is later: where
+    xpgrad called the backend and what the backend did."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    start = max(len(frames) - last, 0)
+    caller = None
+    for i, f in enumerate(frames):
+        path = f.filename.replace("\\", "/")
+        if "/xpgrad/" in path and "/xpgrad/testing/" not in path and "/xpgrad/conformance/" not in path:
+            caller = i
+    if caller is not None:
+        start = max(min(start, caller), len(frames) - 4 * last)  # (bounded)
+    return "".join(traceback.format_list(frames[start:])) + "".join(
+        traceback.format_exception_only(type(exc), exc)
+    )
+
+
+# What ``pytest -k`` accepts in a name: word characters and ``: + - . [ ] \ /``.
+_ID_CHARS = {"=": ":", ",": "_", "(": "[", ")": "]", ">": "gt", "<": "lt", "@": "at", " ": "_"}
+
+
+def safe_id(text: str) -> str:
+    """``text`` with every character ``pytest -k`` would reject replaced (``=`` by ``:``,
+    ``,`` and others by ``_``), so a test id can be selected by name."""
+    return "".join(ch if ch.isalnum() or ch in "_:+-.[]/" else _ID_CHARS.get(ch, "_") for ch in text)
 
 
 def _lookup(tables, check: str, dtype: str, backend: str) -> str | None:
@@ -783,8 +812,7 @@ def finish_result(result: CheckResult, ns, dtype: str, run: Callable, on_error=N
             result.status, result.message = special
         else:
             result.status = "fail"
-            tb = traceback.format_exception(type(exc), exc, exc.__traceback__)
-            result.message = f"{type(exc).__name__}: {exc}\n" + "".join(tb[-6:])
+            result.message = f"{type(exc).__name__}: {exc}\n" + _traceback_text(exc)
     if result.reference == FINITE_DIFFERENCES and result.status == "fail":
         result.message = f"against finite differences ({result.reference_reason}): {result.message}"
     if result.xfail_reason is not None:
