@@ -45,7 +45,10 @@ def test_one_cause_across_functions_samples_and_particulars_is_one_line():
 
 
 def test_an_absent_extension_is_one_line_not_one_per_check():
-    results = [_fail(f"fft.{n}", "1d", "AttributeError: module has no attribute 'fft'") for n in ("fft", "ifft", "rfft")]
+    results = [
+        _fail(f"fft.{n}", "1d", "AttributeError: module has no attribute 'fft'")
+        for n in ("fft", "ifft", "rfft")
+    ]
     results.append(_fail("sin", "1d", "TypeError: boom"))
     report = Report(results, _ns(extensions=("linalg",)), elapsed=1.0, args={"backend": "numpy"})
     assert {e: len(rs) for e, rs in report.absent_extensions.items()} == {"fft": 3}
