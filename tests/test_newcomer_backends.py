@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 from array_api_compat import array_namespace
 
 import xpgrad
@@ -106,16 +107,23 @@ def test_cubed_slice_gradients_are_new_arrays_with_the_input_chunks(key):
 
 
 @pytest.mark.requires_backend("cubed")
-def test_cubed_take_gradient_accumulates_repeated_indices():
-    values = np.arange(12.0).reshape(4, 3)
-    x = _cubed_leaf(values, (2, 3))
+@pytest.mark.parametrize("axis", [0, 1, 2])
+def test_cubed_take_gradient_accumulates_repeated_indices(axis):
+    values = np.arange(36.0).reshape(3, 4, 3)
+    x = _cubed_leaf(values, (2, 2, 3))
     xp = xpgrad.namespace(_cubed())
-    idx = xp.asarray(_cubed().asarray(np.asarray([0, 2, 2, -1])))
-    xp.sum(xp.take(x, idx, axis=0) * 3.0).backward()
-    expected = np.zeros_like(values)
-    np.add.at(expected, [0, 2, 2, -1], 3.0)
-    np.testing.assert_allclose(_grad(x), expected)
-    assert x.grad.data.chunks == ((2, 2), (3,))
+    idx = [0, 2, 2, -1]
+    w = np.linspace(0.5, 2.0, values.size // values.shape[axis] * len(idx)).reshape(
+        tuple(len(idx) if d == axis else n for d, n in enumerate(values.shape))
+    )
+    out = xp.take(x, xp.asarray(_cubed().asarray(np.asarray(idx))), axis=axis)
+    xp.sum(out * xp.asarray(_cubed().asarray(w))).backward()
+    t = torch.tensor(values, requires_grad=True)
+    (
+        torch.index_select(t, axis, torch.tensor([i % values.shape[axis] for i in idx])) * torch.tensor(w)
+    ).sum().backward()
+    np.testing.assert_allclose(_grad(x), t.grad.numpy())
+    assert x.grad.data.chunks == ((2, 1), (2, 2), (3,))
 
 
 @pytest.mark.requires_backend("cubed")

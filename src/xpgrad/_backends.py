@@ -142,6 +142,7 @@ class Backend:
         "_is_numpy",
         "_is_torch",
         "_is_dask",
+        "writes_by_where",
         "_np_ndarray",
         "_np_asarray",
     )
@@ -159,6 +160,10 @@ class Backend:
         self.mutable = profile.mutable
         self.lazy = profile.lazy
         self.aliases = self.mutable and not self.lazy
+        # Whether writes (a slice's or a gather's gradient) are built as new arrays with
+        # ``where`` and one-hot products (``_functional_write``): immutable arrays without
+        # JAX's ``.at`` (cubed).
+        self.writes_by_where = not self.mutable and getattr(sample, "at", None) is None
         # Whether the backend itself raises IndexError for out-of-range indices, in reads and
         # before writing anything. Elsewhere xpgrad checks (check_key): JAX clamps reads and
         # drops writes, Dask drops writes, CuPy wraps, torch writes the in-range part of an
@@ -515,6 +520,22 @@ class Backend:
         if not self.mutable:
             return _functional_write(self.xp, arr, key, values, add=True)
         return _generic_index_add(self.xp, arr, key, values)
+
+    def take_adjoint(self, g, indices, axis, n):
+        """The gradient of ``take(x, indices, axis=axis)`` for ``x`` of length ``n`` along
+        ``axis``, 1-d ``indices``: ``g`` contracted with the one-hot matrix of the indices
+        (m x n), repeated indices accumulating. For ``writes_by_where`` backends, where no
+        scatter writes: O(m n) per row, not the one-hot of the whole array."""
+        xp = self.xp
+        idx = xp.where(indices < 0, indices + n, indices)
+        onehot = xp.astype(xp.reshape(idx, (-1, 1)) == xp.reshape(xp.arange(n), (1, -1)), g.dtype)
+        out = xp.tensordot(g, onehot, axes=((axis,), (0,)))  # (positive axes: cubed#tensordot)
+        last = out.ndim - 1
+        if axis == last:
+            return out
+        order = list(range(last))
+        order.insert(axis, last)
+        return xp.permute_dims(out, tuple(order))  # (cubed's moveaxis warns: numpy.core)
 
     def getitem(self, arr, key):
         """``arr[key]`` (after :meth:`fix_key`). Dask indexes with several or multi-dimensional
