@@ -203,7 +203,7 @@ def _select(config, items):
 # --------------------------------------------------------------------------------------------
 # Optional backends: JAX, Dask, distributed (the `backends` extra).
 
-OPTIONAL_BACKENDS = ("jax", "dask", "distributed")
+OPTIONAL_BACKENDS = ("jax", "dask", "distributed", "cubed", "marray")
 INSTALL = "pip install -e '.[backends]'"
 
 

@@ -412,3 +412,80 @@ def test_cli_factory_backend_and_converter(tmp_path):
         env_path=str(tmp_path),
     )
     assert r.returncode == 2 and "has no attribute 'nope'" in r.stderr
+
+
+# -- selecting checks in the installed command (--subset, --shard) ---------------------------
+
+
+def test_subset_and_shards_partition_the_selection():
+    from xpgrad.conformance.__main__ import parse_shard, select
+
+    todo = list(range(23))
+    assert select(todo, 4) == [0, 4, 8, 12, 16, 20]
+    shards = [select(todo, 2, (i, 3)) for i in (1, 2, 3)]
+    assert sorted(x for s in shards for x in s) == select(todo, 2)  # disjoint, complete
+    assert parse_shard("2/3") == (2, 3)
+    for bad in ("0/3", "4/3", "a/b", "3"):
+        with pytest.raises(ValueError, match="--shard"):
+            parse_shard(bad)
+
+
+def test_cli_subset_and_shard(capsys):
+    from xpgrad.conformance.__main__ import main
+
+    assert main(["--backend=numpy", "--only=sin", "--checks=first", "--subset=2", "--shard=1/2", "-q"]) == 0
+    assert main(["--backend=numpy", "--only=sin", "--shard=3/2"]) == 2
+    assert "--shard" in capsys.readouterr().err
+
+
+# -- the profile: detected without computing, declared by the author, overridden by the user ---
+
+
+def _fresh(monkeypatch, name):
+    """A new opaque namespace (its arrays name it as theirs), not yet known to xpgrad."""
+    ns = _OpaqueNamespace(name)
+    monkeypatch.setattr(Opaque, "__array_namespace__", lambda self, api_version=None: ns)
+    return ns
+
+
+def test_the_profile_is_detected_without_computing(monkeypatch):
+    computed = []
+    for name in ("__bool__", "__float__", "__int__", "__index__"):
+        monkeypatch.setattr(Opaque, name, lambda self, name=name: computed.append(name) or 0)
+    p = xpgrad.namespace(_fresh(monkeypatch, "opaque_profile"))._backend.profile
+    assert computed == []
+    assert (p.mutable, p.lazy, p.chunked) == (True, False, False)  # __setitem__, no compute()
+    assert p.extensions == {"linalg", "fft"} and "float64" in p.dtypes
+
+
+def test_the_author_declares_and_the_user_overrides_the_profile(monkeypatch):
+    ns = _fresh(monkeypatch, "opaque_declared")
+    ns.__xpgrad_profile__ = {"mutable": False, "to_numpy": read_opaque}
+    p = xpgrad.namespace(ns, profile={"extensions": ("linalg",)})._backend.profile
+    assert (p.mutable, p.to_numpy, p.extensions) == (False, read_opaque, {"linalg"})
+    # a declared converter reads the arrays back (no "cannot read values back")
+    x = xpgrad.namespace(ns).asarray(OPAQUE.asarray([1.0, 2.0]))
+    np.testing.assert_array_equal(to_numpy(x), [1.0, 2.0])
+    with pytest.raises(ValueError, match="exists already with profile"):
+        xpgrad.namespace(ns, profile={"mutable": True})
+
+
+@pytest.mark.parametrize(
+    "profile, match",
+    [({"lazzy": True}, "unknown profile field.*'lazzy'"), ({"lazy": "yes"}, "'lazy' must be True or False")],
+)
+def test_a_bad_profile_names_the_field(profile, match, monkeypatch):
+    with pytest.raises(TypeError, match=match):
+        xpgrad.namespace(_fresh(monkeypatch, "opaque_bad"), profile=profile)
+
+
+def test_to_host_reads_through_the_profile_converter(monkeypatch):
+    # special functions computed with SciPy read the backend's arrays through the read-back chain
+    from xpgrad import _special_libs
+
+    ns = _fresh(monkeypatch, "opaque_host")
+    b = xpgrad.namespace(ns, profile={"to_numpy": read_opaque})._backend
+    np.testing.assert_array_equal(_special_libs.to_host(b, ns.asarray([3.0])), [3.0])
+    bare = xpgrad.namespace(_fresh(monkeypatch, "opaque_host_bare"))._backend
+    with pytest.raises(TypeError, match="cannot read values back"):
+        _special_libs.to_host(bare, ns.asarray([3.0]))

@@ -13,7 +13,7 @@ import pytest
 import torch
 
 import xpgrad
-from xpgrad import _backends
+from xpgrad import _backends, _special_libs
 
 
 @pytest.mark.parametrize("correction", [0.5, 1.5, 2.0])
@@ -95,16 +95,16 @@ def test_values_at_hand():
 def test_special_libraries_are_described_by_capabilities():
     import scipy.special
 
-    numpy_lib = _backends.special_library(xpgrad.numpy._backend)
+    numpy_lib = _special_libs.special_library(xpgrad.numpy._backend)
     assert numpy_lib.module is scipy.special
     assert not numpy_lib.blockwise
     assert numpy_lib.native("erf") is scipy.special.erf
-    jax_lib = _backends.special_library(xpgrad.namespace("jax")._backend)
+    jax_lib = _special_libs.special_library(xpgrad.namespace("jax")._backend)
     assert jax_lib.native("sinc") is None  # jax.scipy.special has none: special.py composes it
     assert jax_lib.native("psi") is jax_lib.module.digamma
-    dask_lib = _backends.special_library(xpgrad.dask._backend)
+    dask_lib = _special_libs.special_library(xpgrad.dask._backend)
     assert dask_lib.blockwise
-    torch_lib = _backends.special_library(xpgrad.torch._backend)
+    torch_lib = _special_libs.special_library(xpgrad.torch._backend)
     assert torch_lib.native("psi") is torch.special.digamma
     assert torch_lib.native("j0") is torch.special.bessel_j0
     assert torch_lib.native("hyp2f1") is None  # torch.special has none
@@ -112,7 +112,7 @@ def test_special_libraries_are_described_by_capabilities():
     assert torch_lib.native("polygamma")(2, torch.tensor([1.5])).item() == pytest.approx(
         float(scipy.special.polygamma(2, 1.5))
     )
-    assert _backends.special_library(xpgrad.array_api_strict._backend).module is None
+    assert _special_libs.special_library(xpgrad.array_api_strict._backend).module is None
 
 
 @pytest.mark.parametrize(

@@ -10,14 +10,29 @@ from __future__ import annotations
 
 import collections
 import contextlib
-import functools
 import importlib
 import math
 import operator
 import types
-import warnings
 
 import array_api_compat as _compat
+
+from ._dask import (
+    _BROADCAST_OF,
+    _dask_index_add,
+    _dask_lazy_mask,
+    _dask_mask_put,
+    _dask_meta_quiet,
+    _dask_needs_positions,
+    _dask_overlay,
+    _dask_positions,
+    _derived,
+    _derived_from,
+    _known_chunks,
+    adopt_unknown_chunks,
+)
+from ._overlay import _overlay
+from ._profile import detect
 
 __all__ = ["Backend", "adopt_unknown_chunks", "chunk_meta", "like_chunks", "resolve", "shapes_match"]
 
@@ -136,29 +151,36 @@ class Backend:
         "aliases",
         "checks_bounds",
         "chunked",
+        "profile",
         "scalar_results",
         "fp_errstate",
         "to_numpy",
         "_raw_xp",
         "_is_numpy",
         "_is_torch",
+        "_is_dask",
+        "writes_by_where",
         "_np_ndarray",
         "_np_asarray",
     )
 
-    def __init__(self, xp, sample):
+    def __init__(self, xp, sample, overrides=None):
         self.xp = xp
         self.name = _short_name(xp)
         self.native_type = type(sample)
         self._is_numpy = _compat.is_numpy_namespace(xp)
         self._is_torch = _compat.is_torch_namespace(xp)
-        self.mutable = _compat.is_writeable_array(sample)
-        self.lazy = _compat.is_lazy_array(sample)
-        # Whether arrays share memory: a write into one is seen through its views, through
-        # ``detach()`` aliases and through NumPy views of it. Not on JAX (immutable: writes make
-        # new arrays) nor on Dask (lazy: a write replaces the written array's own task graph,
-        # a slice of it is a separate array).
+        # What the backend is (mutable, lazy, chunked, extensions, dtypes, read-back), detected
+        # from the sample's type without computing anything, as the author declared, as the
+        # user overrode (_profile.py). The flags below are copies read on hot paths.
+        self.profile = profile = detect(xp, sample, overrides)
+        self.mutable = profile.mutable
+        self.lazy = profile.lazy
         self.aliases = self.mutable and not self.lazy
+        # Whether writes (a slice's or a gather's gradient) are built as new arrays with
+        # ``where`` and one-hot products (``_functional_write``): immutable arrays without
+        # JAX's ``.at`` (cubed).
+        self.writes_by_where = not self.mutable and getattr(sample, "at", None) is None
         # Whether the backend itself raises IndexError for out-of-range indices, in reads and
         # before writing anything. Elsewhere xpgrad checks (check_key): JAX clamps reads and
         # drops writes, Dask drops writes, CuPy wraps, torch writes the in-range part of an
@@ -173,16 +195,20 @@ class Backend:
         self.fp_errstate = not (
             self._is_torch or _compat.is_jax_namespace(xp) or _compat.is_cupy_namespace(xp)
         )
-        # A function making a NumPy array of one of this backend's arrays, for the testing
-        # harness (``xpgrad.testing.to_numpy``) where DLPack and ``__array__`` cannot read it:
-        # None (found automatically) unless the backend author passes one.
-        self.to_numpy = None
+        # A function making a NumPy array of one of this backend's arrays (the profile's
+        # ``to_numpy``), for ``to_host`` and the testing harness (``xpgrad.testing.to_numpy``)
+        # where DLPack and ``__array__`` cannot read it: None (found automatically) unless given.
+        self.to_numpy = profile.to_numpy
         self._raw_xp = xp
-        # Chunked arrays (Dask): gradients take their input's chunks (see ``like_chunks``), and
-        # the namespace is an overlay adding what array_api_compat.dask lacks or gets wrong.
-        self.chunked = _compat.is_dask_namespace(xp)
-        if self.chunked:
+        # Chunked arrays (Dask, cubed): gradients take their input's chunks (``like_chunks``).
+        # Dask's namespace is an overlay adding what array_api_compat.dask lacks or gets wrong;
+        # another chunked library's an overlay whose ``broadcast_to`` keeps its source.
+        self.chunked = profile.chunked
+        self._is_dask = _compat.is_dask_namespace(xp)
+        if self._is_dask:
             self.xp = _dask_overlay(xp)
+        elif self.chunked:
+            self.xp = _chunked_overlay(xp)
         elif self._is_torch:
             self.xp = _torch_overlay(xp)
         if self._is_numpy:
@@ -315,7 +341,8 @@ class Backend:
             if lead > 0 and all(n == 1 for n in value.shape[:lead]):
                 value = self.xp.reshape(value, value.shape[lead:])
             return at[key].set(value)
-        raise TypeError(f"__setitem__: arrays of backend {self.name!r} cannot be modified")
+        # Immutable without ``.at`` (cubed): a new array, computed by ``where`` (no write).
+        return _functional_write(self.xp, arr, key, value, add=False)
 
     def _setitem_newaxes(self, arr, key, value):
         """``arr[key] = value`` for a ``key`` holding ``None``, written as
@@ -499,6 +526,7 @@ class Backend:
             mask = _dask_lazy_mask(arr, key, values)
             if mask is not None:
                 return _dask_mask_put(arr, mask, values, accumulate=True)
+        if self._is_dask:
             out = _dask_index_add(arr, key, values)
             if out is not None:
                 return out
@@ -514,12 +542,30 @@ class Backend:
             k = _unwrap_key(key)
             numpy.add.at(inner, k, numpy.asarray(getattr(values, "_array", values)))
             return arr
+        if not self.mutable:
+            return _functional_write(self.xp, arr, key, values, add=True)
         return _generic_index_add(self.xp, arr, key, values)
+
+    def take_adjoint(self, g, indices, axis, n):
+        """The gradient of ``take(x, indices, axis=axis)`` for ``x`` of length ``n`` along
+        ``axis``, 1-d ``indices``: ``g`` contracted with the one-hot matrix of the indices
+        (m x n), repeated indices accumulating. For ``writes_by_where`` backends, where no
+        scatter writes: O(m n) per row, not the one-hot of the whole array."""
+        xp = self.xp
+        idx = xp.where(indices < 0, indices + n, indices)
+        onehot = xp.astype(xp.reshape(idx, (-1, 1)) == xp.reshape(xp.arange(n), (1, -1)), g.dtype)
+        out = xp.tensordot(g, onehot, axes=((axis,), (0,)))  # (positive axes: cubed#tensordot)
+        last = out.ndim - 1
+        if axis == last:
+            return out
+        order = list(range(last))
+        order.insert(axis, last)
+        return xp.permute_dims(out, tuple(order))  # (cubed's moveaxis warns: numpy.core)
 
     def getitem(self, arr, key):
         """``arr[key]`` (after :meth:`fix_key`). Dask indexes with several or multi-dimensional
         integer arrays through their linear positions (one 1-d gather), which it supports."""
-        if self.chunked:
+        if self._is_dask:
             if _has_newaxis(key):
                 # Dask fails on ``None`` beside index arrays; ``:`` over an inserted axis works
                 arr, key, _ = self._newaxes_as_slices(arr, key)
@@ -581,12 +627,20 @@ class Backend:
 _CACHE: dict[int, tuple[object, Backend]] = {}
 
 
-def resolve(backend) -> Backend:
+def resolve(backend, profile=None) -> Backend:
+    """The :class:`Backend` of ``backend`` (cached per namespace). ``profile``: overrides of the
+    detected profile (``_profile.Profile`` fields), given when the backend is first resolved."""
     xp, sample = _raw_namespace(backend)
     hit = _CACHE.get(id(xp))
     if hit is not None and hit[0] is xp:
-        return hit[1]
-    b = Backend(xp, sample)
+        b = hit[1]
+        if profile and b.profile.overridden(profile, "namespace(profile=...)") != b.profile:
+            raise ValueError(
+                f"namespace(): the namespace of {b.name} exists already with profile {b.profile}; "
+                "pass profile=... at its first creation (or declare __xpgrad_profile__)"
+            )
+        return b
+    b = Backend(xp, sample, profile)
     _CACHE[id(xp)] = (xp, b)
     return b
 
@@ -729,6 +783,88 @@ def _torch_index_add(arr, key, values):
     return arr
 
 
+def _functional_write(xp, arr, key, values, *, add):
+    """``arr`` with ``values`` written (``add``: added, repeated indices accumulating) at
+    ``key``, as a new array built by ``where`` and gathers: for backends whose arrays cannot be
+    written and that have no ``.at`` (cubed). Nothing is computed and nothing written in place.
+
+    A key of integers, slices and ``...`` (a slice's gradient): each axis's positions select
+    the region, and the values are gathered back to the array's shape along each axis (one 1-d
+    ``take`` per sliced axis). A key of integer arrays only: their linear positions, scattered
+    by a one-hot product (``_generic_index_add``'s route, without indexing by several arrays).
+    """
+    items = key if type(key) is tuple else (key,)
+    if all(k is Ellipsis or isinstance(k, (int, slice)) for k in items):
+        return _where_region(xp, arr, items, values, add)
+    if len(items) == arr.ndim and all(hasattr(k, "dtype") and xp.isdtype(k.dtype, "integral") for k in items):
+        n = math.prod(arr.shape)
+        pos, stride = 0, 1
+        for k, size in zip(reversed(items), reversed(arr.shape)):
+            pos = pos + xp.astype(xp.where(k < 0, k + size, k), xp.int64) * stride
+            stride *= size
+        shape = xp.broadcast_arrays(*items)[0].shape
+        pos = xp.reshape(xp.broadcast_to(pos, shape), (-1,))
+        vals = xp.reshape(xp.broadcast_to(xp.asarray(values, dtype=arr.dtype), shape), (-1,))
+        onehot = xp.astype(xp.reshape(pos, (-1, 1)) == xp.reshape(xp.arange(n), (1, -1)), arr.dtype)
+        scattered = xp.reshape(xp.matmul(vals, onehot), arr.shape)
+        if add:
+            return arr + scattered
+        hit = xp.reshape(
+            xp.any(xp.reshape(pos, (-1, 1)) == xp.reshape(xp.arange(n), (1, -1)), axis=0), arr.shape
+        )
+        return xp.where(hit, scattered, arr)
+    if add:
+        return _generic_index_add(xp, arr, key, values)
+    raise TypeError(
+        f"__setitem__: arrays of {getattr(xp, '__name__', xp)} cannot be modified and this key "
+        f"({key!r}) has no functional form here; use integers, slices and ... or integer arrays"
+    )
+
+
+def _where_region(xp, arr, items, values, add):
+    ndim = arr.ndim
+    explicit = sum(1 for k in items if k is not Ellipsis)
+    per_axis = []
+    for k in items:
+        if k is Ellipsis:
+            per_axis.extend([slice(None)] * (ndim - explicit))
+        else:
+            per_axis.append(k)
+    per_axis.extend([slice(None)] * (ndim - len(per_axis)))
+    region = []
+    for k, n in zip(per_axis, arr.shape):
+        if isinstance(k, int):
+            i = k + n if k < 0 else k
+            region.append((i, i + 1, 1, True))
+        else:
+            start, stop, step = k.indices(n)
+            region.append((start, stop, step, False))
+    counts = [len(range(a, b, c)) for a, b, c, _ in region]
+    if 0 in counts:
+        return arr
+    shape = tuple(c for c, (*_, dropped) in zip(counts, region) if not dropped)
+    v = xp.broadcast_to(xp.asarray(values, dtype=arr.dtype), shape)
+    for axis, (*_, dropped) in enumerate(region):
+        if dropped:
+            v = xp.expand_dims(v, axis=axis)
+    mask = None
+    for axis, ((start, _stop, step, _), n, m) in enumerate(zip(region, arr.shape, counts)):
+        if m == n and step == 1:
+            continue  # the whole axis, in order
+        i = xp.arange(n)
+        offset = i - start
+        inside = (offset % step == 0) & (offset // step >= 0) & (offset // step < m)
+        gather = xp.clip(offset // step, 0, m - 1) if m > 1 else xp.zeros(n, dtype=i.dtype)
+        v = xp.take(v, xp.astype(gather, xp.int64), axis=axis)
+        along = [1] * ndim
+        along[axis] = n
+        inside = xp.reshape(inside, tuple(along))
+        mask = inside if mask is None else mask & inside
+    if mask is None:  # the whole array
+        return arr + v if add else xp.broadcast_to(v, arr.shape)
+    return xp.where(mask, arr + v if add else v, arr)
+
+
 def _generic_index_add(xp, arr, key, values):
     """Scatter-add with array API functions only: via the linear positions of ``key``."""
     n = 1
@@ -741,216 +877,23 @@ def _generic_index_add(xp, arr, key, values):
     return arr + xp.reshape(xp.matmul(vals, onehot), arr.shape)
 
 
-# ============================================================================================
-# Special functions (``xp.special``, see special.py): where each backend keeps its own special
-# functions, and how a backend array goes to NumPy and back for SciPy when it has none.
-# This block is data and capabilities only; the functions and their derivatives are in
-# special.py.
-# ============================================================================================
-
-# The names torch.special uses for SciPy's functions (others have SciPy's name or are absent).
-TORCH_SPECIAL_NAMES = {
-    "psi": "digamma",
-    "digamma": "digamma",
-    "j0": "bessel_j0",
-    "j1": "bessel_j1",
-    "y0": "bessel_y0",
-    "y1": "bessel_y1",
-    "k0": "modified_bessel_k0",
-    "k1": "modified_bessel_k1",
-    "k0e": "scaled_modified_bessel_k0",
-    "k1e": "scaled_modified_bessel_k1",
-}
-# SciPy functions torch.special also has under a name above or SciPy's own name (torch.special
-# has more functions whose signatures differ from SciPy's; those are called by special.py).
-TORCH_SPECIAL_SAME = frozenset(
-    "entr erf erfc erfcx erfinv exp2 expit gammainc gammaincc gammaln i0 i0e i1 i1e log_ndtr "
-    "logit ndtr ndtri sinc xlog1py xlogy spherical_bessel_j0".split()
-)
-# The names jax.scipy.special uses, where they differ from SciPy's.
-JAX_SPECIAL_NAMES = {"psi": "digamma"}
+# Chunked backends (Dask, cubed): gradients keep their input's chunks (``chunked`` in the
+# profile, ``like_chunks``). Dask's own overlay, scatter-adds and indexing are in _dask.py.
 
 
-class SpecialLibrary:
-    """A backend's own library of special functions, as special.py calls it.
+def _chunked_overlay(xp):
+    """A chunked library's namespace (not Dask's: _dask.py) whose ``broadcast_to`` keeps its
+    source on the result, so that ``rechunked`` broadcasts a reduction's gradient again with
+    the input's chunks (cubed's ``broadcast_to`` gives one chunk per element otherwise)."""
+    raw = xp.broadcast_to
 
-    ``module``: the library (None: none, or not installed); ``native(name)``: its function for
-    SciPy's function ``name``, taking SciPy's arguments (None: it has none, special.py composes
-    the function or computes it with SciPy on a NumPy copy); ``blockwise``: call it on each
-    block of a chunked array (``map_blocks``). (special.py computes single-precision arguments
-    in double precision where the backend has it, whatever the library.)
-    """
+    def broadcast_to(x, /, shape):
+        out = raw(x, shape)
+        if tuple(x.shape) != tuple(shape) and 0 not in tuple(shape):
+            _derived(out, _BROADCAST_OF, x)
+        return out
 
-    __slots__ = ("module", "blockwise", "_names", "_adapters")
-
-    def __init__(self, module, *, names=None, adapters=None, blockwise=False):
-        self.module = module
-        self.blockwise = blockwise
-        self._names = names if names is not None else (lambda name: name)
-        self._adapters = adapters or {}
-
-    def native(self, name: str):
-        if self.module is None:
-            return None
-        adapt = self._adapters.get(name)
-        if adapt is not None:
-            return adapt(self.module)
-        native_name = self._names(name)
-        return None if native_name is None else getattr(self.module, native_name, None)
-
-
-def _none(lib):
-    return None
-
-
-def _scipy_spherical_j0(lib):
-    sph = getattr(lib, "spherical_jn", None)
-    return None if sph is None else (lambda x: sph(0, x))
-
-
-def _torch_polygamma(lib):
-    # torch.special.polygamma takes a Python integer order; an array order is left to SciPy.
-    # Order 1 is torch's trigamma, 5e-10 off in float64 and finite at the poles (6.6e32 at -1):
-    # (-1)**(n+1) n! zeta(n + 1, x) instead, as torch itself computes the orders above 1.
-    def polygamma(n, x):
-        if not _is_scalar_int(n):
-            return None
-        n = int(n)
-        if n == 0:
-            return lib.digamma(x)
-        return _torch_zeta(lib)(float(n + 1), x) * ((-1) ** (n + 1) * float(math.factorial(n)))
-
-    return polygamma
-
-
-def _torch_zeta(lib):
-    # torch.special.zeta(x, q): SciPy's argument order; nan at q = +inf, where it is 0
-    def zeta(x, q):
-        z = lib.zeta(x, q)
-        return z.masked_fill(q == math.inf, 0.0) if hasattr(q, "shape") else z
-
-    return zeta
-
-
-def _torch_ndtr(lib):
-    # torch.special.ndtr is (1 + erf(x / sqrt(2))) / 2: 0 below -8 (ndtr(-13) is 6e-39)
-    return lambda x: lib.erfc(x * -math.sqrt(0.5)) * 0.5
-
-
-def _is_scalar_int(n) -> bool:
-    return isinstance(n, int) or getattr(n, "ndim", 1) == 0
-
-
-# Adapters to SciPy's signatures, per kind of library (name -> function(library) -> callable).
-_SCIPY_ADAPTERS = {
-    "spherical_bessel_j0": _scipy_spherical_j0,  # SciPy has spherical_jn(n, x): order 0
-    "zeta": lambda lib: lambda x, q: lib.zeta(x, q),  # always the Hurwitz form (q given)
-}
-_CUPY_ADAPTERS = {
-    **_SCIPY_ADAPTERS,
-    "sinc": _none,  # not SciPy's normalized sinc: special.py composes it
-}
-_JAX_ADAPTERS = {
-    "spherical_bessel_j0": _none,  # jax.scipy.special has none
-    "sinc": _none,  # jax.scipy.special has none: special.py composes it
-}
-_TORCH_ADAPTERS = {
-    "polygamma": _torch_polygamma,
-    "ndtr": _torch_ndtr,
-    "multigammaln": lambda lib: lambda a, d: lib.multigammaln(a, int(d)),  # d: a Python int
-    "zeta": _torch_zeta,
-}
-
-
-def _torch_special_name(name: str) -> str | None:
-    if name in TORCH_SPECIAL_NAMES:
-        return TORCH_SPECIAL_NAMES[name]
-    return name if name in TORCH_SPECIAL_SAME else None
-
-
-def _import_or_none(name):
-    try:
-        return importlib.import_module(name)
-    except ImportError:
-        return None
-
-
-def special_library(backend: Backend) -> SpecialLibrary:
-    """The backend's own library of special functions: scipy.special for NumPy (and for each
-    block of a Dask array), torch.special, jax.scipy.special, cupyx.scipy.special; none for
-    array-api-strict and unknown libraries. SciPy is optional (then ``module`` is None)."""
-    xp = backend._raw_xp  # not Dask's overlay namespace
-    if backend._is_numpy or backend.chunked:
-        return SpecialLibrary(
-            _import_or_none("scipy.special"),
-            adapters=_SCIPY_ADAPTERS,
-            blockwise=backend.chunked,
-        )
-    if backend._is_torch:
-        return SpecialLibrary(
-            _import_or_none("torch.special"), names=_torch_special_name, adapters=_TORCH_ADAPTERS
-        )
-    if _compat.is_jax_namespace(xp):
-        return SpecialLibrary(
-            _import_or_none("jax.scipy.special"),
-            names=lambda name: JAX_SPECIAL_NAMES.get(name, name),
-            adapters=_JAX_ADAPTERS,
-        )
-    if _compat.is_cupy_namespace(xp):
-        return SpecialLibrary(_import_or_none("cupyx.scipy.special"), adapters=_CUPY_ADAPTERS)
-    return SpecialLibrary(None)
-
-
-def to_host(backend: Backend, arr):
-    """A NumPy array with the values of backend array ``arr`` (copied to host memory if needed)."""
-    import numpy
-
-    if backend._is_numpy:
-        return arr
-    if backend._is_torch:
-        return arr.detach().cpu().numpy()
-    if _compat.is_cupy_namespace(backend._raw_xp):
-        return arr.get()
-    inner = getattr(arr, "_array", None)  # array_api_strict wraps a NumPy array
-    if isinstance(inner, numpy.ndarray):
-        return inner
-    return numpy.asarray(arr)
-
-
-def from_host(backend: Backend, arr, device):
-    """A backend array with the values of NumPy array ``arr``, on ``device``."""
-    if backend._is_numpy:
-        return arr
-    return backend.xp.asarray(arr, device=device)
-
-
-def map_blocks(backend: Backend, fn, *args, dtype):
-    """``fn`` (elementwise, on NumPy arrays) applied to each block of Dask arrays ``args``.
-
-    The arguments are broadcast to one shape first: Dask's blockwise aligns the chunks of
-    arrays of equal shape, but refuses to broadcast a dimension split into several chunks
-    against one of length 1."""
-    import dask.array as da
-
-    arrays = [i for i, a in enumerate(args) if isinstance(a, da.Array)]
-    if len(arrays) > 1:
-        args = list(args)
-        for i, a in zip(arrays, da.broadcast_arrays(*(args[i] for i in arrays))):
-            args[i] = a
-    import numpy
-
-    def block(*blocks):
-        # SciPy computes some functions of float32 in double precision: the block must have the
-        # dtype the graph declares.
-        return numpy.asarray(fn(*blocks)).astype(dtype, copy=False)
-
-    return da.map_blocks(block, *args, dtype=dtype)
-
-
-# Dask (lazy, chunked). Everything Dask-specific is in this block: gradients keep their input's
-# chunks (``chunked`` capability, ``like_chunks``), scatter-adds run per chunk, and the
-# functions array_api_compat.dask lacks or gets wrong are built from dask.array's own tools
-# (``apply_gufunc``, ``map_blocks``, lazy index arithmetic) in an overlay namespace.
+    return _overlay(xp, {"broadcast_to": broadcast_to})
 
 
 def like_chunks(xp, g, chunks):
@@ -986,11 +929,15 @@ def rechunked(arr, chunks):
         arr = _dask_of_known_shape(arr, tuple(sum(c) for c in chunks))
     source = _derived_from(arr, _BROADCAST_OF)
     if source is not None:
-        import dask.array as da
+        if _compat.is_dask_array(source):
+            import dask.array as da
 
+            broadcast_to = da.broadcast_to
+        else:  # (cubed's broadcast_to takes chunks too)
+            broadcast_to = _compat.array_namespace(source).broadcast_to
         lead = arr.ndim - source.ndim
         kept = tuple(chunks[i + lead] if n != 1 else (1,) for i, n in enumerate(source.shape))
-        return da.broadcast_to(rechunked(source, kept), arr.shape, chunks=chunks)
+        return broadcast_to(rechunked(source, kept), arr.shape, chunks=chunks)
     return arr.rechunk(chunks)
 
 
@@ -1005,10 +952,6 @@ def _dask_of_known_shape(arr, shape):
     return da.from_delayed(joined, shape, dtype=arr.dtype, meta=arr._meta)
 
 
-def _known_chunks(chunks) -> bool:
-    return all(c == c for dim in chunks for c in dim)  # nan != nan
-
-
 def chunk_meta(inputs):
     """Gradient metadata ``(shape, dtype, chunks)`` per input of an op (None: no gradient
     wanted). ``inputs`` are Tensors (``_requires_grad``, ``_data``) or constants."""
@@ -1016,26 +959,6 @@ def chunk_meta(inputs):
         (a._data.shape, a._data.dtype, a._data.chunks) if getattr(a, "_requires_grad", False) else None
         for a in inputs
     )
-
-
-# What makes a module object a particular module (not copied into an overlay).
-_MODULE_IDENTITY = frozenset(
-    {"__name__", "__doc__", "__spec__", "__loader__", "__file__", "__path__", "__package__", "__cached__"}
-)
-
-
-def _overlay(base, overrides, **submodules):
-    """A namespace with the attributes of ``base`` except for the functions in ``overrides``.
-
-    A plain module object holding a copy of the base's attributes: ``xp.<function>``, read by
-    ops on every call, stays as fast as on the base module. (A class with ``__getattr__``, or a
-    module ``__getattr__`` (PEP 562), makes every lookup several times slower.)
-    """
-    ns = types.ModuleType(base.__name__, getattr(base, "__doc__", None))
-    ns.__dict__.update((k, v) for k, v in vars(base).items() if k not in _MODULE_IDENTITY)
-    ns.__dict__.update(overrides)
-    ns.__dict__.update(submodules)
-    return ns
 
 
 # torch (through array_api_compat.torch): the functions it lacks or restricts.
@@ -1126,708 +1049,4 @@ def _unique_all_from_inverse(xp, x):
     return _UniqueAllResult(values, indices, inverse, counts)
 
 
-# Dask: the functions array_api_compat.dask lacks or gets wrong, built from dask.array's own
-# tools (``apply_gufunc``, ``map_blocks``, lazy index arithmetic).
-
-
-def _dask_overlay(xp):
-    ns = _overlay(xp, _dask_functions(xp), linalg=_dask_linalg(xp), fft=_dask_fft(xp))
-    for module in (ns, ns.linalg, ns.fft):
-        for name, fn in list(vars(module).items()):
-            if isinstance(fn, types.FunctionType) and not name.startswith("_"):
-                setattr(module, name, _dask_empty_in_one_chunk(fn))
-    return ns
-
-
-def _dask_if_empty(name, x, *args, **kwargs):
-    """NumPy's ``name(x, *args, **kwargs)`` as a Dask array if ``x`` is empty (of known shape),
-    else None. An empty array holds no values, so the result (or the error: a maximum of no
-    values) follows from its shape alone; NumPy, computing it on an empty stand-in, has the
-    standard's rules where Dask does not."""
-    if not any(n == 0 for n in x.shape) or any(n != n for n in x.shape):  # (n != n: nan, unknown)
-        return None
-    import array_api_compat.numpy as npx
-    import dask.array as da
-    import numpy as np
-
-    out = getattr(npx, name)(np.zeros(x.shape, dtype=_np_dtype(x)), *args, **kwargs)
-    return da.from_array(np.asarray(out))
-
-
-def _dask_empty_in_one_chunk(fn):
-    """``fn`` with its empty Dask array arguments (also inside a list or tuple) in one chunk
-    per axis. Dask cannot reshape an empty array cut into several chunks (NotImplementedError,
-    or TypeError "reduce() of empty iterable"), which ``ravel``, ``nonzero``, ``unique_*``,
-    boolean indexing, ``tile``, norms, ... do inside; an empty array holds no data, so
-    rechunking it costs nothing."""
-    import dask.array as da
-
-    def fix(a):
-        if type(a) is da.Array:
-            if 0 in a.shape and any(len(c) > 1 for c in a.chunks):
-                return a.rechunk(-1)
-        elif type(a) in (list, tuple) and a and type(a[0]) is da.Array:
-            return type(a)(fix(b) for b in a)
-        return a
-
-    @functools.wraps(fn)
-    def call(*args, **kwargs):
-        return fn(*[fix(a) for a in args], **{k: fix(v) for k, v in kwargs.items()})
-
-    return call
-
-
-def _np_dtype(x):
-    import numpy as np
-
-    return np.dtype(x.dtype)
-
-
-def _real_of(t):
-    import numpy as np
-
-    return np.empty((), dtype=t).real.dtype
-
-
-def _gufunc(func, signature, *args, dtypes, sizes=None, **kwargs):
-    """``dask.array.apply_gufunc`` with one matrix per task: the core dimensions are rechunked
-    to one chunk each (``allow_rechunk``), the batch dimensions keep theirs."""
-    import dask.array as da
-    import numpy as np
-
-    # ``meta`` rather than ``output_dtypes``: Dask never calls NumPy's linalg on empty metadata
-    # arrays (which warns or raises), nor casts a metadata array to each output dtype (which
-    # warns for a complex input with a real output: ComplexWarning).
-    meta = tuple(np.empty((0,), t) for t in dtypes) if isinstance(dtypes, tuple) else np.empty((0,), dtypes)
-    if all(0 in a.shape for a in args):
-        # empty input (Dask's apply_gufunc divides by zero): NumPy on empty stand-ins, whose
-        # results follow from the shapes alone
-        out = func(*(np.zeros(a.shape, dtype=_np_dtype(a)) for a in args))
-        if isinstance(out, tuple):
-            return tuple(da.from_array(np.asarray(o, dtype=m.dtype)) for o, m in zip(out, meta))
-        return da.from_array(np.asarray(out, dtype=meta.dtype))
-    return da.apply_gufunc(
-        func, signature, *args, meta=meta, output_sizes=sizes, allow_rechunk=True, vectorize=False, **kwargs
-    )
-
-
-def _dask_functions(xp):
-    """The main namespace's overrides."""
-
-    def quiet(fn):
-        def call(*args, **kwargs):
-            with _dask_meta_quiet():
-                return fn(*args, **kwargs)
-
-        return call
-
-    def reshape(x, /, shape, *, copy=None):
-        # Dask reshapes only when chunk boundaries line up with the merged or split axes. Else:
-        # the trailing axes in one chunk each (the leading one keeps its chunks), then the
-        # whole array in one chunk as the last resort. An empty array: see _dask_if_empty.
-        empty = _dask_if_empty("reshape", x, shape)
-        if empty is not None:
-            return empty
-        try:
-            return xp.reshape(x, shape, copy=copy)
-        except NotImplementedError:
-            pass
-        try:
-            return xp.reshape(x.rechunk({i: -1 for i in range(1, x.ndim)}), shape, copy=copy)
-        except NotImplementedError:
-            return xp.reshape(x.rechunk(-1), shape, copy=copy)
-
-    def searchsorted(x1, x2, /, *, side="left", sorter=None):
-        import dask.array as da
-        import numpy as np
-
-        if sorter is not None:
-            x1 = x1[sorter]
-        if not hasattr(x2, "shape"):
-            x2 = da.asarray(np.asarray(x2, dtype=_np_dtype(x1)))
-        if x2.ndim == 0:  # Dask's searchsorted mishandles a 0-d x2
-            return da.reshape(xp.searchsorted(x1, da.reshape(x2, (1,)), side=side), ())
-        return xp.searchsorted(x1, x2, side=side)
-
-    def on_empty(name):
-        # Dask's max and min of an empty array raise for a reduction along non-empty axes and
-        # give an empty result for one along an empty axis (NumPy and the standard: the other
-        # way round); its roll and reshape cannot reshape some empty arrays.
-        fn = getattr(xp, name)
-
-        def call(x, /, *args, **kwargs):
-            empty = _dask_if_empty(name, x, *args, **kwargs)
-            return fn(x, *args, **kwargs) if empty is None else empty
-
-        return call
-
-    return {
-        "reshape": reshape,
-        "max": on_empty("max"),
-        "min": on_empty("min"),
-        "roll": on_empty("roll"),
-        "broadcast_to": functools.partial(_dask_broadcast_to, xp),
-        "matrix_transpose": functools.partial(_dask_matrix_transpose, xp),
-        "matmul": functools.partial(_dask_matmul, xp),
-        "tril": quiet(xp.tril),
-        "take": quiet(xp.take),
-        "triu": quiet(xp.triu),
-        "zeros": _dask_small_chunks(xp.zeros),
-        "ones": _dask_small_chunks(xp.ones),
-        "empty": _dask_small_chunks(xp.empty),
-        "full": _dask_small_chunks(xp.full),
-        "eye": functools.partial(_dask_eye, xp),
-        "take_along_axis": _dask_take_along_axis,
-        "repeat": _dask_repeat,
-        "searchsorted": searchsorted,
-        "from_dlpack": _dask_from_dlpack,
-    }
-
-
-def _dask_small_chunks(fn):
-    """Creation function ``fn`` giving chunks of at most 32 MiB rather than Dask's default 128
-    MiB to arrays created without a reference (zeros inside a VJP, before the engine rechunks
-    the gradient like its input), so that a few of them fit a small worker."""
-
-    def create(shape, *args, chunks=None, **kwargs):
-        import dask
-
-        if chunks is None:
-            with dask.config.set({"array.chunk-size": "32MiB"}):
-                return fn(shape, *args, **kwargs)
-        return fn(shape, *args, chunks=chunks, **kwargs)
-
-    return create
-
-
-def _dask_broadcast_to(xp, x, /, shape):
-    # Dask makes each new or stretched dimension ONE chunk (a scalar broadcast to an 8 GiB
-    # gradient is one 8 GiB chunk, which a worker must hold or transfer whole). Here those
-    # dimensions get bounded chunks instead; the existing ones keep theirs.
-    import dask.array as da
-    import numpy as np
-
-    shape = tuple(shape)
-    if tuple(x.shape) == shape:
-        return x
-    lead = len(shape) - x.ndim
-    want = tuple(
-        x.chunks[i - lead] if i >= lead and x.shape[i - lead] == n else "auto" for i, n in enumerate(shape)
-    )
-    if 0 in shape or "auto" not in want:
-        return xp.broadcast_to(x, shape)
-    chunks = da.core.normalize_chunks(want, shape, limit="32MiB", dtype=np.dtype(x.dtype))
-    return _derived(da.broadcast_to(x, shape, chunks=chunks), _BROADCAST_OF, x)  # see ``rechunked``
-
-
-# Dask arrays made by the overlay's ``broadcast_to`` and ``matrix_transpose`` keep their source
-# (and its key: ``__setitem__`` gives a Dask array a new one), so that a later step can work on
-# the source instead of the result's blocks.
-_BROADCAST_OF = "_xpgrad_broadcast_of"
-_TRANSPOSE_OF = "_xpgrad_transpose_of"
-
-
-def _derived(out, attr, source):
-    setattr(out, attr, (source, source.name))
-    return out
-
-
-def _derived_from(arr, attr):
-    """The source that ``arr`` was made from (``_derived``), None if none or since rewritten."""
-    kept = getattr(arr, attr, None)
-    if kept is None or kept[0].name != kept[1]:
-        return None
-    return kept[0]
-
-
-def _dask_matrix_transpose(xp, x, /):
-    # The transpose of a transpose is the array itself: under ``create_graph`` the next order
-    # transposes what a VJP transposed (``x1^H @ g``), and Dask would keep the blocks of that
-    # first transpose, read by two products, in memory between them (issue 25).
-    source = _derived_from(x, _TRANSPOSE_OF)
-    if source is not None:
-        return source
-    return _derived(xp.matrix_transpose(x), _TRANSPOSE_OF, x)
-
-
-def _dask_matmul(xp, x1, x2, /):
-    # A transposed matrix operand is contracted from its source (``tensordot`` over the axis
-    # the transpose would have moved): no task per block makes a transposed copy, which Dask
-    # could not fuse into the product when another task reads it too.
-    s1 = _derived_from(x1, _TRANSPOSE_OF) if x1.ndim == 2 and x2.ndim <= 2 else None
-    s2 = _derived_from(x2, _TRANSPOSE_OF) if x2.ndim == 2 else None
-    if s1 is None and s2 is None:
-        return xp.matmul(x1, x2)
-    a, a_axis = (x1, x1.ndim - 1) if s1 is None else (s1, 0)
-    b, b_axis = (x2, 0) if s2 is None else (s2, 1)
-    return xp.tensordot(a, b, axes=((a_axis,), (b_axis,)))
-
-
-def _dask_eye(xp, n_rows, n_cols=None, /, *, k=0, dtype=None, device=None):
-    # dask.array.eye(n, m, k) builds a broken graph when m != n; build the identity from
-    # index comparisons instead (lazy, chunked like arange).
-    import dask.array as da
-
-    m = n_rows if n_cols is None else n_cols
-    dtype = dtype if dtype is not None else xp.float64
-    rows = da.arange(n_rows)[:, None]
-    cols = da.arange(m)[None, :]
-    return (cols - rows == k).astype(dtype)
-
-
-def _dask_take_along_axis(x, indices, /, *, axis=-1):
-    import dask.array as da
-    import numpy as np
-
-    axis = axis % x.ndim
-    shape = tuple(x.shape[d] if d == axis else max(x.shape[d], indices.shape[d]) for d in range(x.ndim))
-    ishape = tuple(indices.shape[d] if d == axis else shape[d] for d in range(x.ndim))
-    xs = da.broadcast_to(x, tuple(x.shape[d] if d == axis else shape[d] for d in range(x.ndim)))
-    ix = da.broadcast_to(indices, ishape)
-    # The taken axis in one chunk, the others aligned: one np.take_along_axis per block.
-    xs = xs.rechunk({axis: -1})
-    ix = ix.rechunk(tuple(c if d != axis else -1 for d, c in enumerate(xs.chunks)))
-    ix = ix.rechunk({d: xs.chunks[d] for d in range(x.ndim) if d != axis})
-    if 0 in ix.shape or 0 in xs.shape:
-        return da.zeros(ix.shape, dtype=x.dtype)
-    return da.map_blocks(
-        np.take_along_axis,
-        xs,
-        ix,
-        axis=axis,
-        chunks=ix.chunks,
-        dtype=x.dtype,
-        meta=np.empty((0,) * x.ndim, x.dtype),
-    )
-
-
-def _dask_repeat(x, repeats, /, *, axis=None):
-    import dask.array as da
-    import numpy as np
-
-    if axis is None:
-        x = da.reshape(x, (-1,))
-        axis = 0
-    if isinstance(repeats, int) and x.shape[axis] > 0:
-        return da.repeat(x, repeats, axis=axis)
-    # An array of repeats: the result's shape depends on its values, which Dask must know to
-    # build the graph; repeats (one integer per element along axis) are computed here.
-    r = np.asarray(repeats.compute() if hasattr(repeats, "compute") else repeats, dtype=np.int64)
-    n = x.shape[axis]
-    idx = np.repeat(np.arange(n), np.broadcast_to(r, (n,)))
-    return da.take(x, idx, axis=axis)
-
-
-def _dask_from_dlpack(x, /, *, device=None, copy=None):
-    import dask.array as da
-    import numpy as np
-
-    if isinstance(x, da.Array):
-        return x.copy() if copy else x
-    return da.from_array(np.from_dlpack(x))
-
-
-def _dask_linalg(xp):
-    """``xp.linalg`` with NumPy's linalg applied one matrix per task (``_gufunc``)."""
-    import dask.array as da
-    import numpy as np
-
-    la = np.linalg
-
-    def cholesky(x, /, *, upper=False):
-        out = _gufunc(la.cholesky, "(m,m)->(m,m)", x, dtypes=_np_dtype(x))
-        return da.conj(da.swapaxes(out, -1, -2)) if upper else out
-
-    def slogdet(x, /):
-        t = _np_dtype(x)
-        sign, logabs = _gufunc(lambda a: tuple(la.slogdet(a)), "(m,m)->(),()", x, dtypes=(t, _real_of(t)))
-        return _SlogdetResult(sign, logabs)
-
-    def solve(x1, x2, /):
-        t = np.result_type(_np_dtype(x1), _np_dtype(x2))
-        if x2.ndim == 1:
-            return _gufunc(la.solve, "(m,m),(m)->(m)", x1, x2, dtypes=t)
-        return _gufunc(la.solve, "(m,m),(m,k)->(m,k)", x1, x2, dtypes=t)
-
-    def eigh(x, /):
-        t = _np_dtype(x)
-        w, v = _gufunc(lambda a: tuple(la.eigh(a)), "(m,m)->(m),(m,m)", x, dtypes=(_real_of(t), t))
-        return _EighResult(w, v)
-
-    def eig(x, /):
-        c = np.result_type(_np_dtype(x), np.complex64)
-        w, v = _gufunc(lambda a: tuple(r.astype(c) for r in la.eig(a)), "(m,m)->(m),(m,m)", x, dtypes=(c, c))
-        return _EigResult(w, v)
-
-    def eigvals(x, /):
-        c = np.result_type(_np_dtype(x), np.complex64)
-        return _gufunc(lambda a: la.eigvals(a).astype(c), "(m,m)->(m)", x, dtypes=c)
-
-    def matrix_rank(x, /, *, rtol=None):
-        s = _dask_svdvals(x)
-        m, n = x.shape[-2:]
-        if rtol is None:
-            rtol = max(m, n) * np.finfo(_real_of(_np_dtype(x))).eps
-        tol = da.max(s, axis=-1, keepdims=True) * rtol
-        return da.count_nonzero(s > tol, axis=-1)
-
-    def matrix_norm(x, /, *, keepdims=False, ord="fro"):
-        if ord in (2, -2, "nuc"):
-            s = _dask_svdvals(x)
-            r = {2: da.max, -2: da.min, "nuc": da.sum}[ord](s, axis=-1)
-            return r[..., None, None] if keepdims else r
-        return xp.linalg.matrix_norm(x, keepdims=keepdims, ord=ord)
-
-    def cross(x1, x2, /, *, axis=-1):
-        t = np.result_type(_np_dtype(x1), _np_dtype(x2))
-        out = _gufunc(
-            np.cross, "(i),(i)->(i)", da.moveaxis(x1, axis, -1), da.moveaxis(x2, axis, -1), dtypes=t
-        )
-        return da.moveaxis(out, -1, axis)
-
-    overrides = {
-        "cholesky": cholesky,
-        "inv": lambda x, /: _gufunc(la.inv, "(m,m)->(m,m)", x, dtypes=_np_dtype(x)),
-        "det": lambda x, /: _gufunc(la.det, "(m,m)->()", x, dtypes=_np_dtype(x)),
-        "slogdet": slogdet,
-        "solve": solve,
-        "eigh": eigh,
-        "eigvalsh": lambda x, /: _gufunc(la.eigvalsh, "(m,m)->(m)", x, dtypes=_real_of(_np_dtype(x))),
-        "eig": eig,
-        "eigvals": eigvals,
-        "svd": _dask_svd,
-        "svdvals": _dask_svdvals,
-        "qr": _dask_qr,
-        "pinv": _dask_pinv,
-        "matrix_rank": matrix_rank,
-        "matrix_power": lambda x, n, /: _gufunc(
-            lambda a: la.matrix_power(a, n), "(m,m)->(m,m)", x, dtypes=_np_dtype(x)
-        ),
-        "matrix_norm": matrix_norm,
-        "cross": cross,
-    }
-    return _overlay(xp.linalg, overrides)
-
-
-def _dask_svd(x, /, *, full_matrices=True):
-    import numpy as np
-
-    t = _np_dtype(x)
-    k = min(x.shape[-2:])
-    sig = "(m,n)->(m,m),(k),(n,n)" if full_matrices else "(m,n)->(m,k),(k),(k,n)"
-    u, s, vh = _gufunc(
-        lambda a: tuple(np.linalg.svd(a, full_matrices=full_matrices)),
-        sig,
-        x,
-        dtypes=(t, _real_of(t), t),
-        sizes={"k": k},
-    )
-    return _SVDResult(u, s, vh)
-
-
-def _dask_svdvals(x, /):
-    import numpy as np
-
-    k = min(x.shape[-2:])
-    return _gufunc(
-        lambda a: np.linalg.svd(a, compute_uv=False),
-        "(m,n)->(k)",
-        x,
-        dtypes=_real_of(_np_dtype(x)),
-        sizes={"k": k},
-    )
-
-
-def _dask_qr(x, /, *, mode="reduced"):
-    import numpy as np
-
-    t = _np_dtype(x)
-    m, n = x.shape[-2:]
-    k = m if mode == "complete" else min(m, n)
-    q, r = _gufunc(
-        lambda a: tuple(np.linalg.qr(a, mode=mode)), "(m,n)->(m,k),(k,n)", x, dtypes=(t, t), sizes={"k": k}
-    )
-    return _QRResult(q, r)
-
-
-def _dask_pinv(x, /, *, rtol=None):
-    import numpy as np
-
-    t = _np_dtype(x)
-    m, n = x.shape[-2:]
-    if rtol is None:
-        rtol = max(m, n) * np.finfo(_real_of(t)).eps
-    return _gufunc(lambda a: np.linalg.pinv(a, rcond=rtol), "(m,n)->(n,m)", x, dtypes=t)
-
-
-def _dask_fft(xp):
-    """``xp.fft``: dask.array.fft transforms only along axes that are one chunk, so those axes
-    are rechunked first."""
-
-    def along(fn, nd):
-        def call(x, /, *args, **kwargs):
-            if nd:
-                axes = kwargs.get("axes")
-                if axes is None:
-                    s_ = kwargs.get("s")
-                    axes = range(x.ndim) if s_ is None else range(x.ndim - len(s_), x.ndim)
-            else:
-                axes = (kwargs.get("axis", -1),)
-            x = x.rechunk({a % x.ndim: -1 for a in axes}) if x.ndim else x
-            return fn(x, *args, **kwargs)
-
-        return call
-
-    names = ("fft", "ifft", "rfft", "irfft", "hfft", "ihfft")
-    overrides = {n: along(getattr(xp.fft, n), False) for n in names if hasattr(xp.fft, n)}
-    overrides.update(
-        {n + "n": along(getattr(xp.fft, n + "n"), True) for n in names if hasattr(xp.fft, n + "n")}
-    )
-    return _overlay(xp.fft, overrides)
-
-
-_SlogdetResult = collections.namedtuple("SlogdetResult", "sign logabsdet")
-_EighResult = collections.namedtuple("EighResult", "eigenvalues eigenvectors")
-_EigResult = collections.namedtuple("EigResult", "eigenvalues eigenvectors")
-_SVDResult = collections.namedtuple("SVDResult", "U S Vh")
-_QRResult = collections.namedtuple("QRResult", "Q R")
 _UniqueAllResult = collections.namedtuple("UniqueAllResult", "values indices inverse_indices counts")
-
-
-def _dask_positions(shape, key):
-    """Lazy linear positions: ``arange(prod(shape)).reshape(shape)[key]`` for an integer-array key.
-
-    Built from the key's own arrays by index arithmetic (NumPy's advanced-indexing placement
-    rules), so it works where Dask's ``__getitem__`` does not (several or multi-dimensional
-    integer arrays). Returns None for keys it does not handle (boolean masks, ``None``).
-    """
-    import dask.array as da
-    import numpy as np
-
-    items = list(key) if isinstance(key, tuple) else [key]
-    if any(k is None for k in items):
-        return None
-    if any(hasattr(k, "dtype") and np.dtype(k.dtype) == np.bool_ for k in items):
-        return None
-    n_explicit = sum(1 for k in items if k is not Ellipsis)
-    expanded = []
-    for k in items:
-        if k is Ellipsis:
-            expanded += [slice(None)] * (len(shape) - n_explicit)
-        else:
-            expanded.append(k)
-    expanded += [slice(None)] * (len(shape) - len(expanded))
-    strides = [1] * len(shape)
-    for d in range(len(shape) - 2, -1, -1):
-        strides[d] = strides[d + 1] * shape[d + 1]
-    adv = [d for d, k in enumerate(expanded) if not isinstance(k, slice)]
-    if not adv:
-        return None
-    bshape = np.broadcast_shapes(*(tuple(getattr(expanded[d], "shape", ())) for d in adv))
-    contiguous = adv == list(range(adv[0], adv[-1] + 1))
-    slice_axes = [d for d in range(len(shape)) if d not in adv]
-    # Result layout: slice dims before the advanced block, the block, slice dims after (advanced
-    # indices adjacent), or the block first (not adjacent).
-    if contiguous:
-        before = [d for d in slice_axes if d < adv[0]]
-        after = [d for d in slice_axes if d > adv[-1]]
-    else:
-        before, after = [], slice_axes
-    nb, na = len(before), len(after)
-    lens = {d: len(range(*expanded[d].indices(shape[d]))) for d in slice_axes}
-    out_shape = tuple(lens[d] for d in before) + tuple(bshape) + tuple(lens[d] for d in after)
-    pos = da.zeros((), dtype=np.int64)
-    for d in adv:
-        k = expanded[d]
-        if isinstance(k, (int, np.integer)):
-            k = da.asarray(np.int64(k))
-        k = da.asarray(k).astype(np.int64)
-        k = k % shape[d] if shape[d] else k
-        k = da.reshape(k, (1,) * nb + (1,) * (len(bshape) - k.ndim) + tuple(k.shape) + (1,) * na)
-        pos = pos + k * strides[d]
-    for i, d in enumerate(before + after):
-        r = da.arange(*expanded[d].indices(shape[d]), dtype=np.int64)
-        where = i if i < nb else nb + len(bshape) + (i - nb)
-        r = da.reshape(r, tuple(lens[d] if j == where else 1 for j in range(len(out_shape))))
-        pos = pos + r * strides[d]
-    return da.broadcast_to(pos, out_shape)
-
-
-def adopt_unknown_chunks(g, like):
-    """Raw Dask ``g`` of known shape cut into the blocks of ``like``, an array of the same
-    shape but for dimensions of unknown (nan) length (a boolean mask's result): ``g`` itself
-    for any other pair.
-
-    A gradient passed for such an output has a known shape; Dask combines arrays with unknown
-    chunks only block by block, so the gradient takes the output's blocks: the lengths of the
-    output's blocks along each unknown axis (known when the blocks are computed, lazily) give
-    the offsets at which ``g`` is cut.
-    """
-    import dask
-    import dask.array as da
-    import numpy as np
-
-    if not (_compat.is_dask_array(g) and _compat.is_dask_array(like)) or g.ndim != like.ndim:
-        return g
-    unknown = [a for a, c in enumerate(like.chunks) if not all(n == n for n in c)]
-    if not unknown or not _known_chunks(g.chunks):
-        return g
-    g = g.rechunk(tuple((n,) if a in unknown else like.chunks[a] for a, n in enumerate(g.shape)))
-    like_blocks, g_blocks = like.to_delayed(), g.to_delayed()
-    starts = {}
-    for a in unknown:
-        offsets = [0]
-        for j in range(like.numblocks[a] - 1):
-            first = like_blocks[tuple(j if d == a else 0 for d in range(like.ndim))]
-            offsets.append(dask.delayed(operator.add)(offsets[-1], dask.delayed(_length_along)(first, a)))
-        starts[a] = offsets
-    parts = np.empty(like.numblocks, dtype=object)
-    for idx in np.ndindex(*like.numblocks):
-        source = g_blocks[tuple(0 if d in unknown else i for d, i in enumerate(idx))]
-        cuts = tuple((a, starts[a][idx[a]]) for a in unknown)
-        block = dask.delayed(_cut_like)(source, like_blocks[idx], cuts)
-        shape = tuple(math.nan if d in unknown else like.chunks[d][i] for d, i in enumerate(idx))
-        parts[idx] = da.from_delayed(block, shape, dtype=g.dtype)
-    return da.block(parts.tolist(), allow_unknown_chunksizes=True)
-
-
-def _length_along(block, axis):
-    return block.shape[axis]
-
-
-def _cut_like(source, like, cuts):
-    key = [slice(None)] * source.ndim
-    for axis, start in cuts:
-        key[axis] = slice(start, start + like.shape[axis])
-    return source[tuple(key)]
-
-
-def _dask_lazy_mask(arr, key, value):
-    """The boolean Dask array of a key that is one lazy mask (``arr[mask]``, the mask over the
-    leading axes of ``arr``) written with an array value; None for any other write."""
-    import numpy as np
-
-    items = key if isinstance(key, tuple) else (key,)
-    if len(items) == 2 and items[1] is Ellipsis:  # x[mask, ...] is x[mask]
-        items = items[:1]
-    if len(items) != 1 or getattr(value, "ndim", 0) == 0:
-        return None
-    mask = items[0]
-    if not _compat.is_dask_array(mask) or np.dtype(mask.dtype) != np.bool_:
-        return None
-    if not 1 <= mask.ndim <= arr.ndim or tuple(mask.shape) != tuple(arr.shape[: mask.ndim]):
-        return None
-    return mask
-
-
-def _dask_mask_put(arr, mask, values, accumulate):
-    """``arr[mask] = values`` (``+=`` if ``accumulate``) for a lazy boolean ``mask`` over the
-    leading axes of ``arr`` and ``values`` of the masked region's unknown (nan) length, which
-    Dask's ``__setitem__`` cannot broadcast to.
-
-    The mask is flattened (C order, the order of ``arr[mask]``'s values); each block of it is
-    one task that fills a block of zeros with its slice of the values, at the offset given by
-    the counts of the blocks before it. The values are gathered into one task (their blocks
-    have unknown lengths, so they cannot be split to match).
-    """
-    import dask
-    import dask.array as da
-    import numpy as np
-
-    k = mask.ndim
-    rest = tuple(arr.shape[k:])
-    flat = mask.reshape(math.prod(arr.shape[:k]))
-    values = da.asarray(values)
-    if values.dtype != arr.dtype:
-        values = values.astype(arr.dtype)
-    gathered = dask.delayed(np.block)(values.to_delayed().tolist()) if values.ndim else values
-    offset = 0
-    parts = []
-    for n, block in zip(flat.chunks[0], flat.to_delayed().tolist()):
-        part = dask.delayed(_mask_fill_block)(block, gathered, offset, (n, *rest), np.dtype(arr.dtype))
-        parts.append(da.from_delayed(part, (n, *rest), dtype=arr.dtype))
-        offset = dask.delayed(operator.add)(offset, dask.delayed(np.count_nonzero)(block))
-    scattered = da.concatenate(parts, axis=0).reshape(arr.shape)
-    if accumulate:
-        return arr + scattered
-    return da.where(mask.reshape(mask.shape + (1,) * len(rest)), scattered, arr)
-
-
-def _mask_fill_block(mask, values, offset, shape, dtype):
-    import numpy as np
-
-    out = np.zeros(shape, dtype)
-    n = int(np.count_nonzero(mask))
-    if values.ndim == len(shape) and values.shape[0] != 1:  # one value per masked element
-        values = values[offset : offset + n]
-    out[mask] = values  # (else: broadcast)
-    return out
-
-
-def _dask_index_add(arr, key, values):
-    """``arr[key] += values`` with repeated indices accumulating, per chunk of ``arr``.
-
-    The values and their linear positions are cut into blocks; each (values block, output
-    block) pair is one task doing ``np.add.at`` on the output block with the values that fall
-    in it, and the partial blocks are summed. Memory per task: one output block plus one values
-    block (no one-hot matrix, no gathering of all values).
-    """
-    import dask.array as da
-    import numpy as np
-    from dask.base import tokenize
-    from dask.highlevelgraph import HighLevelGraph
-
-    pos = _dask_positions(arr.shape, key)
-    if pos is None:
-        return None
-    values = da.asarray(values)
-    if values.dtype != arr.dtype:
-        values = values.astype(arr.dtype)
-    if 0 in pos.shape or 0 in arr.shape:
-        return arr
-    vals = da.broadcast_to(values, pos.shape).reshape(-1)
-    pos = pos.reshape(-1)
-    vals = vals.rechunk(pos.chunks)
-    offsets = [np.cumsum((0,) + c) for c in arr.chunks]
-    shape = arr.shape
-    name = "xpgrad-index-add-" + tokenize(arr, key, values)
-    dsk = {}
-    nj = len(pos.chunks[0])
-    for j in range(nj):
-        for block in np.ndindex(*arr.numblocks):
-            lo = tuple(int(offsets[d][b]) for d, b in enumerate(block))
-            hi = tuple(int(offsets[d][b + 1]) for d, b in enumerate(block))
-            dsk[(name, j, *block)] = (_scatter_block, (pos.name, j), (vals.name, j), shape, lo, hi, arr.dtype)
-    graph = HighLevelGraph.from_collections(name, dsk, dependencies=[pos, vals])
-    parts = da.Array(graph, name, ((1,) * nj, *arr.chunks), meta=np.empty((0,) * (arr.ndim + 1), arr.dtype))
-    return arr + da.sum(parts, axis=0)
-
-
-def _scatter_block(pos, vals, shape, lo, hi, dtype):
-    import numpy as np
-
-    out = np.zeros(tuple(h - low for low, h in zip(lo, hi)), dtype=dtype)
-    coords = np.unravel_index(pos, shape) if len(shape) else ()
-    inside = np.ones(pos.shape, dtype=bool)
-    for c, low, h in zip(coords, lo, hi):
-        inside &= (c >= low) & (c < h)
-    np.add.at(out, tuple(c[inside] - low for c, low in zip(coords, lo)), vals[inside])
-    return out[None]
-
-
-def _dask_needs_positions(key) -> bool:
-    items = key if isinstance(key, tuple) else (key,)
-    arrays = [k for k in items if hasattr(k, "ndim") and hasattr(k, "dtype") and str(k.dtype) != "bool"]
-    return len(arrays) > 1 or any(k.ndim != 1 for k in arrays)
-
-
-@contextlib.contextmanager
-def _dask_meta_quiet():
-    """Silence the ComplexWarning that Dask raises while building the *metadata* of a complex
-    integer-array gather or of tril/triu (it casts an empty complex array to a real one; no
-    value is involved). Only that warning, only while the graph is built."""
-    import numpy as np
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", np.exceptions.ComplexWarning)
-        yield

@@ -277,7 +277,9 @@ def take_vjp(xp, g, *, indices, axis, x_shape, along=False):
     if type(g) is Tensor:
         key = _scatter_key(g._ns._xp, indices, axis, along, x_shape)
         return xp._index_add(x_shape, g.dtype, key, g)
-    key = _scatter_key(xp, indices, axis, along, x_shape)
     b = _backend_of(xp)
+    if b.writes_by_where and not along and indices.ndim == 1:
+        return b.take_adjoint(g, indices, axis, x_shape[axis])
+    key = _scatter_key(xp, indices, axis, along, x_shape)
     z = xp.zeros(x_shape, dtype=g.dtype, device=b.device(g))
     return b.index_add(z, key, g)

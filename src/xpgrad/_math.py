@@ -95,8 +95,35 @@ def expand_reduced(xp, g, shape, axis, keepdims):
     if keepdims or g.ndim == len(shape):
         return g
     axes = normalize_axis(axis, len(shape))
+    if any(n is None for n in shape):  # unknown sizes: insert the reduced axes one by one
+        for a in sorted(axes):
+            g = xp.expand_dims(g, axis=a)
+        return g
     full = tuple(1 if i in axes else n for i, n in enumerate(shape))
     return xp.reshape(g, full)
+
+
+def broadcast_to_input(xp, g, shape):
+    """``g`` broadcast to an input's ``shape``; against the input itself where the shape has
+    unknown sizes (a ``_profile.DynamicShape``)."""
+    ref = getattr(shape, "ref", None)
+    if ref is None:
+        return xp.broadcast_to(g, shape)
+    return xp.broadcast_arrays(g, ref)[0]
+
+
+def reduced_count(xp, shape, axis, like):
+    """The number of elements a reduction over ``axis`` of an input of ``shape`` combines: an
+    int, or where a reduced size is unknown (None) an array counted on the input itself, with
+    the reduced axes kept (it broadcasts as ``expand_reduced``'s result)."""
+    axes = normalize_axis(axis, len(shape))
+    if any(shape[a] is None for a in axes):
+        ones = xp.ones_like(shape.ref, dtype=like.dtype)
+        return xp.sum(ones, axis=axes, keepdims=True)
+    n = 1
+    for a in axes:
+        n *= shape[a]
+    return n
 
 
 def device_of(a):

@@ -286,16 +286,21 @@ _LOCK = threading.Lock()
 _NAMESPACES: dict[int, tuple[object, Namespace]] = {}
 
 
-def namespace(backend: Any) -> Namespace:
+def namespace(backend: Any, *, profile: Any = None) -> Namespace:
     """Return the xpgrad array API namespace over ``backend``.
 
     ``backend``: a module (``numpy``, ``torch``, ``jax.numpy``, ``cupy``, ``dask.array``,
-    ``array_api_strict``), its name as a string, or an ``array_api_compat`` namespace. The
-    namespace is created once per backend and cached.
+    ``array_api_strict``), its name as a string, or an array API namespace object (e.g. one
+    made by a factory, ``marray.masked_namespace(numpy)``). The namespace is created once per
+    backend and cached.
+
+    ``profile``: a mapping overriding what xpgrad detects of the backend (``mutable``,
+    ``lazy``, ``chunked``, ``extensions``, ``dtypes``, ``to_numpy``; see
+    docs/backend-authors.md), given when the namespace is first created.
     """
     if isinstance(backend, Namespace):
         return backend
-    b = resolve(backend)
+    b = resolve(backend, profile)
     key = id(b.xp)
     hit = _NAMESPACES.get(key)
     if hit is not None and hit[0] is b.xp:

@@ -46,6 +46,7 @@ from . import _forward
 from ._engine import OutRef
 from ._grad_mode import STATE as _GRAD
 from ._ops import OUT, OUTS, record, record_multi
+from ._profile import input_shape
 from ._tensor import Tensor
 
 __all__ = ["ELEMENTWISE", "LINEAR", "VARIABLE", "Op", "install", "jvp_of", "op"]
@@ -435,7 +436,7 @@ def _node_parts(ns, entry, inputs, active, args, aux, n_out):
         elif kind == 1:
             kw[name] = tuple(_requires(t) for t in inputs)
         elif kind == 2:
-            kw[name] = _meta(inputs[i], "shape")
+            kw[name] = _input_shape(inputs[i])
         elif kind == 3:
             kw[name] = _meta(inputs[i], "dtype")
     if aux is not None:
@@ -454,6 +455,14 @@ def _stand_in(ns, t, raw):
 
 def _out_refs(n):
     return OUTS[:n] if n <= len(OUTS) else tuple(OutRef(i) for i in range(n))
+
+
+def _input_shape(t):
+    """An input's shape for a VJP: a plain tuple, or a ``DynamicShape`` (its array kept) where
+    the backend reports an unknown size (None)."""
+    if type(t) is Tensor:
+        return input_shape(t._data)
+    return _meta(t, "shape")
 
 
 def _meta(t, attr):

@@ -18,7 +18,15 @@ import builtins
 import math
 
 from ._backends import resolve
-from ._math import conj, device_of, expand_reduced, is_complex, normalize_axis
+from ._math import (
+    broadcast_to_input,
+    conj,
+    device_of,
+    expand_reduced,
+    is_complex,
+    normalize_axis,
+    reduced_count,
+)
 from ._optable import LINEAR, op
 from ._tensor import Tensor
 
@@ -63,7 +71,7 @@ def _cumulative_axis(fname, x, axis):
 
 
 def _sum_vjp(xp, g, *, x_shape, axis, keepdims):
-    return xp.broadcast_to(expand_reduced(xp, g, x_shape, axis, keepdims), x_shape)
+    return broadcast_to_input(xp, expand_reduced(xp, g, x_shape, axis, keepdims), x_shape)
 
 
 @op(grads={"x": _sum_vjp}, jvp=LINEAR)
@@ -77,8 +85,8 @@ def sum(xp, x, /, *, axis=None, dtype=None, keepdims=False):
 
 
 def _mean_vjp(xp, g, *, x_shape, axis, keepdims):
-    n = _count(x_shape, axis)
-    return xp.broadcast_to(expand_reduced(xp, g, x_shape, axis, keepdims) / n, x_shape)
+    n = reduced_count(xp, x_shape, axis, g)
+    return broadcast_to_input(xp, expand_reduced(xp, g, x_shape, axis, keepdims) / n, x_shape)
 
 
 @op(grads={"x": _mean_vjp}, jvp=LINEAR)

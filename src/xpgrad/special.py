@@ -7,7 +7,7 @@ them as ``xp.special.<name>``, see docs/works-with.md) and torch.special's own (
 
 Forward values come from the backend's own special functions (``scipy.special`` on NumPy and on
 each Dask block, ``torch.special``, ``jax.scipy.special``, ``cupyx.scipy.special``; where
-``_backends.special_library`` says where). A function the backend lacks is composed from the
+``_special_libs.special_library`` says where). A function the backend lacks is composed from the
 standard's functions when that is simple and accurate (``expit``, ``xlogy``, ``huber``, ...),
 and otherwise computed by SciPy on a NumPy copy (array-api-strict, or torch for the functions
 torch.special does not have). SciPy is optional: without it, a function that needs it raises
@@ -47,7 +47,7 @@ import sys
 import types
 from dataclasses import dataclass, field
 
-from . import _backends
+from . import _backends, _special_libs
 from ._optable import ELEMENTWISE, install, op
 from ._tensor import Tensor
 
@@ -1401,7 +1401,7 @@ class _RawSpecial:
 
     def __init__(self, backend):
         self._backend = backend
-        self._lib = _backends.special_library(backend)
+        self._lib = _special_libs.special_library(backend)
 
     def __getattr__(self, name):
         if name.startswith("_"):
@@ -1484,7 +1484,7 @@ def _raw_function(raw, fn):
         out = None
         if native is not None:
             if dask:
-                out = _backends.map_blocks(backend, _in_double(native), *args, dtype=dtype)
+                out = _special_libs.map_blocks(backend, _in_double(native), *args, dtype=dtype)
             else:
                 out = native(*args)
         if out is None and fn.generic is not None:
@@ -1496,10 +1496,10 @@ def _raw_function(raw, fn):
                 if host is None:
                     raise _missing_scipy(fn.name, backend)
             if dask:
-                out = _backends.map_blocks(backend, _in_double(host), *args, dtype=dtype)
+                out = _special_libs.map_blocks(backend, _in_double(host), *args, dtype=dtype)
             else:
-                hargs = [_backends.to_host(backend, a) if backend.is_native(a) else a for a in args]
-                out = _backends.from_host(backend, host(*hargs), _device_of(backend, args))
+                hargs = [_special_libs.to_host(backend, a) if backend.is_native(a) else a for a in args]
+                out = _special_libs.from_host(backend, host(*hargs), _device_of(backend, args))
         return backend.ensure(out)
 
     call.__name__ = fn.name

@@ -72,6 +72,19 @@ def _parser(prog: str = "xpgrad-conformance") -> argparse.ArgumentParser:
         help="a Python file defining KNOWN = [KnownDifference(...)] for the backend under test "
         "(added to xpgrad/conformance/known/<backend>.py); may be repeated",
     )
+    p.add_argument(
+        "--subset",
+        metavar="N",
+        type=int,
+        default=1,
+        help="run one check in N (deterministic, spread over every function): a quick profile",
+    )
+    p.add_argument(
+        "--shard",
+        metavar="I/N",
+        default=None,
+        help="run the I-th of N disjoint shards of the selected checks (1 <= I <= N), e.g. for CI jobs in parallel",
+    )
     p.add_argument("--no-progress", action="store_true", help="no progress bar on stderr")
     p.add_argument("-q", "--quiet", action="store_true", help="print only the summary and the failures")
     return p
@@ -112,13 +125,49 @@ class _Progress:
             self.stream.flush()
 
 
-def run(backend: str, *, only=None, dtypes=None, checks=None, known_paths=(), progress=None, to_numpy=None):
+def parse_shard(text):
+    """``"i/n"`` -> ``(i, n)`` with 1 <= i <= n; ValueError naming the expected form."""
+    try:
+        i, n = (int(v) for v in text.split("/"))
+    except ValueError:
+        raise ValueError(f"--shard: expected I/N with integers (e.g. 2/4), got {text!r}") from None
+    if not 1 <= i <= n:
+        raise ValueError(f"--shard: expected 1 <= I <= N, got {text!r}")
+    return i, n
+
+
+def select(todo, subset=1, shard=None):
+    """One check in ``subset`` of ``todo`` (every ``subset``-th, so every function keeps some),
+    then the ``shard`` ``(i, n)``: the checks at positions i-1, i-1+n, ... (disjoint shards
+    whose union is the selection)."""
+    if subset < 1:
+        raise ValueError(f"--subset: expected a positive integer, got {subset}")
+    todo = todo[::subset]
+    if shard is not None:
+        i, n = shard
+        todo = todo[i - 1 :: n]
+    return todo
+
+
+def run(
+    backend: str,
+    *,
+    only=None,
+    dtypes=None,
+    checks=None,
+    known_paths=(),
+    progress=None,
+    to_numpy=None,
+    subset=1,
+    shard=None,
+):
     """Run the selected checks; return (namespace, results, seconds)."""
     ns = resolve_backend(backend, to_numpy=to_numpy)
     known = load_known(ns._backend.name, known_paths)
     todo = items(only=only, dtypes=dtypes, checks=checks) + forward_items(
         only=only, dtypes=dtypes, checks=checks
     )
+    todo = select(todo, subset, shard)
     bar = progress(len(todo)) if progress else None
     results = []
     start = time.perf_counter()
@@ -151,6 +200,12 @@ def main(argv: list[str] | None = None, prog: str = "xpgrad-conformance") -> int
             return 2
     only, dtypes = _split(args.only), _split(args.dtypes)
     try:
+        shard = parse_shard(args.shard) if args.shard is not None else None
+        select([], args.subset)
+    except ValueError as exc:
+        print(exc, file=sys.stderr)
+        return 2
+    try:
         ns, results, elapsed = run(
             args.backend,
             only=only,
@@ -158,6 +213,8 @@ def main(argv: list[str] | None = None, prog: str = "xpgrad-conformance") -> int
             checks=checks,
             known_paths=args.known,
             to_numpy=args.to_numpy,
+            subset=args.subset,
+            shard=shard,
             progress=lambda total: _Progress(total, sys.stderr, enabled=not args.no_progress),
         )
     except (ValueError, TypeError, ImportError) as exc:
@@ -191,7 +248,11 @@ def main(argv: list[str] | None = None, prog: str = "xpgrad-conformance") -> int
         (out / "report.md").write_text(report.markdown(), encoding="utf-8")
         (out / "report.json").write_text(report.json(), encoding="utf-8")
         (out / "report.html").write_text(report.html(), encoding="utf-8")
-        print(f"report written to {out / 'report.html'} (and report.md, report.json)", file=sys.stderr)
+        (out / "summary.md").write_text(report.summary_markdown(), encoding="utf-8")
+        print(
+            f"report written to {out / 'report.html'} (and report.md, report.json; summary.md for CI)",
+            file=sys.stderr,
+        )
     return 0 if report.ok else 1
 
 

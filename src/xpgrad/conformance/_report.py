@@ -15,11 +15,17 @@ from __future__ import annotations
 import html
 import importlib
 import json
+import re
+import shlex
 from dataclasses import asdict, dataclass, field
 
 from xpgrad.testing import DEFAULT_TOLERANCES, op_db
+from xpgrad.testing._runner import safe_id
 
-__all__ = ["Report", "is_failure"]
+__all__ = ["Report", "cause_of", "is_failure", "rerun_command"]
+
+SUMMARY_LIMIT = 100_000  # bytes: summary.md fits a CI step summary (GitHub's limit: 1 MiB)
+_MAX_CAUSES = 150  # cause groups listed in summary.md
 
 _DTYPE_ORDER = ("float32", "float64", "complex64", "complex128", "int64", "bool")
 # Forward mode (issue 14): "jvp" the tangents of the outputs, "fwd_rev" forward-over-reverse.
@@ -49,6 +55,52 @@ def _by_reason(results, status, attr) -> dict[str, list]:
         if r.status == status:
             out.setdefault(getattr(r, attr) or "", []).append(r)
     return out
+
+
+_EXC = re.compile(r"^([A-Za-z_][\w.]*(?:Error|Exception|Warning|Interrupt)): ?(.*)$")
+
+
+def cause_of(r) -> str:
+    """What a failed check died of, with its particulars (numbers, quoted names, shapes) blanked
+    so that one cause across functions, samples and dtypes is one line."""
+    if r.status == "norule":
+        return "no forward-mode rule"
+    if r.status == "xpass":
+        return "known difference no longer shows: remove its entry"
+    first = (r.message or "").strip().splitlines()[0] if r.message else ""
+    if first.startswith("against finite differences"):
+        first = first.split("): ", 1)[-1]
+    m = _EXC.match(first)
+    if m is None:
+        kind, text = "mismatch", "values or gradients differ beyond the tolerances"
+        if r.max_abs_error is None:
+            kind, text = "mismatch", first
+    else:
+        kind, text = m.group(1), m.group(2)
+    text = re.sub(r"'[^']*'|\"[^\"]*\"", "'…'", text)
+    text = re.sub(r"\([^()]*\)", "(…)", text)
+    text = re.sub(r"-?\d+(\.\d+)?(e[-+]?\d+)?", "N", text)
+    return f"{kind}: {text}"[:200]
+
+
+def _raised_in(r) -> str:
+    """Where a failed check's exception was raised: "backend" (in a library, not xpgrad),
+    "xpgrad", or "" (a mismatch, or no traceback)."""
+    files = re.findall(r'File "([^"]+)"', r.message or "")
+    if not files:
+        return ""
+    last = files[-1].replace("\\", "/")
+    return "xpgrad" if "/xpgrad/" in last else "backend"
+
+
+def rerun_command(r, backend_spec: str) -> str:
+    """A command that reruns the one check ``r`` (pytest, selected by its id)."""
+    test = "test_forward" if r.check in ("jvp", "fwd_rev") else "test_gradients"
+    case = safe_id(f"{r.op}-{r.dtype}-{r.sample}-{r.check}")
+    return (
+        f"pytest --pyargs xpgrad.conformance.{test} --xpgrad-backend={shlex.quote(backend_spec)} "
+        f"-k {shlex.quote(case)}"
+    )
 
 
 def _functions(results) -> str:
@@ -151,6 +203,22 @@ class Report:
         for r in self.results:
             self.counts[r.status] += 1
         self.failures = [r for r in self.results if is_failure(r)]
+        profile = getattr(ns._backend, "profile", None)
+        self.profile = profile
+        # Failures of a family whose extension the backend lacks: one line, not one per check.
+        absent = [e for e in ("linalg", "fft") if profile is not None and e not in profile.extensions]
+        self.absent_extensions = {
+            e: [r for r in self.failures if self.category.get(r.op) == e] for e in absent
+        }
+        in_absent = {id(r) for rs in self.absent_extensions.values() for r in rs}
+        self.absent_dtypes = sorted(
+            {r.dtype for r in self.results if r.status == "skip" and r.message.endswith(f"has no {r.dtype}")}
+        )
+        # The other failures by cause and function family: {(family, cause): results}.
+        self.causes: dict[tuple[str, str], list] = {}
+        for r in self.failures:
+            if id(r) not in in_absent:
+                self.causes.setdefault((self.category.get(r.op, ""), cause_of(r)), []).append(r)
         # Checks against finite differences, and checks that could not run, by reason.
         self.fd_reasons = _by_reason(self.results, "fd", "reference_reason")
         self.skip_reasons = _by_reason(self.results, "skip", "message")
@@ -313,6 +381,21 @@ class Report:
                 out += [
                     f"| {len(rs)} | {_functions(rs)} | {reason.replace('|', '/')} |" for reason, rs in groups
                 ]
+        rows = self.cause_lines()
+        if rows:
+            spec = self.args.get("backend") or self.backend_module
+            out += ["", "## Failures by cause", "", "| checks | family | cause | raised in | functions | rerun one |",
+                    "|---|---|---|---|---|---|"]  # fmt: skip
+            out += [
+                f"| {n} | {fam} | {cause.replace('|', '/')} | {where} | {funcs} | `{rerun_command(ex, spec)}` |"
+                for n, fam, cause, where, funcs, ex in rows
+            ]
+            for _n, fam, cause, _where, _funcs, ex in rows[:_MAX_CAUSES]:
+                out += ["", f"<details><summary>{fam}: {html.escape(cause)} — example {ex.op} [{ex.sample}, "
+                        f"{ex.dtype}] {ex.check}</summary>", "", "```text", (ex.message or "").strip(), "```",
+                        "", "</details>"]  # fmt: skip
+        for ext, rs in self.absent_extensions.items():
+            out += ["", f"Extension `{ext}` absent: {len(rs)} failed checks ({_functions(rs)})."]
         if self.failures:
             out += ["", "## Failures", "", "| function | sample | dtype | check | max abs | max rel | seed | message |",
                     "|---|---|---|---|---|---|---|---|"]  # fmt: skip
@@ -343,6 +426,53 @@ class Report:
             return "🚧 no rule"
         return "⏭️"
 
+    # -- the short summary for CI (summary.md) ----------------------------------------------------
+
+    def cause_lines(self) -> list[tuple[int, str, str, str, str, object]]:
+        """(checks, family, cause, raised in, functions, example) per cause, most checks first."""
+        rows = []
+        for (family, cause), rs in self.causes.items():
+            places = {_raised_in(r) for r in rs} - {""}
+            where = places.pop() if len(places) == 1 else ("backend, xpgrad" if places else "")
+            rows.append((len(rs), family, cause, where, _functions(rs), rs[0]))
+        return sorted(rows, key=lambda row: -row[0])
+
+    def summary_markdown(self) -> str:
+        """A short report (under 100 KB whatever the run) for a CI step summary: the counts,
+        what the backend lacks (once), the failures grouped by cause, each with a command
+        rerunning one of its checks. The full report is report.md / report.html beside it."""
+        spec = self.args.get("backend") or self.backend_module
+        out = [f"# {self.title()}", "", f"**{self.summary()}**", ""]
+        if self.profile is not None:
+            p = self.profile
+            out.append(
+                f"Backend profile: mutable={p.mutable}, lazy={p.lazy}, chunked={p.chunked}, extensions: "
+                f"{', '.join(sorted(p.extensions)) or 'none'}."
+            )
+        for ext, rs in self.absent_extensions.items():
+            out.append(
+                f"- Extension `{ext}` absent: {len(rs)} failed checks of {len({r.op for r in rs})} functions not listed below."
+            )
+        if self.absent_dtypes:
+            out.append(f"- Dtypes absent (their checks skipped): {', '.join(self.absent_dtypes)}.")
+        rows = self.cause_lines()
+        if rows:
+            out += ["", f"## Failures by cause ({len(self.failures)} checks, {len(rows)} causes)", "",
+                    "| checks | family | cause | raised in | functions | rerun one |", "|---|---|---|---|---|---|"]  # fmt: skip
+            size = sum(len(line) + 1 for line in out)
+            for k, (n, family, cause, where, funcs, example) in enumerate(rows):
+                line = (
+                    f"| {n} | {family} | {cause.replace('|', '/')} | {where} | {funcs} | "
+                    f"`{rerun_command(example, spec)}` |"
+                )
+                if k >= _MAX_CAUSES or size + len(line) > SUMMARY_LIMIT - 2000:
+                    out.append(f"| … | | {len(rows) - k} more causes: see report.md | | | |")
+                    break
+                out.append(line)
+                size += len(line) + 1
+        out += ["", "Full report: report.md, report.html and report.json beside this file."]
+        return "\n".join(out) + "\n"
+
     # -- JSON --------------------------------------------------------------------------------------
 
     def json(self) -> str:
@@ -355,6 +485,19 @@ class Report:
             "elapsed_s": round(self.elapsed, 2),
             "counts": self.counts,
             "ok": self.ok,
+            "causes": [
+                {
+                    "checks": n,
+                    "family": fam,
+                    "cause": cause,
+                    "raised_in": where,
+                    "functions": funcs,
+                    "rerun": rerun_command(ex, self.args.get("backend") or self.backend_module),
+                }
+                for n, fam, cause, where, funcs, ex in self.cause_lines()
+            ],
+            "absent_extensions": {e: len(rs) for e, rs in self.absent_extensions.items()},
+            "absent_dtypes": self.absent_dtypes,
             "tolerances": {d: {"rtol": r, "atol": a} for d, (r, a) in DEFAULT_TOLERANCES.items()},
             "tolerance_overrides": self.tolerance_overrides,
             "known_differences": {str(n): reason for reason, n in self.notes.items()},

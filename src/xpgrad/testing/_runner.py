@@ -30,6 +30,7 @@ import numpy as np
 from .._autograd import grad as _xgrad
 from .._backends import backend_of_array
 from .._grad_mode import enable_grad
+from .._profile import read_back
 from .._tensor import Tensor
 from ._known import KnownDifference, find_known
 from ._opinfo import OpInfo, Sample
@@ -183,7 +184,8 @@ def iter_cases(ops, dtypes=None) -> list[Case]:
     """Every (op, dtype, sample) of ``ops``; ``dtypes`` restricts the dtypes.
 
     Ids are ``<op>-<dtype>-<sample>`` (a function with several OpInfos shares its name; a
-    colliding id gets ``#2``, ``#3``...).
+    colliding id gets ``_2``, ``_3``...), made of the characters ``pytest -k`` accepts in a
+    name (:func:`safe_id`: ``k=1,wide`` becomes ``k:1_wide``).
     """
     out = []
     seen: dict[str, int] = {}
@@ -192,11 +194,39 @@ def iter_cases(ops, dtypes=None) -> list[Case]:
             if dtypes is not None and dtype not in dtypes:
                 continue
             for name, s in sample_cases(op, dtype):
-                base = f"{op.name}-{dtype}-{name}"
+                base = safe_id(f"{op.name}-{dtype}-{name}")
                 n = seen.get(base, 0) + 1
                 seen[base] = n
-                out.append(Case(op, dtype, name, s, base if n == 1 else f"{base}#{n}"))
+                out.append(Case(op, dtype, name, s, base if n == 1 else f"{base}_{n}"))
     return out
+
+
+def _traceback_text(exc, last=6) -> str:
+    """The traceback of ``exc`` from the last frame in xpgrad's own code (not its testing
+    harness) that called into the backend, or its last ``last`` frames if that is later: where
+    xpgrad called the backend and what the backend did."""
+    frames = traceback.extract_tb(exc.__traceback__)
+    start = max(len(frames) - last, 0)
+    caller = None
+    for i, f in enumerate(frames):
+        path = f.filename.replace("\\", "/")
+        if "/xpgrad/" in path and "/xpgrad/testing/" not in path and "/xpgrad/conformance/" not in path:
+            caller = i
+    if caller is not None:
+        start = max(min(start, caller), len(frames) - 4 * last)  # (bounded)
+    return "".join(traceback.format_list(frames[start:])) + "".join(
+        traceback.format_exception_only(type(exc), exc)
+    )
+
+
+# What ``pytest -k`` accepts in a name: word characters and ``: + - . [ ] \ /``.
+_ID_CHARS = {"=": ":", ",": "_", "(": "[", ")": "]", ">": "gt", "<": "lt", "@": "at", " ": "_"}
+
+
+def safe_id(text: str) -> str:
+    """``text`` with every character ``pytest -k`` would reject replaced (``=`` by ``:``,
+    ``,`` and others by ``_``), so a test id can be selected by name."""
+    return "".join(ch if ch.isalnum() or ch in "_:+-.[]/" else _ID_CHARS.get(ch, "_") for ch in text)
 
 
 def _lookup(tables, check: str, dtype: str, backend: str) -> str | None:
@@ -333,88 +363,17 @@ def _convert(sample: Sample, dtype: str, make_float, make_const, differentiate: 
     return _Inputs(args, kwargs, leaves, labels)
 
 
-class _NoKeywordDLPack:
-    """``arr`` for ``np.from_dlpack`` where ``arr.__dlpack__`` takes no keywords (marray's:
-    ``__dlpack__(self)``): NumPy's own call passes ``max_version`` and may raise TypeError."""
-
-    def __init__(self, arr):
-        self.arr = arr
-
-    def __dlpack__(self, **_):
-        return self.arr.__dlpack__()
-
-    def __dlpack_device__(self):
-        device = getattr(self.arr, "__dlpack_device__", None)
-        return device() if device is not None else (1, 0)  # kDLCPU
-
-
-_READ_ERRORS = (TypeError, RuntimeError, BufferError, ValueError, AttributeError, NotImplementedError)
-# Methods of array libraries that give a NumPy array (or something np.asarray reads): sparse
-# arrays' todense(), to_numpy() / numpy(), CuPy-like get().
-_READ_METHODS = ("todense", "to_numpy", "numpy", "get")
-
-
-def cannot_read_back(arr, backend=None) -> TypeError:
-    """The one error for a backend whose arrays the harness cannot turn into NumPy."""
-    name = backend.name if backend is not None else type(arr).__module__.split(".")[0]
-    return TypeError(
-        f"cannot read values back from {name}: pass a converter (to_numpy=...). Its arrays "
-        f"({type(arr).__module__}.{type(arr).__qualname__}) have no DLPack (__dlpack__), no "
-        f"__array__ and no {'(), '.join(_READ_METHODS)}() giving a NumPy array: pass a function "
-        "making a NumPy array of one, as assert_grads_match_torch(..., to_numpy=f) or "
-        "xpgrad-conformance --to-numpy module:function (pytest: --to-numpy, --xpgrad-to-numpy)"
-    )
-
-
-def _numeric(value):
-    """``np.asarray(value)``, or None where that gives an object array (NumPy could not read it)."""
-    try:
-        out = np.asarray(value)
-    except _READ_ERRORS:
-        return None
-    return None if out.dtype == object else out
-
-
-def _read_foreign(a):
-    """A NumPy array of array ``a`` of a library the harness does not know, or None."""
-    try:
-        return np.from_dlpack(a)
-    except _READ_ERRORS:
-        pass
-    if hasattr(a, "__dlpack__"):
-        try:
-            return np.from_dlpack(_NoKeywordDLPack(a))
-        except _READ_ERRORS:
-            pass
-    out = _numeric(a) if hasattr(a, "__array__") else None
-    if out is not None:
-        return out
-    for method in _READ_METHODS:
-        fn = getattr(a, method, None)
-        if callable(fn):
-            try:
-                value = fn()
-            except _READ_ERRORS:
-                continue
-            out = value if isinstance(value, np.ndarray) else _read_foreign(value) if value is not a else None
-            out = _numeric(out) if out is not None else None
-            if out is not None:
-                return out
-    return None
-
-
 def to_numpy(a, converter=None):
     """A NumPy copy of an xpgrad Tensor, a backend array, a torch tensor or a Python scalar.
 
-    An array of another library is read with ``converter``, else its backend's converter
-    (``Backend.to_numpy``, set by ``xpgrad-conformance --to-numpy`` or
-    ``assert_grads_match_torch(to_numpy=...)``), else DLPack (with or without ``max_version``),
+    An array is read with ``converter``, else its backend profile's converter
+    (``to_numpy``, set by ``xpgrad-conformance --to-numpy``,
+    ``assert_grads_match_torch(to_numpy=...)`` or the profile), else as
+    :func:`xpgrad._profile.read_back` finds: DLPack (with or without ``max_version``),
     ``__array__``, ``todense()``, ``to_numpy()``, ``numpy()`` or ``get()``. Raises TypeError
     ("cannot read values back ... pass a converter") where none gives a numeric NumPy array,
     never an object array.
     """
-    import array_api_compat as compat
-
     backend = None
     if type(a) is Tensor:
         backend = a._ns._backend
@@ -424,45 +383,7 @@ def to_numpy(a, converter=None):
     if converter is None:
         backend = backend or backend_of_array(a)
         converter = backend.to_numpy if backend is not None else None
-    if converter is not None:
-        out = _numeric(converter(a))
-        if out is None:
-            raise TypeError(
-                f"to_numpy: the converter {getattr(converter, '__qualname__', converter)!r} gave no "
-                f"numeric NumPy array for a {type(a).__qualname__}"
-            )
-        return out
-    if compat.is_torch_array(a):
-        if a._is_zerotensor():
-            # torch's ZeroTensor gradients (e.g. second order through abs or amax) have no
-            # storage: .numpy(force=True) can read or write through a null pointer (segfault).
-            import torch
-
-            return torch.zeros(tuple(a.shape), dtype=a.dtype).numpy()
-        # force: resolves conjugate/negative views.
-        return a.detach().cpu().numpy(force=True)
-    if compat.is_cupy_array(a):
-        return a.get()
-    out = _read_foreign(a)
-    if out is None:
-        out = _read_a_copy(a)
-    if out is None:
-        raise cannot_read_back(a, backend)
-    return out
-
-
-def _read_a_copy(a):
-    """A NumPy array of a copy the backend makes of ``a``, or None: a read-only view (a broadcast
-    result) cannot leave through DLPack without ``max_version``, which cannot say "read-only"
-    (marray's ``__dlpack__``); a fresh copy is writable and contiguous."""
-    import array_api_compat as compat
-
-    try:
-        xp = compat.array_namespace(a)
-        copy = xp.asarray(a, copy=True)
-    except Exception:  # noqa: BLE001 - any failure: the array cannot be read this way either
-        return None
-    return _read_foreign(copy) if copy is not a else None
+    return read_back(a, converter, backend.name if backend is not None else None)
 
 
 # Chunk layouts for backends with chunked arrays (Dask): a sample's arrays are split so that
@@ -494,8 +415,17 @@ def _xpgrad_inputs(sample, dtype, ns, differentiate, layout=0):
     def native(a):
         d = raw.asarray(a)
         if backend.chunked and d.ndim:
-            d = backend.rechunk(d, _chunks_for(d.shape, counter[0] % _LAYOUTS))
+            layout = _chunks_for(d.shape, counter[0] % _LAYOUTS)
             counter[0] += 1
+            try:
+                d = backend.rechunk(d, layout)
+            except ValueError:
+                # a library that takes only regular chunks (all equal but the last: cubed) or
+                # no empty chunk: halves where it takes them, else its own chunks
+                try:
+                    d = backend.rechunk(d, _chunks_for(d.shape, 0))
+                except ValueError:
+                    pass
         return d
 
     def make_float(a, want_grad):
@@ -892,8 +822,7 @@ def finish_result(result: CheckResult, ns, dtype: str, run: Callable, on_error=N
             result.status, result.message = special
         else:
             result.status = "fail"
-            tb = traceback.format_exception(type(exc), exc, exc.__traceback__)
-            result.message = f"{type(exc).__name__}: {exc}\n" + "".join(tb[-6:])
+            result.message = f"{type(exc).__name__}: {exc}\n" + _traceback_text(exc)
     if result.reference == FINITE_DIFFERENCES and result.status == "fail":
         result.message = f"against finite differences ({result.reference_reason}): {result.message}"
     if result.xfail_reason is not None:
