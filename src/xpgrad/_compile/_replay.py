@@ -1,0 +1,163 @@
+"""From a tape to a replay: straight-line Python over raw arrays, dead values dropped."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from ._trace import Const, Ref, Tape
+
+__all__ = ["GuardFailed", "build_replay"]
+
+
+class GuardFailed(Exception):
+    """A value read while recording differs in this call (the replay did nothing yet, or its
+    writes were made on copies)."""
+
+
+def _live_ops(tape: Tape, outputs: set[int]) -> list[int]:
+    """Indices of the ops the replay needs: those that write in place, guards, and those whose
+    results are needed by them or by ``outputs``."""
+    live = set(outputs)
+    keep = []
+    for i in range(len(tape.ops) - 1, -1, -1):
+        op = tape.ops[i]
+        needed = op.guard is not None or bool(op.mutates) or any(s in live for s in op.outs)
+        if not needed:
+            continue
+        keep.append(i)
+        _collect(op.args, live)
+        _collect(op.kwargs, live)
+    keep.reverse()
+    return keep
+
+
+def _collect(x, live: set[int]) -> None:
+    tx = type(x)
+    if tx is Ref:
+        live.add(x.slot)
+    elif tx is tuple or tx is list:
+        for e in x:
+            _collect(e, live)
+    elif tx is dict:
+        for e in x.values():
+            _collect(e, live)
+
+
+class _Source:
+    def __init__(self, tape: Tape, scope: dict[str, Any], copied_consts: set[int]):
+        self.tape = tape
+        self.scope = scope
+        self.copied = copied_consts
+        self.nlit = 0
+        self.lit_ids: dict[int, str] = {}
+
+    def lit(self, value) -> str:
+        if type(value) in (int, bool) or value is None:
+            return repr(value)
+        if type(value) is float and np.isfinite(value):
+            return repr(value)
+        if type(value) is str:
+            return repr(value)
+        name = self.lit_ids.get(id(value))
+        if name is None:
+            name = f"k{self.nlit}"
+            self.nlit += 1
+            self.scope[name] = value
+            self.lit_ids[id(value)] = name
+        return name
+
+    def expr(self, x) -> str:
+        tx = type(x)
+        if tx is Ref:
+            return f"v{x.slot}"
+        if tx is Const:
+            return f"c{x.index}"
+        if tx is tuple:
+            if not _has_refs(x):
+                return self.lit(x)
+            inner = ", ".join(self.expr(e) for e in x)
+            return f"({inner},)" if x else "()"
+        if tx is list:
+            return "[" + ", ".join(self.expr(e) for e in x) + "]"
+        if tx is dict:
+            return "{" + ", ".join(f"{k!r}: {self.expr(v)}" for k, v in x.items()) + "}"
+        return self.lit(x)
+
+    def call(self, fname: str, args, kwargs) -> str:
+        parts = [self.expr(a) for a in args]
+        parts += [f"{k}={self.expr(v)}" for k, v in kwargs.items()]
+        return f"{fname}({', '.join(parts)})"
+
+
+def _has_refs(x) -> bool:
+    tx = type(x)
+    if tx is Ref or tx is Const:
+        return True
+    if tx is tuple or tx is list:
+        return any(_has_refs(e) for e in x)
+    if tx is dict:
+        return any(_has_refs(e) for e in x.values())
+    return False
+
+
+def build_replay(tape: Tape, outputs: list[int], name: str = "replay"):
+    """A function ``replay(*inputs) -> tuple(outputs)`` over raw arrays and floats, and its source.
+
+    ``inputs`` are the values of ``tape.inputs`` in order. Guards raise :class:`GuardFailed`
+    before any input is written (when a guard follows a write, the inputs written are copied
+    first and written back at the end).
+    """
+    keep = _live_ops(tape, set(outputs))
+    scope: dict[str, Any] = {"GuardFailed": GuardFailed, "_np_asarray": np.asarray, "_copyto": np.copyto}
+    src = _Source(tape, scope, tape.mutated_consts)
+    params = [f"v{s}" for s in tape.inputs]
+    lines = [f"def {name}({', '.join(params)}):"]
+    for k, c in enumerate(tape.consts):
+        scope[f"c{k}_"] = c
+        if k in tape.mutated_consts:
+            lines.append(f"    c{k} = c{k}_.copy()")
+        else:
+            scope[f"c{k}"] = c
+    written_inputs: list[int] = []
+    if tape.guards_after_effects:
+        inputs = set(tape.inputs)
+        for i in keep:
+            for s in tape.ops[i].mutates:
+                if s in inputs and s not in written_inputs:
+                    written_inputs.append(s)
+        for s in written_inputs:
+            lines.append(f"    o{s} = v{s}; v{s} = v{s}.copy()")
+    fnames: dict[int, str] = {}
+    for i in keep:
+        op = tape.ops[i]
+        if op.guard is not None:
+            expected, convert = op.guard
+            value = f"v{op.args[0].slot}" if convert is None else f"{src.lit(convert)}(v{op.args[0].slot})"
+            lines.append(f"    if {value} != {src.lit(expected)}: raise GuardFailed({op.name!r})")
+            continue
+        fname = fnames.get(id(op.fn))
+        if fname is None:
+            fname = fnames[id(op.fn)] = f"f{len(fnames)}"
+            scope[fname] = op.fn
+        call = src.call(fname, op.args, op.kwargs)
+        if op.unpack is not None:
+            targets = ", ".join(f"v{s}" for s in op.outs)
+            lines.append(f"    {targets}, = {call}")
+            for s, scalar in zip(op.outs, op.as_array):
+                if scalar:
+                    lines.append(f"    v{s} = _np_asarray(v{s})")
+        elif op.outs:
+            (s,) = op.outs
+            lines.append(f"    v{s} = _np_asarray({call})" if op.as_array else f"    v{s} = {call}")
+        else:
+            lines.append(f"    {call}")
+    for s in written_inputs:
+        lines.append(f"    _copyto(o{s}, v{s})")
+    outs = ", ".join(f"v{s}" for s in outputs)
+    lines.append(f"    return ({outs},)" if outputs else "    return ()")
+    source = "\n".join(lines) + "\n"
+    code = compile(source, f"<xpgrad.compile replay {name}>", "exec")
+    exec(code, scope)  # noqa: S102 - generated from the tape above
+    return scope[name], source
