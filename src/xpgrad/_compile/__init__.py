@@ -203,10 +203,9 @@ def _call_key(world: _World | None, fn, args, kwargs):
         parts.append(_arg_key(t))
     for opt in world.optims:
         for g in opt.param_groups:
-            parts.append(
-                tuple((k, v if type(v) is not float else float) for k, v in g.items() if k != "params")
-            )
-            parts.append(tuple(id(p) for p in g["params"]))
+            # options other than floats by value (the floats are inputs of the replay)
+            parts.append(tuple(k if type(v) is float else (k, v) for k, v in g.items() if k != "params"))
+            parts.append(tuple(map(id, g["params"])))
         for p in list(opt.state):
             st = opt.state[p]
             parts.append(
@@ -550,8 +549,10 @@ class Compiled:
 
     def __call__(self, *args, **kwargs):
         fn = self.fn
-        for v in self.variants:
+        for i, v in enumerate(self.variants):
             if v.matches(fn, args, kwargs):
+                if i:  # the variant used last is checked first next time
+                    self.variants.insert(0, self.variants.pop(i))
                 if v.eager_reason is not None:
                     self.stats["eager"] += 1
                     self._note(v.eager_reason)
@@ -592,7 +593,7 @@ class Compiled:
         result = _record(fn, args, kwargs, v)
         if v.eager_reason is not None:
             self._note(v.eager_reason)
-        self.variants.append(v)
+        self.variants.insert(0, v)
         return result
 
     def explain(self) -> str:

@@ -102,6 +102,119 @@ def _has_refs(x) -> bool:
     return False
 
 
+def _rename(x, rename):
+    tx = type(x)
+    if tx is Ref:
+        s = rename.get(x.slot)
+        return x if s is None else Ref(s)
+    if tx is tuple:
+        return tuple(_rename(e, rename) for e in x)
+    if tx is list:
+        return [_rename(e, rename) for e in x]
+    if tx is dict:
+        return {k: _rename(v, rename) for k, v in x.items()}
+    return x
+
+
+def _key(x):
+    tx = type(x)
+    if tx is Ref:
+        return ("r", x.slot)
+    if tx is Const:
+        return ("c", x.index)
+    if tx is tuple or tx is list:
+        return (tx.__name__,) + tuple(_key(e) for e in x)
+    if tx is dict:
+        return ("d",) + tuple((k, _key(v)) for k, v in sorted(x.items()))
+    hash(x)
+    return (tx, x)
+
+
+def _uses(x, counts):
+    tx = type(x)
+    if tx is Ref:
+        counts[x.slot] = counts.get(x.slot, 0) + 1
+    elif tx is tuple or tx is list:
+        for e in x:
+            _uses(e, counts)
+    elif tx is dict:
+        for e in x.values():
+            _uses(e, counts)
+
+
+_FRESH_NAMES = {"matmul", "add.reduce", "sum", "mean", "ones_like", "zeros_like", "full_like", "empty_like"}
+
+
+def _is_copy(op) -> bool:
+    if op.name == "asarray":
+        return op.kwargs.get("copy") is True and len(op.args) == 1 and type(op.args[0]) is Ref
+    return op.name == "copy" and len(op.args) == 1 and not op.kwargs and type(op.args[0]) is Ref
+
+
+def _optimise(tape: Tape, keep: list[int], outputs: list[int]) -> tuple[list[int], list[int]]:
+    """Common subexpressions computed once (between two writes), and copies of a buffer that
+    nothing else uses dropped (the buffer itself is taken)."""
+    ops = tape.ops
+    rename: dict[int, int] = {}
+    seen: dict[Any, int] = {}
+    kept = []
+    for i in keep:
+        op = ops[i]
+        op.args = _rename(op.args, rename)
+        op.kwargs = _rename(op.kwargs, rename)
+        if op.mutates:
+            seen.clear()
+        elif op.guard is None and len(op.outs) == 1 and op.unpack is None:
+            try:
+                key = (id(op.fn), _key(op.args), _key(op.kwargs), op.as_array)
+            except TypeError:
+                key = None
+            if key is not None:
+                prev = seen.get(key)
+                if prev is not None:
+                    rename[op.outs[0]] = prev
+                    continue
+                seen[key] = op.outs[0]
+        kept.append(i)
+    outputs = [rename.get(s, s) for s in outputs]
+    counts: dict[int, int] = {}
+    producer: dict[int, Any] = {}
+    for i in kept:
+        op = ops[i]
+        _uses(op.args, counts)
+        _uses(op.kwargs, counts)
+        for s in op.outs:
+            producer[s] = op
+    for s in outputs:
+        counts[s] = counts.get(s, 0) + 1
+
+    def fresh(s) -> bool:
+        p = producer.get(s)
+        if p is None or p.mutates or p.guard is not None or len(p.outs) != 1:
+            return False
+        if isinstance(p.fn, np.ufunc) or p.name in _FRESH_NAMES:
+            return True
+        if p.name == "reshape" and type(p.args[0]) is Ref:
+            return counts.get(p.args[0].slot) == 1 and fresh(p.args[0].slot)
+        return False
+
+    rename = {}
+    final = []
+    for i in kept:
+        op = ops[i]
+        op.args = _rename(op.args, rename)
+        op.kwargs = _rename(op.kwargs, rename)
+        if _is_copy(op) and not op.as_array:
+            src = op.args[0].slot
+            if counts.get(src) == 1 and fresh(src):
+                rename[op.outs[0]] = src
+                counts[src] = counts.get(op.outs[0], 0)
+                continue
+        final.append(i)
+    outputs = [rename.get(s, s) for s in outputs]
+    return final, outputs
+
+
 def build_replay(tape: Tape, outputs: list[int], name: str = "replay"):
     """A function ``replay(*inputs) -> tuple(outputs)`` over raw arrays and floats, and its source.
 
@@ -110,6 +223,7 @@ def build_replay(tape: Tape, outputs: list[int], name: str = "replay"):
     first and written back at the end).
     """
     keep = _live_ops(tape, set(outputs))
+    keep, outputs = _optimise(tape, keep, outputs)
     scope: dict[str, Any] = {"GuardFailed": GuardFailed, "_np_asarray": np.asarray, "_copyto": np.copyto}
     src = _Source(tape, scope, tape.mutated_consts)
     params = [f"v{s}" for s in tape.inputs]
