@@ -22,10 +22,20 @@ from .._graph import counter_of, version_of
 from .._tensor import Tensor
 from ..optim import Optimizer
 from ._replay import GuardFailed, build_replay
-from ._trace import Tape, Traced, TScalar, set_active
+from ._trace import (
+    NUMPY_CONVERSIONS,
+    NUMPY_CREATION,
+    Tape, Traced, TScalar,
+    recording_conversion,
+    fingerprint,
+    recording_creation,
+    same_recording,
+    set_active,
+)
 
 __all__ = ["compile", "explain", "Compiled"]
 
+_asarray = np.asarray
 log = logging.getLogger("xpgrad.compile")
 
 _backends.KEEP_ARRAY_TYPES.add(Traced)
@@ -184,7 +194,8 @@ class _Variant:
         self.effects: list[tuple] = []
         self.result: Any = None  # the returned value's structure
         self.nouts = 0
-        self.backend_compiled = False
+        self.confirmed = False  # a second recording agreed with this one
+        self.fingerprint: Any = None
 
     def matches(self, fn, args, kwargs) -> bool:
         return self.key == _call_key(self.world, fn, args, kwargs)
@@ -222,7 +233,7 @@ class _Patch:
     """The creation functions of NumPy's backend namespaces swapped for recording ones."""
 
     def __init__(self, namespaces):
-        self.saved = []
+        self.saved = [(np, name, getattr(np, name)) for name in NUMPY_CONVERSIONS + NUMPY_CREATION]
         for ns in namespaces:
             xp = ns._backend.xp
             for name in _CREATION:
@@ -232,7 +243,11 @@ class _Patch:
 
     def __enter__(self):
         for xp, name, orig in self.saved:
-            setattr(xp, name, _recording_creation(orig, name))
+            if xp is np:
+                make = recording_conversion if name in NUMPY_CONVERSIONS else recording_creation
+            else:
+                make = _recording_creation
+            setattr(xp, name, make(orig, name))
 
     def __exit__(self, *exc):
         for xp, name, orig in reversed(self.saved):
@@ -414,6 +429,7 @@ def _record(fn, args, kwargs, variant: _Variant):
     if tape.failed is not None:
         variant.eager_reason = tape.failed
         return eager_result
+    variant.fingerprint = fingerprint(tape)
     variant.replay, variant.source = build_replay(tape, outputs)
     variant.inputs = inputs
     variant.effects = effects
@@ -469,7 +485,7 @@ def _build_result(spec, outs):
 
 
 def _ensure_array(a):
-    return a if type(a) is np.ndarray else np.asarray(a)
+    return a if type(a) is np.ndarray else _asarray(a)
 
 
 # -- running a variant ---------------------------------------------------------------------------------
@@ -557,6 +573,8 @@ class Compiled:
                     self.stats["eager"] += 1
                     self._note(v.eager_reason)
                     return fn(*args, **kwargs)
+                if not v.confirmed:
+                    return self._confirm(v, args, kwargs)
                 try:
                     out = _run(v, args, kwargs)
                 except GuardFailed as exc:
@@ -594,6 +612,26 @@ class Compiled:
         if v.eager_reason is not None:
             self._note(v.eager_reason)
         self.variants.insert(0, v)
+        return result
+
+    def _confirm(self, v: _Variant, args, kwargs):
+        """Record a second time and compare: a constant that differs between two recordings was
+        computed from the inputs out of the recorder's sight, and the step runs eagerly."""
+        w = _Variant()
+        w.world = v.world
+        w.key = v.key
+        self.stats["recorded"] += 1
+        result = _record(self.fn, args, kwargs, w)
+        self.variants.remove(v)
+        if w.eager_reason is None:
+            why = same_recording(v.fingerprint, w.fingerprint)
+            if why is None:
+                w.confirmed = True
+            else:
+                w.eager_reason = why
+        if w.eager_reason is not None:
+            self._note(w.eager_reason)
+        self.variants.insert(0, w)
         return result
 
     def explain(self) -> str:

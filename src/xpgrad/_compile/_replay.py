@@ -6,6 +6,8 @@ from typing import Any
 
 import numpy as np
 
+_asarray = np.asarray
+
 from ._trace import Const, Ref, Tape
 
 __all__ = ["GuardFailed", "build_replay"]
@@ -224,7 +226,7 @@ def build_replay(tape: Tape, outputs: list[int], name: str = "replay"):
     """
     keep = _live_ops(tape, set(outputs))
     keep, outputs = _optimise(tape, keep, outputs)
-    scope: dict[str, Any] = {"GuardFailed": GuardFailed, "_np_asarray": np.asarray, "_copyto": np.copyto}
+    scope: dict[str, Any] = {"GuardFailed": GuardFailed, "_np_asarray": _asarray, "_copyto": np.copyto}
     src = _Source(tape, scope, tape.mutated_consts)
     params = [f"v{s}" for s in tape.inputs]
     lines = [f"def {name}({', '.join(params)}):"]

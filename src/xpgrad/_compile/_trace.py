@@ -24,7 +24,56 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Tape", "Traced", "TScalar", "RecordingFailed", "active", "set_active"]
+__all__ = ["Tape", "Traced", "TScalar", "RecordingFailed", "active", "set_active", "NUMPY_CONVERSIONS"]
+
+_asarray = np.asarray
+_array = np.array
+
+# NumPy functions that make a plain array of a recorded one without NumPy's dispatch: swapped
+# for recording ones while a recording runs (see ``xpgrad._compile._Patch``).
+NUMPY_CONVERSIONS = ("asarray", "array", "ascontiguousarray", "asanyarray", "asfortranarray")
+
+
+# NumPy's creation functions, recorded while a recording runs: a buffer a library function makes
+# with them (array_api_compat's ``clip`` writes into ``numpy.empty(...)``) is a slot.
+NUMPY_CREATION = ("empty", "zeros", "ones", "full", "eye", "identity", "arange", "linspace")
+
+
+def recording_creation(orig, name):
+    """``numpy.<name>`` that records the array it makes."""
+
+    def create(*args, **kwargs):
+        tape = _ACTIVE[0]
+        res = orig(*_plain(args), **_plain(kwargs))
+        if tape is None or not isinstance(res, np.ndarray):
+            return res
+        return tape.record(orig, tape.ref(args), tape.ref(kwargs), res, name)
+
+    create.__name__ = name
+    return create
+
+
+def _contains_traced(x) -> bool:
+    tx = type(x)
+    if tx is Traced or tx is TScalar:
+        return True
+    if tx is tuple or tx is list:
+        return any(_contains_traced(e) for e in x)
+    return False
+
+
+def recording_conversion(orig, name):
+    """``numpy.<name>`` that records a conversion of a recorded array."""
+
+    def convert(*args, **kwargs):
+        tape = _ACTIVE[0]
+        if tape is None or not (_contains_traced(args) or _contains_traced(kwargs)):
+            return orig(*args, **kwargs)
+        res = orig(*_plain(args), **_plain(kwargs))
+        return tape.record(orig, tape.ref(args), tape.ref(kwargs), res, name)
+
+    convert.__name__ = name
+    return convert
 
 
 class RecordingFailed(Exception):
@@ -110,6 +159,7 @@ class Tape:
         self.failed: str | None = None
         self.inputs: list[int] = []  # slots given by the caller, in order
         self.guards_after_effects = False
+        self.arrays: list[Traced] = []  # every recorded array (see ``_const``)
 
     # -- slots ---------------------------------------------------------------------------------
 
@@ -125,6 +175,7 @@ class Tape:
         t = np.ndarray.view(arr, Traced)
         t._slot = self.new_slot()
         self.inputs.append(t._slot)
+        self.arrays.append(t)
         return t
 
     def input_scalar(self, value: float) -> TScalar:
@@ -173,10 +224,18 @@ class Tape:
                 break
             base = getattr(base, "base", None)
         k = self.const_ids.get(id(arr))
+        if k is None and arr.size:
+            for t in self.arrays:
+                if np.may_share_memory(arr, np.ndarray.view(t, np.ndarray)):
+                    self.fail(
+                        "an array sharing memory with a recorded one was made where the recorder "
+                        "does not see it (numpy.from_dlpack, ...)"
+                    )
+                    break
         if k is None:
             k = len(self.consts)
             self.const_ids[id(arr)] = k
-            self.consts.append(np.array(arr, copy=True, subok=False))
+            self.consts.append(_array(arr, copy=True, subok=False))
             self.const_src.append(arr)
         return Const(k)
 
@@ -203,8 +262,9 @@ class Tape:
             outs = []
             elems = []
             for e in raw_result:
-                t = np.asarray(e).view(Traced)
+                t = _asarray(e).view(Traced)
                 t._slot = self.new_slot()
+                self.arrays.append(t)
                 outs.append(t._slot)
                 elems.append(t)
             op.outs = tuple(outs)
@@ -213,8 +273,9 @@ class Tape:
             make = getattr(type(raw_result), "_make", None)
             return make(elems) if make is not None else tuple(elems)
         if isinstance(raw_result, (np.ndarray, np.generic)):
-            t = np.asarray(raw_result).view(Traced)
+            t = _asarray(raw_result).view(Traced)
             t._slot = self.new_slot()
+            self.arrays.append(t)
             op = Op(fn, args, kwargs, (t._slot,), name, mutates, isinstance(raw_result, np.generic))
             self.ops.append(op)
             return t
@@ -353,6 +414,10 @@ class Traced(np.ndarray):
             tape.fail(f"numpy.{name} has a result whose shape depends on the values")
         aref = tape.ref(args)
         kref = tape.ref(kwargs)
+        out = kwargs.get("out")
+        if out is not None and isinstance(out, np.ndarray):
+            mutated = tape.mark_mutated(kref["out"])
+            return tape.record(func, aref, kref, result, name, mutates=mutated or (-1,), result_obj=out)
         if name in MUTATING:
             mutated = tape.mark_mutated(aref[0])
             return tape.record(func, aref, kref, result, name, mutates=mutated or (-1,), result_obj=result)
@@ -559,3 +624,45 @@ class TScalar(float):
         if tape is not None:
             tape.guard(self._slot, self._v, "float() of an optimiser value")
         return self._v
+
+
+def _sig(x):
+    tx = type(x)
+    if tx is Ref:
+        return ("r", x.slot)
+    if tx is Const:
+        return ("c", x.index)
+    if tx is tuple or tx is list:
+        return (tx.__name__,) + tuple(_sig(e) for e in x)
+    if tx is dict:
+        return ("d",) + tuple((k, _sig(v)) for k, v in x.items())
+    if isinstance(x, np.generic):
+        return ("g", x.dtype.str, x.tobytes())
+    try:
+        hash(x)
+        return (tx.__name__, x)
+    except TypeError:
+        return (tx.__name__, repr(x))
+
+
+def fingerprint(tape: Tape):
+    """What two recordings of the same step must share: the calls in order, their arguments
+    (slots, constants, literals), the guards and the constants' values."""
+    ops = tuple(
+        (op.name, getattr(op.fn, "__name__", None), _sig(op.args), _sig(op.kwargs), op.outs, op.mutates, op.guard is not None and _sig(op.guard[0]))
+        for op in tape.ops
+    )
+    return ops, tape.consts
+
+
+def same_recording(a, b) -> str | None:
+    """None if fingerprints ``a`` and ``b`` agree, else what differs."""
+    if a[0] != b[0]:
+        return "the recorded calls change from call to call"
+    for x, y in zip(a[1], b[1]):
+        if x.dtype != y.dtype or x.shape != y.shape or not np.array_equal(x, y, equal_nan=x.dtype.kind in "fc"):
+            return (
+                "a value computed from the inputs was made where the recorder does not see it (a "
+                "library converting arrays with a NumPy function it imported before recording)"
+            )
+    return None
