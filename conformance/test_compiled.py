@@ -16,7 +16,13 @@ from xpgrad.testing import op_db
 from xpgrad.testing._runner import _as_list, _random, _xpgrad_inputs, iter_cases, seed_for
 
 # id (without "-compiled") -> why the replay differs from eager
-KNOWN: dict[str, str] = {}
+_SCALAR_MATH = (
+    "complex 0-d: NumPy computes on complex scalars (eager) and on 0-d arrays (the recorder keeps "
+    "results as 0-d arrays) with different rounding in the last bit"
+)
+KNOWN: dict[str, str] = {
+    f"{name}-complex128-0d": _SCALAR_MATH for name in ("cos", "cosh", "square", "tanh", "divide")
+}
 
 DTYPES = ("float64", "complex128")
 
@@ -99,6 +105,10 @@ def test_compiled_equals_eager(case):
             for x in outs
             if isinstance(x, xpgrad.Tensor) and ns._is_differentiable_dtype(x.dtype)
         ]
+        try:
+            step(inputs[1].args, inputs[1].kwargs, cots)
+        except Exception as exc:  # noqa: BLE001 - e.g. a derivative that is not implemented
+            pytest.skip(f"the sample's gradient raises eagerly: {type(exc).__name__}")
         compiled = xpgrad.compile(step)
         for inp in inputs:
             compiled(inp.args, inp.kwargs, cots)
