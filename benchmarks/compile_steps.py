@@ -184,7 +184,15 @@ def main(argv=None) -> None:
     args = parser.parse_args(argv)
     reps = 3 if args.quick else 7
     rows = [
-        ("W1C 200-op chain, 16 float64, fwd+bwd", w1_steps(), "torch.autograd eager", 20, 1e6 / 200, "µs/op", 0.35),
+        (
+            "W1C 200-op chain, 16 float64, fwd+bwd",
+            w1_steps(),
+            "torch.autograd eager",
+            20,
+            1e6 / 200,
+            "µs/op",
+            0.35,
+        ),
         ("MLP 64x32 tanh SGD step", mlp_steps(), "NumPy by hand", 200, 1e6, "µs/step", 1.3),
         ("W2C MLP 784-512-512-10 SGD step", w2_steps(), "NumPy limit", 3, 1e3, "ms/step", 1.02),
     ]

@@ -25,9 +25,11 @@ from ._replay import GuardFailed, build_replay
 from ._trace import (
     NUMPY_CONVERSIONS,
     NUMPY_CREATION,
-    Tape, Traced, TScalar,
-    recording_conversion,
+    Tape,
+    Traced,
+    TScalar,
     fingerprint,
+    recording_conversion,
     recording_creation,
     same_recording,
     set_active,
@@ -162,7 +164,13 @@ def _arg_key(obj):
     if t is Tensor:
         d = obj._data
         g = obj._grad
-        return (type(d), d.shape, d.dtype, obj._requires_grad, None if g is None else (g._data.shape, g._data.dtype))
+        return (
+            type(d),
+            d.shape,
+            d.dtype,
+            obj._requires_grad,
+            None if g is None else (g._data.shape, g._data.dtype),
+        )
     if t is np.ndarray:
         return (t, obj.shape, obj.dtype)
     if t in (bool, int, float, complex, str) or obj is None:
@@ -194,6 +202,9 @@ class _Variant:
         self.effects: list[tuple] = []
         self.result: Any = None  # the returned value's structure
         self.nouts = 0
+        self.tensors: list[Tensor] = []
+        self.tensor_src: list[tuple] = []
+        self.scalars: list[tuple[dict, Any]] = []
         self.confirmed = False  # a second recording agreed with this one
         self.fingerprint: Any = None
 
@@ -347,7 +358,7 @@ def _record(fn, args, kwargs, variant: _Variant):
         if g is not None:
             g._data = traced_in[("gdata", i)] = tape.input_array(g._data)
             inputs.append(("gdata", i))
-    scalars = []  # (dict, key) of traced optimiser numbers
+    scalars: list[tuple[dict, Any]] = []  # (dict, key) of traced optimiser numbers
     for opt in world.optims:
         dicts = list(opt.param_groups) + [opt.state[p] for p in list(opt.state)]
         for d in dicts:
@@ -404,7 +415,7 @@ def _record(fn, args, kwargs, variant: _Variant):
                 s = slot_of(g._data)
                 if s is not None:
                     effects.append(("gdata", i, out(s)))
-            if version_of(g) != gvc0:
+            if gvc0 is not None and version_of(g) != gvc0:
                 effects.append(("gvc", i, version_of(g) - gvc0))
         else:
             s = slot_of(g._data)
@@ -543,7 +554,9 @@ class Compiled:
         if not callable(fn):
             raise TypeError(f"xpgrad.compile(): argument 'fn' must be callable, got {type(fn).__name__}")
         if not isinstance(cache_size, int) or isinstance(cache_size, bool) or cache_size < 1:
-            raise ValueError(f"xpgrad.compile(): argument 'cache_size' must be an int >= 1, got {cache_size!r}")
+            raise ValueError(
+                f"xpgrad.compile(): argument 'cache_size' must be an int >= 1, got {cache_size!r}"
+            )
         if fallback not in ("eager", "raise"):
             raise ValueError(
                 f"xpgrad.compile(): argument 'fallback' must be 'eager' or 'raise', got {fallback!r}"
@@ -681,7 +694,9 @@ def compile(fn=None, *, cache_size: int = 8, fallback: str = "eager"):
 def explain(fn) -> str:
     """What :func:`compile` did with compiled function ``fn``: recordings, replays, fall-backs."""
     if not isinstance(fn, Compiled):
-        raise TypeError(f"xpgrad.compile.explain(): argument 'fn' must be a compiled function, got {type(fn).__name__}")
+        raise TypeError(
+            f"xpgrad.compile.explain(): argument 'fn' must be a compiled function, got {type(fn).__name__}"
+        )
     return fn.explain()
 
 

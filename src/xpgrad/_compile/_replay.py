@@ -6,9 +6,9 @@ from typing import Any
 
 import numpy as np
 
-_asarray = np.asarray
-
 from ._trace import Const, Ref, Tape
+
+_asarray = np.asarray
 
 __all__ = ["GuardFailed", "build_replay"]
 

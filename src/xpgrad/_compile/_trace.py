@@ -202,8 +202,6 @@ class Tape:
             return {k: self.ref(v) for k, v in x.items()}
         if isinstance(x, np.ndarray):
             return self._const(x)
-        if isinstance(x, Traced):  # pragma: no cover - subclasses of Traced are not made
-            return Ref(x._slot)
         return x
 
     def _const(self, arr):
@@ -254,8 +252,10 @@ class Tape:
             op = Op(fn, args, kwargs, (), name, mutates)
             self.ops.append(op)
             return result_obj
-        if isinstance(raw_result, tuple) and raw_result and all(
-            isinstance(e, (np.ndarray, np.generic)) for e in raw_result
+        if (
+            isinstance(raw_result, tuple)
+            and raw_result
+            and all(isinstance(e, (np.ndarray, np.generic)) for e in raw_result)
         ):
             op = Op(fn, args, kwargs, (), name, mutates)
             op.unpack = len(raw_result)
@@ -346,7 +346,7 @@ def _method(name):
     return call
 
 
-_METHODS = {}
+_METHODS: dict[str, Any] = {}
 
 
 def _setitem(arr, key, value):
@@ -597,14 +597,14 @@ class TScalar(float):
     __rmul__ = _binop(operator.mul, "mul", True)
     __truediv__ = _binop(operator.truediv, "truediv")
     __rtruediv__ = _binop(operator.truediv, "truediv", True)
-    __pow__ = _binop(operator.pow, "pow")  # type: ignore[assignment]
-    __rpow__ = _binop(operator.pow, "pow", True)  # type: ignore[assignment]
-    __eq__ = _binop(operator.eq, "eq")  # type: ignore[assignment]
-    __ne__ = _binop(operator.ne, "ne")  # type: ignore[assignment]
-    __lt__ = _binop(operator.lt, "lt")  # type: ignore[assignment]
-    __le__ = _binop(operator.le, "le")  # type: ignore[assignment]
-    __gt__ = _binop(operator.gt, "gt")  # type: ignore[assignment]
-    __ge__ = _binop(operator.ge, "ge")  # type: ignore[assignment]
+    __pow__ = _binop(operator.pow, "pow")
+    __rpow__ = _binop(operator.pow, "pow", True)
+    __eq__ = _binop(operator.eq, "eq")
+    __ne__ = _binop(operator.ne, "ne")
+    __lt__ = _binop(operator.lt, "lt")
+    __le__ = _binop(operator.le, "le")
+    __gt__ = _binop(operator.gt, "gt")
+    __ge__ = _binop(operator.ge, "ge")
     __hash__ = float.__hash__
 
     def __neg__(self):
@@ -649,7 +649,15 @@ def fingerprint(tape: Tape):
     """What two recordings of the same step must share: the calls in order, their arguments
     (slots, constants, literals), the guards and the constants' values."""
     ops = tuple(
-        (op.name, getattr(op.fn, "__name__", None), _sig(op.args), _sig(op.kwargs), op.outs, op.mutates, op.guard is not None and _sig(op.guard[0]))
+        (
+            op.name,
+            getattr(op.fn, "__name__", None),
+            _sig(op.args),
+            _sig(op.kwargs),
+            op.outs,
+            op.mutates,
+            op.guard is not None and _sig(op.guard[0]),
+        )
         for op in tape.ops
     )
     return ops, tape.consts
@@ -660,7 +668,11 @@ def same_recording(a, b) -> str | None:
     if a[0] != b[0]:
         return "the recorded calls change from call to call"
     for x, y in zip(a[1], b[1]):
-        if x.dtype != y.dtype or x.shape != y.shape or not np.array_equal(x, y, equal_nan=x.dtype.kind in "fc"):
+        if (
+            x.dtype != y.dtype
+            or x.shape != y.shape
+            or not np.array_equal(x, y, equal_nan=x.dtype.kind in "fc")
+        ):
             return (
                 "a value computed from the inputs was made where the recorder does not see it (a "
                 "library converting arrays with a NumPy function it imported before recording)"
