@@ -10,6 +10,7 @@ values, ``.grad``, the parameters and optimiser state, the version counters.
 
 from __future__ import annotations
 
+import builtins
 import functools
 import logging
 import types
@@ -74,6 +75,7 @@ class _World:
 
     def __init__(self):
         self.tensors: list[Tensor] = []
+        self.run: Any = None
         self.optims: list[Optimizer] = []
         self.roots: list[tuple[Any, Any]] = []  # (getter description, object) identity guards
         self._seen: set[int] = set()
@@ -203,6 +205,7 @@ class _Variant:
         self.result: Any = None  # the returned value's structure
         self.nouts = 0
         self.tensors: list[Tensor] = []
+        self.run: Any = None
         self.tensor_src: list[tuple] = []
         self.scalars: list[tuple[dict, Any]] = []
         self.confirmed = False  # a second recording agreed with this one
@@ -448,6 +451,7 @@ def _record(fn, args, kwargs, variant: _Variant):
     variant.tensors = tensors
     variant.tensor_src = tensor_src
     variant.scalars = scalars
+    variant.run = _build_runner(variant)
     return eager_result
 
 
@@ -502,49 +506,70 @@ def _ensure_array(a):
 # -- running a variant ---------------------------------------------------------------------------------
 
 
-def _run(variant: _Variant, args, kwargs):
-    tensors = list(variant.tensors)
+def _path_expr(path) -> str:
+    return "ak" + "".join(f"[{k!r}]" for k in path)
+
+
+def _build_runner(variant: _Variant):
+    """``run(args, kwargs)``: the replay with its inputs fetched and its effects left, written
+    out as straight-line code for this variant."""
+    scope: dict[str, Any] = {
+        "T": variant.tensors,
+        "S": variant.scalars,
+        "replay": variant.replay,
+        "wrap": Tensor._wrap_plain,
+        "ensure": _ensure_array,
+        "counter_of": counter_of,
+        "build": _build_result,
+        "spec": variant.result,
+    }
+    lines = ["def run(args, kwargs):", "    ak = (args, kwargs)"]
     for i, (where, loc) in enumerate(variant.tensor_src):
-        if where == "arg":
-            tensors[i] = _get((args, kwargs), loc)
-    scalars = variant.scalars
+        lines.append(f"    t{i} = {_path_expr(loc)}" if where == "arg" else f"    t{i} = T[{i}]")
+    for j in range(len(variant.scalars)):
+        lines.append(f"    d{j}, k{j} = S[{j}]")
     vals = []
     for kind, loc in variant.inputs:
         if kind == "data":
-            vals.append(tensors[loc]._data)
+            vals.append(f"t{loc}._data")
         elif kind == "gdata":
-            vals.append(tensors[loc]._grad._data)
+            vals.append(f"t{loc}._grad._data")
         elif kind == "scalar":
-            d, k = scalars[loc]
-            vals.append(float(d[k]))
+            vals.append(f"float(d{loc}[k{loc}])")
         else:
-            vals.append(_get((args, kwargs), loc))
-    outs = variant.replay(*vals)
+            vals.append(_path_expr(loc))
+    lines.append(f"    o = replay({', '.join(vals)})")
     for e in variant.effects:
         kind = e[0]
         if kind == "data":
-            tensors[e[1]]._data = _ensure_array(outs[e[2]])
+            lines.append(f"    t{e[1]}._data = ensure(o[{e[2]}])")
         elif kind == "gdata":
-            tensors[e[1]]._grad._data = _ensure_array(outs[e[2]])
+            lines.append(f"    t{e[1]}._grad._data = ensure(o[{e[2]}])")
         elif kind == "newgrad":
-            t = tensors[e[1]]
-            g = Tensor._wrap_plain(t._ns, _ensure_array(outs[e[2]]))
+            lines.append(f"    g = wrap(t{e[1]}._ns, ensure(o[{e[2]}]))")
             if e[3]:
-                g._requires_grad = True
-            t._grad = g
+                lines.append("    g._requires_grad = True")
+            lines.append(f"    t{e[1]}._grad = g")
         elif kind == "nograd":
-            tensors[e[1]]._grad = None
+            lines.append(f"    t{e[1]}._grad = None")
         elif kind == "vc":
-            counter_of(tensors[e[1]])[0] += e[2]
+            lines.append(f"    counter_of(t{e[1]})[0] += {e[2]}")
         elif kind == "gvc":
-            counter_of(tensors[e[1]]._grad)[0] += e[2]
+            lines.append(f"    counter_of(t{e[1]}._grad)[0] += {e[2]}")
         elif kind == "scalar":
-            d, k = scalars[e[1]]
-            d[k] = float(outs[e[2]])
+            lines.append(f"    d{e[1]}[k{e[1]}] = float(o[{e[2]}])")
         else:  # scalar_const
-            d, k = scalars[e[1]]
-            d[k] = e[2]
-    return _build_result(variant.result, outs)
+            scope[f"c{e[1]}"] = e[2]
+            lines.append(f"    d{e[1]}[k{e[1]}] = c{e[1]}")
+    spec = variant.result
+    if spec[0] == "tensor":
+        scope["ns"] = spec[2]
+        lines.append(f"    return wrap(ns, ensure(o[{spec[1]}]))")
+    else:
+        lines.append("    return build(spec, o)")
+    source = "\n".join(lines) + "\n"
+    exec(builtins.compile(source, "<xpgrad.compile runner>", "exec"), scope)  # noqa: S102 - generated above
+    return scope["run"]
 
 
 class Compiled:
@@ -589,7 +614,7 @@ class Compiled:
                 if not v.confirmed:
                     return self._confirm(v, args, kwargs)
                 try:
-                    out = _run(v, args, kwargs)
+                    out = v.run(args, kwargs)
                 except GuardFailed as exc:
                     self._note(f"a value read while recording changed ({exc}): recording again")
                     self.variants.remove(v)

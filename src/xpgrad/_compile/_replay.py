@@ -200,6 +200,32 @@ def _optimise(tape: Tape, keep: list[int], outputs: list[int]) -> tuple[list[int
             return counts.get(p.args[0].slot) == 1 and fresh(p.args[0].slot)
         return False
 
+    # ``x[...] = f(x, y)`` with a fresh result used nowhere else: ``f(x, y, out=x)`` (an
+    # elementwise ufunc reads each element before writing it; the same values, no buffer).
+    setitem_into: dict[int, int] = {}
+    for a, b in zip(kept, kept[1:]):
+        p, op = ops[a], ops[b]
+        if op.name != "setitem" or len(op.args) != 3 or op.args[1] is not Ellipsis:
+            continue
+        dst, val = op.args[0], op.args[2]
+        if type(dst) is not Ref or type(val) is not Ref or p.outs != (val.slot,) or counts.get(val.slot) != 1:
+            continue
+        if not isinstance(p.fn, np.ufunc) or p.kwargs or p.as_array or p.mutates or p.fn.nout != 1:
+            continue
+        if tape.meta.get(val.slot) != tape.meta.get(dst.slot) or not any(
+            type(x) is Ref and x.slot == dst.slot for x in p.args
+        ):
+            continue
+        setitem_into[a] = b
+    for a, b in setitem_into.items():
+        p = ops[a]
+        dst = ops[b].args[0]
+        p.kwargs = {"out": (dst,)}
+        p.outs = ()
+        p.mutates = (dst.slot,)
+    dropped = set(setitem_into.values())
+    kept = [i for i in kept if i not in dropped]
+
     rename = {}
     final = []
     for i in kept:

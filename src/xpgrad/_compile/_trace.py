@@ -160,6 +160,7 @@ class Tape:
         self.inputs: list[int] = []  # slots given by the caller, in order
         self.guards_after_effects = False
         self.arrays: list[Traced] = []  # every recorded array (see ``_const``)
+        self.meta: dict[int, tuple] = {}  # slot -> (shape, dtype) of the arrays recorded
 
     # -- slots ---------------------------------------------------------------------------------
 
@@ -176,6 +177,7 @@ class Tape:
         t._slot = self.new_slot()
         self.inputs.append(t._slot)
         self.arrays.append(t)
+        self.meta[t._slot] = (t.shape, t.dtype)
         return t
 
     def input_scalar(self, value: float) -> TScalar:
@@ -276,6 +278,7 @@ class Tape:
             t = _asarray(raw_result).view(Traced)
             t._slot = self.new_slot()
             self.arrays.append(t)
+            self.meta[t._slot] = (t.shape, t.dtype)
             op = Op(fn, args, kwargs, (t._slot,), name, mutates, isinstance(raw_result, np.generic))
             self.ops.append(op)
             return t
@@ -368,6 +371,16 @@ def _getattr(name):
 _ATTRS = {"T": _getattr("T"), "mT": _getattr("mT")}
 
 
+_MEAN_DTYPES = (np.dtype(np.float32), np.dtype(np.float64), np.dtype(np.complex64), np.dtype(np.complex128))
+
+
+def _mean_divide(total, count):
+    """The division that ends ``numpy.mean`` (``numpy/_core/_methods.py``)."""
+    if isinstance(total, np.ndarray):
+        return np.true_divide(total, count, out=total, casting="unsafe", subok=False)
+    return total.dtype.type(total / count)
+
+
 class Traced(np.ndarray):
     """A NumPy array whose operations a :class:`Tape` records (see the module docstring)."""
 
@@ -421,6 +434,19 @@ class Traced(np.ndarray):
         if name in MUTATING:
             mutated = tape.mark_mutated(aref[0])
             return tape.record(func, aref, kref, result, name, mutates=mutated or (-1,), result_obj=result)
+        if name == "mean" and set(kwargs) <= {"axis", "keepdims"} and len(args) == 1:
+            x = args[0]
+            if isinstance(x, np.ndarray) and x.dtype in _MEAN_DTYPES and not isinstance(result, Traced):
+                # numpy.mean's own steps without its Python wrapper: a sum, then a division by
+                # the count (the same operations, so the same bits)
+                axis = kwargs.get("axis")
+                axes = range(x.ndim) if axis is None else (axis if isinstance(axis, tuple) else (axis,))
+                count = 1
+                for a in axes:
+                    count *= x.shape[a]
+                total = np.add.reduce(_plain(x), **_plain(kwargs))
+                s = tape.record(np.add.reduce, aref, kref, total, "add.reduce")
+                return tape.record(_mean_divide, (tape.ref(s), np.intp(count)), {}, result, "mean_divide")
         if name == "sum" and set(kwargs) <= {"axis", "keepdims"} and len(args) == 1:
             x = args[0]
             if isinstance(x, np.ndarray) and x.dtype.kind in "fc":
