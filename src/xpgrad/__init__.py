@@ -78,8 +78,8 @@ def __getattr__(name):
         ns = namespace(module_name)
         globals()[name] = ns
         return ns
-    if name == "compile":  # xpgrad.compile (imports NumPy and xpgrad.optim on first use)
-        from ._compile import compile
+    if name == "compile":
+        from ._compile import compile  # lazy: imports xpgrad.optim, which is lazy too
 
         globals()[name] = compile
         return compile

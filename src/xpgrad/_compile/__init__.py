@@ -22,6 +22,7 @@ from .. import _backends, _grad_mode
 from .._graph import counter_of, version_of
 from .._tensor import Tensor
 from ..optim import Optimizer
+from . import _trace
 from ._replay import GuardFailed, build_replay
 from ._trace import (
     NUMPY_CONVERSIONS,
@@ -49,11 +50,9 @@ _CREATION = ("zeros", "ones", "empty", "full", "eye", "arange", "linspace", "asa
 
 
 def _recording_creation(orig, name):
-    from ._trace import _plain, active
-
     def create(*args, **kwargs):
-        tape = active()
-        pa, pk = _plain(args), _plain(kwargs)
+        tape = _trace.active()
+        pa, pk = _trace._plain(args), _trace._plain(kwargs)
         res = orig(*pa, **pk)
         if tape is None:
             return res
@@ -395,6 +394,31 @@ def _record(fn, args, kwargs, variant: _Variant):
         outputs.append(slot)
         return len(outputs) - 1
 
+    effects = _effects(tape, tensors, pre, traced_in, scalars, out)
+    result_spec = _result_spec(result, out)
+    _untrace_world(world)
+    for t in tensors:
+        _untrace_tensor(t)
+    eager_result = _untrace_value(result)
+
+    if tape.failed is not None:
+        variant.eager_reason = tape.failed
+        return eager_result
+    variant.fingerprint = fingerprint(tape)
+    variant.replay, variant.source = build_replay(tape, outputs)
+    variant.inputs = inputs
+    variant.effects = effects
+    variant.result = result_spec
+    variant.tensors = tensors
+    variant.tensor_src = tensor_src
+    variant.scalars = scalars
+    variant.run = _build_runner(variant)
+    return eager_result
+
+
+def _effects(tape: Tape, tensors, pre, traced_in, scalars, out) -> list[tuple]:
+    """What the recording call left that a replay must leave too: new data or gradients of the
+    Tensors it reached, gradients removed, version counter increments, optimiser numbers."""
     effects: list[tuple] = []
 
     def slot_of(a):
@@ -434,25 +458,7 @@ def _record(fn, args, kwargs, variant: _Variant):
             effects.append(("scalar_const", j, v))
         else:
             tape.fail("an optimiser number was replaced by something else")
-    result_spec = _result_spec(result, out)
-    _untrace_world(world)
-    for t in tensors:
-        _untrace_tensor(t)
-    eager_result = _untrace_value(result)
-
-    if tape.failed is not None:
-        variant.eager_reason = tape.failed
-        return eager_result
-    variant.fingerprint = fingerprint(tape)
-    variant.replay, variant.source = build_replay(tape, outputs)
-    variant.inputs = inputs
-    variant.effects = effects
-    variant.result = result_spec
-    variant.tensors = tensors
-    variant.tensor_src = tensor_src
-    variant.scalars = scalars
-    variant.run = _build_runner(variant)
-    return eager_result
+    return effects
 
 
 def _replace_paths(obj, repl, path=()):
