@@ -310,3 +310,46 @@ def test_inplace_update_under_no_grad_and_zero_grad_to_zeros():
         _same(we.grad._data, wc.grad._data)
         assert version_of(we) == version_of(wc)
     assert compiled.stats["replayed"] >= 3, compiled.explain()
+
+
+def test_create_graph_and_hooks():
+    def hvp(x, v):
+        y = xp.sum(xp.sin(x) * x**2)
+        (g,) = xpgrad.grad([y], [x], create_graph=True)
+        (h,) = xpgrad.grad([xp.sum(g * v)], [x])
+        return y, g.detach(), h
+
+    compiled = xpgrad.compile(hvp)
+    for k in range(4):
+        a, v = np.linspace(0, 1, 5) + k, np.full(5, k + 1.0)
+        got = compiled(xp.asarray(a, requires_grad=True), xp.asarray(v))
+        want = hvp(xp.asarray(a, requires_grad=True), xp.asarray(v))
+        for g, w in zip(got, want):
+            _same(g.detach()._data, w.detach()._data)
+    xt = torch.tensor(a, requires_grad=True)
+    (gt,) = torch.autograd.grad(torch.sum(torch.sin(xt) * xt**2), xt, create_graph=True)
+    (ht,) = torch.autograd.grad(torch.sum(gt * torch.tensor(v)), xt)
+    np.testing.assert_allclose(got[2]._data, ht.numpy(), rtol=1e-12)
+    assert compiled.stats["replayed"] == 2
+
+    def make(w):
+        def step(x):
+            loss = xp.sum(w * x)
+            loss.backward()
+            return loss
+
+        return step
+
+    we, wc = xpgrad.Parameter(np.ones(3)), xpgrad.Parameter(np.ones(3))
+    for w in (we, wc):
+        w.register_hook(lambda g: g * 2)
+    eager, compiled = make(we), xpgrad.compile(make(wc))
+    for k in range(5):
+        x = np.arange(3.0) + k
+        eager(xp.asarray(x))
+        compiled(xp.asarray(x))
+        _same(we.grad._data, wc.grad._data)
+        if k == 3:  # a hook registered later: a guard fails, the step records again
+            for w in (we, wc):
+                w.register_hook(lambda g: g + 1)
+    assert compiled.stats["replayed"] >= 1 and compiled.stats["recorded"] >= 4, compiled.explain()

@@ -171,6 +171,8 @@ def _arg_key(obj):
             d.dtype,
             obj._requires_grad,
             None if g is None else (g._data.shape, g._data.dtype),
+            None if obj._hooks is None else len(obj._hooks),  # hooks registered
+            None if obj._post_hooks is None else len(obj._post_hooks),
         )
     if t is np.ndarray:
         return (t, obj.shape, obj.dtype)
