@@ -25,15 +25,19 @@ import numpy as np
 from . import _chain, w2_mlp
 
 
-def best(step, n: int, reps: int) -> float:
-    """Seconds per call of ``step``: the best of ``reps`` loops of ``n`` calls."""
-    step()
-    out = float("inf")
+def best(steps: dict, n: int, reps: int) -> dict:
+    """Seconds per call of each step: the best of ``reps`` loops of ``n`` calls, the steps taking
+    turns (so that a change of the machine's load affects them alike)."""
+    out = {}
+    for name, step in steps.items():
+        step()
+        out[name] = float("inf")
     for _ in range(reps):
-        t0 = time.perf_counter()
-        for _ in range(n):
-            step()
-        out = min(out, (time.perf_counter() - t0) / n)
+        for name, step in steps.items():
+            t0 = time.perf_counter()
+            for _ in range(n):
+                step()
+            out[name] = min(out[name], (time.perf_counter() - t0) / n)
     return out
 
 
@@ -182,7 +186,7 @@ def main(argv=None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--quick", action="store_true")
     args = parser.parse_args(argv)
-    reps = 3 if args.quick else 7
+    reps = 3 if args.quick else 15
     rows = [
         (
             "W1C 200-op chain, 16 float64, fwd+bwd",
@@ -197,7 +201,7 @@ def main(argv=None) -> None:
         ("W2C MLP 784-512-512-10 SGD step", w2_steps(), "NumPy limit", 3, 1e3, "ms/step", 1.02),
     ]
     for title, steps, base, n, scale, unit, target in rows:
-        times = {name: best(fn, n, reps) for name, fn in steps.items()}
+        times = best(steps, n, reps)
         print(f"{title} ({unit}; ratio to {base}, target for compiled <= {target}x)")
         for name, t in times.items():
             print(f"  {name:24s} {t * scale:10.2f}  {t / times[base]:6.2f}x")

@@ -389,6 +389,16 @@ class Traced(np.ndarray):
     def __array_finalize__(self, obj):
         self._slot = None  # made by an operation the tape did not see (until it sets the slot)
 
+    @property
+    def flags(self):
+        # A recorded array is a view of the array the call made (or of the caller's array): it
+        # answers for that array (``owndata`` above all, which decides whether xpgrad copies a
+        # gradient), so that the recording makes the copies eager mode makes, no more.
+        base = self.base
+        if self._slot is not None and type(base) is np.ndarray and base.shape == self.shape:
+            return base.flags
+        return np.ndarray.flags.__get__(self)
+
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
         tape = _ACTIVE[0]
         raw_in = _plain(inputs)
