@@ -353,3 +353,28 @@ def test_create_graph_and_hooks():
             for w in (we, wc):
                 w.register_hook(lambda g: g + 1)
     assert compiled.stats["replayed"] >= 1 and compiled.stats["recorded"] >= 4, compiled.explain()
+
+
+def test_recording_leaves_other_threads_alone():
+    import threading
+
+    seen = []
+    started, go = threading.Event(), threading.Event()
+
+    def other():
+        started.set()
+        go.wait(10)
+        seen.append(type(np.zeros(3)))  # NumPy's creation functions are swapped while recording
+
+    th = threading.Thread(target=other)
+    th.start()
+    started.wait(10)
+
+    def f(x):
+        go.set()
+        th.join(10)
+        return xp.sum(x * x)
+
+    compiled = xpgrad.compile(f)
+    assert float(compiled(xp.asarray(np.ones(3)))) == 3.0
+    assert seen == [np.ndarray]

@@ -20,6 +20,7 @@ recorder does not see) either becomes a guard or marks the tape as failed, with 
 from __future__ import annotations
 
 import operator
+import threading
 from typing import Any
 
 import numpy as np
@@ -43,7 +44,7 @@ def recording_creation(orig, name):
     """``numpy.<name>`` that records the array it makes."""
 
     def create(*args, **kwargs):
-        tape = _ACTIVE[0]
+        tape = _ACTIVE.tape
         res = orig(*_plain(args), **_plain(kwargs))
         if tape is None or not isinstance(res, np.ndarray):
             return res
@@ -66,7 +67,7 @@ def recording_conversion(orig, name):
     """``numpy.<name>`` that records a conversion of a recorded array."""
 
     def convert(*args, **kwargs):
-        tape = _ACTIVE[0]
+        tape = _ACTIVE.tape
         if tape is None or not (_contains_traced(args) or _contains_traced(kwargs)):
             return orig(*args, **kwargs)
         res = orig(*_plain(args), **_plain(kwargs))
@@ -80,15 +81,21 @@ class RecordingFailed(Exception):
     """The step cannot be replayed; the message says why."""
 
 
-_ACTIVE: list[Tape | None] = [None]
+class _Active(threading.local):
+    """The tape recording in this thread (a recording in one thread never sees another's calls)."""
+
+    tape: Tape | None = None
+
+
+_ACTIVE = _Active()
 
 
 def active() -> Tape | None:
-    return _ACTIVE[0]
+    return _ACTIVE.tape
 
 
 def set_active(tape: Tape | None) -> None:
-    _ACTIVE[0] = tape
+    _ACTIVE.tape = tape
 
 
 # Array functions whose result's shape depends on the values: a recording holding one cannot be
@@ -400,7 +407,7 @@ class Traced(np.ndarray):
         return np.ndarray.flags.__get__(self)
 
     def __array_ufunc__(self, ufunc, method, *inputs, **kwargs):
-        tape = _ACTIVE[0]
+        tape = _ACTIVE.tape
         raw_in = _plain(inputs)
         raw_kw = _plain(kwargs)
         fn = ufunc if method == "__call__" else getattr(ufunc, method)
@@ -424,7 +431,7 @@ class Traced(np.ndarray):
         return tape.record(fn, args, kw, result, name)
 
     def __array_function__(self, func, types, args, kwargs):
-        tape = _ACTIVE[0]
+        tape = _ACTIVE.tape
         result = func(*_plain(args), **_plain(kwargs))
         if tape is None:
             return result
@@ -467,7 +474,7 @@ class Traced(np.ndarray):
     # -- what NumPy does not dispatch: indexing, methods, values read ---------------------------
 
     def __getitem__(self, key):
-        tape = _ACTIVE[0]
+        tape = _ACTIVE.tape
         raw = np.ndarray.__getitem__(np.ndarray.view(self, np.ndarray), _plain(key))
         if tape is None:
             return raw
@@ -476,7 +483,7 @@ class Traced(np.ndarray):
         return tape.record(_getitem, (tape.ref(self), tape.ref(key)), {}, raw, "getitem")
 
     def __setitem__(self, key, value):
-        tape = _ACTIVE[0]
+        tape = _ACTIVE.tape
         np.ndarray.__setitem__(np.ndarray.view(self, np.ndarray), _plain(key), _plain(value))
         if tape is None:
             return
@@ -486,7 +493,7 @@ class Traced(np.ndarray):
         )
 
     def _call(self, name, args, kwargs):
-        tape = _ACTIVE[0]
+        tape = _ACTIVE.tape
         raw = getattr(np.ndarray.view(self, np.ndarray), name)(*_plain(args), **_plain(kwargs))
         if tape is None:
             return raw
@@ -526,7 +533,7 @@ class Traced(np.ndarray):
         return self._call("copy", (), {})
 
     def fill(self, value):
-        tape = _ACTIVE[0]
+        tape = _ACTIVE.tape
         np.ndarray.view(self, np.ndarray).fill(_plain(value))
         if tape is not None:
             ref = tape.ref(self)
@@ -534,7 +541,7 @@ class Traced(np.ndarray):
             tape.record(fn, (ref, tape.ref(value)), {}, None, "fill", tape.mark_mutated(ref))
 
     def sort(self, *args, **kwargs):
-        tape = _ACTIVE[0]
+        tape = _ACTIVE.tape
         np.ndarray.view(self, np.ndarray).sort(*_plain(args), **_plain(kwargs))
         if tape is not None:
             ref = tape.ref(self)
@@ -550,7 +557,7 @@ class Traced(np.ndarray):
         return self._attr("mT")
 
     def _attr(self, name):
-        tape = _ACTIVE[0]
+        tape = _ACTIVE.tape
         raw = getattr(np.ndarray.view(self, np.ndarray), name)
         if tape is None:
             return raw
@@ -558,7 +565,7 @@ class Traced(np.ndarray):
 
     def _read(self, convert, what):
         value = convert(np.ndarray.view(self, np.ndarray))
-        tape = _ACTIVE[0]
+        tape = _ACTIVE.tape
         if tape is not None:
             if self._slot is None:
                 tape.fail("a value was read from an array made by an operation the recorder does not see")
@@ -588,7 +595,7 @@ class Traced(np.ndarray):
         return self._read(lambda a: a.tolist(), ".tolist() of an array")
 
     def __iter__(self):
-        tape = _ACTIVE[0]
+        tape = _ACTIVE.tape
         if tape is not None:
             tape.fail("iterating over an array is not recorded")
         return iter(np.ndarray.view(self, np.ndarray))
@@ -604,7 +611,7 @@ def _binop(fn, name, reflected=False):
     def op(self, other):
         if type(other) not in (int, float, TScalar) or type(other) is bool:
             return NotImplemented
-        tape = _ACTIVE[0]
+        tape = _ACTIVE.tape
         a, b = (other, self) if reflected else (self, other)
         if tape is None:
             return fn(_plain(a), _plain(b))
@@ -644,19 +651,19 @@ class TScalar(float):
     __hash__ = float.__hash__
 
     def __neg__(self):
-        tape = _ACTIVE[0]
+        tape = _ACTIVE.tape
         if tape is None:
             return -self._v
         return tape.scalar_op(operator.mul, self, -1.0, "neg")
 
     def __bool__(self):
-        tape = _ACTIVE[0]
+        tape = _ACTIVE.tape
         if tape is not None:
             tape.guard(self._slot, self._v != 0, "bool() of an optimiser value")
         return self._v != 0
 
     def __float__(self):
-        tape = _ACTIVE[0]
+        tape = _ACTIVE.tape
         if tape is not None:
             tape.guard(self._slot, self._v, "float() of an optimiser value")
         return self._v
