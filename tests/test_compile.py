@@ -375,6 +375,8 @@ def test_recording_leaves_other_threads_alone():
         th.join(10)
         return xp.sum(x * x)
 
+    originals = (np.asarray, np.zeros, np.empty)
     compiled = xpgrad.compile(f)
     assert float(compiled(xp.asarray(np.ones(3)))) == 3.0
     assert seen == [np.ndarray]
+    assert (np.asarray, np.zeros, np.empty) == originals  # restored after recording

@@ -13,6 +13,7 @@ from __future__ import annotations
 import builtins
 import functools
 import logging
+import threading
 import types
 from typing import Any
 
@@ -245,28 +246,45 @@ def _call_key(world: _World | None, fn, args, kwargs):
 
 
 class _Patch:
-    """The creation functions of NumPy's backend namespaces swapped for recording ones."""
+    """NumPy's conversion and creation functions, and those of the backend namespaces, swapped
+    for recording ones while a recording runs (in any thread; they record in the recording
+    thread only). Each module attribute is swapped once however many recordings overlap."""
+
+    _lock = threading.Lock()
+    _saved: dict[tuple[int, str], tuple[Any, Any, int]] = {}  # (id(module), name) -> (module, orig, users)
 
     def __init__(self, namespaces):
-        self.saved = [(np, name, getattr(np, name)) for name in NUMPY_CONVERSIONS + NUMPY_CREATION]
+        self.targets = [(np, name) for name in NUMPY_CONVERSIONS + NUMPY_CREATION]
         for ns in namespaces:
             xp = ns._backend.xp
-            for name in _CREATION:
-                orig = getattr(xp, name, None)
-                if orig is not None:
-                    self.saved.append((xp, name, orig))
+            self.targets += [(xp, name) for name in _CREATION if getattr(xp, name, None) is not None]
 
     def __enter__(self):
-        for xp, name, orig in self.saved:
-            if xp is np:
-                make = recording_conversion if name in NUMPY_CONVERSIONS else recording_creation
-            else:
-                make = _recording_creation
-            setattr(xp, name, make(orig, name))
+        with self._lock:
+            for mod, name in self.targets:
+                key = (id(mod), name)
+                hit = self._saved.get(key)
+                if hit is not None:
+                    self._saved[key] = (mod, hit[1], hit[2] + 1)
+                    continue
+                orig = getattr(mod, name)
+                if mod is np:
+                    make = recording_conversion if name in NUMPY_CONVERSIONS else recording_creation
+                else:
+                    make = _recording_creation
+                setattr(mod, name, make(orig, name))
+                self._saved[key] = (mod, orig, 1)
 
     def __exit__(self, *exc):
-        for xp, name, orig in reversed(self.saved):
-            setattr(xp, name, orig)
+        with self._lock:
+            for mod, name in self.targets:
+                key = (id(mod), name)
+                m, orig, users = self._saved[key]
+                if users > 1:
+                    self._saved[key] = (m, orig, users - 1)
+                else:
+                    setattr(mod, name, orig)
+                    del self._saved[key]
 
 
 def _untrace_array(a):
