@@ -15,6 +15,7 @@ import functools
 import logging
 import threading
 import types
+import weakref
 from typing import Any
 
 import numpy as np
@@ -122,6 +123,9 @@ def _code_names(code) -> set[str]:
     return names
 
 
+_NAMES: weakref.WeakKeyDictionary = weakref.WeakKeyDictionary()  # code -> global names it reads
+
+
 def _roots(fn) -> list[Any]:
     """The objects ``fn`` reaches other than its arguments: closure cells, globals it names,
     the instance of a bound method."""
@@ -139,7 +143,10 @@ def _roots(fn) -> list[Any]:
         except ValueError:
             pass
     g = getattr(f, "__globals__", {})
-    for name in sorted(_code_names(code)):
+    names = _NAMES.get(code)
+    if names is None:
+        names = _NAMES[code] = tuple(sorted(_code_names(code)))
+    for name in names:
         v = g.get(name)
         if v is not None and not isinstance(v, _SKIP) and not callable(v) or isinstance(v, Optimizer):
             out.append(v)
