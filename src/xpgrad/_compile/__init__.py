@@ -13,6 +13,7 @@ from __future__ import annotations
 import builtins
 import functools
 import logging
+import operator
 import threading
 import types
 import weakref
@@ -224,6 +225,27 @@ class _Variant:
         return self.key == _call_key(self.world, fn, args, kwargs)
 
 
+_GROUP_GETTERS: dict[tuple, Any] = {}
+
+
+def _no_values(d):
+    return ()
+
+
+def _group_key(g: dict) -> tuple:
+    """An optimiser's parameter group as its guard sees it: its option names and types, and the
+    values of the options other than floats (the floats are inputs of the replay)."""
+    names = tuple(g)
+    kinds = tuple(map(type, g.values()))
+    get = _GROUP_GETTERS.get((names, kinds))
+    if get is None:
+        keys = [k for k, t in zip(names, kinds) if t is not float and k != "params"]
+        get = operator.itemgetter(*keys) if keys else _no_values
+        if len(_GROUP_GETTERS) < 1024:
+            _GROUP_GETTERS[(names, kinds)] = get
+    return names, kinds, get(g)
+
+
 def _call_key(world: _World | None, fn, args, kwargs):
     """What a variant's guards check: grad mode, the arguments (shapes, dtypes, requires_grad,
     Python scalars by value, other objects by identity), the objects the step reaches, and the
@@ -237,8 +259,7 @@ def _call_key(world: _World | None, fn, args, kwargs):
         parts.append(_arg_key(t))
     for opt in world.optims:
         for g in opt.param_groups:
-            # options other than floats by value (the floats are inputs of the replay)
-            parts.append(tuple(k if type(v) is float else (k, v) for k, v in g.items() if k != "params"))
+            parts.append(_group_key(g))
             parts.append(tuple(map(id, g["params"])))
         for p in list(opt.state):
             st = opt.state[p]

@@ -93,6 +93,12 @@ class _Source:
         return f"{fname}({', '.join(parts)})"
 
 
+def _refs(x) -> list[int]:
+    out: dict[int, int] = {}
+    _uses(x, out)
+    return list(out)
+
+
 def _has_refs(x) -> bool:
     tx = type(x)
     if tx is Ref or tx is Const:
@@ -199,6 +205,42 @@ def _optimise(tape: Tape, keep: list[int], outputs: list[int]) -> tuple[list[int
         if p.name == "reshape" and type(p.args[0]) is Ref:
             return counts.get(p.args[0].slot) == 1 and fresh(p.args[0].slot)
         return False
+
+    # ``f(broadcast_to(x, s), y)`` with an elementwise ``f`` whose result has shape ``s``
+    # anyway: ``f(x, y)`` (NumPy's Python-level broadcast_to is costly; the values are the same).
+    users: dict[int, list] = {}
+    for i in kept:
+        for r in _refs(ops[i].args) + _refs(ops[i].kwargs):
+            users.setdefault(r, []).append(ops[i])
+    unbroadcast: dict[int, Any] = {}
+    for i in kept:
+        p = ops[i]
+        if p.name != "broadcast_to" or len(p.outs) != 1 or type(p.args[0]) is not Ref or p.mutates:
+            continue
+        b = p.outs[0]
+        shape = tape.meta.get(b, (None,))[0]
+        us = users.get(b, [])
+        if b in outputs or not us:
+            continue
+        if all(
+            isinstance(u.fn, np.ufunc)
+            and not u.kwargs
+            and len(u.outs) == 1
+            and tape.meta.get(u.outs[0], (None,))[0] == shape
+            for u in us
+        ):
+            unbroadcast[b] = p.args[0]
+    for i in kept:
+        op = ops[i]
+        if unbroadcast and isinstance(op.fn, np.ufunc):
+            op.args = tuple(unbroadcast.get(a.slot, a) if type(a) is Ref else a for a in op.args)
+    for b in unbroadcast:
+        counts[b] = 0
+    kept = [
+        i
+        for i in kept
+        if not (ops[i].outs and ops[i].outs[0] in unbroadcast and ops[i].name == "broadcast_to")
+    ]
 
     # ``x[...] = f(x, y)`` with a fresh result used nowhere else: ``f(x, y, out=x)`` (an
     # elementwise ufunc reads each element before writing it; the same values, no buffer).
