@@ -380,3 +380,25 @@ def test_recording_leaves_other_threads_alone():
     assert float(compiled(xp.asarray(np.ones(3)))) == 3.0
     assert seen == [np.ndarray]
     assert (np.asarray, np.zeros, np.empty) == originals  # restored after recording
+
+
+def test_scheduler_inside_the_step():
+    def make():
+        params, opt, step = _xpgrad_model(optim.SGD, {"lr": 0.1, "momentum": 0.9})
+        sched = optim.lr_scheduler.StepLR(opt, step_size=3, gamma=0.5)
+
+        def train(x, y):
+            loss = step(x, y)
+            sched.step()  # Python state (last_epoch) the guards check by value
+            return loss
+
+        return params, train
+
+    pe, eager = make()
+    pc, plain = make()
+    compiled = xpgrad.compile(plain, cache_size=3)
+    for x, y in _batches(8):
+        _same(eager(xp.asarray(x), xp.asarray(y)).detach(), compiled(xp.asarray(x), xp.asarray(y)).detach())
+        for a, b in zip(pe, pc):
+            _same(a._data, b._data)
+    assert "cache is full" in compiled.explain()

@@ -79,7 +79,7 @@ class _World:
         self.tensors: list[Tensor] = []
         self.run: Any = None
         self.optims: list[Optimizer] = []
-        self.roots: list[tuple[Any, Any]] = []  # (getter description, object) identity guards
+        self.attrs: list[dict] = []  # attributes of other objects reached (a model, a scheduler)
         self._seen: set[int] = set()
 
     def walk(self, obj, depth=0):
@@ -112,6 +112,7 @@ class _World:
             return
         d = getattr(obj, "__dict__", None)
         if isinstance(d, dict):
+            self.attrs.append(d)
             for e in d.values():
                 self.walk(e, depth + 1)
 
@@ -226,6 +227,7 @@ class _Variant:
 
 
 _GROUP_GETTERS: dict[tuple, Any] = {}
+_SCALARS = (int, float, bool, str, complex)
 
 
 def _no_values(d):
@@ -257,6 +259,8 @@ def _call_key(world: _World | None, fn, args, kwargs):
     parts.append(tuple(id(r) for r in _roots(fn)))
     for t in world.tensors:
         parts.append(_arg_key(t))
+    for d in world.attrs:  # Python numbers and strings held by the objects reached, by value
+        parts.append(tuple([v for v in d.values() if type(v) in _SCALARS]))
     for opt in world.optims:
         for g in opt.param_groups:
             parts.append(_group_key(g))
