@@ -53,6 +53,12 @@ BACKEND_NAME_ALLOWED: dict[tuple[str, str], str] = {
         "SciPy's functions compute on NumPy blocks of chunked arrays: float32 blocks are computed in "
         "float64 and rounded quietly inside the block (a rule of the SciPy library, not a backend branch)"
     ),
+    ("xpgrad._compile", "import numpy"): (
+        "xpgrad.compile's recorder follows NumPy's own dispatch (__array_ufunc__, "
+        "__array_function__) and records NumPy arrays only; other backends run eagerly"
+    ),
+    ("xpgrad._compile._trace", "import numpy"): "xpgrad.compile's recorder: a NumPy ndarray subclass",
+    ("xpgrad._compile._replay", "import numpy"): "xpgrad.compile's replay of recorded NumPy calls",
     ("xpgrad.optim._optimizer", "import numpy"): (
         "state_dict() converts step counters to NumPy scalars as torch.optim keeps Python "
         "numbers; NumPy is a required dependency (not a backend branch)"

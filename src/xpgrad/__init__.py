@@ -42,6 +42,7 @@ __all__ = [
     "Tensor",
     "backward",
     "checkpoint",
+    "compile",
     "detect_anomaly",
     "enable_grad",
     "grad",
@@ -77,6 +78,11 @@ def __getattr__(name):
         ns = namespace(module_name)
         globals()[name] = ns
         return ns
+    if name == "compile":
+        from ._compile import compile  # lazy: imports xpgrad.optim, which is lazy too
+
+        globals()[name] = compile
+        return compile
     if name in _LAZY_MODULES:
         mod = _import_module(f"xpgrad.{name}")
         globals()[name] = mod

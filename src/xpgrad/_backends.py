@@ -129,6 +129,11 @@ def _raw_namespace(backend):
         ) from None
 
 
+# NumPy ``ndarray`` subclasses that ``Backend.ensure`` keeps as they are (xpgrad.compile's
+# recorder registers its array type here; every other subclass becomes a plain array).
+KEEP_ARRAY_TYPES: set[type] = set()
+
+
 class Backend:
     """Capabilities of one wrapped array library.
 
@@ -271,6 +276,8 @@ class Backend:
     def ensure(self, data):
         """Make a backend result a proper array (NumPy returns scalars for 0-d results)."""
         if self._is_numpy and type(data) is not self._np_ndarray:
+            if type(data) in KEEP_ARRAY_TYPES:  # xpgrad.compile's recording arrays
+                return data
             return self._np_asarray(data)
         return data
 
