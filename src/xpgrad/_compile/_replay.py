@@ -159,10 +159,9 @@ def _is_copy(op) -> bool:
     return op.name == "copy" and len(op.args) == 1 and not op.kwargs and type(op.args[0]) is Ref
 
 
-def _optimise(tape: Tape, keep: list[int], outputs: list[int]) -> tuple[list[int], list[int]]:
-    """Common subexpressions computed once (between two writes), and copies of a buffer that
-    nothing else uses dropped (the buffer itself is taken)."""
-    ops = tape.ops
+def _common_subexpressions(ops, keep: list[int]) -> tuple[list[int], dict[int, int]]:
+    """The ops of ``keep`` with a repeated computation (same function and arguments, no write
+    between the two) dropped, and the renaming of the dropped results to the first ones."""
     rename: dict[int, int] = {}
     seen: dict[Any, int] = {}
     kept = []
@@ -184,6 +183,14 @@ def _optimise(tape: Tape, keep: list[int], outputs: list[int]) -> tuple[list[int
                     continue
                 seen[key] = op.outs[0]
         kept.append(i)
+    return kept, rename
+
+
+def _optimise(tape: Tape, keep: list[int], outputs: list[int]) -> tuple[list[int], list[int]]:
+    """Common subexpressions computed once (between two writes), and copies of a buffer that
+    nothing else uses dropped (the buffer itself is taken)."""
+    ops = tape.ops
+    kept, rename = _common_subexpressions(ops, keep)
     outputs = [rename.get(s, s) for s in outputs]
     counts: dict[int, int] = {}
     producer: dict[int, Any] = {}
