@@ -4,7 +4,8 @@ when the suite runs on NumPy (the default ``--backend``).
 
 Ids read ``<op>-<dtype>-<sample>-compiled``. A sample the recorder cannot replay (a result whose
 shape depends on the values) runs eagerly and passes as such; a known difference is a strict
-xfail with its reason (``KNOWN`` below). NumPy only: the recorder records NumPy's calls.
+xfail with its reason (``KNOWN`` below); complex 0-d samples are compared to 4 ulp
+(``_scalar_math``). NumPy only: the recorder records NumPy's calls.
 """
 
 from __future__ import annotations
@@ -18,14 +19,17 @@ from xpgrad.testing._runner import _as_list, _random, _xpgrad_inputs, iter_cases
 
 from .conftest import backend_name
 
-# id (without "-compiled") -> why the replay differs from eager
-_SCALAR_MATH = (
-    "complex 0-d: NumPy computes on complex scalars (eager) and on 0-d arrays (the recorder keeps "
-    "results as 0-d arrays) with different rounding in the last bit"
-)
-KNOWN: dict[str, str] = {
-    f"{name}-complex128-0d": _SCALAR_MATH for name in ("cos", "cosh", "square", "tanh", "divide")
-}
+
+# Samples whose eager values NumPy computes on Python/NumPy complex *scalars* (0-d inputs give
+# scalar results), while the replay keeps 0-d arrays: the two take different loops, which may
+# round the last bit differently (depending on the CPU's SIMD kernels). Compared to 4 ulp, not
+# bitwise, so the check holds on every machine.
+def _scalar_math(case_id: str) -> bool:
+    return case_id.endswith("-complex128-0d")
+
+
+KNOWN: dict[str, str] = {}  # id (without "-compiled") -> why the replay differs from eager
+
 
 DTYPES = ("float64", "complex128")
 
@@ -129,7 +133,11 @@ def test_compiled_equals_eager(case):
         assert compiled.stats["eager"] > 0 or compiled.variants[0].eager_reason, compiled.explain()
     for g, w in zip(got[0] + got[1], want[0] + want[1]):
         gn, wn = _numpy(g), _numpy(w)
-        if isinstance(wn, np.ndarray):
+        if isinstance(wn, np.ndarray) and _scalar_math(case.id):
+            eps = np.finfo(wn.dtype).eps
+            np.testing.assert_allclose(gn, wn, rtol=4 * eps, atol=0)
+            assert gn.dtype == wn.dtype and gn.shape == wn.shape
+        elif isinstance(wn, np.ndarray):
             np.testing.assert_array_equal(gn, wn)
             assert gn.dtype == wn.dtype and gn.shape == wn.shape
         else:
