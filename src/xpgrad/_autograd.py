@@ -6,6 +6,7 @@ from collections.abc import Sequence
 
 from ._engine import run_backward
 from ._forward import STATE as _fw
+from ._tensor import UPPER as _TENSOR_UPPER
 from ._tensor import Tensor
 
 __all__ = ["backward", "grad", "tensor_backward"]
@@ -232,3 +233,6 @@ def grad(
     if materialize_grads:
         result = [r if r is not None else t._ns.zeros_like(t.detach()) for r, t in zip(result, ins)]
     return tuple(result)
+
+
+_TENSOR_UPPER.backward = tensor_backward  # Tensor.backward's entry (attached: _tensor is below)

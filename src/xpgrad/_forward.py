@@ -440,13 +440,29 @@ def make_dual(primal, tangent, *, level=None):
     return d
 
 
+def _not_attached(*args, **kw):
+    raise RuntimeError("xpgrad._forward is used without the package: import xpgrad first")
+
+
+class _Upper:
+    """What this module needs from the layers above it, attached by them when they are imported:
+    ``record`` (``_ops.record``, which imports this module to propagate tangents), attached by
+    ``_namespace.py``. Importing ``xpgrad`` imports it."""
+
+    __slots__ = ("record",)
+
+    def __init__(self):
+        self.record = _not_attached
+
+
+UPPER = _Upper()
+
+
 def _alias(b, name="alias"):
     """A new Tensor that is a view of all of ``b`` (identity in value and gradient); also the view
     function of such a view, replayed on a base's value or tangent."""
-    from ._ops import record  # here: _ops imports this module (its record propagates tangents)
-
     ns = b._ns
-    t = record(ns, name, _identity_vjp, (b,), b._data, view_of=b)
+    t = UPPER.record(ns, name, _identity_vjp, (b,), b._data, view_of=b)
     if t._base is not None:
         ns._set_view_fn(t, b, _alias)
     return t

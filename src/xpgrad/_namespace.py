@@ -9,12 +9,14 @@ Unknown attributes are never forwarded to the backend.
 
 from __future__ import annotations
 
+import operator
 import threading
 import types
 from typing import Any
 
 from . import (
     _creation_functions,
+    _forward,
     _data_type_functions,
     _elementwise_functions,
     _indexing_functions,
@@ -34,7 +36,9 @@ from . import linalg as _linalg_mod
 from . import special as _special_mod
 from ._backends import Backend, rechunked, resolve
 from ._ops import record
-from ._tensor import ForeignCounter, Tensor, _NotOperand, counter_of
+from ._graph import ForeignCounter, counter_of
+from ._tensor import UPPER as _TENSOR_UPPER
+from ._tensor import Tensor, _NotOperand
 
 __all__ = ["Namespace", "namespace"]
 
@@ -307,3 +311,103 @@ def namespace(backend: Any) -> Namespace:
         ns = Namespace(b)
         _NAMESPACES[key] = (b.xp, ns)
         return ns
+
+
+# -- Tensor's operators --------------------------------------------------------------------------
+# One table: each operator calls the namespace function of the same meaning on its Tensor's
+# namespace, so an operator and the function are one code path. A binary operator answers
+# NotImplemented for an operand of a type the function does not take (OperandTypeError), so
+# Python tries the other operand's reflected method; an in-place one is differentiable on
+# tensors in the graph (_inplace.py).
+
+UNARY_OPERATORS = {"neg": "negative", "pos": "positive", "abs": "abs", "invert": "bitwise_invert"}
+# Each with its reflected (``__radd__``) and in-place (``__iadd__``) form.
+BINARY_OPERATORS = {
+    "add": "add",
+    "sub": "subtract",
+    "mul": "multiply",
+    "truediv": "divide",
+    "floordiv": "floor_divide",
+    "mod": "remainder",
+    "pow": "pow",
+    "matmul": "matmul",
+    "and": "bitwise_and",
+    "or": "bitwise_or",
+    "xor": "bitwise_xor",
+    "lshift": "bitwise_left_shift",
+    "rshift": "bitwise_right_shift",
+}
+COMPARISONS = {
+    "eq": "equal",
+    "ne": "not_equal",
+    "lt": "less",
+    "le": "less_equal",
+    "gt": "greater",
+    "ge": "greater_equal",
+}
+
+
+def _unary_operator(fname):
+    def method(self, /):
+        return getattr(self._ns, fname)(self)
+
+    return method
+
+
+def _binary_operator(fname, reflected):
+    if reflected:
+
+        def method(self, other, /):
+            try:
+                return getattr(self._ns, fname)(other, self)
+            except _NotOperand:
+                return NotImplemented
+
+    else:
+
+        def method(self, other, /):
+            try:
+                return getattr(self._ns, fname)(self, other)
+            except _NotOperand:
+                return NotImplemented
+
+    return method
+
+
+def _inplace_operator(fname, op):
+    def method(self, other, /):
+        return self._ns._inplace(self, fname, op, other)
+
+    return method
+
+
+def _getitem(self, key, /):
+    return self._ns._getitem(self, key)
+
+
+def _setitem(self, key, value, /):
+    self._ns._setitem(self, key, value)
+
+
+def operators():
+    """``{method name: function}`` of every Tensor operator, from the tables above."""
+    methods = {"__getitem__": _getitem, "__setitem__": _setitem}
+    for name, fname in UNARY_OPERATORS.items():
+        methods[f"__{name}__"] = _unary_operator(fname)
+    for name, fname in BINARY_OPERATORS.items():
+        methods[f"__{name}__"] = _binary_operator(fname, reflected=False)
+        methods[f"__r{name}__"] = _binary_operator(fname, reflected=True)
+        methods[f"__i{name}__"] = _inplace_operator(fname, getattr(operator, f"i{name}"))
+    for name, fname in COMPARISONS.items():
+        methods[f"__{name}__"] = _binary_operator(fname, reflected=False)
+    for name, method in methods.items():
+        method.__name__ = name
+        method.__qualname__ = f"Tensor.{name}"
+    return methods
+
+
+# What the layers below need from this one, attached now (CONTRIBUTING.md, "Layers").
+for _name, _method in operators().items():
+    setattr(Tensor, _name, _method)
+_TENSOR_UPPER.namespace = namespace
+_forward.UPPER.record = record

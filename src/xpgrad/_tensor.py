@@ -14,7 +14,7 @@ from __future__ import annotations
 import operator
 import weakref
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from . import _grad_mode
 
@@ -72,6 +72,27 @@ class _HookList(list):
     __slots__ = ("__weakref__",)
 
 
+class _Upper:
+    """What this module needs from the layers above it, attached by them when they are imported
+    (an import of theirs from here would close a circle): ``namespace(raw_namespace)`` for
+    ``Tensor(data)`` (attached by ``_namespace.py``) and ``backward(tensor, gradient,
+    retain_graph, create_graph, inputs)`` for ``Tensor.backward`` (attached by ``_autograd.py``).
+    Importing ``xpgrad`` imports both."""
+
+    __slots__ = ("namespace", "backward")
+
+    def __init__(self) -> None:
+        self.namespace: Callable[[Any], Any] = _not_attached
+        self.backward: Callable[..., None] = _not_attached
+
+
+def _not_attached(*args: Any) -> Any:
+    raise RuntimeError("xpgrad._tensor is used without the package: import xpgrad first")
+
+
+UPPER = _Upper()
+
+
 def _check_float(ns, dtype, what):
     if not ns._is_differentiable_dtype(dtype):
         raise RuntimeError(
@@ -126,8 +147,6 @@ class Tensor:
         """Wrap a raw array of any array API library (the backend is inferred from it)."""
         import array_api_compat
 
-        from ._namespace import namespace  # here: _namespace imports _tensor at module level
-
         if type(data) is Tensor:
             raise TypeError("Tensor(): argument 'data' is already a Tensor; use .detach() or asarray()")
         try:
@@ -138,8 +157,8 @@ class Tensor:
                 f"{type(data).__name__}; use xpgrad.namespace(backend).asarray(...) for "
                 "Python objects"
             ) from None
-        ns = namespace(raw)
-        _init(self, ns, ns._backend.ensure(data), None, 0, None)
+        ns = UPPER.namespace(raw)
+        _init(self, ns, ns.backend.ensure(data), None, 0, None)
         if requires_grad:
             self.requires_grad = True
 
@@ -322,10 +341,7 @@ class Tensor:
         ``gradient`` is required unless the tensor has one element. The graph's saved values
         are freed afterwards unless ``retain_graph`` (default: ``create_graph``).
         """
-        # Imported here: _autograd (the engine's entry points) imports this module.
-        from ._autograd import tensor_backward
-
-        tensor_backward(self, gradient, retain_graph, create_graph, inputs)
+        UPPER.backward(self, gradient, retain_graph, create_graph, inputs)
 
     def detach(self) -> Tensor:
         """A new leaf sharing this tensor's memory and version counter, not requiring grad."""
@@ -505,258 +521,63 @@ class Tensor:
             yield self[i]
 
     # -- operators -----------------------------------------------------------------------------
-    # Each calls the namespace function of the same meaning: one code path for both spellings.
+    # Attached by _namespace.py from its table of operators (OPERATORS): each calls the
+    # namespace function of the same meaning, one code path for both spellings. Declared here
+    # for type checkers.
 
-    def __neg__(self, /):
-        return self._ns.negative(self)
+    if TYPE_CHECKING:
 
-    def __pos__(self, /):
-        return self._ns.positive(self)
-
-    def __abs__(self, /):
-        return self._ns.abs(self)
-
-    def __invert__(self, /):
-        return self._ns.bitwise_invert(self)
-
-    def __getitem__(self, key, /):
-        return self._ns._getitem(self, key)
-
-    def __setitem__(self, key, value, /):
-        self._ns._setitem(self, key, value)
-
-    def __add__(self, other, /):
-        try:
-            return self._ns.add(self, other)
-        except _NotOperand:
-            return NotImplemented
-
-    def __radd__(self, other, /):
-        try:
-            return self._ns.add(other, self)
-        except _NotOperand:
-            return NotImplemented
-
-    def __sub__(self, other, /):
-        try:
-            return self._ns.subtract(self, other)
-        except _NotOperand:
-            return NotImplemented
-
-    def __rsub__(self, other, /):
-        try:
-            return self._ns.subtract(other, self)
-        except _NotOperand:
-            return NotImplemented
-
-    def __mul__(self, other, /):
-        try:
-            return self._ns.multiply(self, other)
-        except _NotOperand:
-            return NotImplemented
-
-    def __rmul__(self, other, /):
-        try:
-            return self._ns.multiply(other, self)
-        except _NotOperand:
-            return NotImplemented
-
-    def __truediv__(self, other, /):
-        try:
-            return self._ns.divide(self, other)
-        except _NotOperand:
-            return NotImplemented
-
-    def __rtruediv__(self, other, /):
-        try:
-            return self._ns.divide(other, self)
-        except _NotOperand:
-            return NotImplemented
-
-    def __floordiv__(self, other, /):
-        try:
-            return self._ns.floor_divide(self, other)
-        except _NotOperand:
-            return NotImplemented
-
-    def __rfloordiv__(self, other, /):
-        try:
-            return self._ns.floor_divide(other, self)
-        except _NotOperand:
-            return NotImplemented
-
-    def __mod__(self, other, /):
-        try:
-            return self._ns.remainder(self, other)
-        except _NotOperand:
-            return NotImplemented
-
-    def __rmod__(self, other, /):
-        try:
-            return self._ns.remainder(other, self)
-        except _NotOperand:
-            return NotImplemented
-
-    def __pow__(self, other, /):
-        try:
-            return self._ns.pow(self, other)
-        except _NotOperand:
-            return NotImplemented
-
-    def __rpow__(self, other, /):
-        try:
-            return self._ns.pow(other, self)
-        except _NotOperand:
-            return NotImplemented
-
-    def __matmul__(self, other, /):
-        try:
-            return self._ns.matmul(self, other)
-        except _NotOperand:
-            return NotImplemented
-
-    def __rmatmul__(self, other, /):
-        try:
-            return self._ns.matmul(other, self)
-        except _NotOperand:
-            return NotImplemented
-
-    def __and__(self, other, /):
-        try:
-            return self._ns.bitwise_and(self, other)
-        except _NotOperand:
-            return NotImplemented
-
-    def __rand__(self, other, /):
-        try:
-            return self._ns.bitwise_and(other, self)
-        except _NotOperand:
-            return NotImplemented
-
-    def __or__(self, other, /):
-        try:
-            return self._ns.bitwise_or(self, other)
-        except _NotOperand:
-            return NotImplemented
-
-    def __ror__(self, other, /):
-        try:
-            return self._ns.bitwise_or(other, self)
-        except _NotOperand:
-            return NotImplemented
-
-    def __xor__(self, other, /):
-        try:
-            return self._ns.bitwise_xor(self, other)
-        except _NotOperand:
-            return NotImplemented
-
-    def __rxor__(self, other, /):
-        try:
-            return self._ns.bitwise_xor(other, self)
-        except _NotOperand:
-            return NotImplemented
-
-    def __lshift__(self, other, /):
-        try:
-            return self._ns.bitwise_left_shift(self, other)
-        except _NotOperand:
-            return NotImplemented
-
-    def __rlshift__(self, other, /):
-        try:
-            return self._ns.bitwise_left_shift(other, self)
-        except _NotOperand:
-            return NotImplemented
-
-    def __rshift__(self, other, /):
-        try:
-            return self._ns.bitwise_right_shift(self, other)
-        except _NotOperand:
-            return NotImplemented
-
-    def __rrshift__(self, other, /):
-        try:
-            return self._ns.bitwise_right_shift(other, self)
-        except _NotOperand:
-            return NotImplemented
-
-    def __eq__(self, other, /):
-        try:
-            return self._ns.equal(self, other)
-        except _NotOperand:
-            return NotImplemented
-
-    def __ne__(self, other, /):
-        try:
-            return self._ns.not_equal(self, other)
-        except _NotOperand:
-            return NotImplemented
-
-    def __lt__(self, other, /):
-        try:
-            return self._ns.less(self, other)
-        except _NotOperand:
-            return NotImplemented
-
-    def __le__(self, other, /):
-        try:
-            return self._ns.less_equal(self, other)
-        except _NotOperand:
-            return NotImplemented
-
-    def __gt__(self, other, /):
-        try:
-            return self._ns.greater(self, other)
-        except _NotOperand:
-            return NotImplemented
-
-    def __ge__(self, other, /):
-        try:
-            return self._ns.greater_equal(self, other)
-        except _NotOperand:
-            return NotImplemented
-
-    # In-place operators: differentiable on tensors in the graph; see _inplace.py.
-
-    def __iadd__(self, other, /):
-        return self._ns._inplace(self, "add", operator.iadd, other)
-
-    def __isub__(self, other, /):
-        return self._ns._inplace(self, "subtract", operator.isub, other)
-
-    def __imul__(self, other, /):
-        return self._ns._inplace(self, "multiply", operator.imul, other)
-
-    def __itruediv__(self, other, /):
-        return self._ns._inplace(self, "divide", operator.itruediv, other)
-
-    def __ifloordiv__(self, other, /):
-        return self._ns._inplace(self, "floor_divide", operator.ifloordiv, other)
-
-    def __imod__(self, other, /):
-        return self._ns._inplace(self, "remainder", operator.imod, other)
-
-    def __ipow__(self, other, /):
-        return self._ns._inplace(self, "pow", operator.ipow, other)
-
-    def __imatmul__(self, other, /):
-        return self._ns._inplace(self, "matmul", operator.imatmul, other)
-
-    def __iand__(self, other, /):
-        return self._ns._inplace(self, "bitwise_and", operator.iand, other)
-
-    def __ior__(self, other, /):
-        return self._ns._inplace(self, "bitwise_or", operator.ior, other)
-
-    def __ixor__(self, other, /):
-        return self._ns._inplace(self, "bitwise_xor", operator.ixor, other)
-
-    def __ilshift__(self, other, /):
-        return self._ns._inplace(self, "bitwise_left_shift", operator.ilshift, other)
-
-    def __irshift__(self, other, /):
-        return self._ns._inplace(self, "bitwise_right_shift", operator.irshift, other)
+        def __neg__(self, /) -> Tensor: ...
+        def __pos__(self, /) -> Tensor: ...
+        def __abs__(self, /) -> Tensor: ...
+        def __invert__(self, /) -> Tensor: ...
+        def __getitem__(self, key: Any, /) -> Tensor: ...
+        def __setitem__(self, key: Any, value: Any, /) -> None: ...
+        def __add__(self, other: Any, /) -> Tensor: ...
+        def __radd__(self, other: Any, /) -> Tensor: ...
+        def __sub__(self, other: Any, /) -> Tensor: ...
+        def __rsub__(self, other: Any, /) -> Tensor: ...
+        def __mul__(self, other: Any, /) -> Tensor: ...
+        def __rmul__(self, other: Any, /) -> Tensor: ...
+        def __truediv__(self, other: Any, /) -> Tensor: ...
+        def __rtruediv__(self, other: Any, /) -> Tensor: ...
+        def __floordiv__(self, other: Any, /) -> Tensor: ...
+        def __rfloordiv__(self, other: Any, /) -> Tensor: ...
+        def __mod__(self, other: Any, /) -> Tensor: ...
+        def __rmod__(self, other: Any, /) -> Tensor: ...
+        def __pow__(self, other: Any, /) -> Tensor: ...
+        def __rpow__(self, other: Any, /) -> Tensor: ...
+        def __matmul__(self, other: Any, /) -> Tensor: ...
+        def __rmatmul__(self, other: Any, /) -> Tensor: ...
+        def __and__(self, other: Any, /) -> Tensor: ...
+        def __rand__(self, other: Any, /) -> Tensor: ...
+        def __or__(self, other: Any, /) -> Tensor: ...
+        def __ror__(self, other: Any, /) -> Tensor: ...
+        def __xor__(self, other: Any, /) -> Tensor: ...
+        def __rxor__(self, other: Any, /) -> Tensor: ...
+        def __lshift__(self, other: Any, /) -> Tensor: ...
+        def __rlshift__(self, other: Any, /) -> Tensor: ...
+        def __rshift__(self, other: Any, /) -> Tensor: ...
+        def __rrshift__(self, other: Any, /) -> Tensor: ...
+        def __eq__(self, other: Any, /) -> Tensor: ...  # type: ignore[override]
+        def __ne__(self, other: Any, /) -> Tensor: ...  # type: ignore[override]
+        def __lt__(self, other: Any, /) -> Tensor: ...
+        def __le__(self, other: Any, /) -> Tensor: ...
+        def __gt__(self, other: Any, /) -> Tensor: ...
+        def __ge__(self, other: Any, /) -> Tensor: ...
+        def __iadd__(self, other: Any, /) -> Tensor: ...
+        def __isub__(self, other: Any, /) -> Tensor: ...
+        def __imul__(self, other: Any, /) -> Tensor: ...
+        def __itruediv__(self, other: Any, /) -> Tensor: ...
+        def __ifloordiv__(self, other: Any, /) -> Tensor: ...
+        def __imod__(self, other: Any, /) -> Tensor: ...
+        def __ipow__(self, other: Any, /) -> Tensor: ...
+        def __imatmul__(self, other: Any, /) -> Tensor: ...
+        def __iand__(self, other: Any, /) -> Tensor: ...
+        def __ior__(self, other: Any, /) -> Tensor: ...
+        def __ixor__(self, other: Any, /) -> Tensor: ...
+        def __ilshift__(self, other: Any, /) -> Tensor: ...
+        def __irshift__(self, other: Any, /) -> Tensor: ...
 
 
 _new = object.__new__
