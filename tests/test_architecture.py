@@ -13,8 +13,12 @@
    string constant, an ``is_<backend>...`` / ``_is_<backend>`` capability name) and no backend
    module is imported. ``conformance/`` and ``testing/`` compare backends on purpose and are not
    checked; every other exception is in ``BACKEND_NAME_ALLOWED`` with its reason.
+6. The layers below ``_namespace.py`` use on a namespace (``ns``, ``t._ns``, ``self._root``) no
+   private name but those declared in ``_namespace_interface.NamespaceInterface``, and a
+   namespace has every one.
 
-The checks read the source with ``ast`` (nothing is imported), so a failure lists every offender.
+The checks read the source with ``ast`` (only the last imports xpgrad, to ask a namespace), so a
+failure lists every offender.
 """
 
 from __future__ import annotations
@@ -397,3 +401,64 @@ def test_the_checks_see_what_they_should():
         "A.m",
         "A.m.inner",
     ]
+
+
+# Names that hold a namespace in the modules below _namespace.py: ``ns``, ``root``, and the
+# attributes ``t._ns`` and ``self._root``.
+_NAMESPACE_NAMES = ("ns", "root")
+_NAMESPACE_ATTRS = ("_ns", "_root")
+
+
+def _private_namespace_uses(tree: ast.Module):
+    """``(line, name)`` for each private name read on a namespace (``ns._ensure``)."""
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Attribute) or not node.attr.startswith("_") or node.attr.startswith("__"):
+            continue
+        v = node.value
+        if (isinstance(v, ast.Name) and v.id in _NAMESPACE_NAMES) or (
+            isinstance(v, ast.Attribute) and v.attr in _NAMESPACE_ATTRS
+        ):
+            yield node.lineno, node.attr
+
+
+def _declared_namespace_interface() -> set[str]:
+    tree, _ = PARSED["xpgrad._namespace_interface"]
+    (cls,) = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "NamespaceInterface"]
+    names = set()
+    for node in cls.body:
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.add(node.target.id)
+        elif isinstance(node, ast.FunctionDef):
+            names.add(node.name)
+    return names
+
+
+def test_lower_layers_use_only_the_declared_namespace_interface():
+    declared = _declared_namespace_interface()
+    undeclared = []
+    for name, (tree, _) in PARSED.items():
+        if name == "xpgrad._namespace":
+            continue
+        rel = MODULES[name].relative_to(SRC).as_posix()
+        undeclared += [
+            f"{rel}:{line}: {attr}" for line, attr in _private_namespace_uses(tree) if attr not in declared
+        ]
+    assert not undeclared, (
+        "private names used on a namespace that _namespace_interface.NamespaceInterface does not "
+        "declare (declare them there, or use the public interface):\n" + "\n".join(undeclared)
+    )
+
+
+def test_a_namespace_has_the_declared_interface():
+    import xpgrad
+    from xpgrad._namespace_interface import NAMESPACE_INTERFACE
+
+    assert NAMESPACE_INTERFACE == _declared_namespace_interface()
+    ns = xpgrad.namespace("numpy")
+    assert not [n for n in sorted(NAMESPACE_INTERFACE) if not hasattr(ns, n)]
+    assert not hasattr(ns, "_backend")  # one name for the backend: ns.backend
+
+
+def test_the_namespace_interface_check_sees_private_uses():
+    tree = ast.parse("def f(t, ns):\n    ns._ensure(t._ns._xp)\n    x._private\n")
+    assert sorted(a for _, a in _private_namespace_uses(tree)) == ["_ensure", "_xp"]

@@ -313,7 +313,7 @@ _MAY_ALIAS = """\
             return unary_view(ns, name, entry, f, x1, data)
 """
 _BIND = """\
-    backend = ns._backend
+    backend = ns.backend
     native = backend.native_type
     chunked = backend.chunked
     ensure = ns._ensure
@@ -509,7 +509,7 @@ def build(ns, entry, fwd, name=None):
     else:
         name = name or entry.name
         n = len(entry.inputs)
-        backend = ns._backend
+        backend = ns.backend
         may_alias = n == 1 and name in MAY_ALIAS_UNARY and backend.aliases
         factory = _factory(n, True, entry.names, n == 1 and name in IDENTITY_ON_REAL_UNARY, may_alias)
         coerce = ns._coerce_unary if n == 1 else ns._coerce_binary

@@ -233,7 +233,7 @@ def _normalise(tan, out, aliased):
 
 def _aliasing(ns, tangents):
     """A test whether a tangent shares memory with one of the inputs' ``tangents``."""
-    b = ns._backend
+    b = ns.backend
     if not b.aliases:
         return lambda tan: False
     flat = []
@@ -278,7 +278,7 @@ def propagate(ns, name, rule, inputs, outs) -> None:
         try:
             # Forward formulas legitimately give inf/nan at domain edges (sqrt at 0), as torch's
             # do, without warnings: the backward's quiet arithmetic (_engine.run_backward).
-            with ns._backend.quiet():
+            with ns.backend.quiet():
                 res = rule(tangents)
         finally:
             STATE.active = n
@@ -402,8 +402,8 @@ def make_dual(primal, tangent, *, level=None):
     ns = primal._ns
     if tangent._ns is not ns:
         raise TypeError(
-            f"{fname}: argument 'tangent' is a Tensor of backend {tangent._ns._backend.name!r}, but "
-            f"'primal' is one of backend {ns._backend.name!r}"
+            f"{fname}: argument 'tangent' is a Tensor of backend {tangent._ns.backend.name!r}, but "
+            f"'primal' is one of backend {ns.backend.name!r}"
         )
     if not ns._is_differentiable_dtype(primal.dtype):
         raise ValueError(f"{fname}: expected primal to be floating point or complex, but got: {primal.dtype}")

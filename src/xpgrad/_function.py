@@ -348,7 +348,7 @@ def _edges_of(ns, args):
     """The node's edges: one per Tensor argument (None where it needs no gradient), with the
     output index, (shape, dtype) and device of each input that requires grad."""
     edges, idx, meta, devices = [], [], [], []
-    device = ns._backend.device
+    device = ns.backend.device
     for a in args:
         if type(a) is Tensor and a._requires_grad:
             edges.append(target(a))
@@ -414,7 +414,7 @@ def _make_vjp(cls, ctx, arg_is_tensor, meta, devices, ns, ctx_saved):
     name = f"{cls.__name__}Backward"
     n_user, templates = ctx_saved
     n_args = len(arg_is_tensor)
-    backend = ns._backend
+    backend = ns.backend
 
     def vjp(xp, g, *saved):
         create_graph = xp is ns
@@ -453,7 +453,7 @@ def _make_vjp(cls, ctx, arg_is_tensor, meta, devices, ns, ctx_saved):
                 if gr._ns is not ns:
                     raise TypeError(
                         f"function {name} returned an invalid gradient at index {k}: a Tensor of "
-                        f"backend {gr._ns._backend.name!r}, expected {backend.name!r}"
+                        f"backend {gr._ns.backend.name!r}, expected {backend.name!r}"
                     )
                 data = gr._data
             elif backend.is_native(gr):

@@ -87,7 +87,7 @@ def _operand_dtype(ns, dtype, other):
 
 def _write(ns, target, value_data, key=Ellipsis):
     """Write raw ``value_data`` into ``target``'s array (in place where the backend allows)."""
-    new = ns._backend.setitem(target._data, key, value_data)
+    new = ns.backend.setitem(target._data, key, value_data)
     if new is not target._data:
         target._data = new
     bump_version(target)
@@ -102,7 +102,7 @@ def _snapshot_saved(node, t):
     if node is None or not node.saved or not any(s is t for s in node.saved):
         return
     ns = t._ns
-    snap = Tensor._wrap_plain(ns, ns._backend.copy(t._data))
+    snap = Tensor._wrap_plain(ns, ns.backend.copy(t._data))
     snap._grad_fn = t._grad_fn
     snap._output_nr = t._output_nr
     snap._requires_grad = t._requires_grad
@@ -135,13 +135,13 @@ def _inplace(self, x, opname, iop, other):
             od = other._data
         else:
             od = other
-            if not isinstance(other, (bool, int, float, complex)) and not self._backend.is_native(other):
-                exc = self._backend.foreign_error(other, fname, "other")
+            if not isinstance(other, (bool, int, float, complex)) and not self.backend.is_native(other):
+                exc = self.backend.foreign_error(other, fname, "other")
                 if exc is not None:
                     raise exc
                 return NotImplemented
         _check_cast(self, fname, x.dtype, _operand_dtype(self, x.dtype, od))
-        if not self._backend.mutable:
+        if not self.backend.mutable:
             r = getattr(self, opname)(x, other)
             _check_cast(self, fname, x.dtype, r.dtype)
             x._data = r._data if r.dtype == x.dtype else self._xp.astype(r._data, x.dtype)
@@ -153,7 +153,7 @@ def _inplace(self, x, opname, iop, other):
         except NotImplementedError:
             # No in-place kernel for this dtype (torch's uint16/32/64): the namespace's function,
             # which the backend layer routes around the gap, then written into x.
-            new = self._backend.setitem(data, Ellipsis, getattr(self._xp, opname)(data, od))
+            new = self.backend.setitem(data, Ellipsis, getattr(self._xp, opname)(data, od))
         if new is not data:
             x._data = self._ensure(new)
         bump_version(x)
@@ -255,11 +255,11 @@ def _index_put(ns, x, key, value, kept=None):
 
 
 def _index_put_vjp(xp, g, *, key, ns):
-    gv = g[key] if type(g) is Tensor else ns._backend.getitem(g, key)
+    gv = g[key] if type(g) is Tensor else ns.backend.getitem(g, key)
     if type(g) is Tensor:  # create_graph: g selected where not overwritten (no inf * 0 = nan)
-        keep = ns._backend.setitem(ns._xp.ones(g.shape, dtype=ns._xp.bool, device=g.device), key, False)
+        keep = ns.backend.setitem(ns._xp.ones(g.shape, dtype=ns._xp.bool, device=g.device), key, False)
         return ns.where(keep, g, ns.zeros_like(g)), gv
-    gx = ns._backend.setitem(ns._backend.copy(g), key, 0)
+    gx = ns.backend.setitem(ns.backend.copy(g), key, 0)
     return gx, gv
 
 
@@ -389,7 +389,7 @@ def _setitem(self, x, key, value):
     elif isinstance(value, (bool, int, float, complex)):
         vt = None
         complex_value = type(value) is complex
-    elif self._backend.is_native(value):
+    elif self.backend.is_native(value):
         vt = None
         complex_value = self._is_complex_dtype(value.dtype)
     else:

@@ -16,9 +16,9 @@ from typing import Any
 
 from . import (
     _creation_functions,
-    _forward,
     _data_type_functions,
     _elementwise_functions,
+    _forward,
     _indexing_functions,
     _inplace,
     _linear_algebra_functions,
@@ -35,8 +35,8 @@ from . import fft as _fft_mod
 from . import linalg as _linalg_mod
 from . import special as _special_mod
 from ._backends import Backend, rechunked, resolve
-from ._ops import record
 from ._graph import ForeignCounter, counter_of
+from ._ops import record
 from ._tensor import UPPER as _TENSOR_UPPER
 from ._tensor import Tensor, _NotOperand
 
@@ -86,7 +86,6 @@ class Namespace(types.ModuleType):
             f"The array API standard ({API_VERSION}) over {backend.xp.__name__}, with "
             "torch-style reverse-mode autodiff (xpgrad)."
         )
-        self._backend = backend
         self._root = self  # the namespace an entry runs in (the extensions point to theirs)
         # The backward engine's interface to a namespace: _engine.py and _autograd.py read
         # nothing else of it (CONTRIBUTING.md, "The engine"). ``backend.xp`` is the raw namespace.
@@ -117,7 +116,7 @@ class Namespace(types.ModuleType):
         return f"<array API namespace {self.__name__!r} (xpgrad over {self._xp.__name__})>"
 
     def __reduce__(self):
-        return (namespace, (self._backend.xp.__name__,))
+        return (namespace, (self.backend.xp.__name__,))
 
     # -- helpers shared by all functions ---------------------------------------------------------
 
@@ -135,7 +134,7 @@ class Namespace(types.ModuleType):
 
     def _wrong_tensor(self, t, fname, argname):
         return TypeError(
-            f"{fname}(): argument '{argname}' is a Tensor of backend {t._ns._backend.name!r} "
+            f"{fname}(): argument '{argname}' is a Tensor of backend {t._ns.backend.name!r} "
             f"({t._ns.__name__}), but this is {self.__name__}: Tensors of different backends "
             "cannot be mixed, and no gradient flows from one to the other. Compute on one "
             f"namespace throughout, or copy the values as a constant with "
@@ -148,8 +147,8 @@ class Namespace(types.ModuleType):
             if x._ns is not self:
                 raise self._wrong_tensor(x, fname, argname)
             return x
-        if self._backend.is_native(x):
-            t = Tensor._wrap_plain(self, self._ensure(self._backend.constant(x, fname, argname)))
+        if self.backend.is_native(x):
+            t = Tensor._wrap_plain(self, self._ensure(self.backend.constant(x, fname, argname)))
             t._vc = ForeignCounter((0,))  # the caller holds the array: kept values are copies
             return t
         raise self._not_operand(x, fname, argname, scalars=False)
@@ -162,7 +161,7 @@ class Namespace(types.ModuleType):
         d1, r1 = self._operand(x1, fname, "x1")
         d2, r2 = self._operand(x2, fname, "x2")
         if type(x1) is not Tensor and type(x2) is not Tensor:
-            if not (self._backend.is_native(x1) or self._backend.is_native(x2)):
+            if not (self.backend.is_native(x1) or self.backend.is_native(x2)):
                 raise _NotOperand(
                     f"{fname}(): at least one of 'x1', 'x2' must be an array, got two Python scalars; "
                     f"make one an array with {self.__name__}.asarray(...)"
@@ -177,8 +176,8 @@ class Namespace(types.ModuleType):
             return x._data, x._requires_grad
         if isinstance(x, (bool, int, float, complex)):
             return x, False
-        if self._backend.is_native(x):
-            return self._ensure(self._backend.constant(x, fname, argname)), False
+        if self.backend.is_native(x):
+            return self._ensure(self.backend.constant(x, fname, argname)), False
         raise self._not_operand(x, fname, argname, scalars=True)
 
     def _raw(self, x, fname, argname="x"):
@@ -187,19 +186,19 @@ class Namespace(types.ModuleType):
             if x._ns is not self:
                 raise self._wrong_tensor(x, fname, argname)
             return x._data
-        if self._backend.is_native(x):
-            return self._ensure(self._backend.constant(x, fname, argname))
+        if self.backend.is_native(x):
+            return self._ensure(self.backend.constant(x, fname, argname))
         raise self._not_operand(x, fname, argname, scalars=False)
 
     def _not_operand(self, x, fname, argname, scalars):
         """The error for argument ``x`` of a type this namespace does not take: a ``TypeError``
         saying how to convert an array of another library, else an :class:`OperandTypeError`
         (which the operators turn into NotImplemented)."""
-        exc = self._backend.foreign_error(x, fname, argname)
+        exc = self.backend.foreign_error(x, fname, argname)
         if exc is not None:
             return exc
         what = f"a Tensor of {self.__name__}" + (", " if scalars else " or ")
-        what += f"an array of {self._backend.name}" + (" or a Python scalar" if scalars else "")
+        what += f"an array of {self.backend.name}" + (" or a Python scalar" if scalars else "")
         return _NotOperand(
             f"{fname}(): argument '{argname}' must be an array ({what}), got {type(x).__name__}; "
             f"convert it with {self.__name__}.asarray(...)"
@@ -222,8 +221,8 @@ class Namespace(types.ModuleType):
     def _mark_view(self, view, base_input):
         # An empty result shares no memory but is still a view (it sees its base's graph).
         if (
-            not self._backend.shares_memory(view._data, base_input._data)
-            and self._backend.size(view._data) != 0
+            not self.backend.shares_memory(view._data, base_input._data)
+            and self.backend.size(view._data) != 0
         ):
             return
         view._vc = counter_of(base_input)
@@ -241,12 +240,12 @@ class Namespace(types.ModuleType):
 
     def _to_device(self, x, device, stream=None):
         """``x.to_device(device)``, differentiable: the gradient moves back to x's device."""
-        src = self._backend.device(x._data)
-        data = self._backend.to_device(x._data, device, stream)
+        src = self.backend.device(x._data)
+        data = self.backend.to_device(x._data, device, stream)
         if data is x._data:
             return x
         return record(
-            self, "to_device", _to_device_vjp, (x,), data, kw={"device": src, "backend": self._backend}
+            self, "to_device", _to_device_vjp, (x,), data, kw={"device": src, "backend": self.backend}
         )
 
     def _record_rechunk(self, x, chunks):

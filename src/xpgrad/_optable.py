@@ -43,6 +43,7 @@ from __future__ import annotations
 import inspect
 
 from . import _forward
+from ._backends import Backend
 from ._engine import OutRef
 from ._grad_mode import STATE as _GRAD
 from ._ops import OUT, OUTS, record, record_multi
@@ -292,8 +293,8 @@ def _raw_arg(ns, entry, name, v):
         return v._data
     if type(v) is tuple and any(type(e) is Tensor for e in v):
         return tuple(_raw_arg(ns, entry, name, e) for e in v)
-    if ns._backend.is_native(v):  # refused if it carries a gradient of its own (torch)
-        return ns._ensure(ns._backend.constant(v, entry.node_name, name))
+    if ns.backend.is_native(v):  # refused if it carries a gradient of its own (torch)
+        return ns._ensure(ns.backend.constant(v, entry.node_name, name))
     return v
 
 
@@ -638,7 +639,7 @@ def jvp_of(entry):
     rule_needs = "needs" in entry.jvp_params  # the rule skips undefined tangents itself
 
     def run(xp, tangents, inputs, args, out=None, aux=None):
-        raw = not hasattr(xp, "_backend")  # an xpgrad namespace has a backend
+        raw = not isinstance(getattr(xp, "backend", None), Backend)  # an xpgrad namespace has one
         needs = tuple(_has_tangent(t) for t in tangents)
         if rule is not ELEMENTWISE and not rule_needs:  # undefined tangents are zeros for these
             tangents = tuple(_zeros_for(xp, t, i) for t, i in zip(tangents, inputs))

@@ -245,14 +245,14 @@ class Tensor:
             self._grad = None
             return
         if type(value) is not Tensor:
-            if self._ns._backend.is_native(value):
-                value = Tensor._wrap_plain(self._ns, self._ns._backend.ensure(value))
+            if self._ns.backend.is_native(value):
+                value = Tensor._wrap_plain(self._ns, self._ns.backend.ensure(value))
             else:
                 raise TypeError(f"grad: expected a Tensor or None, got {type(value).__name__}")
         if value._ns is not self._ns:
             raise TypeError(
-                f"grad: the gradient is on backend {value._ns._backend.name!r}, the tensor on "
-                f"{self._ns._backend.name!r}"
+                f"grad: the gradient is on backend {value._ns.backend.name!r}, the tensor on "
+                f"{self._ns.backend.name!r}"
             )
         if tuple(value.shape) != tuple(self.shape):
             raise RuntimeError(
@@ -260,7 +260,7 @@ class Tensor:
             )
         if value.dtype != self.dtype:
             raise RuntimeError(f"grad: assigned gradient has dtype {value.dtype}, expected {self.dtype}")
-        device = self._ns._backend.device
+        device = self._ns.backend.device
         if device(value._data) != device(self._data):
             raise RuntimeError(
                 f"grad: assigned gradient is on device {device(value._data)}, the tensor on "
@@ -369,15 +369,15 @@ class Tensor:
     def data(self, value: Any) -> None:
         if type(value) is Tensor:
             value = value._data
-        if not self._ns._backend.is_native(value):
+        if not self._ns.backend.is_native(value):
             raise TypeError(
-                f"data: expected an array of backend {self._ns._backend.name!r}, got {type(value).__name__}"
+                f"data: expected an array of backend {self._ns.backend.name!r}, got {type(value).__name__}"
             )
-        self._data = self._ns._backend.ensure(value)
+        self._data = self._ns.backend.ensure(value)
 
     def item(self) -> bool | int | float | complex:
         """The single element as a Python scalar."""
-        n = self._ns._backend.size(self._data)
+        n = self._ns.backend.size(self._data)
         if n != 1:
             raise ValueError(f"item(): only a tensor with one element can be converted, got {n} elements")
         data = self._data
@@ -429,11 +429,11 @@ class Tensor:
 
     @property
     def size(self) -> Any:
-        return self._ns._backend.size(self._data)
+        return self._ns.backend.size(self._data)
 
     @property
     def device(self) -> Any:
-        return self._ns._backend.device(self._data)
+        return self._ns.backend.device(self._data)
 
     @property
     def mT(self) -> Tensor:

@@ -78,7 +78,7 @@ def _call(func, ins, fname):
 def _v_tuple(v, like, argname, fname):
     if v is None:
         for t in like:
-            if t._ns._backend.size(t._data) != 1:
+            if t._ns.backend.size(t._data) != 1:
                 raise RuntimeError(
                     f"{fname}(): argument '{argname}' may be omitted only when the function has "
                     "a single-element output (input); pass it explicitly"
@@ -349,7 +349,7 @@ def _jacobian_forward(func, ins):
 
 def _one_hot(ns, n, k, dtype, device):
     z = ns._xp.zeros((n,), dtype=dtype, device=device)
-    z = ns._backend.setitem(z, k, 1)
+    z = ns.backend.setitem(z, k, 1)
     return Tensor._wrap_plain(ns, z)
 
 
@@ -360,7 +360,7 @@ def _scalar_func(func, fname):
             raise RuntimeError(
                 f"{fname}(): the function must return a single Tensor, got {type(out).__name__}"
             )
-        if out._ns._backend.size(out._data) != 1:
+        if out._ns.backend.size(out._data) != 1:
             raise RuntimeError(
                 f"{fname}(): the function must return a single-element Tensor, got shape {tuple(out.shape)}"
             )

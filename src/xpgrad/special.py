@@ -1400,7 +1400,7 @@ class _RawSpecial:
     """``special_of(raw_xp)``: the special functions of one backend on its raw arrays."""
 
     def __init__(self, backend):
-        self._backend = backend
+        self.backend = backend
         self._lib = _backends.special_library(backend)
 
     def __getattr__(self, name):
@@ -1459,7 +1459,7 @@ def _raw_function(raw, fn):
     single-precision loops are less accurate (SciPy's Boost ``betainc``: 1e-5 relative;
     torch's Bessel functions at large arguments: 1e-4) or deprecated (SciPy's loops taking
     integer orders as floats), and every backend then gives the same values."""
-    backend = raw._backend
+    backend = raw.backend
     xp = backend.xp
     native = None if fn.own else raw._lib.native(fn.name)
     host = None
@@ -1792,10 +1792,10 @@ def _bind(fn, public, ns, args, kwargs):
             raise TypeError(f"{q} missing required argument '{p}'")
     if kwargs:
         raise TypeError(f"{q} got an unexpected keyword argument '{next(iter(kwargs))}'")
-    native = ns._backend.is_native
+    native = ns.backend.is_native
     if all(type(v) is Tensor or v is None or native(v) for v in values):
         return values  # the forward checks the dtypes
-    raw = _arrays(ns._backend, fn, [v._data if type(v) is Tensor else v for v in values], public)[0]
+    raw = _arrays(ns.backend, fn, [v._data if type(v) is Tensor else v for v in values], public)[0]
     return [v if type(v) is Tensor else r for v, r in zip(values, raw)]
 
 

@@ -115,7 +115,7 @@ class _Progress:
 def run(backend: str, *, only=None, dtypes=None, checks=None, known_paths=(), progress=None, to_numpy=None):
     """Run the selected checks; return (namespace, results, seconds)."""
     ns = resolve_backend(backend, to_numpy=to_numpy)
-    known = load_known(ns._backend.name, known_paths)
+    known = load_known(ns.backend.name, known_paths)
     todo = items(only=only, dtypes=dtypes, checks=checks) + forward_items(
         only=only, dtypes=dtypes, checks=checks
     )

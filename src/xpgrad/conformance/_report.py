@@ -109,7 +109,7 @@ def _versions(ns) -> dict[str, str]:
     if name.startswith("array_api_compat."):
         wrapped = importlib.import_module(raw.__name__.split(".", 1)[1])
         backend_version = getattr(wrapped, "__version__", backend_version)
-    versions[ns._backend.name] = str(backend_version or "?")
+    versions[ns.backend.name] = str(backend_version or "?")
     return versions
 
 
@@ -123,7 +123,7 @@ class Report:
 
     def __init__(self, results, ns, *, elapsed: float, args: dict | None = None):
         self.results = list(results)
-        self.backend = ns._backend.name
+        self.backend = ns.backend.name
         self.backend_module = getattr(ns._xp, "__name__", str(ns._xp))
         self.versions = _versions(ns)
         self.elapsed = elapsed

@@ -99,7 +99,7 @@ def _converter(ns, converter):
             "assert_grads_match_torch(): argument 'to_numpy' must be a function making a NumPy array "
             f"of one of the backend's arrays, got {type(converter).__name__}"
         )
-    backend = ns._backend
+    backend = ns.backend
     previous, backend.to_numpy = backend.to_numpy, converter
     try:
         yield

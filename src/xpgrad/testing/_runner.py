@@ -417,7 +417,7 @@ def to_numpy(a, converter=None):
 
     backend = None
     if type(a) is Tensor:
-        backend = a._ns._backend
+        backend = a._ns.backend
         a = a.data
     if isinstance(a, (np.ndarray, np.generic, bool, int, float, complex, list, tuple)):
         return np.asarray(a)
@@ -488,7 +488,7 @@ def _chunks_for(shape, layout):
 
 def _xpgrad_inputs(sample, dtype, ns, differentiate, layout=0):
     raw = ns._xp
-    backend = ns._backend
+    backend = ns.backend
     counter = [layout]
 
     def native(a):
@@ -800,7 +800,7 @@ def _torch_second(tg, ws, t_targets) -> tuple:
 
 
 def _backend_name(ns) -> str:
-    return ns._backend.name
+    return ns.backend.name
 
 
 @contextlib.contextmanager
