@@ -28,34 +28,18 @@ from . import _forward, _grad_mode
 from ._backends import like_chunks
 from ._graph import (
     NOTHING_TO_UNPACK,
-    OUT,
-    OUTS,
     RELEASED,
     Node,
     OutRef,
     Packed,
     backward_name,
     bump_version,
-    counter_of,
     version_of,
 )
 from ._hooks import unpack
 from ._tensor import Tensor
 
-# Node, OUT, OUTS, OutRef, NOTHING_TO_UNPACK and the version counter functions are defined in
-# _graph.py; they are re-exported here for modules that still import them from the engine.
-__all__ = [
-    "NOTHING_TO_UNPACK",
-    "OUT",
-    "OUTS",
-    "Node",
-    "OutRef",
-    "bump_version",
-    "counter_of",
-    "run_backward",
-    "sum_to_shape",
-    "version_of",
-]
+__all__ = ["run_backward", "sum_to_shape"]
 
 _STATE = _grad_mode.STATE
 _FW = _forward.STATE

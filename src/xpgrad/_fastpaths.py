@@ -25,11 +25,16 @@ from functools import cache
 
 from . import _forward, _grad_mode
 from ._backends import chunk_meta  # noqa: F401 - (this import and the next ones: read by the generated code)
-from ._engine import NOTHING_TO_UNPACK, OUT, Node  # noqa: F401
+from ._graph import (  # noqa: F401
+    NOTHING_TO_UNPACK,
+    OUT,
+    Node,
+    version_of,  # noqa: F401 (version_of: generated code)
+)
 from ._math import conj
 from ._ops import _PLAIN, _protect_array, record
 from ._optable import ELEMENTWISE, LINEAR
-from ._tensor import Tensor, _init, _new, version_of  # noqa: F401 (version_of: generated code)
+from ._tensor import Tensor, _init, _new
 
 __all__ = [
     "ELEMENTWISE",

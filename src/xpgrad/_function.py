@@ -35,9 +35,9 @@ do not interfere.
 from __future__ import annotations
 
 from . import _forward, _grad_mode
-from ._engine import OUTS, Node, OutRef
+from ._graph import OUTS, Node, OutRef, counter_of, version_of
 from ._ops import target
-from ._tensor import Tensor, _init, _new, counter_of, version_of
+from ._tensor import Tensor, _init, _new
 
 __all__ = ["Function", "FunctionCtx"]
 

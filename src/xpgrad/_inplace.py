@@ -23,8 +23,9 @@ import weakref
 
 from . import _forward, _grad_mode
 from ._autograd import grad
+from ._graph import bump_version, version_of
 from ._ops import record
-from ._tensor import Tensor, _NotOperand, bump_version, version_of
+from ._tensor import Tensor, _NotOperand
 
 __all__ = ["_inplace", "_setitem"]
 

@@ -9,8 +9,8 @@ from __future__ import annotations
 
 from . import _forward, _grad_mode
 from ._backends import chunk_meta
-from ._engine import OUT, OUTS, Node
-from ._tensor import ForeignCounter, Tensor, _init, _new, _NotOperand, counter_of, version_of
+from ._graph import OUT, OUTS, ForeignCounter, Node, counter_of, version_of
+from ._tensor import Tensor, _init, _new, _NotOperand
 
 STATE = _grad_mode.STATE
 FW = _forward.STATE  # forward mode: ``FW.active`` is 0 unless a dual level is open

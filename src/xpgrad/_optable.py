@@ -44,8 +44,8 @@ import inspect
 
 from . import _forward
 from ._backends import Backend
-from ._engine import OutRef
 from ._grad_mode import STATE as _GRAD
+from ._graph import OutRef
 from ._ops import OUT, OUTS, record, record_multi
 from ._tensor import Tensor
 

@@ -17,10 +17,7 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
 from . import _grad_mode
-
-# ForeignCounter, bump_version and version_of are re-exported for the modules that use the
-# version counters with Tensors (they are defined in _graph.py).
-from ._graph import ForeignCounter, Node, bump_version, counter_of, version_of  # noqa: F401
+from ._graph import Node, counter_of
 
 __all__ = ["Tensor", "Parameter", "OperandTypeError"]
 
@@ -583,11 +580,6 @@ class Tensor:
 _new = object.__new__
 
 
-# Version counters (``version_of``, ``counter_of``, ``bump_version``, ``ForeignCounter``) live
-# in the graph module ``_graph.py``; they are imported here for the modules that use them with
-# Tensors.
-
-
 def _init(t, ns, data, grad_fn, output_nr, version):
     t._data = data
     t._ns = ns
@@ -617,6 +609,3 @@ def Parameter(data: Any, requires_grad: bool = True) -> Tensor:
     if requires_grad:
         t.requires_grad = True
     return t
-
-
-__all__ += ["Node"]

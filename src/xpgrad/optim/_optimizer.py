@@ -21,7 +21,8 @@ from itertools import chain
 from typing import Any
 
 from .._grad_mode import enable_grad
-from .._tensor import RemovableHandle, Tensor, _HookList, bump_version
+from .._graph import bump_version
+from .._tensor import RemovableHandle, Tensor, _HookList
 
 __all__ = ["Optimizer", "ParamsT", "required"]
 
