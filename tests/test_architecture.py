@@ -13,7 +13,10 @@
    string constant, an ``is_<backend>...`` / ``_is_<backend>`` capability name) and no backend
    module is imported. ``conformance/`` and ``testing/`` compare backends on purpose and are not
    checked; every other exception is in ``BACKEND_NAME_ALLOWED`` with its reason.
-6. The layers below ``_namespace.py`` use on a namespace (``ns``, ``t._ns``, ``self._root``) no
+6. Each module belongs to one layer of ``LAYERS`` and imports only modules of its own layer or
+   of lower ones; recording and the engine are two layers of one rank (siblings above the graph
+   data: neither imports the other).
+7. The layers below ``_namespace.py`` use on a namespace (``ns``, ``t._ns``, ``self._root``) no
    private name but those declared in ``_namespace_interface.NamespaceInterface``, and a
    namespace has every one.
 
@@ -219,6 +222,73 @@ def test_imports_form_no_circle():
     )
 
 
+# The layers, lowest first: (rank, name, modules or package prefixes). A module imports only from
+# its own layer and from layers of a lower rank; two layers of one rank do not import each other.
+# CONTRIBUTING.md, "Layers", draws the same picture.
+LAYERS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
+    (0, "policy and state", ("_backends", "_grad_mode", "_namespace_interface")),
+    (1, "graph data", ("_graph",)),
+    (2, "Tensor", ("_tensor",)),
+    (3, "modes and helpers", ("_forward", "_hooks", "_math")),
+    (4, "recording", ("_ops", "_optable", "_fastpaths", "_function", "_checkpoint")),
+    (4, "engine", ("_engine", "_autograd")),
+    (
+        5,
+        "functions",
+        (
+            "_creation_functions",
+            "_data_type_functions",
+            "_elementwise_functions",
+            "_indexing_functions",
+            "_inplace",
+            "_linear_algebra_functions",
+            "_manipulation_functions",
+            "_searching_functions",
+            "_set_functions",
+            "_sorting_functions",
+            "_statistical_functions",
+            "_utility_functions",
+            "fft",
+            "linalg",
+            "special",
+        ),
+    ),
+    (6, "namespace", ("_namespace",)),
+    (7, "public", ("", "forward_ad", "functional", "_gradcheck", "optim", "testing", "conformance")),
+)
+
+
+def _layer_of(module: str) -> tuple[int, str] | None:
+    rest = module[len(PACKAGE) + 1 :] if module != PACKAGE else ""
+    for rank, name, members in LAYERS:
+        for m in members:
+            if rest == m or (m and rest.startswith(m + ".")):
+                return rank, name
+    return None
+
+
+def test_every_module_has_a_layer():
+    missing = sorted(m for m in MODULES if _layer_of(m) is None)
+    assert not missing, f"modules in no layer of LAYERS (place them): {missing}"
+
+
+def _layer_violations(graph: dict[str, set[str]]) -> list[str]:
+    bad = []
+    for module, targets in sorted(graph.items()):
+        own = _layer_of(module)
+        for target in sorted(targets):
+            other = _layer_of(target)
+            if own is None or other is None or other[1] == own[1] or other[0] < own[0]:
+                continue
+            bad.append(f"{module} ({own[1]}) imports {target} ({other[1]})")
+    return bad
+
+
+def test_imports_go_downward_only():
+    bad = _layer_violations(_graph())
+    assert not bad, "imports of a layer above or beside (see LAYERS):\n" + "\n".join(bad)
+
+
 def _comment_near(lines: list[str], lineno: int) -> bool:
     here = lines[lineno - 1]
     before = lines[lineno - 2].strip() if lineno >= 2 else ""
@@ -388,6 +458,11 @@ def test_the_checks_see_what_they_should():
         }
     )
     assert _cycles(circle) == [["xpgrad._namespace", "xpgrad._tensor"]]
+    assert _layer_violations(circle) == ["xpgrad._tensor (Tensor) imports xpgrad._namespace (namespace)"]
+    assert _layer_violations({"xpgrad._ops": {"xpgrad._engine"}, "xpgrad._engine": {"xpgrad._graph"}}) == [
+        "xpgrad._ops (recording) imports xpgrad._engine (engine)"
+    ]
+    assert _layer_of("xpgrad") == (7, "public") and _layer_of("xpgrad.optim._sgd") == (7, "public")
     assert _cycles({"a": {"b"}, "b": set()}) == []
     assert _resolve("xpgrad._tensor", ast.parse("from . import fft").body[0]) == ["xpgrad.fft"]
     assert _resolve("xpgrad.optim._sgd", ast.parse("from .._tensor import Tensor").body[0]) == [
