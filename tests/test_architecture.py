@@ -16,7 +16,9 @@
 6. Each module belongs to one layer of ``LAYERS`` and imports only modules of its own layer or
    of lower ones; recording and the engine are two layers of one rank (siblings above the graph
    data: neither imports the other).
-7. The layers below ``_namespace.py`` use on a namespace (``ns``, ``t._ns``, ``self._root``) no
+7. The two mode-state objects have one name each, everywhere: ``GRAD_MODE`` (``_grad_mode``) and
+   ``FORWARD_MODE`` (``_forward``); no module binds them to another name.
+8. The layers below ``_namespace.py`` use on a namespace (``ns``, ``t._ns``, ``self._root``) no
    private name but those declared in ``_namespace_interface.NamespaceInterface``, and a
    namespace has every one.
 
@@ -537,3 +539,37 @@ def test_a_namespace_has_the_declared_interface():
 def test_the_namespace_interface_check_sees_private_uses():
     tree = ast.parse("def f(t, ns):\n    ns._ensure(t._ns._xp)\n    x._private\n")
     assert sorted(a for _, a in _private_namespace_uses(tree)) == ["_ensure", "_xp"]
+
+
+MODE_STATES = ("GRAD_MODE", "FORWARD_MODE")
+
+
+def _mode_state_aliases(tree: ast.Module):
+    """``(line, text)`` for each other name a module binds to a mode-state object (imports
+    anywhere, module-level assignments; a function's local for speed is no name of the module)."""
+    top = set(map(id, tree.body))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            for alias in node.names:
+                if alias.name in MODE_STATES and alias.asname not in (None, alias.name):
+                    yield node.lineno, f"{alias.name} as {alias.asname}"
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None and id(node) in top:
+            v = node.value
+            name = v.attr if isinstance(v, ast.Attribute) else v.id if isinstance(v, ast.Name) else None
+            if name in MODE_STATES:
+                yield node.lineno, f"= {name}"
+
+
+def test_mode_states_have_one_name():
+    found = []
+    for name, (tree, _) in PARSED.items():
+        rel = MODULES[name].relative_to(SRC).as_posix()
+        found += [f"{rel}:{line}: {what}" for line, what in _mode_state_aliases(tree)]
+    assert not found, "a mode-state object under another name (use GRAD_MODE / FORWARD_MODE):\n" + "\n".join(
+        found
+    )
+
+
+def test_the_mode_state_check_sees_aliases():
+    tree = ast.parse("from ._grad_mode import GRAD_MODE as G\nS = _forward.FORWARD_MODE\nT = GRAD_MODE.x\n")
+    assert [w for _, w in _mode_state_aliases(tree)] == ["GRAD_MODE as G", "= FORWARD_MODE"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from ._engine import run_backward
-from ._forward import STATE as _fw
+from ._forward import FORWARD_MODE
 from ._tensor import UPPER as _TENSOR_UPPER
 from ._tensor import Tensor
 
@@ -171,7 +171,7 @@ def _run_backward(outputs, grad_tensors, retain_graph, create_graph, inputs, cal
         if not inputs:
             raise RuntimeError(f"{fname}(): argument 'inputs' must not be empty")
         _check_inputs(inputs, fname)
-    roots = _root_grads(outputs, grad_tensors, create_graph or _fw.active != 0, call)
+    roots = _root_grads(outputs, grad_tensors, create_graph or FORWARD_MODE.active != 0, call)
     run_backward(
         outputs,
         roots,
@@ -219,7 +219,7 @@ def grad(
         raise ValueError("grad(): materialize_grads=True requires allow_unused to be True or None")
     if retain_graph is None:
         retain_graph = create_graph
-    roots = _root_grads(outs, grad_outputs, create_graph or _fw.active != 0, _GRAD)
+    roots = _root_grads(outs, grad_outputs, create_graph or FORWARD_MODE.active != 0, _GRAD)
     result = run_backward(
         outs,
         roots,

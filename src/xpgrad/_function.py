@@ -35,6 +35,8 @@ do not interfere.
 from __future__ import annotations
 
 from . import _forward, _grad_mode
+from ._forward import FORWARD_MODE
+from ._grad_mode import GRAD_MODE
 from ._graph import OUTS, Node, OutRef, counter_of, version_of
 from ._ops import target
 from ._tensor import Tensor, _init, _new
@@ -158,13 +160,13 @@ class Function(metaclass=_FunctionMeta):
         ctx = FunctionCtx()
         tensor_args = [a for a in args if type(a) is Tensor]
         ctx.needs_input_grad = tuple(type(a) is Tensor and a._requires_grad for a in args)
-        fw_active = _forward.STATE.active
-        _forward.STATE.active = 0  # forward's own ops carry no tangents: jvp gives them
+        fw_active = FORWARD_MODE.active
+        FORWARD_MODE.active = 0  # forward's own ops carry no tangents: jvp gives them
         try:
             with _grad_mode.no_grad():
                 outputs = cls.forward(ctx, *args, **kwargs)
         finally:
-            _forward.STATE.active = fw_active
+            FORWARD_MODE.active = fw_active
         single = not isinstance(outputs, tuple)
         outs = (outputs,) if single else outputs
         # Inputs marked dirty were modified in place by forward (which bumped their version);
@@ -177,7 +179,7 @@ class Function(metaclass=_FunctionMeta):
         if not tensor_args:
             return outputs
         ns = tensor_args[0]._ns
-        track = _grad_mode.STATE.enabled and any(ctx.needs_input_grad)
+        track = GRAD_MODE.enabled and any(ctx.needs_input_grad)
         if not track:
             if fw_active and _forward.has_tangent(*tensor_args):
                 results = tuple(_fresh(ns, o) if id(o) in {id(a) for a in tensor_args} else o for o in outs)

@@ -23,14 +23,13 @@ import weakref
 
 from . import _forward, _grad_mode
 from ._autograd import grad
+from ._forward import FORWARD_MODE
+from ._grad_mode import GRAD_MODE
 from ._graph import bump_version, version_of
 from ._ops import record
 from ._tensor import Tensor, _NotOperand
 
 __all__ = ["_inplace", "_setitem"]
-
-STATE = _grad_mode.STATE
-FW = _forward.STATE
 
 
 def _leaf_error(fname):
@@ -107,7 +106,7 @@ def _snapshot_saved(node, t):
     snap._grad_fn = t._grad_fn
     snap._output_nr = t._output_nr
     snap._requires_grad = t._requires_grad
-    if FW.active:
+    if FORWARD_MODE.active:
         _forward.copy_tangents(t, snap)  # its tangents are about to be overwritten too
     node.saved = tuple(snap if s is t else s for s in node.saved)
     node.versions = tuple(0 if s is snap else v for s, v in zip(node.saved, node.versions))
@@ -116,8 +115,8 @@ def _snapshot_saved(node, t):
 def _inplace(self, x, opname, iop, other):
     """``x <op>= other``; ``self`` is the namespace."""
     fname = f"__{iop.__name__}__"  # the operator's own name (operator.imul -> __imul__)
-    tracking = STATE.enabled and (x._requires_grad or _other_requires_grad(other))
-    if not tracking and FW.active and _forward.has_tangent(x, other):
+    tracking = GRAD_MODE.enabled and (x._requires_grad or _other_requires_grad(other))
+    if not tracking and FORWARD_MODE.active and _forward.has_tangent(x, other):
         # Forward mode only: the op runs out of place for the tangent, then both are written.
         try:
             r = getattr(self, opname)(x, other)
@@ -172,7 +171,7 @@ def _inplace(self, x, opname, iop, other):
         r = self.astype(r, x.dtype)
     _snapshot_saved(r._grad_fn, x)
     _commit(self, x, r, WHOLE)
-    if FW.active:
+    if FORWARD_MODE.active:
         _forward.after_inplace(x, r)
     return x
 
@@ -310,7 +309,7 @@ def refresh_view(ns, t):
         return
     base = t._base
     if base._requires_grad:
-        if not STATE.enabled:
+        if not GRAD_MODE.enabled:
             return  # rebuilt when next used with grad enabled
         with _grad_mode.enable_grad():
             nv = t._view_fn(base)
@@ -403,11 +402,11 @@ def _setitem(self, x, key, value):
             f"{fname}: cannot write complex values (dtype {vdtype}) into a Tensor of real dtype "
             f"{x.dtype}; take the real part explicitly (xp.real(value)) if that is intended"
         )
-    tracking = STATE.enabled and (x._requires_grad or (vt is not None and vt._requires_grad))
+    tracking = GRAD_MODE.enabled and (x._requires_grad or (vt is not None and vt._requires_grad))
     if not tracking:
         vd = vt._data if vt is not None else value
         _write(self, x, vd, key)
-        if FW.active:
+        if FORWARD_MODE.active:
             _forward.after_setitem(x, user_key, value)
         return
     if x._grad_fn is None and x._requires_grad:
@@ -420,5 +419,5 @@ def _setitem(self, x, key, value):
         _check_cast(self, fname, x.dtype, vt.dtype)
         vt = self.astype(vt, x.dtype)
     _commit(self, x, vt, key, kept)
-    if FW.active:
+    if FORWARD_MODE.active:
         _forward.after_setitem(x, user_key, value)

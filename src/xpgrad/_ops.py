@@ -7,13 +7,12 @@ paths of their own, generated in ``_fastpaths.py``.)
 
 from __future__ import annotations
 
-from . import _forward, _grad_mode
+from . import _forward
 from ._backends import chunk_meta
+from ._forward import FORWARD_MODE
+from ._grad_mode import GRAD_MODE
 from ._graph import OUT, OUTS, ForeignCounter, Node, counter_of, version_of
 from ._tensor import Tensor, _init, _new, _NotOperand
-
-STATE = _grad_mode.STATE
-FW = _forward.STATE  # forward mode: ``FW.active`` is 0 unless a dual level is open
 
 __all__ = ["record", "record_multi", "target"]
 
@@ -45,7 +44,7 @@ def _edges(inputs):
 
 def _needs_node(*inputs) -> bool:
     """True if grad mode is on and any of ``inputs`` is a Tensor that requires grad."""
-    if not STATE.enabled:
+    if not GRAD_MODE.enabled:
         return False
     for a in inputs:
         if type(a) is Tensor and a._requires_grad:
@@ -60,7 +59,7 @@ def needs_grad(*inputs) -> bool:
     gradient or a tangent."""
     if _needs_node(*inputs):
         return True
-    return FW.active != 0 and _forward.has_tangent(*inputs)
+    return FORWARD_MODE.active != 0 and _forward.has_tangent(*inputs)
 
 
 # Types of ``kw``/``saved`` values that are never arrays (skipped quickly by the protection scan;
@@ -231,7 +230,7 @@ def record(ns, name, vjp, inputs, out, saved=(), kw=None, view_of=None, alias_ch
         _init(t, ns, out, None, 0, counter)
     if view_of is not None and ns.backend.aliases:
         ns._mark_view(t, view_of)
-    if FW.active and forward:
+    if FORWARD_MODE.active and forward:
         _forward.propagate(ns, name, _forward.rule_for(ns, name, inputs, t, kw), inputs, t)
     return t
 
@@ -286,7 +285,7 @@ def record_multi(
             if v is not None:
                 ns._mark_view(t, v)
     results = tuple(results)
-    if FW.active and forward:
+    if FORWARD_MODE.active and forward:
         _forward.propagate(ns, name, _forward.rule_for(ns, name, inputs, results, kw), inputs, results)
     return results
 

@@ -44,7 +44,8 @@ import inspect
 
 from . import _forward
 from ._backends import Backend
-from ._grad_mode import STATE as _GRAD
+from ._forward import FORWARD_MODE
+from ._grad_mode import GRAD_MODE
 from ._graph import OutRef
 from ._ops import OUT, OUTS, record, record_multi
 from ._tensor import Tensor
@@ -346,7 +347,7 @@ def apply(ns, entry, inputs, args):
     if entry.aux:
         res, aux = res
     flat = inputs if entry._plain else _flat(inputs)
-    active = _active(entry, inputs) if _GRAD.enabled else None
+    active = _active(entry, inputs) if GRAD_MODE.enabled else None
     if active is None:  # nothing requires grad: a node would not be built
         vjp, saved, kw = None, (), None
     else:
@@ -356,7 +357,7 @@ def apply(ns, entry, inputs, args):
         out = record(ns, entry.node_name, vjp, flat, res, saved, kw, None, True, False)
     else:
         out = _record(ns, entry, flat, res, vjp, saved, kw, inputs, args)
-    if _forward.STATE.active:
+    if FORWARD_MODE.active:
         _forward.propagate(ns, entry.node_name, _rule(ns, entry, inputs, args, out, aux), flat, out)
     return out
 

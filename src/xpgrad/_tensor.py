@@ -16,12 +16,9 @@ import weakref
 from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING, Any
 
-from . import _grad_mode
 from ._graph import Node, counter_of
 
 __all__ = ["Tensor", "Parameter", "OperandTypeError"]
-
-_STATE = _grad_mode.STATE
 
 
 class OperandTypeError(TypeError):
