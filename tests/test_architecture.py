@@ -253,6 +253,7 @@ LAYERS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
             "fft",
             "linalg",
             "special",
+            "_special_table",
         ),
     ),
     (6, "namespace", ("_namespace",)),
