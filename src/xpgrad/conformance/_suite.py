@@ -7,8 +7,7 @@ import ast
 import importlib
 from fnmatch import fnmatchcase
 
-from xpgrad.testing import CHECKS, Case, iter_cases, op_db
-from xpgrad.testing._forward_runner import FORWARD_CHECKS
+from xpgrad.testing import CHECKS, FORWARD_CHECKS, Case, iter_cases, op_db
 from xpgrad.testing._runner import FINITE_DIFFERENCES
 from xpgrad.testing._runner import expected_failure as _expected_failure
 from xpgrad.testing._runner import to_numpy as _read_back

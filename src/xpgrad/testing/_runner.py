@@ -56,7 +56,8 @@ __all__ = [
     "tolerances",
 ]
 
-CHECKS = ("forward", "first", "second")
+CHECKS = ("forward", "first", "second")  # the values and reverse mode
+FORWARD_CHECKS = ("jvp", "fwd_rev")  # forward mode (_forward_runner.py)
 
 # Default (rtol, atol) per dtype, for values and gradients alike: one place. An element passes if
 # |xpgrad - torch| <= atol + rtol * |torch|; non-finite values must match exactly. OpInfo.rtol /
@@ -903,6 +904,10 @@ def finish_result(result: CheckResult, ns, dtype: str, run: Callable, on_error=N
 # The finite-difference comparisons (``_fd_reference``, a module above this one: it imports the
 # runner), attached by it at import: {"reverse": compare_reverse, "forward": compare_forward_mode}.
 FD_CHECKS: dict = {}
+# The forward-mode comparison (``_forward_runner``, above this one too), attached by it at import:
+# {"run": run(op, sample, dtype, ns, check, seed, rtol, atol, fd), "on_error": the status of an
+# error that is no plain failure (no forward rule: "norule")}.
+FORWARD_MODE_CHECKS: dict = {}
 
 
 def run_check(
@@ -917,7 +922,9 @@ def run_check(
     apply_xfail: bool = True,
     known: Iterable[KnownDifference] = (),
 ) -> CheckResult:
-    """Run one check of ``op`` on ``sample`` at ``dtype`` with the xpgrad namespace ``ns``.
+    """Run one check of ``op`` on ``sample`` at ``dtype`` with the xpgrad namespace ``ns``: the
+    values and reverse mode (``CHECKS``: "forward", "first", "second") or forward mode
+    (``FORWARD_CHECKS``: "jvp", "fwd_rev"; status "norule" where xpgrad has no forward rule).
 
     The reference is torch, or finite differences of xpgrad's own function where the op or
     sample says torch has none (``fd_reference``: status "fd" when it matches). With
@@ -925,11 +932,18 @@ def run_check(
     op's or sample's xfail becomes "xfail" and a pass "xpass"; without it the raw status is
     returned.
     """
-    if check not in CHECKS:
-        raise ValueError(f"run_check(): unknown check {check!r}; expected one of {CHECKS}")
+    if check not in CHECKS + FORWARD_CHECKS:
+        raise ValueError(f"run_check(): unknown check {check!r}; expected one of {CHECKS + FORWARD_CHECKS}")
     result = start_result(op, sample, dtype, ns, check, sample_name, seed, apply_xfail, known)
     rtol, atol = tolerances(op, dtype)
-    if result.reference == FINITE_DIFFERENCES and check != "forward":
+    fd = result.reference == FINITE_DIFFERENCES
+    on_error = None
+    if check in FORWARD_CHECKS:
+        on_error = FORWARD_MODE_CHECKS["on_error"]
+
+        def run():
+            return FORWARD_MODE_CHECKS["run"](op, sample, dtype, ns, check, result.seed, rtol, atol, fd)
+    elif fd and check != "forward":
 
         def run():
             return FD_CHECKS["reverse"](op, sample, dtype, ns, check, result.seed, rtol, atol)
@@ -938,7 +952,7 @@ def run_check(
         def run():
             return _run(op, sample, dtype, ns, check, result.seed, rtol, atol)
 
-    return finish_result(result, ns, dtype, run)
+    return finish_result(result, ns, dtype, run, on_error)
 
 
 def _run(op, sample, dtype, ns, check, seed, rtol, atol):
@@ -967,13 +981,14 @@ def _run(op, sample, dtype, ns, check, seed, rtol, atol):
 
 
 def assert_check(op: OpInfo, sample: Sample, dtype: str, ns, check: str, **kwargs) -> CheckResult:
-    """:func:`run_check` without xfail handling; raise ``AssertionError`` on failure (pytest)."""
+    """:func:`run_check` without xfail handling, for pytest: raise ``AssertionError`` on failure
+    (also where xpgrad has no forward rule), skip where the check cannot run here."""
     import pytest
 
     r = run_check(op, sample, dtype, ns, check, apply_xfail=False, **kwargs)
     if r.status == "skip":
         pytest.skip(r.message)
-    if r.status == "fail":
+    if r.status in ("fail", "norule"):
         raise AssertionError(
             f"{r.op} [{r.sample}, {r.dtype}, {r.backend}] {r.check}: {r.message} (seed {r.seed})"
         )
