@@ -45,7 +45,8 @@ __all__ = ["Namespace", "namespace"]
 API_VERSION = "2025.12"
 SUPPORTED_VERSIONS = frozenset({"2021.12", "2022.12", "2023.12", "2024.12", "2025.12"})
 
-_DTYPE_NAMES = (
+# The standard's dtype names (a namespace has those its backend has).
+DTYPE_NAMES = (
     "bool",
     "int8",
     "int16",
@@ -93,7 +94,7 @@ class Namespace(types.ModuleType):
         self._xp = xp = backend.xp
         self.__array_api_version__ = API_VERSION
         self._supported_versions = SUPPORTED_VERSIONS
-        for name in _DTYPE_NAMES:
+        for name in DTYPE_NAMES:
             if hasattr(xp, name):
                 setattr(self, name, getattr(xp, name))
         for name in ("e", "inf", "nan", "pi"):

@@ -474,16 +474,8 @@ class Tensor:
 
     def __dlpack__(self, /, *, stream=None, max_version=None, dl_device=None, copy=None):
         self._refuse_if_tracked("__dlpack__")
-        kwargs = {}
-        if stream is not None:
-            kwargs["stream"] = stream
-        if max_version is not None:
-            kwargs["max_version"] = max_version
-        if dl_device is not None:
-            kwargs["dl_device"] = dl_device
-        if copy is not None:
-            kwargs["copy"] = copy
-        return self._data.__dlpack__(**kwargs)
+        given = {"stream": stream, "max_version": max_version, "dl_device": dl_device, "copy": copy}
+        return self._data.__dlpack__(**{k: v for k, v in given.items() if v is not None})
 
     def __dlpack_device__(self, /):
         return self._data.__dlpack_device__()

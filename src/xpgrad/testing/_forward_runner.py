@@ -251,27 +251,23 @@ def _torch_double_backward(op, sample, dtype, tangents, cots, rev, select):
     vs = [torch.tensor(t) for t in tangents]
     if not rev:
         us = [torch.zeros_like(t, requires_grad=True) for t in outs]
-        roots = [(t, u) for t, u in zip(outs, us) if t.requires_grad]
-        if not roots:
-            return [None] * len(outs)
-        gs = torch.autograd.grad(
-            [t for t, _ in roots], leaves, [u for _, u in roots], create_graph=True, allow_unused=True
-        )
-        terms = [_re_inner(torch, g, v) for g, v in zip(gs, vs) if g is not None and g.requires_grad]
-        if not terms:
-            return [None] * len(outs)
-        res = torch.autograd.grad(sum(terms[1:], terms[0]), us, allow_unused=True)
-        return [None if r is None else to_numpy(r) for r in res]
+        return _grad_of_inner(torch, [(t, u) for t, u in zip(outs, us) if t.requires_grad], leaves, vs, us)
     roots = [(t, torch.tensor(c)) for t, c in zip(outs, cots) if t.requires_grad]
+    return _grad_of_inner(torch, roots, leaves, vs, leaves)
+
+
+def _grad_of_inner(torch, roots, leaves, vs, wrt):
+    """``d/dw <g, v>`` for each ``w`` of ``wrt`` (NumPy; None where it has none), ``g`` the VJP
+    of the ``(output, cotangent)`` pairs ``roots`` with respect to ``leaves``."""
     if not roots:
-        return [None] * len(leaves)
+        return [None] * len(wrt)
     gs = torch.autograd.grad(
         [t for t, _ in roots], leaves, [c for _, c in roots], create_graph=True, allow_unused=True
     )
     terms = [_re_inner(torch, g, v) for g, v in zip(gs, vs) if g is not None and g.requires_grad]
     if not terms:
-        return [None] * len(leaves)
-    res = torch.autograd.grad(sum(terms[1:], terms[0]), leaves, allow_unused=True)
+        return [None] * len(wrt)
+    res = torch.autograd.grad(sum(terms[1:], terms[0]), wrt, allow_unused=True)
     return [None if r is None else to_numpy(r) for r in res]
 
 

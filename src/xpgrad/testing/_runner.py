@@ -805,6 +805,17 @@ def _backend_name(ns) -> str:
 
 
 @contextlib.contextmanager
+def _torch_setting(get, put, value):
+    """Run with one of torch's global settings at ``value`` (``get()``/``put(v)`` read and set
+    it), restored afterwards."""
+    old = get()
+    put(value)
+    try:
+        yield
+    finally:
+        put(old)
+
+
 def torch_default_dtype_like(ns):
     """Run torch with the default floating dtype of the backend under test (array API default
     dtypes are implementation-defined: float64 for NumPy, float32 for torch)."""
@@ -815,27 +826,16 @@ def torch_default_dtype_like(ns):
         want = torch.float64 if default == ns.float64 else torch.float32
     except (AttributeError, KeyError, TypeError):
         want = torch.get_default_dtype()
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(want)
-    try:
-        yield
-    finally:
-        torch.set_default_dtype(old)
+    return _torch_setting(torch.get_default_dtype, torch.set_default_dtype, want)
 
 
-@contextlib.contextmanager
 def torch_warns_always():
     """torch's warn-once warnings (TORCH_WARN_ONCE: a complex-to-real cast, ...) raised at every
     call: under warnings-as-errors a check then fails whenever it warns, not only when it is the
     first of the process to warn, so its known difference is strict whatever the order of checks."""
     import torch
 
-    old = torch.is_warn_always_enabled()
-    torch.set_warn_always(True)
-    try:
-        yield
-    finally:
-        torch.set_warn_always(old)
+    return _torch_setting(torch.is_warn_always_enabled, torch.set_warn_always, True)
 
 
 def expected_failure(
