@@ -2,8 +2,10 @@
 
 A Tensor wraps a raw backend array (``.data``) and the xpgrad namespace it belongs to. It adds
 torch's autograd surface (``requires_grad``, ``grad``, ``grad_fn``, ``backward()``, hooks, ...)
-and implements every array API attribute and operator by calling the functions of its namespace,
-so an operator and the function of the same name are one code path.
+and implements every array API attribute by calling the functions of its namespace. Its
+operators are attached by ``_namespace.py`` from one table (each calls the namespace function of
+the same meaning, so an operator and the function are one code path); what else this module
+needs from the layers above is attached by them too (``UPPER``).
 
 Tensor is final: the hot paths test ``type(x) is Tensor``. ``xpgrad.Parameter`` is a function
 that returns a leaf Tensor with ``requires_grad=True``.
