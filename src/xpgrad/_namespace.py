@@ -347,62 +347,39 @@ COMPARISONS = {
 }
 
 
-def _unary_operator(fname):
-    def method(self, /):
-        return getattr(self._ns, fname)(self)
-
-    return method
-
-
-def _binary_operator(fname, reflected):
-    if reflected:
-
-        def method(self, other, /):
-            try:
-                return getattr(self._ns, fname)(other, self)
-            except _NotOperand:
-                return NotImplemented
-
-    else:
-
-        def method(self, other, /):
-            try:
-                return getattr(self._ns, fname)(self, other)
-            except _NotOperand:
-                return NotImplemented
-
-    return method
-
-
-def _inplace_operator(fname, op):
-    def method(self, other, /):
-        return self._ns._inplace(self, fname, op, other)
-
-    return method
-
-
-def _getitem(self, key, /):
-    return self._ns._getitem(self, key)
-
-
-def _setitem(self, key, value, /):
-    self._ns._setitem(self, key, value)
+# The operators' bodies, as the hand-written methods would read (an attribute read of the
+# namespace function, no getattr per call): generated once from the table.
+_UNARY_BODY = "def {name}(self, /):\n    return self._ns.{fname}(self)\n"
+_BINARY_BODY = """\
+def {name}(self, other, /):
+    try:
+        return self._ns.{fname}({args})
+    except _NotOperand:
+        return NotImplemented
+"""
+_INPLACE_BODY = "def {name}(self, other, /):\n    return self._ns._inplace(self, {fname!r}, _{iop}, other)\n"
+_GETITEM_BODY = "def __getitem__(self, key, /):\n    return self._ns._getitem(self, key)\n"
+_SETITEM_BODY = "def __setitem__(self, key, value, /):\n    self._ns._setitem(self, key, value)\n"
 
 
 def operators():
     """``{method name: function}`` of every Tensor operator, from the tables above."""
-    methods = {"__getitem__": _getitem, "__setitem__": _setitem}
+    sources = [_GETITEM_BODY, _SETITEM_BODY]
     for name, fname in UNARY_OPERATORS.items():
-        methods[f"__{name}__"] = _unary_operator(fname)
+        sources.append(_UNARY_BODY.format(name=f"__{name}__", fname=fname))
     for name, fname in BINARY_OPERATORS.items():
-        methods[f"__{name}__"] = _binary_operator(fname, reflected=False)
-        methods[f"__r{name}__"] = _binary_operator(fname, reflected=True)
-        methods[f"__i{name}__"] = _inplace_operator(fname, getattr(operator, f"i{name}"))
+        sources.append(_BINARY_BODY.format(name=f"__{name}__", fname=fname, args="self, other"))
+        sources.append(_BINARY_BODY.format(name=f"__r{name}__", fname=fname, args="other, self"))
+        sources.append(_INPLACE_BODY.format(name=f"__i{name}__", fname=fname, iop=f"i{name}"))
     for name, fname in COMPARISONS.items():
-        methods[f"__{name}__"] = _binary_operator(fname, reflected=False)
+        sources.append(_BINARY_BODY.format(name=f"__{name}__", fname=fname, args="self, other"))
+    scope: dict[str, Any] = {"_NotOperand": _NotOperand}
+    scope.update((f"_i{name}", getattr(operator, f"i{name}")) for name in BINARY_OPERATORS)
+    methods: dict[str, Any] = {}
+    exec("\n".join(sources), scope, methods)  # noqa: S102 - the fixed templates above
     for name, method in methods.items():
-        method.__name__ = name
         method.__qualname__ = f"Tensor.{name}"
+        method.__module__ = Tensor.__module__
     return methods
 
 
