@@ -112,19 +112,26 @@ def _snapshot_saved(node, t):
     node.versions = tuple(0 if s is snap else v for s, v in zip(node.saved, node.versions))
 
 
+def _out_of_place(self, x, opname, other, fname):
+    """``x <op> other`` computed out of place, in ``x``'s dtype (the cast checked as torch's);
+    None for an operand the function does not take (the operator returns NotImplemented)."""
+    try:
+        r = getattr(self, opname)(x, other)
+    except _NotOperand:
+        return None
+    _check_cast(self, fname, x.dtype, r.dtype)
+    return r if r.dtype == x.dtype else self.astype(r, x.dtype)
+
+
 def _inplace(self, x, opname, iop, other):
     """``x <op>= other``; ``self`` is the namespace."""
     fname = f"__{iop.__name__}__"  # the operator's own name (operator.imul -> __imul__)
     tracking = GRAD_MODE.enabled and (x._requires_grad or _other_requires_grad(other))
     if not tracking and FORWARD_MODE.active and _forward.has_tangent(x, other):
         # Forward mode only: the op runs out of place for the tangent, then both are written.
-        try:
-            r = getattr(self, opname)(x, other)
-        except _NotOperand:
+        r = _out_of_place(self, x, opname, other, fname)
+        if r is None:
             return NotImplemented
-        _check_cast(self, fname, x.dtype, r.dtype)
-        if r.dtype != x.dtype:
-            r = self.astype(r, x.dtype)
         _write(self, x, r._data)
         _forward.after_inplace(x, r)
         return x
@@ -162,13 +169,9 @@ def _inplace(self, x, opname, iop, other):
         raise _leaf_error(fname)
     if x._base is not None and x._base._grad_fn is None and x._base._requires_grad:
         raise _view_of_leaf_error(fname)
-    try:
-        r = getattr(self, opname)(x, other)
-    except _NotOperand:
+    r = _out_of_place(self, x, opname, other, fname)
+    if r is None:
         return NotImplemented
-    _check_cast(self, fname, x.dtype, r.dtype)
-    if r.dtype != x.dtype:
-        r = self.astype(r, x.dtype)
     _snapshot_saved(r._grad_fn, x)
     _commit(self, x, r, WHOLE)
     if FORWARD_MODE.active:
