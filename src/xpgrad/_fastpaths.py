@@ -27,12 +27,7 @@ from . import _forward
 from ._backends import chunk_meta  # noqa: F401 - (this import and the next ones: read by the generated code)
 from ._forward import FORWARD_MODE
 from ._grad_mode import GRAD_MODE  # noqa: F401 (read by the generated code)
-from ._graph import (  # noqa: F401
-    NOTHING_TO_UNPACK,
-    OUT,
-    Node,
-    version_of,  # noqa: F401 (version_of: generated code)
-)
+from ._graph import NOTHING_TO_UNPACK, OUT, Node, version_of  # noqa: F401 (generated code)
 from ._math import conj
 from ._ops import _PLAIN, _protect_array, record
 from ._optable import ELEMENTWISE, LINEAR
