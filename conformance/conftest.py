@@ -121,7 +121,7 @@ def pytest_report_header(config):
 def known_differences(config):
     """The known differences of the backend under test (xpgrad/conformance/known and --known files)."""
     ns = resolve_backend(backend_name(config))
-    return load_known(ns._backend.name, config.getoption("--known"))
+    return load_known(ns.backend.name, config.getoption("--known"))
 
 
 @pytest.fixture(scope="session")
@@ -136,7 +136,7 @@ def pytest_collection_modifyitems(config, items):
     ``xpgrad/conformance/known/<backend>.py`` lists in ``TESTS`` (``{"file.py::test[param]": reason}``,
     fnmatch patterns in which brackets are literal)."""
     ns = resolve_backend(backend_name(config))
-    backend = ns._backend
+    backend = ns.backend
     tests = load_known_tests(backend.name)
     for item in items:
         if _HERE not in item.path.parents:

@@ -1,6 +1,7 @@
 """Forward mode (issue 14): every OpInfo sample x dtype against torch's forward AD, first order
 (``jvp``: the tangents of the outputs) and forward-over-reverse (``fwd_rev``: the tangents of a
-VJP computed inside the dual level). See ``xpgrad.testing._forward_runner``.
+VJP computed inside the dual level), by ``xpgrad.testing.run_check``. See
+``xpgrad.testing._forward_runner``.
 
 Ids read ``<op>-<dtype>-<sample>-<check>``. Known differences are entries for the check itself
 (``jvp`` or ``fwd_rev``, never inherited from ``first``/``second``): strict xfails with their own
@@ -12,8 +13,7 @@ reasons. Where torch has no derivative (``fd_reference``) the reference is finit
 from __future__ import annotations
 
 from xpgrad.conformance._suite import forward_pytest_params, record_reference
-from xpgrad.testing import iter_cases, op_db
-from xpgrad.testing._forward_runner import assert_forward_check, run_forward_check
+from xpgrad.testing import assert_check, iter_cases, op_db, run_check
 
 from .conftest import backend_name, known_differences
 
@@ -26,7 +26,7 @@ def pytest_generate_tests(metafunc):
 
 
 def test_forward_mode(case, check, xp, request):
-    r = assert_forward_check(case.op, case.sample, case.dtype, xp, check, sample_name=case.sample_name)
+    r = assert_check(case.op, case.sample, case.dtype, xp, check, sample_name=case.sample_name)
     record_reference(request, r)
 
 
@@ -42,7 +42,7 @@ def test_forward_rule_coverage(xp):
         if not cases:
             continue
         c = cases[0]
-        r = run_forward_check(op, c.sample, c.dtype, xp, "jvp", sample_name=c.sample_name, apply_xfail=False)
+        r = run_check(op, c.sample, c.dtype, xp, "jvp", sample_name=c.sample_name, apply_xfail=False)
         if r.status == "norule":
             missing.append(op.name)
     assert not missing, f"functions without a forward rule: {', '.join(missing)}"

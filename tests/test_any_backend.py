@@ -133,9 +133,9 @@ def read_opaque(a):
 def opaque():
     """The xpgrad namespace over the opaque backend, its converter unset before and after."""
     ns = xpgrad.namespace(OPAQUE)
-    ns._backend.to_numpy = None
+    ns.backend.to_numpy = None
     yield ns
-    ns._backend.to_numpy = None
+    ns.backend.to_numpy = None
 
 
 # -- reading values back --------------------------------------------------------------------------
@@ -227,7 +227,7 @@ def test_a_converter_argument_reads_the_array():
 
 
 def test_the_backend_converter_reads_tensors_and_raw_arrays(opaque):
-    opaque._backend.to_numpy = read_opaque
+    opaque.backend.to_numpy = read_opaque
     t = opaque.asarray([1.0, 2.0])
     assert to_numpy(t).tolist() == [1.0, 2.0]
     assert to_numpy(t.data).tolist() == [1.0, 2.0]
@@ -237,7 +237,7 @@ def test_resolve_backend_refuses_an_unreadable_backend_once(opaque):
     with pytest.raises(TypeError, match=r"cannot read values back from opaque: pass a converter"):
         resolve_backend(OPAQUE)
     ns = resolve_backend(OPAQUE, to_numpy=read_opaque)
-    assert ns is opaque and opaque._backend.to_numpy is read_opaque
+    assert ns is opaque and opaque.backend.to_numpy is read_opaque
 
 
 def test_assert_grads_match_torch_with_a_converter(opaque):
@@ -249,7 +249,7 @@ def test_assert_grads_match_torch_with_a_converter(opaque):
     with pytest.raises(TypeError, match="cannot read values back"):
         assert_grads_match_torch(f, x, backend=OPAQUE)
     assert_grads_match_torch(f, x, backend=OPAQUE, to_numpy=read_opaque)
-    assert opaque._backend.to_numpy is None  # restored after the call
+    assert opaque.backend.to_numpy is None  # restored after the call
 
     def wrong(x):
         xp = array_api_compat.array_namespace(x)
@@ -286,7 +286,7 @@ def factory_module(tmp_path, monkeypatch):
 
 def test_backend_as_a_module_name():
     assert resolve_backend("numpy") is xpgrad.namespace("numpy")
-    assert resolve_backend("array_api_strict")._backend.name == "array_api_strict"
+    assert resolve_backend("array_api_strict").backend.name == "array_api_strict"
 
 
 def test_backend_as_module_attr(factory_module):
@@ -452,7 +452,7 @@ def test_the_profile_is_detected_without_computing(monkeypatch):
     computed = []
     for name in ("__bool__", "__float__", "__int__", "__index__"):
         monkeypatch.setattr(Opaque, name, lambda self, name=name: computed.append(name) or 0)
-    p = xpgrad.namespace(_fresh(monkeypatch, "opaque_profile"))._backend.profile
+    p = xpgrad.namespace(_fresh(monkeypatch, "opaque_profile")).backend.profile
     assert computed == []
     assert (p.mutable, p.lazy, p.chunked) == (True, False, False)  # __setitem__, no compute()
     assert p.extensions == {"linalg", "fft"} and "float64" in p.dtypes
@@ -461,7 +461,7 @@ def test_the_profile_is_detected_without_computing(monkeypatch):
 def test_the_author_declares_and_the_user_overrides_the_profile(monkeypatch):
     ns = _fresh(monkeypatch, "opaque_declared")
     ns.__xpgrad_profile__ = {"mutable": False, "to_numpy": read_opaque}
-    p = xpgrad.namespace(ns, profile={"extensions": ("linalg",)})._backend.profile
+    p = xpgrad.namespace(ns, profile={"extensions": ("linalg",)}).backend.profile
     assert (p.mutable, p.to_numpy, p.extensions) == (False, read_opaque, {"linalg"})
     # a declared converter reads the arrays back (no "cannot read values back")
     x = xpgrad.namespace(ns).asarray(OPAQUE.asarray([1.0, 2.0]))
@@ -484,8 +484,8 @@ def test_to_host_reads_through_the_profile_converter(monkeypatch):
     from xpgrad import _special_libs
 
     ns = _fresh(monkeypatch, "opaque_host")
-    b = xpgrad.namespace(ns, profile={"to_numpy": read_opaque})._backend
+    b = xpgrad.namespace(ns, profile={"to_numpy": read_opaque}).backend
     np.testing.assert_array_equal(_special_libs.to_host(b, ns.asarray([3.0])), [3.0])
-    bare = xpgrad.namespace(_fresh(monkeypatch, "opaque_host_bare"))._backend
+    bare = xpgrad.namespace(_fresh(monkeypatch, "opaque_host_bare")).backend
     with pytest.raises(TypeError, match="cannot read values back"):
         _special_libs.to_host(bare, ns.asarray([3.0]))

@@ -1,9 +1,11 @@
 """The architecture rules of src/xpgrad, checked on its source (CONTRIBUTING.md, "Architecture rules").
 
-1. The module-level imports between xpgrad's modules form no circle: every module can be read
-   (and imported) after the modules it depends on.
+1. The imports between xpgrad's modules form no circle, function-level imports included: every
+   module can be read (and imported) after the modules it depends on. What a lower layer needs
+   from an upper one is attached by the upper one when it is imported (``_tensor.UPPER``,
+   ``_forward.UPPER``; CONTRIBUTING.md, "Layers").
 2. A function-level import of an xpgrad module says why, in a comment on its line or the line
-   before (the usual reason: the imported module imports this one at module level).
+   before (the usual reason: the imported module is costly and needed on call only).
 3. No function or method is longer than ``MAX_FUNCTION_LINES`` lines (nested functions count
    towards the function that contains them).
 4. No type test by class name (``type(t).__name__ == "Tensor"``).
@@ -12,8 +14,17 @@
    string constant, an ``is_<backend>...`` / ``_is_<backend>`` capability name) and no backend
    module is imported. ``conformance/`` and ``testing/`` compare backends on purpose and are not
    checked; every other exception is in ``BACKEND_NAME_ALLOWED`` with its reason.
+6. Each module belongs to one layer of ``LAYERS`` and imports only modules of its own layer or
+   of lower ones; recording and the engine are two layers of one rank (siblings above the graph
+   data: neither imports the other).
+7. The two mode-state objects have one name each, everywhere: ``GRAD_MODE`` (``_grad_mode``) and
+   ``FORWARD_MODE`` (``_forward``); no module binds them to another name.
+8. The layers below ``_namespace.py`` use on a namespace (``ns``, ``t._ns``, ``self._root``) no
+   private name but those declared in ``_namespace_interface.NamespaceInterface``, and a
+   namespace has every one.
 
-The checks read the source with ``ast`` (nothing is imported), so a failure lists every offender.
+The checks read the source with ``ast`` (only the last imports xpgrad, to ask a namespace), so a
+failure lists every offender.
 """
 
 from __future__ import annotations
@@ -144,12 +155,13 @@ def _parse(path: Path) -> tuple[ast.Module, list[str]]:
 PARSED = {name: _parse(path) for name, path in MODULES.items()}
 
 
-def _graph() -> dict[str, set[str]]:
+def _graph(trees: dict[str, ast.Module] | None = None) -> dict[str, set[str]]:
+    """Module -> the xpgrad modules it imports, at module level or in a function: an import in a
+    function closes a circle as surely at run time, and hides it from the reader."""
     graph: dict[str, set[str]] = {name: set() for name in MODULES}
-    for name, (tree, _) in PARSED.items():
-        for node, top in _imports(tree):
-            if top:
-                graph[name].update(t for t in _resolve(name, node) if t != name)
+    for name, tree in (trees or {n: tree for n, (tree, _) in PARSED.items()}).items():
+        for node, _top in _imports(tree):
+            graph[name].update(t for t in _resolve(name, node) if t != name)
     return graph
 
 
@@ -215,10 +227,88 @@ def _circle_in(component: list[str], graph: dict[str, set[str]]) -> list[str]:
     return component
 
 
-def test_module_level_imports_form_no_circle():
+def test_imports_form_no_circle():
     graph = _graph()
     circles = [" -> ".join(_circle_in(c, graph)) for c in _cycles(graph)]
-    assert not circles, "module-level imports between xpgrad modules form circles:\n" + "\n".join(circles)
+    assert not circles, (
+        "imports between xpgrad modules (function-level ones included) form circles:\n" + "\n".join(circles)
+    )
+
+
+# The layers, lowest first: (rank, name, modules or package prefixes). A module imports only from
+# its own layer and from layers of a lower rank; two layers of one rank do not import each other.
+# CONTRIBUTING.md, "Layers", draws the same picture.
+LAYERS: tuple[tuple[int, str, tuple[str, ...]], ...] = (
+    (
+        0,
+        "policy and state",
+        ("_backends", "_profile", "_dask", "_overlay", "_special_libs", "_grad_mode", "_namespace_interface"),
+    ),
+    (1, "graph data", ("_graph",)),
+    (2, "Tensor", ("_tensor",)),
+    (3, "modes and helpers", ("_forward", "_hooks", "_math")),
+    (4, "recording", ("_ops", "_optable", "_fastpaths", "_function", "_checkpoint")),
+    (4, "engine", ("_engine", "_autograd")),
+    (
+        5,
+        "functions",
+        (
+            "_creation_functions",
+            "_data_type_functions",
+            "_elementwise_functions",
+            "_indexing_functions",
+            "_inplace",
+            "_linear_algebra_functions",
+            "_manipulation_functions",
+            "_searching_functions",
+            "_set_functions",
+            "_sorting_functions",
+            "_statistical_functions",
+            "_utility_functions",
+            "fft",
+            "linalg",
+            "special",
+            "_special_table",
+        ),
+    ),
+    (6, "namespace", ("_namespace",)),
+    (
+        7,
+        "public",
+        ("", "forward_ad", "functional", "_gradcheck", "optim", "testing", "conformance", "_compile"),
+    ),
+)
+
+
+def _layer_of(module: str) -> tuple[int, str] | None:
+    rest = module[len(PACKAGE) + 1 :] if module != PACKAGE else ""
+    for rank, name, members in LAYERS:
+        for m in members:
+            if rest == m or (m and rest.startswith(m + ".")):
+                return rank, name
+    return None
+
+
+def test_every_module_has_a_layer():
+    missing = sorted(m for m in MODULES if _layer_of(m) is None)
+    assert not missing, f"modules in no layer of LAYERS (place them): {missing}"
+
+
+def _layer_violations(graph: dict[str, set[str]]) -> list[str]:
+    bad = []
+    for module, targets in sorted(graph.items()):
+        own = _layer_of(module)
+        for target in sorted(targets):
+            other = _layer_of(target)
+            if own is None or other is None or other[1] == own[1] or other[0] < own[0]:
+                continue
+            bad.append(f"{module} ({own[1]}) imports {target} ({other[1]})")
+    return bad
+
+
+def test_imports_go_downward_only():
+    bad = _layer_violations(_graph())
+    assert not bad, "imports of a layer above or beside (see LAYERS):\n" + "\n".join(bad)
 
 
 def _comment_near(lines: list[str], lineno: int) -> bool:
@@ -383,6 +473,18 @@ def test_the_checks_see_what_they_should():
     imports = [(n.lineno, top) for n, top in _imports(tree)]
     assert imports == [(2, True), (4, False)]
     assert _cycles({"a": {"b"}, "b": {"c"}, "c": {"a"}, "d": {"a"}}) == [["a", "b", "c"]]
+    circle = _graph(
+        {
+            "xpgrad._tensor": ast.parse("def f():\n    from ._namespace import namespace\n"),
+            "xpgrad._namespace": ast.parse("from ._tensor import Tensor\n"),
+        }
+    )
+    assert _cycles(circle) == [["xpgrad._namespace", "xpgrad._tensor"]]
+    assert _layer_violations(circle) == ["xpgrad._tensor (Tensor) imports xpgrad._namespace (namespace)"]
+    assert _layer_violations({"xpgrad._ops": {"xpgrad._engine"}, "xpgrad._engine": {"xpgrad._graph"}}) == [
+        "xpgrad._ops (recording) imports xpgrad._engine (engine)"
+    ]
+    assert _layer_of("xpgrad") == (7, "public") and _layer_of("xpgrad.optim._sgd") == (7, "public")
     assert _cycles({"a": {"b"}, "b": set()}) == []
     assert _resolve("xpgrad._tensor", ast.parse("from . import fft").body[0]) == ["xpgrad.fft"]
     assert _resolve("xpgrad.optim._sgd", ast.parse("from .._tensor import Tensor").body[0]) == [
@@ -396,3 +498,98 @@ def test_the_checks_see_what_they_should():
         "A.m",
         "A.m.inner",
     ]
+
+
+# Names that hold a namespace in the modules below _namespace.py: ``ns``, ``root``, and the
+# attributes ``t._ns`` and ``self._root``.
+_NAMESPACE_NAMES = ("ns", "root")
+_NAMESPACE_ATTRS = ("_ns", "_root")
+
+
+def _private_namespace_uses(tree: ast.Module):
+    """``(line, name)`` for each private name read on a namespace (``ns._ensure``)."""
+    for node in ast.walk(tree):
+        if not isinstance(node, ast.Attribute) or not node.attr.startswith("_") or node.attr.startswith("__"):
+            continue
+        v = node.value
+        if (isinstance(v, ast.Name) and v.id in _NAMESPACE_NAMES) or (
+            isinstance(v, ast.Attribute) and v.attr in _NAMESPACE_ATTRS
+        ):
+            yield node.lineno, node.attr
+
+
+def _declared_namespace_interface() -> set[str]:
+    tree, _ = PARSED["xpgrad._namespace_interface"]
+    (cls,) = [n for n in tree.body if isinstance(n, ast.ClassDef) and n.name == "NamespaceInterface"]
+    names = set()
+    for node in cls.body:
+        if isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            names.add(node.target.id)
+        elif isinstance(node, ast.FunctionDef):
+            names.add(node.name)
+    return names
+
+
+def test_lower_layers_use_only_the_declared_namespace_interface():
+    declared = _declared_namespace_interface()
+    undeclared = []
+    for name, (tree, _) in PARSED.items():
+        if name == "xpgrad._namespace":
+            continue
+        rel = MODULES[name].relative_to(SRC).as_posix()
+        undeclared += [
+            f"{rel}:{line}: {attr}" for line, attr in _private_namespace_uses(tree) if attr not in declared
+        ]
+    assert not undeclared, (
+        "private names used on a namespace that _namespace_interface.NamespaceInterface does not "
+        "declare (declare them there, or use the public interface):\n" + "\n".join(undeclared)
+    )
+
+
+def test_a_namespace_has_the_declared_interface():
+    import xpgrad
+    from xpgrad._namespace_interface import NAMESPACE_INTERFACE
+
+    assert NAMESPACE_INTERFACE == _declared_namespace_interface()
+    ns = xpgrad.namespace("numpy")
+    assert not [n for n in sorted(NAMESPACE_INTERFACE) if not hasattr(ns, n)]
+    assert not hasattr(ns, "_backend")  # one name for the backend: ns.backend
+
+
+def test_the_namespace_interface_check_sees_private_uses():
+    tree = ast.parse("def f(t, ns):\n    ns._ensure(t._ns._xp)\n    x._private\n")
+    assert sorted(a for _, a in _private_namespace_uses(tree)) == ["_ensure", "_xp"]
+
+
+MODE_STATES = ("GRAD_MODE", "FORWARD_MODE")
+
+
+def _mode_state_aliases(tree: ast.Module):
+    """``(line, text)`` for each other name a module binds to a mode-state object (imports
+    anywhere, module-level assignments; a function's local for speed is no name of the module)."""
+    top = set(map(id, tree.body))
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom):
+            for alias in node.names:
+                if alias.name in MODE_STATES and alias.asname not in (None, alias.name):
+                    yield node.lineno, f"{alias.name} as {alias.asname}"
+        elif isinstance(node, (ast.Assign, ast.AnnAssign)) and node.value is not None and id(node) in top:
+            v = node.value
+            name = v.attr if isinstance(v, ast.Attribute) else v.id if isinstance(v, ast.Name) else None
+            if name in MODE_STATES:
+                yield node.lineno, f"= {name}"
+
+
+def test_mode_states_have_one_name():
+    found = []
+    for name, (tree, _) in PARSED.items():
+        rel = MODULES[name].relative_to(SRC).as_posix()
+        found += [f"{rel}:{line}: {what}" for line, what in _mode_state_aliases(tree)]
+    assert not found, "a mode-state object under another name (use GRAD_MODE / FORWARD_MODE):\n" + "\n".join(
+        found
+    )
+
+
+def test_the_mode_state_check_sees_aliases():
+    tree = ast.parse("from ._grad_mode import GRAD_MODE as G\nS = _forward.FORWARD_MODE\nT = GRAD_MODE.x\n")
+    assert [w for _, w in _mode_state_aliases(tree)] == ["GRAD_MODE as G", "= FORWARD_MODE"]

@@ -18,7 +18,7 @@ from xpgrad.testing._runner import CheckResult, iter_cases
 
 def _ns(extensions=("linalg", "fft")):
     backend = types.SimpleNamespace(name="numpy", profile=Profile(True, False, False, frozenset(extensions)))
-    return types.SimpleNamespace(_backend=backend, _xp=xpgrad.numpy._xp)
+    return types.SimpleNamespace(backend=backend, _xp=xpgrad.numpy._xp)
 
 
 def _fail(op, sample, message, dtype="float64", check="first", err=None):

@@ -288,7 +288,7 @@ def _attribute_reads(path):
 @pytest.mark.parametrize("name", ["_engine.py", "_autograd.py"])
 def test_the_engine_reads_no_namespace_internals(name):
     # The engine's interface to a namespace is `ns.backend` (and public array API functions):
-    # no private attribute of a namespace (`ns._xp`, `t._ns._backend`, ...) is read.
+    # no private attribute of a namespace (`ns._xp`, `t._ns.backend`, ...) is read.
     def is_namespace(expr):
         if isinstance(expr, ast.Name):
             return expr.id == "ns"

@@ -151,7 +151,7 @@ class _Recorder:
 @pytest.fixture
 def recorder(monkeypatch):
     rec = _Recorder()
-    monkeypatch.setattr(_fastpaths, "FORWARD_STATE", rec)
+    monkeypatch.setattr(_fastpaths, "FORWARD_MODE", rec)
     monkeypatch.setattr(_forward, "propagate", rec)
     return rec
 
@@ -224,7 +224,7 @@ def test_non_differentiable_functions_and_grad_free_paths(recorder):
 
 
 def test_hook_is_off_without_forward_mode():
-    assert not _fastpaths.FORWARD_STATE.active
+    assert not _forward.FORWARD_MODE.active
     xp = xpgrad.namespace("numpy")
     xp.sin(xp.asarray(np.array([1.0])))  # no call into forward mode (it would raise)
 

@@ -67,7 +67,7 @@ def _cubed():
 @pytest.mark.requires_backend("cubed")
 def test_cubed_profile_is_detected_without_computing():
     ca = _cubed()
-    p = xpgrad.namespace(ca)._backend.profile
+    p = xpgrad.namespace(ca).backend.profile
     assert (p.mutable, p.lazy, p.chunked) == (False, True, True)
     assert "linalg" in p.extensions and "float64" in p.dtypes
 

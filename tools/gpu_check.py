@@ -165,7 +165,7 @@ def views():
         (xpgrad.namespace(torch), lambda t: t.cpu().numpy()),
         (xpgrad.namespace(cupy), cupy.asnumpy),
     ):
-        raw = ns._xp.asarray(base, device="cuda") if ns._backend._is_torch else ns._xp.asarray(base)
+        raw = ns._xp.asarray(base, device="cuda") if ns.backend._is_torch else ns._xp.asarray(base)
         x = ns.asarray(raw, requires_grad=True)
         y = x * 2
         w = y[1:, ::2]

@@ -51,7 +51,7 @@ def measure(backend, dtypes=None, only=None):
     suite's checks that pass, and the checks that fail (not known differences) with their
     message's first line."""
     ns = resolve_backend(backend)
-    known = load_known(ns._backend.name)
+    known = load_known(ns.backend.name)
     found: dict = {}
     failures: list = []
     current: list = [None]
@@ -65,15 +65,12 @@ def measure(backend, dtypes=None, only=None):
     _runner._assert_close = recording
     _forward_runner._assert_close = recording
     try:
-        todo = [(c, k, _runner.run_check) for c, k in items(only=only, dtypes=dtypes)]
-        todo += [
-            (c, k, _forward_runner.run_forward_check) for c, k in forward_items(only=only, dtypes=dtypes)
-        ]
-        for case, check, run in todo:
+        todo = list(items(only=only, dtypes=dtypes)) + list(forward_items(only=only, dtypes=dtypes))
+        for case, check in todo:
             current[:] = [case, []]
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore")
-                result = run(
+                result = _runner.run_check(
                     case.op, case.sample, case.dtype, ns, check, sample_name=case.sample_name, known=known
                 )
             if result.status == "fail":

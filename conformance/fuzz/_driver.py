@@ -184,7 +184,7 @@ def fuzz(
 
     ns = resolve_backend(backend)
     # array-api-strict refuses what the standard leaves out (x[index_array] = value).
-    fancy_setitem = ns._backend.name != "array_api_strict"
+    fancy_setitem = ns.backend.name != "array_api_strict"
     run = FuzzRun(backend, known=known_for(backend, known))
     t0 = time.perf_counter()
     reduced = 0

@@ -20,10 +20,10 @@ from ._autograd import backward, grad
 from ._backends import SHORTCUTS as _LAZY_BACKENDS
 from ._backends import install_hint as _install_hint
 from ._checkpoint import checkpoint
-from ._engine import Node
 from ._function import Function, FunctionCtx
 from ._grad_mode import enable_grad, inference_mode, is_grad_enabled, no_grad, set_grad_enabled
 from ._gradcheck import GradcheckError, gradcheck, gradgradcheck
+from ._graph import Node
 from ._hooks import detect_anomaly, is_anomaly_enabled, saved_tensors_hooks, set_detect_anomaly
 from ._namespace import Namespace, namespace
 from ._tensor import OperandTypeError, Parameter, RemovableHandle, Tensor

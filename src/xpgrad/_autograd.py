@@ -6,7 +6,8 @@ from collections.abc import Sequence
 
 from ._backends import adopt_unknown_chunks, shapes_match
 from ._engine import run_backward
-from ._forward import STATE as _fw
+from ._forward import FORWARD_MODE
+from ._tensor import UPPER as _TENSOR_UPPER
 from ._tensor import Tensor
 
 __all__ = ["backward", "grad", "tensor_backward"]
@@ -174,7 +175,7 @@ def _run_backward(outputs, grad_tensors, retain_graph, create_graph, inputs, cal
         if not inputs:
             raise RuntimeError(f"{fname}(): argument 'inputs' must not be empty")
         _check_inputs(inputs, fname)
-    roots = _root_grads(outputs, grad_tensors, create_graph or _fw.active != 0, call)
+    roots = _root_grads(outputs, grad_tensors, create_graph or FORWARD_MODE.active != 0, call)
     run_backward(
         outputs,
         roots,
@@ -222,7 +223,7 @@ def grad(
         raise ValueError("grad(): materialize_grads=True requires allow_unused to be True or None")
     if retain_graph is None:
         retain_graph = create_graph
-    roots = _root_grads(outs, grad_outputs, create_graph or _fw.active != 0, _GRAD)
+    roots = _root_grads(outs, grad_outputs, create_graph or FORWARD_MODE.active != 0, _GRAD)
     result = run_backward(
         outs,
         roots,
@@ -236,3 +237,6 @@ def grad(
     if materialize_grads:
         result = [r if r is not None else t._ns.zeros_like(t.detach()) for r, t in zip(result, ins)]
     return tuple(result)
+
+
+_TENSOR_UPPER.backward = tensor_backward  # Tensor.backward's entry (attached: _tensor is below)

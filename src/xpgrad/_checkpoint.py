@@ -11,8 +11,9 @@ segment saves" to "the segment's inputs and outputs".
 from __future__ import annotations
 
 from . import _grad_mode
+from ._graph import version_of
 from ._hooks import saved_tensors_hooks
-from ._tensor import Tensor, version_of
+from ._tensor import Tensor
 
 __all__ = ["checkpoint"]
 

@@ -112,8 +112,8 @@ def asarray(self, obj, /, *, dtype=None, device=None, copy=None, requires_grad=F
             "asarray(): argument 'obj' must be an array, a Python scalar (bool, int, float, "
             f"complex) or a nested sequence of them, got {type(obj).__name__}"
         )
-    if self._backend.is_native(obj):
-        self._backend.constant(obj, "asarray", "obj")
+    if self.backend.is_native(obj):
+        self.backend.constant(obj, "asarray", "obj")
     else:  # another library's array or a sequence, copied: not one that carries torch's gradient
         refuse_tracked(obj, "asarray", "obj")
     data = self._xp.asarray(obj, dtype=dtype, device=device, copy=copy)
@@ -206,7 +206,7 @@ def full(self, shape, fill_value, *, dtype=None, device=None, requires_grad=Fals
     xpgrad differentiates in ``fill_value`` (docs/deviations.md).
     """
     # Hand-written: a leaf creator, composed of public functions when fill_value requires grad.
-    if type(fill_value) is Tensor or self._backend.is_native(fill_value):
+    if type(fill_value) is Tensor or self.backend.is_native(fill_value):
         f = fill_value if type(fill_value) is Tensor else Tensor._wrap_plain(self, self._ensure(fill_value))
         if f._ns is not self:
             raise self._wrong_tensor(f, "full", "fill_value")

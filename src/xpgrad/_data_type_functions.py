@@ -50,7 +50,7 @@ def _unwrap(self, v):
 def can_cast(self, from_, to, /):
     """Whether a cast from dtype (or array) ``from_`` to dtype ``to`` may occur under the
     standard's casting rules. Not differentiable."""
-    if type(from_) is Tensor or self._backend.is_native(from_):
+    if type(from_) is Tensor or self.backend.is_native(from_):
         from_ = from_.dtype  # the standard's meaning; some backends deprecate arrays here
     return self._xp.can_cast(from_, to)
 

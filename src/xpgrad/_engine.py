@@ -24,41 +24,24 @@ import gc
 import operator
 import threading
 
-from . import _forward, _grad_mode
+from . import _forward
 from ._backends import like_chunks, shapes_match
+from ._forward import FORWARD_MODE
+from ._grad_mode import GRAD_MODE
 from ._graph import (
     NOTHING_TO_UNPACK,
-    OUT,
-    OUTS,
     RELEASED,
     Node,
     OutRef,
     Packed,
     backward_name,
     bump_version,
-    counter_of,
     version_of,
 )
 from ._hooks import unpack
 from ._tensor import Tensor
 
-# Node, OUT, OUTS, OutRef, NOTHING_TO_UNPACK and the version counter functions are defined in
-# _graph.py; they are re-exported here for modules that still import them from the engine.
-__all__ = [
-    "NOTHING_TO_UNPACK",
-    "OUT",
-    "OUTS",
-    "Node",
-    "OutRef",
-    "bump_version",
-    "counter_of",
-    "run_backward",
-    "sum_to_shape",
-    "version_of",
-]
-
-_STATE = _grad_mode.STATE
-_FW = _forward.STATE
+__all__ = ["run_backward", "sum_to_shape"]
 
 
 # --------------------------------------------------------------------------------------------
@@ -366,7 +349,7 @@ def run_backward(
     # grad mode during the sweep, as requested. While a dual level is open (forward-over-reverse)
     # VJPs run on Tensors even without create_graph, so that the tangents of saved values flow
     # into the gradients.
-    tensors = create_graph or _FW.active != 0
+    tensors = create_graph or FORWARD_MODE.active != 0
     call = _Call(list(root_grads), tensors, retain_graph, accumulate, capture)
     order = _toposort(call.seed(roots, call.keep))
     if capture is not None:
@@ -425,7 +408,7 @@ def _sweep(order, call):
     needed = None if capture is None else capture.needed
     create_graph = call.create_graph
     retain_graph = call.retain_graph
-    anomaly = _STATE.anomaly is True
+    anomaly = GRAD_MODE.anomaly is True
     for node in order:
         buf = slots.pop(node, None)
         if buf is None:
@@ -538,8 +521,8 @@ class _Sweeping:
         self.quiet = [b.quiet() for b in backends]
 
     def __enter__(self):
-        self.prev_enabled = _STATE.enabled
-        _STATE.enabled = self.grad_enabled
+        self.prev_enabled = GRAD_MODE.enabled
+        GRAD_MODE.enabled = self.grad_enabled
         for q in self.quiet:
             q.__enter__()
         _gc_pause()  # see _gc_pause: the sweep creates no reference cycles
@@ -548,7 +531,7 @@ class _Sweeping:
         _gc_resume()
         for q in reversed(self.quiet):
             q.__exit__(None, None, None)
-        _STATE.enabled = self.prev_enabled
+        GRAD_MODE.enabled = self.prev_enabled
 
 
 # --------------------------------------------------------------------------------------------
@@ -680,7 +663,7 @@ def _unpack_output(node, index, create_graph):
         data = unpack(data, node.name)._data
     if create_graph:
         data = Tensor._wrap_output(node.ns, data, node, index, counter)
-        if _FW.active:  # forward-over-reverse: the output's tangent, kept by the node
+        if FORWARD_MODE.active:  # forward-over-reverse: the output's tangent, kept by the node
             _forward.out_tangent(node, index, data)
     return data
 

@@ -23,13 +23,15 @@ import inspect
 import re
 from functools import cache
 
-from . import _forward, _grad_mode
+from . import _forward
 from ._backends import chunk_meta  # noqa: F401 - (this import and the next ones: read by the generated code)
-from ._engine import NOTHING_TO_UNPACK, OUT, Node  # noqa: F401
+from ._forward import FORWARD_MODE
+from ._grad_mode import GRAD_MODE  # noqa: F401 (read by the generated code)
+from ._graph import NOTHING_TO_UNPACK, OUT, Node, version_of  # noqa: F401 (generated code)
 from ._math import conj
 from ._ops import _PLAIN, _protect_array, record
 from ._optable import ELEMENTWISE, LINEAR
-from ._tensor import Tensor, _init, _new, version_of  # noqa: F401 (version_of: generated code)
+from ._tensor import Tensor, _init, _new
 
 __all__ = [
     "ELEMENTWISE",
@@ -44,15 +46,13 @@ __all__ = [
     "make_nondiff",
 ]
 
-STATE = _grad_mode.STATE
-
 
 # Forward mode as the generated code sees it: after the result is built,
-# ``if FORWARD_STATE.active: _forward.propagate(ns, name, rule, inputs, result)``, where
-# ``rule(tangents)`` evaluates the entry's rule with the primals bound. A module global (read at
-# call time: tests can plug in a recorder); the test must stay a plain attribute read, as it runs
-# on every call (a ``threading.local`` attribute costs ~130 ns, 12% of a no-grad ``sin``).
-FORWARD_STATE = _forward.STATE
+# ``if FORWARD_MODE.active: _forward.propagate(ns, name, rule, inputs, result)``, where
+# ``rule(tangents)`` evaluates the entry's rule with the primals bound. ``FORWARD_MODE`` is a
+# module global (read at call time: tests can plug in a recorder); the test must stay a plain
+# attribute read, as it runs on every call (a ``threading.local`` attribute costs ~130 ns, 12% of
+# a no-grad ``sin``).
 
 
 # -- entries -------------------------------------------------------------------------------------
@@ -221,7 +221,7 @@ def _bind(rule, ns, inputs, out):
 def forward_hook(ns, name, rule, inputs, out):
     """Forward mode for a hand-written elementwise function (``sign``, ``clip``): propagate the
     tangents of ``inputs`` to ``out`` by ``rule`` (see :func:`jvp_of`)."""
-    if FORWARD_STATE.active:
+    if FORWARD_MODE.active:
         _forward.propagate(ns, name, _bind(rule, ns, inputs, out), inputs, out)
 
 
@@ -313,7 +313,7 @@ _MAY_ALIAS = """\
             return unary_view(ns, name, entry, f, x1, data)
 """
 _BIND = """\
-    backend = ns._backend
+    backend = ns.backend
     native = backend.native_type
     chunked = backend.chunked
     ensure = ns._ensure
@@ -335,7 +335,7 @@ _SAVES_OUT = """\
                 node.pack_outputs()
 """
 _FORWARD = """\
-        if FORWARD_STATE.active:
+        if FORWARD_MODE.active:
             _forward.propagate(ns, name, bind(rule, ns, ARGS, t), ARGS, t)
 """
 
@@ -471,7 +471,7 @@ def _source(n, differentiable, names, identity_on_real, may_alias):
             by_subset.update({(2,): names[1], (1, 2): names[0] + names[1]})
         saves_out = [("out" in v) for v in by_subset.values()]
         cond = "x1._requires_grad" if n == 1 else "(r1 or r2)"
-        lines += [f"        if {cond} and STATE.enabled:"]
+        lines += [f"        if {cond} and GRAD_MODE.enabled:"]
         lines += ["            " + ln for ln in _dispatch(n, 1, (), by_subset, any(saves_out))]
         lines += _CHUNKED.replace("ARGS", _tuple(ins)).splitlines()
         if all(saves_out):
@@ -509,7 +509,7 @@ def build(ns, entry, fwd, name=None):
     else:
         name = name or entry.name
         n = len(entry.inputs)
-        backend = ns._backend
+        backend = ns.backend
         may_alias = n == 1 and name in MAY_ALIAS_UNARY and backend.aliases
         factory = _factory(n, True, entry.names, n == 1 and name in IDENTITY_ON_REAL_UNARY, may_alias)
         coerce = ns._coerce_unary if n == 1 else ns._coerce_binary

@@ -2,7 +2,7 @@
 
 A Tensor's tangents live in its ``_fw`` slot: None, or a dict ``{level: tangent Tensor}``. A
 *level* is opened by :func:`enter_dual_level` (``xpgrad.forward_ad.dual_level()``); levels nest,
-and level ``k`` is the ``k``-th open one (0 the outermost). ``STATE.active`` is the number of
+and level ``k`` is the ``k``-th open one (0 the outermost). ``FORWARD_MODE.active`` is the number of
 levels the op runtime must look at: 0 when no dual level is open, the one check on the hot path.
 
 How a tangent moves:
@@ -10,7 +10,7 @@ How a tangent moves:
 - **Ops.** After an op ran, the op runtime calls :func:`propagate` with the op's forward rule
   (``rule(tangents) -> tangent(s)``, see the derivative table's ``jvp`` field). For every level
   at which some input has a tangent, the rule runs on Tensors (so a tangent is itself
-  differentiable: reverse-over-forward) with only the *outer* levels visible (``STATE.active``
+  differentiable: reverse-over-forward) with only the *outer* levels visible (``FORWARD_MODE.active``
   lowered to that level while it runs): a tangent at level ``k`` carries tangents at levels
   ``< k`` only, which is what nested forward mode (forward-over-forward) needs. The result is
   normalised to each output's shape (broadcast) and dtype (cast; the real part for a real
@@ -44,7 +44,7 @@ import weakref
 from ._tensor import Tensor
 
 __all__ = [
-    "STATE",
+    "FORWARD_MODE",
     "after_inplace",
     "after_setitem",
     "copy_tangents",
@@ -72,7 +72,7 @@ class _State(threading.local):
         self.outs = []  # per level: {Node: {output index: tangent}} for saved outputs
 
 
-STATE = _State()
+FORWARD_MODE = _State()
 
 
 # -- levels ----------------------------------------------------------------------------------------
@@ -80,43 +80,43 @@ STATE = _State()
 
 def enter_dual_level() -> int:
     """Open a new dual level and return its index (0 for the outermost)."""
-    level = STATE.depth
-    STATE.tensors.append([])
-    STATE.outs.append(weakref.WeakKeyDictionary())
-    STATE.depth = STATE.active = level + 1
+    level = FORWARD_MODE.depth
+    FORWARD_MODE.tensors.append([])
+    FORWARD_MODE.outs.append(weakref.WeakKeyDictionary())
+    FORWARD_MODE.depth = FORWARD_MODE.active = level + 1
     return level
 
 
 def exit_dual_level(*, level: int | None = None) -> None:
     """Close the innermost dual level (``level``, if given, must be it); its tangents are dropped."""
-    if STATE.depth == 0:
+    if FORWARD_MODE.depth == 0:
         raise RuntimeError("exit_dual_level(): no dual level is open (use enter_dual_level() first)")
-    last = STATE.depth - 1
+    last = FORWARD_MODE.depth - 1
     if level is not None and level != last:
         raise RuntimeError(
             f"exit_dual_level(): level {level} is not the innermost open level ({last}); levels "
             "must be exited in the reverse order of their creation"
         )
-    for ref in STATE.tensors.pop():
+    for ref in FORWARD_MODE.tensors.pop():
         t = ref()
         if t is not None and t._fw is not None:
             t._fw.pop(last, None)
             if not t._fw:
                 t._fw = None
-    STATE.outs.pop()
-    STATE.depth = STATE.active = last
+    FORWARD_MODE.outs.pop()
+    FORWARD_MODE.depth = FORWARD_MODE.active = last
 
 
 def _check_level(level, fname):
-    if STATE.depth == 0:
+    if FORWARD_MODE.depth == 0:
         raise RuntimeError(
             f"{fname}: trying to create a dual Tensor for forward AD but no level exists; use "
             "`with xpgrad.forward_ad.dual_level():` (or enter_dual_level()) first"
         )
     if level is None:
-        return STATE.depth - 1
-    if type(level) is not int or not 0 <= level < STATE.depth:
-        raise RuntimeError(f"{fname}: invalid level {level!r} (open levels: 0 to {STATE.depth - 1})")
+        return FORWARD_MODE.depth - 1
+    if type(level) is not int or not 0 <= level < FORWARD_MODE.depth:
+        raise RuntimeError(f"{fname}: invalid level {level!r} (open levels: 0 to {FORWARD_MODE.depth - 1})")
     return level
 
 
@@ -130,7 +130,7 @@ def set_tangent(t, level, tangent) -> None:
         t._fw = {level: tangent}
     else:
         fw[level] = tangent
-    STATE.tensors[level].append(weakref.ref(t))
+    FORWARD_MODE.tensors[level].append(weakref.ref(t))
 
 
 def tangent_of(t, level):
@@ -145,12 +145,12 @@ def tangent_of(t, level):
     bt = tangent_of(base, level)
     if bt is None:
         return None
-    prev = STATE.active
-    STATE.active = level
+    prev = FORWARD_MODE.active
+    FORWARD_MODE.active = level
     try:
         tan = t._view_fn(bt)
     finally:
-        STATE.active = prev
+        FORWARD_MODE.active = prev
     set_tangent(t, level, tan)
     return tan
 
@@ -159,7 +159,7 @@ def has_tangent(*values) -> bool:
     """True if one of ``values`` is a Tensor with a tangent at a visible level."""
     for v in values:
         if type(v) is Tensor and (v._fw is not None or v._base is not None):
-            for level in range(STATE.active):
+            for level in range(FORWARD_MODE.active):
                 if tangent_of(v, level) is not None:
                     return True
     return False
@@ -233,7 +233,7 @@ def _normalise(tan, out, aliased):
 
 def _aliasing(ns, tangents):
     """A test whether a tangent shares memory with one of the inputs' ``tangents``."""
-    b = ns._backend
+    b = ns.backend
     if not b.aliases:
         return lambda tan: False
     flat = []
@@ -262,9 +262,9 @@ def propagate(ns, name, rule, inputs, outs) -> None:
     ops, Python scalars or None); ``rule(tangents)`` returns the tangent of the result (a tuple,
     None for an output without one, for several outputs), ``tangents`` holding one entry per
     input (zeros where it has no tangent). ``rule`` None: the op has no forward formula (an
-    error if an input has a tangent). Called by the op runtime only while ``STATE.active``.
+    error if an input has a tangent). Called by the op runtime only while ``FORWARD_MODE.active``.
     """
-    n = STATE.active
+    n = FORWARD_MODE.active
     for level in range(n):
         tangents = _input_tangents(inputs, level)
         if tangents is None:
@@ -274,14 +274,14 @@ def propagate(ns, name, rule, inputs, outs) -> None:
                 f"forward-mode derivative of {name} is not implemented (an input has a tangent, "
                 "inside xpgrad.forward_ad.dual_level())"
             )
-        STATE.active = level
+        FORWARD_MODE.active = level
         try:
             # Forward formulas legitimately give inf/nan at domain edges (sqrt at 0), as torch's
             # do, without warnings: the backward's quiet arithmetic (_engine.run_backward).
-            with ns._backend.quiet():
+            with ns.backend.quiet():
                 res = rule(tangents)
         finally:
-            STATE.active = n
+            FORWARD_MODE.active = n
         aliased = _aliasing(ns, tangents)
         if isinstance(outs, tuple):  # several outputs (a namedtuple for the table's entries)
             if not isinstance(res, tuple) or len(res) != len(outs):
@@ -302,14 +302,14 @@ def _attach(out, level, tan, index):
     if node is not None and node.out_data is not None:
         # The node keeps this output as a raw array for its VJP: remember the tangent so that a
         # backward inside the level (forward-over-reverse) differentiates through it.
-        STATE.outs[level].setdefault(node, {})[index] = tan
+        FORWARD_MODE.outs[level].setdefault(node, {})[index] = tan
 
 
 def out_tangent(node, index, t) -> None:
     """Give ``t``, output ``index`` of ``node`` rebuilt by the engine from its saved raw data, the
     tangents that output had (forward-over-reverse through a saved output)."""
-    for level in range(STATE.active):
-        tans = STATE.outs[level].get(node)
+    for level in range(FORWARD_MODE.active):
+        tans = FORWARD_MODE.outs[level].get(node)
         if tans is not None and index in tans:
             set_tangent(t, level, tans[index])
 
@@ -334,21 +334,21 @@ def _own_tangent(x, level):
 def copy_tangents(src, dst) -> None:
     """Give ``dst`` (a snapshot of ``src``'s value) copies of ``src``'s tangents at every visible
     level: ``src``'s own are about to be overwritten in place."""
-    n = STATE.active
+    n = FORWARD_MODE.active
     for level in range(n):
         tan = tangent_of(src, level)
         if tan is not None:
-            STATE.active = level
+            FORWARD_MODE.active = level
             try:
                 set_tangent(dst, level, tan._ns.astype(tan, tan.dtype, copy=True))
             finally:
-                STATE.active = n
+                FORWARD_MODE.active = n
 
 
 def after_inplace(x, r) -> None:
     """``x`` now holds ``r`` (the out-of-place result of an in-place operator): its tangent, at
     every level where ``x`` or ``r`` has one, now holds ``r``'s (written in place)."""
-    n = STATE.active
+    n = FORWARD_MODE.active
     for level in range(n):
         tr = tangent_of(r, level)
         tx = tangent_of(x, level)
@@ -358,30 +358,30 @@ def after_inplace(x, r) -> None:
             set_tangent(x, level, tr)  # r is a fresh result: its tangent is nobody else's
             continue
         tx = _own_tangent(x, level)
-        STATE.active = level
+        FORWARD_MODE.active = level
         try:
             if tr is None:
                 tx[...] = 0
             else:
                 tx[...] = tr
         finally:
-            STATE.active = n
+            FORWARD_MODE.active = n
 
 
 def after_setitem(x, key, value) -> None:
     """``x[key] = value`` was written: so is the tangent, ``tx[key] = tangent of value`` (zeros
     where ``value`` has none), at every level where ``x`` or ``value`` has a tangent."""
-    n = STATE.active
+    n = FORWARD_MODE.active
     for level in range(n):
         tv = tangent_of(value, level) if type(value) is Tensor else None
         if tv is None and tangent_of(x, level) is None:
             continue
         tx = _own_tangent(x, level)
-        STATE.active = level
+        FORWARD_MODE.active = level
         try:
             tx[key] = 0 if tv is None else tv
         finally:
-            STATE.active = n
+            FORWARD_MODE.active = n
 
 
 # -- dual tensors ----------------------------------------------------------------------------------
@@ -402,8 +402,8 @@ def make_dual(primal, tangent, *, level=None):
     ns = primal._ns
     if tangent._ns is not ns:
         raise TypeError(
-            f"{fname}: argument 'tangent' is a Tensor of backend {tangent._ns._backend.name!r}, but "
-            f"'primal' is one of backend {ns._backend.name!r}"
+            f"{fname}: argument 'tangent' is a Tensor of backend {tangent._ns.backend.name!r}, but "
+            f"'primal' is one of backend {ns.backend.name!r}"
         )
     if not ns._is_differentiable_dtype(primal.dtype):
         raise ValueError(f"{fname}: expected primal to be floating point or complex, but got: {primal.dtype}")
@@ -430,23 +430,39 @@ def make_dual(primal, tangent, *, level=None):
         )
     # The dual is a view of the primal (as torch's): differentiable with respect to it in
     # reverse mode, an alias in memory. Tangents of the primal at outer levels carry over.
-    n = STATE.active
-    STATE.active = lvl
+    n = FORWARD_MODE.active
+    FORWARD_MODE.active = lvl
     try:
         d = _alias(primal, "make_dual")
     finally:
-        STATE.active = n
+        FORWARD_MODE.active = n
     set_tangent(d, lvl, tangent)
     return d
+
+
+def _not_attached(*args, **kw):
+    raise RuntimeError("xpgrad._forward is used without the package: import xpgrad first")
+
+
+class _Upper:
+    """What this module needs from the layers above it, attached by them when they are imported:
+    ``record`` (``_ops.record``, which imports this module to propagate tangents), attached by
+    ``_namespace.py``. Importing ``xpgrad`` imports it."""
+
+    __slots__ = ("record",)
+
+    def __init__(self):
+        self.record = _not_attached
+
+
+UPPER = _Upper()
 
 
 def _alias(b, name="alias"):
     """A new Tensor that is a view of all of ``b`` (identity in value and gradient); also the view
     function of such a view, replayed on a base's value or tangent."""
-    from ._ops import record  # here: _ops imports this module (its record propagates tangents)
-
     ns = b._ns
-    t = record(ns, name, _identity_vjp, (b,), b._data, view_of=b)
+    t = UPPER.record(ns, name, _identity_vjp, (b,), b._data, view_of=b)
     if t._base is not None:
         ns._set_view_fn(t, b, _alias)
     return t
@@ -457,18 +473,18 @@ def unpack_dual(t, *, level=None):
     ``t`` has none. The primal is ``t`` without the tangent at that level (a view of it)."""
     if type(t) is not Tensor:
         raise TypeError(f"unpack_dual(): argument 'tensor' must be a Tensor, got {type(t).__name__}")
-    if STATE.depth == 0:
+    if FORWARD_MODE.depth == 0:
         return t, None
-    lvl = STATE.depth - 1 if level is None else _check_level(level, "unpack_dual()")
+    lvl = FORWARD_MODE.depth - 1 if level is None else _check_level(level, "unpack_dual()")
     tan = tangent_of(t, lvl)
     if tan is None:
         return t, None
-    n = STATE.active
-    STATE.active = lvl
+    n = FORWARD_MODE.active
+    FORWARD_MODE.active = lvl
     try:
         p = _alias(t)  # a view of t; its tangents at the outer levels are t's
     finally:
-        STATE.active = n
+        FORWARD_MODE.active = n
     set_tangent(p, lvl, None)  # explicitly none at lvl (not derived from a base's tangent)
     return p, tan
 

@@ -35,9 +35,11 @@ do not interfere.
 from __future__ import annotations
 
 from . import _forward, _grad_mode
-from ._engine import OUTS, Node, OutRef
+from ._forward import FORWARD_MODE
+from ._grad_mode import GRAD_MODE
+from ._graph import OUTS, Node, OutRef, counter_of, version_of
 from ._ops import target
-from ._tensor import Tensor, _init, _new, counter_of, version_of
+from ._tensor import Tensor, _init, _new
 
 __all__ = ["Function", "FunctionCtx"]
 
@@ -158,13 +160,13 @@ class Function(metaclass=_FunctionMeta):
         ctx = FunctionCtx()
         tensor_args = [a for a in args if type(a) is Tensor]
         ctx.needs_input_grad = tuple(type(a) is Tensor and a._requires_grad for a in args)
-        fw_active = _forward.STATE.active
-        _forward.STATE.active = 0  # forward's own ops carry no tangents: jvp gives them
+        fw_active = FORWARD_MODE.active
+        FORWARD_MODE.active = 0  # forward's own ops carry no tangents: jvp gives them
         try:
             with _grad_mode.no_grad():
                 outputs = cls.forward(ctx, *args, **kwargs)
         finally:
-            _forward.STATE.active = fw_active
+            FORWARD_MODE.active = fw_active
         single = not isinstance(outputs, tuple)
         outs = (outputs,) if single else outputs
         # Inputs marked dirty were modified in place by forward (which bumped their version);
@@ -177,7 +179,7 @@ class Function(metaclass=_FunctionMeta):
         if not tensor_args:
             return outputs
         ns = tensor_args[0]._ns
-        track = _grad_mode.STATE.enabled and any(ctx.needs_input_grad)
+        track = GRAD_MODE.enabled and any(ctx.needs_input_grad)
         if not track:
             if fw_active and _forward.has_tangent(*tensor_args):
                 results = tuple(_fresh(ns, o) if id(o) in {id(a) for a in tensor_args} else o for o in outs)
@@ -348,7 +350,7 @@ def _edges_of(ns, args):
     """The node's edges: one per Tensor argument (None where it needs no gradient), with the
     output index, (shape, dtype) and device of each input that requires grad."""
     edges, idx, meta, devices = [], [], [], []
-    device = ns._backend.device
+    device = ns.backend.device
     for a in args:
         if type(a) is Tensor and a._requires_grad:
             edges.append(target(a))
@@ -414,7 +416,7 @@ def _make_vjp(cls, ctx, arg_is_tensor, meta, devices, ns, ctx_saved):
     name = f"{cls.__name__}Backward"
     n_user, templates = ctx_saved
     n_args = len(arg_is_tensor)
-    backend = ns._backend
+    backend = ns.backend
 
     def vjp(xp, g, *saved):
         create_graph = xp is ns
@@ -453,7 +455,7 @@ def _make_vjp(cls, ctx, arg_is_tensor, meta, devices, ns, ctx_saved):
                 if gr._ns is not ns:
                     raise TypeError(
                         f"function {name} returned an invalid gradient at index {k}: a Tensor of "
-                        f"backend {gr._ns._backend.name!r}, expected {backend.name!r}"
+                        f"backend {gr._ns.backend.name!r}, expected {backend.name!r}"
                     )
                 data = gr._data
             elif backend.is_native(gr):

@@ -21,15 +21,15 @@ class _State(threading.local):
 
 
 def update_extras():
-    STATE.extras = bool(STATE.anomaly) or STATE.saved_hooks is not None
+    GRAD_MODE.extras = bool(GRAD_MODE.anomaly) or GRAD_MODE.saved_hooks is not None
 
 
-STATE = _State()
+GRAD_MODE = _State()
 
 
 def is_grad_enabled() -> bool:
     """Return True if operations are currently recorded for differentiation."""
-    return STATE.enabled
+    return GRAD_MODE.enabled
 
 
 class _GradMode:
@@ -41,12 +41,12 @@ class _GradMode:
         self._prev: list[bool] = []
 
     def __enter__(self):
-        self._prev.append(STATE.enabled)
-        STATE.enabled = self._target
+        self._prev.append(GRAD_MODE.enabled)
+        GRAD_MODE.enabled = self._target
         return self
 
     def __exit__(self, *exc):
-        STATE.enabled = self._prev.pop()
+        GRAD_MODE.enabled = self._prev.pop()
         return False
 
     def __call__(self, func):
@@ -105,8 +105,8 @@ class set_grad_enabled(_GradMode):
         super().__init__()
         self._target = mode
         # Like torch, calling set_grad_enabled(False) without `with` switches the mode now.
-        self._prev.append(STATE.enabled)
-        STATE.enabled = mode
+        self._prev.append(GRAD_MODE.enabled)
+        GRAD_MODE.enabled = mode
 
     def __enter__(self):
         # The switch already happened in __init__; nothing more to do here.
@@ -114,7 +114,7 @@ class set_grad_enabled(_GradMode):
 
     def __call__(self, func):
         # Used as a decorator: undo the switch made in __init__; it applies per call instead.
-        STATE.enabled = self._prev.pop()
+        GRAD_MODE.enabled = self._prev.pop()
         return super().__call__(func)
 
     def _ctor_args(self):
@@ -132,9 +132,9 @@ class inference_mode(_GradMode):
         self._target = not mode
 
     def __enter__(self):
-        self._prev.append(STATE.enabled)
+        self._prev.append(GRAD_MODE.enabled)
         if self._mode:
-            STATE.enabled = False
+            GRAD_MODE.enabled = False
         return self
 
     def _ctor_args(self):

@@ -133,7 +133,7 @@ def _numerical_columns(fn, inputs, i, keep, eps, method="central", target=0.0):
     n = _size(d.shape)
     directions = (1.0, 1j) if _is_complex(xp, d) else (1.0,)
     result = []
-    positions = xp.reshape(xp.arange(n, device=ns._backend.device(d)), d.shape) if n else None
+    positions = xp.reshape(xp.arange(n, device=ns.backend.device(d)), d.shape) if n else None
     base = _evaluate(fn, inputs, i, d, keep) if method == "richardson" and n else None
     for direction in directions:
         cols = [[] for _ in keep]
@@ -376,7 +376,7 @@ class _Check:
         xp = self.xp
         target = self.rtol / 100
         (cols_re, *rest), n = _numerical_columns(fn, self.inputs, i, self.keep, eps, method, target)
-        dev = self.ns._backend.device(self.inputs[i]._data)
+        dev = self.ns.backend.device(self.inputs[i]._data)
 
         def stacked(columns):
             return [_stack(xp, c, _size(o.shape), o.dtype, dev) for c, o in zip(columns, self.checked)]
@@ -416,7 +416,7 @@ class _Check:
         re, im, n = self.numeric[i]
         x = self.inputs[i]._data
         real_dtype = self.ns.finfo(x.dtype).dtype  # the namespace returns a real dtype object
-        dev = self.ns._backend.device(x)
+        dev = self.ns.backend.device(x)
         total_re = xp.zeros((n,), dtype=real_dtype, device=dev)
         total_im = xp.zeros((n,), dtype=real_dtype, device=dev) if im is not None else None
         for k in range(len(self.checked)):
@@ -459,7 +459,7 @@ class _Check:
         xp = self.xp
         rng = np.random.default_rng(seed)
         vs = [
-            _random_like(xp, rng, tuple(o.shape), o.dtype, self.ns._backend.device(o._data))
+            _random_like(xp, rng, tuple(o.shape), o.dtype, self.ns.backend.device(o._data))
             for o in self.checked
         ]
 
@@ -479,7 +479,7 @@ class _Check:
         for k, o in enumerate(self.checked):
             m = _size(o.shape)
             positions = (
-                xp.reshape(xp.arange(m, device=self.ns._backend.device(o._data)), tuple(o.shape))
+                xp.reshape(xp.arange(m, device=self.ns.backend.device(o._data)), tuple(o.shape))
                 if m
                 else None
             )
@@ -608,7 +608,7 @@ def gradgradcheck(
         grad_outputs = []
         for k in keep:
             o = outs[k]
-            v = _random_like(xp, rng, tuple(o.shape), o.dtype, ns._backend.device(o._data))
+            v = _random_like(xp, rng, tuple(o.shape), o.dtype, ns.backend.device(o._data))
             grad_outputs.append(ns.asarray(v, requires_grad=True))
     else:
         grad_outputs = [

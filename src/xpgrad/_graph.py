@@ -21,7 +21,7 @@ from __future__ import annotations
 import itertools
 import traceback
 
-from . import _grad_mode
+from ._grad_mode import GRAD_MODE
 
 __all__ = [
     "NOTHING_TO_UNPACK",
@@ -38,7 +38,6 @@ __all__ = [
     "version_of",
 ]
 
-_STATE = _grad_mode.STATE
 _next_seq = itertools.count().__next__
 _PKG_DIR = __file__.rsplit("/", 1)[0].rsplit("\\", 1)[0]
 
@@ -191,7 +190,7 @@ class Node:
         self.materialize = True
         self.seq = _next_seq()
         self.guards = None
-        state = _STATE
+        state = GRAD_MODE
         if state.extras:  # anomaly detection or saved_tensors_hooks active
             self.trace = _user_stack() if state.anomaly else None
             packer = state.saved_hooks
@@ -206,7 +205,7 @@ class Node:
 
     def pack_outputs(self):
         """Apply the saved-tensors pack hook to the raw outputs kept for the VJP."""
-        packer = _STATE.saved_hooks
+        packer = GRAD_MODE.saved_hooks
         ns = self.ns
         self.out_data = tuple(None if d is None else packer.pack_output(ns, d) for d in self.out_data)
 

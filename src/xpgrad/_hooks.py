@@ -3,16 +3,15 @@
 from __future__ import annotations
 
 from . import _grad_mode
+from ._grad_mode import GRAD_MODE
 from ._graph import Packed, counter_of
 from ._tensor import Tensor
 
 __all__ = ["saved_tensors_hooks", "detect_anomaly", "set_detect_anomaly", "is_anomaly_enabled"]
 
-_STATE = _grad_mode.STATE
-
 
 class Packer:
-    """The active pack and unpack hooks, as recording sees them (``_grad_mode.STATE.saved_hooks``).
+    """The active pack and unpack hooks, as recording sees them (``GRAD_MODE.saved_hooks``).
 
     A Node recorded while it is active calls :meth:`pack_saved` on its saved values and
     :meth:`pack_output` on the raw outputs it keeps; each packed value becomes a
@@ -67,13 +66,13 @@ class saved_tensors_hooks:
         self._prev = []
 
     def __enter__(self):
-        self._prev.append(_STATE.saved_hooks)
-        _STATE.saved_hooks = Packer(self.pack_hook, self.unpack_hook)
+        self._prev.append(GRAD_MODE.saved_hooks)
+        GRAD_MODE.saved_hooks = Packer(self.pack_hook, self.unpack_hook)
         _grad_mode.update_extras()
         return self
 
     def __exit__(self, *exc):
-        _STATE.saved_hooks = self._prev.pop()
+        GRAD_MODE.saved_hooks = self._prev.pop()
         _grad_mode.update_extras()
         return False
 
@@ -96,13 +95,13 @@ class detect_anomaly:
         self._prev = []
 
     def __enter__(self):
-        self._prev.append(_STATE.anomaly)
-        _STATE.anomaly = self.check_nan or "trace"
+        self._prev.append(GRAD_MODE.anomaly)
+        GRAD_MODE.anomaly = self.check_nan or "trace"
         _grad_mode.update_extras()
         return self
 
     def __exit__(self, *exc):
-        _STATE.anomaly = self._prev.pop()
+        GRAD_MODE.anomaly = self._prev.pop()
         _grad_mode.update_extras()
         return False
 
@@ -119,9 +118,9 @@ class detect_anomaly:
 
 def set_detect_anomaly(mode: bool, check_nan: bool = True) -> None:
     """Turn anomaly detection on or off for the current thread."""
-    _STATE.anomaly = (check_nan or "trace") if mode else False
+    GRAD_MODE.anomaly = (check_nan or "trace") if mode else False
     _grad_mode.update_extras()
 
 
 def is_anomaly_enabled() -> bool:
-    return bool(_STATE.anomaly)
+    return bool(GRAD_MODE.anomaly)

@@ -68,7 +68,7 @@ def _has_int_array(self, key):
     """Whether ``key`` holds an integer array (whose repeated entries must accumulate)."""
     items = key if isinstance(key, tuple) else (key,)
     for k in items:
-        if self._backend.is_native(k) and not self._xp.isdtype(k.dtype, "bool"):
+        if self.backend.is_native(k) and not self._xp.isdtype(k.dtype, "bool"):
             return True
     return False
 
@@ -77,8 +77,8 @@ def _keys(self, x, key, fname):
     """The raw key to index ``x`` with, and the key a node keeps (Tensors in it kept)."""
     kept = self._normalize_key(key, x, fname, keep=True)
     raw = _raw_key(kept)
-    fixed = self._backend.fix_key(x._data, raw)
-    self._backend.check_key(x._data, fixed, fname)
+    fixed = self.backend.fix_key(x._data, raw)
+    self.backend.check_key(x._data, fixed, fname)
     return fixed, (kept if fixed is raw else fixed)
 
 
@@ -96,11 +96,11 @@ def _getitem(self, x, key):
     key, kept = _keys(self, x, key, "__getitem__")
     basic = _is_basic(key)
     d = x._data
-    if basic and self._backend.aliases and _one_int_per_axis(key, d.ndim):
+    if basic and self.backend.aliases and _one_int_per_axis(key, d.ndim):
         # NumPy (and array-api-strict) answer one element as a scalar copy; torch as a 0-d view.
         # A trailing ``...`` asks for the view, so that an in-place change reaches ``x``.
         key = (key if type(key) is tuple else (key,)) + (Ellipsis,)
-    data = self._backend.getitem(d, key)
+    data = self.backend.getitem(d, key)
     t = record(
         self,
         "getitem",
@@ -152,7 +152,7 @@ def _getitem_vjp(xp, g, *, key, ns, accumulate, shape):
         return xp.reshape(g, shape)
     if type(g) is Tensor:  # create_graph: a differentiable scatter
         return ns._index_add(shape, g.dtype, key, g)
-    b = ns._backend
+    b = ns.backend
     z = ns._xp.zeros(shape, dtype=g.dtype, device=b.device(g))
     return b.index_add(z, key, g) if accumulate else b.setitem(z, key, g)
 
@@ -160,7 +160,7 @@ def _getitem_vjp(xp, g, *, key, ns, accumulate, shape):
 def _index_add(self, shape, dtype, key, values, device=None):
     """A new Tensor of zeros with ``values`` scatter-added at ``key`` (differentiable in values)."""
     vd = values._data if type(values) is Tensor else values
-    b = self._backend
+    b = self.backend
     z = self._xp.zeros(shape, dtype=dtype, device=device if device is not None else b.device(vd))
     data = b.index_add(z, key, vd) if _has_int_array(self, key) else b.setitem(z, key, vd)
     return record(self, "index_add", _index_add_vjp, (values,), data, kw={"key": key, "getitem": b.getitem})

@@ -23,13 +23,13 @@ import weakref
 
 from . import _forward, _grad_mode
 from ._autograd import grad
+from ._forward import FORWARD_MODE
+from ._grad_mode import GRAD_MODE
+from ._graph import bump_version, version_of
 from ._ops import record
-from ._tensor import Tensor, _NotOperand, bump_version, version_of
+from ._tensor import Tensor, _NotOperand
 
 __all__ = ["_inplace", "_setitem"]
-
-STATE = _grad_mode.STATE
-FW = _forward.STATE
 
 
 def _leaf_error(fname):
@@ -87,7 +87,7 @@ def _operand_dtype(ns, dtype, other):
 
 def _write(ns, target, value_data, key=Ellipsis):
     """Write raw ``value_data`` into ``target``'s array (in place where the backend allows)."""
-    new = ns._backend.setitem(target._data, key, value_data)
+    new = ns.backend.setitem(target._data, key, value_data)
     if new is not target._data:
         target._data = new
     bump_version(target)
@@ -102,29 +102,36 @@ def _snapshot_saved(node, t):
     if node is None or not node.saved or not any(s is t for s in node.saved):
         return
     ns = t._ns
-    snap = Tensor._wrap_plain(ns, ns._backend.copy(t._data))
+    snap = Tensor._wrap_plain(ns, ns.backend.copy(t._data))
     snap._grad_fn = t._grad_fn
     snap._output_nr = t._output_nr
     snap._requires_grad = t._requires_grad
-    if FW.active:
+    if FORWARD_MODE.active:
         _forward.copy_tangents(t, snap)  # its tangents are about to be overwritten too
     node.saved = tuple(snap if s is t else s for s in node.saved)
     node.versions = tuple(0 if s is snap else v for s, v in zip(node.saved, node.versions))
 
 
+def _out_of_place(self, x, opname, other, fname):
+    """``x <op> other`` computed out of place, in ``x``'s dtype (the cast checked as torch's);
+    None for an operand the function does not take (the operator returns NotImplemented)."""
+    try:
+        r = getattr(self, opname)(x, other)
+    except _NotOperand:
+        return None
+    _check_cast(self, fname, x.dtype, r.dtype)
+    return r if r.dtype == x.dtype else self.astype(r, x.dtype)
+
+
 def _inplace(self, x, opname, iop, other):
     """``x <op>= other``; ``self`` is the namespace."""
     fname = f"__{iop.__name__}__"  # the operator's own name (operator.imul -> __imul__)
-    tracking = STATE.enabled and (x._requires_grad or _other_requires_grad(other))
-    if not tracking and FW.active and _forward.has_tangent(x, other):
+    tracking = GRAD_MODE.enabled and (x._requires_grad or _other_requires_grad(other))
+    if not tracking and FORWARD_MODE.active and _forward.has_tangent(x, other):
         # Forward mode only: the op runs out of place for the tangent, then both are written.
-        try:
-            r = getattr(self, opname)(x, other)
-        except _NotOperand:
+        r = _out_of_place(self, x, opname, other, fname)
+        if r is None:
             return NotImplemented
-        _check_cast(self, fname, x.dtype, r.dtype)
-        if r.dtype != x.dtype:
-            r = self.astype(r, x.dtype)
         _write(self, x, r._data)
         _forward.after_inplace(x, r)
         return x
@@ -135,13 +142,13 @@ def _inplace(self, x, opname, iop, other):
             od = other._data
         else:
             od = other
-            if not isinstance(other, (bool, int, float, complex)) and not self._backend.is_native(other):
-                exc = self._backend.foreign_error(other, fname, "other")
+            if not isinstance(other, (bool, int, float, complex)) and not self.backend.is_native(other):
+                exc = self.backend.foreign_error(other, fname, "other")
                 if exc is not None:
                     raise exc
                 return NotImplemented
         _check_cast(self, fname, x.dtype, _operand_dtype(self, x.dtype, od))
-        if not self._backend.mutable:
+        if not self.backend.mutable:
             r = getattr(self, opname)(x, other)
             _check_cast(self, fname, x.dtype, r.dtype)
             x._data = r._data if r.dtype == x.dtype else self._xp.astype(r._data, x.dtype)
@@ -153,7 +160,7 @@ def _inplace(self, x, opname, iop, other):
         except NotImplementedError:
             # No in-place kernel for this dtype (torch's uint16/32/64): the namespace's function,
             # which the backend layer routes around the gap, then written into x.
-            new = self._backend.setitem(data, Ellipsis, getattr(self._xp, opname)(data, od))
+            new = self.backend.setitem(data, Ellipsis, getattr(self._xp, opname)(data, od))
         if new is not data:
             x._data = self._ensure(new)
         bump_version(x)
@@ -162,16 +169,12 @@ def _inplace(self, x, opname, iop, other):
         raise _leaf_error(fname)
     if x._base is not None and x._base._grad_fn is None and x._base._requires_grad:
         raise _view_of_leaf_error(fname)
-    try:
-        r = getattr(self, opname)(x, other)
-    except _NotOperand:
+    r = _out_of_place(self, x, opname, other, fname)
+    if r is None:
         return NotImplemented
-    _check_cast(self, fname, x.dtype, r.dtype)
-    if r.dtype != x.dtype:
-        r = self.astype(r, x.dtype)
     _snapshot_saved(r._grad_fn, x)
     _commit(self, x, r, WHOLE)
-    if FW.active:
+    if FORWARD_MODE.active:
         _forward.after_inplace(x, r)
     return x
 
@@ -255,11 +258,11 @@ def _index_put(ns, x, key, value, kept=None):
 
 
 def _index_put_vjp(xp, g, *, key, ns):
-    gv = g[key] if type(g) is Tensor else ns._backend.getitem(g, key)
+    gv = g[key] if type(g) is Tensor else ns.backend.getitem(g, key)
     if type(g) is Tensor:  # create_graph: g selected where not overwritten (no inf * 0 = nan)
-        keep = ns._backend.setitem(ns._xp.ones(g.shape, dtype=ns._xp.bool, device=g.device), key, False)
+        keep = ns.backend.setitem(ns._xp.ones(g.shape, dtype=ns._xp.bool, device=g.device), key, False)
         return ns.where(keep, g, ns.zeros_like(g)), gv
-    gx = ns._backend.setitem(ns._backend.copy(g), key, 0)
+    gx = ns.backend.setitem(ns.backend.copy(g), key, 0)
     return gx, gv
 
 
@@ -309,7 +312,7 @@ def refresh_view(ns, t):
         return
     base = t._base
     if base._requires_grad:
-        if not STATE.enabled:
+        if not GRAD_MODE.enabled:
             return  # rebuilt when next used with grad enabled
         with _grad_mode.enable_grad():
             nv = t._view_fn(base)
@@ -389,7 +392,7 @@ def _setitem(self, x, key, value):
     elif isinstance(value, (bool, int, float, complex)):
         vt = None
         complex_value = type(value) is complex
-    elif self._backend.is_native(value):
+    elif self.backend.is_native(value):
         vt = None
         complex_value = self._is_complex_dtype(value.dtype)
     else:
@@ -402,11 +405,11 @@ def _setitem(self, x, key, value):
             f"{fname}: cannot write complex values (dtype {vdtype}) into a Tensor of real dtype "
             f"{x.dtype}; take the real part explicitly (xp.real(value)) if that is intended"
         )
-    tracking = STATE.enabled and (x._requires_grad or (vt is not None and vt._requires_grad))
+    tracking = GRAD_MODE.enabled and (x._requires_grad or (vt is not None and vt._requires_grad))
     if not tracking:
         vd = vt._data if vt is not None else value
         _write(self, x, vd, key)
-        if FW.active:
+        if FORWARD_MODE.active:
             _forward.after_setitem(x, user_key, value)
         return
     if x._grad_fn is None and x._requires_grad:
@@ -419,5 +422,5 @@ def _setitem(self, x, key, value):
         _check_cast(self, fname, x.dtype, vt.dtype)
         vt = self.astype(vt, x.dtype)
     _commit(self, x, vt, key, kept)
-    if FW.active:
+    if FORWARD_MODE.active:
         _forward.after_setitem(x, user_key, value)

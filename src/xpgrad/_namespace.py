@@ -9,6 +9,7 @@ Unknown attributes are never forwarded to the backend.
 
 from __future__ import annotations
 
+import operator
 import threading
 import types
 from typing import Any
@@ -17,6 +18,7 @@ from . import (
     _creation_functions,
     _data_type_functions,
     _elementwise_functions,
+    _forward,
     _indexing_functions,
     _inplace,
     _linear_algebra_functions,
@@ -33,15 +35,18 @@ from . import fft as _fft_mod
 from . import linalg as _linalg_mod
 from . import special as _special_mod
 from ._backends import Backend, rechunked, resolve
+from ._graph import ForeignCounter, counter_of
 from ._ops import record
-from ._tensor import ForeignCounter, Tensor, _NotOperand, counter_of
+from ._tensor import UPPER as _TENSOR_UPPER
+from ._tensor import Tensor, _NotOperand
 
 __all__ = ["Namespace", "namespace"]
 
 API_VERSION = "2025.12"
 SUPPORTED_VERSIONS = frozenset({"2021.12", "2022.12", "2023.12", "2024.12", "2025.12"})
 
-_DTYPE_NAMES = (
+# The standard's dtype names (a namespace has those its backend has).
+DTYPE_NAMES = (
     "bool",
     "int8",
     "int16",
@@ -82,7 +87,6 @@ class Namespace(types.ModuleType):
             f"The array API standard ({API_VERSION}) over {backend.xp.__name__}, with "
             "torch-style reverse-mode autodiff (xpgrad)."
         )
-        self._backend = backend
         self._root = self  # the namespace an entry runs in (the extensions point to theirs)
         # The backward engine's interface to a namespace: _engine.py and _autograd.py read
         # nothing else of it (CONTRIBUTING.md, "The engine"). ``backend.xp`` is the raw namespace.
@@ -90,7 +94,7 @@ class Namespace(types.ModuleType):
         self._xp = xp = backend.xp
         self.__array_api_version__ = API_VERSION
         self._supported_versions = SUPPORTED_VERSIONS
-        for name in _DTYPE_NAMES:
+        for name in DTYPE_NAMES:
             if hasattr(xp, name):
                 setattr(self, name, getattr(xp, name))
         for name in ("e", "inf", "nan", "pi"):
@@ -113,7 +117,7 @@ class Namespace(types.ModuleType):
         return f"<array API namespace {self.__name__!r} (xpgrad over {self._xp.__name__})>"
 
     def __reduce__(self):
-        return (namespace, (self._backend.xp.__name__,))
+        return (namespace, (self.backend.xp.__name__,))
 
     # -- helpers shared by all functions ---------------------------------------------------------
 
@@ -131,7 +135,7 @@ class Namespace(types.ModuleType):
 
     def _wrong_tensor(self, t, fname, argname):
         return TypeError(
-            f"{fname}(): argument '{argname}' is a Tensor of backend {t._ns._backend.name!r} "
+            f"{fname}(): argument '{argname}' is a Tensor of backend {t._ns.backend.name!r} "
             f"({t._ns.__name__}), but this is {self.__name__}: Tensors of different backends "
             "cannot be mixed, and no gradient flows from one to the other. Compute on one "
             f"namespace throughout, or copy the values as a constant with "
@@ -144,8 +148,8 @@ class Namespace(types.ModuleType):
             if x._ns is not self:
                 raise self._wrong_tensor(x, fname, argname)
             return x
-        if self._backend.is_native(x):
-            t = Tensor._wrap_plain(self, self._ensure(self._backend.constant(x, fname, argname)))
+        if self.backend.is_native(x):
+            t = Tensor._wrap_plain(self, self._ensure(self.backend.constant(x, fname, argname)))
             t._vc = ForeignCounter((0,))  # the caller holds the array: kept values are copies
             return t
         raise self._not_operand(x, fname, argname, scalars=False)
@@ -158,7 +162,7 @@ class Namespace(types.ModuleType):
         d1, r1 = self._operand(x1, fname, "x1")
         d2, r2 = self._operand(x2, fname, "x2")
         if type(x1) is not Tensor and type(x2) is not Tensor:
-            if not (self._backend.is_native(x1) or self._backend.is_native(x2)):
+            if not (self.backend.is_native(x1) or self.backend.is_native(x2)):
                 raise _NotOperand(
                     f"{fname}(): at least one of 'x1', 'x2' must be an array, got two Python scalars; "
                     f"make one an array with {self.__name__}.asarray(...)"
@@ -173,8 +177,8 @@ class Namespace(types.ModuleType):
             return x._data, x._requires_grad
         if isinstance(x, (bool, int, float, complex)):
             return x, False
-        if self._backend.is_native(x):
-            return self._ensure(self._backend.constant(x, fname, argname)), False
+        if self.backend.is_native(x):
+            return self._ensure(self.backend.constant(x, fname, argname)), False
         raise self._not_operand(x, fname, argname, scalars=True)
 
     def _raw(self, x, fname, argname="x"):
@@ -183,19 +187,19 @@ class Namespace(types.ModuleType):
             if x._ns is not self:
                 raise self._wrong_tensor(x, fname, argname)
             return x._data
-        if self._backend.is_native(x):
-            return self._ensure(self._backend.constant(x, fname, argname))
+        if self.backend.is_native(x):
+            return self._ensure(self.backend.constant(x, fname, argname))
         raise self._not_operand(x, fname, argname, scalars=False)
 
     def _not_operand(self, x, fname, argname, scalars):
         """The error for argument ``x`` of a type this namespace does not take: a ``TypeError``
         saying how to convert an array of another library, else an :class:`OperandTypeError`
         (which the operators turn into NotImplemented)."""
-        exc = self._backend.foreign_error(x, fname, argname)
+        exc = self.backend.foreign_error(x, fname, argname)
         if exc is not None:
             return exc
         what = f"a Tensor of {self.__name__}" + (", " if scalars else " or ")
-        what += f"an array of {self._backend.name}" + (" or a Python scalar" if scalars else "")
+        what += f"an array of {self.backend.name}" + (" or a Python scalar" if scalars else "")
         return _NotOperand(
             f"{fname}(): argument '{argname}' must be an array ({what}), got {type(x).__name__}; "
             f"convert it with {self.__name__}.asarray(...)"
@@ -218,8 +222,8 @@ class Namespace(types.ModuleType):
     def _mark_view(self, view, base_input):
         # An empty result shares no memory but is still a view (it sees its base's graph).
         if (
-            not self._backend.shares_memory(view._data, base_input._data)
-            and self._backend.size(view._data) != 0
+            not self.backend.shares_memory(view._data, base_input._data)
+            and self.backend.size(view._data) != 0
         ):
             return
         view._vc = counter_of(base_input)
@@ -237,12 +241,12 @@ class Namespace(types.ModuleType):
 
     def _to_device(self, x, device, stream=None):
         """``x.to_device(device)``, differentiable: the gradient moves back to x's device."""
-        src = self._backend.device(x._data)
-        data = self._backend.to_device(x._data, device, stream)
+        src = self.backend.device(x._data)
+        data = self.backend.to_device(x._data, device, stream)
         if data is x._data:
             return x
         return record(
-            self, "to_device", _to_device_vjp, (x,), data, kw={"device": src, "backend": self._backend}
+            self, "to_device", _to_device_vjp, (x,), data, kw={"device": src, "backend": self.backend}
         )
 
     def _record_rechunk(self, x, chunks):
@@ -312,3 +316,80 @@ def namespace(backend: Any, *, profile: Any = None) -> Namespace:
         ns = Namespace(b)
         _NAMESPACES[key] = (b.xp, ns)
         return ns
+
+
+# -- Tensor's operators --------------------------------------------------------------------------
+# One table: each operator calls the namespace function of the same meaning on its Tensor's
+# namespace, so an operator and the function are one code path. A binary operator answers
+# NotImplemented for an operand of a type the function does not take (OperandTypeError), so
+# Python tries the other operand's reflected method; an in-place one is differentiable on
+# tensors in the graph (_inplace.py).
+
+UNARY_OPERATORS = {"neg": "negative", "pos": "positive", "abs": "abs", "invert": "bitwise_invert"}
+# Each with its reflected (``__radd__``) and in-place (``__iadd__``) form.
+BINARY_OPERATORS = {
+    "add": "add",
+    "sub": "subtract",
+    "mul": "multiply",
+    "truediv": "divide",
+    "floordiv": "floor_divide",
+    "mod": "remainder",
+    "pow": "pow",
+    "matmul": "matmul",
+    "and": "bitwise_and",
+    "or": "bitwise_or",
+    "xor": "bitwise_xor",
+    "lshift": "bitwise_left_shift",
+    "rshift": "bitwise_right_shift",
+}
+COMPARISONS = {
+    "eq": "equal",
+    "ne": "not_equal",
+    "lt": "less",
+    "le": "less_equal",
+    "gt": "greater",
+    "ge": "greater_equal",
+}
+
+
+# The operators' bodies, as the hand-written methods would read (an attribute read of the
+# namespace function, no getattr per call): generated once from the table.
+_UNARY_BODY = "def {name}(self, /):\n    return self._ns.{fname}(self)\n"
+_BINARY_BODY = """\
+def {name}(self, other, /):
+    try:
+        return self._ns.{fname}({args})
+    except _NotOperand:
+        return NotImplemented
+"""
+_INPLACE_BODY = "def {name}(self, other, /):\n    return self._ns._inplace(self, {fname!r}, _{iop}, other)\n"
+_GETITEM_BODY = "def __getitem__(self, key, /):\n    return self._ns._getitem(self, key)\n"
+_SETITEM_BODY = "def __setitem__(self, key, value, /):\n    self._ns._setitem(self, key, value)\n"
+
+
+def operators():
+    """``{method name: function}`` of every Tensor operator, from the tables above."""
+    sources = [_GETITEM_BODY, _SETITEM_BODY]
+    for name, fname in UNARY_OPERATORS.items():
+        sources.append(_UNARY_BODY.format(name=f"__{name}__", fname=fname))
+    for name, fname in BINARY_OPERATORS.items():
+        sources.append(_BINARY_BODY.format(name=f"__{name}__", fname=fname, args="self, other"))
+        sources.append(_BINARY_BODY.format(name=f"__r{name}__", fname=fname, args="other, self"))
+        sources.append(_INPLACE_BODY.format(name=f"__i{name}__", fname=fname, iop=f"i{name}"))
+    for name, fname in COMPARISONS.items():
+        sources.append(_BINARY_BODY.format(name=f"__{name}__", fname=fname, args="self, other"))
+    scope: dict[str, Any] = {"_NotOperand": _NotOperand}
+    scope.update((f"_i{name}", getattr(operator, f"i{name}")) for name in BINARY_OPERATORS)
+    methods: dict[str, Any] = {}
+    exec("\n".join(sources), scope, methods)  # noqa: S102 - the fixed templates above
+    for name, method in methods.items():
+        method.__qualname__ = f"Tensor.{name}"
+        method.__module__ = Tensor.__module__
+    return methods
+
+
+# What the layers below need from this one, attached now (CONTRIBUTING.md, "Layers").
+for _name, _method in operators().items():
+    setattr(Tensor, _name, _method)
+_TENSOR_UPPER.namespace = namespace
+_forward.UPPER.record = record

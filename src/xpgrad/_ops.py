@@ -7,13 +7,12 @@ paths of their own, generated in ``_fastpaths.py``.)
 
 from __future__ import annotations
 
-from . import _forward, _grad_mode
+from . import _forward
 from ._backends import chunk_meta
-from ._engine import OUT, OUTS, Node
-from ._tensor import ForeignCounter, Tensor, _init, _new, _NotOperand, counter_of, version_of
-
-STATE = _grad_mode.STATE
-FW = _forward.STATE  # forward mode: ``FW.active`` is 0 unless a dual level is open
+from ._forward import FORWARD_MODE
+from ._grad_mode import GRAD_MODE
+from ._graph import OUT, OUTS, ForeignCounter, Node, counter_of, version_of
+from ._tensor import Tensor, _init, _new, _NotOperand
 
 __all__ = ["record", "record_multi", "target"]
 
@@ -45,7 +44,7 @@ def _edges(inputs):
 
 def _needs_node(*inputs) -> bool:
     """True if grad mode is on and any of ``inputs`` is a Tensor that requires grad."""
-    if not STATE.enabled:
+    if not GRAD_MODE.enabled:
         return False
     for a in inputs:
         if type(a) is Tensor and a._requires_grad:
@@ -60,7 +59,7 @@ def needs_grad(*inputs) -> bool:
     gradient or a tangent."""
     if _needs_node(*inputs):
         return True
-    return FW.active != 0 and _forward.has_tangent(*inputs)
+    return FORWARD_MODE.active != 0 and _forward.has_tangent(*inputs)
 
 
 # Types of ``kw``/``saved`` values that are never arrays (skipped quickly by the protection scan;
@@ -71,7 +70,7 @@ _PLAIN = {int, float, bool, complex, str, type(None), slice, type(Ellipsis)}
 def _protect_array(ns, a):
     """A private copy of raw backend array ``a`` kept by a node: the caller may still hold ``a``
     and write into it, which no version counter would see. Immutable backends need no copy."""
-    b = ns._backend
+    b = ns.backend
     return b.copy(a) if b.mutable else a
 
 
@@ -93,7 +92,7 @@ def _protect_saved(ns, saved):
                 out[i] = s = c
             versions.append(version_of(s))
         else:
-            if ts not in _PLAIN and s is not OUT and ts is not type(OUT) and ns._backend.is_native(s):
+            if ts not in _PLAIN and s is not OUT and ts is not type(OUT) and ns.backend.is_native(s):
                 out = out or list(saved)
                 out[i] = _protect_array(ns, s)
             versions.append(None)
@@ -116,7 +115,7 @@ def _protect_value(ns, name, v, guards):
             if type(e) not in _PLAIN:
                 return tuple(_protect_value(ns, name, e, guards) for e in v)
         return v
-    if hasattr(tv, "shape") and ns._backend.is_native(v):  # (namespaces, functions: no shape)
+    if hasattr(tv, "shape") and ns.backend.is_native(v):  # (namespaces, functions: no shape)
         return _protect_array(ns, v)
     return v
 
@@ -156,7 +155,7 @@ def unalias(ns, out, inputs):
     shares memory with an input (NumPy's ``real`` of a real array, ``astype`` to the same
     dtype, ...) would let a write into the result change the input behind the graph's back.
     """
-    b = ns._backend
+    b = ns.backend
     if not b.aliases:
         return out
     view = b.may_be_view(out)
@@ -173,7 +172,7 @@ def _node(ns, name, vjp, inputs, saved, kw):
     it keeps protected (saved Tensors version-checked, raw arrays copied, Tensors in ``kw``
     turned into guards)."""
     targets, idx, meta = _edges(inputs)
-    if ns._backend.chunked:
+    if ns.backend.chunked:
         meta = chunk_meta(inputs)
     saved, versions = _protect_saved(ns, saved)
     guards = None
@@ -209,8 +208,8 @@ def record(ns, name, vjp, inputs, out, saved=(), kw=None, view_of=None, alias_ch
         out = unalias(ns, out, inputs)
     t = _new(Tensor)
     counter = None
-    if view_of is not None and ns._backend.aliases:
-        b = ns._backend
+    if view_of is not None and ns.backend.aliases:
+        b = ns.backend
         if b.shares_memory(out, view_of._data) or b.size(out) == 0:
             counter = counter_of(view_of)
         else:
@@ -229,9 +228,9 @@ def record(ns, name, vjp, inputs, out, saved=(), kw=None, view_of=None, alias_ch
         _init(t, ns, out, node, 0, counter)
     else:
         _init(t, ns, out, None, 0, counter)
-    if view_of is not None and ns._backend.aliases:
+    if view_of is not None and ns.backend.aliases:
         ns._mark_view(t, view_of)
-    if FW.active and forward:
+    if FORWARD_MODE.active and forward:
         _forward.propagate(ns, name, _forward.rule_for(ns, name, inputs, t, kw), inputs, t)
     return t
 
@@ -256,7 +255,7 @@ def record_multi(
         )
     if differentiable is None:
         differentiable = tuple(ns._is_differentiable_dtype(o.dtype) for o in outs)
-    aliases = ns._backend.aliases
+    aliases = ns.backend.aliases
     if view_of is not None and aliases:
         counters = [counter_of(v) if v is not None else None for v in view_of]
     else:
@@ -286,7 +285,7 @@ def record_multi(
             if v is not None:
                 ns._mark_view(t, v)
     results = tuple(results)
-    if FW.active and forward:
+    if FORWARD_MODE.active and forward:
         _forward.propagate(ns, name, _forward.rule_for(ns, name, inputs, results, kw), inputs, results)
     return results
 

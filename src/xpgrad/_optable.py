@@ -43,8 +43,10 @@ from __future__ import annotations
 import inspect
 
 from . import _forward
-from ._engine import OutRef
-from ._grad_mode import STATE as _GRAD
+from ._backends import Backend
+from ._forward import FORWARD_MODE
+from ._grad_mode import GRAD_MODE
+from ._graph import OutRef
 from ._ops import OUT, OUTS, record, record_multi
 from ._profile import input_shape
 from ._tensor import Tensor
@@ -293,8 +295,8 @@ def _raw_arg(ns, entry, name, v):
         return v._data
     if type(v) is tuple and any(type(e) is Tensor for e in v):
         return tuple(_raw_arg(ns, entry, name, e) for e in v)
-    if ns._backend.is_native(v):  # refused if it carries a gradient of its own (torch)
-        return ns._ensure(ns._backend.constant(v, entry.node_name, name))
+    if ns.backend.is_native(v):  # refused if it carries a gradient of its own (torch)
+        return ns._ensure(ns.backend.constant(v, entry.node_name, name))
     return v
 
 
@@ -346,7 +348,7 @@ def apply(ns, entry, inputs, args):
     if entry.aux:
         res, aux = res
     flat = inputs if entry._plain else _flat(inputs)
-    active = _active(entry, inputs) if _GRAD.enabled else None
+    active = _active(entry, inputs) if GRAD_MODE.enabled else None
     if active is None:  # nothing requires grad: a node would not be built
         vjp, saved, kw = None, (), None
     else:
@@ -356,7 +358,7 @@ def apply(ns, entry, inputs, args):
         out = record(ns, entry.node_name, vjp, flat, res, saved, kw, None, True, False)
     else:
         out = _record(ns, entry, flat, res, vjp, saved, kw, inputs, args)
-    if _forward.STATE.active:
+    if FORWARD_MODE.active:
         _forward.propagate(ns, entry.node_name, _rule(ns, entry, inputs, args, out, aux), flat, out)
     return out
 
@@ -647,7 +649,7 @@ def jvp_of(entry):
     rule_needs = "needs" in entry.jvp_params  # the rule skips undefined tangents itself
 
     def run(xp, tangents, inputs, args, out=None, aux=None):
-        raw = not hasattr(xp, "_backend")  # an xpgrad namespace has a backend
+        raw = not isinstance(getattr(xp, "backend", None), Backend)  # an xpgrad namespace has one
         needs = tuple(_has_tangent(t) for t in tangents)
         if rule is not ELEMENTWISE and not rule_needs:  # undefined tangents are zeros for these
             tangents = tuple(_zeros_for(xp, t, i) for t, i in zip(tangents, inputs))

@@ -405,7 +405,7 @@ def median(self, x, /, *, axis=None, keepdims=False):
     if len(set(axes)) != len(axes):
         raise ValueError(f"median(): argument 'axis' repeats an axis: {axis}")
     if not self._is_differentiable_dtype(x.dtype):
-        x = self.astype(x, self._xp.asarray(0.0, device=self._backend.device(x._data)).dtype)
+        x = self.astype(x, self._xp.asarray(0.0, device=self.backend.device(x._data)).dtype)
     kept = tuple(a for a in range(ndim) if a not in axes)
     moved = self.permute_dims(x, kept + axes) if ndim else x
     n = _count(x.shape, axes)

@@ -2,8 +2,10 @@
 
 A Tensor wraps a raw backend array (``.data``) and the xpgrad namespace it belongs to. It adds
 torch's autograd surface (``requires_grad``, ``grad``, ``grad_fn``, ``backward()``, hooks, ...)
-and implements every array API attribute and operator by calling the functions of its namespace,
-so an operator and the function of the same name are one code path.
+and implements every array API attribute by calling the functions of its namespace. Its
+operators are attached by ``_namespace.py`` from one table (each calls the namespace function of
+the same meaning, so an operator and the function are one code path); what else this module
+needs from the layers above is attached by them too (``UPPER``).
 
 Tensor is final: the hot paths test ``type(x) is Tensor``. ``xpgrad.Parameter`` is a function
 that returns a leaf Tensor with ``requires_grad=True``.
@@ -14,18 +16,12 @@ from __future__ import annotations
 import operator
 import weakref
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from . import _grad_mode
-
-# ForeignCounter, bump_version and version_of are re-exported for the modules that use the
-# version counters with Tensors (they are defined in _graph.py).
 from ._backends import shapes_match
-from ._graph import ForeignCounter, Node, bump_version, counter_of, version_of  # noqa: F401
+from ._graph import Node, counter_of
 
 __all__ = ["Tensor", "Parameter", "OperandTypeError"]
-
-_STATE = _grad_mode.STATE
 
 
 class OperandTypeError(TypeError):
@@ -71,6 +67,27 @@ class _HookList(list):
     """A list that can be weakly referenced (for RemovableHandle)."""
 
     __slots__ = ("__weakref__",)
+
+
+class _Upper:
+    """What this module needs from the layers above it, attached by them when they are imported
+    (an import of theirs from here would close a circle): ``namespace(raw_namespace)`` for
+    ``Tensor(data)`` (attached by ``_namespace.py``) and ``backward(tensor, gradient,
+    retain_graph, create_graph, inputs)`` for ``Tensor.backward`` (attached by ``_autograd.py``).
+    Importing ``xpgrad`` imports both."""
+
+    __slots__ = ("namespace", "backward")
+
+    def __init__(self) -> None:
+        self.namespace: Callable[[Any], Any] = _not_attached
+        self.backward: Callable[..., None] = _not_attached
+
+
+def _not_attached(*args: Any) -> Any:
+    raise RuntimeError("xpgrad._tensor is used without the package: import xpgrad first")
+
+
+UPPER = _Upper()
 
 
 def _check_float(ns, dtype, what):
@@ -127,8 +144,6 @@ class Tensor:
         """Wrap a raw array of any array API library (the backend is inferred from it)."""
         import array_api_compat
 
-        from ._namespace import namespace  # here: _namespace imports _tensor at module level
-
         if type(data) is Tensor:
             raise TypeError("Tensor(): argument 'data' is already a Tensor; use .detach() or asarray()")
         try:
@@ -139,8 +154,8 @@ class Tensor:
                 f"{type(data).__name__}; use xpgrad.namespace(backend).asarray(...) for "
                 "Python objects"
             ) from None
-        ns = namespace(raw)
-        _init(self, ns, ns._backend.ensure(data), None, 0, None)
+        ns = UPPER.namespace(raw)
+        _init(self, ns, ns.backend.ensure(data), None, 0, None)
         if requires_grad:
             self.requires_grad = True
 
@@ -227,14 +242,14 @@ class Tensor:
             self._grad = None
             return
         if type(value) is not Tensor:
-            if self._ns._backend.is_native(value):
-                value = Tensor._wrap_plain(self._ns, self._ns._backend.ensure(value))
+            if self._ns.backend.is_native(value):
+                value = Tensor._wrap_plain(self._ns, self._ns.backend.ensure(value))
             else:
                 raise TypeError(f"grad: expected a Tensor or None, got {type(value).__name__}")
         if value._ns is not self._ns:
             raise TypeError(
-                f"grad: the gradient is on backend {value._ns._backend.name!r}, the tensor on "
-                f"{self._ns._backend.name!r}"
+                f"grad: the gradient is on backend {value._ns.backend.name!r}, the tensor on "
+                f"{self._ns.backend.name!r}"
             )
         if not shapes_match(value.shape, self.shape):
             raise RuntimeError(
@@ -242,7 +257,7 @@ class Tensor:
             )
         if value.dtype != self.dtype:
             raise RuntimeError(f"grad: assigned gradient has dtype {value.dtype}, expected {self.dtype}")
-        device = self._ns._backend.device
+        device = self._ns.backend.device
         if device(value._data) != device(self._data):
             raise RuntimeError(
                 f"grad: assigned gradient is on device {device(value._data)}, the tensor on "
@@ -323,10 +338,7 @@ class Tensor:
         ``gradient`` is required unless the tensor has one element. The graph's saved values
         are freed afterwards unless ``retain_graph`` (default: ``create_graph``).
         """
-        # Imported here: _autograd (the engine's entry points) imports this module.
-        from ._autograd import tensor_backward
-
-        tensor_backward(self, gradient, retain_graph, create_graph, inputs)
+        UPPER.backward(self, gradient, retain_graph, create_graph, inputs)
 
     def detach(self) -> Tensor:
         """A new leaf sharing this tensor's memory and version counter, not requiring grad."""
@@ -354,15 +366,15 @@ class Tensor:
     def data(self, value: Any) -> None:
         if type(value) is Tensor:
             value = value._data
-        if not self._ns._backend.is_native(value):
+        if not self._ns.backend.is_native(value):
             raise TypeError(
-                f"data: expected an array of backend {self._ns._backend.name!r}, got {type(value).__name__}"
+                f"data: expected an array of backend {self._ns.backend.name!r}, got {type(value).__name__}"
             )
-        self._data = self._ns._backend.ensure(value)
+        self._data = self._ns.backend.ensure(value)
 
     def item(self) -> bool | int | float | complex:
         """The single element as a Python scalar."""
-        n = self._ns._backend.size(self._data)
+        n = self._ns.backend.size(self._data)
         if n != 1:
             raise ValueError(f"item(): only a tensor with one element can be converted, got {n} elements")
         data = self._data
@@ -414,11 +426,11 @@ class Tensor:
 
     @property
     def size(self) -> Any:
-        return self._ns._backend.size(self._data)
+        return self._ns.backend.size(self._data)
 
     @property
     def device(self) -> Any:
-        return self._ns._backend.device(self._data)
+        return self._ns.backend.device(self._data)
 
     @property
     def mT(self) -> Tensor:
@@ -465,16 +477,8 @@ class Tensor:
 
     def __dlpack__(self, /, *, stream=None, max_version=None, dl_device=None, copy=None):
         self._refuse_if_tracked("__dlpack__")
-        kwargs = {}
-        if stream is not None:
-            kwargs["stream"] = stream
-        if max_version is not None:
-            kwargs["max_version"] = max_version
-        if dl_device is not None:
-            kwargs["dl_device"] = dl_device
-        if copy is not None:
-            kwargs["copy"] = copy
-        return self._data.__dlpack__(**kwargs)
+        given = {"stream": stream, "max_version": max_version, "dl_device": dl_device, "copy": copy}
+        return self._data.__dlpack__(**{k: v for k, v in given.items() if v is not None})
 
     def __dlpack_device__(self, /):
         return self._data.__dlpack_device__()
@@ -506,266 +510,66 @@ class Tensor:
             yield self[i]
 
     # -- operators -----------------------------------------------------------------------------
-    # Each calls the namespace function of the same meaning: one code path for both spellings.
+    # Attached by _namespace.py from its table of operators (OPERATORS): each calls the
+    # namespace function of the same meaning, one code path for both spellings. Declared here
+    # for type checkers.
 
-    def __neg__(self, /):
-        return self._ns.negative(self)
+    if TYPE_CHECKING:
 
-    def __pos__(self, /):
-        return self._ns.positive(self)
-
-    def __abs__(self, /):
-        return self._ns.abs(self)
-
-    def __invert__(self, /):
-        return self._ns.bitwise_invert(self)
-
-    def __getitem__(self, key, /):
-        return self._ns._getitem(self, key)
-
-    def __setitem__(self, key, value, /):
-        self._ns._setitem(self, key, value)
-
-    def __add__(self, other, /):
-        try:
-            return self._ns.add(self, other)
-        except _NotOperand:
-            return NotImplemented
-
-    def __radd__(self, other, /):
-        try:
-            return self._ns.add(other, self)
-        except _NotOperand:
-            return NotImplemented
-
-    def __sub__(self, other, /):
-        try:
-            return self._ns.subtract(self, other)
-        except _NotOperand:
-            return NotImplemented
-
-    def __rsub__(self, other, /):
-        try:
-            return self._ns.subtract(other, self)
-        except _NotOperand:
-            return NotImplemented
-
-    def __mul__(self, other, /):
-        try:
-            return self._ns.multiply(self, other)
-        except _NotOperand:
-            return NotImplemented
-
-    def __rmul__(self, other, /):
-        try:
-            return self._ns.multiply(other, self)
-        except _NotOperand:
-            return NotImplemented
-
-    def __truediv__(self, other, /):
-        try:
-            return self._ns.divide(self, other)
-        except _NotOperand:
-            return NotImplemented
-
-    def __rtruediv__(self, other, /):
-        try:
-            return self._ns.divide(other, self)
-        except _NotOperand:
-            return NotImplemented
-
-    def __floordiv__(self, other, /):
-        try:
-            return self._ns.floor_divide(self, other)
-        except _NotOperand:
-            return NotImplemented
-
-    def __rfloordiv__(self, other, /):
-        try:
-            return self._ns.floor_divide(other, self)
-        except _NotOperand:
-            return NotImplemented
-
-    def __mod__(self, other, /):
-        try:
-            return self._ns.remainder(self, other)
-        except _NotOperand:
-            return NotImplemented
-
-    def __rmod__(self, other, /):
-        try:
-            return self._ns.remainder(other, self)
-        except _NotOperand:
-            return NotImplemented
-
-    def __pow__(self, other, /):
-        try:
-            return self._ns.pow(self, other)
-        except _NotOperand:
-            return NotImplemented
-
-    def __rpow__(self, other, /):
-        try:
-            return self._ns.pow(other, self)
-        except _NotOperand:
-            return NotImplemented
-
-    def __matmul__(self, other, /):
-        try:
-            return self._ns.matmul(self, other)
-        except _NotOperand:
-            return NotImplemented
-
-    def __rmatmul__(self, other, /):
-        try:
-            return self._ns.matmul(other, self)
-        except _NotOperand:
-            return NotImplemented
-
-    def __and__(self, other, /):
-        try:
-            return self._ns.bitwise_and(self, other)
-        except _NotOperand:
-            return NotImplemented
-
-    def __rand__(self, other, /):
-        try:
-            return self._ns.bitwise_and(other, self)
-        except _NotOperand:
-            return NotImplemented
-
-    def __or__(self, other, /):
-        try:
-            return self._ns.bitwise_or(self, other)
-        except _NotOperand:
-            return NotImplemented
-
-    def __ror__(self, other, /):
-        try:
-            return self._ns.bitwise_or(other, self)
-        except _NotOperand:
-            return NotImplemented
-
-    def __xor__(self, other, /):
-        try:
-            return self._ns.bitwise_xor(self, other)
-        except _NotOperand:
-            return NotImplemented
-
-    def __rxor__(self, other, /):
-        try:
-            return self._ns.bitwise_xor(other, self)
-        except _NotOperand:
-            return NotImplemented
-
-    def __lshift__(self, other, /):
-        try:
-            return self._ns.bitwise_left_shift(self, other)
-        except _NotOperand:
-            return NotImplemented
-
-    def __rlshift__(self, other, /):
-        try:
-            return self._ns.bitwise_left_shift(other, self)
-        except _NotOperand:
-            return NotImplemented
-
-    def __rshift__(self, other, /):
-        try:
-            return self._ns.bitwise_right_shift(self, other)
-        except _NotOperand:
-            return NotImplemented
-
-    def __rrshift__(self, other, /):
-        try:
-            return self._ns.bitwise_right_shift(other, self)
-        except _NotOperand:
-            return NotImplemented
-
-    def __eq__(self, other, /):
-        try:
-            return self._ns.equal(self, other)
-        except _NotOperand:
-            return NotImplemented
-
-    def __ne__(self, other, /):
-        try:
-            return self._ns.not_equal(self, other)
-        except _NotOperand:
-            return NotImplemented
-
-    def __lt__(self, other, /):
-        try:
-            return self._ns.less(self, other)
-        except _NotOperand:
-            return NotImplemented
-
-    def __le__(self, other, /):
-        try:
-            return self._ns.less_equal(self, other)
-        except _NotOperand:
-            return NotImplemented
-
-    def __gt__(self, other, /):
-        try:
-            return self._ns.greater(self, other)
-        except _NotOperand:
-            return NotImplemented
-
-    def __ge__(self, other, /):
-        try:
-            return self._ns.greater_equal(self, other)
-        except _NotOperand:
-            return NotImplemented
-
-    # In-place operators: differentiable on tensors in the graph; see _inplace.py.
-
-    def __iadd__(self, other, /):
-        return self._ns._inplace(self, "add", operator.iadd, other)
-
-    def __isub__(self, other, /):
-        return self._ns._inplace(self, "subtract", operator.isub, other)
-
-    def __imul__(self, other, /):
-        return self._ns._inplace(self, "multiply", operator.imul, other)
-
-    def __itruediv__(self, other, /):
-        return self._ns._inplace(self, "divide", operator.itruediv, other)
-
-    def __ifloordiv__(self, other, /):
-        return self._ns._inplace(self, "floor_divide", operator.ifloordiv, other)
-
-    def __imod__(self, other, /):
-        return self._ns._inplace(self, "remainder", operator.imod, other)
-
-    def __ipow__(self, other, /):
-        return self._ns._inplace(self, "pow", operator.ipow, other)
-
-    def __imatmul__(self, other, /):
-        return self._ns._inplace(self, "matmul", operator.imatmul, other)
-
-    def __iand__(self, other, /):
-        return self._ns._inplace(self, "bitwise_and", operator.iand, other)
-
-    def __ior__(self, other, /):
-        return self._ns._inplace(self, "bitwise_or", operator.ior, other)
-
-    def __ixor__(self, other, /):
-        return self._ns._inplace(self, "bitwise_xor", operator.ixor, other)
-
-    def __ilshift__(self, other, /):
-        return self._ns._inplace(self, "bitwise_left_shift", operator.ilshift, other)
-
-    def __irshift__(self, other, /):
-        return self._ns._inplace(self, "bitwise_right_shift", operator.irshift, other)
+        def __neg__(self, /) -> Tensor: ...
+        def __pos__(self, /) -> Tensor: ...
+        def __abs__(self, /) -> Tensor: ...
+        def __invert__(self, /) -> Tensor: ...
+        def __getitem__(self, key: Any, /) -> Tensor: ...
+        def __setitem__(self, key: Any, value: Any, /) -> None: ...
+        def __add__(self, other: Any, /) -> Tensor: ...
+        def __radd__(self, other: Any, /) -> Tensor: ...
+        def __sub__(self, other: Any, /) -> Tensor: ...
+        def __rsub__(self, other: Any, /) -> Tensor: ...
+        def __mul__(self, other: Any, /) -> Tensor: ...
+        def __rmul__(self, other: Any, /) -> Tensor: ...
+        def __truediv__(self, other: Any, /) -> Tensor: ...
+        def __rtruediv__(self, other: Any, /) -> Tensor: ...
+        def __floordiv__(self, other: Any, /) -> Tensor: ...
+        def __rfloordiv__(self, other: Any, /) -> Tensor: ...
+        def __mod__(self, other: Any, /) -> Tensor: ...
+        def __rmod__(self, other: Any, /) -> Tensor: ...
+        def __pow__(self, other: Any, /) -> Tensor: ...
+        def __rpow__(self, other: Any, /) -> Tensor: ...
+        def __matmul__(self, other: Any, /) -> Tensor: ...
+        def __rmatmul__(self, other: Any, /) -> Tensor: ...
+        def __and__(self, other: Any, /) -> Tensor: ...
+        def __rand__(self, other: Any, /) -> Tensor: ...
+        def __or__(self, other: Any, /) -> Tensor: ...
+        def __ror__(self, other: Any, /) -> Tensor: ...
+        def __xor__(self, other: Any, /) -> Tensor: ...
+        def __rxor__(self, other: Any, /) -> Tensor: ...
+        def __lshift__(self, other: Any, /) -> Tensor: ...
+        def __rlshift__(self, other: Any, /) -> Tensor: ...
+        def __rshift__(self, other: Any, /) -> Tensor: ...
+        def __rrshift__(self, other: Any, /) -> Tensor: ...
+        def __eq__(self, other: Any, /) -> Tensor: ...  # type: ignore[override]
+        def __ne__(self, other: Any, /) -> Tensor: ...  # type: ignore[override]
+        def __lt__(self, other: Any, /) -> Tensor: ...
+        def __le__(self, other: Any, /) -> Tensor: ...
+        def __gt__(self, other: Any, /) -> Tensor: ...
+        def __ge__(self, other: Any, /) -> Tensor: ...
+        def __iadd__(self, other: Any, /) -> Tensor: ...
+        def __isub__(self, other: Any, /) -> Tensor: ...
+        def __imul__(self, other: Any, /) -> Tensor: ...
+        def __itruediv__(self, other: Any, /) -> Tensor: ...
+        def __ifloordiv__(self, other: Any, /) -> Tensor: ...
+        def __imod__(self, other: Any, /) -> Tensor: ...
+        def __ipow__(self, other: Any, /) -> Tensor: ...
+        def __imatmul__(self, other: Any, /) -> Tensor: ...
+        def __iand__(self, other: Any, /) -> Tensor: ...
+        def __ior__(self, other: Any, /) -> Tensor: ...
+        def __ixor__(self, other: Any, /) -> Tensor: ...
+        def __ilshift__(self, other: Any, /) -> Tensor: ...
+        def __irshift__(self, other: Any, /) -> Tensor: ...
 
 
 _new = object.__new__
-
-
-# Version counters (``version_of``, ``counter_of``, ``bump_version``, ``ForeignCounter``) live
-# in the graph module ``_graph.py``; they are imported here for the modules that use them with
-# Tensors.
 
 
 def _init(t, ns, data, grad_fn, output_nr, version):
@@ -797,6 +601,3 @@ def Parameter(data: Any, requires_grad: bool = True) -> Tensor:
     if requires_grad:
         t.requires_grad = True
     return t
-
-
-__all__ += ["Node"]

@@ -29,6 +29,7 @@ from typing import Any
 
 from . import _forward, _grad_mode
 from ._autograd import grad as _grad
+from ._forward import FORWARD_MODE
 from ._tensor import Tensor
 
 __all__ = ["vjp", "jvp", "jacobian", "hessian", "hvp", "vhp"]
@@ -78,7 +79,7 @@ def _call(func, ins, fname):
 def _v_tuple(v, like, argname, fname):
     if v is None:
         for t in like:
-            if t._ns._backend.size(t._data) != 1:
+            if t._ns.backend.size(t._data) != 1:
                 raise RuntimeError(
                     f"{fname}(): argument '{argname}' may be omitted only when the function has "
                     "a single-element output (input); pass it explicitly"
@@ -178,7 +179,7 @@ def _forward_pass(func, ins, vs, fname):
             p if w is None else _forward.make_dual(p, _tangent_like(w, p, fname)) for p, w in zip(ins, vs)
         )
         is_tuple, outs = _call(func, duals, fname)
-        level = _forward.STATE.depth - 1
+        level = FORWARD_MODE.depth - 1
         tans = tuple(_forward.tangent_of(o, level) for o in outs)
         prims = tuple(_forward.unpack_dual(o)[0] if t is not None else o for o, t in zip(outs, tans))
     return is_tuple, prims, tans
@@ -349,7 +350,7 @@ def _jacobian_forward(func, ins):
 
 def _one_hot(ns, n, k, dtype, device):
     z = ns._xp.zeros((n,), dtype=dtype, device=device)
-    z = ns._backend.setitem(z, k, 1)
+    z = ns.backend.setitem(z, k, 1)
     return Tensor._wrap_plain(ns, z)
 
 
@@ -360,7 +361,7 @@ def _scalar_func(func, fname):
             raise RuntimeError(
                 f"{fname}(): the function must return a single Tensor, got {type(out).__name__}"
             )
-        if out._ns._backend.size(out._data) != 1:
+        if out._ns.backend.size(out._data) != 1:
             raise RuntimeError(
                 f"{fname}(): the function must return a single-element Tensor, got shape {tuple(out.shape)}"
             )
@@ -437,7 +438,7 @@ def hvp(
     in_tuple, ins = _prepare_inputs(inputs, create_graph, "hvp")
     vs = _v_tuple(v, ins, "v", "hvp")
     with _Level():
-        level = _forward.STATE.depth - 1
+        level = FORWARD_MODE.depth - 1
         duals = tuple(_forward.make_dual(p, _tangent_like(w, p, "hvp")) for p, w in zip(ins, vs))
         _, outs = _call(f, duals, "hvp")
         with _grad_mode.enable_grad():

@@ -34,7 +34,7 @@ import sys
 import types
 from collections import namedtuple
 
-from . import _forward
+from ._forward import FORWARD_MODE
 from ._math import all_true_at_hand, checked, conj, device_of, is_complex, normalize_axis, real_dtype_of, sgn
 from ._ops import needs_grad
 from ._optable import LINEAR, apply, install, op
@@ -964,7 +964,7 @@ class LinalgNamespace(types.ModuleType):
     @staticmethod
     def _wants_derivative(x):
         # torch's _may_require_fw_or_bw_grad: grad mode on and x requires grad, or forward mode.
-        return needs_grad(x) or bool(_forward.STATE.active)
+        return needs_grad(x) or bool(FORWARD_MODE.active)
 
     # Not entries: with a derivative to take they are the values of a decomposition (torch's
     # composite functions, which compute the vectors then too, and save what it saves);

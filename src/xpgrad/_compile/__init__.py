@@ -253,7 +253,7 @@ def _call_key(world: _World | None, fn, args, kwargs):
     Python scalars by value, other objects by identity), the objects the step reaches, and the
     Tensors and optimiser state it reaches (shapes, dtypes, requires_grad, which have a
     gradient, which state entries exist)."""
-    parts: list[Any] = [_grad_mode.STATE.enabled, _arg_key(args), _arg_key(kwargs)]
+    parts: list[Any] = [_grad_mode.GRAD_MODE.enabled, _arg_key(args), _arg_key(kwargs)]
     if world is None:
         return tuple(parts)
     parts.append(tuple(id(r) for r in _roots(fn)))
@@ -288,7 +288,7 @@ class _Patch:
     def __init__(self, namespaces):
         self.targets = [(np, name) for name in NUMPY_CONVERSIONS + NUMPY_CREATION]
         for ns in namespaces:
-            xp = ns._backend.xp
+            xp = ns.backend.xp
             self.targets += [(xp, name) for name in _CREATION if getattr(xp, name, None) is not None]
 
     def __enter__(self):
@@ -395,7 +395,7 @@ def _record(fn, args, kwargs, variant: _Variant):
         for d in (t._data, None if t._grad is None else t._grad._data):
             if d is not None and type(d) is not np.ndarray:
                 reason = (
-                    f"backend {t._ns._backend.name!r} is not supported by the recorder yet "
+                    f"backend {t._ns.backend.name!r} is not supported by the recorder yet "
                     "(NumPy arrays only)"
                 )
     if reason is not None:

@@ -18,8 +18,7 @@ import time
 import warnings
 from pathlib import Path
 
-from xpgrad.testing import CHECKS, run_check
-from xpgrad.testing._forward_runner import FORWARD_CHECKS, run_forward_check
+from xpgrad.testing import CHECKS, FORWARD_CHECKS, run_check
 
 from ._report import Report
 from ._suite import BACKENDS, forward_items, items, load_known, resolve_backend
@@ -163,7 +162,7 @@ def run(
 ):
     """Run the selected checks; return (namespace, results, seconds)."""
     ns = resolve_backend(backend, to_numpy=to_numpy)
-    known = load_known(ns._backend.name, known_paths)
+    known = load_known(ns.backend.name, known_paths)
     todo = items(only=only, dtypes=dtypes, checks=checks) + forward_items(
         only=only, dtypes=dtypes, checks=checks
     )
@@ -177,9 +176,10 @@ def run(
         # As pytest runs the suite (filterwarnings = error): a warning is a failed check.
         with warnings.catch_warnings():
             warnings.simplefilter("error")
-            runner = run_forward_check if check in FORWARD_CHECKS else run_check
             results.append(
-                runner(case.op, case.sample, case.dtype, ns, check, sample_name=case.sample_name, known=known)
+                run_check(
+                    case.op, case.sample, case.dtype, ns, check, sample_name=case.sample_name, known=known
+                )
             )
     if bar is not None:
         bar.update(len(todo), "done")

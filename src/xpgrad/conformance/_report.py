@@ -161,7 +161,7 @@ def _versions(ns) -> dict[str, str]:
     if name.startswith("array_api_compat."):
         wrapped = importlib.import_module(raw.__name__.split(".", 1)[1])
         backend_version = getattr(wrapped, "__version__", backend_version)
-    versions[ns._backend.name] = str(backend_version or "?")
+    versions[ns.backend.name] = str(backend_version or "?")
     return versions
 
 
@@ -175,7 +175,7 @@ class Report:
 
     def __init__(self, results, ns, *, elapsed: float, args: dict | None = None):
         self.results = list(results)
-        self.backend = ns._backend.name
+        self.backend = ns.backend.name
         self.backend_module = getattr(ns._xp, "__name__", str(ns._xp))
         self.versions = _versions(ns)
         self.elapsed = elapsed
@@ -203,7 +203,7 @@ class Report:
         for r in self.results:
             self.counts[r.status] += 1
         self.failures = [r for r in self.results if is_failure(r)]
-        profile = getattr(ns._backend, "profile", None)
+        profile = getattr(ns.backend, "profile", None)
         self.profile = profile
         # Failures of a family whose extension the backend lacks: one line, not one per check.
         absent = [e for e in ("linalg", "fft") if profile is not None and e not in profile.extensions]

@@ -7,8 +7,7 @@ import ast
 import importlib
 from fnmatch import fnmatchcase
 
-from xpgrad.testing import CHECKS, Case, iter_cases, op_db
-from xpgrad.testing._forward_runner import FORWARD_CHECKS
+from xpgrad.testing import CHECKS, FORWARD_CHECKS, Case, iter_cases, op_db
 from xpgrad.testing._runner import FINITE_DIFFERENCES
 from xpgrad.testing._runner import expected_failure as _expected_failure
 from xpgrad.testing._runner import to_numpy as _read_back
@@ -154,11 +153,11 @@ def resolve_backend(name, to_numpy=None):
         converter = load_object(to_numpy) if isinstance(to_numpy, str) else to_numpy
         if not callable(converter):
             raise TypeError(f"to_numpy: {to_numpy!r} is not a function")
-        ns._backend.to_numpy = converter
-    values = _read_back(ns._backend.xp.asarray([1.0, 2.0]))
+        ns.backend.to_numpy = converter
+    values = _read_back(ns.backend.xp.asarray([1.0, 2.0]))
     if values.shape != (2,) or values.tolist() != [1.0, 2.0]:
         raise ValueError(
-            f"reading values back from {ns._backend.name} gave {values!r} for [1.0, 2.0]: pass a "
+            f"reading values back from {ns.backend.name} gave {values!r} for [1.0, 2.0]: pass a "
             "converter (to_numpy=...)"
         )
     return ns
@@ -215,7 +214,7 @@ def forward_items(only=None, dtypes=None, checks=None) -> list[tuple[Case, str]]
 def _params(todo, backend_name: str, known) -> list:
     import pytest
 
-    backend = resolve_backend(backend_name)._backend.name
+    backend = resolve_backend(backend_name).backend.name
     params = []
     for case, check in todo:
         reason = expected_failure(case, check, backend, known)

@@ -95,7 +95,7 @@ def known_differences(config):
     from ._suite import load_known, resolve_backend
 
     ns = resolve_backend(backend_name(config))
-    return load_known(ns._backend.name, config.getoption("--xpgrad-known"))
+    return load_known(ns.backend.name, config.getoption("--xpgrad-known"))
 
 
 @pytest.fixture(scope="session")

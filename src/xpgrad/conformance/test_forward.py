@@ -5,7 +5,7 @@ A function without a forward-mode rule fails; known differences are strict xfail
 
 from __future__ import annotations
 
-from xpgrad.testing._forward_runner import assert_forward_check
+from xpgrad.testing import assert_check
 
 from ._suite import forward_pytest_params, record_reference
 from .plugin import backend_name, known_differences
@@ -20,5 +20,5 @@ def pytest_generate_tests(metafunc):
 
 def test_forward_mode(case, check, xpgrad_conformance_namespace, request):
     xp = xpgrad_conformance_namespace
-    r = assert_forward_check(case.op, case.sample, case.dtype, xp, check, sample_name=case.sample_name)
+    r = assert_check(case.op, case.sample, case.dtype, xp, check, sample_name=case.sample_name)
     record_reference(request, r)

@@ -28,7 +28,7 @@ def grads_of(group: dict[str, Any]) -> Iterator[tuple[Tensor, Any, Any]]:
 
 def new_state(p: Tensor, raw: Any) -> Tensor:
     """A state Tensor (not requiring grad) on ``p``'s namespace holding ``raw``."""
-    return Tensor._wrap_plain(p._ns, p._ns._backend.ensure(raw))
+    return Tensor._wrap_plain(p._ns, p._ns.backend.ensure(raw))
 
 
 def set_data(t: Tensor, raw: Any) -> None:

@@ -21,7 +21,8 @@ from itertools import chain
 from typing import Any
 
 from .._grad_mode import enable_grad
-from .._tensor import RemovableHandle, Tensor, _HookList, bump_version
+from .._graph import bump_version
+from .._tensor import RemovableHandle, Tensor, _HookList
 
 __all__ = ["Optimizer", "ParamsT", "required"]
 
@@ -167,7 +168,7 @@ class Optimizer:
             if set_to_none:
                 p._grad = None
             else:
-                b = g._ns._backend
+                b = g._ns.backend
                 _assign(g, b.xp.zeros_like(g._data))
 
     # -- stepping ----------------------------------------------------------------------------------
@@ -276,7 +277,7 @@ def _cast_state(p: Tensor, name: str, value: Any) -> Any:
     if isinstance(value, Tensor):
         value = value._data
     ns = p._ns
-    if ns._backend.is_native(value):
+    if ns.backend.is_native(value):
         raw = value
     else:
         import numpy as np
@@ -289,12 +290,12 @@ def _cast_state(p: Tensor, name: str, value: Any) -> Any:
         return float(raw)
     xp = ns._xp
     raw = xp.asarray(raw, dtype=p.dtype, copy=True)
-    return Tensor._wrap_plain(ns, ns._backend.to_device(raw, p.device))
+    return Tensor._wrap_plain(ns, ns.backend.to_device(raw, p.device))
 
 
 def _assign(t: Tensor, new: Any) -> None:
     """Give ``t`` the raw value ``new``: in place where arrays share memory, else rebound."""
-    b = t._ns._backend
+    b = t._ns.backend
     data = t._data
     if b.aliases and new is not data:
         new = b.setitem(data, Ellipsis, new)

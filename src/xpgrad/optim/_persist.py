@@ -30,10 +30,10 @@ def persist_each_step(optimizer: Optimizer) -> RemovableHandle:
                         tensors.append(v)
         by_backend: dict[int, list[Tensor]] = {}
         for t in tensors:
-            if t._ns._backend.lazy:
+            if t._ns.backend.lazy:
                 by_backend.setdefault(id(t._ns), []).append(t)
         for group_tensors in by_backend.values():
-            backend = group_tensors[0]._ns._backend
+            backend = group_tensors[0]._ns.backend
             # Rebinding is enough: persisting keeps the values, it does not change them.
             for t, data in zip(group_tensors, backend.persist(*(t._data for t in group_tensors))):
                 t._data = data

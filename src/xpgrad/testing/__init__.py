@@ -17,12 +17,15 @@ import functools
 from .._backends import dtype_hint
 from .._namespace import namespace
 from .._tensor import Tensor
-from . import _fd_reference  # noqa: F401 - attaches the finite-difference checks to the runner
+
+# These attach the finite-difference and the forward-mode comparisons to the runner.
+from . import _fd_reference, _forward_runner  # noqa: F401
 from ._known import KnownDifference, find_known
 from ._opinfo import ALL_FLOAT, COMPLEX, FLOAT, OpInfo, Sample
 from ._runner import (
     CHECKS,
     DEFAULT_TOLERANCES,
+    FORWARD_CHECKS,
     PROGRAM_TOLERANCES,
     Case,
     CheckResult,
@@ -43,6 +46,7 @@ __all__ = [
     "ALL_FLOAT",
     "CHECKS",
     "COMPLEX",
+    "FORWARD_CHECKS",
     "DEFAULT_TOLERANCES",
     "FLOAT",
     "PROGRAM_TOLERANCES",
@@ -99,7 +103,7 @@ def _converter(ns, converter):
             "assert_grads_match_torch(): argument 'to_numpy' must be a function making a NumPy array "
             f"of one of the backend's arrays, got {type(converter).__name__}"
         )
-    backend = ns._backend
+    backend = ns.backend
     previous, backend.to_numpy = backend.to_numpy, converter
     try:
         yield

@@ -1,6 +1,7 @@
 """Forward-mode checks of one (OpInfo, Sample, dtype) against torch (issue 14).
 
-Two checks, next to ``forward``/``first``/``second`` of :mod:`._runner`:
+Two checks, next to ``forward``/``first``/``second``, run by the one ``run_check`` of
+:mod:`._runner` (which calls this module's comparison through ``FORWARD_MODE_CHECKS``):
 
 - ``jvp``: the sample's differentiable inputs become dual Tensors with seeded random tangents
   (complex for complex inputs); the tangents of the outputs are compared with torch's forward
@@ -36,12 +37,10 @@ from .. import forward_ad as fwAD
 from .._autograd import grad as _xgrad
 from .._grad_mode import enable_grad
 from .._tensor import Tensor
-from ._known import KnownDifference
-from ._opinfo import OpInfo, Sample
 from ._runner import (
     FD_CHECKS,
-    FINITE_DIFFERENCES,
-    CheckResult,
+    FORWARD_CHECKS,
+    FORWARD_MODE_CHECKS,
     NothingToCompare,
     _Acc,
     _as_list,
@@ -49,62 +48,19 @@ from ._runner import (
     _convert,
     _Mismatch,
     _random,
-    finish_result,
-    start_result,
     to_numpy,
-    tolerances,
 )
 
-__all__ = ["FORWARD_CHECKS", "assert_forward_check", "run_forward_check"]
-
-FORWARD_CHECKS = ("jvp", "fwd_rev")
+__all__ = ["FORWARD_CHECKS"]
 
 _NO_RULE = "forward-mode derivative of "
 
 
-def run_forward_check(
-    op: OpInfo,
-    sample: Sample,
-    dtype: str,
-    ns,
-    check: str,
-    *,
-    sample_name: str | None = None,
-    seed: int | None = None,
-    apply_xfail: bool = True,
-    known: tuple[KnownDifference, ...] | list = (),
-) -> CheckResult:
-    """Run forward-mode ``check`` ("jvp" or "fwd_rev") of ``op`` on ``sample`` at ``dtype``; known
-    differences and references as :func:`xpgrad.testing.run_check`."""
-    if check not in FORWARD_CHECKS:
-        raise ValueError(f"run_forward_check(): unknown check {check!r}; expected one of {FORWARD_CHECKS}")
-    result = start_result(op, sample, dtype, ns, check, sample_name, seed, apply_xfail, known)
-    rtol, atol = tolerances(op, dtype)
-    fd = result.reference == FINITE_DIFFERENCES
-
-    def no_rule(exc):
-        if isinstance(exc, NotImplementedError) and _NO_RULE in str(exc):
-            return "norule", str(exc)
-        return None
-
-    return finish_result(
-        result, ns, dtype, lambda: _run(op, sample, dtype, ns, check, result.seed, rtol, atol, fd), no_rule
-    )
-
-
-def assert_forward_check(op, sample, dtype, ns, check, **kwargs) -> CheckResult:
-    """:func:`run_forward_check` for pytest: raise on failure (also where xpgrad has no forward
-    rule), skip where the check cannot run here."""
-    import pytest
-
-    r = run_forward_check(op, sample, dtype, ns, check, apply_xfail=False, **kwargs)
-    if r.status == "skip":
-        pytest.skip(r.message)
-    if r.status in ("fail", "norule"):
-        raise AssertionError(
-            f"{r.op} [{r.sample}, {r.dtype}, {r.backend}] {r.check}: {r.message} (seed {r.seed})"
-        )
-    return r
+def _no_rule(exc):
+    """The status of an error that says xpgrad has no forward rule for the function."""
+    if isinstance(exc, NotImplementedError) and _NO_RULE in str(exc):
+        return "norule", str(exc)
+    return None
 
 
 # -- the two sides -----------------------------------------------------------------------------------
@@ -295,25 +251,26 @@ def _torch_double_backward(op, sample, dtype, tangents, cots, rev, select):
     vs = [torch.tensor(t) for t in tangents]
     if not rev:
         us = [torch.zeros_like(t, requires_grad=True) for t in outs]
-        roots = [(t, u) for t, u in zip(outs, us) if t.requires_grad]
-        if not roots:
-            return [None] * len(outs)
-        gs = torch.autograd.grad(
-            [t for t, _ in roots], leaves, [u for _, u in roots], create_graph=True, allow_unused=True
-        )
-        terms = [_re_inner(torch, g, v) for g, v in zip(gs, vs) if g is not None and g.requires_grad]
-        if not terms:
-            return [None] * len(outs)
-        res = torch.autograd.grad(sum(terms[1:], terms[0]), us, allow_unused=True)
-        return [None if r is None else to_numpy(r) for r in res]
+        return _grad_of_inner(torch, [(t, u) for t, u in zip(outs, us) if t.requires_grad], leaves, vs, us)
     roots = [(t, torch.tensor(c)) for t, c in zip(outs, cots) if t.requires_grad]
+    return _grad_of_inner(torch, roots, leaves, vs, leaves)
+
+
+def _grad_of_inner(torch, roots, leaves, vs, wrt):
+    """``d/dw <g, v>`` for each ``w`` of ``wrt`` (NumPy; None where it has none), ``g`` the VJP
+    of the ``(output, cotangent)`` pairs ``roots`` with respect to ``leaves``."""
     if not roots:
-        return [None] * len(leaves)
+        return [None] * len(wrt)
     gs = torch.autograd.grad(
         [t for t, _ in roots], leaves, [c for _, c in roots], create_graph=True, allow_unused=True
     )
     terms = [_re_inner(torch, g, v) for g, v in zip(gs, vs) if g is not None and g.requires_grad]
     if not terms:
-        return [None] * len(leaves)
-    res = torch.autograd.grad(sum(terms[1:], terms[0]), leaves, allow_unused=True)
+        return [None] * len(wrt)
+    res = torch.autograd.grad(sum(terms[1:], terms[0]), wrt, allow_unused=True)
     return [None if r is None else to_numpy(r) for r in res]
+
+
+# The runner (a lower module) runs the forward-mode checks through its FORWARD_MODE_CHECKS table,
+# attached here: ``run_check(op, sample, dtype, ns, "jvp")``.
+FORWARD_MODE_CHECKS.update(run=_run, on_error=_no_rule)

@@ -57,7 +57,8 @@ __all__ = [
     "tolerances",
 ]
 
-CHECKS = ("forward", "first", "second")
+CHECKS = ("forward", "first", "second")  # the values and reverse mode
+FORWARD_CHECKS = ("jvp", "fwd_rev")  # forward mode (_forward_runner.py)
 
 # Default (rtol, atol) per dtype, for values and gradients alike: one place. An element passes if
 # |xpgrad - torch| <= atol + rtol * |torch|; non-finite values must match exactly. OpInfo.rtol /
@@ -376,7 +377,7 @@ def to_numpy(a, converter=None):
     """
     backend = None
     if type(a) is Tensor:
-        backend = a._ns._backend
+        backend = a._ns.backend
         a = a.data
     if isinstance(a, (np.ndarray, np.generic, bool, int, float, complex, list, tuple)):
         return np.asarray(a)
@@ -409,7 +410,7 @@ def _chunks_for(shape, layout):
 
 def _xpgrad_inputs(sample, dtype, ns, differentiate, layout=0):
     raw = ns._xp
-    backend = ns._backend
+    backend = ns.backend
     counter = [layout]
 
     def native(a):
@@ -731,10 +732,21 @@ def _torch_second(tg, ws, t_targets) -> tuple:
 
 
 def _backend_name(ns) -> str:
-    return ns._backend.name
+    return ns.backend.name
 
 
 @contextlib.contextmanager
+def _torch_setting(get, put, value):
+    """Run with one of torch's global settings at ``value`` (``get()``/``put(v)`` read and set
+    it), restored afterwards."""
+    old = get()
+    put(value)
+    try:
+        yield
+    finally:
+        put(old)
+
+
 def torch_default_dtype_like(ns):
     """Run torch with the default floating dtype of the backend under test (array API default
     dtypes are implementation-defined: float64 for NumPy, float32 for torch)."""
@@ -745,27 +757,16 @@ def torch_default_dtype_like(ns):
         want = torch.float64 if default == ns.float64 else torch.float32
     except (AttributeError, KeyError, TypeError):
         want = torch.get_default_dtype()
-    old = torch.get_default_dtype()
-    torch.set_default_dtype(want)
-    try:
-        yield
-    finally:
-        torch.set_default_dtype(old)
+    return _torch_setting(torch.get_default_dtype, torch.set_default_dtype, want)
 
 
-@contextlib.contextmanager
 def torch_warns_always():
     """torch's warn-once warnings (TORCH_WARN_ONCE: a complex-to-real cast, ...) raised at every
     call: under warnings-as-errors a check then fails whenever it warns, not only when it is the
     first of the process to warn, so its known difference is strict whatever the order of checks."""
     import torch
 
-    old = torch.is_warn_always_enabled()
-    torch.set_warn_always(True)
-    try:
-        yield
-    finally:
-        torch.set_warn_always(old)
+    return _torch_setting(torch.is_warn_always_enabled, torch.set_warn_always, True)
 
 
 def expected_failure(
@@ -833,6 +834,10 @@ def finish_result(result: CheckResult, ns, dtype: str, run: Callable, on_error=N
 # The finite-difference comparisons (``_fd_reference``, a module above this one: it imports the
 # runner), attached by it at import: {"reverse": compare_reverse, "forward": compare_forward_mode}.
 FD_CHECKS: dict = {}
+# The forward-mode comparison (``_forward_runner``, above this one too), attached by it at import:
+# {"run": run(op, sample, dtype, ns, check, seed, rtol, atol, fd), "on_error": the status of an
+# error that is no plain failure (no forward rule: "norule")}.
+FORWARD_MODE_CHECKS: dict = {}
 
 
 def run_check(
@@ -847,7 +852,9 @@ def run_check(
     apply_xfail: bool = True,
     known: Iterable[KnownDifference] = (),
 ) -> CheckResult:
-    """Run one check of ``op`` on ``sample`` at ``dtype`` with the xpgrad namespace ``ns``.
+    """Run one check of ``op`` on ``sample`` at ``dtype`` with the xpgrad namespace ``ns``: the
+    values and reverse mode (``CHECKS``: "forward", "first", "second") or forward mode
+    (``FORWARD_CHECKS``: "jvp", "fwd_rev"; status "norule" where xpgrad has no forward rule).
 
     The reference is torch, or finite differences of xpgrad's own function where the op or
     sample says torch has none (``fd_reference``: status "fd" when it matches). With
@@ -855,11 +862,18 @@ def run_check(
     op's or sample's xfail becomes "xfail" and a pass "xpass"; without it the raw status is
     returned.
     """
-    if check not in CHECKS:
-        raise ValueError(f"run_check(): unknown check {check!r}; expected one of {CHECKS}")
+    if check not in CHECKS + FORWARD_CHECKS:
+        raise ValueError(f"run_check(): unknown check {check!r}; expected one of {CHECKS + FORWARD_CHECKS}")
     result = start_result(op, sample, dtype, ns, check, sample_name, seed, apply_xfail, known)
     rtol, atol = tolerances(op, dtype)
-    if result.reference == FINITE_DIFFERENCES and check != "forward":
+    fd = result.reference == FINITE_DIFFERENCES
+    on_error = None
+    if check in FORWARD_CHECKS:
+        on_error = FORWARD_MODE_CHECKS["on_error"]
+
+        def run():
+            return FORWARD_MODE_CHECKS["run"](op, sample, dtype, ns, check, result.seed, rtol, atol, fd)
+    elif fd and check != "forward":
 
         def run():
             return FD_CHECKS["reverse"](op, sample, dtype, ns, check, result.seed, rtol, atol)
@@ -868,7 +882,7 @@ def run_check(
         def run():
             return _run(op, sample, dtype, ns, check, result.seed, rtol, atol)
 
-    return finish_result(result, ns, dtype, run)
+    return finish_result(result, ns, dtype, run, on_error)
 
 
 def _run(op, sample, dtype, ns, check, seed, rtol, atol):
@@ -897,13 +911,14 @@ def _run(op, sample, dtype, ns, check, seed, rtol, atol):
 
 
 def assert_check(op: OpInfo, sample: Sample, dtype: str, ns, check: str, **kwargs) -> CheckResult:
-    """:func:`run_check` without xfail handling; raise ``AssertionError`` on failure (pytest)."""
+    """:func:`run_check` without xfail handling, for pytest: raise ``AssertionError`` on failure
+    (also where xpgrad has no forward rule), skip where the check cannot run here."""
     import pytest
 
     r = run_check(op, sample, dtype, ns, check, apply_xfail=False, **kwargs)
     if r.status == "skip":
         pytest.skip(r.message)
-    if r.status == "fail":
+    if r.status in ("fail", "norule"):
         raise AssertionError(
             f"{r.op} [{r.sample}, {r.dtype}, {r.backend}] {r.check}: {r.message} (seed {r.seed})"
         )

@@ -4,7 +4,7 @@ Each module defines ``KNOWN``, a list of :class:`xpgrad.testing.KnownDifference`
 (function, sample, dtype and check patterns, and the reason). Both ``pytest conformance`` and
 ``xpgrad-conformance`` apply them as expected failures; a file given with ``--known PATH``
 (a backend's own list, kept in its repository) is added to the one of the backend under test.
-The backend's name is ``xpgrad.namespace(backend)._backend.name`` (``numpy``, ``torch``,
+The backend's name is ``xpgrad.namespace(backend).backend.name`` (``numpy``, ``torch``,
 ``array_api_strict``, ``jax_numpy`` ... dots become underscores).
 
 A module may also define ``TESTS``, a dict from ``"<file>::<test name>"`` (fnmatch patterns,

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..._namespace import DTYPE_NAMES
+
 
 def is_complex(dtype: str) -> bool:
     return dtype.startswith("complex")
@@ -47,21 +49,7 @@ def dtype_of(xp, name):
 
 def dtype_name(xp, dtype) -> str:
     """The standard name of a dtype object of namespace ``xp``."""
-    for name in (
-        "bool",
-        "int8",
-        "int16",
-        "int32",
-        "int64",
-        "uint8",
-        "uint16",
-        "uint32",
-        "uint64",
-        "float32",
-        "float64",
-        "complex64",
-        "complex128",
-    ):
+    for name in DTYPE_NAMES:
         if getattr(xp, name, None) is not None and dtype == getattr(xp, name):
             return name
     return str(dtype)
