@@ -171,7 +171,9 @@ class BatchedTensor:
 
 def _binop(fn, name):
     def method(self, other):
-        return _elementwise_call(batch_namespace(base_tensor(self).__array_namespace__()), name, fn, (self, other), {})
+        return _elementwise_call(
+            batch_namespace(base_tensor(self).__array_namespace__()), name, fn, (self, other), {}
+        )
 
     method.__name__ = name
     return method
@@ -179,7 +181,9 @@ def _binop(fn, name):
 
 def _rbinop(fn, name):
     def method(self, other):
-        return _elementwise_call(batch_namespace(base_tensor(self).__array_namespace__()), name, fn, (other, self), {})
+        return _elementwise_call(
+            batch_namespace(base_tensor(self).__array_namespace__()), name, fn, (other, self), {}
+        )
 
     method.__name__ = name
     return method
@@ -187,7 +191,9 @@ def _rbinop(fn, name):
 
 def _unop(fn, name):
     def method(self):
-        return _elementwise_call(batch_namespace(base_tensor(self).__array_namespace__()), name, fn, (self,), {})
+        return _elementwise_call(
+            batch_namespace(base_tensor(self).__array_namespace__()), name, fn, (self,), {}
+        )
 
     method.__name__ = name
     return method
@@ -253,7 +259,12 @@ for _n, _f in {
     "ne": operator.ne,
 }.items():
     setattr(BatchedTensor, f"__{_n}__", _binop(_f, f"__{_n}__"))
-for _n, _f in {"neg": operator.neg, "pos": operator.pos, "abs": operator.abs, "invert": operator.invert}.items():
+for _n, _f in {
+    "neg": operator.neg,
+    "pos": operator.pos,
+    "abs": operator.abs,
+    "invert": operator.invert,
+}.items():
     setattr(BatchedTensor, f"__{_n}__", _unop(_f, f"__{_n}__"))
 
 
@@ -401,6 +412,7 @@ class BatchNamespace:
             return getattr(self._base, name)
         v = getattr(self._base, name)
         if callable(v) and not isinstance(v, type) and not name.startswith("_"):
+
             def fn(*args, **kwargs):
                 return self._c(name, *args, **kwargs)
 
@@ -806,7 +818,7 @@ def _getitem_rule(ns, lvl, x, key):
         arrays = [i for i, k in enumerate(keys) if _is_array(k)]
         adjacent = not arrays or arrays == list(range(arrays[0], arrays[0] + len(arrays)))
         if adjacent:
-            return BatchedTensor(x.value[(slice(None), *keys)], lvl)
+            return BatchedTensor(x.value[_full_key(keys)], lvl)
     if (
         x_batched
         and key_batched
@@ -822,6 +834,14 @@ def _getitem_rule(ns, lvl, x, key):
             r = ns._c("reshape", r, (r.shape[0],))
         return BatchedTensor(r, lvl)
     return _fallback(ns, "__getitem__", lvl, (x, keys), {}, call=lambda a, k: _index(ns, a, k))
+
+
+def _full_key(keys):
+    """A sample's index as an index of the batched value: the batch axis first, and a trailing
+    ellipsis where the index names fewer axes (the standard asks for every axis or an ellipsis)."""
+    if any(k is Ellipsis for k in keys):
+        return (slice(None), *keys)
+    return (slice(None), *keys, Ellipsis)
 
 
 def _index(ns, a, k):
@@ -852,11 +872,24 @@ def _setitem(x, key, v):
     target_ndim = x[key].ndim
     if isinstance(v, BatchedTensor) and v.level == x.level:
         v = _pad_to(x.__array_namespace__(), v, x.level, target_ndim)
-    x.value[(slice(None), *keys)] = v
+    x.value[_full_key(keys)] = v
 
 
 # The categories of the derivative table's modules, and the functions with their own rule.
-_AXIS_ALL = ("sum", "prod", "mean", "std", "var", "max", "min", "median", "all", "any", "count_nonzero", "flip")
+_AXIS_ALL = (
+    "sum",
+    "prod",
+    "mean",
+    "std",
+    "var",
+    "max",
+    "min",
+    "median",
+    "all",
+    "any",
+    "count_nonzero",
+    "flip",
+)
 _RULES: dict[str, Any] = {}
 for _name in _AXIS_ALL:
     _RULES[_name] = _axis_rule()

@@ -86,4 +86,6 @@ def _bp(prefix, tree, out, what, fname):
         for p, t in zip(prefix, tree):
             _bp(p, t, out, what, fname)
         return
-    raise ValueError(f"{fname}: {what} must be an int, None, or a pytree of them; got {type(prefix).__name__}")
+    raise ValueError(
+        f"{fname}: {what} must be an int, None, or a pytree of them; got {type(prefix).__name__}"
+    )

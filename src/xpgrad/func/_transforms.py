@@ -165,12 +165,14 @@ def _chunked(func, dims, out_dims, chunk, size, leaves, spec, kwargs):
             if d is None:
                 sliced.append(x)
                 continue
-            key = (slice(None),) * (d % x.ndim) + (slice(start, stop),)
+            key = (slice(None),) * (d % x.ndim) + (slice(start, stop), Ellipsis)
             sliced.append(x[key])
         parts.append(_vmap_once(func, dims, out_dims, stop - start, sliced, spec, kwargs))
     first_leaves, out_spec = tree_flatten(parts[0])
     per = [tree_flatten(p)[0] for p in parts]
-    odims = broadcast_prefix(out_dims if not isinstance(out_dims, list) else tuple(out_dims), parts[0], "out_dims", "vmap")
+    odims = broadcast_prefix(
+        out_dims if not isinstance(out_dims, list) else tuple(out_dims), parts[0], "out_dims", "vmap"
+    )
     res = []
     for j, x in enumerate(first_leaves):
         d = odims[j]
@@ -219,7 +221,9 @@ def _wrap(t, levels):
 
 def _check_float(t, fname):
     if not t._ns._is_differentiable_dtype(t.dtype):
-        raise TypeError(f"{fname}: the differentiated inputs must have a floating or complex dtype, got {t.dtype}")
+        raise TypeError(
+            f"{fname}: the differentiated inputs must have a floating or complex dtype, got {t.dtype}"
+        )
 
 
 def _prepare(x, levels, fname):
@@ -251,7 +255,9 @@ def _argnums(argnums, nargs, fname):
     out = []
     for n in nums:
         if not -nargs <= n < nargs:
-            raise ValueError(f"{fname}: argnums {n} is out of range for a function called with {nargs} positional arguments")
+            raise ValueError(
+                f"{fname}: argnums {n} is out of range for a function called with {nargs} positional arguments"
+            )
         out.append(n % nargs)
     if len(set(out)) != len(out):
         raise ValueError(f"{fname}: argnums {argnums!r} repeats an argument")
@@ -384,7 +390,9 @@ def vjp(func, *primals, has_aux=False):
     out_leaves, out_spec = tree_flatten(out)
     for x in out_leaves:
         if not _is_array(x):
-            raise RuntimeError(f"vjp: the function must return arrays (or pytrees of them), got {type(x).__name__}")
+            raise RuntimeError(
+                f"vjp: the function must return arrays (or pytrees of them), got {type(x).__name__}"
+            )
     stripped = [_strip(x) for x in out_leaves]
     cg = _needs_graph([_strip(x)[0] for p in primals for x in tree_flatten(p)[0]])
 
@@ -403,10 +411,12 @@ def vjp(func, *primals, has_aux=False):
             if tuple(c.shape) != tuple(o.shape[len(olv) :]):
                 raise RuntimeError(
                     f"vjp_fn: a cotangent has shape {tuple(c.shape)}, the output has shape "
-                    f"{tuple(o.shape[len(olv):])}"
+                    f"{tuple(o.shape[len(olv) :])}"
                 )
             cts.append(_to_levels(c, olv, "vjp_fn"))
-        make_graph = cg or _needs_graph([_strip(c)[0] for c in ct_leaves]) if create_graph is None else create_graph
+        make_graph = (
+            cg or _needs_graph([_strip(c)[0] for c in ct_leaves]) if create_graph is None else create_graph
+        )
         with enable_grad(), _Nested():
             gs = _grads_of([o for o, _ in stripped], cts, inputs, make_graph, retain=True)
         return tuple(_detach_tree(g, make_graph) for g in _regroup(gs, inputs, levels))
@@ -490,7 +500,10 @@ def jvp(func, primals, tangents, *, has_aux=False):
             tang.append(_wrap(tg, olv))
         if has_aux:
             a_leaves, a_spec = tree_flatten(aux)
-            aux = tree_unflatten([_wrap(unpack_dual(_strip(a)[0])[0], _strip(a)[1]) if _is_array(a) else a for a in a_leaves], a_spec)
+            aux = tree_unflatten(
+                [_wrap(unpack_dual(_strip(a)[0])[0], _strip(a)[1]) if _is_array(a) else a for a in a_leaves],
+                a_spec,
+            )
     res = (tree_unflatten(prim, o_spec), tree_unflatten(tang, o_spec))
     return (*res, aux) if has_aux else res
 
@@ -578,7 +591,7 @@ def _assemble_rev(rows, shapes, sizes, o_spec, single):
             blk = []
             for x in leaves:
                 ns = x.__array_namespace__()
-                blk.append(ns.reshape(x[k : k + s], (*shape, *tuple(x.shape[1:]))))
+                blk.append(ns.reshape(x[k : k + s, ...], (*shape, *tuple(x.shape[1:]))))
             parts.append(tree_unflatten(blk, spec))
         per_out.append(parts[0] if single else tuple(parts))
         k += s
@@ -608,7 +621,11 @@ def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
             return r[1]
 
         if has_aux:
-            tans, aux = vmap(col, randomness=randomness, out_dims=(0, None))(*basis) if False else _jacfwd_aux(f, primals, basis, p_spec)
+            tans, aux = (
+                vmap(col, randomness=randomness, out_dims=(0, None))(*basis)
+                if False
+                else _jacfwd_aux(f, primals, basis, p_spec)
+            )
         else:
             tans = vmap(col, randomness=randomness)(*basis)
         t_leaves, t_spec = tree_flatten(tans)
@@ -619,7 +636,7 @@ def jacfwd(func, argnums=0, has_aux=False, *, randomness="error"):
             parts = []
             k = 0
             for s, shape in zip(sizes, shapes):
-                blk = ns.moveaxis(t[k : k + s], 0, -1)
+                blk = ns.moveaxis(t[k : k + s, ...], 0, -1)
                 parts.append(ns.reshape(blk, (*oshape, *shape)))
                 k += s
             grouped = tree_unflatten(parts, p_spec)
