@@ -475,7 +475,7 @@ def _fallback(ns, path, lvl, args, kwargs, call=None):
 
     def pick(a, i):
         if isinstance(a, BatchedTensor) and a.level == lvl:
-            return a.value[i]
+            return a.value[i, ...]
         if isinstance(a, (list, tuple)) and any(isinstance(e, BatchedTensor) and e.level == lvl for e in a):
             return type(a)(pick(e, i) for e in a)
         return a
@@ -816,9 +816,19 @@ def _getitem_rule(ns, lvl, x, key):
     key_batched = any(isinstance(k, BatchedTensor) and k.level == lvl for k in keys)
     if x_batched and not key_batched and not any(isinstance(k, BatchedTensor) for k in keys):
         arrays = [i for i, k in enumerate(keys) if _is_array(k)]
-        adjacent = not arrays or arrays == list(range(arrays[0], arrays[0] + len(arrays)))
-        if adjacent:
+        if not arrays:
             return BatchedTensor(x.value[_full_key(keys)], lvl)
+        if _integer_only(keys):
+            # Integer arrays (and integers) only: the batch index is one more integer array,
+            # broadcast against them, so the indexed axes stay together after the batch axis.
+            size = x.value.shape[0]
+            nd = max(keys[i].ndim for i in arrays)
+            ar = ns._c("reshape", ns._c("arange", size), (size,) + (1,) * nd)
+            key = (ar, *keys) if keys and keys[-1] is Ellipsis else (ar, *keys, Ellipsis)
+            try:
+                return BatchedTensor(x.value[key], lvl)
+            except IndexError:  # a backend that takes integer arrays only with every axis named
+                pass
     if (
         x_batched
         and key_batched
@@ -834,6 +844,13 @@ def _getitem_rule(ns, lvl, x, key):
             r = ns._c("reshape", r, (r.shape[0],))
         return BatchedTensor(r, lvl)
     return _fallback(ns, "__getitem__", lvl, (x, keys), {}, call=lambda a, k: _index(ns, a, k))
+
+
+def _integer_only(keys):
+    body = keys[:-1] if keys and keys[-1] is Ellipsis else keys
+    return all(
+        (_is_array(k) and not _is_bool(k)) or (isinstance(k, int) and not isinstance(k, bool)) for k in body
+    )
 
 
 def _full_key(keys):

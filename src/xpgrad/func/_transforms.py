@@ -446,7 +446,7 @@ def _vjp_loop(vjp_fn, cotangents, level):
         while isinstance(c, BatchedTensor) and c.level > level:
             raise NotImplementedError("vjp_fn: cotangents batched at several new vmap levels")
         if isinstance(c, BatchedTensor) and c.level == level:
-            return c.value[i]
+            return c.value[i, ...]
         return c
 
     results = [vjp_fn(tree_unflatten([pick(c, i) for c in ct_leaves], spec)) for i in range(size)]
