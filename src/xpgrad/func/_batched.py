@@ -977,6 +977,7 @@ _RULES.update(
         "can_cast": _dtype_rule,
         "meshgrid": _meshgrid_rule,
         "clip": _elementwise,
+        "isin": _stack_rule,  # elementwise in x1 (a batched set x2 loops)
         "where": _elementwise,
     }
 )
