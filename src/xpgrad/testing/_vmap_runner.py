@@ -22,7 +22,7 @@ from .._tensor import Tensor
 from ._opinfo import OpInfo, Sample
 from ._runner import _as_list, _xpgrad_inputs, to_numpy, tolerances
 
-__all__ = ["VMAP_POSITIONS", "NothingToBatch", "run_vmap_check"]
+__all__ = ["VMAP_POSITIONS", "NothingToBatch", "UnbatchedFails", "run_vmap_check"]
 
 VMAP_POSITIONS = {"vmap0": 0, "vmap-1": -1}
 SCALES = (1.0, 1.05, 1.1)
@@ -30,6 +30,10 @@ SCALES = (1.0, 1.05, 1.1)
 
 class NothingToBatch(Exception):
     """The sample has no array among its positional arguments."""
+
+
+class UnbatchedFails(Exception):
+    """The unbatched call of the sample raises on this backend: there is no reference."""
 
 
 def _scaled(sample: Sample, s: float) -> Sample:
@@ -77,7 +81,10 @@ def run_vmap_check(op: OpInfo, sample: Sample, dtype: str, ns, check: str) -> No
     with warnings.catch_warnings(), np.errstate(all="ignore"):
         warnings.simplefilter("ignore", VmapFallbackWarning)
         warnings.simplefilter("ignore", RuntimeWarning)
-        loop = [_outputs(op, ns, op.call(ns, *c.args, **c.kwargs)) for c in copies]
+        try:
+            loop = [_outputs(op, ns, op.call(ns, *c.args, **c.kwargs)) for c in copies]
+        except Exception as exc:  # noqa: BLE001 - reported with the backend's known difference
+            raise UnbatchedFails(f"{type(exc).__name__}: {exc}") from exc
         bns = batch_namespace(ns)
 
         def f(*args):
