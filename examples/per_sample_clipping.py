@@ -88,8 +88,10 @@ def main():
     ref_params, ref_norms = results["torch.func"]
     for name, (p, norms) in results.items():
         err = max(float(np.max(np.abs(to_numpy(p[k]) - to_numpy(ref_params[k])))) for k in p)
-        print(f"{name:15s} mean per-sample grad norm: first step {norms[0]:.3f}, last {norms[-1]:.3f};"
-              f" max |param - torch.func's| = {err:.1e}")
+        print(
+            f"{name:15s} mean per-sample grad norm: first step {norms[0]:.3f}, last {norms[-1]:.3f};"
+            f" max |param - torch.func's| = {err:.1e}"
+        )
         assert err < 1e-10, name
         np.testing.assert_allclose(norms, ref_norms, rtol=1e-10)
     print(f"{STEPS} DP-SGD steps (clip {CLIP}, noise multiplier {SIGMA}) agree with torch.func")

@@ -164,6 +164,15 @@ class BatchedTensor:
             raise TypeError("len() of a 0-d batched array")
         return self.shape[0]
 
+    def __matmul__(self, other):
+        return self.__array_namespace__().matmul(self, other)
+
+    def __rmatmul__(self, other):
+        return self.__array_namespace__().matmul(other, self)
+
+    def __imatmul__(self, other):
+        raise RuntimeError("vmap: in-place matmul (@=) on a batched value is not supported; use x = x @ y")
+
     def __iter__(self):
         ns = self.__array_namespace__()
         return iter(ns.unstack(self, axis=0))
@@ -259,32 +268,13 @@ for _n, _f in {
     "ne": operator.ne,
 }.items():
     setattr(BatchedTensor, f"__{_n}__", _binop(_f, f"__{_n}__"))
-for _n, _f in {
+for _n, _uf in {
     "neg": operator.neg,
     "pos": operator.pos,
     "abs": operator.abs,
     "invert": operator.invert,
 }.items():
-    setattr(BatchedTensor, f"__{_n}__", _unop(_f, f"__{_n}__"))
-
-
-def _matmul_dunder(self, other):
-    return self.__array_namespace__().matmul(self, other)
-
-
-def _rmatmul_dunder(self, other):
-    return self.__array_namespace__().matmul(other, self)
-
-
-BatchedTensor.__matmul__ = _matmul_dunder  # type: ignore[attr-defined]
-BatchedTensor.__rmatmul__ = _rmatmul_dunder  # type: ignore[attr-defined]
-
-
-def _imatmul(self, other):
-    raise RuntimeError("vmap: in-place matmul (@=) on a batched value is not supported; use x = x @ y")
-
-
-BatchedTensor.__imatmul__ = _imatmul  # type: ignore[attr-defined]
+    setattr(BatchedTensor, f"__{_n}__", _unop(_uf, f"__{_n}__"))
 
 
 # --------------------------------------------------------------------------------------------

@@ -301,6 +301,7 @@ def _detach_tree(tree, keep):
 def _grads_of(outs, cts, inputs, create_graph, retain):
     flat = [p for ps, _ in inputs for p in ps]
     live = [(o, c) for o, c in zip(outs, cts) if o.requires_grad]
+    gs: Any
     if live:
         gs = _autograd_grad(
             [o for o, _ in live],
