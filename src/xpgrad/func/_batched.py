@@ -808,7 +808,7 @@ def _getitem_rule(ns, lvl, x, key):
         arrays = [i for i, k in enumerate(keys) if _is_array(k)]
         if not arrays:
             return BatchedTensor(x.value[_full_key(keys)], lvl)
-        if _integer_only(keys):
+        if _integer_only(ns, keys):
             # Integer arrays (and integers) only: the batch index is one more integer array,
             # broadcast against them, so the indexed axes stay together after the batch axis.
             size = x.value.shape[0]
@@ -825,7 +825,7 @@ def _getitem_rule(ns, lvl, x, key):
         and len(keys) == 1
         and x.ndim == 1
         and keys[0].ndim <= 1
-        and not _is_bool(keys[0])
+        and not _is_bool(ns, keys[0])
     ):
         idx = keys[0]
         v = idx.value if idx.ndim == 1 else ns._c("reshape", idx.value, (idx.value.shape[0], 1))
@@ -836,10 +836,10 @@ def _getitem_rule(ns, lvl, x, key):
     return _fallback(ns, "__getitem__", lvl, (x, keys), {}, call=lambda a, k: _index(ns, a, k))
 
 
-def _integer_only(keys):
+def _integer_only(ns, keys):
     body = keys[:-1] if keys and keys[-1] is Ellipsis else keys
     return all(
-        (_is_array(k) and not _is_bool(k)) or (isinstance(k, int) and not isinstance(k, bool)) for k in body
+        (_is_array(k) and not _is_bool(ns, k)) or (isinstance(k, int) and not isinstance(k, bool)) for k in body
     )
 
 
@@ -857,9 +857,8 @@ def _index(ns, a, k):
     return a[k]
 
 
-def _is_bool(a):
-    dt = a.dtype
-    return str(dt) in ("bool", "torch.bool") or getattr(dt, "kind", None) == "b" or "bool" in str(dt)
+def _is_bool(ns, a):
+    return ns._base.isdtype(a.dtype, "bool")
 
 
 def _setitem(x, key, v):

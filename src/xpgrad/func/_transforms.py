@@ -16,6 +16,7 @@ from .. import _forward
 from .._autograd import grad as _autograd_grad
 from .._grad_mode import enable_grad, is_grad_enabled
 from .._tensor import Tensor
+from ..forward_ad import dual_level, make_dual, unpack_dual
 from ._batched import BatchedTensor, active_levels, new_level
 from ._pytree import broadcast_prefix, tree_flatten, tree_unflatten
 
@@ -474,8 +475,6 @@ def jvp(func, primals, tangents, *, has_aux=False):
     if len(p_leaves) != len(t_leaves):
         raise RuntimeError("jvp: primals and tangents must have the same structure")
     levels = list(active_levels())
-    from ..forward_ad import dual_level, make_dual, unpack_dual
-
     with dual_level(), _Nested():
         duals = []
         for p, t in zip(p_leaves, t_leaves):

@@ -19,6 +19,8 @@ import warnings
 import numpy as np
 
 from .._tensor import Tensor
+from ..func import VmapFallbackWarning, tree_flatten, tree_unflatten, vmap
+from ..func._batched import batch_namespace
 from ._opinfo import OpInfo, Sample
 from ._runner import _as_list, _xpgrad_inputs, to_numpy, tolerances
 
@@ -56,9 +58,6 @@ def _outputs(op, ns, result):
 def run_vmap_check(op: OpInfo, sample: Sample, dtype: str, ns, check: str) -> None:
     """Raise AssertionError where ``vmap`` of ``op`` differs from the stacked loop (``check``:
     ``"vmap0"`` or ``"vmap-1"``); NothingToBatch where the sample has no floating argument."""
-    from ..func import VmapFallbackWarning, tree_flatten, tree_unflatten, vmap
-    from ..func._batched import batch_namespace
-
     pos = VMAP_POSITIONS[check]
     copies = [_xpgrad_inputs(_scaled(sample, s), dtype, ns, differentiate=False) for s in SCALES]
     flat = [tree_flatten(c.args) for c in copies]
