@@ -318,3 +318,32 @@ def test_setitem_and_inplace_under_vmap():
 
     with pytest.raises(TypeError, match="got BatchedTensor"):
         vmap(g)(xp.asarray(x))
+
+
+# The user-code functions of tests/test_user_code.py under vmap, vmap(grad) and vmap(jacrev).
+from test_user_code import CASES as USER_CASES  # noqa: E402  (tests/ is on sys.path under pytest)
+
+_USER_SCALAR = ("softmax_cross_entropy", "rosenbrock", "least_squares")
+_SCALES = np.array([1.0, 1.05, 1.1])
+
+
+def _batch(a):
+    return np.stack([a * s for s in _SCALES])
+
+
+@pytest.mark.parametrize("name", BACKENDS)
+@pytest.mark.parametrize("case", USER_CASES, ids=[c[0] for c in USER_CASES])
+def test_user_code_under_vmap_matches_torch_func(case, name):
+    cname, fn, inputs = case
+    ours_in = tuple(_x(name, _batch(a)) for a in inputs)
+    theirs_in = tuple(torch.tensor(_batch(a)) for a in inputs)
+    _close_tree(vmap(fn)(*ours_in), tf.vmap(fn)(*theirs_in))
+    argnums = tuple(range(len(inputs)))
+    if cname in _USER_SCALAR:
+        _close_tree(
+            vmap(grad(fn, argnums=argnums))(*ours_in), tf.vmap(tf.grad(fn, argnums=argnums))(*theirs_in)
+        )
+    elif cname != "stack_concat_index":
+        _close_tree(
+            vmap(jacrev(fn, argnums=argnums))(*ours_in), tf.vmap(tf.jacrev(fn, argnums=argnums))(*theirs_in)
+        )
