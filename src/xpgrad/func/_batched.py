@@ -839,7 +839,8 @@ def _getitem_rule(ns, lvl, x, key):
 def _integer_only(ns, keys):
     body = keys[:-1] if keys and keys[-1] is Ellipsis else keys
     return all(
-        (_is_array(k) and not _is_bool(ns, k)) or (isinstance(k, int) and not isinstance(k, bool)) for k in body
+        (_is_array(k) and not _is_bool(ns, k)) or (isinstance(k, int) and not isinstance(k, bool))
+        for k in body
     )
 
 
