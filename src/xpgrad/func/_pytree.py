@@ -35,6 +35,7 @@ def _flatten(tree, leaves):
 
 
 def tree_unflatten(leaves, spec):
+    """The tree of structure ``spec`` (from :func:`tree_flatten`) with ``leaves`` in order."""
     it = iter(leaves)
     return _build(spec, it)
 
@@ -54,6 +55,7 @@ def _build(spec, it):
 
 
 def tree_map(fn, tree):
+    """``tree`` with ``fn`` applied to every leaf."""
     leaves, spec = tree_flatten(tree)
     return tree_unflatten([fn(x) for x in leaves], spec)
 
