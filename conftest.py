@@ -47,6 +47,7 @@ MATRICES = (
     "conformance/test_conformance.py::test_conformance",
     "conformance/test_forward.py::test_forward_mode",
     "conformance/test_saved_sets.py::test_saved_set",
+    "conformance/test_vmap.py::test_vmap",
 )
 # Minutes each, and only where the optional backends are installed: a dask.distributed cluster
 # over 1 GiB of data (docs/backends.md, "Dask at scale").

@@ -1,7 +1,7 @@
 """Sphinx configuration: ``sphinx-build -W -b html docs docs/_build/html`` (``pip install -e ".[docs]"``).
 
 The user guide and the other pages are the Markdown files of ``docs/`` (MyST). The API reference
-is generated from the docstrings: autodoc for ``xpgrad``, ``functional``, ``forward_ad``, ``optim``, ``testing``;
+is generated from the docstrings: autodoc for ``xpgrad``, ``functional``, ``func``, ``forward_ad``, ``optim``, ``testing``;
 the namespace's functions (made per backend) are listed through ``xpgrad.numpy`` by
 ``_namespace_page`` below, into ``api/namespace.rst`` (generated, not committed).
 
@@ -243,6 +243,7 @@ def _optional_pages(app, docname, source):
 def _check_every_public_name(app, env):
     """Warn (an error under -W) for a public name the API reference does not document."""
     import xpgrad.forward_ad
+    import xpgrad.func
     import xpgrad.functional
     import xpgrad.optim
     import xpgrad.optim.lr_scheduler
@@ -252,6 +253,7 @@ def _check_every_public_name(app, env):
     expected = [f"xpgrad.{n}" for n in xpgrad.__all__]
     for mod in (
         xpgrad.functional,
+        xpgrad.func,
         xpgrad.forward_ad,
         xpgrad.optim,
         xpgrad.optim.lr_scheduler,

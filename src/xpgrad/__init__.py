@@ -61,7 +61,7 @@ __all__ = [
 # Lazy per-backend namespaces xpgrad.numpy, xpgrad.torch, ... (the table is _backends.SHORTCUTS)
 # and lazy submodules. An absent backend is an AttributeError (PEP 562), so hasattr(), help()
 # and inspect.getmembers() see a missing attribute, with the import error as its cause.
-_LAZY_MODULES = {"forward_ad", "functional", "optim", "testing"}
+_LAZY_MODULES = {"forward_ad", "func", "functional", "optim", "testing"}
 
 
 def __getattr__(name):

@@ -1,0 +1,146 @@
+"""W8 per-sample gradients: ``vmap(grad(loss))`` of a small MLP (batch 256) on NumPy and on
+torch, against a Python loop of ``grad`` and against ``torch.func``.
+
+Rows (float64; every result checked against torch.func's before anything is timed):
+
+- ``xpgrad vmap``: ``xpgrad.func.vmap(grad(loss), in_dims=(None, 0, 0))`` on the NumPy backend;
+- ``xpgrad loop``: ``xpgrad.func.grad(loss)`` called once per sample, stacked (NumPy backend);
+- ``torch.func``: ``torch.func.vmap(torch.func.grad(loss))`` on torch CPU tensors;
+- ``xpgrad[torch] vmap``: xpgrad's vmap on the torch backend.
+
+Targets: the loop at least 5x slower than ``xpgrad vmap``; ``xpgrad[torch] vmap`` within 2x of
+torch.func.
+"""
+
+from __future__ import annotations
+
+import statistics
+
+import numpy as np
+
+from . import _harness
+from ._harness import Result
+
+KEY = "W8"
+TITLE = "W8 per-sample gradients of an MLP (vmap of grad), batch 256"
+
+
+def config(quick: bool) -> dict:
+    return {"batch": 256, "sizes": (32, 64, 10), "reps": 3 if quick else 7}
+
+
+def loss(params, x, y):
+    import array_api_compat
+
+    ns = array_api_compat.array_namespace(x)
+    h = ns.tanh(x @ params["w1"] + params["b1"])
+    o = h @ params["w2"] + params["b2"]
+    return ns.sum((o - y) ** 2) / 2.0
+
+
+def _data(cfg):
+    rng = np.random.default_rng(0)
+    n_in, n_h, n_out = cfg["sizes"]
+    b = cfg["batch"]
+    params = {
+        "w1": rng.standard_normal((n_in, n_h)) / np.sqrt(n_in),
+        "b1": rng.standard_normal(n_h) * 0.1,
+        "w2": rng.standard_normal((n_h, n_out)) / np.sqrt(n_h),
+        "b2": rng.standard_normal(n_out) * 0.1,
+    }
+    return params, rng.standard_normal((b, n_in)), rng.standard_normal((b, n_out))
+
+
+def _steps(cfg):
+    import torch
+    import torch.func as tf
+
+    import xpgrad
+    from xpgrad.func import grad, vmap
+
+    params, x, y = _data(cfg)
+    xp = xpgrad.numpy
+    xt = xpgrad.namespace("torch")
+    p_np = {k: xp.asarray(v) for k, v in params.items()}
+    p_xt = {k: xt.asarray(torch.tensor(v)) for k, v in params.items()}
+    p_t = {k: torch.tensor(v) for k, v in params.items()}
+    x_np, y_np = xp.asarray(x), xp.asarray(y)
+    x_xt, y_xt = xt.asarray(torch.tensor(x)), xt.asarray(torch.tensor(y))
+    x_t, y_t = torch.tensor(x), torch.tensor(y)
+    per_sample = vmap(grad(loss), in_dims=(None, 0, 0))
+    g = grad(loss)
+    t_per_sample = tf.vmap(tf.grad(loss), in_dims=(None, 0, 0))
+
+    def loop():
+        gs = [g(p_np, x_np[i, ...], y_np[i, ...]) for i in range(cfg["batch"])]
+        return {k: xp.stack([d[k] for d in gs]) for k in params}
+
+    return {
+        "xpgrad vmap": lambda: per_sample(p_np, x_np, y_np),
+        "xpgrad loop": loop,
+        "torch.func": lambda: t_per_sample(p_t, x_t, y_t),
+        "xpgrad[torch] vmap": lambda: per_sample(p_xt, x_xt, y_xt),
+    }
+
+
+def _np(tree):
+    out = []
+    for k in sorted(tree):
+        t = tree[k]
+        a = t.detach().numpy() if hasattr(t, "numpy") else np.asarray(t.tolist())
+        out.append(np.asarray(a).ravel())
+    return np.concatenate(out)
+
+
+def run(quick: bool) -> Result:
+    cfg = config(quick)
+    result = Result(
+        KEY,
+        TITLE,
+        [
+            ("impl", "impl", "text"),
+            ("median (ms)", "median", "num"),
+            ("min", "min", "num"),
+            ("vs xpgrad vmap", "ratio", "ratio"),
+            ("vs torch.func", "vs_torch", "ratio"),
+            ("max rel err", "check", "text"),
+        ],
+        extra={"config": cfg},
+    )
+    steps = _steps(cfg)
+    results = {name: _np(step()) for name, step in steps.items()}
+    ref = results["torch.func"]
+    scale = float(np.max(np.abs(ref))) or 1.0
+    checks = {name: float(np.max(np.abs(r - ref))) / scale for name, r in results.items()}
+    ok = {name: err < 1e-9 for name, err in checks.items()}
+    samples = _harness.time_interleaved({n: s for n, s in steps.items() if ok[n]}, cfg["reps"], target_s=0.2)
+    base = statistics.median(samples["xpgrad vmap"]) if "xpgrad vmap" in samples else None
+    tbase = statistics.median(samples["torch.func"]) if "torch.func" in samples else None
+    for name in steps:
+        row = {"impl": name, "check": f"{checks[name]:.0e}"}
+        if name in samples:
+            ms = [t * 1e3 for t in samples[name]]
+            med = statistics.median(samples[name])
+            row.update(status="ok", median=statistics.median(ms), min=min(ms), samples=ms)
+            row["ratio"] = _harness.ratio(med, base)
+            row["vs_torch"] = _harness.ratio(med, tbase)
+        else:
+            row["status"] = f"MISMATCH ({checks[name]:.1e})"
+        result.rows.append(row)
+    result.notes.append(
+        "Targets: 'xpgrad loop' at least 5x 'xpgrad vmap' (NumPy); 'xpgrad[torch] vmap' at most "
+        "2x torch.func (torch CPU). One thread for BLAS and torch."
+    )
+    return result
+
+
+def main() -> None:
+    _harness.pin_threads()
+    r = run(quick=False)
+    print(_harness.table(r))
+    for note in r.notes:
+        print(note)
+
+
+if __name__ == "__main__":
+    main()
