@@ -234,7 +234,7 @@ def _prepare(x, levels, fname):
         return _forward._alias(t)
     p = t.detach()
     p.requires_grad_(True)
-    for level in range(_forward.STATE.active):  # a dual input keeps its tangents
+    for level in range(_forward.FORWARD_MODE.active):  # a dual input keeps its tangents
         tan = _forward.tangent_of(t, level)
         if tan is not None:
             _forward.set_tangent(p, level, tan)
@@ -244,7 +244,7 @@ def _prepare(x, levels, fname):
 def _needs_graph(tensors):
     if not is_grad_enabled():
         return False
-    if _depth() > 0 or _forward.STATE.active:
+    if _depth() > 0 or _forward.FORWARD_MODE.active:
         return True
     return any(t.requires_grad or _forward.has_tangent(t) for t in tensors)
 
