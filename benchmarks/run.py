@@ -29,6 +29,9 @@ from benchmarks import (  # noqa: E402
     w4_linearity,
     w5_memory,
     w6_checkpoint,
+    w8_mixed,
+    w9_calls,
+    w10_small_mlp,
 )
 
 WORKLOADS = {
@@ -39,6 +42,9 @@ WORKLOADS = {
     "W5": w5_memory.run,
     "W6": w6_checkpoint.run,
     "W7": forward_mode.run,
+    "W8": lambda quick: _harness.run_timed(w8_mixed, quick),
+    "W9": lambda quick: _harness.run_timed(w9_calls, quick),
+    "W10": lambda quick: _harness.run_timed(w10_small_mlp, quick),
 }
 
 
@@ -108,6 +114,9 @@ TARGETS = [
     ("W3", "xpgrad <= 1.10x the limit", _ratio_target("xpgrad", "vs_limit", 1.10)),
     ("W4", "xpgrad 20k/2k <= 11x and a 1,000,000-op chain completes", _w4_target),
     ("W5", "xpgrad peak <= the limit's, intermediates freed during backward", _w5_target),
+    ("W8", "xpgrad per-op cost <= 1.0x torch.autograd", _ratio_target("xpgrad", "vs_torch", 1.0)),
+    ("W9", "xpgrad per call <= torch.autograd's", _ratio_target("xpgrad", "vs_torch", 1.0)),
+    ("W10", "xpgrad SGD step <= 3x hand-written NumPy", _ratio_target("xpgrad", "vs_limit", 3.0)),
     ("W7", "forward mode faster than reverse (m >> n) and than the double-VJP path", _w7_target),
 ]
 
