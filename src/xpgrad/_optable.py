@@ -352,7 +352,7 @@ def apply(ns, entry, inputs, args):
         n_out = 0 if entry.outputs is None else len(res)
         vjp, saved, kw = _node_parts(ns, entry, inputs, active, args, aux, n_out)
     if entry.outputs is None and not entry.view:
-        out = record(ns, entry.node_name, vjp, flat, res, saved, kw, None, True, False)
+        out = record(ns, entry.node_name, vjp, flat, res, saved, kw, forward=False)
     else:
         out = _record(ns, entry, flat, res, vjp, saved, kw, inputs, args)
     if _forward.STATE.active:
