@@ -205,7 +205,7 @@ def _node(ns, name, vjp, inputs, saved, kw):
     if len(inputs) == 1 and type(inputs[0]) is Tensor and inputs[0]._requires_grad:
         a = inputs[0]
         if a._base is not None:
-            ns._refresh_view(a)
+            a._ns._refresh_view(a)
         fn = a._grad_fn
         i = a._output_nr
         d = a._data
@@ -216,7 +216,7 @@ def _node(ns, name, vjp, inputs, saved, kw):
         a, b = inputs
         if type(a) is Tensor and a._requires_grad:
             if a._base is not None:
-                ns._refresh_view(a)
+                a._ns._refresh_view(a)
             fn = a._grad_fn
             t1, i, d = (a if fn is None else fn), a._output_nr, a._data
             m1 = (d.shape, d.dtype)
@@ -224,7 +224,7 @@ def _node(ns, name, vjp, inputs, saved, kw):
             t1, i, m1 = None, 0, None
         if type(b) is Tensor and b._requires_grad:
             if b._base is not None:
-                ns._refresh_view(b)
+                b._ns._refresh_view(b)
             fn = b._grad_fn
             t2, j, d = (b if fn is None else fn), b._output_nr, b._data
             m2 = (d.shape, d.dtype)
