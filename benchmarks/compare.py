@@ -8,7 +8,8 @@ to this checkout. Each round runs ``python -m benchmarks --quick --only ... --js
 tree, alternating which goes first, so that machine noise hits both alike; the table gives, per
 workload, the median over rounds of the ratio each workload's target is judged on (W1: xpgrad
 per-op time / torch.autograd's; W2: xpgrad SGD step / hand-written NumPy's, and xpgrad on torch
-/ native torch.autograd; W4: time of the 20,000-op chain / the 2,000-op chain).
+/ native torch.autograd; W3: xpgrad / hand-written NumPy; W4: time of the 20,000-op chain / the
+2,000-op chain; W8, W9: xpgrad / torch.autograd; W10: xpgrad / hand-written NumPy).
 """
 
 from __future__ import annotations
@@ -28,7 +29,11 @@ RATIOS = (
     ("W1", "xpgrad", "vs_torch", "W1 per-op time / torch.autograd"),
     ("W2", "xpgrad", "vs_limit", "W2 SGD step / hand-written NumPy"),
     ("W2", "xpgrad[torch]", "vs_torch", "W2 on torch / native torch.autograd"),
+    ("W3", "xpgrad", "vs_limit", "W3 expression / hand-written NumPy"),
     ("W4", "xpgrad", "ratio", "W4 20k-op / 2k-op chain"),
+    ("W8", "xpgrad", "vs_torch", "W8 mixed small ops / torch.autograd"),
+    ("W9", "xpgrad", "vs_torch", "W9 sum and matmul on 4x4 per call / torch"),
+    ("W10", "xpgrad", "vs_limit", "W10 small MLP step / hand-written NumPy"),
 )
 
 

@@ -232,14 +232,13 @@ def test_hook_is_off_without_forward_mode():
 # -- the generator ------------------------------------------------------------------------------------
 
 
-def test_one_template_initialises_every_tensor_field():
+def test_generated_functions_initialise_every_tensor_field():
     from xpgrad._tensor import Tensor
 
-    assert set(_fastpaths._TENSOR_FIELDS) == set(Tensor.__slots__) - {"__weakref__"}
     xp = xpgrad.namespace("numpy")
     x = xp.asarray(np.array([1.0, 2.0]), requires_grad=True)
     for t in (xp.sin(x), x * 2.0, x * x, xp.equal(x, x), xp.sin(x.detach())):
-        for slot in _fastpaths._TENSOR_FIELDS:
+        for slot in set(Tensor.__slots__) - {"__weakref__"}:
             getattr(t, slot)  # set (an unset slot raises AttributeError)
 
 

@@ -10,10 +10,12 @@ of the VJPs of inputs that require grad (``w * x`` with a constant ``x`` saves `
 ``jvp(xp, <names>)`` of the tangents (``x_t``; ``x1_t``/``x2_t``) and the VJP names.
 
 Every function is built from one source template (:func:`_source`), specialised to what the
-entry saves: the operand checks (exact types first: Tensor, Python ``float``/``int``), the Node
-for each combination of inputs that require grad (the VJP callers of a binary function are
-generated with it), the Tensor's initialisation (written once, :data:`_TENSOR_FIELDS`) and the
-forward-mode hook. The code of each specialisation is compiled once and shared by every
+entry saves: the operand checks (exact types first: Tensor, Python ``float``/``int``), the VJP
+and the saved values of each combination of inputs that require grad (the VJP callers of a
+binary function are generated with it) and the forward-mode hook. Recording itself is not
+generated: the wrapper hands the VJP and saved values to :func:`_ops.recorded`, the recording
+step of every op (edges, protection of saved values, version counters, the result Tensor), and
+initialises a constant result with ``_tensor._init``, as :func:`_ops.result` does. The code of each specialisation is compiled once and shared by every
 namespace; a namespace's function is a closure over its backend's function, bound once.
 """
 
@@ -24,14 +26,14 @@ import re
 from functools import cache
 
 from . import _forward
-from ._backends import chunk_meta  # noqa: F401 - (this import and the next ones: read by the generated code)
 from ._forward import FORWARD_MODE
 from ._grad_mode import GRAD_MODE  # noqa: F401 (read by the generated code)
-from ._graph import NOTHING_TO_UNPACK, OUT, Node, version_of  # noqa: F401 (generated code)
+from ._graph import OUT  # noqa: F401 - read by the generated code
 from ._math import conj
-from ._ops import _PLAIN, _protect_array, record
-from ._optable import ELEMENTWISE, LINEAR
-from ._tensor import Tensor, _init, _new
+from ._ops import record
+from ._ops import recorded as _recorded
+from ._optable import ELEMENTWISE, LINEAR, Op
+from ._tensor import Tensor, _init, _new  # noqa: F401 - Tensor: read by the generated code
 
 __all__ = [
     "ELEMENTWISE",
@@ -99,6 +101,17 @@ class Entry:
 
     def __repr__(self):
         return f"<elementwise entry {self.name}>"
+
+    def as_op(self, fwd):
+        """This entry as a derivative-table entry (:class:`_optable.Op`, Python scalars accepted)
+        over the raw function ``fwd``: the same VJPs and forward rule, run by the generic runtime
+        (``_optable.apply``). The generated function records what this one records (tested)."""
+        params = ", ".join(self.inputs)
+        scope = {"fwd": fwd}
+        src = f"def {self.name}(xp, {params}, /):\n    return fwd({params})\n"
+        exec(compile(src, f"<{self.name} forward>", "exec"), scope)  # noqa: S102 - fixed template
+        grads = dict(zip(self.inputs, self.vjps))
+        return Op(scope[self.name], grads, self.jvp, False, None, None, (), True, self.name)
 
 
 def unary(vjp, *, jvp):
@@ -237,42 +250,11 @@ MAY_ALIAS_UNARY = frozenset({"real", "imag", "conj", "positive"})
 IDENTITY_ON_REAL_UNARY = frozenset({"real", "conj", "positive"})
 
 
-def _tensor_fields():
-    """A new Tensor's fields as the generated code sets them, inline (this is the hottest path of
-    the library): ``_tensor._init``'s, read from a probe, so that a field added there is set
-    here too. Values are source text; ``{requires_grad}``, ``{node}``, ``{counter}`` are filled
-    in per branch (with or without a Node)."""
-    own = {
-        "_data": "data",
-        "_ns": "ns",
-        "_requires_grad": "{requires_grad}",
-        "_grad_fn": "{node}",
-        "_output_nr": "0",
-        "_vc": "{counter}",
-    }
-    probe = _new(Tensor)
-    _init(probe, None, None, None, 0, None)
-    fields = {}
-    for slot in Tensor.__slots__:
-        if slot == "__weakref__":
-            continue
-        value = getattr(probe, slot)
-        if slot not in own and not (value is None or type(value) in (bool, int)):
-            raise ImportError(f"_fastpaths: Tensor field {slot} starts as {value!r}, not a constant")
-        fields[slot] = own.get(slot, repr(value))
-    return fields
-
-
-_TENSOR_FIELDS = _tensor_fields()
-
-# Names the generated code reads as globals, besides the imports: shared index tuples (so that
-# recording an op allocates none in the common cases), ...
-IDX1 = tuple((i,) for i in range(16))
-IDX2 = tuple(tuple((i, j) for j in range(16)) for i in range(16))
-NO_VERSIONS = NOTHING_TO_UNPACK  # saved values that are all constants: nothing to unpack
-PLAIN = _PLAIN
+# Names the generated code reads as globals, besides the imports.
+recorded = _recorded
 new = _new
-protect = _protect_array
+init = _init
+
 
 # Python scalar operands taken as they are (bool, complex and arrays go through coercion).
 _UNARY_COERCE = """\
@@ -315,24 +297,12 @@ _MAY_ALIAS = """\
 _BIND = """\
     backend = ns.backend
     native = backend.native_type
-    chunked = backend.chunked
     ensure = ns._ensure
     isdtype = ns._xp.isdtype
 """
 _ENSURE = """\
         if type(data) is not native:
             data = ensure(data)
-"""
-_CHUNKED = """\
-            if chunked:  # gradient metadata with the chunks
-                node.meta = chunk_meta(ARGS)
-"""
-_SAVES_OUT = """\
-            # the result is saved: it gets a version counter, checked at backward
-            node.out_data = (data,)
-            node.out_versions = ((counter, 0),)
-            if node.pack is not None:
-                node.pack_outputs()
 """
 _FORWARD = """\
         if FORWARD_MODE.active:
@@ -345,73 +315,35 @@ def _tuple(items):
 
 
 def _saved_code(subset, names):
-    """The ``saved`` and ``versions`` arguments of the Node when the inputs in ``subset`` require
-    grad (None: nothing saved).
-
-    ``names``: the values the VJPs of those inputs need, in canonical order. An input that
-    requires grad is a Tensor; the other one may be a Tensor (saved, version-checked), a Python
-    scalar (kept) or a raw backend array the caller passed (kept as a copy: the caller may write
-    into it).
-    """
-    if not names:
-        return None
-    values, versions, other = [], [], None
+    """The ``saved`` argument of :func:`_ops.recorded` when the inputs in ``subset`` require grad:
+    the values the VJPs of those inputs need (``names``, in canonical order). The other input of
+    a binary function may be a Tensor, a Python scalar or a raw backend array (its coerced
+    value): ``recorded`` protects each as the generic path does."""
+    values = []
     for v in names:
         if v == "out":
             values.append("OUT")
-            versions.append("None")
             continue
         i = 1 if v == "x" else int(v[1])
-        if i in subset:
-            values.append(f"x{i}")
-            versions.append(f"version_of(x{i})")
-        else:
-            other = i
-            values.append(f"(x{i} if t{i} is Tensor or t{i} in PLAIN else protect(ns, d{i}))")
-            versions.append(f"(version_of(x{i}) if t{i} is Tensor else None)")
-    if other is not None and len(names) == 1:
-        # Only the other input's value: nothing to unpack at backward unless it is a Tensor.
-        return _tuple(values), f"(version_of(x{other}),) if t{other} is Tensor else NO_VERSIONS"
-    return _tuple(values), _tuple(versions)
+        values.append(f"x{i}" if i in subset else f"(x{i} if t{i} is Tensor else d{i})")
+    return _tuple(values) if values else "()"
 
 
-def _block(n, subset, names, counters):
-    """The Node of the function when exactly the inputs in ``subset`` require grad; ``counters``:
-    whether some combination saves the result (which then gets a version counter)."""
-    lines = []
-    for i in subset:
-        lines += [
-            f"if x{i}._base is not None:",
-            f"    ns._refresh_view(x{i})",
-            f"fn = x{i}._grad_fn",
-            f"e{i} = x{i} if fn is None else fn",
-            f"n{i} = x{i}._output_nr",
-        ]
-    ins = range(1, n + 1)
-    nrs = [f"n{i}" if i in subset else "0" for i in ins]
-    small = " and ".join(f"n{i} < 16" for i in subset)
-    index = f"IDX{n}{''.join(f'[{r}]' for r in nrs)}"
-    args = ["name", "vjp_" + "".join(map(str, subset)), "ns"]
-    args += [_tuple([f"e{i}" if i in subset else "None" for i in ins]), "ni"]
-    args += [_tuple([f"(d{i}.shape, d{i}.dtype)" if i in subset else "None" for i in ins])]
-    saved = _saved_code(subset, names)
-    args += saved or ()
-    lines += [f"ni = {index} if {small} else {_tuple(nrs)}", f"node = Node({', '.join(args)})"]
-    if counters:
-        lines.append("counter = [0]" if "out" in names else "counter = None")
-    return lines
+def _block(n, subset, names):
+    """The node VJP and saved values when exactly the inputs in ``subset`` require grad."""
+    return [f"vjp = vjp_{''.join(map(str, subset))}", f"saved = {_saved_code(subset, names)}"]
 
 
-def _dispatch(n, i, subset, by_subset, counters):
-    """Decision tree over which inputs require grad (at least one does): the Node of each
-    combination, for inputs ``i`` and after, given that those in ``subset`` do."""
+def _dispatch(n, i, subset, by_subset):
+    """Decision tree over which inputs require grad (at least one does): the VJP and saved values
+    of each combination, for inputs ``i`` and after, given that those in ``subset`` do."""
     if i > n:
         canonical = _UNARY_NAMES if n == 1 else _BINARY_NAMES
-        return _block(n, subset, tuple(v for v in canonical if v in by_subset[subset]), counters)
-    take = _dispatch(n, i + 1, subset + (i,), by_subset, counters)
+        return _block(n, subset, tuple(v for v in canonical if v in by_subset[subset]))
+    take = _dispatch(n, i + 1, subset + (i,), by_subset)
     if i == n and not subset:  # the last input requires grad if no other one does
         return take
-    skip = _dispatch(n, i + 1, subset, by_subset, counters)
+    skip = _dispatch(n, i + 1, subset, by_subset)
     return [f"if r{i}:", *("    " + ln for ln in take), "else:", *("    " + ln for ln in skip)]
 
 
@@ -439,16 +371,6 @@ def _callers(names):
     return out
 
 
-def _create(indent, requires_grad, node, counter):
-    """The lines that create the result ``t`` (the one Tensor initialisation of this module)."""
-    pad = " " * indent
-    values = {"requires_grad": requires_grad, "node": node, "counter": counter}
-    return [
-        f"{pad}t = new(Tensor)",
-        *(f"{pad}t.{k} = {v.format(**values)}" for k, v in _TENSOR_FIELDS.items()),
-    ]
-
-
 @cache
 def _source(n, differentiable, names, identity_on_real, may_alias):
     """The code of ``factory(ns, name, fwd, entry, vjps, rule, coerce)``, which returns the
@@ -469,20 +391,18 @@ def _source(n, differentiable, names, identity_on_real, may_alias):
         by_subset = {(1,): names[0]}
         if n == 2:
             by_subset.update({(2,): names[1], (1, 2): names[0] + names[1]})
-        saves_out = [("out" in v) for v in by_subset.values()]
         cond = "x1._requires_grad" if n == 1 else "(r1 or r2)"
         lines += [f"        if {cond} and GRAD_MODE.enabled:"]
-        lines += ["            " + ln for ln in _dispatch(n, 1, (), by_subset, any(saves_out))]
-        lines += _CHUNKED.replace("ARGS", _tuple(ins)).splitlines()
-        if all(saves_out):
-            lines += _SAVES_OUT.splitlines()
-        elif any(saves_out):
-            lines += ["            if counter is not None:", *("    " + ln for ln in _SAVES_OUT.splitlines())]
-        lines += _create(12, "True", "node", "counter" if any(saves_out) else "None")
-        lines += ["        else:", *_create(12, "False", "None", "None")]
+        lines += ["            " + ln for ln in _dispatch(n, 1, (), by_subset)]
+        lines += [f"            t = recorded(ns, name, vjp, {_tuple(ins)}, data, saved)"]
+        lines += [
+            "        else:",
+            "            t = new(Tensor)",
+            "            init(t, ns, data, None, 0, None)",
+        ]
         lines += _FORWARD.replace("ARGS", _tuple(ins)).splitlines()
     else:
-        lines += _create(8, "False", "None", "None")
+        lines += ["        t = new(Tensor)", "        init(t, ns, data, None, 0, None)"]
     lines += ["        return t", "    return f"]
     src = "\n".join(lines) + "\n"
     if n == 1:  # the spec's parameter name (the templates number the inputs)

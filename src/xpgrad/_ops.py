@@ -1,8 +1,9 @@
 """Recording operations: the one path every differentiable function goes through.
 
 ``record`` wraps a raw result and, when grad mode is on and an input requires grad, attaches a
-:class:`Node` with the op's VJP and the values it needs. (The elementwise functions have fast
-paths of their own, generated in ``_fastpaths.py``.)
+:class:`Node` with the op's VJP and the values it needs. Its recording step, :func:`recorded`
+(edges, protected saved values, the result's version counter and Tensor), is the only one: the
+elementwise functions generated in ``_fastpaths.py`` call it too.
 """
 
 from __future__ import annotations
@@ -11,10 +12,10 @@ from . import _forward
 from ._backends import chunk_meta
 from ._forward import FORWARD_MODE
 from ._grad_mode import GRAD_MODE
-from ._graph import OUT, OUTS, ForeignCounter, Node, counter_of, version_of
+from ._graph import NOTHING_TO_UNPACK, OUT, OUTS, ForeignCounter, Node, OutRef, counter_of
 from ._tensor import Tensor, _init, _new, _NotOperand
 
-__all__ = ["record", "record_multi", "target"]
+__all__ = ["keep_outputs", "record", "record_multi", "recorded", "result", "target"]
 
 
 def target(t):
@@ -25,13 +26,27 @@ def target(t):
     return t if fn is None else fn
 
 
+_NO_VERSION = (None,)
+
+# Shared index tuples of the edges (most nodes have one or two inputs with output index < 16): recording
+# allocates none in the common cases.
+_IDX1 = tuple((i,) for i in range(16))
+_IDX2 = tuple(tuple((i, j) for j in range(16)) for i in range(16))
+
+
 def _edges(inputs):
+    """The node's edges to ``inputs``: one target (its Node, a leaf Tensor, or None where the
+    input needs no gradient) per input, the output index of each and the (shape, dtype) of each
+    input that requires grad."""
     targets = []
     idx = []
     meta = []
     for a in inputs:
         if type(a) is Tensor and a._requires_grad:
-            targets.append(target(a))
+            if a._base is not None:
+                a._ns._refresh_view(a)
+            fn = a._grad_fn
+            targets.append(a if fn is None else fn)
             idx.append(a._output_nr)
             d = a._data
             meta.append((d.shape, d.dtype))
@@ -39,6 +54,12 @@ def _edges(inputs):
             targets.append(None)
             idx.append(0)
             meta.append(None)
+    if len(idx) == 1:
+        i = idx[0]
+        return (targets[0],), (_IDX1[i] if i < 16 else (i,)), (meta[0],)
+    if len(idx) == 2:
+        i, j = idx
+        return (targets[0], targets[1]), (_IDX2[i][j] if i < 16 and j < 16 else (i, j)), (meta[0], meta[1])
     return tuple(targets), tuple(idx), tuple(meta)
 
 
@@ -79,24 +100,32 @@ def _protect_saved(ns, saved):
 
     Tensors are checked by version at backward. A Tensor wrapping a raw array the caller passed
     (its counter is a :class:`ForeignCounter`) and a raw backend array are copied, as writes
-    into the caller's array bump no version.
+    into the caller's array bump no version. Versions are ``NOTHING_TO_UNPACK`` when nothing
+    saved is a Tensor or the result (constants only: backward passes them as they are).
     """
     out = None
     versions = []
+    checked = False
     for i, s in enumerate(saved):
         ts = type(s)
         if ts is Tensor:
-            if type(s._vc) is ForeignCounter:
+            vc = s._vc
+            if type(vc) is ForeignCounter:
                 c = Tensor._wrap_plain(ns, _protect_array(ns, s._data))
                 out = out or list(saved)
                 out[i] = s = c
-            versions.append(version_of(s))
+                vc = c._vc
+            versions.append(0 if vc is None else vc[0])
+            checked = True
         else:
-            if ts not in _PLAIN and s is not OUT and ts is not type(OUT) and ns.backend.is_native(s):
+            if s is OUT or ts is OutRef:
+                checked = True
+            elif ts not in _PLAIN and ns.backend.is_native(s):
                 out = out or list(saved)
                 out[i] = _protect_array(ns, s)
             versions.append(None)
-    return (tuple(saved) if out is None else tuple(out)), tuple(versions)
+    saved = saved if out is None else tuple(out)
+    return saved, (tuple(versions) if checked else NOTHING_TO_UNPACK)
 
 
 def _protect_value(ns, name, v, guards):
@@ -171,10 +200,58 @@ def _node(ns, name, vjp, inputs, saved, kw):
     """The Node of op ``name`` and its protected saved values: edges to ``inputs``, every value
     it keeps protected (saved Tensors version-checked, raw arrays copied, Tensors in ``kw``
     turned into guards)."""
-    targets, idx, meta = _edges(inputs)
+    # The edges (_edges), written out for one input that requires grad: the hottest case.
+    if len(inputs) == 1 and type(inputs[0]) is Tensor and inputs[0]._requires_grad:
+        a = inputs[0]
+        if a._base is not None:
+            a._ns._refresh_view(a)
+        fn = a._grad_fn
+        i = a._output_nr
+        d = a._data
+        targets = (a if fn is None else fn,)
+        idx = _IDX1[i] if i < 16 else (i,)
+        meta = ((d.shape, d.dtype),)
+    elif len(inputs) == 2:  # a binary op: the same for each input
+        a, b = inputs
+        if type(a) is Tensor and a._requires_grad:
+            if a._base is not None:
+                a._ns._refresh_view(a)
+            fn = a._grad_fn
+            t1, i, d = (a if fn is None else fn), a._output_nr, a._data
+            m1 = (d.shape, d.dtype)
+        else:
+            t1, i, m1 = None, 0, None
+        if type(b) is Tensor and b._requires_grad:
+            if b._base is not None:
+                b._ns._refresh_view(b)
+            fn = b._grad_fn
+            t2, j, d = (b if fn is None else fn), b._output_nr, b._data
+            m2 = (d.shape, d.dtype)
+        else:
+            t2, j, m2 = None, 0, None
+        targets = (t1, t2)
+        idx = _IDX2[i][j] if i < 16 and j < 16 else (i, j)
+        meta = (m1, m2)
+    else:
+        targets, idx, meta = _edges(inputs)
     if ns.backend.chunked:
         meta = chunk_meta(inputs)
-    saved, versions = _protect_saved(ns, saved)
+    # The protection of the saved values (_protect_saved), written out for the common single
+    # values: an input Tensor of this graph, the result, a Python scalar.
+    if len(saved) == 1:
+        s = saved[0]
+        ts = type(s)
+        if ts is Tensor and type(s._vc) is not ForeignCounter:
+            vc = s._vc
+            versions = (0 if vc is None else vc[0],)
+        elif s is OUT:
+            versions = _NO_VERSION
+        elif ts in _PLAIN:
+            versions = NOTHING_TO_UNPACK
+        else:
+            saved, versions = _protect_saved(ns, saved)
+    else:
+        saved, versions = _protect_saved(ns, saved)
     guards = None
     if kw:
         kw, guards = protect_kw(ns, kw)
@@ -184,7 +261,44 @@ def _node(ns, name, vjp, inputs, saved, kw):
     return node, saved
 
 
-def record(ns, name, vjp, inputs, out, saved=(), kw=None, view_of=None, alias_check=True, forward=True):
+def result(ns, data, node=None, output_nr=0, counter=None):
+    """The Tensor of raw result ``data``: output ``output_nr`` of ``node`` (None: a constant),
+    with version counter ``counter`` (None: a fresh one, made when first needed). Every result
+    of an op, generic or generated, is created here."""
+    t = _new(Tensor)
+    _init(t, ns, data, node, output_nr, counter)
+    return t
+
+
+def keep_outputs(node, outs, counters):
+    """Keep the raw outputs ``outs`` for ``node``'s VJP (it saves ``OUT``), each with the current
+    version of its counter (checked at backward), packed if saved-tensors hooks are active."""
+    node.out_data = tuple(outs)
+    node.out_versions = tuple((c, c[0]) for c in counters)
+    if node.pack is not None:
+        node.pack_outputs()
+
+
+def recorded(ns, name, vjp, inputs, out, saved=(), kw=None, counter=None):
+    """The recorded result of single-output op ``name``: its Node (edges to the ``inputs`` that
+    require grad, every kept value protected: :func:`_node`) and the Tensor of raw ``out``.
+
+    The one recording step of every single-output op: :func:`record` calls it, and so does every
+    generated elementwise function (``_fastpaths``). The caller has checked that grad mode is on
+    and that an input requires grad."""
+    node, saved = _node(ns, name, vjp, inputs, saved, kw)
+    for s in saved:
+        if s is OUT:
+            if counter is None:
+                counter = [0]
+            keep_outputs(node, (out,), (counter,))
+            break
+    t = _new(Tensor)  # (result's two lines: one call less on the hottest path)
+    _init(t, ns, out, node, 0, counter)
+    return t
+
+
+def record(ns, name, vjp, inputs, out, saved=(), kw=None, *, view_of=None, alias_check=True, forward=True):
     """Wrap the raw result ``out`` of op ``name`` applied to ``inputs``.
 
     If grad mode is on, some input requires grad and ``out`` has a floating or complex dtype,
@@ -206,7 +320,6 @@ def record(ns, name, vjp, inputs, out, saved=(), kw=None, view_of=None, alias_ch
     out = ns._ensure(out)
     if view_of is None and alias_check:
         out = unalias(ns, out, inputs)
-    t = _new(Tensor)
     counter = None
     if view_of is not None and ns.backend.aliases:
         b = ns.backend
@@ -217,17 +330,9 @@ def record(ns, name, vjp, inputs, out, saved=(), kw=None, view_of=None, alias_ch
             # not a view, and no shared version counter (an in-place change of it is its own).
             view_of = None
     if _needs_node(*inputs) and ns._is_differentiable_dtype(out.dtype):
-        node, saved = _node(ns, name, vjp, inputs, saved, kw)
-        if any(s is OUT for s in saved):
-            if counter is None:
-                counter = [0]
-            node.out_data = (out,)
-            node.out_versions = ((counter, counter[0]),)
-            if node.pack is not None:
-                node.pack_outputs()
-        _init(t, ns, out, node, 0, counter)
+        t = recorded(ns, name, vjp, inputs, out, saved, kw, counter)
     else:
-        _init(t, ns, out, None, 0, counter)
+        t = result(ns, out, None, 0, counter)
     if view_of is not None and ns.backend.aliases:
         ns._mark_view(t, view_of)
     if FORWARD_MODE.active and forward:
@@ -236,7 +341,7 @@ def record(ns, name, vjp, inputs, out, saved=(), kw=None, view_of=None, alias_ch
 
 
 def record_multi(
-    ns, name, vjp, inputs, outs, saved=(), kw=None, differentiable=None, view_of=None, forward=True
+    ns, name, vjp, inputs, outs, saved=(), kw=None, *, differentiable=None, view_of=None, forward=True
 ):
     """Like :func:`record` for an op with several outputs; returns a tuple of Tensors.
 
@@ -260,26 +365,19 @@ def record_multi(
         counters = [counter_of(v) if v is not None else None for v in view_of]
     else:
         counters = [None] * len(outs)
-    results = []
     if _needs_node(*inputs) and any(differentiable):
         node, saved = _node(ns, name, vjp, inputs, saved, kw)
         node.n_out = len(outs)
         node.out_meta = tuple((o.shape, o.dtype) for o in outs)
         if any(type(s) is type(OUT) for s in saved):
-            node.out_data = outs
             counters = [[0] if c is None else c for c in counters]
-            node.out_versions = tuple((c, c[0]) for c in counters)
-            if node.pack is not None:
-                node.pack_outputs()
-        for i, (o, c, d) in enumerate(zip(outs, counters, differentiable)):
-            t = _new(Tensor)
-            _init(t, ns, o, node if d else None, i if d else 0, c)
-            results.append(t)
+            keep_outputs(node, outs, counters)
+        results = [
+            result(ns, o, node if d else None, i if d else 0, c)
+            for i, (o, c, d) in enumerate(zip(outs, counters, differentiable))
+        ]
     else:
-        for o, c in zip(outs, counters):
-            t = _new(Tensor)
-            _init(t, ns, o, None, 0, c)
-            results.append(t)
+        results = [result(ns, o, None, 0, c) for o, c in zip(outs, counters)]
     if view_of is not None and aliases:
         for t, v in zip(results, view_of):
             if v is not None:

@@ -41,13 +41,15 @@ aux names           values the forward computed for its derivatives (``aux=(...)
 from __future__ import annotations
 
 import inspect
+from collections.abc import Callable
+from typing import NamedTuple
 
 from . import _forward
 from ._backends import Backend
 from ._forward import FORWARD_MODE
 from ._grad_mode import GRAD_MODE
 from ._graph import OutRef
-from ._ops import OUT, OUTS, record, record_multi
+from ._ops import OUT, OUTS, record, record_multi, recorded, result, unalias
 from ._profile import input_shape
 from ._tensor import Tensor
 
@@ -83,6 +85,27 @@ ELEMENTWISE = _Marker(
 _POS = (inspect.Parameter.POSITIONAL_ONLY, inspect.Parameter.POSITIONAL_OR_KEYWORD)
 
 
+class Grad(NamedTuple):
+    """One VJP of an entry: ``grads={inputs: vjp}``."""
+
+    inputs: tuple  # the input names it gives gradients for (one, or several for a joint VJP)
+    vjp: Callable  # vjp(xp, g, **params)
+    params: tuple  # its parameter names after (xp, g): what it needs
+    joint: bool  # declared for a tuple of inputs: returns one gradient per input
+
+
+# What a node saves, per value (``_plan``): an input, every output, or one output by its field.
+SAVE_INPUT = "input"
+SAVE_OUTPUTS = "outputs"
+SAVE_OUTPUT_FIELD = "output field"
+# Where a VJP keyword value comes from: a forward argument, which inputs require grad, an
+# input's shape or dtype.
+KW_ARG = "argument"
+KW_NEEDS = "needs"
+KW_SHAPE = "shape"
+KW_DTYPE = "dtype"
+
+
 class Op:
     """One entry of the derivative table (see the module docstring)."""
 
@@ -108,7 +131,7 @@ class Op:
                 if k not in names:
                     raise TypeError(f"op {self.name}: grads names {k!r}, not a parameter of {names}")
             declared.extend(keys)
-            self.grads.append((keys, fn, _vjp_params(self.name, fn, 2), isinstance(key, tuple)))
+            self.grads.append(Grad(keys, fn, _vjp_params(self.name, fn, 2), isinstance(key, tuple)))
         # The differentiable inputs, in signature order, and the other arguments.
         self.inputs = tuple(n for n in names if n in declared)
         self.args = tuple(n for n in names if n not in declared)
@@ -129,9 +152,10 @@ class Op:
         self._plans = {}
         # Precomputed for the runtime: the inputs of each VJP entry (indices), and whether every
         # input is a single array (no sequence input, no Python scalars: the common, fast case).
-        self._grad_idx = tuple(tuple(self.inputs.index(k) for k in keys) for keys, _, _, _ in self.grads)
+        self._grad_idx = tuple(tuple(self.inputs.index(k) for k in gr.inputs) for gr in self.grads)
         self._plain = not self.seq_inputs and not scalars
         self._layout0 = (-1,) * len(self.inputs)
+        self._all_active = (True,) * len(self.grads)
         self.call = _make_call(self)
         self.wrapper = _make_wrapper(self)
 
@@ -142,11 +166,11 @@ class Op:
         known = set(self.inputs) | set(self.args) | set(self.aux) | {"out", "needs"}
         known |= set(self.output_fields)
         known |= {n + s for n in self.inputs for s in ("_shape", "_dtype")}
-        for _, fn, params, _ in self.grads:
-            for p in params:
+        for gr in self.grads:
+            for p in gr.params:
                 if p not in known:
                     raise TypeError(
-                        f"op {self.name}: VJP {fn.__name__} takes {p!r}, which is not one of {sorted(known)}"
+                        f"op {self.name}: VJP {gr.vjp.__name__} takes {p!r}, which is not one of {sorted(known)}"
                     )
         for p in self.jvp_params:
             if p not in known and not (p.endswith("_t") and p[:-2] in self.inputs):
@@ -355,7 +379,14 @@ def apply(ns, entry, inputs, args):
         n_out = 0 if entry.outputs is None else len(res)
         vjp, saved, kw = _node_parts(ns, entry, inputs, active, args, aux, n_out)
     if entry.outputs is None and not entry.view:
-        out = record(ns, entry.node_name, vjp, flat, res, saved, kw, None, True, False)
+        if active is None:
+            out = record(ns, entry.node_name, vjp, flat, res, forward=False)
+        else:  # (record's steps, less its scan of the inputs: some requires grad)
+            out = unalias(ns, ns._ensure(res), flat)
+            if ns._is_differentiable_dtype(out.dtype):
+                out = recorded(ns, entry.node_name, vjp, flat, out, saved, kw)
+            else:
+                out = result(ns, out)
     else:
         out = _record(ns, entry, flat, res, vjp, saved, kw, inputs, args)
     if FORWARD_MODE.active:
@@ -402,6 +433,8 @@ def _requires(t):
 def _active(entry, inputs):
     """Which VJP entries are needed (a tuple of bools), or None if no input requires grad
     (the caller has checked that grad mode is on)."""
+    if len(inputs) == 1:  # a single input: every VJP is for it
+        return entry._all_active if _requires(inputs[0]) else None
     req = [_requires(t) for t in inputs]
     if True not in req:
         return None
@@ -418,7 +451,7 @@ def _node_parts(ns, entry, inputs, active, args, aux, n_out):
     saved_spec, kw_spec, vjp = plan
     saved = []
     for kind, i in saved_spec:
-        if kind == 0:  # an input
+        if kind is SAVE_INPUT:
             t = inputs[i]
             name = entry.inputs[i]
             if aux is not None and name in aux:
@@ -427,19 +460,19 @@ def _node_parts(ns, entry, inputs, active, args, aux, n_out):
                 saved.extend(t)
             else:
                 saved.append(t)
-        elif kind == 1:  # all outputs
+        elif kind is SAVE_OUTPUTS:
             saved.extend((OUT,) if n_out == 0 else _out_refs(n_out))
-        else:  # one output, by its field name
+        else:  # SAVE_OUTPUT_FIELD
             saved.append(_out_refs(n_out)[i])
     kw = {}
     for name, kind, i in kw_spec:
-        if kind == 0:
+        if kind is KW_ARG:
             kw[name] = args[name]
-        elif kind == 1:
+        elif kind is KW_NEEDS:
             kw[name] = tuple(_requires(t) for t in inputs)
-        elif kind == 2:
+        elif kind is KW_SHAPE:
             kw[name] = _input_shape(inputs[i])
-        elif kind == 3:
+        else:  # KW_DTYPE
             kw[name] = _meta(inputs[i], "dtype")
     if aux is not None:
         kw["__aux__"] = {k: v for k, v in aux.items() if k not in entry.inputs}
@@ -481,10 +514,10 @@ def _plan(entry, active, layout, n_out):
     saved_names = []
     kw_names = []
     inputs = set(entry.inputs) | set(entry.output_fields)
-    for (_, _, params, _), on in zip(entry.grads, active):
+    for gr, on in zip(entry.grads, active):
         if not on:
             continue
-        for p in params:
+        for p in gr.params:
             if p in inputs or p == "out":
                 if p not in saved_names:
                     saved_names.append(p)
@@ -500,33 +533,29 @@ def _plan(entry, active, layout, n_out):
     sizes = [(n, slots[n][1]) for n in saved_names if n in slots]
     if n_out:
         sizes.append(("out", n_out))
-    calls = [
-        (keys, fn, params, joint)
-        for (keys, fn, params, joint), on in zip(entry.grads, active)
-        if on
-    ]  # fmt: skip
-    needs_of = {keys: tuple(entry.inputs.index(k) for k in keys) for keys, _, _, _ in calls}
+    calls = [gr for gr, on in zip(entry.grads, active) if on]
+    needs_of = {gr.inputs: tuple(entry.inputs.index(k) for k in gr.inputs) for gr in calls}
 
     saved_spec = []
     for n in saved_names:
         if n == "out":
-            saved_spec.append((1, 0))
+            saved_spec.append((SAVE_OUTPUTS, 0))
         elif n in entry.output_fields:
-            saved_spec.append((2, entry.output_fields.index(n)))
+            saved_spec.append((SAVE_OUTPUT_FIELD, entry.output_fields.index(n)))
         else:
-            saved_spec.append((0, entry.inputs.index(n)))
+            saved_spec.append((SAVE_INPUT, entry.inputs.index(n)))
     kw_spec = []
     for n in kw_names:
         if n in entry.args:
-            kw_spec.append((n, 0, 0))
+            kw_spec.append((n, KW_ARG, 0))
         elif n in entry.aux:
             continue  # added after protection (fresh values of the forward's own)
         elif n == "needs":
-            kw_spec.append((n, 1, 0))
+            kw_spec.append((n, KW_NEEDS, 0))
         elif n.endswith("_shape"):
-            kw_spec.append((n, 2, entry.inputs.index(n[:-6])))
+            kw_spec.append((n, KW_SHAPE, entry.inputs.index(n[:-6])))
         elif n.endswith("_dtype"):
-            kw_spec.append((n, 3, entry.inputs.index(n[:-6])))
+            kw_spec.append((n, KW_DTYPE, entry.inputs.index(n[:-6])))
     if not entry.seq_inputs and not n_out and not entry.aux:
         vjp = _generated_vjp(entry, calls, saved_names, kw_names, slots, n_flat)
         return tuple(saved_spec), tuple(kw_spec), vjp
@@ -538,7 +567,7 @@ def _plan(entry, active, layout, n_out):
             vals.update(aux)
         vals.update(kw)
         res = [None] * n_flat
-        for keys, fn, params, joint in calls:
+        for keys, fn, params, joint in calls:  # (Grad's fields)
             if "needs" in params:
                 vals["needs"] = tuple(kw["needs"][i] for i in needs_of[keys])
             r = fn(xp, g, **{p: vals[p] for p in params})
@@ -563,7 +592,7 @@ def _generated_vjp(entry, calls, saved_names, kw_names, slots, n_flat):
         head.extend(kw_names)
     lines = [f"def vjp({', '.join(head)}):", f"    res = [None] * {n_flat}"]
     scope = {}
-    for k, (keys, fn, params, joint) in enumerate(calls):
+    for k, (keys, fn, params, joint) in enumerate(calls):  # (Grad's fields)
         scope[f"f{k}"] = fn
         args = []
         for p in params:
@@ -715,7 +744,7 @@ def _conj(xp, a):
 def _elementwise_jvp(xp, entry, vals, tangents):
     total = None
     by_name = dict(zip(entry.inputs, tangents))
-    for keys, fn, params, joint in entry.grads:
+    for keys, fn, params, joint in entry.grads:  # (Grad's fields)
         if joint:
             raise TypeError(f"op {entry.name}: ELEMENTWISE needs one VJP per input")
         t = by_name[keys[0]]

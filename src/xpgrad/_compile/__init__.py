@@ -395,8 +395,7 @@ def _record(fn, args, kwargs, variant: _Variant):
         for d in (t._data, None if t._grad is None else t._grad._data):
             if d is not None and type(d) is not np.ndarray:
                 reason = (
-                    f"backend {t._ns.backend.name!r} is not supported by the recorder yet "
-                    "(NumPy arrays only)"
+                    f"backend {t._ns.backend.name!r} is not supported by the recorder yet (NumPy arrays only)"
                 )
     if reason is not None:
         variant.eager_reason = reason

@@ -1,4 +1,4 @@
-"""W8 per-sample gradients: ``vmap(grad(loss))`` of a small MLP (batch 256) on NumPy and on
+"""W11 per-sample gradients: ``vmap(grad(loss))`` of a small MLP (batch 256) on NumPy and on
 torch, against a Python loop of ``grad`` and against ``torch.func``.
 
 Rows (float64; every result checked against torch.func's before anything is timed):
@@ -21,8 +21,8 @@ import numpy as np
 from . import _harness
 from ._harness import Result
 
-KEY = "W8"
-TITLE = "W8 per-sample gradients of an MLP (vmap of grad), batch 256"
+KEY = "W11"
+TITLE = "W11 per-sample gradients of an MLP (vmap of grad), batch 256"
 
 
 def config(quick: bool) -> dict:

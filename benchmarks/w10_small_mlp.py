@@ -1,0 +1,157 @@
+"""W10: one SGD step of a small MLP (64x32 input, tanh, 32-32-1), float64, squared error.
+
+The arrays are small, so per-op overhead dominates (W2 is the same kind of step on arrays where
+the matrix products dominate)::
+
+    h = tanh(X @ W1 + b1);  p = h @ W2 + b2;  loss = sum((p - y) ** 2) / 64
+
+followed by ``p -= lr * grad`` for every parameter. The limit is NumPy with the hand-written
+backward.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ._harness import Case
+
+KEY = "W10"
+TITLE = "W10 small MLP SGD step: X 64x32, tanh hidden 32, float64 (forward + backward + update)"
+UNIT = "µs/step"
+N, D, H = 64, 32, 32
+LR = 0.01
+RTOL = 1e-9
+ATOL = 1e-12
+
+__all__ = ["BUILDERS", "KEY", "TITLE", "UNIT", "RTOL", "ATOL", "config", "per_unit"]
+
+
+def config(quick: bool) -> dict:
+    return {"n": N, "d": D, "h": H, "reps": 7 if quick else 25, "target_s": 0.01 if quick else 0.05}
+
+
+def per_unit(seconds: float) -> float:
+    return seconds * 1e6
+
+
+def initial():
+    """Parameters [W1, b1, W2, b2], inputs X (64x32) and targets y (64x1)."""
+    rng = np.random.default_rng(0)
+    params = [
+        rng.standard_normal((D, H)) / np.sqrt(D),
+        np.zeros(H),
+        rng.standard_normal((H, 1)) / np.sqrt(H),
+        np.zeros(1),
+    ]
+    return params, rng.standard_normal((N, D)), rng.standard_normal((N, 1))
+
+
+def loss(lib, params, X, y):
+    W1, b1, W2, b2 = params
+    h = lib.tanh(X @ W1 + b1)
+    r = h @ W2 + b2 - y
+    return lib.sum(r * r) / N
+
+
+def _limit_grads(params, X, y):
+    W1, b1, W2, b2 = params
+    h = np.tanh(X @ W1 + b1)
+    dr = h @ W2 + b2 - y
+    dr *= 2.0 / N
+    dh = dr @ W2.T
+    dh *= 1 - h * h
+    return [X.T @ dh, dh.sum(axis=0), h.T @ dr, dr.sum(axis=0)]
+
+
+def _limit(cfg):
+    params, X, y = initial()
+
+    def step():
+        for p, g in zip(params, _limit_grads(params, X, y)):
+            g *= LR
+            p -= g
+
+    return Case(step, lambda: _limit_grads(params, X, y))
+
+
+def _xpgrad_on(backend: str):
+    def build(cfg):
+        import xpgrad
+
+        params, X, y = initial()
+        if backend == "torch":
+            import torch
+
+            xp = xpgrad.namespace(torch)
+            params, X, y = [torch.from_numpy(p) for p in params], torch.from_numpy(X), torch.from_numpy(y)
+        else:
+            xp = xpgrad.namespace(np)
+        params = [xp.asarray(p, requires_grad=True) for p in params]
+        X, y = xp.asarray(X), xp.asarray(y)
+
+        def backward():
+            for p in params:
+                p.grad = None
+            loss(xp, params, X, y).backward()
+
+        def step():
+            backward()
+            with xpgrad.no_grad():
+                for p in params:
+                    p -= LR * p.grad
+
+        def grads():
+            backward()
+            return [p.grad for p in params]
+
+        return Case(step, grads)
+
+    return build
+
+
+def _torch(cfg):
+    import torch
+
+    params, X, y = initial()
+    params = [torch.tensor(p, requires_grad=True) for p in params]
+    X, y = torch.from_numpy(X), torch.from_numpy(y)
+
+    def backward():
+        for p in params:
+            p.grad = None
+        loss(torch, params, X, y).backward()
+
+    def step():
+        backward()
+        with torch.no_grad():
+            for p in params:
+                p -= LR * p.grad
+
+    def grads():
+        backward()
+        return [p.grad for p in params]
+
+    return Case(step, grads)
+
+
+def _autograd(cfg):
+    import autograd
+    import autograd.numpy as anp
+
+    params, X, y = initial()
+    dloss = autograd.grad(lambda ps: loss(anp, ps, X, y))
+
+    def step():
+        for p, g in zip(params, dloss(params)):
+            p -= LR * g
+
+    return Case(step, lambda: dloss(params))
+
+
+BUILDERS = {
+    "limit": _limit,
+    "xpgrad": _xpgrad_on("numpy"),
+    "torch": _torch,
+    "autograd": _autograd,
+    "xpgrad[torch]": _xpgrad_on("torch"),
+}
