@@ -229,3 +229,27 @@ def test_to_numpy_of_a_torch_zero_tensor_gradient():
     a = to_numpy(gg)
     assert a.shape == (3,) and a.dtype == np.float32
     np.testing.assert_array_equal(a, 0.0)
+
+
+def test_qr_r_is_compared_with_a_positive_diagonal():
+    # R alone is unique only up to a unitary diagonal; LAPACK picks it from rounding where a
+    # column is already reduced: the complex triangular matrix below (seed 2026006234 on
+    # array-api-strict) gets R[1, 1] = -1.284 from NumPy's LAPACK and +1.284 from torch's. The
+    # generator's R has a positive real diagonal, a function of the matrix: same on both sides.
+    from ._suite import resolve_backend
+    from .fuzz._gen import _QR_R
+
+    x = np.array([[-0.621 + 1.221j, 0.063 - 0.495j], [-0.217 + 0.609j, 0.871 - 0.238j]])
+    chol = "v6 = xp.linalg.cholesky(x2 @ xp.conj(x2.mT) + xp.eye(2, dtype=x2.dtype))"
+    normalised = "v7 = " + f"{_QR_R} * xp.conj(xp.sign(xp.linalg.diagonal({_QR_R})))[..., :, None]"
+    p = _program(
+        [(chol, "linalg.cholesky", "v6", ["x2"]), (normalised.format(a="v6"), "linalg.qr.R", "v7", ["v6"])],
+        [Input("x2", "leaf", x)],
+        ["v7"],
+        dtype="complex128",
+    )
+    for backend in ("numpy", "array_api_strict"):
+        assert compare(p, resolve_backend(backend)) is None, backend
+    assert "xp.sign(xp.linalg.diagonal(" in next(
+        s.code for k in range(2000) for s in generate(k).stmts if s.op == "linalg.qr.R"
+    )
