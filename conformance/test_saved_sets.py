@@ -129,7 +129,7 @@ DEVIATIONS: dict[tuple[str, str, str], str] = {
         "torch only, one of x in xpgrad only (docs/special-edges.md)"
     ),
     ("special.ndtr", "*", "mutate"): _COPY.format(
-        "computes ndtr as 0.5 * erfc(-x / sqrt(2)), saving the intermediate -x / sqrt(2),"
+        "computes ndtr as 0.5 * erfc(-x / sqrt(2)), whose operand -x / sqrt(2) is a new array,"
     ),
     ("unstack", "*", "mutate"): (
         "torch's unbind returns the views of a multi-output view function, and refuses a "
