@@ -253,3 +253,15 @@ def test_qr_r_is_compared_with_a_positive_diagonal():
     assert "xp.sign(xp.linalg.diagonal(" in next(
         s.code for k in range(2000) for s in generate(k).stmts if s.op == "linalg.qr.R"
     )
+
+
+def test_a_reduction_that_changes_the_class_is_not_reported():
+    # Program 2569 of seed 2027: clip(x0, -0.5, 0.7) ... v6 *= v6 (the `v *= v` deviation: torch
+    # raises, xpgrad's gradient agrees with finite differences). The reducer rounds x0 = -0.518
+    # to -0.5, onto clip's kink, where finite differences average the two slopes: on the reduced
+    # program the class would read "xpgrad's gradient is wrong". The original's class stands.
+    run = fuzz("numpy", 1, 2027, first=2569)
+    assert len(run.findings) == 1, run.summary()
+    f = run.findings[0]
+    assert f.cls == "raise mismatch: torch raises, xpgrad's gradient agrees with FD", f.cls
+    assert "imul_self" in f.ops and f.known is not None and not run.unexplained
