@@ -6,6 +6,8 @@ Each test names the fuzzer's class it came from; docs/fuzzing.md lists the runs.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -327,3 +329,21 @@ def test_sinc_second_order_near_0_is_mpmaths_where_torchs_is_not(backend):
     # fuzzer's float64 tolerance (rtol 1e-6) at 1e-6
     assert np.isnan(th[0]), th
     assert abs(th[1] - truth[1]) > 1e-6 * abs(truth[1]), (th[1], truth[1])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_pow_second_order_at_a_zero_exponent_where_torchs_is_not(backend):
+    # The fuzzer's "torch wrong" through pow (seed 2028010663; a known entry): f(x) = (x + c)**x
+    # at x = 0 has f'' = log(c)**2 + 2 / c. torch's base gradient where(y == 0, 0, ...) drops
+    # the derivative of that term in the exponent there.
+    c = 0.5
+    truth = math.log(c) ** 2 + 2 / c
+    xp = xpgrad.namespace(backend)
+    x = xp.asarray(0.0, dtype=xp.float64, requires_grad=True)
+    (g,) = xpgrad.grad(xp.pow(x + c, x), [x], create_graph=True)
+    (h,) = xpgrad.grad(g, [x])
+    assert abs(float(h) - truth) < 1e-12 * truth
+    t = torch.tensor(0.0, dtype=torch.float64, requires_grad=True)
+    (tg,) = torch.autograd.grad(torch.pow(t + c, t), [t], create_graph=True)
+    (th,) = torch.autograd.grad(tg, [t])
+    assert abs(th.item() - truth) > 1.0, "torch's pow is right at a zero exponent now: drop the known entry"

@@ -653,10 +653,15 @@ for _full in (False, True):
             square=False,
         ),
     )
+# QR is differentiable only where R's diagonal is away from 0 (a wide matrix needs its leading
+# columns independent; seed 2028009244: torch's gradient was wrong there and xpgrad's backward
+# raised LinAlgError). ``_qr_r_ok`` is defined below, with R's normalisation.
 _reg(
     "linalg.qr",
     0.3,
-    _decomposition("linalg.qr", "xp.linalg.qr({a}).Q @ xp.linalg.qr({a}).R", _svd_ok, square=False),
+    _decomposition(
+        "linalg.qr", "xp.linalg.qr({a}).Q @ xp.linalg.qr({a}).R", lambda a: _qr_r_ok(a), square=False
+    ),
 )
 # R alone is unique only up to a unitary diagonal D (Q R = (Q D)(D^H R)): LAPACK's Householder
 # QR (NumPy's, torch's: neither normalises) picks D from rounding where a column is already
