@@ -347,3 +347,41 @@ def test_pow_second_order_at_a_zero_exponent_where_torchs_is_not(backend):
     (tg,) = torch.autograd.grad(torch.pow(t + c, t), [t], create_graph=True)
     (th,) = torch.autograd.grad(tg, [t])
     assert abs(th.item() - truth) > 1.0, "torch's pow is right at a zero exponent now: drop the known entry"
+
+
+def test_svd_vectors_from_two_calls_give_the_gauge_invariant_gradient():
+    # The fuzzer's "torch wrong" through svd (seed 2026015324, a known entry): U from one call
+    # of svd and Vh from another make a gauge-invariant program together, but not per call.
+    # Both libraries judge each call alone and raise when its loss depends on the phase of U
+    # beyond a tolerance (here at cotangent 1). Below it (cotangent 0.006, the fuzzer's) torch
+    # returns a gradient that is not the program's; xpgrad, which drops the phase term, gives
+    # the program's: the one torch gives for the same program written with one svd call.
+    a0 = np.array([[1.7 - 2.3j, -2.1 - 0.9j, 1.2 - 1.4j], [-0.9 - 1.8j, -0.7 - 0.1j, 1.3 - 0.9j]])
+    mask = np.array([[True, False, False], [False, False, True]])
+
+    def program(xp, x, svd_twice):
+        svdvals = xp.linalg.svdvals(x)
+        first = xp.linalg.svd(x, full_matrices=True)
+        second = xp.linalg.svd(x, full_matrices=True) if svd_twice else first
+        v = (first.U[..., :2] * xp.tanh(svdvals)) @ second.Vh[..., :2, :]
+        return xp.linalg.vector_norm(v[mask], axis=0)
+
+    import array_api_compat.torch as txp
+
+    t = torch.tensor(a0, requires_grad=True)
+    (want,) = torch.autograd.grad(program(txp, t, False), [t])
+    xp = xpgrad.numpy
+    x = xp.asarray(a0, requires_grad=True)
+    (g,) = xpgrad.grad(program(xp, x, True), [x], xp.asarray(0.006))
+    np.testing.assert_allclose(np.asarray(g.tolist()), 0.006 * want.numpy(), rtol=1e-8, atol=0)
+    x = xp.asarray(a0, requires_grad=True)
+    with pytest.raises(RuntimeError, match="specified up to multiplication by e"):
+        xpgrad.grad(program(xp, x, True), [x], xp.asarray(1.0))
+    t = torch.tensor(a0, requires_grad=True)
+    with pytest.raises(RuntimeError, match="specified up to multiplication by e"):
+        torch.autograd.grad(program(txp, t, True), [t], torch.tensor(1.0, dtype=torch.float64))
+    t = torch.tensor(a0, requires_grad=True)
+    (small,) = torch.autograd.grad(program(txp, t, True), [t], torch.tensor(0.006, dtype=torch.float64))
+    assert not np.allclose(small.numpy(), 0.006 * want.numpy(), rtol=1e-3), (
+        "torch is right now: drop the entry"
+    )
