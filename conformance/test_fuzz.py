@@ -243,3 +243,39 @@ def test_a_nan_gradient_is_told_apart_from_a_wrong_one():
     assert not _nan_where_not_right([np.array([np.nan + 2.0j, 5.0j]), fd[1]], fd, 1e-4)  # 5j wrong
     assert not _nan_where_not_right([np.array([complex(np.nan, 0.0), -1.0j]), fd[1]], fd, 1e-4)  # 0j
     assert not _nan_where_not_right(fd, fd, 1e-4)  # no nan: not this class
+
+
+def test_qr_r_is_compared_with_a_positive_diagonal():
+    # R alone is unique only up to a unitary diagonal; LAPACK picks it from rounding where a
+    # column is already reduced: the complex triangular matrix below (seed 2026006234 on
+    # array-api-strict) gets R[1, 1] = -1.284 from NumPy's LAPACK and +1.284 from torch's. The
+    # generator's R has a positive real diagonal, a function of the matrix: same on both sides.
+    from ._suite import resolve_backend
+    from .fuzz._gen import _QR_R
+
+    x = np.array([[-0.621 + 1.221j, 0.063 - 0.495j], [-0.217 + 0.609j, 0.871 - 0.238j]])
+    chol = "v6 = xp.linalg.cholesky(x2 @ xp.conj(x2.mT) + xp.eye(2, dtype=x2.dtype))"
+    normalised = "v7 = " + f"{_QR_R} * xp.conj(xp.sign(xp.linalg.diagonal({_QR_R})))[..., :, None]"
+    p = _program(
+        [(chol, "linalg.cholesky", "v6", ["x2"]), (normalised.format(a="v6"), "linalg.qr.R", "v7", ["v6"])],
+        [Input("x2", "leaf", x)],
+        ["v7"],
+        dtype="complex128",
+    )
+    for backend in ("numpy", "array_api_strict"):
+        assert compare(p, resolve_backend(backend)) is None, backend
+    assert "xp.sign(xp.linalg.diagonal(" in next(
+        s.code for k in range(2000) for s in generate(k).stmts if s.op == "linalg.qr.R"
+    )
+
+
+def test_a_reduction_that_changes_the_class_is_not_reported():
+    # Program 2569 of seed 2027: clip(x0, -0.5, 0.7) ... v6 *= v6 (the `v *= v` deviation: torch
+    # raises, xpgrad's gradient agrees with finite differences). The reducer rounds x0 = -0.518
+    # to -0.5, onto clip's kink, where finite differences average the two slopes: on the reduced
+    # program the class would read "xpgrad's gradient is wrong". The original's class stands.
+    run = fuzz("numpy", 1, 2027, first=2569)
+    assert len(run.findings) == 1, run.summary()
+    f = run.findings[0]
+    assert f.cls == "raise mismatch: torch raises, xpgrad's gradient agrees with FD", f.cls
+    assert "imul_self" in f.ops and f.known is not None and not run.unexplained

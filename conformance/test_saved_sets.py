@@ -31,6 +31,7 @@ import xpgrad
 from xpgrad.testing import iter_cases, op_db
 from xpgrad.testing._opinfo import Sample
 from xpgrad.testing._runner import _torch_inputs, _xpgrad_inputs, torch_default_dtype_like
+from xpgrad.testing.samples.special import _TORCH_SAME
 
 from ._suite import resolve_backend
 from .conftest import backend_name, record_dropped
@@ -60,6 +61,12 @@ _COPY = (
 _SGN = (
     "array_api_compat.torch computes a complex sign as x / abs(x) (three saved values, the "
     "returned array not among them); xpgrad saves what torch's own sgn saves: x and the result"
+)
+_FROM_X = (
+    "torch's {0} also saves its result (its formula reads it); xpgrad's derivative is computed from "
+    "x alone, {1}, accurate where torch's formula cancels or overflows (docs/special-edges.md), "
+    "so it does not keep the result: an in-place change of the result raises in torch only "
+    "(never a wrong gradient)"
 )
 DEVIATIONS: dict[tuple[str, str, str], str] = {
     ("atan2", "scalar_x*", "packs"): _SCALAR,
@@ -105,6 +112,25 @@ DEVIATIONS: dict[tuple[str, str, str], str] = {
     ),
     ("sign", "complex*/*", "packs"): _SGN,
     ("sign", "complex*/*", "mutate"): _SGN,
+    **{
+        (f"special.{name}", "*", aspect): _FROM_X.format(name, how)
+        for name, how in (
+            ("i0e", "i1e(x) - sign(x) i0e(x) by a series where it cancels (large |x|)"),
+            ("i1", "a Taylor polynomial near 0, exp(|x|) (i0e - i1e / x) elsewhere"),
+            ("i1e", "a Taylor polynomial near 0, (i0e - i1e)(|x|) - i1e(|x|) / |x| elsewhere"),
+            ("log_ndtr", "sqrt(2/pi) / erfcx(-x/sqrt(2)) left of 0, pdf(x) / ndtr(x) right of it"),
+        )
+        for aspect in ("packs", "mutate")
+    },
+    ("special.expit", "*", "mutate"): (
+        "torch's sigmoid saves its result and computes out * (1 - out), which is 0 once out rounds "
+        "to 1 (x > 37 in float64) where the derivative is exp(-x); xpgrad computes "
+        "e / (1 + e)**2 with e = exp(-|x|) and saves x: an in-place change of the result raises in "
+        "torch only, one of x in xpgrad only (docs/special-edges.md)"
+    ),
+    ("special.ndtr", "*", "mutate"): _COPY.format(
+        "computes ndtr as 0.5 * erfc(-x / sqrt(2)), whose operand -x / sqrt(2) is a new array,"
+    ),
     ("unstack", "*", "mutate"): (
         "torch's unbind returns the views of a multi-output view function, and refuses a "
         "backward after an in-place change of the input or of one output (it cannot rebase such "
@@ -357,19 +383,25 @@ def differences(op, sample, dtype, ns, aspect):
 # -- pytest ------------------------------------------------------------------------------------
 
 
-# Functions outside torch's derivatives.yaml: the special extension (its torch references are
-# torch.special where torch has the function, otherwise torch compositions or SciPy's values) and
-# the non-standard ``median``/``bincount`` (torch.quantile / a scatter). Their saved sets are not
-# torch's to compare with; their gradients are checked by the conformance suite and finite
-# differences.
+# Functions outside torch's derivatives.yaml: the special functions torch.special does not have
+# with a derivative of its own (their torch references are torch compositions or SciPy's values)
+# and the non-standard ``median``/``bincount`` (torch.quantile / a scatter). Their saved sets are
+# not torch's to compare with; their gradients are checked by the conformance suite and finite
+# differences. The functions torch.special has (``_TORCH_SAME``: ``special.erf`` is
+# ``torch.special.erf``) are compared.
 _NOT_IN_DERIVATIVES_YAML = ("special.*", "median", "bincount")
+_TORCH_SPECIAL = tuple(f"special.{n}" for n in _TORCH_SAME)
 
 
 def _cases():
     return [
         c
         for c in iter_cases(op_db(), dtypes=DTYPES)
-        if c.op.differentiable and not any(fnmatchcase(c.op.name, p) for p in _NOT_IN_DERIVATIVES_YAML)
+        if c.op.differentiable
+        and (
+            c.op.name in _TORCH_SPECIAL
+            or not any(fnmatchcase(c.op.name, p) for p in _NOT_IN_DERIVATIVES_YAML)
+        )
     ]
 
 

@@ -6,6 +6,8 @@ Each test names the fuzzer's class it came from; docs/fuzzing.md lists the runs.
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 import pytest
 import torch
@@ -359,3 +361,89 @@ def test_an_unknown_dimension_matches_but_a_known_one_is_still_checked():
     for bad in (np.ones((2, 3)), np.ones(2)):
         with pytest.raises(RuntimeError, match=r"grad\(\): mismatch in shape"):
             xpgrad.grad([v], [x], [xp.asarray(da.from_array(bad))])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_sinc_second_order_near_0_is_mpmaths_where_torchs_is_not(backend):
+    # The fuzzer's "torch wrong" through special.sinc near 0 (a known entry in
+    # conformance/fuzz/_known.py): torch's double backward of sinc is nan at 0 and loses digits
+    # near it (sin(pi x) / (pi x) differentiated twice cancels); xpgrad's Taylor branch is
+    # mpmath's to 1e-13.
+    import mpmath
+
+    mpmath.mp.dps = 50
+    values = [0.0, 1e-6, -3e-4, 1e-3]
+
+    def sinc(t):
+        return mpmath.mpf(1) if t == 0 else mpmath.sin(mpmath.pi * t) / (mpmath.pi * t)
+
+    truth = np.array([float(mpmath.diff(sinc, mpmath.mpf(v), 2)) for v in values])
+    xp = xpgrad.namespace(backend)
+    x = xp.asarray(values, dtype=xp.float64, requires_grad=True)
+    (g,) = xpgrad.grad(xp.sum(xp.special.sinc(x)), [x], create_graph=True)
+    (h,) = xpgrad.grad(xp.sum(g), [x])
+    np.testing.assert_allclose(np.asarray(h.tolist()), truth, rtol=1e-13, atol=0)
+    t = torch.tensor(values, dtype=torch.float64, requires_grad=True)
+    (tg,) = torch.autograd.grad(torch.special.sinc(t).sum(), [t], create_graph=True)
+    (th,) = torch.autograd.grad(tg.sum(), [t])
+    th = th.numpy()
+    # torch is still wrong here (else the known entry is stale): nan at 0, off by more than the
+    # fuzzer's float64 tolerance (rtol 1e-6) at 1e-6
+    assert np.isnan(th[0]), th
+    assert abs(th[1] - truth[1]) > 1e-6 * abs(truth[1]), (th[1], truth[1])
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_pow_second_order_at_a_zero_exponent_where_torchs_is_not(backend):
+    # The fuzzer's "torch wrong" through pow (seed 2028010663; a known entry): f(x) = (x + c)**x
+    # at x = 0 has f'' = log(c)**2 + 2 / c. torch's base gradient where(y == 0, 0, ...) drops
+    # the derivative of that term in the exponent there.
+    c = 0.5
+    truth = math.log(c) ** 2 + 2 / c
+    xp = xpgrad.namespace(backend)
+    x = xp.asarray(0.0, dtype=xp.float64, requires_grad=True)
+    (g,) = xpgrad.grad(xp.pow(x + c, x), [x], create_graph=True)
+    (h,) = xpgrad.grad(g, [x])
+    assert abs(float(h) - truth) < 1e-12 * truth
+    t = torch.tensor(0.0, dtype=torch.float64, requires_grad=True)
+    (tg,) = torch.autograd.grad(torch.pow(t + c, t), [t], create_graph=True)
+    (th,) = torch.autograd.grad(tg, [t])
+    assert abs(th.item() - truth) > 1.0, "torch's pow is right at a zero exponent now: drop the known entry"
+
+
+def test_svd_vectors_from_two_calls_give_the_gauge_invariant_gradient():
+    # The fuzzer's "torch wrong" through svd (seed 2026015324, a known entry): U from one call
+    # of svd and Vh from another make a gauge-invariant program together, but not per call.
+    # Both libraries judge each call alone and raise when its loss depends on the phase of U
+    # beyond a tolerance (here at cotangent 1). Below it (cotangent 0.006, the fuzzer's) torch
+    # returns a gradient that is not the program's; xpgrad, which drops the phase term, gives
+    # the program's: the one torch gives for the same program written with one svd call.
+    a0 = np.array([[1.7 - 2.3j, -2.1 - 0.9j, 1.2 - 1.4j], [-0.9 - 1.8j, -0.7 - 0.1j, 1.3 - 0.9j]])
+    mask = np.array([[True, False, False], [False, False, True]])
+
+    def program(xp, x, svd_twice):
+        svdvals = xp.linalg.svdvals(x)
+        first = xp.linalg.svd(x, full_matrices=True)
+        second = xp.linalg.svd(x, full_matrices=True) if svd_twice else first
+        v = (first.U[..., :2] * xp.tanh(svdvals)) @ second.Vh[..., :2, :]
+        return xp.linalg.vector_norm(v[mask], axis=0)
+
+    import array_api_compat.torch as txp
+
+    t = torch.tensor(a0, requires_grad=True)
+    (want,) = torch.autograd.grad(program(txp, t, False), [t])
+    xp = xpgrad.numpy
+    x = xp.asarray(a0, requires_grad=True)
+    (g,) = xpgrad.grad(program(xp, x, True), [x], xp.asarray(0.006))
+    np.testing.assert_allclose(np.asarray(g.tolist()), 0.006 * want.numpy(), rtol=1e-8, atol=0)
+    x = xp.asarray(a0, requires_grad=True)
+    with pytest.raises(RuntimeError, match="specified up to multiplication by e"):
+        xpgrad.grad(program(xp, x, True), [x], xp.asarray(1.0))
+    t = torch.tensor(a0, requires_grad=True)
+    with pytest.raises(RuntimeError, match="specified up to multiplication by e"):
+        torch.autograd.grad(program(txp, t, True), [t], torch.tensor(1.0, dtype=torch.float64))
+    t = torch.tensor(a0, requires_grad=True)
+    (small,) = torch.autograd.grad(program(txp, t, True), [t], torch.tensor(0.006, dtype=torch.float64))
+    assert not np.allclose(small.numpy(), 0.006 * want.numpy(), rtol=1e-3), (
+        "torch is right now: drop the entry"
+    )

@@ -653,12 +653,39 @@ for _full in (False, True):
             square=False,
         ),
     )
+# QR is differentiable only where R's diagonal is away from 0 (a wide matrix needs its leading
+# columns independent; seed 2028009244: torch's gradient was wrong there and xpgrad's backward
+# raised LinAlgError). ``_qr_r_ok`` is defined below, with R's normalisation.
 _reg(
     "linalg.qr",
     0.3,
-    _decomposition("linalg.qr", "xp.linalg.qr({a}).Q @ xp.linalg.qr({a}).R", _svd_ok, square=False),
+    _decomposition(
+        "linalg.qr", "xp.linalg.qr({a}).Q @ xp.linalg.qr({a}).R", lambda a: _qr_r_ok(a), square=False
+    ),
 )
-_reg("linalg.qr.R", 0.3, _decomposition("linalg.qr.R", "xp.linalg.qr({a}).R", _svd_ok, square=False))
+# R alone is unique only up to a unitary diagonal D (Q R = (Q D)(D^H R)): LAPACK's Householder
+# QR (NumPy's, torch's: neither normalises) picks D from rounding where a column is already
+# reduced (a complex triangular matrix: the last diagonal entry is +r in one LAPACK build and -r
+# in another). Compared: R with a positive real diagonal, a function of the matrix where no
+# diagonal entry is near 0 (a wide matrix whose leading columns are dependent has R_ii = 0, and
+# then R itself is not unique).
+_QR_R = "xp.linalg.qr({a}).R"
+
+
+def _qr_r_ok(a):
+    return _svd_ok(a) and bool(np.min(np.abs(np.diagonal(np.linalg.qr(a)[1]))) > 0.05)
+
+
+_reg(
+    "linalg.qr.R",
+    0.3,
+    _decomposition(
+        "linalg.qr.R",
+        f"{_QR_R} * xp.conj(xp.sign(xp.linalg.diagonal({_QR_R})))[..., :, None]",
+        _qr_r_ok,
+        square=False,
+    ),
+)
 _reg("linalg.pinv", 0.3, _decomposition("linalg.pinv", "xp.linalg.pinv({a})", _svd_ok, square=False))
 _reg(
     "linalg.matrix_norm",

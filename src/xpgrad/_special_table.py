@@ -423,7 +423,9 @@ _def(
 _def(
     "erfinv",
     "y",
-    lambda xp, g, out: g * (_SQRT_PI / 2) * xp.exp(out * out),
+    # erfinv(y) again, not the result: torch's saved set (an in-place change of the result does
+    # not reach the gradient)
+    lambda xp, g, y: g * (_SQRT_PI / 2) * xp.exp(special_of(xp).erfinv(y) ** 2),
     "Inverse of the error function.",
 )
 _def(

@@ -335,12 +335,43 @@ def _doc(fn, public):
 
 
 def _forward(fn, public):
-    """The forward on raw arrays of ``special.<public>``, with the signature ``(xp, <params>)``."""
+    """The forward on raw arrays of ``special.<public>``, with the signature ``(xp, <params>)``.
+
+    It returns the value and what the derivatives need of the forward (``_aux_names``), computed
+    now rather than read from the result at backward: so the node saves what torch's saves (the
+    arguments and the result its formula names), and an in-place change of the result raises
+    only where torch's does."""
+    names = _aux_names(fn)
 
     def forward(xp, *args):
         if fn.name == "zeta" and args[1] is None:
             args = (args[0], 1.0)  # the Riemann zeta function is the Hurwitz one at q = 1
-        return getattr(special_of(xp), fn.name)(*args, public=public)
+        sp = special_of(xp)
+        aux = {}
+        wide = None
+        if "out_fix" in names or fn.at:
+            backend = sp.backend
+            args, dtype = _arrays(backend, fn, list(args), public)
+            if "out_fix" in names and dtype == xp.float32:
+                wide = _float64_for(xp)
+        if wide is None:
+            out = getattr(sp, fn.name)(*args, public=public)
+            if "out_fix" in names:
+                aux["out_fix"] = None
+        else:
+            # The value in float64 and its difference from the rounded result (0 where that is
+            # +-inf): the derivative formula gets the float64 value with the saved result's graph.
+            out64 = getattr(sp, fn.name)(*(_widen(xp, a, wide) for a in args), public=public)
+            with backend.quiet():
+                out = xp.astype(out64, xp.float32)
+                o = xp.astype(out, wide)
+                fix = xp.where((out64 == o) | xp.isinf(o), xp.zeros_like(o), out64 - o)
+            aux["out_fix"] = (out64, fix)
+        aux["nan"] = xp.isnan(out)
+        if fn.at:
+            x = args[0]
+            aux["at_points"] = tuple(x == point for point in fn.at)
+        return out, aux
 
     kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
     forward.__signature__ = inspect.Signature(
@@ -373,6 +404,24 @@ def _widen(xp, a, wide):
     return xp.astype(a, wide) if getattr(a, "dtype", None) == xp.float32 else a
 
 
+def _vjp_names(vjp):
+    return tuple(inspect.signature(vjp).parameters)[2:]
+
+
+def _aux_names(fn):
+    """What the forward of ``fn`` computes for its derivatives (``_guarded``): ``nan``, where the
+    value is nan; ``at_points``, where the first argument is one of ``fn.at``'s points;
+    ``out_fix``, for float32 results whose derivative formula takes ``out``, the float64 value and
+    its difference from the rounded one (None otherwise)."""
+    formulas = [d for d in fn.grads if not isinstance(d, str)]
+    names = ["nan"]
+    if fn.at:
+        names.append("at_points")
+    if not fn.single and any("out" in _vjp_names(d) for d in formulas):
+        names.append("out_fix")
+    return tuple(names)
+
+
 def _guarded(fn, vjp):
     """The derivative ``vjp`` of ``fn``, with the conventions every special function shares:
 
@@ -383,37 +432,41 @@ def _guarded(fn, vjp):
     - *float32 computed in float64* (where the namespace has float64): the formulas
       (densities ``exp(log terms)``, differences of scaled Bessel functions) lose digits in
       float32, up to 1e-3 relative; in float64 they are rounded once. A formula taking
-      ``out`` gets it recomputed in float64 (a rounded ``out`` would carry float32's error).
+      ``out`` gets its float64 value (a rounded ``out`` would carry float32's error).
     - ``fn.at``: the table's derivatives at the points where the formula gives none (the
       limits at +-inf, the end of a domain).
+
+    What these need besides the formula's own names is computed by the forward (``_forward``,
+    the op's ``aux``): the nan mask, the masks of ``fn.at``'s points and the float64 value's
+    correction, never the saved result or arguments, so the node saves exactly what the formula
+    names, as torch's does (an in-place change of the result raises only where the formula
+    uses it).
     """
-    names = tuple(inspect.signature(vjp).parameters)[2:]
-    recompute = "out" in names
-    need = list(names)
-    for p in (*(fn.params if recompute else ()), *(fn.params[:1] if fn.at else ()), "out"):
-        if p not in need:
-            need.append(p)
-    at = tuple((p, d) for p, (_, d) in fn.at.items())
+    names = _vjp_names(vjp)
+    aux = _aux_names(fn)
+    need = list(names) + [n for n in aux if n not in names]
+    at = tuple(d for _, d in fn.at.values())
 
     def guarded(xp, g, **kw):
-        out = kw["out"]
         wide = _float64_for(xp) if g.dtype == xp.float32 and not fn.single else None
         if wide is None:
             r = vjp(xp, g, **{n: kw[n] for n in names})
         else:
-            args = {n: _widen(xp, kw[n], wide) for n in names if n != "out"}
-            if recompute:
-                args["out"] = getattr(special_of(xp), fn.name)(*(_widen(xp, kw[p], wide) for p in fn.params))
+            args = {n: _widen(xp, kw[n], wide) for n in names}
+            fix = kw.get("out_fix")
+            if "out" in names and fix is not None:  # float64 value; past float32's range, out64
+                o = args["out"]
+                args["out"] = xp.where(xp.isinf(o), fix[0], o + fix[1])
             r = xp.astype(vjp(xp, _widen(xp, g, wide), **args), xp.float32)
         # Under create_graph, constant factors: not where(m, g * d, r) (with d = inf, its
-        # derivative in g elsewhere is 0 * inf) nor where(isnan(out), out, r) (a path through
-        # out for every element).
-        for point, d in at:
-            m = kw[fn.params[0]] == point
+        # derivative in g elsewhere is 0 * inf) nor where(nan, out, r) (a path through out
+        # for every element).
+        for m, d in zip(kw.get("at_points", ()), at):
             r = xp.where(m, g * xp.where(m, _fill(xp, r, d), xp.ones_like(r)), r)
+        nan = kw["nan"]
         if not isinstance(getattr(xp, "special", None), SpecialNamespace):
-            return xp.where(xp.isnan(out), out, r)  # raw arrays: no graph, the cheaper form
-        return r * xp.where(xp.isnan(out), _fill(xp, r, math.nan), xp.ones_like(r))
+            return xp.where(nan, _fill(xp, r, math.nan), r)  # raw arrays: no graph, the cheaper form
+        return r * xp.where(nan, _fill(xp, r, math.nan), xp.ones_like(r))
 
     kind = inspect.Parameter.POSITIONAL_OR_KEYWORD
     guarded.__signature__ = inspect.Signature([inspect.Parameter(n, kind) for n in ("xp", "g", *need)])
@@ -426,7 +479,9 @@ def _entry(fn, public):
         p: _missing_derivative(public, p, d) if isinstance(d, str) else _guarded(fn, d)
         for p, d in zip(fn.params, fn.grads)
     }
-    return op(grads=grads, jvp=ELEMENTWISE, scalars=True, name=public)(_forward(fn, public))
+    return op(grads=grads, jvp=ELEMENTWISE, scalars=True, name=public, aux=_aux_names(fn))(
+        _forward(fn, public)
+    )
 
 
 for _public in sorted(set(TABLE) | set(ALIASES)):
