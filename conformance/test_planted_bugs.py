@@ -69,7 +69,7 @@ def _plant_matmul(monkeypatch, xp):
 
 def _plant_entry(monkeypatch, entry):
     """Plant into a table entry: its VJPs (and the node VJPs built from them) are replaced."""
-    grads = [(keys, _wrong(fn), params, joint) for keys, fn, params, joint in entry.grads]
+    grads = [gr._replace(vjp=_wrong(gr.vjp)) for gr in entry.grads]
     monkeypatch.setattr(entry, "grads", grads)
     monkeypatch.setattr(entry, "_plans", {})
 
@@ -268,7 +268,7 @@ def _plant_bias(monkeypatch, xp, name, bias, jvp):
     entry = {"prod": _statistical_functions.prod, "linalg.inv": _linalg.inv, "special.erf": _special.erf}[
         name
     ]
-    grads = [(keys, _biased(fn, bias), params, joint) for keys, fn, params, joint in entry.grads]
+    grads = [gr._replace(vjp=_biased(gr.vjp, bias)) for gr in entry.grads]
     monkeypatch.setattr(entry, "grads", grads)
     monkeypatch.setattr(entry, "_plans", {})
     if jvp and callable(entry.jvp) and inspect.isfunction(entry.jvp):
