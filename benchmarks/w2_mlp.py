@@ -15,9 +15,11 @@ per-op overhead; xpgrad[torch] against torch isolates xpgrad's overhead on a tor
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
-from ._harness import Case
+from ._harness import Case, sgd_case, xpgrad_backend
 
 KEY = "W2"
 TITLE = "W2 MLP 784-512-512-10 SGD step, batch 256, float32 (forward + backward + update)"
@@ -98,37 +100,16 @@ def _xpgrad_on(backend: str):
     def build(cfg):
         import xpgrad
 
+        xp, convert = xpgrad_backend(backend)
         params, X, Y = initial(cfg["batch"])
-        if backend == "torch":
-            import torch
-
-            xp = xpgrad.namespace(torch)
-            params, X, Y = ([torch.from_numpy(p) for p in params], torch.from_numpy(X), torch.from_numpy(Y))
-        else:
-            xp = xpgrad.namespace(np)
-        params = [xp.asarray(p, requires_grad=True) for p in params]
-        X = xp.asarray(X)
-        Y = xp.asarray(Y)
+        params = [xp.asarray(convert(p), requires_grad=True) for p in params]
+        X = xp.asarray(convert(X))
+        Y = xp.asarray(convert(Y))
 
         def rowmax(z):
             return xp.max(z, axis=1, keepdims=True)
 
-        def backward():
-            for p in params:
-                p.grad = None
-            mlp_loss(xp, rowmax, params, X, Y).backward()
-
-        def step():
-            backward()
-            with xpgrad.no_grad():
-                for p in params:
-                    p -= LR * p.grad
-
-        def grads():
-            backward()
-            return [p.grad for p in params]
-
-        return Case(step, grads)
+        return sgd_case(params, partial(mlp_loss, xp, rowmax, params, X, Y), xpgrad.no_grad, LR)
 
     return build
 
@@ -144,22 +125,7 @@ def _torch(cfg):
     def rowmax(z):
         return torch.amax(z, dim=1, keepdim=True)
 
-    def backward():
-        for p in params:
-            p.grad = None
-        mlp_loss(torch, rowmax, params, X, Y).backward()
-
-    def step():
-        backward()
-        with torch.no_grad():
-            for p in params:
-                p -= LR * p.grad
-
-    def grads():
-        backward()
-        return [p.grad for p in params]
-
-    return Case(step, grads)
+    return sgd_case(params, partial(mlp_loss, torch, rowmax, params, X, Y), torch.no_grad, LR)
 
 
 def _autograd(cfg):
