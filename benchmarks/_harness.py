@@ -25,6 +25,7 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 
@@ -170,6 +171,17 @@ def sgd_case(params: list, loss_value: Callable[[], object], no_grad, lr: float)
         return [p.grad for p in params]
 
     return Case(step, grads)
+
+
+def xpgrad_sgd_case(backend: str, loss: Callable, lr: float, params: list, *data) -> Case:
+    """:func:`sgd_case` for xpgrad on ``backend``: ``params`` and ``data`` are NumPy arrays, the
+    loss is ``loss(xp, params, *data)``."""
+    import xpgrad
+
+    xp, convert = xpgrad_backend(backend)
+    params = [xp.asarray(convert(p), requires_grad=True) for p in params]
+    data = [xp.asarray(convert(a)) for a in data]
+    return sgd_case(params, partial(loss, xp, params, *data), xpgrad.no_grad, lr)
 
 
 def missing_peer(exc: BaseException) -> str | None:
@@ -386,6 +398,20 @@ def run_timed(module, quick: bool, impls=IMPLS) -> Result:
             result.rows.append({"impl": name, "status": status[name]})
     result.notes.append(f"{cfg['reps']} interleaved repetitions; config: {cfg}")
     return result
+
+
+def checked_columns(ratio_header: str, extra=(), lead=()) -> list:
+    """The columns of :func:`checked_rows`' rows: the ``lead`` text keys, the implementation, median
+    and min (ms), the ratio to the base (``ratio_header``), the ``extra`` columns, the error."""
+    return [
+        *((key, key, "text") for key in lead),
+        ("impl", "impl", "text"),
+        ("median (ms)", "median", "num"),
+        ("min", "min", "num"),
+        (ratio_header, "ratio", "ratio"),
+        *extra,
+        ("max rel err", "check", "text"),
+    ]
 
 
 def checked_rows(

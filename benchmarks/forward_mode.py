@@ -143,20 +143,8 @@ def _measure(case, sizes, steps, reps):
 
 def run(quick: bool) -> Result:
     cfg = config(quick)
-    result = Result(
-        KEY,
-        TITLE,
-        [
-            ("case", "case", "text"),
-            ("sizes", "sizes", "text"),
-            ("impl", "impl", "text"),
-            ("median (ms)", "median", "num"),
-            ("min", "min", "num"),
-            ("vs first row", "ratio", "ratio"),
-            ("max rel err", "check", "text"),
-        ],
-        extra={"config": cfg},
-    )
+    columns = _harness.checked_columns("vs first row", lead=("case", "sizes"))
+    result = Result(KEY, TITLE, columns, extra={"config": cfg})
     result.rows += _jacobian_case("tall", *cfg["tall"], cfg["reps"])
     result.rows += _jacobian_case("wide", *cfg["wide"], cfg["reps"])
     result.rows += _hvp_case(cfg["hvp_n"], cfg["hvp_k"], cfg["reps"])

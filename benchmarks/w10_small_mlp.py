@@ -15,7 +15,7 @@ from functools import partial
 
 import numpy as np
 
-from ._harness import Case, sgd_case, small_timing, xpgrad_backend
+from ._harness import Case, sgd_case, small_timing, xpgrad_sgd_case
 
 KEY = "W10"
 TITLE = "W10 small MLP SGD step: X 64x32, tanh hidden 32, float64 (forward + backward + update)"
@@ -77,16 +77,7 @@ def _limit(cfg):
 
 
 def _xpgrad_on(backend: str):
-    def build(cfg):
-        import xpgrad
-
-        xp, convert = xpgrad_backend(backend)
-        params, X, y = initial()
-        params = [xp.asarray(convert(p), requires_grad=True) for p in params]
-        X, y = xp.asarray(convert(X)), xp.asarray(convert(y))
-        return sgd_case(params, partial(loss, xp, params, X, y), xpgrad.no_grad, LR)
-
-    return build
+    return lambda cfg: xpgrad_sgd_case(backend, loss, LR, *initial())
 
 
 def _torch(cfg):

@@ -92,19 +92,8 @@ def _np(tree):
 
 def run(quick: bool) -> Result:
     cfg = config(quick)
-    result = Result(
-        KEY,
-        TITLE,
-        [
-            ("impl", "impl", "text"),
-            ("median (ms)", "median", "num"),
-            ("min", "min", "num"),
-            ("vs xpgrad vmap", "ratio", "ratio"),
-            ("vs torch.func", "vs_torch", "ratio"),
-            ("max rel err", "check", "text"),
-        ],
-        extra={"config": cfg},
-    )
+    columns = _harness.checked_columns("vs xpgrad vmap", extra=[("vs torch.func", "vs_torch", "ratio")])
+    result = Result(KEY, TITLE, columns, extra={"config": cfg})
     steps = _steps(cfg)
     results = {name: _np(step()) for name, step in steps.items()}
     result.rows += _harness.checked_rows(
