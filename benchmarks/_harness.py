@@ -151,6 +151,18 @@ def xpgrad_backend(backend: str):
     return xpgrad.namespace(np), np.asarray
 
 
+def limit_sgd_case(params: list, grads_of: Callable[[], list], lr: float) -> Case:
+    """The Case of a hand-written NumPy SGD step: ``grads_of()`` returns fresh gradient arrays of
+    ``params`` (scaled and subtracted in place)."""
+
+    def step():
+        for p, g in zip(params, grads_of()):
+            g *= lr
+            p -= g
+
+    return Case(step, grads_of)
+
+
 def sgd_case(params: list, loss_value: Callable[[], object], no_grad, lr: float) -> Case:
     """The Case of a torch-style SGD step: ``loss_value()`` is the loss of ``params`` (tensors with
     ``.grad``), ``no_grad`` the library's context manager; the step is ``p -= lr * p.grad``."""

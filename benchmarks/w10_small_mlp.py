@@ -15,7 +15,7 @@ from functools import partial
 
 import numpy as np
 
-from ._harness import Case, sgd_case, small_timing, xpgrad_sgd_case
+from ._harness import Case, limit_sgd_case, sgd_case, small_timing, xpgrad_sgd_case
 
 KEY = "W10"
 TITLE = "W10 small MLP SGD step: X 64x32, tanh hidden 32, float64 (forward + backward + update)"
@@ -67,13 +67,7 @@ def _limit_grads(params, X, y):
 
 def _limit(cfg):
     params, X, y = initial()
-
-    def step():
-        for p, g in zip(params, _limit_grads(params, X, y)):
-            g *= LR
-            p -= g
-
-    return Case(step, lambda: _limit_grads(params, X, y))
+    return limit_sgd_case(params, partial(_limit_grads, params, X, y), LR)
 
 
 def _xpgrad_on(backend: str):

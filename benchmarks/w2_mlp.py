@@ -19,7 +19,7 @@ from functools import partial
 
 import numpy as np
 
-from ._harness import Case, sgd_case, xpgrad_sgd_case
+from ._harness import Case, limit_sgd_case, sgd_case, xpgrad_sgd_case
 
 KEY = "W2"
 TITLE = "W2 MLP 784-512-512-10 SGD step, batch 256, float32 (forward + backward + update)"
@@ -88,13 +88,7 @@ def _limit_grads(params, X, Y):
 
 def _limit(cfg):
     params, X, Y = initial(cfg["batch"])
-
-    def step():
-        for p, g in zip(params, _limit_grads(params, X, Y)):
-            g *= LR
-            p -= g
-
-    return Case(step, lambda: _limit_grads(params, X, Y))
+    return limit_sgd_case(params, partial(_limit_grads, params, X, Y), LR)
 
 
 def _xpgrad_on(backend: str):
