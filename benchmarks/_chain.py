@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._harness import Case
+from ._harness import Case, xpgrad_backend
 
 SCALE = 2.5
 SHIFT = 0.2
@@ -172,29 +172,25 @@ def _limit(cfg):
     return Case(step, lambda: [step()])
 
 
+def backward_step(x, seq, total):
+    """A step: ``x``'s gradient of ``total(chain(x))`` (``x`` a torch-style tensor, ``seq`` the ops)."""
+
+    def step():
+        x.grad = None
+        y = x
+        for f in seq:
+            y = f(y)
+        total(y).backward()
+        return x.grad
+
+    return step
+
+
 def _xpgrad_on(backend: str):
     def build(cfg):
-        import xpgrad
-
-        x0 = input_array(cfg["size"])
-        if backend == "torch":
-            import torch
-
-            xp = xpgrad.namespace(torch)
-            x0 = torch.from_numpy(x0)
-        else:
-            xp = xpgrad.namespace(np)
-        x = xp.asarray(x0, requires_grad=True)
-        seq = sequence(ops(xp), cfg["n_ops"])
-
-        def step():
-            x.grad = None
-            y = x
-            for f in seq:
-                y = f(y)
-            xp.sum(y).backward()
-            return x.grad
-
+        xp, convert = xpgrad_backend(backend)
+        x = xp.asarray(convert(input_array(cfg["size"])), requires_grad=True)
+        step = backward_step(x, sequence(ops(xp), cfg["n_ops"]), xp.sum)
         return Case(step, lambda: [step()])
 
     return build
@@ -204,16 +200,7 @@ def _torch(cfg):
     import torch
 
     x = torch.tensor(input_array(cfg["size"]), requires_grad=True)
-    seq = sequence(ops(torch), cfg["n_ops"])
-
-    def step():
-        x.grad = None
-        y = x
-        for f in seq:
-            y = f(y)
-        torch.sum(y).backward()
-        return x.grad
-
+    step = backward_step(x, sequence(ops(torch), cfg["n_ops"]), torch.sum)
     return Case(step, lambda: [step()])
 
 

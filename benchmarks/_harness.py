@@ -25,6 +25,7 @@ import statistics
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
 import numpy as np
 
@@ -131,6 +132,68 @@ class Case:
 
     step: Callable[[], object]  # one call: forward + backward (+ parameter update)
     grads: Callable[[], list]  # gradients from the fixed initial state, as NumPy arrays
+
+
+def small_timing(quick: bool) -> dict:
+    """``reps`` and ``target_s`` of a workload on small arrays (one call lasts microseconds)."""
+    return {"reps": 7 if quick else 25, "target_s": 0.01 if quick else 0.05}
+
+
+def xpgrad_backend(backend: str):
+    """xpgrad's namespace over NumPy (``backend="numpy"``) or torch, and the function that turns a
+    NumPy array into that backend's array (without copying)."""
+    import xpgrad
+
+    if backend == "torch":
+        import torch
+
+        return xpgrad.namespace(torch), torch.from_numpy
+    return xpgrad.namespace(np), np.asarray
+
+
+def limit_sgd_case(params: list, grads_of: Callable[[], list], lr: float) -> Case:
+    """The Case of a hand-written NumPy SGD step: ``grads_of()`` returns fresh gradient arrays of
+    ``params`` (scaled and subtracted in place)."""
+
+    def step():
+        for p, g in zip(params, grads_of()):
+            g *= lr
+            p -= g
+
+    return Case(step, grads_of)
+
+
+def sgd_case(params: list, loss_value: Callable[[], object], no_grad, lr: float) -> Case:
+    """The Case of a torch-style SGD step: ``loss_value()`` is the loss of ``params`` (tensors with
+    ``.grad``), ``no_grad`` the library's context manager; the step is ``p -= lr * p.grad``."""
+
+    def backward():
+        for p in params:
+            p.grad = None
+        loss_value().backward()
+
+    def step():
+        backward()
+        with no_grad():
+            for p in params:
+                p -= lr * p.grad
+
+    def grads():
+        backward()
+        return [p.grad for p in params]
+
+    return Case(step, grads)
+
+
+def xpgrad_sgd_case(backend: str, loss: Callable, lr: float, params: list, *data) -> Case:
+    """:func:`sgd_case` for xpgrad on ``backend``: ``params`` and ``data`` are NumPy arrays, the
+    loss is ``loss(xp, params, *data)``."""
+    import xpgrad
+
+    xp, convert = xpgrad_backend(backend)
+    params = [xp.asarray(convert(p), requires_grad=True) for p in params]
+    data = [xp.asarray(convert(a)) for a in data]
+    return sgd_case(params, partial(loss, xp, params, *data), xpgrad.no_grad, lr)
 
 
 def missing_peer(exc: BaseException) -> str | None:
@@ -349,6 +412,50 @@ def run_timed(module, quick: bool, impls=IMPLS) -> Result:
     return result
 
 
+def checked_columns(ratio_header: str, extra=(), lead=()) -> list:
+    """The columns of :func:`checked_rows`' rows: the ``lead`` text keys, the implementation, median
+    and min (ms), the ratio to the base (``ratio_header``), the ``extra`` columns, the error."""
+    return [
+        *((key, key, "text") for key in lead),
+        ("impl", "impl", "text"),
+        ("median (ms)", "median", "num"),
+        ("min", "min", "num"),
+        (ratio_header, "ratio", "ratio"),
+        *extra,
+        ("max rel err", "check", "text"),
+    ]
+
+
+def checked_rows(
+    steps: dict, results: dict, ref: str, base: str, reps: int, vs_ref: str | None = None
+) -> list:
+    """Check each step's result against ``ref``'s, then time the steps that match side by side.
+
+    ``results``: ``{name: NumPy array}``, each step's result. A step matches when its largest
+    error, relative to the largest entry of ``ref``'s result, is under 1e-9. Returns one row per
+    step: ``impl`` and ``check`` (that error), then, when it matches, ``status`` "ok", ``median``,
+    ``min`` and ``samples`` in ms and ``ratio`` to ``base``'s median (and, with ``vs_ref``, the
+    ratio to ``ref``'s median under that key); otherwise the status "MISMATCH (...)".
+    """
+    scale = float(np.max(np.abs(results[ref]))) or 1.0
+    checks = {name: float(np.max(np.abs(r - results[ref]))) / scale for name, r in results.items()}
+    samples = time_interleaved({n: s for n, s in steps.items() if checks[n] < 1e-9}, reps, target_s=0.2)
+    medians = {name: statistics.median(s) for name, s in samples.items()}
+    rows = []
+    for name in steps:
+        row = {"impl": name, "check": f"{checks[name]:.0e}"}
+        if name in samples:
+            ms = [t * 1e3 for t in samples[name]]
+            row.update(status="ok", median=statistics.median(ms), min=min(ms), samples=ms)
+            row["ratio"] = ratio(medians[name], medians.get(base))
+            if vs_ref is not None:
+                row[vs_ref] = ratio(medians[name], medians.get(ref))
+        else:
+            row["status"] = f"MISMATCH ({checks[name]:.1e})"
+        rows.append(row)
+    return rows
+
+
 # --------------------------------------------------------------------------------------------
 # Printing.
 
@@ -376,3 +483,10 @@ def table(result: Result) -> str:
             cells = [fmt(row.get(key), kind) for _, key, kind in result.columns]
         lines.append("| " + " | ".join(cells) + " |")
     return "\n".join(lines)
+
+
+def print_result(result: Result) -> None:
+    """Print ``result``'s table and notes (a workload module's ``main``)."""
+    print(table(result))
+    for note in result.notes:
+        print(note)

@@ -22,7 +22,7 @@ import time
 
 import numpy as np
 
-from . import _chain, w2_mlp
+from . import _chain, w2_mlp, w10_small_mlp
 
 
 def best(steps: dict, n: int, reps: int) -> dict:
@@ -50,28 +50,11 @@ def w1_steps():
     import xpgrad
 
     xp = xpgrad.numpy
-    seq = _chain.sequence(_chain.ops(xp), 200)
     x = xp.asarray(_chain.input_array(16), requires_grad=True)
-
-    def eager():
-        x.grad = None
-        y = x
-        for f in seq:
-            y = f(y)
-        xp.sum(y).backward()
-        return x.grad
-
+    eager = _chain.backward_step(x, _chain.sequence(_chain.ops(xp), 200), xp.sum)
     compiled = xpgrad.compile(eager)
     tx = torch.tensor(_chain.input_array(16), requires_grad=True)
-    tseq = _chain.sequence(_chain.ops(torch), 200)
-
-    def torch_eager():
-        tx.grad = None
-        y = tx
-        for f in tseq:
-            y = f(y)
-        torch.sum(y).backward()
-        return tx.grad
+    torch_eager = _chain.backward_step(tx, _chain.sequence(_chain.ops(torch), 200), torch.sum)
 
     ref = np.asarray(eager()._data).copy()
     for _ in range(3):
@@ -84,17 +67,6 @@ def w1_steps():
 # -- MLP ------------------------------------------------------------------------------------------
 
 
-def _mlp_data(seed=0):
-    rng = np.random.default_rng(seed)
-    W1 = rng.standard_normal((32, 32)) / np.sqrt(32)
-    b1 = np.zeros(32)
-    W2 = rng.standard_normal((32, 1)) / np.sqrt(32)
-    b2 = np.zeros(1)
-    X = rng.standard_normal((64, 32))
-    Y = rng.standard_normal((64, 1))
-    return [W1, b1, W2, b2], X, Y
-
-
 LR = 0.05
 
 
@@ -102,7 +74,7 @@ def mlp_steps():
     import xpgrad
 
     xp = xpgrad.numpy
-    raw, X, Y = _mlp_data()
+    raw, X, Y = w10_small_mlp.initial()  # batch 64, 32 inputs, 32 hidden, 1 output
     hand = [p.copy() for p in raw]
 
     def by_hand():
@@ -168,12 +140,9 @@ def w2_steps():
     opt = xpgrad.optim.SGD(params, lr=w2_mlp.LR)
     x, y = xp.asarray(X), xp.asarray(Y)
 
-    def rowmax(z):
-        return xp.max(z, axis=1, keepdims=True)
-
     def step():
         opt.zero_grad()
-        w2_mlp.mlp_loss(xp, rowmax, params, x, y).backward()
+        w2_mlp.mlp_loss(xp, params, x, y).backward()
         opt.step()
 
     compiled = xpgrad.compile(step)

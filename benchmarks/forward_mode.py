@@ -19,8 +19,6 @@ like-for-like comparison. Every result is checked against torch.func before anyt
 
 from __future__ import annotations
 
-import statistics
-
 import numpy as np
 
 from . import _harness
@@ -138,42 +136,15 @@ def _hvp_case(n, k, reps):
 
 def _measure(case, sizes, steps, reps):
     results = {name: _np(step()) for name, step in steps.items()}
-    ref = next(r for name, r in results.items() if name.startswith("torch"))
-    scale = float(np.max(np.abs(ref))) or 1.0
-    checks = {name: float(np.max(np.abs(r - ref))) / scale for name, r in results.items()}
-    ok = {name: err < 1e-9 for name, err in checks.items()}
-    samples = _harness.time_interleaved({n: s for n, s in steps.items() if ok[n]}, reps, target_s=0.2)
-    first = next(iter(steps))
-    base = statistics.median(samples[first]) if first in samples else None
-    rows = []
-    for name in steps:
-        row = {"case": case, "sizes": sizes, "impl": name, "check": f"{checks[name]:.0e}"}
-        if name in samples:
-            ms = [t * 1e3 for t in samples[name]]
-            row.update(status="ok", median=statistics.median(ms), min=min(ms), samples=ms)
-            row["ratio"] = _harness.ratio(statistics.median(samples[name]), base)
-        else:
-            row["status"] = f"MISMATCH ({checks[name]:.1e})"
-        rows.append(row)
-    return rows
+    ref = next(name for name in results if name.startswith("torch"))
+    rows = _harness.checked_rows(steps, results, ref, next(iter(steps)), reps)
+    return [{"case": case, "sizes": sizes, **row} for row in rows]
 
 
 def run(quick: bool) -> Result:
     cfg = config(quick)
-    result = Result(
-        KEY,
-        TITLE,
-        [
-            ("case", "case", "text"),
-            ("sizes", "sizes", "text"),
-            ("impl", "impl", "text"),
-            ("median (ms)", "median", "num"),
-            ("min", "min", "num"),
-            ("vs first row", "ratio", "ratio"),
-            ("max rel err", "check", "text"),
-        ],
-        extra={"config": cfg},
-    )
+    columns = _harness.checked_columns("vs first row", lead=("case", "sizes"))
+    result = Result(KEY, TITLE, columns, extra={"config": cfg})
     result.rows += _jacobian_case("tall", *cfg["tall"], cfg["reps"])
     result.rows += _jacobian_case("wide", *cfg["wide"], cfg["reps"])
     result.rows += _hvp_case(cfg["hvp_n"], cfg["hvp_k"], cfg["reps"])
@@ -186,10 +157,7 @@ def run(quick: bool) -> Result:
 
 def main() -> None:
     _harness.pin_threads()
-    r = run(quick=False)
-    print(_harness.table(r))
-    for note in r.notes:
-        print(note)
+    _harness.print_result(run(quick=False))
 
 
 if __name__ == "__main__":

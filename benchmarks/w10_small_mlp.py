@@ -11,9 +11,11 @@ backward.
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
-from ._harness import Case
+from ._harness import Case, limit_sgd_case, sgd_case, small_timing, xpgrad_sgd_case
 
 KEY = "W10"
 TITLE = "W10 small MLP SGD step: X 64x32, tanh hidden 32, float64 (forward + backward + update)"
@@ -27,7 +29,7 @@ __all__ = ["BUILDERS", "KEY", "TITLE", "UNIT", "RTOL", "ATOL", "config", "per_un
 
 
 def config(quick: bool) -> dict:
-    return {"n": N, "d": D, "h": H, "reps": 7 if quick else 25, "target_s": 0.01 if quick else 0.05}
+    return {"n": N, "d": D, "h": H, **small_timing(quick)}
 
 
 def per_unit(seconds: float) -> float:
@@ -65,48 +67,11 @@ def _limit_grads(params, X, y):
 
 def _limit(cfg):
     params, X, y = initial()
-
-    def step():
-        for p, g in zip(params, _limit_grads(params, X, y)):
-            g *= LR
-            p -= g
-
-    return Case(step, lambda: _limit_grads(params, X, y))
+    return limit_sgd_case(params, partial(_limit_grads, params, X, y), LR)
 
 
 def _xpgrad_on(backend: str):
-    def build(cfg):
-        import xpgrad
-
-        params, X, y = initial()
-        if backend == "torch":
-            import torch
-
-            xp = xpgrad.namespace(torch)
-            params, X, y = [torch.from_numpy(p) for p in params], torch.from_numpy(X), torch.from_numpy(y)
-        else:
-            xp = xpgrad.namespace(np)
-        params = [xp.asarray(p, requires_grad=True) for p in params]
-        X, y = xp.asarray(X), xp.asarray(y)
-
-        def backward():
-            for p in params:
-                p.grad = None
-            loss(xp, params, X, y).backward()
-
-        def step():
-            backward()
-            with xpgrad.no_grad():
-                for p in params:
-                    p -= LR * p.grad
-
-        def grads():
-            backward()
-            return [p.grad for p in params]
-
-        return Case(step, grads)
-
-    return build
+    return lambda cfg: xpgrad_sgd_case(backend, loss, LR, *initial())
 
 
 def _torch(cfg):
@@ -115,23 +80,7 @@ def _torch(cfg):
     params, X, y = initial()
     params = [torch.tensor(p, requires_grad=True) for p in params]
     X, y = torch.from_numpy(X), torch.from_numpy(y)
-
-    def backward():
-        for p in params:
-            p.grad = None
-        loss(torch, params, X, y).backward()
-
-    def step():
-        backward()
-        with torch.no_grad():
-            for p in params:
-                p -= LR * p.grad
-
-    def grads():
-        backward()
-        return [p.grad for p in params]
-
-    return Case(step, grads)
+    return sgd_case(params, partial(loss, torch, params, X, y), torch.no_grad, LR)
 
 
 def _autograd(cfg):

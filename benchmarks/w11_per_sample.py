@@ -14,8 +14,6 @@ torch.func.
 
 from __future__ import annotations
 
-import statistics
-
 import numpy as np
 
 from . import _harness
@@ -94,39 +92,13 @@ def _np(tree):
 
 def run(quick: bool) -> Result:
     cfg = config(quick)
-    result = Result(
-        KEY,
-        TITLE,
-        [
-            ("impl", "impl", "text"),
-            ("median (ms)", "median", "num"),
-            ("min", "min", "num"),
-            ("vs xpgrad vmap", "ratio", "ratio"),
-            ("vs torch.func", "vs_torch", "ratio"),
-            ("max rel err", "check", "text"),
-        ],
-        extra={"config": cfg},
-    )
+    columns = _harness.checked_columns("vs xpgrad vmap", extra=[("vs torch.func", "vs_torch", "ratio")])
+    result = Result(KEY, TITLE, columns, extra={"config": cfg})
     steps = _steps(cfg)
     results = {name: _np(step()) for name, step in steps.items()}
-    ref = results["torch.func"]
-    scale = float(np.max(np.abs(ref))) or 1.0
-    checks = {name: float(np.max(np.abs(r - ref))) / scale for name, r in results.items()}
-    ok = {name: err < 1e-9 for name, err in checks.items()}
-    samples = _harness.time_interleaved({n: s for n, s in steps.items() if ok[n]}, cfg["reps"], target_s=0.2)
-    base = statistics.median(samples["xpgrad vmap"]) if "xpgrad vmap" in samples else None
-    tbase = statistics.median(samples["torch.func"]) if "torch.func" in samples else None
-    for name in steps:
-        row = {"impl": name, "check": f"{checks[name]:.0e}"}
-        if name in samples:
-            ms = [t * 1e3 for t in samples[name]]
-            med = statistics.median(samples[name])
-            row.update(status="ok", median=statistics.median(ms), min=min(ms), samples=ms)
-            row["ratio"] = _harness.ratio(med, base)
-            row["vs_torch"] = _harness.ratio(med, tbase)
-        else:
-            row["status"] = f"MISMATCH ({checks[name]:.1e})"
-        result.rows.append(row)
+    result.rows += _harness.checked_rows(
+        steps, results, "torch.func", "xpgrad vmap", cfg["reps"], vs_ref="vs_torch"
+    )
     result.notes.append(
         "Targets: 'xpgrad loop' at least 5x 'xpgrad vmap' (NumPy); 'xpgrad[torch] vmap' at most "
         "2x torch.func (torch CPU). One thread for BLAS and torch."
@@ -136,10 +108,7 @@ def run(quick: bool) -> Result:
 
 def main() -> None:
     _harness.pin_threads()
-    r = run(quick=False)
-    print(_harness.table(r))
-    for note in r.notes:
-        print(note)
+    _harness.print_result(run(quick=False))
 
 
 if __name__ == "__main__":

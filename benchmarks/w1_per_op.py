@@ -6,6 +6,7 @@ The arrays are tiny, so this measures the fixed cost of recording an op and runn
 """
 
 from ._chain import BUILDERS
+from ._harness import small_timing
 
 KEY = "W1"
 TITLE = "W1 per-op cost: 200-op elementwise chain on 16 float64, forward + backward"
@@ -18,7 +19,7 @@ __all__ = ["BUILDERS", "KEY", "TITLE", "UNIT", "RTOL", "ATOL", "config", "per_un
 
 
 def config(quick: bool) -> dict:
-    return {"n_ops": N_OPS, "size": 16, "reps": 7 if quick else 25, "target_s": 0.01 if quick else 0.05}
+    return {"n_ops": N_OPS, "size": 16, **small_timing(quick)}
 
 
 def per_unit(seconds: float) -> float:

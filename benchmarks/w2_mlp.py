@@ -15,9 +15,11 @@ per-op overhead; xpgrad[torch] against torch isolates xpgrad's overhead on a tor
 
 from __future__ import annotations
 
+from functools import partial
+
 import numpy as np
 
-from ._harness import Case
+from ._harness import Case, limit_sgd_case, sgd_case, xpgrad_sgd_case
 
 KEY = "W2"
 TITLE = "W2 MLP 784-512-512-10 SGD step, batch 256, float32 (forward + backward + update)"
@@ -51,13 +53,14 @@ def initial(batch: int = BATCH):
     return params, X, Y
 
 
-def mlp_loss(lib, rowmax, params, X, Y):
-    """The loss, for any library with tanh/exp/log/sum(axis, keepdims) and ``@``."""
+def mlp_loss(lib, params, X, Y, rowmax=None):
+    """The loss, for any library with tanh/exp/log/sum(axis, keepdims) and ``@``; ``rowmax(z)``
+    where the library's row maximum is not ``lib.max(z, axis=1, keepdims=True)``."""
     W1, b1, W2, b2, W3, b3 = params
     h = lib.tanh(X @ W1 + b1)
     h = lib.tanh(h @ W2 + b2)
     z = h @ W3 + b3
-    z = z - rowmax(z)
+    z = z - (lib.max(z, axis=1, keepdims=True) if rowmax is None else rowmax(z))
     logp = z - lib.log(lib.sum(lib.exp(z), axis=1, keepdims=True))
     return -lib.sum(Y * logp) / X.shape[0]
 
@@ -85,52 +88,11 @@ def _limit_grads(params, X, Y):
 
 def _limit(cfg):
     params, X, Y = initial(cfg["batch"])
-
-    def step():
-        for p, g in zip(params, _limit_grads(params, X, Y)):
-            g *= LR
-            p -= g
-
-    return Case(step, lambda: _limit_grads(params, X, Y))
+    return limit_sgd_case(params, partial(_limit_grads, params, X, Y), LR)
 
 
 def _xpgrad_on(backend: str):
-    def build(cfg):
-        import xpgrad
-
-        params, X, Y = initial(cfg["batch"])
-        if backend == "torch":
-            import torch
-
-            xp = xpgrad.namespace(torch)
-            params, X, Y = ([torch.from_numpy(p) for p in params], torch.from_numpy(X), torch.from_numpy(Y))
-        else:
-            xp = xpgrad.namespace(np)
-        params = [xp.asarray(p, requires_grad=True) for p in params]
-        X = xp.asarray(X)
-        Y = xp.asarray(Y)
-
-        def rowmax(z):
-            return xp.max(z, axis=1, keepdims=True)
-
-        def backward():
-            for p in params:
-                p.grad = None
-            mlp_loss(xp, rowmax, params, X, Y).backward()
-
-        def step():
-            backward()
-            with xpgrad.no_grad():
-                for p in params:
-                    p -= LR * p.grad
-
-        def grads():
-            backward()
-            return [p.grad for p in params]
-
-        return Case(step, grads)
-
-    return build
+    return lambda cfg: xpgrad_sgd_case(backend, mlp_loss, LR, *initial(cfg["batch"]))
 
 
 def _torch(cfg):
@@ -144,22 +106,7 @@ def _torch(cfg):
     def rowmax(z):
         return torch.amax(z, dim=1, keepdim=True)
 
-    def backward():
-        for p in params:
-            p.grad = None
-        mlp_loss(torch, rowmax, params, X, Y).backward()
-
-    def step():
-        backward()
-        with torch.no_grad():
-            for p in params:
-                p -= LR * p.grad
-
-    def grads():
-        backward()
-        return [p.grad for p in params]
-
-    return Case(step, grads)
+    return sgd_case(params, partial(mlp_loss, torch, params, X, Y, rowmax), torch.no_grad, LR)
 
 
 def _autograd(cfg):
@@ -167,11 +114,7 @@ def _autograd(cfg):
     import autograd.numpy as anp
 
     params, X, Y = initial(cfg["batch"])
-
-    def rowmax(z):
-        return anp.max(z, axis=1, keepdims=True)
-
-    dloss = autograd.grad(lambda ps: mlp_loss(anp, rowmax, ps, X, Y))
+    dloss = autograd.grad(lambda ps: mlp_loss(anp, ps, X, Y))
 
     def step():
         for p, g in zip(params, dloss(params)):
@@ -186,11 +129,8 @@ def _mygrad(cfg):
     params, X, Y = initial(cfg["batch"])
     params = [mg.tensor(p) for p in params]
 
-    def rowmax(z):
-        return mg.max(z, axis=1, keepdims=True)
-
     def backward():
-        mlp_loss(mg, rowmax, params, X, Y).backward()
+        mlp_loss(mg, params, X, Y).backward()
 
     def step():
         backward()

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._harness import Case
+from ._harness import Case, small_timing, xpgrad_backend
 
 KEY = "W8"
 TITLE = "W8 mixed small ops (matmul, transpose, reshape, slice, concat, mean/sum with axis) on 8x8"
@@ -32,7 +32,7 @@ __all__ = ["BUILDERS", "KEY", "TITLE", "UNIT", "RTOL", "ATOL", "config", "per_un
 
 
 def config(quick: bool) -> dict:
-    return {"rounds": ROUNDS, "reps": 7 if quick else 25, "target_s": 0.01 if quick else 0.05}
+    return {"rounds": ROUNDS, **small_timing(quick)}
 
 
 def per_unit(seconds: float) -> float:
@@ -91,20 +91,23 @@ def _limit(cfg):
     return Case(lambda: _limit_grads(x, w), lambda: _limit_grads(x, w))
 
 
+def _backward_case(x, w, fns) -> Case:
+    """One step: the gradients of the chain's loss for ``x`` and ``w`` (torch-style tensors)."""
+
+    def step():
+        x.grad = w.grad = None
+        chain(x, w, **fns).backward()
+        return [x.grad, w.grad]
+
+    return Case(step, step)
+
+
 def _xpgrad_on(backend: str):
     def build(cfg):
-        import xpgrad
-
+        xp, convert = xpgrad_backend(backend)
         x0, w0 = initial()
-        if backend == "torch":
-            import torch
-
-            xp = xpgrad.namespace(torch)
-            x0, w0 = torch.from_numpy(x0), torch.from_numpy(w0)
-        else:
-            xp = xpgrad.namespace(np)
-        x = xp.asarray(x0, requires_grad=True)
-        w = xp.asarray(w0, requires_grad=True)
+        x = xp.asarray(convert(x0), requires_grad=True)
+        w = xp.asarray(convert(w0), requires_grad=True)
         fns = {
             "matmul": xp.matmul,
             "transpose": lambda a: a.T,
@@ -113,13 +116,7 @@ def _xpgrad_on(backend: str):
             "mean": lambda a, axis: xp.mean(a, axis=axis),
             "sum": lambda a, axis: xp.sum(a, axis=axis),
         }
-
-        def step():
-            x.grad = w.grad = None
-            chain(x, w, **fns).backward()
-            return [x.grad, w.grad]
-
-        return Case(step, step)
+        return _backward_case(x, w, fns)
 
     return build
 
@@ -138,13 +135,7 @@ def _torch(cfg):
         "mean": lambda a, axis: torch.mean(a, dim=axis),
         "sum": lambda a, axis: torch.sum(a) if axis is None else torch.sum(a, dim=axis),
     }
-
-    def step():
-        x.grad = w.grad = None
-        chain(x, w, **fns).backward()
-        return [x.grad, w.grad]
-
-    return Case(step, step)
+    return _backward_case(x, w, fns)
 
 
 def _autograd(cfg):

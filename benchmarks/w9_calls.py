@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ._harness import Case
+from ._harness import Case, small_timing, xpgrad_backend
 
 KEY = "W9"
 TITLE = "W9 per call: sum(x) and x @ x on 4x4 float64 with grad (recording, no backward)"
@@ -22,7 +22,7 @@ __all__ = ["BUILDERS", "KEY", "TITLE", "UNIT", "RTOL", "ATOL", "config", "per_un
 
 
 def config(quick: bool) -> dict:
-    return {"calls": CALLS, "reps": 7 if quick else 25, "target_s": 0.01 if quick else 0.05}
+    return {"calls": CALLS, **small_timing(quick)}
 
 
 def per_unit(seconds: float) -> float:
@@ -48,41 +48,8 @@ def _limit(cfg):
     return Case(step, grads)
 
 
-def _xpgrad_on(backend: str):
-    def build(cfg):
-        import xpgrad
-
-        x0 = initial()
-        if backend == "torch":
-            import torch
-
-            xp = xpgrad.namespace(torch)
-            x0 = torch.from_numpy(x0)
-        else:
-            xp = xpgrad.namespace(np)
-        x = xp.asarray(x0, requires_grad=True)
-        total = xp.sum
-
-        def step():
-            for _ in range(CALLS):
-                total(x)
-                x @ x
-
-        def grads():
-            x.grad = None
-            (xp.sum(x) + xp.sum(x @ x)).backward()
-            return [x.grad]
-
-        return Case(step, grads)
-
-    return build
-
-
-def _torch(cfg):
-    import torch
-
-    x = torch.tensor(initial(), requires_grad=True)
-    total = torch.sum
+def _recording_case(x, total) -> Case:
+    """``CALLS`` calls of ``total(x)`` and of ``x @ x`` per step; ``total`` is the library's sum."""
 
     def step():
         for _ in range(CALLS):
@@ -91,10 +58,24 @@ def _torch(cfg):
 
     def grads():
         x.grad = None
-        (torch.sum(x) + torch.sum(x @ x)).backward()
+        (total(x) + total(x @ x)).backward()
         return [x.grad]
 
     return Case(step, grads)
+
+
+def _xpgrad_on(backend: str):
+    def build(cfg):
+        xp, convert = xpgrad_backend(backend)
+        return _recording_case(xp.asarray(convert(initial()), requires_grad=True), xp.sum)
+
+    return build
+
+
+def _torch(cfg):
+    import torch
+
+    return _recording_case(torch.tensor(initial(), requires_grad=True), torch.sum)
 
 
 BUILDERS = {
