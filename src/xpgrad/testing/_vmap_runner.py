@@ -84,6 +84,9 @@ def run_vmap_check(op: OpInfo, sample: Sample, dtype: str, ns, check: str) -> No
         warnings.filterwarnings("ignore", message=".*non-contiguous", category=UserWarning)
         try:
             loop = [_outputs(op, ns, op.call(ns, *c.args, **c.kwargs)) for c in copies]
+            # read back here: a lazy backend (Dask) computes now, and what fails then is the
+            # unbatched call's failure, not vmap's
+            want_all = [np.stack([to_numpy(out[i]) for out in loop]) for i in range(len(loop[0]))]
         except Exception as exc:  # noqa: BLE001 - reported with the backend's known difference
             raise UnbatchedFails(f"{type(exc).__name__}: {exc}") from exc
         bns = batch_namespace(ns)
@@ -93,12 +96,11 @@ def run_vmap_check(op: OpInfo, sample: Sample, dtype: str, ns, check: str) -> No
 
         in_dims = tree_unflatten(dims, spec)
         got = vmap(f, in_dims=tuple(in_dims))(*tree_unflatten(batched, spec))
+        have_all = [to_numpy(g) for g in got]  # (a lazy backend computes here, as for the loop)
     rtol, atol = tolerances(op, dtype)
     if len(got) != len(loop[0]):
         raise AssertionError(f"vmap gave {len(got)} outputs, the loop {len(loop[0])}")
-    for i, g in enumerate(got):
-        want = np.stack([to_numpy(out[i]) for out in loop])
-        have = to_numpy(g)
+    for i, (have, want) in enumerate(zip(have_all, want_all)):
         if have.shape != want.shape:
             raise AssertionError(f"output {i}: vmap gave shape {have.shape}, the stacked loop {want.shape}")
         np.testing.assert_allclose(have, want, rtol=rtol, atol=atol, equal_nan=True, err_msg=f"output {i}")
