@@ -175,9 +175,11 @@ def _sources_mtime() -> float:
 def _conformance_report() -> Path:
     given = os.environ.get("XPGRAD_CONFORMANCE_REPORT")
     if given:
-        if not (Path(given) / "report.html").exists():
-            raise RuntimeError(f"XPGRAD_CONFORMANCE_REPORT={given!r}: no report.html there")
-        return Path(given)
+        # a relative path is taken from the repository's root (Sphinx runs this file in docs/)
+        path = Path(given) if Path(given).is_absolute() else HERE.parent / given
+        if not (path / "report.html").exists():
+            raise RuntimeError(f"XPGRAD_CONFORMANCE_REPORT={given!r}: no report.html in {path}")
+        return path
     cached = HERE / "_build" / "conformance-report"
     if (cached / "report.html").exists() and (cached / "report.html").stat().st_mtime > _sources_mtime():
         return cached

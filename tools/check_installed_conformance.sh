@@ -11,6 +11,8 @@
 # REPORT_DIR (optional) receives a copy of the report (CI hands it to the documentation build).
 set -euo pipefail
 ROOT="$(cd "$(dirname "$0")/.." && pwd)"
+# REPORT_DIR as an absolute path: the runs below happen in an empty directory elsewhere
+REPORT_DIR="${1:+$(mkdir -p "$1" && cd "$1" && pwd)}"
 PY="${PYTHON:-python}"
 WORK="$(mktemp -d)"
 trap 'rm -rf "$WORK"' EXIT
@@ -53,8 +55,7 @@ test "$status" -eq 2 || { echo "expected exit status 2 for an unknown backend, g
 "$WORK/venv/bin/python" -m pytest --pyargs xpgrad.conformance --xpgrad-backend numpy -q -p no:cacheprovider \
   -k "sin-float64 or matmul-float64"
 
-if [ $# -ge 1 ]; then
-  mkdir -p "$1"
-  cp out/report.html out/report.md out/report.json "$1"/
+if [ -n "$REPORT_DIR" ]; then
+  cp out/report.html out/report.md out/report.json out/summary.md "$REPORT_DIR"/
 fi
 echo "installed conformance: OK"
