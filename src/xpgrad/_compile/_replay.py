@@ -215,10 +215,24 @@ def _optimise(tape: Tape, keep: list[int], outputs: list[int]) -> tuple[list[int
 
     # ``f(broadcast_to(x, s), y)`` with an elementwise ``f`` whose result has shape ``s``
     # anyway: ``f(x, y)`` (NumPy's Python-level broadcast_to is costly; the values are the same).
+    # "Anyway": another operand of ``f`` (``y``, not itself such a broadcast) has shape ``s``;
+    # without one (``-broadcast_to(x, s)``, ``broadcast_to(x, s) * broadcast_to(y, s)``) the
+    # result would take ``x``'s shape.
     users: dict[int, list] = {}
     for i in kept:
         for r in _refs(ops[i].args) + _refs(ops[i].kwargs):
             users.setdefault(r, []).append(ops[i])
+    broadcasts = {ops[i].outs[0] for i in kept if ops[i].name == "broadcast_to" and len(ops[i].outs) == 1}
+
+    def full_operand(u, shape) -> bool:
+        for a in u.args:
+            if type(a) is Ref:
+                if a.slot not in broadcasts and tape.meta.get(a.slot, (None,))[0] == shape:
+                    return True
+            elif isinstance(a, np.ndarray) and a.shape == shape:
+                return True
+        return False
+
     unbroadcast: dict[int, Any] = {}
     for i in kept:
         p = ops[i]
@@ -231,9 +245,11 @@ def _optimise(tape: Tape, keep: list[int], outputs: list[int]) -> tuple[list[int
             continue
         if all(
             isinstance(u.fn, np.ufunc)
+            and u.fn.signature is None  # elementwise (not matmul)
             and not u.kwargs
             and len(u.outs) == 1
             and tape.meta.get(u.outs[0], (None,))[0] == shape
+            and full_operand(u, shape)
             for u in us
         ):
             unbroadcast[b] = p.args[0]
