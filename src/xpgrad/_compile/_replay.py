@@ -162,6 +162,23 @@ def _is_copy(op) -> bool:
 def _common_subexpressions(ops, keep: list[int]) -> tuple[list[int], dict[int, int]]:
     """The ops of ``keep`` with a repeated computation (same function and arguments, no write
     between the two) dropped, and the renaming of the dropped results to the first ones."""
+    # A result written later, directly or through a view (any op that is not known to make a
+    # fresh array may return a view of its operands), is not shared: ``a = cos(x); b = cos(x);
+    # b[::2] += 1`` must leave ``a`` alone.
+    roots: dict[int, set[int]] = {}
+    written: set[int] = set()
+    for i in keep:
+        op = ops[i]
+        fresh = not op.mutates and (isinstance(op.fn, np.ufunc) or op.name in _FRESH_NAMES)
+        for o in op.outs:
+            r = {o}
+            if not fresh:
+                for a in _refs(op.args) + _refs(op.kwargs):
+                    r |= roots.get(a, {a})
+            roots[o] = r
+        for m in op.mutates:
+            if m is not None and m >= 0:
+                written |= roots.get(m, {m})
     rename: dict[int, int] = {}
     seen: dict[Any, int] = {}
     kept = []
@@ -171,14 +188,14 @@ def _common_subexpressions(ops, keep: list[int]) -> tuple[list[int], dict[int, i
         op.kwargs = _rename(op.kwargs, rename)
         if op.mutates:
             seen.clear()
-        elif op.guard is None and len(op.outs) == 1 and op.unpack is None:
+        elif op.guard is None and len(op.outs) == 1 and op.unpack is None and op.outs[0] not in written:
             try:
                 key = (id(op.fn), _key(op.args), _key(op.kwargs), op.as_array)
             except TypeError:
                 key = None
             if key is not None:
                 prev = seen.get(key)
-                if prev is not None:
+                if prev is not None and prev not in written:
                     rename[op.outs[0]] = prev
                     continue
                 seen[key] = op.outs[0]
