@@ -3,10 +3,11 @@
 ``xpgrad.compile``, recorded twice and replayed on fresh inputs of the same shapes, equal the
 eager step: outputs, gradients and the inputs the program writes in place, bitwise (complex 0-d
 arrays to 4 ulp, as in ``test_compiled.py``). A program whose step cannot replay runs eagerly with
-a stated reason (``compiled.reasons``); a program that raises eagerly is skipped.
+a stated reason (``compiled.reasons``); a program that raises eagerly is skipped. A known
+difference is a strict xfail with its reason (``KNOWN``).
 
 The default run checks ``PROGRAMS`` programs (seeds ``0`` to ``PROGRAMS - 1`` of ``generate``);
-``XPGRAD_FUZZ_COMPILED=N`` checks ``N`` (see docs/compile.md, "Checking"). NumPy only: the
+``XPGRAD_FUZZ_COMPILED=N`` checks ``N`` (see docs/compile.md, "Checking"; 2000 take about 25 s). NumPy only: the
 recorder records NumPy's calls.
 """
 
@@ -28,8 +29,30 @@ from .fuzz._run import cotangent
 
 PROGRAMS = int(os.environ.get("XPGRAD_FUZZ_COMPILED", "60"))
 
-# seed -> why the replay differs from eager (a strict xfail)
-KNOWN: dict[int, str] = {}
+# seed -> why the replay differs from eager (a strict xfail). All are complex programs with a 0-d
+# complex intermediate (a full reduction, det, trace, a scalar index): eager NumPy computes on it
+# as a NumPy complex scalar, the replay as a 0-d array, and the two loops may round the last bit
+# differently (complex ``**`` does, on this machine's NumPy); the difference then reaches arrays
+# that are not 0-d (a gradient through it) or is magnified by cancellation (``v / v``).
+# Whether a seed differs depends on the CPU's kernels. Measured on seeds 0 to 1999.
+_SCALAR = "complex 0-d intermediate computed on a NumPy scalar eagerly, on a 0-d array replayed: "
+KNOWN: dict[int, str] = {
+    169: _SCALAR + "prod, then ** 2; the gradient of x0 differs by 1 ulp",
+    309: _SCALAR + "log(x0) / itself then tanh (cancellation, 3.6e-9 absolute)",
+    435: _SCALAR + "det, ** 2, prod; the gradient of x2 differs by 1 ulp (complex64)",
+    617: _SCALAR + "det ** k then divide; a gradient differs by 1 ulp (complex64)",
+    682: _SCALAR + "sum(x0) / itself; the gradient (about 5e-17, cancellation) differs",
+    741: _SCALAR + "det ** k; a gradient differs by 1 ulp (complex64)",
+    808: _SCALAR + "mean, exp, ** k; a gradient differs by 1 ulp",
+    867: _SCALAR + "trace, then fft and mean; a gradient differs by 1 ulp (complex64)",
+    935: _SCALAR + "sum ** k; a gradient differs by 1 ulp",
+    1072: _SCALAR + "trace, divide, prod; a gradient differs by 1 ulp",
+    1078: _SCALAR + "det, then tanh and sum; a gradient differs by 1 ulp",
+    1111: _SCALAR + "x[scalar], exp, sum, divide; a gradient differs by 1 ulp",
+    1170: _SCALAR + "det ** k, then matmul; a gradient differs by 2 ulp (complex64)",
+    1598: _SCALAR + "sum, x[...], ** k; a gradient differs by 1 ulp",
+    1860: _SCALAR + "det, sum, divide; a gradient differs by 3 ulp",
+}
 
 
 def _inputs(program: Program, perturb: int | None):
@@ -90,7 +113,7 @@ def _mismatch(got, want) -> str | None:
     return None
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def _outcome(seed: int) -> tuple[str, str]:
     """("skip" | "replayed" | "eager" | "mismatch", detail) for the program of ``seed``."""
     program = generate(seed)
@@ -132,7 +155,9 @@ def pytest_generate_tests(metafunc):
     # NumPy's column only: on another backend (--backend) the recorder runs eagerly by design
     seeds = range(PROGRAMS) if backend_name(metafunc.config) == "numpy" else []
     params = [
-        pytest.param(s, id=f"seed{s}", marks=[pytest.mark.xfail(strict=True, reason=KNOWN[s])] if s in KNOWN else [])
+        pytest.param(
+            s, id=f"seed{s}", marks=[pytest.mark.xfail(strict=True, reason=KNOWN[s])] if s in KNOWN else []
+        )
         for s in seeds
     ]
     metafunc.parametrize("fuzz_seed", params)
@@ -155,4 +180,5 @@ def test_fuzz_programs_mostly_replay(request):
     replayed = ran.count("replayed")
     # Measured with the default 60 programs: 45 run (15 raise eagerly), 38 replay (84%), 7 run
     # eagerly (arrays made out of the recorder's sight, a boolean mask's value-dependent shape).
+    # Of programs 0 to 1999: 1559 run, 1304 replay (84%: 1289 equal eager, 15 are KNOWN).
     assert ran and replayed > 0.5 * len(ran), f"{replayed} of {len(ran)} programs replayed"

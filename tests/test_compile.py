@@ -442,4 +442,6 @@ def test_broadcast_feeding_a_unary_op_or_matmul_keeps_its_shape():
         return xpgrad.grad([xp.sum(-x)], [x], [c])
 
     c = xp.asarray(np.float32(1.0))
-    _replays_like_eager(g, lambda k: (xp.asarray(np.ones((1, 2), np.float32) * (k + 1), requires_grad=True), c))
+    _replays_like_eager(
+        g, lambda k: (xp.asarray(np.ones((1, 2), np.float32) * (k + 1), requires_grad=True), c)
+    )
