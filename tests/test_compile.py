@@ -402,3 +402,46 @@ def test_scheduler_inside_the_step():
         for a, b in zip(pe, pc):
             _same(a._data, b._data)
     assert "cache is full" in compiled.explain()
+
+
+def _replays_like_eager(f, make_args):
+    compiled = xpgrad.compile(f)
+    for k in range(2):
+        compiled(*make_args(k))
+    got, want = compiled(*make_args(2)), f(*make_args(2))
+    assert compiled.stats["replayed"] == 1, compiled.explain()
+    for g, w in zip(got, want):
+        _same(g._data, w._data)
+        assert g.shape == w.shape
+
+
+def test_repeated_computation_written_through_a_view_is_not_shared():
+    # Found by conformance/test_fuzz_compiled.py: ``cos(x)`` computed twice, the second one
+    # written through a view; computing it once made the write change the first result too.
+    def f(x):
+        a = xp.cos(x)
+        b = xp.cos(x)
+        v = b[::2]
+        v += v
+        return a, b
+
+    _replays_like_eager(f, lambda k: (xp.asarray(np.arange(4.0) + k),))
+
+
+def test_broadcast_feeding_a_unary_op_or_matmul_keeps_its_shape():
+    # Found by conformance/test_fuzz_compiled.py: the replay dropped ``broadcast_to`` before an
+    # elementwise op whose other operands do not have the broadcast shape (the gradient of a sum
+    # came back with the shape (1, 1) instead of (1, 2)), and before ``matmul``.
+    def f(x, y):
+        b = xp.broadcast_to(x, (2, 3))
+        return -b, xp.abs(b), b @ y, xp.broadcast_to(x, (3, 3)) @ y
+
+    _replays_like_eager(f, lambda k: (xp.asarray(np.arange(3.0) + k), xp.asarray(np.ones((3, 1)) * k)))
+
+    def g(x, c):
+        return xpgrad.grad([xp.sum(-x)], [x], [c])
+
+    c = xp.asarray(np.float32(1.0))
+    _replays_like_eager(
+        g, lambda k: (xp.asarray(np.ones((1, 2), np.float32) * (k + 1), requires_grad=True), c)
+    )

@@ -162,6 +162,23 @@ def _is_copy(op) -> bool:
 def _common_subexpressions(ops, keep: list[int]) -> tuple[list[int], dict[int, int]]:
     """The ops of ``keep`` with a repeated computation (same function and arguments, no write
     between the two) dropped, and the renaming of the dropped results to the first ones."""
+    # A result written later, directly or through a view (any op that is not known to make a
+    # fresh array may return a view of its operands), is not shared: ``a = cos(x); b = cos(x);
+    # b[::2] += 1`` must leave ``a`` alone.
+    roots: dict[int, set[int]] = {}
+    written: set[int] = set()
+    for i in keep:
+        op = ops[i]
+        fresh = not op.mutates and (isinstance(op.fn, np.ufunc) or op.name in _FRESH_NAMES)
+        for o in op.outs:
+            r = {o}
+            if not fresh:
+                for a in _refs(op.args) + _refs(op.kwargs):
+                    r |= roots.get(a, {a})
+            roots[o] = r
+        for m in op.mutates:
+            if m is not None and m >= 0:
+                written |= roots.get(m, {m})
     rename: dict[int, int] = {}
     seen: dict[Any, int] = {}
     kept = []
@@ -171,14 +188,14 @@ def _common_subexpressions(ops, keep: list[int]) -> tuple[list[int], dict[int, i
         op.kwargs = _rename(op.kwargs, rename)
         if op.mutates:
             seen.clear()
-        elif op.guard is None and len(op.outs) == 1 and op.unpack is None:
+        elif op.guard is None and len(op.outs) == 1 and op.unpack is None and op.outs[0] not in written:
             try:
                 key = (id(op.fn), _key(op.args), _key(op.kwargs), op.as_array)
             except TypeError:
                 key = None
             if key is not None:
                 prev = seen.get(key)
-                if prev is not None:
+                if prev is not None and prev not in written:
                     rename[op.outs[0]] = prev
                     continue
                 seen[key] = op.outs[0]
@@ -215,10 +232,24 @@ def _optimise(tape: Tape, keep: list[int], outputs: list[int]) -> tuple[list[int
 
     # ``f(broadcast_to(x, s), y)`` with an elementwise ``f`` whose result has shape ``s``
     # anyway: ``f(x, y)`` (NumPy's Python-level broadcast_to is costly; the values are the same).
+    # "Anyway": another operand of ``f`` (``y``, not itself such a broadcast) has shape ``s``;
+    # without one (``-broadcast_to(x, s)``, ``broadcast_to(x, s) * broadcast_to(y, s)``) the
+    # result would take ``x``'s shape.
     users: dict[int, list] = {}
     for i in kept:
         for r in _refs(ops[i].args) + _refs(ops[i].kwargs):
             users.setdefault(r, []).append(ops[i])
+    broadcasts = {ops[i].outs[0] for i in kept if ops[i].name == "broadcast_to" and len(ops[i].outs) == 1}
+
+    def full_operand(u, shape) -> bool:
+        for a in u.args:
+            if type(a) is Ref:
+                if a.slot not in broadcasts and tape.meta.get(a.slot, (None,))[0] == shape:
+                    return True
+            elif isinstance(a, np.ndarray) and a.shape == shape:
+                return True
+        return False
+
     unbroadcast: dict[int, Any] = {}
     for i in kept:
         p = ops[i]
@@ -231,9 +262,11 @@ def _optimise(tape: Tape, keep: list[int], outputs: list[int]) -> tuple[list[int
             continue
         if all(
             isinstance(u.fn, np.ufunc)
+            and u.fn.signature is None  # elementwise (not matmul)
             and not u.kwargs
             and len(u.outs) == 1
             and tape.meta.get(u.outs[0], (None,))[0] == shape
+            and full_operand(u, shape)
             for u in us
         ):
             unbroadcast[b] = p.args[0]
